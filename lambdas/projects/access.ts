@@ -1,0 +1,26 @@
+import { ForbiddenError, NotFoundError } from "#lambdas/shared/errors.ts";
+import type { Caller } from "#lambdas/shared/http/caller.ts";
+import { getMember, type MemberRecord } from "./projects-repository.ts";
+import { type Role, roleAllows } from "./roles.ts";
+
+export class ProjectNotFoundError extends NotFoundError {
+  constructor(projectId: string) {
+    super("Project", projectId, "List yours with GET /v1/projects.");
+  }
+}
+
+/**
+ * The gate every project-scoped operation passes first. A caller who is not a member learns
+ * nothing (404, as if the project did not exist); a member whose role is too low gets a 403 that
+ * names the role needed.
+ */
+export async function authorize(caller: Caller, projectId: string, needed: Role): Promise<MemberRecord> {
+  const member = await getMember(projectId, caller.principal);
+  if (!member) throw new ProjectNotFoundError(projectId);
+  if (!roleAllows(member.role, needed)) {
+    throw new ForbiddenError(
+      `Your role in project '${projectId}' is ${member.role}; this needs ${needed}. Ask a project owner to change your role.`,
+    );
+  }
+  return member;
+}

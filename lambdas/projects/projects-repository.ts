@@ -1,0 +1,179 @@
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { dynamo } from "#lambdas/shared/clients.ts";
+import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
+import { GSI1, keys, TABLE_NAME } from "#lambdas/shared/table.ts";
+import type { Role } from "./roles.ts";
+
+export interface ProjectRecord {
+  readonly projectId: string;
+  readonly name: string;
+  readonly description: string;
+  readonly owner: string;
+  readonly createdAt: string;
+}
+
+export interface MemberRecord {
+  readonly projectId: string;
+  readonly principal: string;
+  readonly role: Role;
+  readonly addedAt: string;
+  /** Denormalised so that "my projects" is one index query. */
+  readonly project: ProjectRecord;
+}
+
+/**
+ * Writes the project and its owner's membership. The membership goes first: a project item is only
+ * ever reachable through a membership, so a failure between the two writes leaves nothing visible.
+ */
+export async function putNewProject(project: ProjectRecord): Promise<void> {
+  await putMember({
+    projectId: project.projectId,
+    principal: project.owner,
+    role: "owner",
+    addedAt: project.createdAt,
+    project,
+  });
+  await dynamo.send(
+    new PutCommand({
+      TableName: TABLE_NAME,
+      Item: { ...keys.project(project.projectId), type: "project", ...project },
+      ConditionExpression: "attribute_not_exists(pk)",
+    }),
+  );
+}
+
+export async function getProject(projectId: string): Promise<ProjectRecord | undefined> {
+  const out = await dynamo.send(
+    new GetCommand({ TableName: TABLE_NAME, Key: keys.project(projectId), ConsistentRead: true }),
+  );
+  return out.Item ? toProject(out.Item) : undefined;
+}
+
+export async function getMember(projectId: string, principal: string): Promise<MemberRecord | undefined> {
+  const out = await dynamo.send(
+    new GetCommand({ TableName: TABLE_NAME, Key: keys.member(projectId, principal), ConsistentRead: true }),
+  );
+  return out.Item ? toMember(out.Item) : undefined;
+}
+
+export async function putMember(member: MemberRecord): Promise<void> {
+  await dynamo.send(
+    new PutCommand({
+      TableName: TABLE_NAME,
+      Item: {
+        ...keys.member(member.projectId, member.principal),
+        ...keys.memberIndex(member.principal, member.project.createdAt, member.projectId),
+        type: "member",
+        ...member,
+      },
+    }),
+  );
+}
+
+/** Removes a member unless it is the project's last owner (checked by the caller, enforced here). */
+export async function deleteMember(projectId: string, principal: string): Promise<void> {
+  await dynamo.send(new DeleteCommand({ TableName: TABLE_NAME, Key: keys.member(projectId, principal) }));
+}
+
+export async function listMembers(projectId: string, page: PageRequest): Promise<Page<MemberRecord>> {
+  const { pk, skPrefix } = keys.memberPrefix(projectId);
+  const out = await dynamo.send(
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
+      Limit: page.limit,
+      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk),
+      ConsistentRead: true,
+    }),
+  );
+  return { items: (out.Items ?? []).map(toMember), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+}
+
+/** The projects a principal belongs to, oldest first: one query of GSI1. */
+export async function listMembershipsOf(principal: string, page: PageRequest): Promise<Page<MemberRecord>> {
+  const partition = keys.memberIndexPartition(principal);
+  const out = await dynamo.send(
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      IndexName: GSI1,
+      KeyConditionExpression: "gsi1pk = :p",
+      ExpressionAttributeValues: { ":p": partition },
+      Limit: page.limit,
+      ExclusiveStartKey: decodeCursor(page.cursor, "gsi1pk", partition),
+    }),
+  );
+  return { items: (out.Items ?? []).map(toMember), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+}
+
+/** True when the project's partition holds anything of the given kind (e.g. "DEPLOYMENT#"). */
+export async function projectHas(projectId: string, skPrefix: string): Promise<boolean> {
+  const out = await dynamo.send(
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": keys.projectPartition(projectId), ":prefix": skPrefix },
+      Limit: 1,
+      ProjectionExpression: "pk",
+    }),
+  );
+  return (out.Items?.length ?? 0) > 0;
+}
+
+/**
+ * Deletes every item of a project's partition (project, members, experiments, artifacts, models,
+ * versions), the project item last so that a retry after a partial failure still finds it.
+ */
+export async function deleteProjectPartition(projectId: string): Promise<void> {
+  const pk = keys.projectPartition(projectId);
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await dynamo.send(
+      new QueryCommand({
+        TableName: TABLE_NAME,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": pk },
+        ProjectionExpression: "pk, sk",
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    const doomed = (out.Items ?? []).filter((item) => item.sk !== "PROJECT");
+    for (let i = 0; i < doomed.length; i += 25) {
+      let requests = doomed
+        .slice(i, i + 25)
+        .map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } }));
+      while (requests.length > 0) {
+        const result = await dynamo.send(new BatchWriteCommand({ RequestItems: { [TABLE_NAME]: requests } }));
+        requests = (result.UnprocessedItems?.[TABLE_NAME] ?? []) as typeof requests;
+      }
+    }
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  await dynamo.send(new DeleteCommand({ TableName: TABLE_NAME, Key: keys.project(projectId) }));
+}
+
+function toProject(item: Record<string, unknown>): ProjectRecord {
+  return {
+    projectId: item.projectId as string,
+    name: item.name as string,
+    description: (item.description as string) ?? "",
+    owner: item.owner as string,
+    createdAt: item.createdAt as string,
+  };
+}
+
+function toMember(item: Record<string, unknown>): MemberRecord {
+  return {
+    projectId: item.projectId as string,
+    principal: item.principal as string,
+    role: item.role as Role,
+    addedAt: item.addedAt as string,
+    project: toProject(item.project as Record<string, unknown>),
+  };
+}

@@ -1,0 +1,162 @@
+import { randomUUID } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { encodeEventKey, INGEST_PREFIXES } from "#lambdas/shared/object-keys.ts";
+import type { S3ObjectEvent } from "./emulators.ts";
+
+/** As in the CDK app: a message that fails this many times goes to the dead-letter queue. */
+export const MAX_RECEIVE_COUNT = 3;
+const BATCH_SIZE = 10;
+export const INGEST_HANDLER = "lambdas/ingest/handlers/ingest.ts";
+
+type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
+
+interface QueuedMessage {
+  readonly messageId: string;
+  readonly body: string;
+  receiveCount: number;
+}
+
+/**
+ * Local mode's stand-in for the S3 → SQS → ingest Lambda path. Messages are files under
+ * `<home>/queue`, so nothing is lost across restarts; they are delivered in batches to the same
+ * handler module, with partial batch failures retried and sent to `<home>/dead-letters` after
+ * MAX_RECEIVE_COUNT receives.
+ */
+export class LocalIngestQueue {
+  private readonly queueDir: string;
+  private readonly deadLetterDir: string;
+  private handler: Promise<SqsHandler> | undefined;
+  private draining: Promise<void> | undefined;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    home: string,
+    private readonly bucket: string,
+    private readonly repoRoot: string,
+  ) {
+    this.queueDir = join(home, "queue");
+    this.deadLetterDir = join(home, "dead-letters");
+    mkdirSync(this.queueDir, { recursive: true });
+    mkdirSync(this.deadLetterDir, { recursive: true });
+  }
+
+  /** Called for every emulator event; keeps what the CDK notification filter would keep. */
+  onObjectEvent = (event: S3ObjectEvent): void => {
+    if (event.bucket !== this.bucket || !event.eventName.startsWith("ObjectCreated:")) return;
+    if (!INGEST_PREFIXES.some((prefix) => event.key.startsWith(prefix))) return;
+    this.enqueue(JSON.stringify(s3Notification(event)));
+  };
+
+  enqueue(body: string): void {
+    const message: QueuedMessage = { messageId: randomUUID(), body, receiveCount: 0 };
+    const file = join(this.queueDir, `${Date.now().toString().padStart(15, "0")}-${message.messageId}.json`);
+    writeFileSync(`${file}.tmp`, JSON.stringify(message));
+    renameSync(`${file}.tmp`, file);
+    this.kick();
+  }
+
+  /** Resolves once the queue is empty (tests and benchmarks wait on this). */
+  whenIdle(): Promise<void> {
+    if (!this.draining && this.pending().length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  kick(): void {
+    if (this.draining) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.pending().length > 0) this.kick();
+      else for (const resolve of this.idleWaiters.splice(0)) resolve();
+    });
+  }
+
+  private pending(): string[] {
+    return readdirSync(this.queueDir)
+      .filter((name) => name.endsWith(".json"))
+      .sort();
+  }
+
+  private async drain(): Promise<void> {
+    for (let files = this.pending(); files.length > 0; files = this.pending()) {
+      const batch = files.slice(0, BATCH_SIZE).map((name) => ({
+        file: join(this.queueDir, name),
+        message: JSON.parse(readFileSync(join(this.queueDir, name), "utf8")) as QueuedMessage,
+      }));
+      for (const entry of batch) entry.message.receiveCount += 1;
+      let failedIds: Set<string>;
+      try {
+        const handler = await this.loadHandler();
+        const response = await handler({ Records: batch.map(({ message }) => sqsRecord(message)) });
+        failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      } catch (error) {
+        console.error("local ingest queue: the ingest handler failed the whole batch", error);
+        failedIds = new Set(batch.map(({ message }) => message.messageId));
+      }
+      for (const { file, message } of batch) {
+        if (!failedIds.has(message.messageId)) {
+          rmSync(file, { force: true });
+        } else if (message.receiveCount >= MAX_RECEIVE_COUNT) {
+          writeFileSync(join(this.deadLetterDir, `${message.messageId}.json`), JSON.stringify(message));
+          rmSync(file, { force: true });
+          console.error(`local ingest queue: message ${message.messageId} moved to the dead-letter folder`);
+        } else {
+          writeFileSync(file, JSON.stringify(message));
+        }
+      }
+      if (failedIds.size > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  private loadHandler(): Promise<SqsHandler> {
+    this.handler ??= import(pathToFileURL(join(this.repoRoot, INGEST_HANDLER)).href).then(
+      (m) => m.handler as SqsHandler,
+    );
+    return this.handler;
+  }
+}
+
+function s3Notification(event: S3ObjectEvent) {
+  return {
+    Records: [
+      {
+        eventVersion: "2.1",
+        eventSource: "aws:s3",
+        awsRegion: "us-east-1",
+        eventTime: new Date().toISOString(),
+        eventName: event.eventName,
+        s3: {
+          s3SchemaVersion: "1.0",
+          bucket: { name: event.bucket, arn: `arn:aws:s3:::${event.bucket}` },
+          object: {
+            key: encodeEventKey(event.key),
+            size: event.size,
+            eTag: event.eTag,
+            sequencer: event.sequencer,
+          },
+        },
+      },
+    ],
+  };
+}
+
+function sqsRecord(message: QueuedMessage): SQSRecord {
+  return {
+    messageId: message.messageId,
+    receiptHandle: message.messageId,
+    body: message.body,
+    attributes: {
+      ApproximateReceiveCount: String(message.receiveCount),
+      SentTimestamp: String(Date.now()),
+      SenderId: "local",
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: "",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:byom-ingest",
+    awsRegion: "us-east-1",
+  };
+}

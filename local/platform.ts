@@ -1,0 +1,137 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { dataDirs, ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamo, startS3 } from "./emulators.ts";
+import { createGateway } from "./gateway.ts";
+import { LocalIngestQueue } from "./ingest-queue.ts";
+import { addLocalUser, TokenVerifier } from "./tokens.ts";
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const LOCAL_TABLE = "byom";
+export const LOCAL_BUCKET = "byom-artifacts";
+export const LOCAL_USER = "admin";
+
+export interface PlatformOptions {
+  /** Where data lives across restarts (default `.byom`). */
+  readonly home: string;
+  readonly apiPort: number;
+  readonly scoringPort: number;
+  readonly s3Port: number;
+  readonly dynamoPort: number;
+}
+
+/** What `.byom/local.json` holds: everything a client needs to talk to local mode. */
+export interface LocalConfig {
+  readonly apiUrl: string;
+  readonly scoringUrl: string;
+  readonly s3Endpoint: string;
+  readonly bucket: string;
+  readonly token: string;
+  readonly principal: string;
+  readonly region: string;
+}
+
+export interface Platform {
+  readonly config: LocalConfig;
+  readonly ingestQueue: LocalIngestQueue;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts local mode: the emulators, the same Lambda handlers behind a local API gateway, and the
+ * S3 → queue → ingest path. Handlers run in this process and read the same environment variables
+ * the CDK app gives the Lambdas.
+ */
+export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  const home = resolve(options.home);
+  mkdirSync(home, { recursive: true });
+  const dirs = dataDirs(home);
+
+  const dynamo = await startDynamo(dirs.dynamo, options.dynamoPort);
+  const ingestQueue = new LocalIngestQueue(home, LOCAL_BUCKET, REPO_ROOT);
+  const s3 = await startS3(dirs.s3, options.s3Port, LOCAL_BUCKET, ingestQueue.onObjectEvent);
+
+  Object.assign(process.env, {
+    TABLE_NAME: LOCAL_TABLE,
+    BUCKET_NAME: LOCAL_BUCKET,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    BYOM_S3_FORCE_PATH_STYLE: "true",
+  });
+  await ensureTable(dynamo.endpoint, LOCAL_TABLE);
+  await seedCatalog();
+
+  // Imported only now: the handlers' modules read their environment when they load.
+  const gateway = createGateway(await loadRoutes(), new TokenVerifier(home), REPO_ROOT);
+  await listen(gateway, options.apiPort);
+  const apiPort = (gateway.address() as AddressInfo).port;
+
+  const config: LocalConfig = {
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    scoringUrl: `http://127.0.0.1:${options.scoringPort}`,
+    s3Endpoint: s3.endpoint,
+    bucket: LOCAL_BUCKET,
+    region: LOCAL_REGION,
+    ...localUser(home),
+  };
+  writeFileSync(join(home, "local.json"), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  ingestQueue.kick();
+
+  return {
+    config,
+    ingestQueue,
+    stop: async () => {
+      await new Promise<void>((done) => gateway.close(() => done()));
+      gateway.closeAllConnections();
+      await ingestQueue.whenIdle();
+      await s3.close();
+      await dynamo.close();
+    },
+  };
+}
+
+async function loadRoutes() {
+  const module = await import(pathToFileURL(join(REPO_ROOT, "lambdas/routes.ts")).href);
+  return module.ROUTES as import("#lambdas/shared/http/route.ts").Route[];
+}
+
+/** Seeds the built-in catalog through the same function the CDK app's seeding custom resource runs. */
+async function seedCatalog(): Promise<void> {
+  const seedModule = join(REPO_ROOT, "lambdas/catalog/seed.ts");
+  if (!existsSync(seedModule)) return;
+  const { seedBuiltinCatalog } = await import(pathToFileURL(seedModule).href);
+  await seedBuiltinCatalog();
+}
+
+/** The local user's principal and token: kept across restarts, created on the first start. */
+function localUser(home: string): { principal: string; token: string } {
+  const file = join(home, "local.json");
+  if (existsSync(file)) {
+    const previous = JSON.parse(readFileSync(file, "utf8")) as Partial<LocalConfig>;
+    if (previous.token && previous.principal) {
+      const verifier = new TokenVerifier(home);
+      if (verifier.principalOf(`Bearer ${previous.token}`) === previous.principal) {
+        return { principal: previous.principal, token: previous.token };
+      }
+    }
+  }
+  return addLocalUser(home, LOCAL_USER);
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new Error(`API port ${port} on 127.0.0.1 is in use. Set BYOM_API_PORT to another port.`)
+          : error,
+      ),
+    );
+    server.listen(port, "127.0.0.1", () => resolvePromise());
+  });
+}

@@ -1,0 +1,128 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { LocalConfig } from "#local/platform.ts";
+import { addLocalUser } from "#local/tokens.ts";
+
+export const REPO_ROOT = resolve(import.meta.dirname, "../..");
+
+export interface TestPlatform {
+  readonly config: LocalConfig;
+  readonly home: string;
+  /** The platform's own user (local:admin). */
+  readonly api: ApiClient;
+  /** A new local user with its own token; not a member of anything yet. */
+  newUser(name: string): ApiClient & { principal: string };
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts local mode exactly as `npm start` does, as a child process with its own data folder and
+ * ephemeral ports, and waits for its ready line.
+ */
+export async function startTestPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {
+  const home = mkdtempSync(join(tmpdir(), "byom-test-"));
+  const child = spawn(join(REPO_ROOT, "node_modules/.bin/tsx"), ["local/start.ts"], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      BYOM_HOME: home,
+      BYOM_API_PORT: "0",
+      BYOM_SCORING_PORT: "0",
+      BYOM_S3_PORT: "0",
+      BYOM_DYNAMODB_PORT: "0",
+      BYOM_LOG_LEVEL: process.env.BYOM_LOG_LEVEL ?? "WARN",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+    if (process.env.BYOM_TEST_VERBOSE) process.stderr.write(chunk);
+  });
+  await waitForReady(child, () => output);
+  const config = JSON.parse(readFileSync(join(home, "local.json"), "utf8")) as LocalConfig;
+  return {
+    config,
+    home,
+    api: apiClient(config.apiUrl, config.token),
+    newUser(name) {
+      const user = addLocalUser(home, name);
+      return { ...apiClient(config.apiUrl, user.token), principal: user.principal };
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((done) => child.once("exit", done));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+function waitForReady(child: ChildProcess, output: () => string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`local mode did not start in 60 s:\n${output()}`)),
+      60_000,
+    );
+    const onData = () => {
+      if (output().includes("Byom local mode is ready")) {
+        clearTimeout(timer);
+        resolvePromise();
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`local mode exited with ${code}:\n${output()}`));
+    });
+  });
+}
+
+export interface ApiResponse<T = any> {
+  readonly status: number;
+  readonly body: T;
+  readonly headers: Headers;
+}
+
+export interface ApiClient {
+  readonly token: string;
+  call<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ApiResponse<T>>;
+}
+
+export function apiClient(apiUrl: string, token: string): ApiClient {
+  return {
+    token,
+    async call(method, path, body, headers = {}) {
+      const response = await fetch(`${apiUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text === "" ? undefined : JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: response.status, body: parsed as any, headers: response.headers };
+    },
+  };
+}
