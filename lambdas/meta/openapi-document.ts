@@ -1,7 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
 import { ROUTES } from "#lambdas/routes.ts";
-
-export const API_VERSION = "1.0.0";
+import { API_VERSION } from "./version.ts";
 
 /** The OpenAPI 3.1 document, generated from the same route declarations that validate requests. */
 export function openApiDocument(): ReturnType<OpenApiGeneratorV31["generateDocument"]> {

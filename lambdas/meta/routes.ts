@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
 
 export const healthRoute = defineRoute({

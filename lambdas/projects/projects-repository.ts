@@ -5,7 +5,7 @@ import {
   PutCommand,
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { dynamo } from "#lambdas/shared/clients.ts";
+import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
 import { GSI1, keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 import type { Role } from "./roles.ts";

@@ -1,6 +1,6 @@
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import type { z } from "zod";
+import type * as z from "zod";
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationFailedError } from "../errors.ts";
 import { logger } from "../logger.ts";
 import { type Caller, callerOf } from "./caller.ts";

@@ -1,0 +1,231 @@
+/**
+ * `npm run bench:registry`: the registry against DESIGN §6.
+ * - p50/p99 latency per endpoint against local mode (real HTTP, real emulators), N sequential calls each;
+ * - the minified bundle size of each Lambda (esbuild, the CDK app's bundling options);
+ * - cold module load time of each bundle (a fresh Node process importing it), median of 5.
+ * Prints a table and writes it into docs/benchmarks.md between the registry markers.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { LAMBDA_BUNDLING } from "#cdk/lambda-bundling.ts";
+import { ROUTES } from "#lambdas/routes.ts";
+import { apiClient, REPO_ROOT, startTestPlatform } from "../test/support/platform.ts";
+
+const CALLS = Number(process.env.BENCH_CALLS ?? 200);
+const BUNDLE_LIMIT = 300 * 1024;
+const COLD_LIMIT_MS = 150;
+
+interface Row {
+  readonly name: string;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+const median = (values: number[]) =>
+  quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
+
+async function measure(
+  name: string,
+  call: () => Promise<{ status: number }>,
+  expected: number,
+): Promise<Row> {
+  for (let i = 0; i < 10; i++) await call(); // warm the handler, like a warm Lambda
+  const times: number[] = [];
+  for (let i = 0; i < CALLS; i++) {
+    const start = performance.now();
+    const response = await call();
+    times.push(performance.now() - start);
+    if (response.status !== expected)
+      throw new Error(`${name}: expected ${expected}, got ${response.status}`);
+  }
+  times.sort((a, b) => a - b);
+  return { name, p50: quantile(times, 0.5), p99: quantile(times, 0.99) };
+}
+
+async function latencies(): Promise<Row[]> {
+  const platform = await startTestPlatform({ BYOM_LOG_LEVEL: "ERROR" });
+  try {
+    const api = apiClient(platform.config.apiUrl, platform.config.token);
+    const rows: Row[] = [];
+    const { body: project } = await api.call("POST", "/v1/projects", { name: "bench" });
+    const p = `/v1/projects/${project.projectId}`;
+    rows.push(await measure("GET /v1/health", () => api.call("GET", "/v1/health"), 200));
+    rows.push(await measure("POST /v1/projects", () => api.call("POST", "/v1/projects", { name: "b" }), 201));
+    rows.push(await measure("GET /v1/projects", () => api.call("GET", "/v1/projects?limit=20"), 200));
+    rows.push(await measure("GET /v1/projects/{p}", () => api.call("GET", p), 200));
+    const has = (path: string, method = "GET") => ROUTES.some((r) => r.path === path && r.method === method);
+    if (has("/v1/projects/{projectId}/experiments", "POST")) {
+      const schema = {
+        input_schema: { json_value: [{ name: "x", type: "float64" }] },
+        output_schema: { json_value: [{ name: "y", type: "float64" }] },
+      };
+      rows.push(
+        await measure(
+          "POST …/experiments",
+          () => api.call("POST", `${p}/experiments`, { name: "e", metadata: schema }),
+          201,
+        ),
+      );
+      rows.push(await measure("GET …/experiments", () => api.call("GET", `${p}/experiments?limit=20`), 200));
+      const { body: experiment } = await api.call("POST", `${p}/experiments`, { name: "one" });
+      const e = `${p}/experiments/${experiment.experimentId}`;
+      rows.push(await measure("GET …/experiments/{e}", () => api.call("GET", e), 200));
+      rows.push(
+        await measure(
+          "PATCH …/experiments/{e}",
+          () => api.call("PATCH", e, { metadata: { note: { string_value: "x" } } }),
+          200,
+        ),
+      );
+      if (has("/v1/projects/{projectId}/experiments/{experimentId}/artifacts", "POST")) {
+        rows.push(
+          await measure(
+            "POST …/artifacts (presign)",
+            () =>
+              api.call("POST", `${e}/artifacts`, {
+                type: "python/mlflow",
+                fileName: "m.zip",
+                sizeBytes: 1024,
+              }),
+            201,
+          ),
+        );
+      }
+    }
+    if (has("/v1/projects/{projectId}/models/{modelId}/versions", "POST")) {
+      const { body: model } = await api.call("POST", `${p}/models`, { name: "bench-model" });
+      const m = `${p}/models/${model.modelId}`;
+      const experiments: string[] = [];
+      for (let i = 0; i < CALLS + 10; i++) {
+        experiments.push((await api.call("POST", `${p}/experiments`, { name: `v${i}` })).body.experimentId);
+      }
+      let next = 0;
+      rows.push(
+        await measure(
+          "POST …/versions (register)",
+          () => api.call("POST", `${m}/versions`, { experimentId: experiments[next++] }),
+          201,
+        ),
+      );
+      rows.push(await measure("GET …/versions", () => api.call("GET", `${m}/versions?limit=20`), 200));
+    }
+    if (has("/v1/catalog/compositions")) {
+      rows.push(
+        await measure(
+          "GET /v1/catalog/compositions",
+          () => api.call("GET", "/v1/catalog/compositions?artifactType=python/mlflow"),
+          200,
+        ),
+      );
+    }
+    return rows;
+  } finally {
+    await platform.stop();
+  }
+}
+
+interface BundleRow {
+  readonly handler: string;
+  readonly bytes: number;
+  readonly coldMs: number;
+}
+
+async function bundles(): Promise<BundleRow[]> {
+  // Inside the repository so that the external @aws-sdk packages resolve from node_modules, as they
+  // do from the Lambda runtime.
+  const out = join(REPO_ROOT, ".byom", "bench-bundles");
+  mkdirSync(out, { recursive: true });
+  const handlers = [...new Set(ROUTES.map((r) => r.handler))];
+  for (const extra of ["lambdas/ingest/handlers/ingest.ts", "lambdas/catalog/handlers/seed-catalog.ts"]) {
+    try {
+      statSync(join(REPO_ROOT, extra));
+      handlers.push(extra);
+    } catch {
+      // not there yet
+    }
+  }
+  const rows: BundleRow[] = [];
+  try {
+    for (const handler of handlers) {
+      const file = join(out, `${handler.replaceAll("/", "_")}.mjs`);
+      await build({
+        ...LAMBDA_BUNDLING,
+        entryPoints: [join(REPO_ROOT, handler)],
+        outfile: file,
+        absWorkingDir: REPO_ROOT,
+      });
+      const bytes = statSync(file).size;
+      const cold: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const ms = execFileSync(
+          process.execPath,
+          [
+            "--input-type=module",
+            "-e",
+            `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`,
+          ],
+          {
+            cwd: REPO_ROOT,
+            env: { ...process.env, TABLE_NAME: "bench", BUCKET_NAME: "bench", AWS_REGION: "us-east-1" },
+            encoding: "utf8",
+          },
+        );
+        cold.push(Number(ms.trim()));
+      }
+      rows.push({ handler, bytes, coldMs: median(cold) });
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+const fmt = (n: number) => n.toFixed(1);
+
+const latencyRows = await latencies();
+const bundleRows = await bundles();
+const lines = [
+  `Registry benchmark, ${new Date().toISOString().slice(0, 10)}, ${CALLS} sequential calls per endpoint against local mode (dynalite + s3rver, real HTTP), on this 2-core machine.`,
+  "",
+  "| endpoint | p50 ms | p99 ms |",
+  "|---|---:|---:|",
+  ...latencyRows.map((r) => `| ${r.name} | ${fmt(r.p50)} | ${fmt(r.p99)} |`),
+  "",
+  `Lambda bundles (esbuild, minified, @aws-sdk external as in the Lambda runtime); cold module load = median of 5 fresh \`node\` imports. Targets: ≤ ${BUNDLE_LIMIT / 1024} KB, ≤ ${COLD_LIMIT_MS} ms.`,
+  "",
+  "| handler | bundle KB | cold load ms | within targets |",
+  "|---|---:|---:|---|",
+  ...bundleRows.map(
+    (r) =>
+      `| ${r.handler} | ${fmt(r.bytes / 1024)} | ${fmt(r.coldMs)} | ${r.bytes <= BUNDLE_LIMIT && r.coldMs <= COLD_LIMIT_MS ? "yes" : "**no**"} |`,
+  ),
+  "",
+  `Largest bundle ${fmt(Math.max(...bundleRows.map((r) => r.bytes)) / 1024)} KB (${fmt((Math.max(...bundleRows.map((r) => r.bytes)) / BUNDLE_LIMIT) * 100)} % of the limit); median cold load ${fmt(median(bundleRows.map((r) => r.coldMs)))} ms.`,
+];
+console.log(lines.join("\n"));
+writeSection("registry", lines.join("\n"));
+
+function writeSection(name: string, content: string): void {
+  const file = join(REPO_ROOT, "docs/benchmarks.md");
+  mkdirSync(join(REPO_ROOT, "docs"), { recursive: true });
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    text =
+      "# Benchmarks\n\nFigures measured on this project's 2-core machine. Each section is rewritten by its script.\n";
+  }
+  const begin = `<!-- ${name}:begin -->`;
+  const end = `<!-- ${name}:end -->`;
+  const block = `${begin}\n${content}\n${end}`;
+  const pattern = new RegExp(`${begin}[\\s\\S]*?${end}`);
+  text = pattern.test(text) ? text.replace(pattern, block) : `${text}\n## Registry\n\n${block}\n`;
+  writeFileSync(file, text);
+}
