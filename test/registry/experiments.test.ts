@@ -1,0 +1,243 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ApiClient, startTestPlatform, type TestPlatform } from "../support/platform.ts";
+
+let platform: TestPlatform;
+let projectId: string;
+let viewer: ApiClient & { principal: string };
+let outsider: ApiClient & { principal: string };
+
+beforeAll(async () => {
+  platform = await startTestPlatform();
+  const project = await platform.api.call("POST", "/v1/projects", { name: "experiments" });
+  projectId = project.body.projectId;
+  viewer = platform.newUser("exp-viewer");
+  outsider = platform.newUser("exp-outsider");
+  await platform.api.call("PUT", `/v1/projects/${projectId}/members`, {
+    principal: viewer.principal,
+    role: "viewer",
+  });
+});
+afterAll(async () => {
+  await platform?.stop();
+});
+
+const experiments = () => `/v1/projects/${projectId}/experiments`;
+
+async function newExperiment(body: Record<string, unknown> = { name: "exp" }) {
+  const response = await platform.api.call("POST", experiments(), body);
+  expect(response.status).toBe(201);
+  return response.body;
+}
+
+describe("experiments", () => {
+  it("creates an experiment with typed metadata and reads it back", async () => {
+    const created = await platform.api.call("POST", experiments(), {
+      name: "churn-gbm",
+      description: "gradient boosting",
+      metadata: {
+        owner: { string_value: "ana" },
+        rows: { int64_value: 9223372036854775807n.toString() },
+        epochs: { int64_value: 12 },
+        auc: { double_value: 0.91 },
+        tuned: { bool_value: true },
+        params: { json_value: { depth: 6, rates: [0.1, 0.2], note: null } },
+        trainedAt: { timestamp_value: "2026-11-27T10:00:00.123+01:00" },
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.experimentId).toMatch(/^exp-[0-9a-z]{26}$/);
+    expect(created.body).toMatchObject({
+      projectId,
+      name: "churn-gbm",
+      description: "gradient boosting",
+      createdBy: "local:admin",
+      registeredAs: null,
+      metadata: {
+        owner: { string_value: "ana" },
+        rows: { int64_value: "9223372036854775807" },
+        epochs: { int64_value: "12" },
+        auc: { double_value: 0.91 },
+        tuned: { bool_value: true },
+        params: { json_value: { depth: 6, rates: [0.1, 0.2], note: null } },
+        trainedAt: { timestamp_value: "2026-11-27T10:00:00.123+01:00" },
+      },
+    });
+    const read = await viewer.call("GET", `${experiments()}/${created.body.experimentId}`);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(created.body);
+  });
+
+  it("keeps doubles and JSON outside DynamoDB's number range exact", async () => {
+    const exp = await newExperiment({
+      name: "ranges",
+      metadata: { huge: { double_value: 1.7e308 }, tiny: { json_value: [5e-324, 1e200] } },
+    });
+    const read = await platform.api.call("GET", `${experiments()}/${exp.experimentId}`);
+    expect(read.body.metadata.huge).toEqual({ double_value: 1.7e308 });
+    expect(read.body.metadata.tiny).toEqual({ json_value: [5e-324, 1e200] });
+  });
+
+  it("merges a PATCH: values set or replace keys, null removes them", async () => {
+    const exp = await newExperiment({
+      name: "patchy",
+      metadata: { a: { string_value: "1" }, b: { string_value: "2" } },
+    });
+    const patched = await platform.api.call("PATCH", `${experiments()}/${exp.experimentId}`, {
+      metadata: { a: null, b: { int64_value: "-5" }, c: { bool_value: false } },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body.metadata).toEqual({ b: { int64_value: "-5" }, c: { bool_value: false } });
+    expect(patched.body.updatedAt >= exp.updatedAt).toBe(true);
+    const read = await platform.api.call("GET", `${experiments()}/${exp.experimentId}`);
+    expect(read.body.metadata).toEqual(patched.body.metadata);
+  });
+
+  it("merges concurrent PATCHes of different keys", async () => {
+    const exp = await newExperiment({ name: "concurrent" });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        platform.api.call("PATCH", `${experiments()}/${exp.experimentId}`, {
+          metadata: { [`k${i}`]: { int64_value: i } },
+        }),
+      ),
+    );
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    const read = await platform.api.call("GET", `${experiments()}/${exp.experimentId}`);
+    expect(Object.keys(read.body.metadata)).toHaveLength(20);
+  });
+
+  it.each([
+    ["no value field", {}],
+    ["two value fields", { string_value: "a", bool_value: true }],
+    ["an unknown field", { float_value: 1 }],
+    ["an int64 out of range", { int64_value: "9223372036854775808" }],
+    ["an int64 with a fraction", { int64_value: 1.5 }],
+    ["an int64 beyond 2^53 as a number", { int64_value: 2 ** 60 }],
+    ["a non-decimal int64 string", { int64_value: "0x10" }],
+    ["a timestamp that is not RFC 3339", { timestamp_value: "27/11/2026" }],
+    ["a wrongly typed value", { bool_value: "yes" }],
+  ])("rejects a metadata value with %s (400 VALIDATION_FAILED naming the key)", async (_, value) => {
+    const response = await platform.api.call("POST", experiments(), {
+      name: "bad",
+      metadata: { bad_key: value },
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe("VALIDATION_FAILED");
+    expect(response.body.error.details[0].path).toContain("bad_key");
+  });
+
+  it("rejects bad create bodies and bad ids with 400", async () => {
+    expect((await platform.api.call("POST", experiments(), { name: " " })).status).toBe(400);
+    expect((await platform.api.call("POST", experiments(), { name: "x", extra: 1 })).status).toBe(400);
+    expect(
+      (await platform.api.call("POST", experiments(), { name: "x", metadata: { "": { string_value: "" } } }))
+        .status,
+    ).toBe(400);
+    const badId = await platform.api.call("GET", `${experiments()}/not-an-id`);
+    expect(badId.status).toBe(400);
+    expect(badId.body.error.details[0].path).toBe("path.experimentId");
+    const notNull = await platform.api.call("PATCH", `${experiments()}/exp-00000000000000000000000000`, {
+      metadata: "x",
+    });
+    expect(notNull.status).toBe(400);
+  });
+
+  it("refuses more metadata keys than one request may carry", async () => {
+    const metadata = Object.fromEntries(
+      Array.from({ length: 101 }, (_, i) => [`k${i}`, { bool_value: true }]),
+    );
+    const response = await platform.api.call("POST", experiments(), { name: "many", metadata });
+    expect(response.status).toBe(400);
+    expect(response.body.error.message).toMatch(/at most 100/);
+  });
+
+  it("answers 413 when metadata would outgrow the experiment, and keeps it unchanged", async () => {
+    const exp = await newExperiment({ name: "big" });
+    const chunk = "x".repeat(300_000);
+    const first = await platform.api.call("PATCH", `${experiments()}/${exp.experimentId}`, {
+      metadata: { a: { string_value: chunk } },
+    });
+    expect(first.status).toBe(200);
+    const second = await platform.api.call("PATCH", `${experiments()}/${exp.experimentId}`, {
+      metadata: { b: { string_value: chunk } },
+    });
+    expect(second.status).toBe(413);
+    const read = await platform.api.call("GET", `${experiments()}/${exp.experimentId}`);
+    expect(Object.keys(read.body.metadata)).toEqual(["a"]);
+  });
+
+  it("answers 404 for an unknown experiment on GET, PATCH and DELETE", async () => {
+    const path = `${experiments()}/exp-00000000000000000000000000`;
+    for (const [method, body] of [
+      ["GET", undefined],
+      ["PATCH", { metadata: {} }],
+      ["DELETE", undefined],
+    ] as const) {
+      const response = await platform.api.call(method, path, body);
+      expect(response.status).toBe(404);
+      expect(response.body.error.code).toBe("NOT_FOUND");
+    }
+  });
+
+  it("hides experiments from non-members (404) and lets viewers read but not write (403)", async () => {
+    const exp = await newExperiment({ name: "guarded" });
+    const path = `${experiments()}/${exp.experimentId}`;
+    expect((await outsider.call("GET", experiments())).status).toBe(404);
+    expect((await outsider.call("GET", path)).status).toBe(404);
+    expect((await outsider.call("POST", experiments(), { name: "x" })).status).toBe(404);
+    expect((await viewer.call("GET", experiments())).status).toBe(200);
+    expect((await viewer.call("POST", experiments(), { name: "x" })).status).toBe(403);
+    expect((await viewer.call("PATCH", path, { metadata: { a: { bool_value: true } } })).status).toBe(403);
+    const denied = await viewer.call("DELETE", path);
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.code).toBe("FORBIDDEN");
+    expect((await platform.api.call("GET", path)).status).toBe(200);
+  });
+
+  it("answers 401 without a caller identity", async () => {
+    const response = await fetch(`${platform.config.apiUrl}${experiments()}`);
+    expect(response.status).toBe(401);
+  });
+
+  it("deletes an experiment", async () => {
+    const exp = await newExperiment({ name: "doomed" });
+    const path = `${experiments()}/${exp.experimentId}`;
+    expect((await platform.api.call("DELETE", path)).status).toBe(204);
+    expect((await platform.api.call("GET", path)).status).toBe(404);
+    expect((await platform.api.call("DELETE", path)).status).toBe(404);
+  });
+
+  it("pages through more experiments than a page holds, in creation order", async () => {
+    const { body: project } = await platform.api.call("POST", "/v1/projects", { name: "paging" });
+    const base = `/v1/projects/${project.projectId}/experiments`;
+    const ids: string[] = [];
+    for (let i = 0; i < 25; i++) {
+      ids.push((await platform.api.call("POST", base, { name: `e${i}` })).body.experimentId);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: any = await platform.api.call(
+        "GET",
+        `${base}?limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      );
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(10);
+      seen.push(...page.body.items.map((e: { experimentId: string }) => e.experimentId));
+      cursor = page.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(seen).toEqual(ids);
+    expect(pages).toBeGreaterThanOrEqual(3);
+
+    const foreign = await platform.api.call(
+      "GET",
+      `${experiments()}?cursor=${encodeURIComponent("eyJwayI6IngifQ")}`,
+    );
+    expect(foreign.status).toBe(400);
+    expect(foreign.body.error.code).toBe("INVALID_CURSOR");
+    expect((await platform.api.call("GET", `${base}?limit=0`)).status).toBe(400);
+    expect((await platform.api.call("GET", `${base}?limit=101`)).status).toBe(400);
+  });
+});
