@@ -1,0 +1,13 @@
+import type { Command } from "../command.ts";
+import { experimentsList, experimentsSetSchema, experimentsShow } from "./experiments.ts";
+import { projectsCreate, projectsList, projectsShow } from "./projects.ts";
+
+/** Every command, in the order `byom --help` lists them. */
+export const COMMANDS: readonly Command[] = [
+  projectsCreate,
+  projectsList,
+  projectsShow,
+  experimentsList,
+  experimentsShow,
+  experimentsSetSchema,
+];

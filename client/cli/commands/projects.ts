@@ -1,0 +1,105 @@
+import { createProjectRoute, getProjectRoute, listProjectsRoute } from "#lambdas/projects/routes.ts";
+import type { ResponseOf } from "../../api-client.ts";
+import { type CommandContext, defineCommand } from "../command.ts";
+import { resolveProjectId } from "./resolve.ts";
+
+type Project = ResponseOf<typeof getProjectRoute>;
+
+const projectColumns = [
+  { header: "ID", value: (p: Project) => p.projectId },
+  { header: "NAME", value: (p: Project) => p.name },
+  { header: "ROLE", value: (p: Project) => p.role },
+  { header: "CREATED", value: (p: Project) => p.createdAt },
+  { header: "DESCRIPTION", value: (p: Project) => p.description },
+];
+
+export const projectsCreate = defineCommand({
+  name: "projects create",
+  summary: "Create a project; you become its owner",
+  positionals: [{ name: "name", description: "the project's name" }],
+  options: { description: { type: "string", placeholder: "text", description: "What the project is for" } },
+  examples: ['byom projects create fraud --description "card fraud models"'],
+  async run(ctx) {
+    const project = await ctx.client().call(createProjectRoute, {
+      body: { name: ctx.positionals[0] as string, description: ctx.string("description") },
+    });
+    ctx.out.result(project, () => ctx.out.table([project], projectColumns));
+  },
+});
+
+export const projectsList = defineCommand({
+  name: "projects list",
+  summary: "List the projects you are a member of",
+  options: listOptions(),
+  examples: ["byom projects list", "byom projects list --json"],
+  async run(ctx) {
+    const page = await listPage(ctx, (query) => ctx.client().call(listProjectsRoute, { query }));
+    ctx.out.result(page, () =>
+      ctx.out.table(page.items, projectColumns, "No projects yet: byom projects create <name>"),
+    );
+  },
+});
+
+export const projectsShow = defineCommand({
+  name: "projects show",
+  summary: "Show a project",
+  positionals: [{ name: "project", description: "project id or name" }],
+  examples: ["byom projects show fraud"],
+  async run(ctx) {
+    const client = ctx.client();
+    const projectId = await resolveProjectId(client, ctx.positionals[0] as string);
+    const project = await client.call(getProjectRoute, { params: { projectId } });
+    ctx.out.result(project, () =>
+      ctx.out.fields([
+        ["id", project.projectId],
+        ["name", project.name],
+        ["description", project.description],
+        ["owner", project.owner],
+        ["your role", project.role],
+        ["created", project.createdAt],
+      ]),
+    );
+  },
+});
+
+/** `--limit`, `--cursor` and `--all`, shared by every list command. */
+export function listOptions() {
+  return {
+    limit: { type: "string", placeholder: "n", description: "Items per page, 1-100", default: "20" },
+    cursor: {
+      type: "string",
+      placeholder: "cursor",
+      description: "Continue from a previous page's next cursor",
+    },
+    all: { type: "boolean", description: "Follow cursors and print every item" },
+  } as const;
+}
+
+interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** One page (or every page with `--all`); tells people on stderr how to get the next one. */
+export async function listPage<T>(
+  ctx: CommandContext,
+  fetchPage: (query: { limit: number; cursor?: string }) => Promise<Page<T>>,
+): Promise<Page<T>> {
+  const limit = Number(ctx.string("limit") ?? "20");
+  let cursor = ctx.string("cursor");
+  if (!ctx.flag("all")) {
+    const page = await fetchPage({ limit, ...(cursor ? { cursor } : {}) });
+    if (page.nextCursor && !ctx.out.json) {
+      ctx.out.note(`More items: add --cursor ${page.nextCursor} (or --all).`);
+    }
+    return page;
+  }
+  const items: T[] = [];
+  for (let pages = 0; pages < 10_000; pages++) {
+    const page = await fetchPage({ limit: 100, ...(cursor ? { cursor } : {}) });
+    items.push(...page.items);
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  return { items, nextCursor: null };
+}

@@ -1,0 +1,51 @@
+import { Sha256 } from "@aws-crypto/sha256-js";
+import { SignatureV4 } from "@smithy/signature-v4";
+
+/** The parts of a request that authentication looks at. */
+export interface OutgoingRequest {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string | undefined;
+}
+
+/** Returns the headers to send: the request's own plus whatever proves the caller's identity. */
+export type RequestAuth = (request: OutgoingRequest) => Promise<Record<string, string>>;
+
+/** Local mode: the token from `.byom/local.json`. */
+export function bearerAuth(token: string): RequestAuth {
+  return async ({ headers }) => ({ ...headers, authorization: `Bearer ${token}` });
+}
+
+/**
+ * AWS: API Gateway with IAM authorization wants SigV4 for the `execute-api` service, signed with
+ * credentials from the standard chain (environment, shared config and SSO, web identity, container
+ * and instance metadata). The chain is loaded on first use so local mode never pays for it.
+ */
+export function sigV4Auth(region: string): RequestAuth {
+  let signer: SignatureV4 | undefined;
+  return async ({ method, url, headers, body }) => {
+    if (!signer) {
+      const { defaultProvider } = await import("@aws-sdk/credential-provider-node");
+      signer = new SignatureV4({
+        service: "execute-api",
+        region,
+        credentials: defaultProvider(),
+        sha256: Sha256,
+      });
+    }
+    const query: Record<string, string> = {};
+    for (const [key, value] of url.searchParams) query[key] = value;
+    const signed = await signer.sign({
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port ? { port: Number(url.port) } : {}),
+      path: url.pathname,
+      query,
+      headers: { ...headers, host: url.host },
+      body,
+    });
+    return signed.headers;
+  };
+}

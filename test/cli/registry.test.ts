@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.ts";
+import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+
+let platform: TestPlatform;
+let env: Record<string, string>;
+beforeAll(async () => {
+  platform = await startTestPlatform();
+  env = { BYOM_HOME: platform.home };
+});
+afterAll(async () => {
+  await platform?.stop();
+});
+
+const byom = (...args: string[]) => runCli(args, { env });
+
+describe("byom projects", () => {
+  it("creates a project and lists it, as a table and as JSON", async () => {
+    const created = await byom("projects", "create", "cli-fraud", "--description", "card fraud", "--json");
+    expect(created.code).toBe(0);
+    const project = created.json();
+    expect(project).toMatchObject({ name: "cli-fraud", description: "card fraud", role: "owner" });
+
+    const table = await byom("projects", "list");
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^ID\s+NAME\s+ROLE/);
+    expect(table.stdout).toContain(project.projectId);
+
+    const shown = await byom("projects", "show", "cli-fraud");
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/your role:\s+owner/);
+  });
+
+  it("answers usage errors with exit code 2 and a pointer to --help", async () => {
+    const missing = await byom("projects", "create");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("Missing <name>");
+    expect(missing.stderr).toContain("byom projects create --help");
+
+    const unknownOption = await byom("projects", "list", "--colour");
+    expect(unknownOption.code).toBe(2);
+    expect(unknownOption.stderr).toContain("Unknown option '--colour'");
+
+    const unknownCommand = await byom("projets", "list");
+    expect(unknownCommand.code).toBe(2);
+    expect(unknownCommand.stderr).toContain("byom --help");
+  });
+
+  it("shows the server's message and exits 1 when the server refuses", async () => {
+    const refused = await byom("projects", "create", " ");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("name must not be empty");
+    expect(refused.stderr).toContain("VALIDATION_FAILED");
+
+    const unknown = await byom("projects", "show", "no-such-project");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("No project named 'no-such-project'");
+  });
+
+  it("says how to start local mode when no platform is configured", async () => {
+    const result = await runCli(["projects", "list"], { env: { BYOM_HOME: "/nonexistent/byom-home" } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("npm start");
+  });
+});
+
+describe("byom experiments", () => {
+  it("lists and shows experiments and sets a schema, rejecting a bad one with the server's message", async () => {
+    const { body: project } = await platform.api.call("POST", "/v1/projects", { name: "cli-experiments" });
+    const { body: experiment } = await platform.api.call(
+      "POST",
+      `/v1/projects/${project.projectId}/experiments`,
+      {
+        name: "churn",
+        metadata: { framework: { string_value: "sklearn" } },
+      },
+    );
+
+    const listed = await byom("experiments", "list", "--project", "cli-experiments");
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(experiment.experimentId);
+    expect(listed.stdout).toMatch(/churn\s+none/);
+
+    const set = await byom(
+      "experiments",
+      "set-schema",
+      "churn",
+      "--project",
+      project.projectId,
+      "--input",
+      "age:int32,income:Float64",
+      "--output",
+      "churn:float64",
+    );
+    expect(set.code).toBe(0);
+    expect(set.stdout).toMatch(/age\s+Int32/);
+    expect(set.stdout).toMatch(/churn\s+Float64/);
+
+    const shown = await byom(
+      "experiments",
+      "show",
+      experiment.experimentId,
+      "--project",
+      project.projectId,
+      "--json",
+    );
+    expect(shown.code).toBe(0);
+    expect(shown.json().metadata.input_schema.json_value).toEqual([
+      { name: "age", type: "Int32" },
+      { name: "income", type: "Float64" },
+    ]);
+
+    const bad = await byom(
+      "experiments",
+      "set-schema",
+      "churn",
+      "--project",
+      project.projectId,
+      "--input",
+      "age:Decimal",
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("INVALID_SCHEMA");
+    expect(bad.stderr).toContain("Decimal");
+  });
+});
+
+describe("byom --help", () => {
+  it("gives every command a help text with an example", async () => {
+    const top = await byom("--help");
+    expect(top.code).toBe(0);
+    const commands = [...top.stdout.matchAll(/^ {2}([a-z-]+(?: [a-z-]+)?) {2,}/gm)].map(
+      (m) => m[1] as string,
+    );
+    expect(commands.length).toBeGreaterThan(3);
+    for (const command of commands) {
+      const help = await byom(...command.split(" "), "--help");
+      expect(help.code, command).toBe(0);
+      expect(help.stdout, command).toMatch(/Examples?:\n {2}byom /);
+    }
+  });
+});
