@@ -1,5 +1,6 @@
 import { experimentRoutes } from "./experiments/routes.ts";
 import { metaRoutes } from "./meta/routes.ts";
+import { modelRoutes } from "./models/routes.ts";
 import { projectRoutes } from "./projects/routes.ts";
 import type { Route } from "./shared/http/route.ts";
 
@@ -7,4 +8,9 @@ import type { Route } from "./shared/http/route.ts";
  * Every API operation. The CDK app creates one Lambda and one API Gateway method per entry; local
  * mode's gateway routes to the same handler modules; the OpenAPI document lists them all.
  */
-export const ROUTES: readonly Route[] = [...metaRoutes, ...projectRoutes, ...experimentRoutes];
+export const ROUTES: readonly Route[] = [
+  ...metaRoutes,
+  ...projectRoutes,
+  ...experimentRoutes,
+  ...modelRoutes,
+];

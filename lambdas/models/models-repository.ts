@@ -1,0 +1,216 @@
+import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { isConditionFailure } from "#lambdas/shared/conditions.ts";
+import { dynamo } from "#lambdas/shared/dynamo-client.ts";
+import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
+import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
+
+export interface ModelRecord {
+  readonly modelId: string;
+  readonly projectId: string;
+  readonly name: string;
+  readonly description: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+}
+
+export interface VersionRecord {
+  readonly projectId: string;
+  readonly modelId: string;
+  readonly version: number;
+  readonly experimentId: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+}
+
+/**
+ * Claims the model's name in its project, then writes the model. Returns the id of the model that
+ * already holds the name when the claim fails. The claim goes first: a model item only exists once
+ * its name is taken, so names stay unique without a transaction.
+ */
+export async function putNewModel(model: ModelRecord): Promise<{ existingModelId?: string }> {
+  try {
+    await dynamo.send(
+      new PutCommand({
+        TableName: TABLE_NAME,
+        Item: { ...keys.modelName(model.projectId, model.name), type: "modelName", modelId: model.modelId },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const holder = await dynamo.send(
+      new GetCommand({
+        TableName: TABLE_NAME,
+        Key: keys.modelName(model.projectId, model.name),
+        ConsistentRead: true,
+      }),
+    );
+    return { existingModelId: (holder.Item?.modelId as string | undefined) ?? "unknown" };
+  }
+  await dynamo.send(
+    new PutCommand({
+      TableName: TABLE_NAME,
+      Item: { ...keys.model(model.projectId, model.modelId), type: "model", ...model },
+      ConditionExpression: "attribute_not_exists(pk)",
+    }),
+  );
+  return {};
+}
+
+export async function getModel(projectId: string, modelId: string): Promise<ModelRecord | undefined> {
+  const out = await dynamo.send(
+    new GetCommand({ TableName: TABLE_NAME, Key: keys.model(projectId, modelId), ConsistentRead: true }),
+  );
+  return out.Item ? toModel(out.Item) : undefined;
+}
+
+/** The project's models in creation order (ids are time-ordered): one Query on the partition. */
+export async function listModels(projectId: string, page: PageRequest): Promise<Page<ModelRecord>> {
+  const { pk, skPrefix } = keys.modelPrefix(projectId);
+  const out = await dynamo.send(
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
+      Limit: page.limit,
+      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk),
+      ConsistentRead: true,
+    }),
+  );
+  return { items: (out.Items ?? []).map(toModel), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+}
+
+/** The model's highest version, or undefined before the first: one strongly consistent Query. */
+export async function getLatestVersion(
+  projectId: string,
+  modelId: string,
+): Promise<VersionRecord | undefined> {
+  const { pk, skPrefix } = keys.versionPrefix(projectId, modelId);
+  const out = await dynamo.send(
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+    }),
+  );
+  const item = out.Items?.[0];
+  return item ? toVersion(item) : undefined;
+}
+
+/**
+ * Writes version N if no version N exists yet. Returns false when another registration took the
+ * number first; the caller then reads the latest version again and tries N+1.
+ */
+export async function putVersionIfFree(record: VersionRecord): Promise<boolean> {
+  try {
+    await dynamo.send(
+      new PutCommand({
+        TableName: TABLE_NAME,
+        Item: {
+          ...keys.version(record.projectId, record.modelId, record.version),
+          type: "version",
+          ...record,
+        },
+        ConditionExpression: "attribute_not_exists(sk)",
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+export async function getVersion(
+  projectId: string,
+  modelId: string,
+  version: number,
+): Promise<VersionRecord | undefined> {
+  const out = await dynamo.send(
+    new GetCommand({
+      TableName: TABLE_NAME,
+      Key: keys.version(projectId, modelId, version),
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item ? toVersion(out.Item) : undefined;
+}
+
+/** A model's versions, 1 first (sort keys are zero-padded numbers): one Query on the partition. */
+export async function listVersions(
+  projectId: string,
+  modelId: string,
+  page: PageRequest,
+): Promise<Page<VersionRecord>> {
+  const { pk, skPrefix } = keys.versionPrefix(projectId, modelId);
+  const out = await dynamo.send(
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
+      Limit: page.limit,
+      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk),
+      ConsistentRead: true,
+    }),
+  );
+  return { items: (out.Items ?? []).map(toVersion), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+}
+
+/**
+ * The versions of a model written at or after `since`, newest first, read until an older one: used
+ * to find the version a crashed registration wrote before it could record it on the experiment.
+ */
+export async function findRecentVersionOf(
+  projectId: string,
+  modelId: string,
+  experimentId: string,
+  since: string,
+): Promise<VersionRecord | undefined> {
+  const { pk, skPrefix } = keys.versionPrefix(projectId, modelId);
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await dynamo.send(
+      new QueryCommand({
+        TableName: TABLE_NAME,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
+        ScanIndexForward: false,
+        Limit: 100,
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      const version = toVersion(item);
+      if (version.experimentId === experimentId) return version;
+      if (version.createdAt < since) return undefined;
+    }
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  return undefined;
+}
+
+function toModel(item: Record<string, unknown>): ModelRecord {
+  return {
+    modelId: item.modelId as string,
+    projectId: item.projectId as string,
+    name: item.name as string,
+    description: (item.description as string) ?? "",
+    createdAt: item.createdAt as string,
+    createdBy: item.createdBy as string,
+  };
+}
+
+function toVersion(item: Record<string, unknown>): VersionRecord {
+  return {
+    projectId: item.projectId as string,
+    modelId: item.modelId as string,
+    version: item.version as number,
+    experimentId: item.experimentId as string,
+    createdAt: item.createdAt as string,
+    createdBy: item.createdBy as string,
+  };
+}

@@ -1,0 +1,249 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  ExperimentNotFoundError,
+  ExperimentRegisteredError,
+  type ExperimentView,
+  experimentView,
+  findExperiment,
+} from "#lambdas/experiments/experiments.ts";
+import {
+  claimForRegistration,
+  completeRegistration,
+  getExperiment,
+  type RegistrationClaim,
+  releaseRegistration,
+} from "#lambdas/experiments/experiments-repository.ts";
+import { authorize } from "#lambdas/projects/access.ts";
+import { ConflictError, NotFoundError } from "#lambdas/shared/errors.ts";
+import type { Caller } from "#lambdas/shared/http/caller.ts";
+import { newId, nowIso } from "#lambdas/shared/ids.ts";
+import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
+import {
+  findRecentVersionOf,
+  getLatestVersion,
+  getModel,
+  getVersion,
+  listModels as listModelItems,
+  listVersions as listVersionItems,
+  type ModelRecord,
+  putNewModel,
+  putVersionIfFree,
+  type VersionRecord,
+} from "./models-repository.ts";
+
+export type ModelView = ModelRecord;
+export type ModelVersionView = VersionRecord;
+export interface ModelVersionWithExperiment extends ModelVersionView {
+  readonly experiment: ExperimentView;
+}
+
+/** How long version allocation may retry under contention; the register Lambda's timeout is longer. */
+const ALLOCATION_DEADLINE_MS = 20_000;
+/**
+ * A claim still without a version after this long belongs to a registration that died (its Lambda
+ * timed out long before); the next registration of the experiment repairs it.
+ */
+const STALE_CLAIM_MS = 60_000;
+/** How long a conflicting registration waits for an in-flight one, so its 409 can name the version. */
+const IN_FLIGHT_WAIT_MS = 3_000;
+
+export class ModelNotFoundError extends NotFoundError {
+  constructor(projectId: string, modelId: string) {
+    super("Model", modelId, `List the models with GET /v1/projects/${projectId}/models.`);
+  }
+}
+
+export class ModelVersionNotFoundError extends NotFoundError {
+  constructor(projectId: string, modelId: string, version: number) {
+    super(
+      "Model version",
+      `${modelId}/${version}`,
+      `List the versions with GET /v1/projects/${projectId}/models/${modelId}/versions.`,
+    );
+  }
+}
+
+export class ModelNameTakenError extends ConflictError {
+  constructor(name: string, modelId: string) {
+    super(
+      `A model named '${name}' already exists in this project (${modelId}). Register a new version of it, or choose another name.`,
+      [{ message: "name taken", name, modelId }],
+    );
+  }
+}
+
+export class RegistrationContendedError extends ConflictError {
+  constructor(modelId: string) {
+    super(
+      `Too many registrations raced for the next version of model '${modelId}'; nothing was registered. Retry the request.`,
+    );
+  }
+}
+
+export async function createModel(
+  caller: Caller,
+  projectId: string,
+  input: { name: string; description?: string | undefined },
+): Promise<ModelView> {
+  await authorize(caller, projectId, "editor");
+  const model: ModelRecord = {
+    modelId: newId("mdl"),
+    projectId,
+    name: input.name,
+    description: input.description ?? "",
+    createdAt: nowIso(),
+    createdBy: caller.principal,
+  };
+  const { existingModelId } = await putNewModel(model);
+  if (existingModelId) throw new ModelNameTakenError(input.name, existingModelId);
+  return model;
+}
+
+export async function listModels(
+  caller: Caller,
+  projectId: string,
+  page: PageRequest,
+): Promise<Page<ModelView>> {
+  await authorize(caller, projectId, "viewer");
+  return listModelItems(projectId, page);
+}
+
+export async function showModel(caller: Caller, projectId: string, modelId: string): Promise<ModelView> {
+  await authorize(caller, projectId, "viewer");
+  return findModel(projectId, modelId);
+}
+
+export async function listModelVersions(
+  caller: Caller,
+  projectId: string,
+  modelId: string,
+  page: PageRequest,
+): Promise<Page<ModelVersionView>> {
+  await authorize(caller, projectId, "viewer");
+  await findModel(projectId, modelId);
+  return listVersionItems(projectId, modelId, page);
+}
+
+export async function showModelVersion(
+  caller: Caller,
+  projectId: string,
+  modelId: string,
+  version: number,
+): Promise<ModelVersionWithExperiment> {
+  await authorize(caller, projectId, "viewer");
+  return getModelVersion(projectId, modelId, version);
+}
+
+/** A model version with its experiment, without authorisation: for the deployer. */
+export async function getModelVersion(
+  projectId: string,
+  modelId: string,
+  version: number,
+): Promise<ModelVersionWithExperiment> {
+  const record = await getVersion(projectId, modelId, version);
+  if (!record) {
+    await findModel(projectId, modelId);
+    throw new ModelVersionNotFoundError(projectId, modelId, version);
+  }
+  const experiment = await findExperiment(projectId, record.experimentId);
+  return { ...record, experiment: experimentView(experiment) };
+}
+
+/**
+ * Registers an experiment as the model's next version. Without transactions (docs/data-model.md):
+ * 1. claim the experiment with a conditional update, so it becomes at most one version;
+ * 2. allocate the version: read the highest version (consistent), conditionally put N+1, and on a
+ *    lost race read again after a jittered backoff; a version N+1 is only ever written after N
+ *    exists, so numbers have no gaps and the condition rules out duplicates;
+ * 3. record the number on the claim. If allocation fails the claim is released, so a rejected
+ *    registration changes nothing.
+ */
+export async function registerVersion(
+  caller: Caller,
+  projectId: string,
+  modelId: string,
+  experimentId: string,
+): Promise<ModelVersionView> {
+  await authorize(caller, projectId, "editor");
+  await findModel(projectId, modelId);
+  const claim: RegistrationClaim = { modelId, claimId: newId("reg"), claimedAt: nowIso() };
+  if (!(await claimForRegistration(projectId, experimentId, claim))) {
+    await resolveFailedClaim(projectId, experimentId);
+    // The previous claim was stale and has been released: one more try.
+    if (!(await claimForRegistration(projectId, experimentId, claim))) {
+      await resolveFailedClaim(projectId, experimentId);
+      throw new RegistrationContendedError(modelId);
+    }
+  }
+  let version: VersionRecord;
+  try {
+    version = await allocateVersion(projectId, modelId, experimentId, caller.principal);
+  } catch (error) {
+    await releaseRegistration(projectId, experimentId, claim.claimId);
+    throw error;
+  }
+  await completeRegistration(projectId, experimentId, claim.claimId, version.version);
+  return version;
+}
+
+async function allocateVersion(
+  projectId: string,
+  modelId: string,
+  experimentId: string,
+  createdBy: string,
+): Promise<VersionRecord> {
+  const deadline = Date.now() + ALLOCATION_DEADLINE_MS;
+  for (let attempt = 0; ; attempt++) {
+    const latest = await getLatestVersion(projectId, modelId);
+    const record: VersionRecord = {
+      projectId,
+      modelId,
+      version: (latest?.version ?? 0) + 1,
+      experimentId,
+      createdAt: nowIso(),
+      createdBy,
+    };
+    if (await putVersionIfFree(record)) return record;
+    if (Date.now() > deadline) throw new RegistrationContendedError(modelId);
+    // Full jitter: spread the racers out so one wins each round instead of all colliding again.
+    await sleep(Math.random() * Math.min(250, 5 * 2 ** Math.min(attempt, 6)));
+  }
+}
+
+/**
+ * Explains why the experiment could not be claimed: it does not exist (404) or it is, or is
+ * becoming, a version (409 naming the model and, once known, the version). A claim left behind by
+ * a registration that died is repaired: completed with the version it wrote, or released (then
+ * this returns and the caller claims again).
+ */
+async function resolveFailedClaim(projectId: string, experimentId: string): Promise<void> {
+  const waitUntil = Date.now() + IN_FLIGHT_WAIT_MS;
+  for (;;) {
+    const experiment = await getExperiment(projectId, experimentId);
+    if (!experiment) throw new ExperimentNotFoundError(projectId, experimentId);
+    const held = experiment.registeredAs;
+    if (!held) return;
+    const hint = "Register another experiment, or deploy that version.";
+    if (held.version !== undefined) {
+      throw new ExperimentRegisteredError(experimentId, held.modelId, held.version, hint);
+    }
+    if (Date.now() - Date.parse(held.claimedAt) > STALE_CLAIM_MS) {
+      const written = await findRecentVersionOf(projectId, held.modelId, experimentId, held.claimedAt);
+      if (written) {
+        await completeRegistration(projectId, experimentId, held.claimId, written.version);
+        throw new ExperimentRegisteredError(experimentId, held.modelId, written.version, hint);
+      }
+      await releaseRegistration(projectId, experimentId, held.claimId);
+      return;
+    }
+    if (Date.now() > waitUntil)
+      throw new ExperimentRegisteredError(experimentId, held.modelId, undefined, hint);
+    await sleep(100);
+  }
+}
+
+async function findModel(projectId: string, modelId: string): Promise<ModelRecord> {
+  const model = await getModel(projectId, modelId);
+  if (!model) throw new ModelNotFoundError(projectId, modelId);
+  return model;
+}

@@ -1,0 +1,140 @@
+import * as z from "zod";
+import { experimentIdParam, experimentSchema } from "#lambdas/experiments/routes.ts";
+import { projectIdParam } from "#lambdas/projects/routes.ts";
+import { defineRoute } from "#lambdas/shared/http/route.ts";
+import { conflictError, idParam, listQuery, pageOf, standardErrors } from "#lambdas/shared/http/schemas.ts";
+
+export const modelIdParam = idParam("mdl");
+
+export const modelSchema = z
+  .object({
+    modelId: z.string(),
+    projectId: z.string(),
+    name: z.string(),
+    description: z.string(),
+    createdAt: z.string(),
+    createdBy: z.string(),
+  })
+  .meta({ id: "RegisteredModel" });
+
+export const modelVersionSchema = z
+  .object({
+    modelId: z.string(),
+    projectId: z.string(),
+    version: z.int().min(1),
+    experimentId: z.string(),
+    createdAt: z.string(),
+    createdBy: z.string(),
+  })
+  .meta({ id: "ModelVersion" });
+
+const modelVersionWithExperimentSchema = modelVersionSchema
+  .extend({ experiment: experimentSchema })
+  .meta({ id: "ModelVersionWithExperiment" });
+
+const projectParams = z.object({ projectId: projectIdParam });
+const modelParams = z.object({ projectId: projectIdParam, modelId: modelIdParam });
+const versionParams = modelParams.extend({
+  version: z.coerce
+    .number()
+    .int("version must be a whole number")
+    .min(1, "versions start at 1")
+    .max(2 ** 31, "version is too large"),
+});
+
+const handlers = "lambdas/models/handlers";
+
+export const createModelRoute = defineRoute({
+  operationId: "createModel",
+  method: "POST",
+  path: "/v1/projects/{projectId}/models",
+  summary: "Create a registered model; names are unique in a project (editors)",
+  tag: "models",
+  handler: `${handlers}/create-model.ts`,
+  params: projectParams,
+  body: z.strictObject({
+    name: z.string().trim().min(1, "name must not be empty").max(200),
+    description: z.string().max(2000).optional(),
+  }),
+  responses: { 201: { description: "Created", schema: modelSchema }, ...standardErrors, ...conflictError },
+});
+
+export const listModelsRoute = defineRoute({
+  operationId: "listModels",
+  method: "GET",
+  path: "/v1/projects/{projectId}/models",
+  summary: "List a project's registered models, oldest first",
+  tag: "models",
+  handler: `${handlers}/list-models.ts`,
+  params: projectParams,
+  query: listQuery,
+  responses: { 200: { description: "A page of models", schema: pageOf(modelSchema) }, ...standardErrors },
+});
+
+export const getModelRoute = defineRoute({
+  operationId: "getModel",
+  method: "GET",
+  path: "/v1/projects/{projectId}/models/{modelId}",
+  summary: "Show a registered model",
+  tag: "models",
+  handler: `${handlers}/get-model.ts`,
+  params: modelParams,
+  responses: { 200: { description: "The model", schema: modelSchema }, ...standardErrors },
+});
+
+export const registerVersionRoute = defineRoute({
+  operationId: "registerModelVersion",
+  method: "POST",
+  path: "/v1/projects/{projectId}/models/{modelId}/versions",
+  summary:
+    "Register an experiment as the model's next version (1, 2, 3 …); an experiment becomes at most one version",
+  tag: "models",
+  handler: `${handlers}/register-version.ts`,
+  params: modelParams,
+  body: z.strictObject({ experimentId: experimentIdParam }),
+  responses: {
+    201: { description: "The new version", schema: modelVersionSchema },
+    ...standardErrors,
+    ...conflictError,
+  },
+  // Allocation retries under contention for up to 20 s (lambdas/models/models.ts).
+  lambda: { timeoutSeconds: 29 },
+});
+
+export const listVersionsRoute = defineRoute({
+  operationId: "listModelVersions",
+  method: "GET",
+  path: "/v1/projects/{projectId}/models/{modelId}/versions",
+  summary: "List a model's versions, version 1 first",
+  tag: "models",
+  handler: `${handlers}/list-versions.ts`,
+  params: modelParams,
+  query: listQuery,
+  responses: {
+    200: { description: "A page of versions", schema: pageOf(modelVersionSchema) },
+    ...standardErrors,
+  },
+});
+
+export const getVersionRoute = defineRoute({
+  operationId: "getModelVersion",
+  method: "GET",
+  path: "/v1/projects/{projectId}/models/{modelId}/versions/{version}",
+  summary: "Show a model version with its experiment",
+  tag: "models",
+  handler: `${handlers}/get-version.ts`,
+  params: versionParams,
+  responses: {
+    200: { description: "The version and its experiment", schema: modelVersionWithExperimentSchema },
+    ...standardErrors,
+  },
+});
+
+export const modelRoutes = [
+  createModelRoute,
+  listModelsRoute,
+  getModelRoute,
+  registerVersionRoute,
+  listVersionsRoute,
+  getVersionRoute,
+];
