@@ -2,12 +2,13 @@ import type * as z from "zod";
 import type { Route } from "#lambdas/shared/http/route.ts";
 import type { ClientConfig } from "./config.ts";
 import { ApiError, ClientError } from "./errors.ts";
+import { type ClientOperationId, OPERATIONS, type RouteOf } from "./operations.ts";
 
 /**
- * A typed client for the registry API. It is driven by the same route declarations that validate
- * requests on the server and generate the OpenAPI document (`lambdas/<domain>/routes.ts`): the
- * method and path come from the declaration, request types are the zod schemas' input types and
- * the result type is the success response's schema, so the client cannot drift from the contract.
+ * A typed client for the registry API, called by operation id. Request types are the input types of
+ * the zod schemas the server validates with (`lambdas/<domain>/routes.ts`) and the result type is
+ * the success response's schema; method and path come from `operations.ts`, which the compiler
+ * checks against the same declarations, so the client cannot drift from the contract.
  */
 
 type Schema<S> = S extends z.ZodType ? S : never;
@@ -41,7 +42,12 @@ export type ResponseOf<R extends Route> = [SuccessSchema<R>] extends [never]
 export class ByomClient {
   constructor(readonly config: ClientConfig) {}
 
-  async call<R extends Route>(route: R, request: RequestOf<R>): Promise<ResponseOf<R>> {
+  async call<Id extends ClientOperationId>(
+    operationId: Id,
+    request: RequestOf<RouteOf<Id>>,
+  ): Promise<ResponseOf<RouteOf<Id>>> {
+    type Result = ResponseOf<RouteOf<Id>>;
+    const route = OPERATIONS[operationId];
     const url = new URL(this.config.apiUrl + fillPath(route.path, request.params));
     for (const [key, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
@@ -65,9 +71,9 @@ export class ByomClient {
     }
     const text = await response.text();
     if (!response.ok) throw apiError(response.status, text, route);
-    if (text === "") return undefined as ResponseOf<R>;
+    if (text === "") return undefined as Result;
     try {
-      return JSON.parse(text) as ResponseOf<R>;
+      return JSON.parse(text) as Result;
     } catch {
       throw new ClientError(
         `${route.method} ${url.pathname} answered ${response.status} with a body that is not JSON. Is ${this.config.apiUrl} a Byom API?`,
@@ -76,15 +82,15 @@ export class ByomClient {
   }
 
   /** Every item of a list operation, following `nextCursor` (bounded, in case a server loops). */
-  async *all<R extends Route>(
-    route: R,
-    request: RequestOf<R>,
+  async *all<Id extends ClientOperationId>(
+    operationId: Id,
+    request: RequestOf<RouteOf<Id>>,
     maxPages = 1000,
-  ): AsyncGenerator<ResponseOf<R> extends { items: (infer T)[] } ? T : never> {
+  ): AsyncGenerator<ResponseOf<RouteOf<Id>> extends { items: (infer T)[] } ? T : never> {
     let cursor: string | undefined;
     for (let page = 0; page < maxPages; page++) {
       const query = { ...(request.query ?? {}), limit: 100, ...(cursor ? { cursor } : {}) };
-      const result = (await this.call(route, { ...request, query } as RequestOf<R>)) as {
+      const result = (await this.call(operationId, { ...request, query } as RequestOf<RouteOf<Id>>)) as {
         items: unknown[];
         nextCursor: string | null;
       };
@@ -96,7 +102,7 @@ export class ByomClient {
 }
 
 /** `/v1/projects/{projectId}` + `{projectId: "prj-…"}` → `/v1/projects/prj-…`. */
-export function fillPath(template: string, params: object | undefined): string {
+export function fillPath(template: string, params: unknown): string {
   const values = (params ?? {}) as Record<string, unknown>;
   return template.replace(/\{(\w+)\}/g, (_, name: string) => {
     const value = values[name];
@@ -107,7 +113,12 @@ export function fillPath(template: string, params: object | undefined): string {
   });
 }
 
-function apiError(status: number, text: string, route: Route): ApiError {
+interface Operation {
+  readonly method: string;
+  readonly path: string;
+}
+
+function apiError(status: number, text: string, route: Operation): ApiError {
   try {
     const parsed = JSON.parse(text) as { error?: { code?: string; message?: string; details?: unknown[] } };
     if (parsed.error?.message) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OPERATIONS } from "../../client/operations.ts";
 import { runCli } from "../support/cli.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
@@ -122,6 +123,52 @@ describe("byom experiments", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("INVALID_SCHEMA");
     expect(bad.stderr).toContain("Decimal");
+  });
+});
+
+describe("byom models", () => {
+  it("registers experiments as versions 1 and 2, creating the model, and refuses a second registration", async () => {
+    const { body: project } = await platform.api.call("POST", "/v1/projects", { name: "cli-models" });
+    const p = project.projectId;
+    for (const name of ["churn-a", "churn-b"]) {
+      await platform.api.call("POST", `/v1/projects/${p}/experiments`, { name });
+    }
+
+    const first = await byom("models", "register", "churn-a", "--project", p, "--model", "churn");
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain("Created model churn");
+    expect(first.stdout).toContain("churn version 1");
+    expect(first.stdout).toContain(`byom deploy churn@1 --project ${p}`);
+
+    const second = await byom("models", "register", "churn-b", "--project", p, "--model", "churn", "--json");
+    expect(second.code).toBe(0);
+    expect(second.json().version.version).toBe(2);
+
+    const again = await byom("models", "register", "churn-a", "--project", p, "--model", "churn");
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("CONFLICT");
+
+    const shown = await byom("models", "show", "churn", "--project", p);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/VERSION\s+EXPERIMENT/);
+    expect(shown.stdout).toMatch(/^\s+2\s+exp-/m);
+
+    const listed = await byom("models", "list", "--project", p, "--json");
+    expect(listed.json().items.map((m: { name: string }) => m.name)).toEqual(["churn"]);
+
+    const missing = await byom("models", "show", "nope", "--project", p);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("No model named 'nope'");
+  });
+});
+
+describe("the typed client", () => {
+  it("calls every operation with the method and path of the OpenAPI document the API serves", async () => {
+    const { body: document } = await platform.api.call("GET", "/v1/openapi.json");
+    for (const [operationId, { method, path }] of Object.entries(OPERATIONS)) {
+      const operation = document.paths[path]?.[method.toLowerCase()];
+      expect(operation?.operationId, `${method} ${path}`).toBe(operationId);
+    }
   });
 });
 

@@ -1,17 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
-import {
-  getExperimentRoute,
-  listExperimentsRoute,
-  patchExperimentRoute,
-} from "#lambdas/experiments/routes.ts";
 import type { ByomClient, ResponseOf } from "../../api-client.ts";
 import { ClientError, UsageError } from "../../errors.ts";
+import type { RouteOf } from "../../operations.ts";
 import { defineCommand } from "../command.ts";
 import type { Output } from "../output.ts";
 import { listOptions, listPage } from "./projects.ts";
 import { projectOption, resolveProjectId } from "./resolve.ts";
 
-export type Experiment = ResponseOf<typeof getExperimentRoute>;
+export type Experiment = ResponseOf<RouteOf<"getExperiment">>;
 type MetadataValue = Experiment["metadata"][string];
 
 const EXPERIMENT_ID = /^exp-[0-9a-z]{26}$/;
@@ -24,7 +20,7 @@ export async function resolveExperimentId(
 ): Promise<string> {
   if (EXPERIMENT_ID.test(experiment)) return experiment;
   const matches: string[] = [];
-  for await (const item of client.all(listExperimentsRoute, { params: { projectId } })) {
+  for await (const item of client.all("listExperiments", { params: { projectId } })) {
     if (item.name === experiment) matches.push(item.experimentId);
   }
   if (matches.length === 1) return matches[0] as string;
@@ -47,7 +43,7 @@ export const experimentsList = defineCommand({
     const client = ctx.client();
     const projectId = await resolveProjectId(client, ctx.required("project"));
     const page = await listPage(ctx, (query) =>
-      client.call(listExperimentsRoute, { params: { projectId }, query }),
+      client.call("listExperiments", { params: { projectId }, query }),
     );
     ctx.out.result(page, () =>
       ctx.out.table(
@@ -78,7 +74,7 @@ export const experimentsShow = defineCommand({
     const client = ctx.client();
     const projectId = await resolveProjectId(client, ctx.required("project"));
     const experimentId = await resolveExperimentId(client, projectId, ctx.positionals[0] as string);
-    const experiment = await client.call(getExperimentRoute, { params: { projectId, experimentId } });
+    const experiment = await client.call("getExperiment", { params: { projectId, experimentId } });
     ctx.out.result(experiment, () => renderExperiment(ctx.out, experiment));
   },
 });
@@ -116,7 +112,7 @@ export const experimentsSetSchema = defineCommand({
     const client = ctx.client();
     const projectId = await resolveProjectId(client, ctx.required("project"));
     const experimentId = await resolveExperimentId(client, projectId, ctx.positionals[0] as string);
-    const experiment = await client.call(patchExperimentRoute, {
+    const experiment = await client.call("patchExperiment", {
       params: { projectId, experimentId },
       body: { metadata },
     });

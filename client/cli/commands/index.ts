@@ -1,5 +1,6 @@
 import type { Command } from "../command.ts";
 import { experimentsList, experimentsSetSchema, experimentsShow } from "./experiments.ts";
+import { modelsList, modelsRegister, modelsShow } from "./models.ts";
 import { projectsCreate, projectsList, projectsShow } from "./projects.ts";
 
 /** Every command, in the order `byom --help` lists them. */
@@ -10,4 +11,7 @@ export const COMMANDS: readonly Command[] = [
   experimentsList,
   experimentsShow,
   experimentsSetSchema,
+  modelsRegister,
+  modelsList,
+  modelsShow,
 ];

@@ -1,9 +1,9 @@
-import { createProjectRoute, getProjectRoute, listProjectsRoute } from "#lambdas/projects/routes.ts";
 import type { ResponseOf } from "../../api-client.ts";
+import type { RouteOf } from "../../operations.ts";
 import { type CommandContext, defineCommand } from "../command.ts";
 import { resolveProjectId } from "./resolve.ts";
 
-type Project = ResponseOf<typeof getProjectRoute>;
+type Project = ResponseOf<RouteOf<"getProject">>;
 
 const projectColumns = [
   { header: "ID", value: (p: Project) => p.projectId },
@@ -20,7 +20,7 @@ export const projectsCreate = defineCommand({
   options: { description: { type: "string", placeholder: "text", description: "What the project is for" } },
   examples: ['byom projects create fraud --description "card fraud models"'],
   async run(ctx) {
-    const project = await ctx.client().call(createProjectRoute, {
+    const project = await ctx.client().call("createProject", {
       body: { name: ctx.positionals[0] as string, description: ctx.string("description") },
     });
     ctx.out.result(project, () => ctx.out.table([project], projectColumns));
@@ -33,7 +33,7 @@ export const projectsList = defineCommand({
   options: listOptions(),
   examples: ["byom projects list", "byom projects list --json"],
   async run(ctx) {
-    const page = await listPage(ctx, (query) => ctx.client().call(listProjectsRoute, { query }));
+    const page = await listPage(ctx, (query) => ctx.client().call("listProjects", { query }));
     ctx.out.result(page, () =>
       ctx.out.table(page.items, projectColumns, "No projects yet: byom projects create <name>"),
     );
@@ -48,7 +48,7 @@ export const projectsShow = defineCommand({
   async run(ctx) {
     const client = ctx.client();
     const projectId = await resolveProjectId(client, ctx.positionals[0] as string);
-    const project = await client.call(getProjectRoute, { params: { projectId } });
+    const project = await client.call("getProject", { params: { projectId } });
     ctx.out.result(project, () =>
       ctx.out.fields([
         ["id", project.projectId],

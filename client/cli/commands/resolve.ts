@@ -1,4 +1,3 @@
-import { listProjectsRoute } from "#lambdas/projects/routes.ts";
 import type { ByomClient } from "../../api-client.ts";
 import { ClientError } from "../../errors.ts";
 
@@ -8,7 +7,7 @@ const PROJECT_ID = /^prj-[0-9a-z]{26}$/;
 export async function resolveProjectId(client: ByomClient, project: string): Promise<string> {
   if (PROJECT_ID.test(project)) return project;
   const matches: string[] = [];
-  for await (const item of client.all(listProjectsRoute, {})) {
+  for await (const item of client.all("listProjects", {})) {
     if (item.name === project) matches.push(item.projectId);
   }
   if (matches.length === 1) return matches[0] as string;
