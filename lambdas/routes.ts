@@ -1,3 +1,4 @@
+import { catalogRoutes } from "./catalog/routes.ts";
 import { experimentRoutes } from "./experiments/routes.ts";
 import { metaRoutes } from "./meta/routes.ts";
 import { modelRoutes } from "./models/routes.ts";
@@ -13,4 +14,5 @@ export const ROUTES: readonly Route[] = [
   ...projectRoutes,
   ...experimentRoutes,
   ...modelRoutes,
+  ...catalogRoutes,
 ];

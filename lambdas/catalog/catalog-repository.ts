@@ -1,0 +1,110 @@
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { isConditionFailure } from "#lambdas/shared/conditions.ts";
+import { dynamo } from "#lambdas/shared/dynamo-client.ts";
+import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
+import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
+import type { CatalogEntry, CatalogKind } from "./entries.ts";
+
+export interface CatalogRecord<E extends CatalogEntry = CatalogEntry> {
+  readonly kind: CatalogKind;
+  readonly entry: E;
+  readonly builtIn: boolean;
+  /** Built-ins keep their declaration order (the deployer's preference order); user entries follow. */
+  readonly order: number;
+  readonly createdAt: string;
+  readonly createdBy: string;
+}
+
+/** Orders user entries after every built-in. */
+export const USER_ENTRY_ORDER = 1_000_000;
+
+/**
+ * Writes a built-in entry, replacing its previous definition but keeping its first createdAt, so
+ * seeding is idempotent and a changed built-in takes effect on the next seed.
+ */
+export async function putBuiltinEntry(record: CatalogRecord, seededAt: string): Promise<void> {
+  await dynamo.send(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.catalogEntry(record.kind, record.entry.name),
+      UpdateExpression:
+        "SET #type = :type, #kind = :kind, #entry = :entry, builtIn = :true, #order = :order, createdBy = :by, createdAt = if_not_exists(createdAt, :at)",
+      ExpressionAttributeNames: { "#type": "type", "#kind": "kind", "#entry": "entry", "#order": "order" },
+      ExpressionAttributeValues: {
+        ":type": "catalogEntry",
+        ":kind": record.kind,
+        ":entry": record.entry,
+        ":true": true,
+        ":order": record.order,
+        ":by": record.createdBy,
+        ":at": seededAt,
+      },
+    }),
+  );
+}
+
+/** Adds a user entry if the name is free in its kind; returns the holder of the name otherwise. */
+export async function putNewEntry(record: CatalogRecord): Promise<{ existing?: CatalogRecord }> {
+  try {
+    await dynamo.send(
+      new PutCommand({
+        TableName: TABLE_NAME,
+        Item: { ...keys.catalogEntry(record.kind, record.entry.name), type: "catalogEntry", ...record },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+    return {};
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const existing = await getEntry(record.kind, record.entry.name);
+    return { existing: existing ?? record };
+  }
+}
+
+export async function getEntry(kind: CatalogKind, name: string): Promise<CatalogRecord | undefined> {
+  const out = await dynamo.send(
+    new GetCommand({ TableName: TABLE_NAME, Key: keys.catalogEntry(kind, name), ConsistentRead: true }),
+  );
+  return out.Item ? toRecord(out.Item) : undefined;
+}
+
+/** One page of a kind's entries, by name: a Query on the kind's partition. */
+export async function listEntries(kind: CatalogKind, page: PageRequest): Promise<Page<CatalogRecord>> {
+  const { pk, skPrefix } = keys.catalogPrefix(kind);
+  const out = await dynamo.send(
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
+      Limit: page.limit,
+      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk),
+    }),
+  );
+  return { items: (out.Items ?? []).map(toRecord), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+}
+
+/**
+ * Every entry of a kind, in preference order (built-ins as declared, then user entries oldest
+ * first). The catalog is small, so composing paths reads whole kinds: Queries, never a Scan.
+ */
+export async function listAllEntries(kind: CatalogKind): Promise<CatalogRecord[]> {
+  const records: CatalogRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listEntries(kind, { limit: 100, cursor });
+    records.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return records.sort((a, b) => a.order - b.order || a.createdAt.localeCompare(b.createdAt));
+}
+
+function toRecord(item: Record<string, unknown>): CatalogRecord {
+  return {
+    kind: item.kind as CatalogKind,
+    entry: item.entry as CatalogEntry,
+    builtIn: item.builtIn === true,
+    order: (item.order as number | undefined) ?? USER_ENTRY_ORDER,
+    createdAt: item.createdAt as string,
+    createdBy: item.createdBy as string,
+  };
+}

@@ -1,0 +1,196 @@
+import { ConflictError, NotFoundError, ValidationFailedError } from "#lambdas/shared/errors.ts";
+import type { Caller } from "#lambdas/shared/http/caller.ts";
+import { nowIso } from "#lambdas/shared/ids.ts";
+import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
+import type { ArtifactProcessorEntry, DeployableArtifactTypeEntry, RuntimeEntry } from "./builtin.ts";
+import {
+  type CatalogRecord,
+  getEntry,
+  listAllEntries,
+  listEntries,
+  putNewEntry,
+  USER_ENTRY_ORDER,
+} from "./catalog-repository.ts";
+import { type CatalogEntry, type CatalogKind, ENTRY_INPUT_SCHEMAS, REFERENCES } from "./entries.ts";
+
+export type CatalogEntryView = CatalogEntry & { builtIn: boolean; createdAt: string; createdBy: string };
+
+export interface CompositionView {
+  readonly deployableArtifactType: string;
+  readonly processor: string;
+  readonly modelType: string;
+  readonly runtime: string;
+  readonly frameworks: readonly string[];
+}
+
+/** A full processor → runtime composition, as the deployer needs it (images, env). */
+export interface ResolvedComposition {
+  readonly deployableArtifactType: DeployableArtifactTypeEntry;
+  readonly processor: ArtifactProcessorEntry;
+  readonly modelType: string;
+  readonly runtime: RuntimeEntry;
+}
+
+export class CatalogEntryExistsError extends ConflictError {
+  constructor(kind: CatalogKind, name: string, builtIn: boolean) {
+    super(
+      builtIn
+        ? `'${name}' is a built-in ${kind} entry and cannot be overwritten. Add yours under another name.`
+        : `The catalog already has a ${kind} entry named '${name}'. Choose another name.`,
+      [{ message: "name taken", kind, name, builtIn }],
+    );
+  }
+}
+
+export class NoCompositionError extends ConflictError {}
+
+export async function listCatalog(
+  _caller: Caller,
+  kind: CatalogKind,
+  page: PageRequest,
+): Promise<Page<CatalogEntryView>> {
+  const records = await listEntries(kind, page);
+  return { items: records.items.map(entryView), nextCursor: records.nextCursor };
+}
+
+/**
+ * Adds a user entry to the catalog. Any authenticated caller may; built-ins are never overwritten
+ * and every reference (e.g. a runtime's modelType) must name an existing entry.
+ */
+export async function addCatalogEntry(
+  caller: Caller,
+  kind: CatalogKind,
+  input: unknown,
+): Promise<CatalogEntryView> {
+  const parsed = ENTRY_INPUT_SCHEMAS[kind].safeParse(input);
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((issue) => ({
+      path: ["body", ...issue.path.map(String)].join("."),
+      message: issue.message,
+    }));
+    throw new ValidationFailedError(
+      `The ${kind} entry is invalid: ${details.map((d) => `${d.path}: ${d.message}`).join("; ")}.`,
+      details,
+    );
+  }
+  const entry = parsed.data as CatalogEntry;
+  for (const [field, referencedKind] of REFERENCES[kind]) {
+    const name = (entry as unknown as Record<string, string>)[field] as string;
+    if (!(await getEntry(referencedKind, name))) {
+      throw new ValidationFailedError(
+        `${field} '${name}' is not in the catalog. List the ${referencedKind} with GET /v1/catalog/${referencedKind}, or add it first.`,
+        [{ path: `body.${field}`, message: `no ${referencedKind} entry named '${name}'` }],
+      );
+    }
+  }
+  const record: CatalogRecord = {
+    kind,
+    entry,
+    builtIn: false,
+    order: USER_ENTRY_ORDER,
+    createdAt: nowIso(),
+    createdBy: caller.principal,
+  };
+  const { existing } = await putNewEntry(record);
+  if (existing) throw new CatalogEntryExistsError(kind, entry.name, existing.builtIn);
+  return entryView(record);
+}
+
+/**
+ * The valid paths from an artifact type: deployable type → processor → model type → runtime,
+ * optionally only through runtimes that serve `framework`.
+ */
+export async function listCompositions(
+  _caller: Caller,
+  artifactType: string,
+  framework?: string,
+): Promise<{ artifactType: string; items: CompositionView[] }> {
+  if (!(await getEntry("artifact-types", artifactType))) {
+    throw new NotFoundError("Artifact type", artifactType, "List them with GET /v1/catalog/artifact-types.");
+  }
+  const paths = await compositionsOf(artifactType);
+  return {
+    artifactType,
+    items: paths
+      .filter((path) => framework === undefined || path.runtime.frameworks.includes(framework))
+      .map((path) => ({
+        deployableArtifactType: path.deployableArtifactType.name,
+        processor: path.processor.name,
+        modelType: path.modelType,
+        runtime: path.runtime.name,
+        frameworks: path.runtime.frameworks,
+      })),
+  };
+}
+
+/**
+ * Picks the processor and runtime a deployment of an artifact uses: the first composition (built-ins
+ * in declaration order, then user entries oldest first) whose runtime serves `framework` and that
+ * uses the requested processor and runtime, if any are named. Throws NoCompositionError saying what
+ * is available when none fits.
+ */
+export async function resolveComposition(
+  artifactType: string,
+  framework?: string,
+  wanted: { processor?: string | undefined; runtime?: string | undefined } = {},
+): Promise<ResolvedComposition> {
+  const paths = await compositionsOf(artifactType);
+  const fitting = paths.filter(
+    (path) =>
+      (wanted.processor === undefined || path.processor.name === wanted.processor) &&
+      (wanted.runtime === undefined || path.runtime.name === wanted.runtime) &&
+      (framework === undefined || path.runtime.frameworks.includes(framework)),
+  );
+  const chosen = fitting[0];
+  if (chosen) return chosen;
+  const asked = [
+    wanted.processor && `processor '${wanted.processor}'`,
+    wanted.runtime && `runtime '${wanted.runtime}'`,
+    framework && `framework '${framework}'`,
+  ].filter(Boolean);
+  const available = paths.map(
+    (p) => `${p.processor.name} → ${p.runtime.name} (${p.runtime.frameworks.join(", ") || "no frameworks"})`,
+  );
+  throw new NoCompositionError(
+    `No processor and runtime in the catalog can deploy a '${artifactType}' artifact${asked.length ? ` with ${asked.join(" and ")}` : ""}. ${
+      available.length
+        ? `Available: ${available.join("; ")}.`
+        : "The catalog has no path for this artifact type at all."
+    } Add a runtime with POST /v1/catalog/runtimes, or choose another processor or runtime.`,
+    [{ message: "no composition", artifactType, ...(framework ? { framework } : {}), ...wanted }],
+  );
+}
+
+async function compositionsOf(artifactType: string): Promise<ResolvedComposition[]> {
+  const [deployables, processors, runtimes] = await Promise.all([
+    listAllEntries("deployable-artifact-types"),
+    listAllEntries("artifact-processors"),
+    listAllEntries("runtimes"),
+  ]);
+  const paths: ResolvedComposition[] = [];
+  for (const deployable of deployables.map((r) => r.entry as DeployableArtifactTypeEntry)) {
+    if (deployable.artifactType !== artifactType) continue;
+    for (const processor of processors.map((r) => r.entry as ArtifactProcessorEntry)) {
+      if (processor.deployableArtifactType !== deployable.name) continue;
+      for (const runtime of runtimes.map((r) => r.entry as RuntimeEntry)) {
+        if (runtime.modelType !== processor.modelType) continue;
+        paths.push({
+          deployableArtifactType: deployable,
+          processor,
+          modelType: processor.modelType,
+          runtime,
+        });
+      }
+    }
+  }
+  return paths;
+}
+
+function entryView(record: CatalogRecord): CatalogEntryView {
+  return {
+    ...record.entry,
+    builtIn: record.builtIn,
+    createdAt: record.createdAt,
+    createdBy: record.createdBy,
+  };
+}

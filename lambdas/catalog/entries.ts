@@ -1,0 +1,138 @@
+import * as z from "zod";
+import type {
+  ArtifactProcessorEntry,
+  ArtifactTypeEntry,
+  DeployableArtifactTypeEntry,
+  ModelTypeEntry,
+  RuntimeEntry,
+} from "./builtin.ts";
+
+/** The catalog's kinds as the API names them, and the BUILTIN_CATALOG list each one seeds from. */
+export const CATALOG_KINDS = {
+  "artifact-types": "artifactTypes",
+  "deployable-artifact-types": "deployableArtifactTypes",
+  "artifact-processors": "artifactProcessors",
+  "model-types": "modelTypes",
+  runtimes: "runtimes",
+} as const;
+export type CatalogKind = keyof typeof CATALOG_KINDS;
+export const CATALOG_KIND_NAMES = Object.keys(CATALOG_KINDS) as CatalogKind[];
+
+export interface CatalogEntryByKind {
+  "artifact-types": ArtifactTypeEntry;
+  "deployable-artifact-types": DeployableArtifactTypeEntry;
+  "artifact-processors": ArtifactProcessorEntry;
+  "model-types": ModelTypeEntry;
+  runtimes: RuntimeEntry;
+}
+export type CatalogEntry = CatalogEntryByKind[CatalogKind];
+
+const catalogName = z
+  .string()
+  .min(1, "name must not be empty")
+  .max(128)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/,
+    "names start with a letter or digit and use letters, digits and . _ : / @ + -",
+  );
+const reference = (what: string) => catalogName.describe(`The name of an existing ${what}`);
+const readableName = z.string().trim().min(1, "readableName must not be empty").max(200);
+const image = z
+  .string()
+  .trim()
+  .min(1, "image must not be empty")
+  .max(512)
+  .describe("A container image URI (built-ins name a folder under runtime-images/)");
+
+/** What POST /v1/catalog/{kind} accepts for each kind. */
+export const ENTRY_INPUT_SCHEMAS = {
+  "artifact-types": z.strictObject({ name: catalogName, readableName }),
+  "deployable-artifact-types": z.strictObject({
+    name: catalogName,
+    readableName,
+    artifactType: reference("artifact type"),
+  }),
+  "artifact-processors": z.strictObject({
+    name: catalogName,
+    deployableArtifactType: reference("deployable artifact type"),
+    modelType: reference("model type"),
+    image,
+  }),
+  "model-types": z.strictObject({ name: catalogName, readableName }),
+  runtimes: z.strictObject({
+    name: catalogName,
+    modelType: reference("model type"),
+    image,
+    env: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are [A-Za-z_][A-Za-z0-9_]*"),
+        z.string(),
+      )
+      .default({}),
+    frameworks: z.array(z.string().min(1).max(128)).max(100).default([]),
+  }),
+} as const satisfies Record<CatalogKind, z.ZodType>;
+
+/** The references each kind makes to entries of other kinds (checked on POST). */
+export const REFERENCES: {
+  readonly [K in CatalogKind]: ReadonlyArray<readonly [field: string, kind: CatalogKind]>;
+} = {
+  "artifact-types": [],
+  "deployable-artifact-types": [["artifactType", "artifact-types"]],
+  "artifact-processors": [
+    ["deployableArtifactType", "deployable-artifact-types"],
+    ["modelType", "model-types"],
+  ],
+  "model-types": [],
+  runtimes: [["modelType", "model-types"]],
+};
+
+const provenance = {
+  builtIn: z.boolean().describe("Declared by Byom (lambdas/catalog/builtin.ts); cannot be overwritten"),
+  createdAt: z.string(),
+  createdBy: z.string(),
+};
+
+const artifactTypeView = z
+  .object({ name: z.string(), readableName: z.string(), ...provenance })
+  .meta({ id: "CatalogArtifactType" });
+const deployableView = z
+  .object({ name: z.string(), readableName: z.string(), artifactType: z.string(), ...provenance })
+  .meta({ id: "CatalogDeployableArtifactType" });
+const processorView = z
+  .object({
+    name: z.string(),
+    deployableArtifactType: z.string(),
+    modelType: z.string(),
+    image: z.string(),
+    ...provenance,
+  })
+  .meta({ id: "CatalogArtifactProcessor" });
+const modelTypeView = z
+  .object({ name: z.string(), readableName: z.string(), ...provenance })
+  .meta({ id: "CatalogModelType" });
+const runtimeView = z
+  .object({
+    name: z.string(),
+    modelType: z.string(),
+    image: z.string(),
+    env: z.record(z.string(), z.string()),
+    frameworks: z.array(z.string()),
+    ...provenance,
+  })
+  .meta({ id: "CatalogRuntime" });
+
+/** Any catalog entry as responses carry it; which fields it has depends on the kind. */
+export const catalogEntryView = z
+  .union([processorView, runtimeView, deployableView, artifactTypeView, modelTypeView])
+  .meta({ id: "CatalogEntry" });
+
+export const compositionSchema = z
+  .object({
+    deployableArtifactType: z.string(),
+    processor: z.string(),
+    modelType: z.string(),
+    runtime: z.string(),
+    frameworks: z.array(z.string()).describe("The frameworks the runtime serves"),
+  })
+  .meta({ id: "Composition" });
