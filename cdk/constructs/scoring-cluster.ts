@@ -1,0 +1,145 @@
+import { Duration, Validations } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as ecs from "aws-cdk-lib/aws-ecs";
+import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
+import type * as s3 from "aws-cdk-lib/aws-s3";
+import { Construct } from "constructs";
+
+/** The port every runtime serves the scorer API on (DESIGN §4). */
+export const RUNTIME_PORT = 8080;
+
+/** What the listener answers for a path that matches no deployment: the scorer API's error shape. */
+export const NO_DEPLOYMENT_BODY = JSON.stringify({
+  detail: "No deployment answers at this path. Score at /{deploymentId}/model/score.",
+});
+
+export interface ScoringClusterProps {
+  readonly vpc: ec2.IVpc;
+  /** The VPC's CIDR (a literal): who may reach an internal ALB unless allowedCidr says otherwise. */
+  readonly vpcCidr: string;
+  /** Where the ALB lives when it is internal. */
+  readonly privateSubnets: ec2.SubnetSelection;
+  /** Where the ALB lives when it is internet-facing. */
+  readonly publicSubnets: ec2.SubnetSelection;
+  readonly accessLogsBucket: s3.IBucket;
+  /**
+   * Put the ALB on the internet. Off by default: scoring is then reachable from inside the VPC (and
+   * peered networks, VPN, Direct Connect) only. @default false
+   */
+  readonly internetFacing?: boolean;
+  /**
+   * Where scoring clients may connect from. @default the VPC's CIDR when internal, 0.0.0.0/0 when
+   * internet-facing
+   */
+  readonly allowedCidr?: string;
+  /**
+   * An ACM certificate ARN: the listener then speaks HTTPS on 443 (and port 80 redirects to it).
+   * @default HTTP on port 80
+   */
+  readonly certificateArn?: string;
+  /** @default false */
+  readonly deletionProtection?: boolean;
+}
+
+/**
+ * Where runtimes run: the ECS cluster (Fargate, Container Insights on), the ALB in front of them and
+ * its listener. The listener's default action is a 404 in the scorer API's error shape; the deploy
+ * workflow adds one target group and one `/{deploymentId}/*` rule per deployment. Only the ALB
+ * reaches runtime tasks, on 8080.
+ */
+export class ScoringCluster extends Construct {
+  public readonly cluster: ecs.Cluster;
+  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  public readonly listener: elbv2.ApplicationListener;
+  /** The security group of the ALB. */
+  public readonly loadBalancerSecurityGroup: ec2.SecurityGroup;
+  /** For runtime tasks: ingress only from the ALB, on RUNTIME_PORT. */
+  public readonly runtimeSecurityGroup: ec2.SecurityGroup;
+  /** For processor tasks: no ingress at all. */
+  public readonly processorSecurityGroup: ec2.SecurityGroup;
+  /** The scheme and host scoring clients use, e.g. `http://internal-byom-….elb.amazonaws.com`. */
+  public readonly endpointBaseUrl: string;
+
+  constructor(scope: Construct, id: string, props: ScoringClusterProps) {
+    super(scope, id);
+    const internetFacing = props.internetFacing ?? false;
+    this.cluster = new ecs.Cluster(this, "Cluster", {
+      vpc: props.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      enableFargateCapacityProviders: true,
+    });
+
+    this.loadBalancerSecurityGroup = new ec2.SecurityGroup(this, "LoadBalancerSecurityGroup", {
+      vpc: props.vpc,
+      description: "Byom scoring ALB",
+      allowAllOutbound: false,
+    });
+    this.runtimeSecurityGroup = new ec2.SecurityGroup(this, "RuntimeSecurityGroup", {
+      vpc: props.vpc,
+      description: `Byom runtime tasks: the scorer API on ${RUNTIME_PORT}, from the scoring ALB only`,
+      allowAllOutbound: true,
+    });
+    this.processorSecurityGroup = new ec2.SecurityGroup(this, "ProcessorSecurityGroup", {
+      vpc: props.vpc,
+      description: "Byom processor tasks: no inbound traffic",
+      allowAllOutbound: true,
+    });
+    this.runtimeSecurityGroup.addIngressRule(
+      this.loadBalancerSecurityGroup,
+      ec2.Port.tcp(RUNTIME_PORT),
+      "Scoring traffic and health checks from the ALB",
+    );
+    this.loadBalancerSecurityGroup.addEgressRule(
+      this.runtimeSecurityGroup,
+      ec2.Port.tcp(RUNTIME_PORT),
+      "To runtime tasks",
+    );
+
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, "LoadBalancer", {
+      vpc: props.vpc,
+      internetFacing,
+      vpcSubnets: internetFacing ? props.publicSubnets : props.privateSubnets,
+      securityGroup: this.loadBalancerSecurityGroup,
+      dropInvalidHeaderFields: true,
+      deletionProtection: props.deletionProtection ?? false,
+      idleTimeout: Duration.seconds(60),
+    });
+    this.loadBalancer.logAccessLogs(props.accessLogsBucket, "alb");
+
+    const clientPeer = ec2.Peer.ipv4(props.allowedCidr ?? (internetFacing ? "0.0.0.0/0" : props.vpcCidr));
+    const notFound = elbv2.ListenerAction.fixedResponse(404, {
+      contentType: "application/json",
+      messageBody: NO_DEPLOYMENT_BODY,
+    });
+    if (props.certificateArn) {
+      this.listener = this.loadBalancer.addListener("Https", {
+        port: 443,
+        protocol: elbv2.ApplicationProtocol.HTTPS,
+        certificates: [elbv2.ListenerCertificate.fromArn(props.certificateArn)],
+        sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+        open: false,
+        defaultAction: notFound,
+      });
+      this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443, open: false });
+      this.loadBalancerSecurityGroup.addIngressRule(clientPeer, ec2.Port.tcp(443), "Scoring clients (HTTPS)");
+      this.loadBalancerSecurityGroup.addIngressRule(clientPeer, ec2.Port.tcp(80), "Redirect to HTTPS");
+      this.endpointBaseUrl = `https://${this.loadBalancer.loadBalancerDnsName}`;
+    } else {
+      this.listener = this.loadBalancer.addListener("Http", {
+        port: 80,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        open: false,
+        defaultAction: notFound,
+      });
+      this.loadBalancerSecurityGroup.addIngressRule(clientPeer, ec2.Port.tcp(80), "Scoring clients (HTTP)");
+      this.endpointBaseUrl = `http://${this.loadBalancer.loadBalancerDnsName}`;
+    }
+    if (internetFacing && !props.allowedCidr) {
+      Validations.of(this.loadBalancerSecurityGroup).acknowledge({
+        id: "AwsSolutions-EC23",
+        reason:
+          "The operator asked for an internet-facing scoring endpoint (byom:internetFacing); deployments protect themselves with a passphrase, and byom:allowedCidr narrows the range.",
+      });
+    }
+  }
+}

@@ -1,0 +1,49 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { App, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { REPO_ROOT } from "./paths.ts";
+import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
+
+/**
+ * Context values (`cdk deploy -c byom:internetFacing=true …`, or cdk.json), all optional:
+ * byom:stackName, byom:region, byom:retainData, byom:internetFacing, byom:allowedCidr,
+ * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz. docs/deploy-aws.md explains each.
+ */
+export function createApp(
+  context: Record<string, unknown> = {},
+  outdir?: string,
+): { app: App; stack: ByomStack } {
+  // cdk.json's feature flags, also when the app is built outside the CLI (tests).
+  const app = new App({ context: { ...cdkJsonContext(), ...context }, ...(outdir ? { outdir } : {}) });
+  const flag = (name: string): boolean | undefined => {
+    const value = app.node.tryGetContext(name);
+    return value === undefined ? undefined : value === true || value === "true";
+  };
+  const text = (name: string): string | undefined => {
+    const value = app.node.tryGetContext(name);
+    return typeof value === "string" && value !== "" ? value : undefined;
+  };
+  const props: ByomStackProps = {
+    // Account-agnostic, so `cdk synth` needs no credentials; the region is known so that ALB
+    // access logging can name the region's log delivery principal.
+    env: { region: text("byom:region") ?? process.env.CDK_DEFAULT_REGION ?? "us-east-1" },
+    retainData: flag("byom:retainData"),
+    internetFacing: flag("byom:internetFacing"),
+    allowedCidr: text("byom:allowedCidr"),
+    certificateArn: text("byom:certificateArn"),
+    tracing: flag("byom:tracing"),
+    endpointsInEveryAz: flag("byom:endpointsInEveryAz"),
+  };
+  const stack = new ByomStack(app, text("byom:stackName") ?? "Byom", props);
+  // cdk-nag 3: a policy validation plugin; synth fails on any finding not acknowledged with a reason.
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, stack };
+}
+
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8")) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
+}
