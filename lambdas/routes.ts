@@ -1,4 +1,5 @@
 import { catalogRoutes } from "./catalog/routes.ts";
+import { artifactRoutes } from "./artifacts/routes.ts";
 import { experimentRoutes } from "./experiments/routes.ts";
 import { metaRoutes } from "./meta/routes.ts";
 import { modelRoutes } from "./models/routes.ts";
@@ -13,6 +14,7 @@ export const ROUTES: readonly Route[] = [
   ...metaRoutes,
   ...projectRoutes,
   ...experimentRoutes,
+  ...artifactRoutes,
   ...modelRoutes,
   ...catalogRoutes,
 ];

@@ -1,0 +1,134 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { expect } from "vitest";
+import type { ApiClient } from "./platform.ts";
+import { REPO_ROOT } from "./platform.ts";
+import { ensureTestVenv, run, type TestVenv } from "./python.ts";
+
+export const MLFLOW_REQUIREMENTS = join(REPO_ROOT, "test/fixtures/mlflow-requirements.txt");
+
+export function mlflowVenv(): Promise<TestVenv> {
+  return ensureTestVenv("mlflow-fixtures", MLFLOW_REQUIREMENTS);
+}
+
+export interface MlflowZips {
+  /** DataFrame signature, model directory at the zip root. */
+  readonly column: string;
+  /** The same model inside one top-level folder. */
+  readonly nested: string;
+  /** numpy signature: tensor-based inputs. */
+  readonly tensor: string;
+}
+
+/**
+ * Real MLflow model zips, written by the real mlflow package (test/fixtures/make_mlflow_model.py),
+ * built once and reused while the script and requirements are unchanged.
+ */
+export async function mlflowZips(): Promise<MlflowZips> {
+  const script = join(REPO_ROOT, "test/fixtures/make_mlflow_model.py");
+  const hash = createHash("sha256")
+    .update(readFileSync(script))
+    .update(readFileSync(MLFLOW_REQUIREMENTS))
+    .digest("hex")
+    .slice(0, 12);
+  const dir = join(REPO_ROOT, ".byom", "test-fixtures", `mlflow-zips-${hash}`);
+  const zips = {
+    column: join(dir, "column.zip"),
+    nested: join(dir, "nested.zip"),
+    tensor: join(dir, "tensor.zip"),
+  };
+  if (!Object.values(zips).every((file) => existsSync(file))) {
+    const venv = await mlflowVenv();
+    mkdirSync(dir, { recursive: true });
+    await run(venv.python, [script, dir]);
+  }
+  return zips;
+}
+
+export const sha256Hex = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+
+/** Creates an artifact and PUTs the bytes to the URL(s) it returns; returns the artifact id. */
+export async function uploadArtifact(
+  api: ApiClient,
+  projectId: string,
+  experimentId: string,
+  bytes: Buffer,
+  options: { type?: string; fileName?: string; sha256?: string; framework?: string; sizeBytes?: number } = {},
+): Promise<{ artifactId: string; created: any }> {
+  const base = `/v1/projects/${projectId}/experiments/${experimentId}/artifacts`;
+  const created = await api.call("POST", base, {
+    type: options.type ?? "python/mlflow",
+    fileName: options.fileName ?? "model.zip",
+    sizeBytes: options.sizeBytes ?? bytes.length,
+    ...(options.sha256 ? { sha256: options.sha256 } : {}),
+    ...(options.framework ? { framework: options.framework } : {}),
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const { artifact, upload } = created.body;
+  if (upload.multipart) {
+    const { partSizeBytes, parts } = upload.multipart;
+    const done = [];
+    for (const part of parts) {
+      const start = (part.partNumber - 1) * partSizeBytes;
+      const response = await fetch(part.url, {
+        method: "PUT",
+        body: bytes.subarray(start, start + partSizeBytes),
+      });
+      expect(response.status).toBe(200);
+      done.push({ partNumber: part.partNumber, etag: response.headers.get("etag") as string });
+    }
+    const completed = await api.call("POST", `${base}/${artifact.artifactId}/complete`, { parts: done });
+    expect(completed.status, JSON.stringify(completed.body)).toBe(200);
+  } else {
+    const response = await fetch(upload.url, { method: "PUT", headers: upload.headers, body: bytes });
+    expect(response.status).toBe(200);
+  }
+  return { artifactId: artifact.artifactId, created: created.body };
+}
+
+/** Polls an artifact until it is READY or FAILED (bounded). */
+export async function waitForArtifact(
+  api: ApiClient,
+  projectId: string,
+  experimentId: string,
+  artifactId: string,
+  timeoutMs = 30_000,
+): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await api.call(
+      "GET",
+      `/v1/projects/${projectId}/experiments/${experimentId}/artifacts/${artifactId}`,
+    );
+    expect(response.status).toBe(200);
+    if (response.body.status === "READY" || response.body.status === "FAILED") return response.body;
+    if (Date.now() > deadline)
+      throw new Error(`artifact still ${response.body.status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export async function newProjectAndExperiment(api: ApiClient, name = "artifacts") {
+  const project = await api.call("POST", "/v1/projects", { name });
+  expect(project.status).toBe(201);
+  const experiment = await api.call("POST", `/v1/projects/${project.body.projectId}/experiments`, { name });
+  expect(experiment.status).toBe(201);
+  return {
+    projectId: project.body.projectId as string,
+    experimentId: experiment.body.experimentId as string,
+  };
+}
+
+/** A free loopback port (for the emulators a test talks to directly). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePromise(port));
+    });
+  });
+}
