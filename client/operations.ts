@@ -1,3 +1,4 @@
+import type { artifactRoutes } from "#lambdas/artifacts/routes.ts";
 import type { experimentRoutes } from "#lambdas/experiments/routes.ts";
 import type { metaRoutes } from "#lambdas/meta/routes.ts";
 import type { modelRoutes } from "#lambdas/models/routes.ts";
@@ -14,7 +15,8 @@ type KnownRoute =
   | (typeof metaRoutes)[number]
   | (typeof projectRoutes)[number]
   | (typeof experimentRoutes)[number]
-  | (typeof modelRoutes)[number];
+  | (typeof modelRoutes)[number]
+  | (typeof artifactRoutes)[number];
 
 export type OperationId = KnownRoute["operationId"];
 export type RouteOf<Id extends OperationId> = Extract<KnownRoute, { operationId: Id }>;
@@ -43,6 +45,21 @@ export const OPERATIONS = {
   getExperiment: { method: "GET", path: "/v1/projects/{projectId}/experiments/{experimentId}" },
   patchExperiment: { method: "PATCH", path: "/v1/projects/{projectId}/experiments/{experimentId}" },
   deleteExperiment: { method: "DELETE", path: "/v1/projects/{projectId}/experiments/{experimentId}" },
+
+  createArtifact: { method: "POST", path: "/v1/projects/{projectId}/experiments/{experimentId}/artifacts" },
+  listArtifacts: { method: "GET", path: "/v1/projects/{projectId}/experiments/{experimentId}/artifacts" },
+  getArtifact: {
+    method: "GET",
+    path: "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}",
+  },
+  completeArtifactUpload: {
+    method: "POST",
+    path: "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}/complete",
+  },
+  downloadArtifact: {
+    method: "GET",
+    path: "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}/download",
+  },
 
   createModel: { method: "POST", path: "/v1/projects/{projectId}/models" },
   listModels: { method: "GET", path: "/v1/projects/{projectId}/models" },

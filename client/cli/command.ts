@@ -197,7 +197,8 @@ export function commandHelp(command: Command): string {
       return `  ${flag.padEnd(30)} ${spec.description}${extra ? ` (${extra})` : ""}`;
     });
   if (options.length) lines.push("", "Options:", ...optionLines(options));
-  lines.push("", "Global options:", ...optionLines(Object.entries(GLOBAL_OPTIONS)));
+  const globals = Object.entries(GLOBAL_OPTIONS).filter(([name]) => !command.options?.[name]);
+  lines.push("", "Global options:", ...optionLines(globals));
   lines.push(
     "",
     command.examples.length > 1 ? "Examples:" : "Example:",

@@ -14,8 +14,6 @@ export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const json = argv.includes("--json");
-  const out = new Output(json);
   const words = commandWords(argv).map((i) => argv[i] as string);
   const command = findCommand(words);
 
@@ -45,7 +43,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       process.stdout.write(commandHelp(command));
       return EXIT_OK;
     }
-    await command.run(contextFor(parsed, out, env));
+    await command.run(contextFor(parsed, new Output(parsed.options.json === true), env));
     return EXIT_OK;
   } catch (error) {
     return report(error, command);

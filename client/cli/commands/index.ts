@@ -2,6 +2,7 @@ import type { Command } from "../command.ts";
 import { experimentsList, experimentsSetSchema, experimentsShow } from "./experiments.ts";
 import { modelsList, modelsRegister, modelsShow } from "./models.ts";
 import { projectsCreate, projectsList, projectsShow } from "./projects.ts";
+import { upload } from "./upload.ts";
 
 /** Every command, in the order `byom --help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -11,6 +12,7 @@ export const COMMANDS: readonly Command[] = [
   experimentsList,
   experimentsShow,
   experimentsSetSchema,
+  upload,
   modelsRegister,
   modelsList,
   modelsShow,
