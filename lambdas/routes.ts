@@ -1,5 +1,6 @@
-import { catalogRoutes } from "./catalog/routes.ts";
 import { artifactRoutes } from "./artifacts/routes.ts";
+import { catalogRoutes } from "./catalog/routes.ts";
+import { deploymentRoutes } from "./deployments/routes.ts";
 import { experimentRoutes } from "./experiments/routes.ts";
 import { metaRoutes } from "./meta/routes.ts";
 import { modelRoutes } from "./models/routes.ts";
@@ -17,4 +18,5 @@ export const ROUTES: readonly Route[] = [
   ...artifactRoutes,
   ...modelRoutes,
   ...catalogRoutes,
+  ...deploymentRoutes,
 ];

@@ -138,7 +138,14 @@ export class DeployWorkflow extends Construct {
     prepare.addCatch(recordFailure, onFailure);
     buildSlots.addCatch(recordFailure, onFailure);
     switchTraffic.addCatch(recordFailure, onFailure);
-    retireSlots.addCatch(recordFailure, onFailure);
+    // After the switch the deployment is live and released: a retire that keeps failing fails the
+    // execution (visible in its history) without touching the deployment.
+    retireSlots.addRetry({
+      errors: ["States.TaskFailed"],
+      interval: Duration.seconds(5),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
 
     const definition = prepare.next(buildSlots).next(switchTraffic).next(drain).next(retireSlots);
 

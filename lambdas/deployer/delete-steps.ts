@@ -1,0 +1,54 @@
+import {
+  changeDeployment,
+  deleteDeploymentItem,
+  getDeployment,
+} from "#lambdas/deployments/deployments-repository.ts";
+import { nowIso } from "#lambdas/shared/ids.ts";
+import { failureReasonOf, removeSlot } from "./deploy-steps.ts";
+import { removeDeploymentDir } from "./models-volume.ts";
+import type { ServingInfrastructure } from "./serving.ts";
+import type { FailedRun, WorkflowInput } from "./workflow-state.ts";
+
+/**
+ * The steps of the delete workflow (cdk/constructs/delete-workflow.ts): the traffic rule goes
+ * first, so no request reaches a runtime being stopped, then every slot, then the item.
+ */
+export async function teardown(input: WorkflowInput, infra: ServingInfrastructure): Promise<WorkflowInput> {
+  const record = await getDeployment(input.projectId, input.deploymentId);
+  if (!record) return input;
+  if (record.trafficRuleArn) {
+    await infra.deleteTrafficRule(record.trafficRuleArn);
+    await changeDeployment(input.projectId, input.deploymentId, { set: { trafficRuleArn: null } });
+  }
+  for (const slot of [...record.slots, ...record.pendingSlots])
+    await removeSlot(input.deploymentId, slot, infra);
+  await removeDeploymentDir(input.deploymentId);
+  await changeDeployment(input.projectId, input.deploymentId, {
+    set: { slots: [], pendingSlots: [], status: "DELETED", endpointUrl: null, updatedAt: nowIso() },
+    event: { at: nowIso(), status: "DELETED", message: "All resources of the deployment were removed." },
+  });
+  return input;
+}
+
+/** A deleted deployment leaves nothing behind, its item included (GET then answers 404). */
+export async function forget(input: WorkflowInput): Promise<WorkflowInput> {
+  await deleteDeploymentItem(input.projectId, input.deploymentId);
+  return input;
+}
+
+export async function recordTeardownFailure(
+  input: FailedRun,
+  infra: ServingInfrastructure,
+): Promise<WorkflowInput> {
+  const reason = await failureReasonOf(input.error, infra);
+  await changeDeployment(input.projectId, input.deploymentId, {
+    set: {
+      status: "FAILED",
+      failureReason: `Delete failed: ${reason} Send DELETE again to retry.`,
+      activeWorkflow: null,
+      updatedAt: nowIso(),
+    },
+    event: { at: nowIso(), status: "FAILED", message: `Delete failed: ${reason}` },
+  });
+  return input;
+}

@@ -1,0 +1,441 @@
+import {
+  changeDeployment,
+  getDeployment,
+  recordSlotResource,
+} from "#lambdas/deployments/deployments-repository.ts";
+import { DomainError } from "#lambdas/shared/errors.ts";
+import { nowIso } from "#lambdas/shared/ids.ts";
+import { logger } from "#lambdas/shared/logger.ts";
+import { downloadArtifact } from "./artifact-store.ts";
+import { deployerSettings } from "./deployer-settings.ts";
+import {
+  type DeploymentRecord,
+  type DeploymentStatus,
+  deploymentPathPrefix,
+  type ResolvedTarget,
+  type Slot,
+  slotPathPrefix,
+} from "./model.ts";
+import { modelPathOf, prepareSlotDirs, removeSlotDir, sourcePathOf } from "./models-volume.ts";
+import { type RegistryReader, resolveTargets } from "./plan.ts";
+import type { ServingInfrastructure, TrafficRule } from "./serving.ts";
+import { newSlotId } from "./slot-ids.ts";
+import type {
+  BuildItem,
+  FailedRun,
+  PreparedDeploy,
+  StatesError,
+  SwitchedDeploy,
+  WorkflowInput,
+} from "./workflow-state.ts";
+
+/**
+ * The steps of the deploy workflow (cdk/constructs/deploy-workflow.ts), one function per Task
+ * state. The same workflow deploys a new deployment and swaps the versions of a live one: it builds
+ * slots for the new revision next to the live ones, verifies them, switches the traffic rule, drains
+ * and then removes the slots no longer used.
+ */
+
+export class WorkflowLostError extends DomainError {
+  readonly code = "WORKFLOW_LOST";
+}
+
+export class RuntimeNotReadyError extends DomainError {
+  readonly code = "RUNTIME_NOT_READY";
+}
+
+export class SampleScoreFailedError extends DomainError {
+  readonly code = "SAMPLE_SCORE_FAILED";
+}
+
+async function load(input: WorkflowInput): Promise<DeploymentRecord> {
+  const record = await getDeployment(input.projectId, input.deploymentId);
+  if (!record || record.activeWorkflow !== input.workflowId) {
+    throw new WorkflowLostError(
+      `Deployment ${input.deploymentId} is no longer held by workflow ${input.workflowId}; nothing was changed.`,
+    );
+  }
+  return record;
+}
+
+async function note(input: WorkflowInput, status: DeploymentStatus, message: string, setStatus = true) {
+  await changeDeployment(input.projectId, input.deploymentId, {
+    set: setStatus ? { status, updatedAt: nowIso() } : { updatedAt: nowIso() },
+    event: { at: nowIso(), status, message },
+    heldBy: input.workflowId,
+  });
+}
+
+const sameServing = (a: ResolvedTarget, b: ResolvedTarget) =>
+  a.modelId === b.modelId &&
+  a.version === b.version &&
+  a.artifactId === b.artifactId &&
+  a.processor === b.processor &&
+  a.runtime === b.runtime;
+
+const describe = (t: ResolvedTarget) => `${t.modelName} v${t.version} (${t.runtime})`;
+
+/** Resolves the targets again (the registry may have changed) and plans the slots to build. */
+export async function prepare(input: WorkflowInput, reader: RegistryReader): Promise<PreparedDeploy> {
+  const record = await load(input);
+  const targets = await resolveTargets(reader, input.projectId, record.mode, record.targets);
+  const unused = [...record.slots];
+  const pendingSlots: Slot[] = targets.map((target) => {
+    const reusable = unused.findIndex((slot) => sameServing(slot.target, target));
+    if (reusable >= 0) {
+      const [slot] = unused.splice(reusable, 1) as [Slot];
+      return { ...slot, target };
+    }
+    return { slotId: newSlotId(), revision: record.revision, target, resources: {} };
+  });
+  const build = pendingSlots.filter(
+    (slot) => slot.revision === record.revision && !record.slots.some((s) => s.slotId === slot.slotId),
+  );
+  const first = record.liveRevision === 0;
+  await changeDeployment(input.projectId, input.deploymentId, {
+    set: { pendingSlots, ...(first ? { status: "PROCESSING" as const } : {}), updatedAt: nowIso() },
+    event: {
+      at: nowIso(),
+      status: first ? "PROCESSING" : record.status,
+      message: first
+        ? `Processing ${build.map((s) => describe(s.target)).join(", ")}.`
+        : `Revision ${record.revision}: building ${build.length} new slot(s) (${build.map((s) => describe(s.target)).join(", ") || "none"}) next to the live ones.`,
+    },
+    heldBy: input.workflowId,
+  });
+  const settings = deployerSettings();
+  return {
+    ...input,
+    drainSeconds: settings.drainSeconds,
+    build: build.map((slot) => ({
+      projectId: input.projectId,
+      deploymentId: input.deploymentId,
+      workflowId: input.workflowId,
+      slotId: slot.slotId,
+      health: {
+        attempts: 0,
+        maxAttempts: settings.healthMaxAttempts,
+        intervalSeconds: settings.healthIntervalSeconds,
+        healthy: false,
+      },
+    })),
+  };
+}
+
+async function pendingSlot(item: BuildItem): Promise<{ record: DeploymentRecord; slot: Slot }> {
+  const record = await load(item);
+  const slot = record.pendingSlots.find((s) => s.slotId === item.slotId);
+  if (!slot) throw new WorkflowLostError(`Slot ${item.slotId} of deployment ${item.deploymentId} is gone.`);
+  return { record, slot };
+}
+
+/** Copies the artifact onto the models volume and says how to run the processor on it. */
+export async function stageArtifact(item: BuildItem): Promise<BuildItem> {
+  const { slot } = await pendingSlot(item);
+  const { target } = slot;
+  await prepareSlotDirs(item.deploymentId, slot.slotId);
+  const bytes = await downloadArtifact(target.objectKey, sourcePathOf(item.deploymentId, slot.slotId));
+  logger.info("artifact staged", { deploymentId: item.deploymentId, slotId: slot.slotId, bytes });
+  const processor = deployerSettings().processorTaskDefinitions[target.processor];
+  if (!processor) {
+    throw new SampleScoreFailedError(
+      `Processor '${target.processor}' has no task definition in this installation. Add its image to the CDK app's catalog, or deploy with a built-in processor.`,
+    );
+  }
+  const env: Record<string, string> = {
+    SOURCE_PATH: sourcePathOf(item.deploymentId, slot.slotId),
+    TARGET_PATH: modelPathOf(item.deploymentId, slot.slotId),
+    BYOM_MODEL_ID: modelIdOf(target),
+    BYOM_INPUT_SCHEMA: JSON.stringify(target.inputSchema),
+    ...(target.outputSchema ? { BYOM_OUTPUT_SCHEMA: JSON.stringify(target.outputSchema) } : {}),
+    ...(target.framework ? { BYOM_FRAMEWORK: target.framework } : {}),
+  };
+  return {
+    ...item,
+    processorRun: {
+      taskDefinition: processor.taskDefinitionArn,
+      containerName: processor.containerName,
+      environment: Object.entries(env).map(([Name, Value]) => ({ Name, Value })),
+    },
+  };
+}
+
+export const modelIdOf = (target: ResolvedTarget) => `${target.modelId}-v${target.version}`;
+
+/** A target group for the slot and a rule that reaches it alone, for verification. */
+export async function createTargetGroup(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
+  const { slot } = await pendingSlot(item);
+  const { processorRun: _done, ...rest } = item;
+  const targetGroupArn = await infra.createTargetGroup(item.deploymentId, slot);
+  await recordSlotResource(item.projectId, item.deploymentId, slot.slotId, "targetGroupArn", targetGroupArn);
+  const ruleArn = await infra.putTrafficRule({
+    deploymentId: item.deploymentId,
+    pathPrefix: slotPathPrefix(item.deploymentId, slot.slotId),
+    targets: [{ targetGroupArn, weight: 100 }],
+  });
+  await recordSlotResource(item.projectId, item.deploymentId, slot.slotId, "slotRuleArn", ruleArn);
+  return rest;
+}
+
+export async function startRuntime(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
+  const { record, slot } = await pendingSlot(item);
+  const { target } = slot;
+  if (!slot.resources.targetGroupArn) throw new WorkflowLostError(`Slot ${slot.slotId} has no target group.`);
+  const environment: Record<string, string> = {
+    ...target.runtimeEnv,
+    MODEL_PATH: modelPathOf(item.deploymentId, slot.slotId),
+    MODEL_ID: modelIdOf(target),
+    ...(record.security.mode === "passphrase"
+      ? { BYOM_PASSPHRASE_HASH: record.security.passphraseHash }
+      : {}),
+  };
+  const created = await infra.startRuntime({
+    slot,
+    deploymentId: item.deploymentId,
+    environment,
+    targetGroupArn: slot.resources.targetGroupArn,
+  });
+  await recordSlotResource(
+    item.projectId,
+    item.deploymentId,
+    slot.slotId,
+    "taskDefinitionArn",
+    created.taskDefinitionArn,
+  );
+  await recordSlotResource(item.projectId, item.deploymentId, slot.slotId, "serviceArn", created.serviceArn);
+  const first = record.liveRevision === 0;
+  await note(
+    item,
+    first ? "STARTING" : record.status,
+    `Starting runtime ${target.runtime} for ${describe(target)}.`,
+    first,
+  );
+  return item;
+}
+
+/** One look at the runtime's health; the state machine's Wait/Choice loop repeats it, bounded. */
+export async function checkRuntime(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
+  const { slot } = await pendingSlot(item);
+  const health = await infra.runtimeHealth(slot);
+  const attempts = item.health.attempts + 1;
+  if (health.state === "healthy") return { ...item, health: { ...item.health, attempts, healthy: true } };
+  if (attempts >= item.health.maxAttempts) {
+    const waited = Math.round(item.health.maxAttempts * item.health.intervalSeconds);
+    throw new RuntimeNotReadyError(
+      `Runtime ${slot.target.runtime} for ${describe(slot.target)} did not become ready within ${waited} s: ${health.detail}`,
+    );
+  }
+  return { ...item, health: { ...item.health, attempts, healthy: false } };
+}
+
+/** Scores the runtime's own sample request once, through the slot's rule (DESIGN §2). */
+export async function verifySample(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
+  const { record, slot } = await pendingSlot(item);
+  const base = `${infra.endpointBaseUrl}${slotPathPrefix(item.deploymentId, slot.slotId)}`;
+  const what = describe(slot.target);
+  const sample = await fetch(`${base}/model/sample_request`, { signal: AbortSignal.timeout(10_000) });
+  const protectedByPassphrase = record.security.mode === "passphrase";
+  if (protectedByPassphrase) {
+    // The workflow never holds the passphrase (only its hash): it checks that the runtime refuses
+    // callers without it, which /readyz (healthy) does not show.
+    const refused = await fetch(`${base}/model/score`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (refused.status !== 401) {
+      throw new SampleScoreFailedError(
+        `${what} answers ${refused.status} without the passphrase; it must answer 401.`,
+      );
+    }
+    return item;
+  }
+  if (!sample.ok)
+    throw new SampleScoreFailedError(
+      `${what}: GET /model/sample_request answered ${sample.status}: ${await sample.text()}`,
+    );
+  const scored = await fetch(`${base}/model/score`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: await sample.text(),
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!scored.ok) {
+    throw new SampleScoreFailedError(
+      `${what} failed to score its own sample request: ${scored.status} ${(await scored.text()).slice(0, 500)}`,
+    );
+  }
+  return item;
+}
+
+/** The traffic rule of a deployment for a set of slots (A/B weights, or champion + shadow). */
+export function trafficRuleFor(deploymentId: string, slots: readonly Slot[]): TrafficRule {
+  const arnOf = (slot: Slot) => {
+    if (!slot.resources.targetGroupArn)
+      throw new WorkflowLostError(`Slot ${slot.slotId} has no target group.`);
+    return slot.resources.targetGroupArn;
+  };
+  const challenger = slots.find((s) => s.target.role === "challenger");
+  return {
+    deploymentId,
+    pathPrefix: deploymentPathPrefix(deploymentId),
+    targets: slots
+      .filter((s) => s.target.role !== "challenger")
+      .map((s) => ({ targetGroupArn: arnOf(s), weight: s.target.weight })),
+    shadow: challenger ? { targetGroupArn: arnOf(challenger), weight: 0 } : undefined,
+  };
+}
+
+/** Points the deployment's rule at the new revision's slots in one change; the old ones drain. */
+export async function switchTraffic(
+  input: PreparedDeploy,
+  infra: ServingInfrastructure,
+): Promise<SwitchedDeploy> {
+  const record = await load(input);
+  const live = record.pendingSlots;
+  const ruleArn = await infra.putTrafficRule(
+    trafficRuleFor(input.deploymentId, live),
+    record.trafficRuleArn ?? undefined,
+  );
+  const retire = record.slots.filter((old) => !live.some((s) => s.slotId === old.slotId));
+  const endpointUrl = `${infra.endpointBaseUrl}${deploymentPathPrefix(input.deploymentId)}`;
+  await changeDeployment(input.projectId, input.deploymentId, {
+    set: {
+      slots: live,
+      pendingSlots: [],
+      trafficRuleArn: ruleArn,
+      liveRevision: record.revision,
+      // Released now: the slots left to retire are no longer the deployment's, so a next change
+      // may start while they drain.
+      activeWorkflow: null,
+      status: "HEALTHY",
+      failureReason: null,
+      endpointUrl,
+      updatedAt: nowIso(),
+    },
+    event: {
+      at: nowIso(),
+      status: "HEALTHY",
+      message: `Serving revision ${record.revision}: ${live.map((s) => `${describe(s.target)} ${s.target.role === "challenger" ? "in shadow" : `${s.target.weight}%`}`).join(", ")}.`,
+    },
+    heldBy: input.workflowId,
+  });
+  return {
+    projectId: input.projectId,
+    deploymentId: input.deploymentId,
+    workflowId: input.workflowId,
+    retire,
+    drainSeconds: input.drainSeconds,
+  };
+}
+
+/** Removes one slot's resources, newest first; each removal tolerates what is already gone. */
+export async function removeSlot(
+  deploymentId: string,
+  slot: Slot,
+  infra: ServingInfrastructure,
+): Promise<void> {
+  const { resources } = slot;
+  if (resources.serviceArn || resources.taskDefinitionArn) await infra.stopRuntime(resources);
+  if (resources.slotRuleArn) await infra.deleteTrafficRule(resources.slotRuleArn);
+  if (resources.targetGroupArn) await infra.deleteTargetGroup(resources.targetGroupArn);
+  await removeSlotDir(deploymentId, slot.slotId);
+}
+
+/** After the drain: the slots of the previous revision go. */
+export async function retireSlots(
+  input: SwitchedDeploy,
+  infra: ServingInfrastructure,
+): Promise<WorkflowInput> {
+  for (const slot of input.retire) await removeSlot(input.deploymentId, slot, infra);
+  if (input.retire.length > 0) {
+    await changeDeployment(input.projectId, input.deploymentId, {
+      set: { updatedAt: nowIso() },
+      event: {
+        at: nowIso(),
+        status: "HEALTHY",
+        message: `Removed ${input.retire.length} slot(s) of the previous revision after draining.`,
+      },
+    });
+  }
+  return { projectId: input.projectId, deploymentId: input.deploymentId, workflowId: input.workflowId };
+}
+
+/**
+ * Any failure: everything this run created goes, and the deployment says why. A first deploy
+ * ends FAILED; a failed update leaves the live revision serving, as it was.
+ */
+export async function recordFailure(input: FailedRun, infra: ServingInfrastructure): Promise<WorkflowInput> {
+  const record = await getDeployment(input.projectId, input.deploymentId);
+  const reason = await failureReasonOf(input.error, infra);
+  const base = { projectId: input.projectId, deploymentId: input.deploymentId, workflowId: input.workflowId };
+  if (!record || record.activeWorkflow !== input.workflowId) return base;
+  const live = new Set(record.slots.map((s) => s.slotId));
+  for (const slot of record.pendingSlots)
+    if (!live.has(slot.slotId)) await removeSlot(input.deploymentId, slot, infra);
+  const first = record.liveRevision === 0;
+  await changeDeployment(input.projectId, input.deploymentId, {
+    set: first
+      ? {
+          status: "FAILED",
+          failureReason: reason,
+          pendingSlots: [],
+          activeWorkflow: null,
+          updatedAt: nowIso(),
+        }
+      : {
+          pendingSlots: [],
+          activeWorkflow: null,
+          targets: record.slots.map((s) => specOf(s.target)),
+          failureReason: reason,
+          updatedAt: nowIso(),
+        },
+    event: {
+      at: nowIso(),
+      status: first ? "FAILED" : record.status,
+      message: first
+        ? `Failed: ${reason}`
+        : `Update to revision ${record.revision} failed, revision ${record.liveRevision} keeps serving: ${reason}`,
+    },
+    heldBy: input.workflowId,
+  });
+  return base;
+}
+
+function specOf(target: ResolvedTarget) {
+  return {
+    modelId: target.modelId,
+    version: target.version,
+    runtime: target.runtime,
+    processor: target.processor,
+    ...(target.role === "primary" ? { weight: target.weight } : { role: target.role }),
+  };
+}
+
+/** A reason a person can act on, from a States error: a Lambda error, an ECS task, a timeout. */
+export async function failureReasonOf(
+  error: StatesError | undefined,
+  infra: ServingInfrastructure,
+): Promise<string> {
+  if (!error) return "The workflow failed without an error.";
+  const cause = error.Cause ?? "";
+  let parsed: Record<string, unknown> | undefined;
+  try {
+    parsed = JSON.parse(cause) as Record<string, unknown>;
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed && typeof parsed.errorMessage === "string") return parsed.errorMessage;
+  const task = parsed && (parsed.TaskArn ?? parsed.taskArn);
+  if (typeof task === "string") {
+    const containers = (parsed?.Containers ?? parsed?.containers ?? []) as Array<Record<string, unknown>>;
+    const container = containers[0] ?? {};
+    const exitCode = container.ExitCode ?? container.exitCode;
+    const tail = await infra.processorLogTail(task).catch(() => undefined);
+    const stopped = (parsed?.StoppedReason ?? parsed?.stoppedReason ?? "") as string;
+    return `The artifact processor failed${exitCode !== undefined ? ` (exit code ${String(exitCode)})` : ""}: ${tail ?? (stopped || "no reason was logged")}`;
+  }
+  if (error.Error === "States.Timeout") return `A workflow step timed out: ${cause || "no detail"}.`;
+  return cause ? `${error.Error ?? "Error"}: ${cause}` : (error.Error ?? "unknown error");
+}

@@ -1,0 +1,115 @@
+/**
+ * The deployer's vocabulary (DESIGN §1): deployments, their targets, and the slots that serve them.
+ * A slot is one processed model version running in one runtime service behind one target group;
+ * a deployment's traffic rule splits requests between its live slots.
+ */
+export const DEPLOYMENT_MODES = ["single", "ab", "champion_challenger"] as const;
+export type DeploymentMode = (typeof DEPLOYMENT_MODES)[number];
+
+export const DEPLOYMENT_STATUSES = [
+  "PENDING",
+  "PROCESSING",
+  "STARTING",
+  "HEALTHY",
+  "UNHEALTHY",
+  "FAILED",
+  "DELETING",
+  "DELETED",
+] as const;
+export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
+
+export const TARGET_ROLES = ["primary", "champion", "challenger"] as const;
+export type TargetRole = (typeof TARGET_ROLES)[number];
+
+/** A target as the API takes it. */
+export interface TargetSpec {
+  readonly modelId: string;
+  readonly version: number;
+  readonly runtime?: string | undefined;
+  readonly processor?: string | undefined;
+  readonly weight?: number | undefined;
+  readonly role?: TargetRole | undefined;
+}
+
+export interface SchemaColumnRef {
+  readonly name: string;
+  readonly type: string;
+}
+
+/** A target with everything the workflow needs resolved from the registry and the catalog. */
+export interface ResolvedTarget {
+  readonly modelId: string;
+  readonly modelName: string;
+  readonly version: number;
+  readonly experimentId: string;
+  readonly artifactId: string;
+  readonly artifactType: string;
+  readonly objectKey: string;
+  readonly processor: string;
+  readonly runtime: string;
+  readonly runtimeEnv: Readonly<Record<string, string>>;
+  readonly framework: string | null;
+  readonly inputSchema: readonly SchemaColumnRef[];
+  readonly outputSchema: readonly SchemaColumnRef[] | null;
+  /** Share of traffic in percent (0 for a shadow challenger). */
+  readonly weight: number;
+  readonly role: TargetRole;
+}
+
+/** The per-deployment cloud resources a slot owns; each is recorded as soon as it exists. */
+export interface SlotResources {
+  readonly targetGroupArn?: string;
+  readonly slotRuleArn?: string;
+  readonly taskDefinitionArn?: string;
+  readonly serviceArn?: string;
+}
+
+export interface Slot {
+  readonly slotId: string;
+  readonly revision: number;
+  readonly target: ResolvedTarget;
+  readonly resources: SlotResources;
+}
+
+export interface DeploymentEvent {
+  readonly at: string;
+  readonly status: DeploymentStatus;
+  readonly message: string;
+}
+
+export type SecurityRecord =
+  | { readonly mode: "none" }
+  | { readonly mode: "passphrase"; readonly passphraseHash: string };
+
+export interface DeploymentRecord {
+  readonly projectId: string;
+  readonly deploymentId: string;
+  readonly name: string;
+  readonly mode: DeploymentMode;
+  /** The targets asked for by the latest create or PATCH. */
+  readonly targets: readonly TargetSpec[];
+  readonly security: SecurityRecord;
+  readonly status: DeploymentStatus;
+  readonly failureReason: string | null;
+  readonly endpointUrl: string | null;
+  readonly events: readonly DeploymentEvent[];
+  /** Incremented by every PATCH; the workflow builds the slots of this revision. */
+  readonly revision: number;
+  /** The revision traffic goes to (0 before the first one is live). */
+  readonly liveRevision: number;
+  /** Slots serving traffic. */
+  readonly slots: readonly Slot[];
+  /** Slots being built for `revision`, not yet serving. */
+  readonly pendingSlots: readonly Slot[];
+  /** The rule sending `/{deploymentId}/*` to the live slots (null before the first switch). */
+  readonly trafficRuleArn: string | null;
+  /** Set while a workflow works on the deployment; a second change waits for it. */
+  readonly activeWorkflow: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly createdBy: string;
+}
+
+/** How a request reaches a deployment: through its traffic rule or one slot's own rule. */
+export const deploymentPathPrefix = (deploymentId: string) => `/${deploymentId}`;
+export const slotPathPrefix = (deploymentId: string, slotId: string) => `/${deploymentId}/slots/${slotId}`;
