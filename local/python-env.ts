@@ -1,0 +1,301 @@
+/**
+ * Local stand-ins for the processor and runtime images: no Docker engine is needed. Each image
+ * folder under runtime-images/ gets a project-local venv holding exactly that image's pinned
+ * requirements.txt (so what runs locally is what the image holds), and its Dockerfile's
+ * ENTRYPOINT module runs in it with runtime-images/python on PYTHONPATH, as in the image.
+ *
+ * Local mode's deployer spawns processors and runtimes through `processorCommand` and
+ * `runtimeCommand`; the `local:processor` and `local:runtime` scripts are thin wrappers.
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const RUNTIME_IMAGES_DIR = join(REPO_ROOT, "runtime-images");
+/** The shared Python packages every image copies to /app. */
+export const PYTHON_SOURCE_DIR = join(RUNTIME_IMAGES_DIR, "python");
+export const VENVS_DIR = process.env.BYOM_VENVS_DIR ?? join(REPO_ROOT, ".byom", "venvs");
+const READY_MARKER = ".byom-ready";
+
+export interface ImageEnv {
+  readonly image: string;
+  /** The venv's interpreter. */
+  readonly python: string;
+  readonly venvDir: string;
+}
+
+/** A process to spawn: what `spawn(command, args, { env, cwd })` needs. */
+export interface PythonCommand {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+}
+
+export class UnknownImageError extends Error {
+  constructor(kind: string, name: string, known: readonly string[]) {
+    super(`no built-in ${kind} named "${name}"; known: ${known.join(", ")}`);
+    this.name = "UnknownImageError";
+  }
+}
+
+export class PythonEnvError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PythonEnvError";
+  }
+}
+
+export function processorImage(name: string): string {
+  const entry = BUILTIN_CATALOG.artifactProcessors.find((p) => p.name === name);
+  if (!entry) {
+    throw new UnknownImageError(
+      "processor",
+      name,
+      BUILTIN_CATALOG.artifactProcessors.map((p) => p.name),
+    );
+  }
+  return entry.image;
+}
+
+export function runtimeEntry(name: string): (typeof BUILTIN_CATALOG.runtimes)[number] {
+  const entry = BUILTIN_CATALOG.runtimes.find((r) => r.name === name);
+  if (!entry) {
+    throw new UnknownImageError(
+      "runtime",
+      name,
+      BUILTIN_CATALOG.runtimes.map((r) => r.name),
+    );
+  }
+  return entry;
+}
+
+function imageDir(image: string): string {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(image)) {
+    throw new PythonEnvError(`image "${image}" is not a folder under runtime-images/`);
+  }
+  return join(RUNTIME_IMAGES_DIR, image);
+}
+
+/** The module the image's `ENTRYPOINT ["python", "-m", "<module>"]` runs. */
+export async function entrypointModule(image: string): Promise<string> {
+  const dockerfile = await readFile(join(imageDir(image), "Dockerfile"), "utf8");
+  const match = /^ENTRYPOINT\s+\[\s*"python",\s*"-m",\s*"([\w.]+)"\s*\]/m.exec(dockerfile);
+  if (!match?.[1]) {
+    throw new PythonEnvError(
+      `runtime-images/${image}/Dockerfile has no ENTRYPOINT ["python", "-m", "<module>"]`,
+    );
+  }
+  return match[1];
+}
+
+/** Files whose content defines a venv: its requirements (plus test tools for test venvs). */
+async function requirementsOf(image: string, withTestTools: boolean): Promise<string[]> {
+  const files = [join(imageDir(image), "requirements.txt")];
+  if (withTestTools) files.push(join(PYTHON_SOURCE_DIR, "requirements-test.txt"));
+  return files;
+}
+
+async function hashFiles(files: readonly string[]): Promise<string> {
+  const hash = createHash("sha256");
+  for (const file of files) hash.update(await readFile(file));
+  return hash.digest("hex").slice(0, 12);
+}
+
+function run(command: string, args: readonly string[], quiet: boolean): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit" });
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0
+        ? resolvePromise()
+        : reject(new PythonEnvError(`${command} ${args.join(" ")} exited with ${code}`)),
+    );
+  });
+}
+
+async function withLock<T>(lockDir: string, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 30 * 60_000;
+  for (;;) {
+    try {
+      await mkdir(lockDir);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const age = Date.now() - (await stat(lockDir).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+      if (age > 30 * 60_000 || Date.now() > deadline) await rm(lockDir, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rm(lockDir, { recursive: true, force: true });
+  }
+}
+
+export interface EnsureOptions {
+  /** Add the test tools (pytest, ONNX converters) in a second venv layered over the image's. */
+  readonly withTestTools?: boolean;
+  /** Print pip's progress (default: only errors). */
+  readonly verbose?: boolean;
+  readonly basePython?: string;
+}
+
+/**
+ * Creates, or reuses, `.byom/venvs/<image>-<hash of requirements>` with exactly the image's
+ * pinned requirements. A venv is reused only when a previous install finished (marker file).
+ */
+export async function ensureImageEnv(image: string, options: EnsureOptions = {}): Promise<ImageEnv> {
+  const basePython = options.basePython ?? process.env.BYOM_PYTHON ?? "python3";
+  const [requirements] = await requirementsOf(image, false);
+  const venvDir = join(VENVS_DIR, `${image}-${await hashFiles([requirements as string])}`);
+  await ensureVenv(venvDir, basePython, [requirements as string], options.verbose ?? false);
+  const base: ImageEnv = { image, venvDir, python: join(venvDir, "bin", "python") };
+  if (!options.withTestTools) return base;
+  const testRequirements = join(PYTHON_SOURCE_DIR, "requirements-test.txt");
+  const testDir = `${venvDir}-test-${await hashFiles([testRequirements])}`;
+  await ensureVenv(testDir, basePython, [testRequirements], options.verbose ?? false, venvDir);
+  return { image, venvDir: testDir, python: join(testDir, "bin", "python") };
+}
+
+/**
+ * A named venv outside the images (benchmark peers, tools): `.byom/venvs/<name>-<hash>` from
+ * requirement files resolved by pip (transitive dependencies unpinned unless the files pin them).
+ */
+export async function ensurePythonEnv(
+  name: string,
+  requirementFiles: readonly string[],
+  options: { readonly verbose?: boolean; readonly basePython?: string } = {},
+): Promise<{ readonly python: string; readonly venvDir: string }> {
+  const basePython = options.basePython ?? process.env.BYOM_PYTHON ?? "python3";
+  const venvDir = join(VENVS_DIR, `${name}-${await hashFiles(requirementFiles)}`);
+  await ensureVenv(venvDir, basePython, requirementFiles, options.verbose ?? false, undefined, true);
+  return { venvDir, python: join(venvDir, "bin", "python") };
+}
+
+async function ensureVenv(
+  venvDir: string,
+  basePython: string,
+  requirementFiles: readonly string[],
+  verbose: boolean,
+  layeredOver?: string,
+  resolveDependencies = false,
+): Promise<void> {
+  if (existsSync(join(venvDir, READY_MARKER))) return;
+  await mkdir(VENVS_DIR, { recursive: true });
+  await withLock(`${venvDir}.lock`, async () => {
+    if (existsSync(join(venvDir, READY_MARKER))) return;
+    await rm(venvDir, { recursive: true, force: true });
+    const started = Date.now();
+    await run(basePython, ["-m", "venv", venvDir], !verbose);
+    const python = join(venvDir, "bin", "python");
+    if (layeredOver) {
+      // The layer sees the base venv's packages (and pip counts them as installed), so test
+      // tools are added without copying torch or TensorFlow a second time.
+      const site = await sitePackages(python);
+      const baseSite = await sitePackages(join(layeredOver, "bin", "python"));
+      await writeFile(join(site, "byom-base-venv.pth"), `${baseSite}\n`);
+    }
+    const pip = [
+      "-m",
+      "pip",
+      "install",
+      "--disable-pip-version-check",
+      ...(verbose ? [] : ["--quiet"]),
+      ...(layeredOver || resolveDependencies ? [] : ["--no-deps"]),
+    ];
+    for (const file of requirementFiles) pip.push("-r", file);
+    await run(python, pip, !verbose);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    await writeFile(join(venvDir, READY_MARKER), `installed in ${seconds} s\n`);
+    process.stderr.write(`byom: created ${venvDir} in ${seconds} s\n`);
+  });
+}
+
+async function sitePackages(python: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(python, ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]);
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0 ? resolvePromise(out.trim()) : reject(new PythonEnvError(`${python} failed (${code})`)),
+    );
+  });
+}
+
+function childEnv(extra: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+  return { ...env, PYTHONPATH: PYTHON_SOURCE_DIR, PYTHONUNBUFFERED: "1", ...extra };
+}
+
+export interface ProcessorRun {
+  readonly sourcePath: string;
+  readonly targetPath: string;
+  /** BYOM_FRAMEWORK, BYOM_INPUT_SCHEMA, BYOM_OUTPUT_SCHEMA, BYOM_MODEL_ID … (docs/runtimes.md). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** The processor as a local process: SOURCE_PATH/TARGET_PATH as the ECS task gets them. */
+export async function processorCommand(name: string, run: ProcessorRun): Promise<PythonCommand> {
+  const image = processorImage(name);
+  const { python } = await ensureImageEnv(image);
+  return {
+    command: python,
+    args: ["-m", await entrypointModule(image)],
+    env: childEnv({
+      ...run.env,
+      SOURCE_PATH: resolve(run.sourcePath),
+      TARGET_PATH: resolve(run.targetPath),
+    }),
+    cwd: PYTHON_SOURCE_DIR,
+  };
+}
+
+export interface RuntimeRun {
+  readonly modelPath: string;
+  readonly modelId: string;
+  /** Local runs only; in the image the scorer listens on 8080. */
+  readonly port: number;
+  /** BYOM_PASSPHRASE_HASH, BYOM_PREDICT_PROBA, BYOM_BATCH_DIR, BYOM_WORKERS … (docs/runtimes.md). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** The runtime as a local process, with the catalog entry's env under the deployment's own. */
+export async function runtimeCommand(name: string, run: RuntimeRun): Promise<PythonCommand> {
+  const entry = runtimeEntry(name);
+  const { python } = await ensureImageEnv(entry.image);
+  return {
+    command: python,
+    args: ["-m", await entrypointModule(entry.image)],
+    env: childEnv({
+      ...entry.env,
+      ...run.env,
+      MODEL_PATH: resolve(run.modelPath),
+      MODEL_ID: run.modelId,
+      PORT: String(run.port),
+    }),
+    cwd: PYTHON_SOURCE_DIR,
+  };
+}
+
+/** Spawns a command with inherited stdio, forwards SIGINT/SIGTERM, resolves to its exit code. */
+export function runToExit(cmd: PythonCommand): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd.command, [...cmd.args], { env: cmd.env, cwd: cmd.cwd, stdio: "inherit" });
+    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+    process.on("SIGINT", forward("SIGINT"));
+    process.on("SIGTERM", forward("SIGTERM"));
+    child.on("error", reject);
+    child.on("exit", (code, signal) => resolvePromise(code ?? (signal ? 1 : 0)));
+  });
+}

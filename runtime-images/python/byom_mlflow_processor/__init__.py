@@ -1,0 +1,1 @@
+"""Artifact processor for `python/mlflow`: an MLflow model zip becomes a ready model."""

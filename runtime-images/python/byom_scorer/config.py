@@ -1,0 +1,43 @@
+"""The runtime's environment, read once at start and failing fast when something is missing."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_path: Path
+    model_id: str
+    port: int
+    host: str
+    workers: int
+    max_body_bytes: int
+    passphrase_hash: str | None
+    batch_dir: Path | None
+    predict_proba: bool
+
+    @staticmethod
+    def from_env() -> Settings:
+        model_path = os.environ.get("MODEL_PATH")
+        model_id = os.environ.get("MODEL_ID")
+        if not model_path or not model_id:
+            raise SystemExit("MODEL_PATH and MODEL_ID must be set (DESIGN §1 runtime contract)")
+        batch_dir = os.environ.get("BYOM_BATCH_DIR")
+        return Settings(
+            model_path=Path(model_path),
+            model_id=model_id,
+            port=int(os.environ.get("PORT", "8080")),
+            host=os.environ.get("BYOM_HOST", "0.0.0.0"),
+            workers=max(1, int(os.environ.get("BYOM_WORKERS") or os.cpu_count() or 1)),
+            max_body_bytes=int(os.environ.get("BYOM_MAX_BODY_BYTES", str(64 * 1024**2))),
+            passphrase_hash=os.environ.get("BYOM_PASSPHRASE_HASH") or None,
+            batch_dir=Path(batch_dir) if batch_dir else None,
+            predict_proba=_flag("BYOM_PREDICT_PROBA"),
+        )

@@ -1,0 +1,113 @@
+"""A lean HTTP/1.1 keep-alive server: httptools parses, the app answers, nothing else runs.
+
+Each worker process runs one of these on the shared listening socket; scoring is synchronous
+inside the event loop on purpose (it is CPU-bound, and a worker answers one request at a time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from http import HTTPStatus
+
+import httptools
+
+from byom_scorer.app import ScorerApp
+
+_REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
+
+
+class _Connection(asyncio.Protocol):
+    __slots__ = ("app", "transport", "parser", "url", "body", "headers", "too_large", "limit")
+
+    def __init__(self, app: ScorerApp) -> None:
+        self.app = app
+        self.limit = app.settings.max_body_bytes
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.url = b""
+        self.body: list[bytes] = []
+        self.headers: dict[bytes, bytes] = {}
+        self.too_large = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._send(400, b"text/plain", b"upgrades are not supported", close=True)
+        except httptools.HttpParserError:
+            self._send(400, b"application/json", b'{"detail":"malformed HTTP request"}', close=True)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.body = []
+        self.headers = {}
+        self.too_large = False
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()
+        self.headers[name] = value
+        if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+            self.too_large = True
+
+    def on_body(self, body: bytes) -> None:
+        if self.too_large:
+            return
+        self.body.append(body)
+        if sum(map(len, self.body)) > self.limit:
+            self.too_large = True
+            self.body = []
+
+    def on_message_complete(self) -> None:
+        if self.too_large:
+            detail = f'{{"detail":"the body is over the limit of {self.limit} bytes (BYOM_MAX_BODY_BYTES)"}}'
+            self._send(413, b"application/json", detail.encode(), close=True)
+            return
+        path, _, query = self.url.partition(b"?")
+        authorization = self.headers.get(b"authorization")
+        content_type = self.headers.get(b"content-type")
+        status, kind, payload = self.app.handle(
+            self.parser.get_method(),
+            path.decode("latin-1"),
+            query.decode("latin-1"),
+            None if authorization is None else authorization.decode("latin-1"),
+            None if content_type is None else content_type.decode("latin-1"),
+            b"".join(self.body),
+        )
+        self._send(status, kind, payload, close=not self.parser.should_keep_alive())
+
+    def _send(self, status: int, kind: bytes, payload: bytes, close: bool) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s\r\n" % (
+            status,
+            _REASONS.get(status, b"Unknown"),
+            kind,
+            len(payload),
+            b"Connection: close\r\n" if close else b"",
+        )
+        transport.write(head + payload)
+        if close:
+            transport.close()
+            self.transport = None
+
+
+async def serve(app: ScorerApp, listener: socket.socket) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: _Connection(app), sock=listener, backlog=2048)
+    async with server:
+        await server.serve_forever()

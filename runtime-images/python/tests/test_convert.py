@@ -1,0 +1,111 @@
+"""Input rules of DESIGN §4, at the conversion level (the HTTP tests cover the same end to end)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from byom_ready.schema import Column, SchemaError, mlflow_signature_to_schema, parse_schema
+from byom_scorer.convert import parse_request
+from byom_scorer.errors import RequestError
+
+SCHEMA = [
+    Column("f64", "Float64"),
+    Column("f32", "Float32"),
+    Column("i32", "Int32"),
+    Column("i64", "Int64"),
+    Column("flag", "Boolean"),
+    Column("name", "String"),
+    Column("when", "Time64"),
+]
+FIELDS = [c.name for c in SCHEMA]
+
+
+def request(rows, fields=FIELDS, **extra):
+    return parse_request({"fields": fields, "rows": rows, **extra}, SCHEMA)
+
+
+def rejected(rows, fields=FIELDS, **extra) -> str:
+    with pytest.raises(RequestError) as caught:
+        request(rows, fields, **extra)
+    assert caught.value.status == 400
+    return caught.value.message
+
+
+def test_converts_typed_json_values_to_column_types():
+    parsed = request([[1.5, 2, 3, 4, True, "x", "2024-01-02T03:04:05Z"]])
+    assert [c.dtype for c in parsed.columns] == [
+        np.float64, np.float32, np.int32, np.int64, np.bool_, object, np.dtype("datetime64[ns]")
+    ]
+    assert parsed.columns[6][0] == np.datetime64("2024-01-02T03:04:05")
+
+
+def test_converts_h2o_style_strings_like_typed_values():
+    typed = request([[1.5, 2.0, 3, 4, True, "x", "2024-01-02T03:04:05+00:00"]])
+    text = request([["1.5", "2", "3", "4", "true", "x", "2024-01-02T03:04:05+00:00"]])
+    for a, b in zip(typed.columns, text.columns, strict=True):
+        assert a.tolist() == b.tolist()
+
+
+def test_matches_fields_by_name_in_any_order():
+    reordered = list(reversed(FIELDS))
+    row = [1.5, 2.0, 3, 4, True, "x", "2024-01-02T00:00:00"]
+    parsed = request([list(reversed(row))], fields=reordered)
+    assert parsed.columns[0][0] == 1.5 and parsed.columns[2][0] == 3
+
+
+def test_missing_floats_become_nan_but_missing_integers_are_refused():
+    parsed = request([[None, "", 1, 1, False, None, None]])
+    assert np.isnan(parsed.columns[0][0]) and np.isnan(parsed.columns[1][0])
+    assert "rows[0]" in rejected([[1.0, 1.0, None, 1, False, "x", None]])
+
+
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [
+        (["abc", 1, 1, 1, True, "x", None], "f64"),
+        ([1, 1e39, 1, 1, True, "x", None], "f32"),
+        ([1, 1, 2**31, 1, True, "x", None], "i32"),
+        ([1, 1, 1.5, 1, True, "x", None], "i32"),
+        ([1, 1, 1, 2**64, True, "x", None], "i64"),
+        ([1, 1, 1, True, True, "x", None], "i64"),
+        ([1, 1, 1, 1, "maybe", "x", None], "flag"),
+        ([1, 1, 1, 1, True, ["x"], None], "name"),
+        ([1, 1, 1, 1, True, "x", "yesterday"], "when"),
+    ],
+)
+def test_refuses_a_value_that_does_not_convert_safely_naming_field_and_row(row, field):
+    good = [1.0, 1.0, 1, 1, True, "x", None]
+    message = rejected([good, row])
+    assert "rows[1]" in message and repr(field) in message
+
+
+def test_refuses_unknown_duplicate_and_missing_fields_and_ragged_rows():
+    row = [1.0, 1.0, 1, 1, True, "x", None]
+    assert "unknown field 'extra'" in rejected([[*row, 1]], fields=[*FIELDS, "extra"])
+    assert "appears twice" in rejected([[*row, 1.0]], fields=[*FIELDS, "f64"])
+    assert "missing required field 'when'" in rejected([row[:-1]], fields=FIELDS[:-1])
+    assert "rows[1] has 6 values" in rejected([row, row[:-1]])
+
+
+def test_id_field_may_be_an_extra_field_and_is_generated_when_absent():
+    row = [1.0, 1.0, 1, 1, True, "x", None]
+    given = request([[*row, "r1"]], fields=[*FIELDS, "key"], idField="key")
+    assert given.ids == ["r1"]
+    generated = request([row, row], idField="key")
+    assert generated.ids is not None and len(set(generated.ids)) == 2
+
+
+def test_schema_parsing_is_case_insensitive_and_canonical():
+    assert parse_schema('[{"name": "a", "type": "float64"}]', "s") == [Column("a", "Float64")]
+    with pytest.raises(SchemaError):
+        parse_schema('[{"name": "a", "type": "decimal"}]', "s")
+
+
+def test_tensor_input_signatures_are_refused_but_tensor_outputs_become_columns():
+    with pytest.raises(SchemaError, match="tensor-based"):
+        mlflow_signature_to_schema('[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]', "inputs", "x")
+    outputs = mlflow_signature_to_schema(
+        '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 2]}}]', "outputs", "prediction"
+    )
+    assert outputs == [Column("prediction.0", "Float32"), Column("prediction.1", "Float32")]

@@ -1,0 +1,137 @@
+"""scikit-learn, XGBoost, LightGBM, statsmodels, ONNX and generic MLflow python_function models,
+each saved as its users save it, served by the tabular runtime and compared with in-process predict."""
+
+from __future__ import annotations
+
+import json
+
+import joblib
+import lightgbm
+import mlflow
+import numpy as np
+import statsmodels.formula.api as smf
+import xgboost
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from tests.frameworks import pyfunc_predict, serve_and_compare
+from tests.models import mixed_frame, save_mlflow
+
+
+def _schema(frame) -> str:
+    types = {"int64": "Int64", "float64": "Float64", "float32": "Float32", "bool": "Boolean"}
+    return json.dumps([{"name": c, "type": types[str(frame[c].dtype)]} for c in frame.columns])
+
+
+def test_sklearn_mlflow_default_skops(tmp_path):
+    frame, label = mixed_frame()
+    model = LogisticRegression(max_iter=1000).fit(frame, label)
+    save_mlflow(mlflow.sklearn.save_model, tmp_path / "m", model, frame, model.predict(frame))
+    serve_and_compare("mlflow", tmp_path / "m", tmp_path, frame, pyfunc_predict(tmp_path / "m", frame))
+
+
+def test_sklearn_joblib_pickle(tmp_path):
+    frame, label = mixed_frame()
+    model = RandomForestRegressor(n_estimators=20, random_state=0).fit(frame, frame.income)
+    joblib.dump(model, tmp_path / "rf.joblib")
+    schema = serve_and_compare(
+        "pickle", tmp_path / "rf.joblib", tmp_path, frame, model.predict(frame),
+        BYOM_FRAMEWORK="sklearn", BYOM_INPUT_SCHEMA=_schema(frame),
+        BYOM_OUTPUT_SCHEMA='[{"name": "income_hat", "type": "Float64"}]',
+    )
+    assert schema["outputFields"] == [{"name": "income_hat", "dataType": "Float64"}]
+
+
+def test_xgboost_mlflow(tmp_path):
+    frame, label = mixed_frame()
+    model = xgboost.XGBClassifier(n_estimators=20, max_depth=3).fit(frame, label)
+    save_mlflow(mlflow.xgboost.save_model, tmp_path / "m", model, frame, model.predict(frame))
+    serve_and_compare("mlflow", tmp_path / "m", tmp_path, frame, pyfunc_predict(tmp_path / "m", frame))
+
+
+def test_xgboost_pickle(tmp_path):
+    frame, _ = mixed_frame()
+    model = xgboost.XGBRegressor(n_estimators=20, max_depth=3).fit(frame, frame.income)
+    joblib.dump(model, tmp_path / "xgb.pkl")
+    serve_and_compare(
+        "pickle", tmp_path / "xgb.pkl", tmp_path, frame, model.predict(frame),
+        BYOM_FRAMEWORK="xgboost", BYOM_INPUT_SCHEMA=_schema(frame),
+    )
+
+
+def test_lightgbm_mlflow(tmp_path):
+    frame, label = mixed_frame()
+    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1).fit(frame, label)
+    save_mlflow(mlflow.lightgbm.save_model, tmp_path / "m", model, frame, model.predict(frame))
+    serve_and_compare("mlflow", tmp_path / "m", tmp_path, frame, pyfunc_predict(tmp_path / "m", frame))
+
+
+def test_lightgbm_pickle(tmp_path):
+    frame, _ = mixed_frame()
+    model = lightgbm.LGBMRegressor(n_estimators=20, verbose=-1).fit(frame, frame.income)
+    joblib.dump(model, tmp_path / "lgbm.joblib")
+    serve_and_compare(
+        "pickle", tmp_path / "lgbm.joblib", tmp_path, frame, model.predict(frame),
+        BYOM_FRAMEWORK="lightgbm", BYOM_INPUT_SCHEMA=_schema(frame),
+    )
+
+
+def test_statsmodels_mlflow_and_pickle(tmp_path):
+    frame, _ = mixed_frame()
+    data = frame[["age", "income"]]
+    results = smf.ols("income ~ age", data=data).fit()
+    save_mlflow(mlflow.statsmodels.save_model, tmp_path / "m", results, data, results.predict(data).to_numpy())
+    serve_and_compare("mlflow", tmp_path / "m", tmp_path / "a", data, pyfunc_predict(tmp_path / "m", data))
+    joblib.dump(results, tmp_path / "ols.pkl")
+    serve_and_compare(
+        "pickle", tmp_path / "ols.pkl", tmp_path / "b", data, results.predict(data),
+        BYOM_FRAMEWORK="statsmodels", BYOM_INPUT_SCHEMA=_schema(data),
+    )
+
+
+def _onnx_regressor(frame):
+    from skl2onnx import to_onnx
+
+    features = frame[["income", "score"]].astype("float32")
+    model = LinearRegression().fit(features, frame.age)
+    return features, to_onnx(model, features.to_numpy()[:1], target_opset=17)
+
+
+def test_onnx_mlflow(tmp_path):
+    frame, _ = mixed_frame()
+    features, onnx_model = _onnx_regressor(frame)
+    expected = pyfunc_predict(
+        save_mlflow(mlflow.onnx.save_model, tmp_path / "m", onnx_model, features, np.zeros((len(features), 1), "float32")),
+        features,
+    )
+    serve_and_compare("mlflow", tmp_path / "m", tmp_path, features, expected)
+
+
+def test_onnx_file_through_the_pickle_processor(tmp_path):
+    import onnxruntime
+
+    frame, _ = mixed_frame()
+    features, onnx_model = _onnx_regressor(frame)
+    (tmp_path / "m.onnx").write_bytes(onnx_model.SerializeToString())
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    expected = session.run(None, {session.get_inputs()[0].name: features.to_numpy()})[0]
+    serve_and_compare(
+        "pickle", tmp_path / "m.onnx", tmp_path, features, expected,
+        BYOM_FRAMEWORK="onnx", BYOM_INPUT_SCHEMA=_schema(features),
+    )
+
+
+class Affine(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        return model_input["income"] * 0.001 + model_input["age"] * 2.0
+
+
+def test_generic_python_function_model(tmp_path):
+    frame, _ = mixed_frame()
+    data = frame[["age", "income"]]
+    save_mlflow(
+        lambda m, p, **kw: mlflow.pyfunc.save_model(p, python_model=m, **kw),
+        tmp_path / "m", Affine(), data, Affine().predict(None, data).to_numpy(),
+    )
+    manifest_schema = serve_and_compare("mlflow", tmp_path / "m", tmp_path, data, pyfunc_predict(tmp_path / "m", data))
+    assert manifest_schema["outputFields"][0]["name"] == "prediction"

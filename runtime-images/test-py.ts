@@ -1,0 +1,56 @@
+/**
+ * `npm run test:py`: installs (or reuses) each image's pinned venv plus a test layer, then runs
+ * the pytest suites with processors and runtimes as real processes in their own venvs.
+ * BYOM_PY_FAMILIES=tabular,pytorch,tensorflow (the default) picks the runtime families.
+ */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { ensureImageEnv, PYTHON_SOURCE_DIR } from "#local/python-env.ts";
+
+const FAMILIES: Record<string, { image: string; tests: string[] }> = {
+  tabular: {
+    image: "tabular-runtime",
+    tests: ["tests/test_convert.py", "tests/test_processors.py", "tests/test_scorer_api.py", "tests/test_tabular_frameworks.py"],
+  },
+  pytorch: { image: "pytorch-runtime", tests: ["tests/test_pytorch_frameworks.py"] },
+  tensorflow: { image: "tensorflow-runtime", tests: ["tests/test_tensorflow_frameworks.py"] },
+};
+
+const selected = (process.env.BYOM_PY_FAMILIES ?? Object.keys(FAMILIES).join(","))
+  .split(",")
+  .map((name) => name.trim())
+  .filter(Boolean);
+const extraArgs = process.argv.slice(2);
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: PYTHON_SOURCE_DIR, env, stdio: "inherit" });
+    child.on("error", reject);
+    child.on("exit", (code) => resolve(code ?? 1));
+  });
+}
+
+const started = Date.now();
+const processors = {
+  BYOM_MLFLOW_PROCESSOR_PYTHON: (await ensureImageEnv("mlflow-processor")).python,
+  BYOM_PICKLE_PROCESSOR_PYTHON: (await ensureImageEnv("pickle-processor")).python,
+};
+let failed = 0;
+for (const name of selected) {
+  const family = FAMILIES[name];
+  if (!family) throw new Error(`unknown family ${name}; known: ${Object.keys(FAMILIES).join(", ")}`);
+  const familyStart = Date.now();
+  const runtime = await ensureImageEnv(family.image);
+  const tester = await ensureImageEnv(family.image, { withTestTools: true });
+  process.stderr.write(`byom: ${name} environments ready in ${((Date.now() - familyStart) / 1000).toFixed(1)} s\n`);
+  const code = await run(tester.python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", ...family.tests, ...extraArgs], {
+    ...process.env,
+    ...processors,
+    BYOM_RUNTIME_PYTHON: runtime.python,
+    PYTHONPATH: PYTHON_SOURCE_DIR,
+    MLFLOW_TRACKING_URI: `file://${join(PYTHON_SOURCE_DIR, "..", "..", ".byom", "mlruns")}`,
+  });
+  if (code !== 0) failed += 1;
+}
+process.stderr.write(`byom: python suites done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+process.exit(failed ? 1 : 0);
