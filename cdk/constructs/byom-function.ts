@@ -88,6 +88,7 @@ export class ByomFunction extends Construct {
         externalModules: [...LAMBDA_BUNDLING.external],
         banner: LAMBDA_BUNDLING.banner.js,
         forceDockerBundling: false,
+        logLevel: nodejs.LogLevel.WARNING,
       },
     });
   }

@@ -1,0 +1,55 @@
+import { Match } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type SynthesizedApp, synthesize } from "../support/cdk.ts";
+
+const CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000";
+
+describe("the Byom stack with an internet-facing HTTPS scoring endpoint and disposable data", () => {
+  let synth: SynthesizedApp;
+  beforeAll(() => {
+    synth = synthesize({
+      "byom:internetFacing": "true",
+      "byom:certificateArn": CERTIFICATE,
+      "byom:retainData": "false",
+    });
+  });
+
+  it("stays cdk-nag clean: the open scoring port is acknowledged because the operator asked for it", () => {
+    expect(synth.unacknowledgedFindings).toEqual([]);
+  });
+
+  it("puts the ALB on the internet and serves scoring over HTTPS with the given certificate", () => {
+    synth.template.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
+      Scheme: "internet-facing",
+    });
+    synth.template.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
+      Port: 443,
+      Protocol: "HTTPS",
+      Certificates: [{ CertificateArn: CERTIFICATE }],
+      DefaultActions: [Match.objectLike({ Type: "fixed-response" })],
+    });
+    synth.template.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
+      Port: 80,
+      DefaultActions: [
+        Match.objectLike({ Type: "redirect", RedirectConfig: Match.objectLike({ Port: "443" }) }),
+      ],
+    });
+    synth.template.hasResourceProperties("AWS::EC2::SecurityGroup", {
+      GroupDescription: "Byom scoring ALB",
+      SecurityGroupIngress: Match.arrayWith([
+        Match.objectLike({ CidrIp: "0.0.0.0/0", FromPort: 443, ToPort: 443 }),
+      ]),
+    });
+    expect(synth.template.toJSON().Outputs.ScoringUrl.Value["Fn::Join"][1][0]).toBe("https://");
+  });
+
+  it("lets the table and buckets go with the stack when data is not retained", () => {
+    synth.template.hasResource("AWS::DynamoDB::GlobalTable", {
+      DeletionPolicy: "Delete",
+      Properties: Match.objectLike({ Replicas: [Match.objectLike({ DeletionProtectionEnabled: false })] }),
+    });
+    for (const bucket of Object.values(synth.template.findResources("AWS::S3::Bucket"))) {
+      expect(bucket.DeletionPolicy).toBe("Delete");
+    }
+  });
+});
