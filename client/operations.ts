@@ -1,4 +1,5 @@
 import type { artifactRoutes } from "#lambdas/artifacts/routes.ts";
+import type { deploymentRoutes } from "#lambdas/deployments/routes.ts";
 import type { experimentRoutes } from "#lambdas/experiments/routes.ts";
 import type { metaRoutes } from "#lambdas/meta/routes.ts";
 import type { modelRoutes } from "#lambdas/models/routes.ts";
@@ -16,7 +17,8 @@ type KnownRoute =
   | (typeof projectRoutes)[number]
   | (typeof experimentRoutes)[number]
   | (typeof modelRoutes)[number]
-  | (typeof artifactRoutes)[number];
+  | (typeof artifactRoutes)[number]
+  | (typeof deploymentRoutes)[number];
 
 export type OperationId = KnownRoute["operationId"];
 export type RouteOf<Id extends OperationId> = Extract<KnownRoute, { operationId: Id }>;
@@ -67,6 +69,12 @@ export const OPERATIONS = {
   registerModelVersion: { method: "POST", path: "/v1/projects/{projectId}/models/{modelId}/versions" },
   listModelVersions: { method: "GET", path: "/v1/projects/{projectId}/models/{modelId}/versions" },
   getModelVersion: { method: "GET", path: "/v1/projects/{projectId}/models/{modelId}/versions/{version}" },
+
+  createDeployment: { method: "POST", path: "/v1/projects/{projectId}/deployments" },
+  listDeployments: { method: "GET", path: "/v1/projects/{projectId}/deployments" },
+  getDeployment: { method: "GET", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
+  updateDeployment: { method: "PATCH", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
+  deleteDeployment: { method: "DELETE", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
 } as const satisfies OperationTable;
 
 export type ClientOperationId = keyof typeof OPERATIONS;

@@ -1,7 +1,9 @@
 import type { Command } from "../command.ts";
+import { deploy, deploymentsDelete, deploymentsList, deploymentsShow } from "./deployments.ts";
 import { experimentsList, experimentsSetSchema, experimentsShow } from "./experiments.ts";
 import { modelsList, modelsRegister, modelsShow } from "./models.ts";
 import { projectsCreate, projectsList, projectsShow } from "./projects.ts";
+import { scoreCommand } from "./score.ts";
 import { upload } from "./upload.ts";
 
 /** Every command, in the order `byom --help` lists them. */
@@ -16,4 +18,9 @@ export const COMMANDS: readonly Command[] = [
   modelsRegister,
   modelsList,
   modelsShow,
+  deploy,
+  deploymentsList,
+  deploymentsShow,
+  deploymentsDelete,
+  scoreCommand,
 ];

@@ -1,0 +1,346 @@
+import type { ByomClient, ResponseOf } from "../../api-client.ts";
+import { ClientError, UsageError } from "../../errors.ts";
+import type { RouteOf } from "../../operations.ts";
+import { type CommandContext, defineCommand } from "../command.ts";
+import type { Output } from "../output.ts";
+import { resolveModel } from "./models.ts";
+import { listOptions, listPage } from "./projects.ts";
+import { projectOption, resolveProjectId } from "./resolve.ts";
+
+export type Deployment = ResponseOf<RouteOf<"getDeployment">>;
+type Target = Deployment["targets"][number];
+
+const DEPLOYMENT_ID = /^dep-[0-9a-z]{26}$/;
+const MODES = ["single", "ab", "champion_challenger"] as const;
+const SETTLED = new Set(["HEALTHY", "FAILED", "UNHEALTHY", "DELETED"]);
+
+/** A deployment id, or the name of one deployment in the project. */
+export async function resolveDeploymentId(
+  client: ByomClient,
+  projectId: string,
+  deployment: string,
+): Promise<string> {
+  if (DEPLOYMENT_ID.test(deployment)) return deployment;
+  const matches: string[] = [];
+  for await (const item of client.all("listDeployments", { params: { projectId } })) {
+    if (item.name === deployment && item.status !== "DELETED") matches.push(item.deploymentId);
+  }
+  if (matches.length === 1) return matches[0] as string;
+  if (matches.length === 0) {
+    throw new ClientError(
+      `No deployment named '${deployment}' in project ${projectId}. Run 'byom deployments list --project ${projectId}' to see them.`,
+    );
+  }
+  throw new ClientError(
+    `${matches.length} deployments are named '${deployment}' (${matches.join(", ")}). Pass the deployment id instead.`,
+  );
+}
+
+const passphraseOption = {
+  passphrase: {
+    type: "string",
+    placeholder: "passphrase",
+    description: "Require 'Authorization: Bearer <passphrase>' to score (or set BYOM_PASSPHRASE)",
+  },
+} as const;
+
+export const deploy = defineCommand({
+  name: "deploy",
+  summary: "Deploy model version(s) as a scoring endpoint",
+  description: [
+    "One target deploys in mode single. Two targets need --mode: ab splits traffic by --weights",
+    "(default even), champion_challenger answers with the first and sends shadow copies to the second.",
+    "With --wait the workflow's progress is shown state by state until HEALTHY or FAILED.",
+  ].join("\n"),
+  positionals: [
+    {
+      name: "model@version",
+      description: "e.g. churn@2 (model name or id); give two for ab or champion_challenger",
+      variadic: true,
+    },
+  ],
+  options: {
+    ...projectOption,
+    name: {
+      type: "string",
+      placeholder: "name",
+      description: "Deployment name (default: <model>-v<version>)",
+    },
+    mode: { type: "string", placeholder: "mode", description: "single, ab or champion_challenger" },
+    weights: {
+      type: "string",
+      placeholder: "w1,w2",
+      description: "Mode ab: percent of traffic per target, e.g. 80,20",
+    },
+    runtime: {
+      type: "string",
+      placeholder: "runtime",
+      description: "Runtime of the catalog (default: chosen by framework)",
+    },
+    processor: {
+      type: "string",
+      placeholder: "processor",
+      description: "Artifact processor of the catalog (default: by type)",
+    },
+    ...passphraseOption,
+    wait: {
+      type: "boolean",
+      description: "Wait until the deployment is HEALTHY or FAILED, showing each state",
+    },
+    timeout: { type: "string", placeholder: "seconds", description: "How long --wait waits", default: "900" },
+  },
+  examples: [
+    "byom deploy churn@1 --project fraud --wait",
+    "byom deploy churn@1 churn@2 --project fraud --mode ab --weights 90,10 --wait",
+  ],
+  async run(ctx) {
+    const specs = ctx.positionals.map(parseModelVersion);
+    const mode = (ctx.string("mode") ?? (specs.length === 1 ? "single" : undefined)) as
+      | (typeof MODES)[number]
+      | undefined;
+    if (!mode)
+      throw new UsageError("Two or more targets need --mode ab or --mode champion_challenger.", "deploy");
+    if (!MODES.includes(mode)) throw new UsageError(`--mode must be one of ${MODES.join(", ")}.`, "deploy");
+    if (mode === "single" && specs.length !== 1)
+      throw new UsageError("Mode single deploys exactly one model@version.", "deploy");
+    if (mode === "champion_challenger" && specs.length !== 2) {
+      throw new UsageError("Mode champion_challenger takes two targets: champion@v challenger@v.", "deploy");
+    }
+    const weights = mode === "ab" ? parseWeights(ctx.string("weights"), specs.length) : undefined;
+    const passphrase = ctx.string("passphrase") ?? process.env.BYOM_PASSPHRASE;
+
+    const client = ctx.client();
+    const projectId = await resolveProjectId(client, ctx.required("project"));
+    const targets = [];
+    for (const [i, spec] of specs.entries()) {
+      const model = await resolveModel(client, projectId, spec.model);
+      targets.push({
+        modelId: model.modelId,
+        version: spec.version,
+        ...(ctx.string("runtime") ? { runtime: ctx.string("runtime") } : {}),
+        ...(ctx.string("processor") ? { processor: ctx.string("processor") } : {}),
+        ...(weights ? { weight: weights[i] } : {}),
+        ...(mode === "champion_challenger"
+          ? { role: i === 0 ? ("champion" as const) : ("challenger" as const) }
+          : {}),
+      });
+    }
+    const first = specs[0] as { model: string; version: number };
+    const created = await client.call("createDeployment", {
+      params: { projectId },
+      body: {
+        name: ctx.string("name") ?? `${first.model}-v${first.version}`,
+        mode,
+        targets,
+        security: passphrase ? { mode: "passphrase", passphrase } : { mode: "none" },
+      },
+    });
+    if (!ctx.flag("wait")) {
+      ctx.out.result(created, () =>
+        [
+          `Deployment ${created.name} (${created.deploymentId}) is ${created.status}.`,
+          `Follow it with: byom deployments show ${created.deploymentId} --project ${projectId}`,
+        ].join("\n"),
+      );
+      return;
+    }
+    const settled = await follow(ctx, client, created, positiveSeconds(ctx.string("timeout") ?? "900"));
+    if (settled.status !== "HEALTHY") {
+      throw new ClientError(
+        `Deployment ${settled.name} (${settled.deploymentId}) is ${settled.status}: ${settled.failureReason ?? "no reason given"}`,
+      );
+    }
+    ctx.out.result(settled, () =>
+      [
+        `Deployment ${settled.name} (${settled.deploymentId}) is HEALTHY.`,
+        `Endpoint: ${settled.endpointUrl}`,
+        `Score it: byom score ${settled.deploymentId} --project ${projectId} --csv rows.csv`,
+      ].join("\n"),
+    );
+  },
+});
+
+/** Polls a deployment until it settles, printing every new event (state by state) on stderr. */
+export async function follow(
+  ctx: CommandContext,
+  client: ByomClient,
+  deployment: Deployment,
+  timeoutSeconds: number,
+  until: ReadonlySet<string> = SETTLED,
+): Promise<Deployment> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  const params = { projectId: deployment.projectId, deploymentId: deployment.deploymentId };
+  let shown = 0;
+  let current = deployment;
+  for (let delay = 300; ; delay = Math.min(2000, Math.round(delay * 1.3))) {
+    for (const event of current.events.slice(shown)) {
+      ctx.out.note(`${event.at.slice(11, 19)}  ${event.status.padEnd(10)}  ${event.message}`);
+    }
+    shown = Math.max(shown, current.events.length);
+    if (until.has(current.status)) return current;
+    if (Date.now() > deadline) {
+      throw new ClientError(
+        `Deployment ${current.deploymentId} is still ${current.status} after ${timeoutSeconds} s. Check it with 'byom deployments show ${current.deploymentId} --project ${current.projectId}'.`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    try {
+      current = await client.call("getDeployment", { params });
+    } catch (error) {
+      // A deleted deployment may disappear rather than show DELETED.
+      if (until.has("DELETED") && (error as { status?: number }).status === 404) {
+        return { ...current, status: "DELETED" };
+      }
+      throw error;
+    }
+  }
+}
+
+export const deploymentsList = defineCommand({
+  name: "deployments list",
+  summary: "List a project's deployments",
+  options: { ...projectOption, ...listOptions() },
+  examples: ["byom deployments list --project fraud"],
+  async run(ctx) {
+    const client = ctx.client();
+    const projectId = await resolveProjectId(client, ctx.required("project"));
+    const page = await listPage(ctx, (query) =>
+      client.call("listDeployments", { params: { projectId }, query }),
+    );
+    ctx.out.result(page, () =>
+      ctx.out.table(
+        page.items,
+        [
+          { header: "ID", value: (d) => d.deploymentId },
+          { header: "NAME", value: (d) => d.name },
+          { header: "MODE", value: (d) => d.mode },
+          { header: "STATUS", value: (d) => statusText(ctx.out, d.status) },
+          { header: "SERVING", value: (d) => servingText(d) },
+          { header: "ENDPOINT", value: (d) => d.endpointUrl ?? "-" },
+        ],
+        "No deployments yet: byom deploy <model>@<version> --project <project> --wait",
+      ),
+    );
+  },
+});
+
+export const deploymentsShow = defineCommand({
+  name: "deployments show",
+  summary: "Show a deployment: status, endpoint, what serves it and its events",
+  positionals: [{ name: "deployment", description: "deployment id or name" }],
+  options: { ...projectOption },
+  examples: ["byom deployments show churn-v1 --project fraud"],
+  async run(ctx) {
+    const client = ctx.client();
+    const projectId = await resolveProjectId(client, ctx.required("project"));
+    const deploymentId = await resolveDeploymentId(client, projectId, ctx.positionals[0] as string);
+    const deployment = await client.call("getDeployment", { params: { projectId, deploymentId } });
+    ctx.out.result(deployment, () => renderDeployment(ctx.out, deployment));
+  },
+});
+
+export const deploymentsDelete = defineCommand({
+  name: "deployments delete",
+  summary: "Delete a deployment and everything it runs",
+  positionals: [{ name: "deployment", description: "deployment id or name" }],
+  options: {
+    ...projectOption,
+    wait: { type: "boolean", description: "Wait until it is DELETED" },
+    timeout: { type: "string", placeholder: "seconds", description: "How long --wait waits", default: "300" },
+  },
+  examples: ["byom deployments delete churn-v1 --project fraud --wait"],
+  async run(ctx) {
+    const client = ctx.client();
+    const projectId = await resolveProjectId(client, ctx.required("project"));
+    const deploymentId = await resolveDeploymentId(client, projectId, ctx.positionals[0] as string);
+    let deployment = await client.call("deleteDeployment", { params: { projectId, deploymentId } });
+    if (ctx.flag("wait")) {
+      deployment = await follow(
+        ctx,
+        client,
+        deployment,
+        positiveSeconds(ctx.string("timeout") ?? "300"),
+        new Set(["DELETED", "FAILED"]),
+      );
+      if (deployment.status !== "DELETED") {
+        throw new ClientError(
+          `Deleting ${deploymentId} ended ${deployment.status}: ${deployment.failureReason ?? "no reason given"}`,
+        );
+      }
+    }
+    ctx.out.result(
+      deployment,
+      () => `Deployment ${deployment.name} (${deploymentId}) is ${deployment.status}.`,
+    );
+  },
+});
+
+function renderDeployment(out: Output, d: Deployment): string {
+  return [
+    out.fields([
+      ["id", d.deploymentId],
+      ["name", d.name],
+      ["mode", d.mode],
+      ["status", statusText(out, d.status)],
+      ...(d.failureReason ? [["failure", d.failureReason] as [string, string]] : []),
+      ["endpoint", d.endpointUrl ?? "-"],
+      ["security", d.security.mode],
+      ["created", `${d.createdAt} by ${d.createdBy}`],
+    ]),
+    "",
+    out.colour("bold", "Serving:"),
+    out.table(d.serving, [
+      { header: "MODEL", value: (s) => `${s.modelName}@${s.version}` },
+      { header: "ROLE", value: (s) => s.role },
+      { header: "WEIGHT", value: (s) => String(s.weight), right: true },
+      { header: "RUNTIME", value: (s) => s.runtime },
+      { header: "PROCESSOR", value: (s) => s.processor },
+    ]),
+    "",
+    out.colour("bold", "Events:"),
+    out.table(d.events, [
+      { header: "AT", value: (e) => e.at },
+      { header: "STATUS", value: (e) => e.status },
+      { header: "MESSAGE", value: (e) => e.message },
+    ]),
+  ].join("\n");
+}
+
+function statusText(out: Output, status: string): string {
+  if (status === "HEALTHY") return out.colour("green", status);
+  if (status === "FAILED" || status === "UNHEALTHY") return out.colour("red", status);
+  return out.colour("yellow", status);
+}
+
+function servingText(d: Deployment): string {
+  if (d.serving.length > 0) return d.serving.map((s) => `${s.modelName}@${s.version}`).join(", ");
+  return d.targets.map((t: Target) => `${t.modelId}@${t.version}`).join(", ");
+}
+
+export function parseModelVersion(text: string): { model: string; version: number } {
+  const match = /^(.+)@(\d+)$/.exec(text);
+  if (!match) throw new UsageError(`'${text}' is not <model>@<version>, e.g. churn@2.`, "deploy");
+  return { model: match[1] as string, version: Number(match[2]) };
+}
+
+function parseWeights(text: string | undefined, count: number): number[] {
+  if (text === undefined) {
+    const even = Math.floor(100 / count);
+    return Array.from({ length: count }, (_, i) => (i === 0 ? 100 - even * (count - 1) : even));
+  }
+  const weights = text.split(",").map((w) => Number(w.trim()));
+  if (weights.length !== count || weights.some((w) => !Number.isInteger(w) || w < 0 || w > 100)) {
+    throw new UsageError(
+      `--weights needs ${count} whole percentages, e.g. ${count === 2 ? "80,20" : "50,30,20"}.`,
+      "deploy",
+    );
+  }
+  return weights;
+}
+
+function positiveSeconds(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new UsageError("--timeout must be a positive number of seconds.");
+  return value;
+}
