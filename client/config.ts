@@ -36,12 +36,12 @@ export function resolveConfig(input: ConfigInput = {}): ClientConfig {
   const env = input.env ?? process.env;
   const cwd = input.cwd ?? process.cwd();
   const home = resolve(cwd, env.BYOM_HOME || ".byom");
-  const apiUrl = input.apiUrl ?? env.BYOM_API_URL;
+  const apiUrl = input.apiUrl || env.BYOM_API_URL;
 
   if (apiUrl) {
     const url = parseApiUrl(apiUrl);
     if (env.BYOM_TOKEN) return { mode: "local", apiUrl: url, auth: bearerAuth(env.BYOM_TOKEN), home };
-    const region = input.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? regionOfHost(url);
+    const region = input.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || regionOfHost(url);
     if (!region) {
       throw new ClientError(
         `Cannot tell the AWS region of ${url}. Pass --region <region> or set AWS_REGION.`,
