@@ -3,6 +3,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { type LocalDeployer, startDeployer } from "./deployer.ts";
 import { dataDirs, ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamo, startS3 } from "./emulators.ts";
 import { createGateway } from "./gateway.ts";
 import { LocalIngestQueue } from "./ingest-queue.ts";
@@ -36,6 +37,7 @@ export interface LocalConfig {
 export interface Platform {
   readonly config: LocalConfig;
   readonly ingestQueue: LocalIngestQueue;
+  readonly deployer: LocalDeployer;
   stop(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const dynamo = await startDynamo(dirs.dynamo, options.dynamoPort);
   const ingestQueue = new LocalIngestQueue(home, LOCAL_BUCKET, REPO_ROOT);
   const s3 = await startS3(dirs.s3, options.s3Port, LOCAL_BUCKET, ingestQueue.onObjectEvent);
+  const deployer = await startDeployer({ home, repoRoot: REPO_ROOT, scoringPort: options.scoringPort });
 
   Object.assign(process.env, {
     TABLE_NAME: LOCAL_TABLE,
@@ -62,6 +65,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_S3: s3.endpoint,
     BYOM_S3_FORCE_PATH_STYLE: "true",
+    ...deployer.env,
   });
   await ensureTable(dynamo.endpoint, LOCAL_TABLE);
   await seedCatalog();
@@ -73,7 +77,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   const config: LocalConfig = {
     apiUrl: `http://127.0.0.1:${apiPort}`,
-    scoringUrl: `http://127.0.0.1:${options.scoringPort}`,
+    scoringUrl: deployer.scoringUrl,
     s3Endpoint: s3.endpoint,
     bucket: LOCAL_BUCKET,
     region: LOCAL_REGION,
@@ -85,9 +89,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   return {
     config,
     ingestQueue,
+    deployer,
     stop: async () => {
       await new Promise<void>((done) => gateway.close(() => done()));
       gateway.closeAllConnections();
+      await deployer.stop();
       await ingestQueue.whenIdle();
       await s3.close();
       await dynamo.close();

@@ -80,13 +80,13 @@ export async function prepare(input: WorkflowInput, reader: RegistryReader): Pro
   const record = await load(input);
   const targets = await resolveTargets(reader, input.projectId, record.mode, record.targets);
   const unused = [...record.slots];
-  const pendingSlots: Slot[] = targets.map((target) => {
+  const pendingSlots: Slot[] = targets.map((target, position) => {
     const reusable = unused.findIndex((slot) => sameServing(slot.target, target));
     if (reusable >= 0) {
       const [slot] = unused.splice(reusable, 1) as [Slot];
-      return { ...slot, target };
+      return { ...slot, position, target };
     }
-    return { slotId: newSlotId(), revision: record.revision, target, resources: {} };
+    return { slotId: newSlotId(), position, revision: record.revision, target, resources: {} };
   });
   const build = pendingSlots.filter(
     (slot) => slot.revision === record.revision && !record.slots.some((s) => s.slotId === slot.slotId),

@@ -66,6 +66,8 @@ export interface SlotResources {
 
 export interface Slot {
   readonly slotId: string;
+  /** The target's place in the deployment's list of targets (slots are listed in that order). */
+  readonly position: number;
   readonly revision: number;
   readonly target: ResolvedTarget;
   readonly resources: SlotResources;

@@ -153,7 +153,9 @@ function slotMap(slots: readonly Slot[] | undefined): Record<string, Slot> {
 }
 
 function slotList(map: unknown): Slot[] {
-  return Object.values((map ?? {}) as Record<string, Slot>).sort((a, b) => a.slotId.localeCompare(b.slotId));
+  return Object.values((map ?? {}) as Record<string, Slot>).sort(
+    (a, b) => (a.position ?? 0) - (b.position ?? 0) || a.slotId.localeCompare(b.slotId),
+  );
 }
 
 function toItem(record: DeploymentRecord): Item {

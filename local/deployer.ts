@@ -1,0 +1,75 @@
+import { join } from "node:path";
+import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
+import { LocalServing, localProcessorTaskDefinitions } from "./local-serving.ts";
+import { RuntimeSupervisor } from "./runtime-supervisor.ts";
+import { ScoringRouter } from "./scoring-router.ts";
+import { localStateMachineArn, stateMachineDefinitions } from "./state-machines.ts";
+import { LocalStepFunctions } from "./step-functions.ts";
+
+export interface LocalDeployer {
+  /** Environment the API handlers and workflow steps read, as the CDK app sets it for the Lambdas. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly scoringUrl: string;
+  readonly stepFunctions: LocalStepFunctions;
+  readonly supervisor: RuntimeSupervisor;
+  stop(): Promise<void>;
+}
+
+/**
+ * Local mode's deployer half: the scoring router (the ALB), the runtime supervisor (ECS services),
+ * and the Step Functions stand-in running the synthesized deploy and delete definitions.
+ */
+export async function startDeployer(options: {
+  home: string;
+  repoRoot: string;
+  scoringPort: number;
+}): Promise<LocalDeployer> {
+  const { home, repoRoot } = options;
+  const supervisor = new RuntimeSupervisor(home);
+  let serving: LocalServing | undefined;
+  const router = new ScoringRouter(home, (group) => serving?.portOf(group));
+  const scoringPort = await router.listen(options.scoringPort);
+  const scoringUrl = `http://127.0.0.1:${scoringPort}`;
+  serving = new LocalServing(home, supervisor, router, scoringUrl, {
+    BYOM_WORKERS: process.env.BYOM_LOCAL_RUNTIME_WORKERS || "1",
+  });
+  const localServing = serving;
+
+  const stepFunctions = new LocalStepFunctions(home, async () => {
+    // Loaded at the first execution: the step modules read their environment when they load.
+    const { localTaskHandlers } = await import("./workflow-tasks.ts");
+    return localTaskHandlers(localServing);
+  });
+  const definitions = await stateMachineDefinitions(
+    repoRoot,
+    join(repoRoot, ".byom", "cache", "state-machines"),
+  );
+  stepFunctions.register(localStateMachineArn("deploy"), definitions.deploy);
+  stepFunctions.register(localStateMachineArn("delete"), definitions.delete);
+  const endpoint = await stepFunctions.listen();
+
+  const readyTimeout = Number(process.env.BYOM_RUNTIME_READY_TIMEOUT_SECONDS || "180");
+  const env = {
+    AWS_ENDPOINT_URL_SFN: endpoint,
+    DEPLOY_STATE_MACHINE_ARN: localStateMachineArn("deploy"),
+    DELETE_STATE_MACHINE_ARN: localStateMachineArn("delete"),
+    MODELS_ROOT: join(home, "models"),
+    PROCESSOR_TASK_DEFINITIONS: JSON.stringify(
+      localProcessorTaskDefinitions(BUILTIN_CATALOG.artifactProcessors.map((p) => p.name)),
+    ),
+    HEALTH_CHECK_INTERVAL_SECONDS: "1",
+    HEALTH_CHECK_MAX_ATTEMPTS: String(Math.max(1, Math.round(readyTimeout))),
+    DRAIN_SECONDS: process.env.BYOM_DRAIN_SECONDS || "2",
+  };
+  return {
+    env,
+    scoringUrl,
+    stepFunctions,
+    supervisor,
+    stop: async () => {
+      await stepFunctions.close();
+      await supervisor.stopAll();
+      await router.close();
+    },
+  };
+}

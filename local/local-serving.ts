@@ -1,0 +1,191 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Slot, SlotResources } from "#lambdas/deployer/model.ts";
+import type {
+  RuntimeHealth,
+  RuntimeLaunch,
+  ServingInfrastructure,
+  TrafficRule,
+} from "#lambdas/deployer/serving.ts";
+import { processorCommand, runtimeCommand } from "./python-env.ts";
+import type { RuntimeSupervisor } from "./runtime-supervisor.ts";
+import type { ScoringRouter } from "./scoring-router.ts";
+import { LOCAL_ACCOUNT, LOCAL_REGION } from "./state-machines.ts";
+
+const ARN = {
+  targetGroup: (slotId: string) =>
+    `arn:aws:elasticloadbalancing:${LOCAL_REGION}:${LOCAL_ACCOUNT}:targetgroup/byom-${slotId}/local`,
+  rule: () =>
+    `arn:aws:elasticloadbalancing:${LOCAL_REGION}:${LOCAL_ACCOUNT}:listener-rule/app/byom-local/${randomBytes(6).toString("hex")}`,
+  service: (slotId: string) => `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:service/byom-local/${slotId}`,
+  taskDefinition: (name: string) => `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:task-definition/${name}`,
+  task: (id: string) => `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:task/byom-local/${id}`,
+};
+
+/** Processor name → the local "task definition" the deploy workflow passes to RunProcessor. */
+export function localProcessorTaskDefinitions(processors: readonly string[]) {
+  return Object.fromEntries(
+    processors.map((name) => [name, { taskDefinitionArn: ARN.taskDefinition(name), containerName: name }]),
+  );
+}
+
+/**
+ * The deployer's infrastructure port in local mode: target groups and rules live in the local
+ * router, services are supervised runtime processes, processor tasks are processes run to exit.
+ */
+export class LocalServing implements ServingInfrastructure {
+  private readonly serviceOfTargetGroup = new Map<string, string>();
+  private readonly taskLogDir: string;
+
+  constructor(
+    home: string,
+    private readonly supervisor: RuntimeSupervisor,
+    private readonly router: ScoringRouter,
+    readonly endpointBaseUrl: string,
+    /** Runtime processes' settings beyond the catalog's (e.g. BYOM_WORKERS). */
+    private readonly runtimeEnv: Readonly<Record<string, string>> = {},
+  ) {
+    this.taskLogDir = join(home, "logs", "tasks");
+    mkdirSync(this.taskLogDir, { recursive: true });
+  }
+
+  /** For the router: the port of the runtime registered in a target group. */
+  portOf = (targetGroupArn: string): number | undefined => {
+    const serviceId = this.serviceOfTargetGroup.get(targetGroupArn);
+    return serviceId ? this.supervisor.status(serviceId)?.port : undefined;
+  };
+
+  async createTargetGroup(_deploymentId: string, slot: Slot): Promise<string> {
+    return ARN.targetGroup(slot.slotId);
+  }
+
+  async deleteTargetGroup(targetGroupArn: string): Promise<void> {
+    this.serviceOfTargetGroup.delete(targetGroupArn);
+  }
+
+  async putTrafficRule(rule: TrafficRule, existingRuleArn?: string): Promise<string> {
+    const ruleArn = existingRuleArn ?? ARN.rule();
+    this.router.putRule(ruleArn, rule);
+    return ruleArn;
+  }
+
+  async deleteTrafficRule(ruleArn: string): Promise<void> {
+    this.router.deleteRule(ruleArn);
+  }
+
+  async startRuntime(launch: RuntimeLaunch) {
+    const { slot } = launch;
+    const serviceArn = ARN.service(slot.slotId);
+    const { MODEL_PATH, MODEL_ID, ...env } = launch.environment;
+    await this.supervisor.start(serviceArn.split("/").pop() as string, (port) =>
+      runtimeCommand(slot.target.runtime, {
+        modelPath: MODEL_PATH ?? "",
+        modelId: MODEL_ID ?? "",
+        port,
+        // Loopback only: local mode never listens beyond this machine.
+        env: { BYOM_HOST: "127.0.0.1", ...this.runtimeEnv, ...env },
+      }),
+    );
+    this.serviceOfTargetGroup.set(launch.targetGroupArn, slot.slotId);
+    return { serviceArn, taskDefinitionArn: ARN.taskDefinition(`${slot.target.runtime}-${slot.slotId}`) };
+  }
+
+  async stopRuntime(resources: SlotResources): Promise<void> {
+    if (!resources.serviceArn) return;
+    const serviceId = resources.serviceArn.split("/").pop() as string;
+    for (const [group, id] of this.serviceOfTargetGroup)
+      if (id === serviceId) this.serviceOfTargetGroup.delete(group);
+    await this.supervisor.stop(serviceId);
+  }
+
+  /** As the ALB's health check: GET /readyz on the runtime, healthy on 200. */
+  async runtimeHealth(slot: Slot): Promise<RuntimeHealth> {
+    const status = this.supervisor.status(slot.slotId);
+    if (!status) return { state: "failing", detail: "no runtime process is registered for it" };
+    const why = () => {
+      const last = status.lastLines.at(-1);
+      return [
+        status.lastExit ? `the process ${status.lastExit}` : "the process is running",
+        status.restarts > 0 ? `after ${status.restarts} restart(s)` : "",
+        last ? `; last output: ${last}` : "",
+      ]
+        .filter(Boolean)
+        .join(" ");
+    };
+    try {
+      const response = await fetch(`http://127.0.0.1:${status.port}/readyz`, {
+        signal: AbortSignal.timeout(2_000),
+      });
+      if (response.ok) return { state: "healthy" };
+      return { state: "starting", detail: `/readyz answered ${response.status}; ${why()}` };
+    } catch {
+      return { state: "starting", detail: `/readyz did not answer; ${why()}` };
+    }
+  }
+
+  async processorLogTail(taskArn: string): Promise<string | undefined> {
+    const file = join(this.taskLogDir, `${taskArn.split("/").pop()}.log`);
+    if (!existsSync(file)) return undefined;
+    const lines = readFileSync(file, "utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
+    return lines.at(-1);
+  }
+
+  /**
+   * What `ecs:runTask.sync` does locally: runs the processor of the task definition as a process
+   * with the overridden environment, and fails like Step Functions does (States.TaskFailed with
+   * the described task as the cause) when it exits non-zero.
+   */
+  runProcessorTask = async (parameters: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const taskDefinition = String(parameters.TaskDefinition ?? "");
+    const processor = taskDefinition.split("/").pop()?.split(":")[0] ?? "";
+    const overrides = (parameters.Overrides as { ContainerOverrides?: Array<Record<string, unknown>> }) ?? {};
+    const environment = (overrides.ContainerOverrides?.[0]?.Environment ?? []) as Array<{
+      Name: string;
+      Value: string;
+    }>;
+    const env = Object.fromEntries(environment.map((e) => [e.Name, e.Value]));
+    const taskId = randomBytes(8).toString("hex");
+    const taskArn = ARN.task(taskId);
+    const command = await processorCommand(processor, {
+      sourcePath: env.SOURCE_PATH ?? "",
+      targetPath: env.TARGET_PATH ?? "",
+      env,
+    });
+    const log = createWriteStream(join(this.taskLogDir, `${taskId}.log`));
+    const exitCode = await new Promise<number>((resolve) => {
+      const child = spawn(command.command, [...command.args], {
+        env: command.env as NodeJS.ProcessEnv,
+        cwd: command.cwd,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      child.stdout.pipe(log, { end: false });
+      child.stderr.pipe(log, { end: false });
+      child.on("error", () => resolve(127));
+      child.on("exit", (code) => resolve(code ?? 1));
+    });
+    await new Promise<void>((resolve) => log.end(() => resolve()));
+    const described = {
+      TaskArn: taskArn,
+      TaskDefinitionArn: taskDefinition,
+      LastStatus: "STOPPED",
+      StopCode: "EssentialContainerExited",
+      StoppedReason: "Essential container in task exited",
+      Containers: [{ Name: processor, ExitCode: exitCode, LastStatus: "STOPPED" }],
+    };
+    if (exitCode !== 0) throw new StatesTaskError("States.TaskFailed", JSON.stringify(described));
+    return described;
+  };
+}
+
+/** An error as Step Functions reports it: `Error` is the name, `Cause` the message. */
+export class StatesTaskError extends Error {
+  constructor(name: string, cause: string) {
+    super(cause);
+    this.name = name;
+  }
+}

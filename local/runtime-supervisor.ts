@@ -1,0 +1,163 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, mkdirSync, renameSync, type WriteStream, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import type { PythonCommand } from "./python-env.ts";
+
+/**
+ * Local mode's stand-in for ECS services: each service is one process, restarted with a backoff
+ * when it dies (as ECS replaces a stopped task), its output appended to `<home>/logs/services/`.
+ */
+export interface ServiceStatus {
+  readonly serviceId: string;
+  readonly port: number;
+  readonly pid: number | undefined;
+  readonly restarts: number;
+  /** The process's last lines of output, newest last, to explain a failure. */
+  readonly lastLines: readonly string[];
+  readonly lastExit: string | undefined;
+}
+
+interface Service {
+  readonly serviceId: string;
+  readonly port: number;
+  readonly command: PythonCommand;
+  child: ChildProcess | undefined;
+  restarts: number;
+  lastLines: string[];
+  lastExit: string | undefined;
+  stopped: boolean;
+  restartTimer: NodeJS.Timeout | undefined;
+  log: WriteStream;
+}
+
+const MAX_BACKOFF_MS = 10_000;
+const KEPT_LINES = 20;
+
+export class RuntimeSupervisor {
+  private readonly services = new Map<string, Service>();
+  private readonly logDir: string;
+  private readonly stateFile: string;
+
+  constructor(home: string) {
+    this.logDir = join(home, "logs", "services");
+    this.stateFile = join(home, "services.json");
+    mkdirSync(this.logDir, { recursive: true });
+    this.publish();
+  }
+
+  /** `<home>/services.json`: what runs now (service, port, pid), for people and tests to inspect. */
+  private publish(): void {
+    writeFileSync(`${this.stateFile}.tmp`, `${JSON.stringify(this.list(), null, 2)}\n`);
+    renameSync(`${this.stateFile}.tmp`, this.stateFile);
+  }
+
+  /** Starts a service on a free loopback port; the command is built for that port. */
+  async start(serviceId: string, build: (port: number) => Promise<PythonCommand>): Promise<ServiceStatus> {
+    if (this.services.has(serviceId)) return this.status(serviceId) as ServiceStatus;
+    const port = await freePort();
+    const service: Service = {
+      serviceId,
+      port,
+      command: await build(port),
+      child: undefined,
+      restarts: 0,
+      lastLines: [],
+      lastExit: undefined,
+      stopped: false,
+      restartTimer: undefined,
+      log: createWriteStream(join(this.logDir, `${serviceId}.log`), { flags: "a" }),
+    };
+    this.services.set(serviceId, service);
+    this.spawn(service);
+    return this.status(serviceId) as ServiceStatus;
+  }
+
+  status(serviceId: string): ServiceStatus | undefined {
+    const s = this.services.get(serviceId);
+    if (!s) return undefined;
+    return {
+      serviceId,
+      port: s.port,
+      pid: s.child?.exitCode === null ? s.child.pid : undefined,
+      restarts: s.restarts,
+      lastLines: [...s.lastLines],
+      lastExit: s.lastExit,
+    };
+  }
+
+  list(): ServiceStatus[] {
+    return [...this.services.keys()].map((id) => this.status(id) as ServiceStatus);
+  }
+
+  /** Stops a service (SIGTERM, then SIGKILL after a grace period) and forgets it. */
+  async stop(serviceId: string, graceMs = 5_000): Promise<void> {
+    const service = this.services.get(serviceId);
+    if (!service) return;
+    service.stopped = true;
+    clearTimeout(service.restartTimer);
+    this.services.delete(serviceId);
+    const child = service.child;
+    this.publish();
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    service.log.end();
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.services.keys()].map((id) => this.stop(id, 3_000)));
+  }
+
+  private spawn(service: Service): void {
+    const { command } = service;
+    const child = spawn(command.command, [...command.args], {
+      env: command.env as NodeJS.ProcessEnv,
+      cwd: command.cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    service.child = child;
+    this.publish();
+    const keep = (chunk: Buffer) => {
+      service.log.write(chunk);
+      for (const line of chunk.toString("utf8").split("\n")) {
+        if (line.trim() === "") continue;
+        service.lastLines.push(line.trim());
+        if (service.lastLines.length > KEPT_LINES) service.lastLines.shift();
+      }
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    child.on("error", (error) => {
+      service.lastExit = `could not start: ${error.message}`;
+    });
+    child.on("exit", (code, signal) => {
+      service.lastExit = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      if (service.stopped) return;
+      this.publish();
+      service.restarts += 1;
+      const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(service.restarts, 5));
+      service.log.write(`[supervisor] ${service.lastExit}; restart ${service.restarts} in ${delay} ms\n`);
+      service.restartTimer = setTimeout(() => {
+        if (!service.stopped) this.spawn(service);
+      }, delay);
+    });
+  }
+}
+
+/** A free loopback port, found by binding port 0 (the runtime binds it right after). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,222 @@
+import { appendFile, mkdir } from "node:fs/promises";
+import {
+  Agent,
+  createServer,
+  type IncomingMessage,
+  request,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type { TrafficRule } from "#lambdas/deployer/serving.ts";
+
+/** Larger request bodies are refused with 413, as the runtime would. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const SHADOW_BODY_BYTES = 64 * 1024;
+
+/**
+ * Local mode's stand-in for the scoring ALB and its listener rules. A rule matches a path prefix
+ * (`/{deploymentId}` or a slot's own prefix), strips it (the ALB's URL rewrite transform) and
+ * forwards to one of its weighted target groups; a rule's shadow target group gets a copy of every
+ * request, whose answer is recorded under `<home>/shadow/<deploymentId>.jsonl` and never returned.
+ */
+export class ScoringRouter {
+  private readonly rules = new Map<string, TrafficRule>();
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  private server: Server | undefined;
+  private readonly shadowDir: string;
+
+  constructor(
+    home: string,
+    /** The loopback port serving a target group, when a runtime is registered in it. */
+    private readonly portOf: (targetGroupArn: string) => number | undefined,
+  ) {
+    this.shadowDir = join(home, "shadow");
+  }
+
+  putRule(ruleId: string, rule: TrafficRule): void {
+    this.rules.set(ruleId, rule);
+  }
+
+  deleteRule(ruleId: string): void {
+    this.rules.delete(ruleId);
+  }
+
+  async listen(port: number): Promise<number> {
+    await mkdir(this.shadowDir, { recursive: true });
+    const server = createServer((req, res) => {
+      this.route(req, res).catch((error: unknown) => {
+        if (!res.headersSent) reply(res, 502, `The router failed: ${(error as Error).message}`);
+        else res.destroy();
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === "EADDRINUSE"
+            ? new Error(`Scoring port ${port} on 127.0.0.1 is in use. Set BYOM_SCORING_PORT to another port.`)
+            : error,
+        ),
+      );
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    this.agent.destroy();
+  }
+
+  private match(path: string): TrafficRule | undefined {
+    let best: TrafficRule | undefined;
+    for (const rule of this.rules.values()) {
+      const prefix = rule.pathPrefix;
+      if (
+        (path === prefix || path.startsWith(`${prefix}/`)) &&
+        (!best || prefix.length > best.pathPrefix.length)
+      ) {
+        best = rule;
+      }
+    }
+    return best;
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://router");
+    const rule = this.match(url.pathname);
+    if (!rule) {
+      reply(res, 404, "No deployment answers at this path. Score at /{deploymentId}/model/score.");
+      return;
+    }
+    const body = await readBody(req);
+    if (body === undefined) {
+      reply(res, 413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+      return;
+    }
+    const target = pickWeighted(rule);
+    const port = target && this.portOf(target.targetGroupArn);
+    if (!port) {
+      reply(res, 503, "The deployment has no running runtime right now; retry shortly.");
+      return;
+    }
+    const path = (url.pathname.slice(rule.pathPrefix.length) || "/") + url.search;
+    const upstream = await forward(this.agent, port, req, path, body).catch((error: Error) => error);
+    if (upstream instanceof Error) {
+      reply(res, 502, `The runtime did not answer: ${upstream.message}`);
+    } else {
+      res.writeHead(upstream.status, upstream.headers);
+      res.end(upstream.body);
+    }
+    const shadowPort = rule.shadow && this.portOf(rule.shadow.targetGroupArn);
+    if (shadowPort) {
+      void this.shadow(rule, shadowPort, req, path, body, upstream instanceof Error ? 502 : upstream.status);
+    }
+  }
+
+  private async shadow(
+    rule: TrafficRule,
+    port: number,
+    req: IncomingMessage,
+    path: string,
+    body: Buffer,
+    championStatus: number,
+  ): Promise<void> {
+    const started = Date.now();
+    const answer = await forward(this.agent, port, req, path, body).catch((error: Error) => error);
+    const record = {
+      at: new Date().toISOString(),
+      deploymentId: rule.deploymentId,
+      method: req.method,
+      path,
+      championStatus,
+      status: answer instanceof Error ? null : answer.status,
+      error: answer instanceof Error ? answer.message : undefined,
+      millis: Date.now() - started,
+      body: answer instanceof Error ? undefined : answer.body.subarray(0, SHADOW_BODY_BYTES).toString("utf8"),
+    };
+    await appendFile(join(this.shadowDir, `${rule.deploymentId}.jsonl`), `${JSON.stringify(record)}\n`);
+  }
+}
+
+function pickWeighted(rule: TrafficRule) {
+  const candidates = rule.targets.filter((t) => t.weight > 0);
+  const total = candidates.reduce((sum, t) => sum + t.weight, 0);
+  let draw = Math.random() * total;
+  for (const candidate of candidates) {
+    draw -= candidate.weight;
+    if (draw < 0) return candidate;
+  }
+  return candidates[candidates.length - 1];
+}
+
+interface UpstreamAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: Buffer;
+}
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+]);
+
+function forward(
+  agent: Agent,
+  port: number,
+  req: IncomingMessage,
+  path: string,
+  body: Buffer,
+): Promise<UpstreamAnswer> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+  }
+  headers["content-length"] = String(body.length);
+  headers["x-forwarded-for"] = req.socket.remoteAddress ?? "127.0.0.1";
+  return new Promise((resolve, reject) => {
+    const upstream = request(
+      { host: "127.0.0.1", port, method: req.method, path, headers, agent, timeout: 60_000 },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("error", reject);
+        response.on("end", () => {
+          const out: Record<string, string | string[]> = {};
+          for (const [name, value] of Object.entries(response.headers)) {
+            if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+          }
+          resolve({ status: response.statusCode ?? 502, headers: out, body: Buffer.concat(chunks) });
+        });
+      },
+    );
+    upstream.on("timeout", () => upstream.destroy(new Error("timed out after 60 s")));
+    upstream.on("error", reject);
+    upstream.end(body);
+  });
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function reply(res: ServerResponse, status: number, detail: string): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify({ detail }));
+}

@@ -1,0 +1,149 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DeployModels, deployModels, registerDropped, waitForStatus } from "../support/deployer.ts";
+import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+
+let platform: TestPlatform;
+let models: DeployModels;
+let projectId: string;
+let modelId: string;
+
+beforeAll(async () => {
+  models = await deployModels();
+  // A processor size limit the padded model exceeds, and a short wait for runtimes to be ready.
+  platform = await startTestPlatform({
+    BYOM_MAX_UNZIPPED_BYTES: String(512 * 1024),
+    BYOM_RUNTIME_READY_TIMEOUT_SECONDS: "15",
+  });
+  const project = await platform.api.call("POST", "/v1/projects", { name: "deploy-failures" });
+  projectId = project.body.projectId;
+  const model = await platform.api.call("POST", `/v1/projects/${projectId}/models`, { name: "churn" });
+  modelId = model.body.modelId;
+}, 900_000);
+
+afterAll(async () => {
+  await platform?.stop();
+});
+
+const deployments = `/v1/projects/{p}/deployments`;
+const create = (body: Record<string, unknown>) =>
+  platform.api.call("POST", deployments.replace("{p}", projectId), body);
+const runtimes = () =>
+  (JSON.parse(readFileSync(join(platform.home, "services.json"), "utf8")) as unknown[]).length;
+
+describe("deployments that cannot work are refused or end FAILED with nothing left behind", () => {
+  it("refuses a version whose schema is unknown with 409 before anything starts", async () => {
+    const { version } = await registerDropped(
+      platform,
+      projectId,
+      modelId,
+      "no-signature",
+      models.noSignature,
+    );
+    const refused = await create({ name: "x", mode: "single", targets: [{ modelId, version }] });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe("SCHEMA_UNKNOWN");
+    expect(refused.body.error.message).toMatch(/input_schema/);
+    expect(refused.body.error.message).toMatch(/PATCH/);
+    const listed = await platform.api.call("GET", deployments.replace("{p}", projectId));
+    expect(listed.body.items).toEqual([]);
+  });
+
+  it("answers 404 for an unknown version, 409 without a READY artifact, 400 for broken mode rules", async () => {
+    const missing = await create({ name: "x", mode: "single", targets: [{ modelId, version: 99 }] });
+    expect(missing.status).toBe(404);
+
+    const experiment = await platform.api.call("POST", `/v1/projects/${projectId}/experiments`, {
+      name: "no-artifact",
+      metadata: { input_schema: { json_value: [{ name: "a", type: "float64" }] } },
+    });
+    const registered = await platform.api.call(
+      "POST",
+      `/v1/projects/${projectId}/models/${modelId}/versions`,
+      {
+        experimentId: experiment.body.experimentId,
+      },
+    );
+    const bare = await create({
+      name: "x",
+      mode: "single",
+      targets: [{ modelId, version: registered.body.version }],
+    });
+    expect(bare.status).toBe(409);
+    expect(bare.body.error.code).toBe("NOT_DEPLOYABLE");
+    expect(bare.body.error.message).toMatch(/artifacts/);
+
+    const badWeights = await create({
+      name: "x",
+      mode: "ab",
+      targets: [
+        { modelId, version: 1, weight: 50 },
+        { modelId, version: 1, weight: 40 },
+      ],
+    });
+    expect(badWeights.status).toBe(400);
+    expect(badWeights.body.error.message).toMatch(/add up to 100/);
+    const oneChampion = await create({
+      name: "x",
+      mode: "champion_challenger",
+      targets: [{ modelId, version: 1, role: "champion" }],
+    });
+    expect(oneChampion.status).toBe(400);
+    const shortPassphrase = await create({
+      name: "x",
+      mode: "single",
+      targets: [{ modelId, version: 1 }],
+      security: { mode: "passphrase", passphrase: "short" },
+    });
+    expect(shortPassphrase.status).toBe(400);
+  });
+
+  it("ends FAILED with the processor's own reason when the processor exits non-zero", async () => {
+    const { version } = await registerDropped(platform, projectId, modelId, "padded", models.padded);
+    const created = await create({ name: "too-big", mode: "single", targets: [{ modelId, version }] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const failed = await waitForStatus(platform.api, projectId, created.body.deploymentId, [
+      "FAILED",
+      "HEALTHY",
+    ]);
+    expect(failed.status).toBe("FAILED");
+    expect(failed.failureReason).toMatch(/processor failed \(exit code 1\)/);
+    expect(failed.failureReason).toMatch(/unzipped|limit|bytes/i);
+    expect(failed.endpointUrl).toBeNull();
+    expect(runtimes()).toBe(0);
+  }, 300_000);
+
+  it("ends FAILED when the runtime never becomes ready, and removes the runtime it started", async () => {
+    const { version } = await registerDropped(
+      platform,
+      projectId,
+      modelId,
+      "broken-loader",
+      models.brokenLoader,
+    );
+    const created = await create({ name: "never-ready", mode: "single", targets: [{ modelId, version }] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const failed = await waitForStatus(platform.api, projectId, created.body.deploymentId, [
+      "FAILED",
+      "HEALTHY",
+    ]);
+    expect(failed.status).toBe("FAILED");
+    expect(failed.failureReason).toMatch(/did not become ready within 15 s/);
+    expect(failed.events.map((e: { status: string }) => e.status)).toEqual(
+      expect.arrayContaining(["PROCESSING", "STARTING", "FAILED"]),
+    );
+    expect(runtimes()).toBe(0);
+    const scored = await fetch(`${platform.config.scoringUrl}/${created.body.deploymentId}/model/score`, {
+      method: "POST",
+      body: "{}",
+    });
+    expect(scored.status).toBe(404);
+
+    const deleted = await platform.api.call(
+      "DELETE",
+      `/v1/projects/${projectId}/deployments/${created.body.deploymentId}`,
+    );
+    expect(deleted.status).toBe(202);
+  }, 300_000);
+});

@@ -1,0 +1,144 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type DeployModels,
+  deployModels,
+  registerDropped,
+  score,
+  waitFor,
+  waitForStatus,
+} from "../support/deployer.ts";
+import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+
+let platform: TestPlatform;
+let models: DeployModels;
+let projectId: string;
+let modelId: string;
+
+beforeAll(async () => {
+  models = await deployModels();
+  platform = await startTestPlatform();
+  const project = await platform.api.call("POST", "/v1/projects", { name: "deploy-modes" });
+  projectId = project.body.projectId;
+  const model = await platform.api.call("POST", `/v1/projects/${projectId}/models`, { name: "churn" });
+  modelId = model.body.modelId;
+  await registerDropped(platform, projectId, modelId, "churn-v1", models.v1);
+  await registerDropped(platform, projectId, modelId, "churn-v2", models.v2);
+}, 900_000);
+
+afterAll(async () => {
+  await platform?.stop();
+});
+
+const deploy = async (body: Record<string, unknown>) => {
+  const created = await platform.api.call("POST", `/v1/projects/${projectId}/deployments`, body);
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body.deploymentId as string;
+};
+
+/** Which version answered, told apart by the rows on which the two models disagree. */
+const versionOf = (answer: { body: any }): "v1" | "v2" | "other" => {
+  const predicted = JSON.stringify(answer.body.score.map((row: string[]) => row[0]));
+  if (predicted === JSON.stringify(models.expected.v1)) return "v1";
+  if (predicted === JSON.stringify(models.expected.v2)) return "v2";
+  return "other";
+};
+
+describe("deployment modes and security", () => {
+  it("splits traffic by weight (ab) and shadows the challenger (champion_challenger)", async () => {
+    const ab = await deploy({
+      name: "split",
+      mode: "ab",
+      targets: [
+        { modelId, version: 1, weight: 70 },
+        { modelId, version: 2, weight: 30 },
+      ],
+    });
+    const cc = await deploy({
+      name: "shadow",
+      mode: "champion_challenger",
+      targets: [
+        { modelId, version: 1, role: "champion" },
+        { modelId, version: 2, role: "challenger" },
+      ],
+    });
+    const [abLive, ccLive] = await Promise.all([
+      waitForStatus(platform.api, projectId, ab, ["HEALTHY", "FAILED"], 400_000),
+      waitForStatus(platform.api, projectId, cc, ["HEALTHY", "FAILED"], 400_000),
+    ]);
+    expect(abLive.status, JSON.stringify(abLive)).toBe("HEALTHY");
+    expect(ccLive.status, JSON.stringify(ccLive)).toBe("HEALTHY");
+    expect(abLive.serving.map((s: any) => [s.version, s.weight])).toEqual([
+      [1, 70],
+      [2, 30],
+    ]);
+
+    const request = { fields: models.expected.fields, rows: models.expected.rows };
+    const counts = { v1: 0, v2: 0, other: 0 };
+    const requests = 300;
+    for (let i = 0; i < requests; i++) {
+      const answer = await score(abLive.endpointUrl, request);
+      expect(answer.status).toBe(200);
+      counts[versionOf(answer)] += 1;
+    }
+    expect(counts.other).toBe(0);
+    // 70/30 over 300 requests: the standard deviation of the v1 count is about 8, so ±40 is 5σ.
+    expect(counts.v1).toBeGreaterThan(210 - 40);
+    expect(counts.v1).toBeLessThan(210 + 40);
+
+    const shadowFile = join(platform.home, "shadow", `${cc}.jsonl`);
+    for (let i = 0; i < 10; i++) {
+      const answer = await score(ccLive.endpointUrl, request);
+      expect(answer.status).toBe(200);
+      expect(versionOf(answer)).toBe("v1");
+    }
+    const recorded = await waitFor(
+      "ten shadow answers",
+      async () => {
+        if (!existsSync(shadowFile)) return undefined;
+        const lines = readFileSync(shadowFile, "utf8").trim().split("\n").filter(Boolean);
+        const scores = lines.map((l) => JSON.parse(l)).filter((r) => r.path === "/model/score");
+        return scores.length >= 10 ? scores : undefined;
+      },
+      20_000,
+    );
+    for (const record of recorded) {
+      expect(record.status).toBe(200);
+      expect(record.championStatus).toBe(200);
+      expect(versionOf({ body: JSON.parse(record.body) })).toBe("v2");
+    }
+
+    for (const id of [ab, cc]) {
+      expect((await platform.api.call("DELETE", `/v1/projects/${projectId}/deployments/${id}`)).status).toBe(
+        202,
+      );
+    }
+  }, 900_000);
+
+  it("protects a deployment with a passphrase it stores only as a salted hash", async () => {
+    const passphrase = "correct horse battery staple";
+    const id = await deploy({
+      name: "secret",
+      mode: "single",
+      targets: [{ modelId, version: 1 }],
+      security: { mode: "passphrase", passphrase },
+    });
+    const live = await waitForStatus(platform.api, projectId, id, ["HEALTHY", "FAILED"], 300_000);
+    expect(live.status, JSON.stringify(live)).toBe("HEALTHY");
+    expect(live.security).toEqual({ mode: "passphrase" });
+    expect(JSON.stringify(live)).not.toContain(passphrase);
+
+    const request = { fields: models.expected.fields, rows: models.expected.rows };
+    expect((await score(live.endpointUrl, request)).status).toBe(401);
+    expect(
+      (await score(live.endpointUrl, request, { authorization: "Bearer wrong passphrase!" })).status,
+    ).toBe(401);
+    const allowed = await score(live.endpointUrl, request, { authorization: `Bearer ${passphrase}` });
+    expect(allowed.status, JSON.stringify(allowed.body)).toBe(200);
+    expect(versionOf(allowed)).toBe("v1");
+    expect((await platform.api.call("DELETE", `/v1/projects/${projectId}/deployments/${id}`)).status).toBe(
+      202,
+    );
+  }, 600_000);
+});

@@ -1,0 +1,181 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { expect } from "vitest";
+import { MLFLOW_REQUIREMENTS, mlflowVenv } from "./artifacts.ts";
+import { type ApiClient, REPO_ROOT, type TestPlatform } from "./platform.ts";
+import { run } from "./python.ts";
+
+export interface DeployModels {
+  readonly v1: string;
+  readonly v2: string;
+  readonly noSignature: string;
+  readonly padded: string;
+  readonly brokenLoader: string;
+  /** Rows to score and what each model's own in-process predict returns for them. */
+  readonly expected: { fields: string[]; rows: unknown[][]; v1: string[]; v2: string[] };
+}
+
+/**
+ * Two scikit-learn MLflow model zips and their in-process predictions, written by the real mlflow
+ * package (test/fixtures/make_deploy_models.py), built once while the script and pins are unchanged.
+ */
+export async function deployModels(): Promise<DeployModels> {
+  const script = join(REPO_ROOT, "test/fixtures/make_deploy_models.py");
+  const hash = createHash("sha256")
+    .update(readFileSync(script))
+    .update(readFileSync(MLFLOW_REQUIREMENTS))
+    .digest("hex")
+    .slice(0, 12);
+  const dir = join(REPO_ROOT, ".byom", "test-fixtures", `deploy-models-${hash}`);
+  const files = {
+    v1: join(dir, "v1.zip"),
+    v2: join(dir, "v2.zip"),
+    noSignature: join(dir, "no-signature.zip"),
+    padded: join(dir, "padded.zip"),
+    brokenLoader: join(dir, "broken-loader.zip"),
+    expected: join(dir, "expected.json"),
+  };
+  if (!Object.values(files).every((file) => existsSync(file))) {
+    const venv = await mlflowVenv();
+    mkdirSync(dir, { recursive: true });
+    await run(venv.python, [script, dir]);
+  }
+  return { ...files, expected: JSON.parse(readFileSync(files.expected, "utf8")) };
+}
+
+/** Writes a zip to the S3 drop folder, as a user's `aws s3 cp` would. */
+export async function dropModel(
+  platform: TestPlatform,
+  projectId: string,
+  name: string,
+  zip: string,
+): Promise<void> {
+  const s3 = new S3Client({
+    endpoint: platform.config.s3Endpoint,
+    region: platform.config.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+  });
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: platform.config.bucket,
+      Key: `drop/${projectId}/${name}.zip`,
+      Body: readFileSync(zip),
+    }),
+  );
+  s3.destroy();
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** The experiment the drop folder created for `name`, once its artifact is READY. */
+export async function waitForDroppedExperiment(
+  api: ApiClient,
+  projectId: string,
+  name: string,
+): Promise<any> {
+  return waitFor(
+    `experiment ${name} with a READY artifact`,
+    async () => {
+      const list = await api.call("GET", `/v1/projects/${projectId}/experiments?limit=100`);
+      const experiment = list.body.items?.find((e: { name: string }) => e.name === name);
+      if (!experiment) return undefined;
+      const artifacts = await api.call(
+        "GET",
+        `/v1/projects/${projectId}/experiments/${experiment.experimentId}/artifacts`,
+      );
+      const statuses = (artifacts.body.items ?? []).map((a: { status: string }) => a.status);
+      if (statuses.includes("FAILED"))
+        throw new Error(`artifact of ${name} FAILED: ${JSON.stringify(artifacts.body)}`);
+      if (!statuses.includes("READY")) return undefined;
+      return (await api.call("GET", `/v1/projects/${projectId}/experiments/${experiment.experimentId}`)).body;
+    },
+    60_000,
+  );
+}
+
+/** Drops a zip, waits for its experiment and registers it as the model's next version. */
+export async function registerDropped(
+  platform: TestPlatform,
+  projectId: string,
+  modelId: string,
+  name: string,
+  zip: string,
+): Promise<{ experiment: any; version: number }> {
+  await dropModel(platform, projectId, name, zip);
+  const experiment = await waitForDroppedExperiment(platform.api, projectId, name);
+  const registered = await platform.api.call("POST", `/v1/projects/${projectId}/models/${modelId}/versions`, {
+    experimentId: experiment.experimentId,
+  });
+  expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+  return { experiment, version: registered.body.version };
+}
+
+export async function waitForStatus(
+  api: ApiClient,
+  projectId: string,
+  deploymentId: string,
+  statuses: readonly string[],
+  timeoutMs = 120_000,
+): Promise<any> {
+  let last: any;
+  try {
+    return await waitFor(
+      `deployment ${deploymentId} to be ${statuses.join(" or ")}`,
+      async () => {
+        const got = await api.call("GET", `/v1/projects/${projectId}/deployments/${deploymentId}`);
+        last = got.body;
+        return statuses.includes(got.body?.status) ? got.body : undefined;
+      },
+      timeoutMs,
+      250,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last seen: ${JSON.stringify(last)}`);
+  }
+}
+
+export async function score(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${url}/model/score`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // keep text
+  }
+  return { status: response.status, body: parsed };
+}
+
+/** True while a process with this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
