@@ -4,6 +4,8 @@ import { ApiError, ClientError } from "./errors.ts";
 export interface ScoreRequest {
   readonly fields: readonly string[];
   readonly rows: readonly (readonly unknown[])[];
+  /** Input columns to echo next to the scores. */
+  readonly includeFieldsInOutput?: readonly string[];
 }
 
 export interface ScoreResponse {

@@ -20,6 +20,8 @@ export class ProgressBar {
   ) {
     this.tty = Boolean(stream.isTTY);
     this.sent = already;
+    // Off a terminal the first line comes after a few seconds: short uploads print only the summary.
+    if (!this.tty) this.lastDraw = this.started;
     this.samples.push({ at: this.started, sent: already });
   }
 

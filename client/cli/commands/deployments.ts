@@ -139,7 +139,7 @@ export const deploy = defineCommand({
       ctx.out.result(created, () =>
         [
           `Deployment ${created.name} (${created.deploymentId}) is ${created.status}.`,
-          `Follow it with: byom deployments show ${created.deploymentId} --project ${projectId}`,
+          `Follow it with: byom deployments show ${created.name} --project ${ctx.required("project")}`,
         ].join("\n"),
       );
       return;
@@ -154,7 +154,7 @@ export const deploy = defineCommand({
       [
         `Deployment ${settled.name} (${settled.deploymentId}) is HEALTHY.`,
         `Endpoint: ${settled.endpointUrl}`,
-        `Score it: byom score ${settled.deploymentId} --project ${projectId} --csv rows.csv`,
+        `Score it: byom score ${settled.name} --project ${ctx.required("project")} --csv rows.csv`,
       ].join("\n"),
     );
   },

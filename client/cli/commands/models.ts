@@ -64,7 +64,7 @@ export const modelsRegister = defineCommand({
       { model, version },
       () =>
         `Registered experiment ${experimentId} as ${model.name} version ${version.version}.\n` +
-        `Deploy it with: byom deploy ${model.name}@${version.version} --project ${projectId} --wait`,
+        `Deploy it with: byom deploy ${model.name}@${version.version} --project ${ctx.required("project")} --wait`,
     );
   },
 });

@@ -19,6 +19,7 @@ export const scoreCommand = defineCommand({
     ...projectOption,
     csv: { type: "string", placeholder: "file.csv", description: "Rows to score, CSV with a header" },
     json: { type: "string", placeholder: "rows.json", description: "Rows to score, as JSON" },
+    "include-input": { type: "boolean", description: "Also print the input columns next to the scores" },
     format: { type: "string", placeholder: "table|csv|json", description: "Output format", default: "table" },
     passphrase: {
       type: "string",
@@ -55,7 +56,7 @@ export const scoreCommand = defineCommand({
     }
     const result = await score(
       deployment.endpointUrl,
-      request,
+      ctx.flag("include-input") ? { ...request, includeFieldsInOutput: request.fields } : request,
       ctx.string("passphrase") ?? process.env.BYOM_PASSPHRASE,
     );
     if (format === "json") {

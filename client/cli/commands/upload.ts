@@ -134,9 +134,8 @@ export const upload = defineCommand({
       ctx.out.result({ artifact }, () => `Uploaded: artifact ${artifact.artifactId} is ${artifact.status}.`);
       return;
     }
-    artifact = await waitForIngestion(client, ref, timeoutSeconds, (status) =>
-      ctx.out.note(`Artifact ${artifact.artifactId}: ${status}`),
-    );
+    ctx.out.note(`Waiting for ingestion of artifact ${artifact.artifactId} …`);
+    artifact = await waitForIngestion(client, ref, timeoutSeconds);
     store.clear();
     if (artifact.status === "FAILED") {
       throw new ClientError(
@@ -270,21 +269,15 @@ async function sendBytes(
   await client.call("completeArtifactUpload", { params: ref, body: { parts } });
 }
 
-/** Polls the artifact until ingestion ends (READY or FAILED), reporting each status change. */
+/** Polls the artifact until ingestion ends: READY or FAILED. */
 async function waitForIngestion(
   client: ByomClient,
   ref: { projectId: string; experimentId: string; artifactId: string },
   timeoutSeconds: number,
-  onStatus: (status: string) => void,
 ): Promise<Artifact> {
   const deadline = Date.now() + timeoutSeconds * 1000;
-  let last = "";
   for (let delay = 200; ; delay = Math.min(2000, delay * 1.5)) {
     const artifact = await client.call("getArtifact", { params: ref });
-    if (artifact.status !== last) {
-      last = artifact.status;
-      if (artifact.status !== "READY" && artifact.status !== "FAILED") onStatus(artifact.status);
-    }
     if (artifact.status === "READY" || artifact.status === "FAILED") return artifact;
     if (Date.now() > deadline) {
       throw new ClientError(

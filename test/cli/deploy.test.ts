@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.ts";
+import { type DeployModels, deployModels } from "../support/deployer.ts";
+import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+
+let platform: TestPlatform;
+let models: DeployModels;
+let env: Record<string, string>;
+let work: string;
+beforeAll(async () => {
+  models = await deployModels();
+  platform = await startTestPlatform();
+  env = { BYOM_HOME: platform.home };
+  work = mkdtempSync(join(tmpdir(), "byom-cli-deploy-"));
+}, 900_000);
+afterAll(async () => {
+  await platform?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const byom = (...args: string[]) => runCli(args, { env, timeoutMs: 400_000 });
+
+describe("byom deploy and score", () => {
+  it("uploads, registers, deploys with progress, scores a CSV and JSON, and deletes", async () => {
+    expect((await byom("projects", "create", "cli-deploy")).code).toBe(0);
+    const uploaded = await byom("upload", models.v1, "--project", "cli-deploy", "--name", "churn-v1");
+    expect(uploaded.code, uploaded.stderr).toBe(0);
+    const registered = await byom(
+      "models",
+      "register",
+      "churn-v1",
+      "--project",
+      "cli-deploy",
+      "--model",
+      "churn",
+    );
+    expect(registered.code, registered.stderr).toBe(0);
+
+    const deployed = await byom("deploy", "churn@1", "--project", "cli-deploy", "--name", "churn", "--wait");
+    expect(deployed.code, `${deployed.stdout}\n${deployed.stderr}`).toBe(0);
+    expect(deployed.stdout).toContain("is HEALTHY");
+    for (const state of ["PENDING", "PROCESSING", "STARTING", "HEALTHY"])
+      expect(deployed.stderr).toContain(state);
+
+    const { fields, rows, v1 } = models.expected;
+    const csv = join(work, "rows.csv");
+    writeFileSync(csv, [fields.join(","), ...rows.map((row) => row.join(","))].join("\n"));
+    const table = await byom("score", "churn", "--project", "cli-deploy", "--csv", csv);
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.trim().split("\n");
+    expect(lines).toHaveLength(rows.length + 1);
+    expect(lines.slice(1).map((line) => line.trim().split(/\s+/)[0])).toEqual(v1);
+
+    const json = join(work, "rows.json");
+    writeFileSync(
+      json,
+      JSON.stringify(rows.map((row) => Object.fromEntries(fields.map((f, i) => [f, row[i]])))),
+    );
+    const asCsv = await byom("score", "churn", "--project", "cli-deploy", "--json", json, "--format", "csv");
+    expect(asCsv.code, asCsv.stderr).toBe(0);
+    expect(
+      asCsv.stdout
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((line) => line.split(",")[0]),
+    ).toEqual(v1);
+
+    const badRow = join(work, "bad.csv");
+    writeFileSync(badRow, `${fields.join(",")}\n${fields.map(() => "not-a-number").join(",")}\n`);
+    const refused = await byom("score", "churn", "--project", "cli-deploy", "--csv", badRow);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("The scorer refused the request");
+
+    const listed = await byom("deployments", "list", "--project", "cli-deploy");
+    expect(listed.stdout).toMatch(/churn\s+single\s+HEALTHY\s+churn@1/);
+    const shown = await byom("deployments", "show", "churn", "--project", "cli-deploy");
+    expect(shown.stdout).toMatch(/status:\s+HEALTHY/);
+    expect(shown.stdout).toContain("python-tabular-runtime");
+
+    const deleted = await byom("deployments", "delete", "churn", "--project", "cli-deploy", "--wait");
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout).toContain("DELETED");
+  });
+
+  it("refuses a deployment of a version without a schema with the server's 409", async () => {
+    const p = "cli-deploy";
+    const up = await byom("upload", models.noSignature, "--project", p, "--name", "no-schema");
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toContain("(not set: byom experiments set-schema");
+    expect((await byom("models", "register", "no-schema", "--project", p, "--model", "bare")).code).toBe(0);
+    const refused = await byom("deploy", "bare@1", "--project", p, "--wait");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/schema/i);
+    expect(refused.stderr).toContain("HTTP 409");
+
+    const usage = await byom("deploy", "bare", "--project", p);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("not <model>@<version>");
+  });
+});
