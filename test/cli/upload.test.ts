@@ -88,6 +88,24 @@ describe("byom upload", () => {
     expect(experiments.body.items.filter((e: { name: string }) => e.name === "resumed")).toHaveLength(1);
   });
 
+  it("starts over when the interrupted upload's experiment was deleted meanwhile", async () => {
+    const { file, sha256 } = pickle("deleted.pkl", 3 * MiB);
+    const args = ["upload", file, "--project", projectId, "--framework", "sklearn", "--parallel", "1"];
+    const interrupted = await runCli(args, { env: { ...env, BYOM_CLI_STOP_AFTER_PARTS: "1" } });
+    expect(interrupted.code).toBe(1);
+    const experiments = await platform.api.call("GET", `/v1/projects/${projectId}/experiments?limit=100`);
+    const stale = experiments.body.items.find((e: { name: string }) => e.name === "deleted");
+    expect(
+      (await platform.api.call("DELETE", `/v1/projects/${projectId}/experiments/${stale.experimentId}`))
+        .status,
+    ).toBe(204);
+
+    const again = await byom(...args, "--json");
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain("no longer exists on the server; starting over");
+    expect(again.json().artifact).toMatchObject({ status: "READY", sha256 });
+  });
+
   it("refuses bad input with a clear message and a non-zero exit, leaving nothing behind", async () => {
     const missing = await byom("upload", join(work, "nope.zip"), "--project", projectId);
     expect(missing.code).toBe(1);

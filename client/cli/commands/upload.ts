@@ -107,6 +107,13 @@ export const upload = defineCommand({
     if (ctx.flag("restart")) store.clear();
 
     let state = store.load();
+    if (state && !(await artifactExists(client, state))) {
+      ctx.out.note(
+        `The interrupted upload of ${basename(file)} no longer exists on the server; starting over.`,
+      );
+      store.clear();
+      state = undefined;
+    }
     if (state) {
       const parts = "multipart" in state.plan ? state.plan.multipart.parts.length : 1;
       ctx.out.note(
@@ -285,6 +292,19 @@ async function waitForIngestion(
       );
     }
     await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/** False when the artifact (or its experiment) of a saved upload was deleted meanwhile. */
+async function artifactExists(client: ByomClient, state: UploadState): Promise<boolean> {
+  try {
+    await client.call("getArtifact", {
+      params: { projectId: state.projectId, experimentId: state.experimentId, artifactId: state.artifactId },
+    });
+    return true;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return false;
+    throw error;
   }
 }
 
