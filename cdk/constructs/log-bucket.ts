@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 
@@ -31,10 +31,6 @@ export class LogBucket extends Construct {
       ],
       removalPolicy,
       autoDeleteObjects: false,
-    });
-    Validations.of(this.bucket).acknowledge({
-      id: "AwsSolutions-S1",
-      reason: "This is the access-log bucket itself; logging it into itself would loop.",
     });
   }
 }

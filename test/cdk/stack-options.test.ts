@@ -16,6 +16,7 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint and disp
 
   it("stays cdk-nag clean: the open scoring port is acknowledged because the operator asked for it", () => {
     expect(synth.unacknowledgedFindings).toEqual([]);
+    expect(synth.unusedAcknowledgements).toEqual([]);
   });
 
   it("puts the ALB on the internet and serves scoring over HTTPS with the given certificate", () => {

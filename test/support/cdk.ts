@@ -1,10 +1,11 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { App } from "aws-cdk-lib";
+import { type App, Validations } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { CloudAssembly } from "aws-cdk-lib/cx-api";
 import { AwsSolutionsChecks } from "cdk-nag";
+import type { IConstruct } from "constructs";
 import { createApp } from "#cdk/create-app.ts";
 import type { ByomStack } from "#cdk/stacks/byom-stack.ts";
 
@@ -15,6 +16,8 @@ export interface SynthesizedApp {
   readonly assembly: CloudAssembly;
   /** cdk-nag AwsSolutions findings nobody acknowledged, as "rule at construct path" lines. */
   readonly unacknowledgedFindings: readonly string[];
+  /** AwsSolutions acknowledgements (as "rule at construct path") that silenced no finding at all. */
+  readonly unusedAcknowledgements: readonly string[];
 }
 
 /**
@@ -28,13 +31,57 @@ export function synthesize(context: Record<string, unknown> = {}, bundle = false
     { ...context, ...(bundle ? {} : { "aws:cdk:bundling-stacks": [] }) },
     outdir,
   );
-  const findings = new AwsSolutionsChecks()
+  const checks = new AwsSolutionsChecks();
+  const used = recordAcknowledgementUse(checks);
+  const findings = checks
     .validateScope(app)
     .violations.flatMap((violation) =>
       violation.violatingResources.map((resource) => `${violation.ruleName} at ${resource.constructPath}`),
     );
+  const unused = acknowledgementsIn(app).filter((ack) => !used.has(ack));
   const assembly = app.synth();
-  return { app, stack, template: Template.fromStack(stack), assembly, unacknowledgedFindings: findings };
+  return {
+    app,
+    stack,
+    template: Template.fromStack(stack),
+    assembly,
+    unacknowledgedFindings: findings,
+    unusedAcknowledgements: unused,
+  };
+}
+
+function acknowledgedIds(construct: IConstruct): string[] {
+  return construct.node.metadata
+    .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && entry.data)
+    .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
+    .map((id) => id.replace(/^annotation::/i, ""));
+}
+
+/** Every AwsSolutions acknowledgement in the tree, as "rule at construct path". */
+function acknowledgementsIn(root: IConstruct): string[] {
+  return root.node.findAll().flatMap((construct) =>
+    acknowledgedIds(construct)
+      .filter((id) => id.startsWith("AwsSolutions-"))
+      .map((id) => `${id} at ${construct.node.path}`),
+  );
+}
+
+/**
+ * Wraps the pack's (private) acknowledgement lookup to record which acknowledgement, on which
+ * construct, silenced a finding: the finding's resource itself or one of its ancestors.
+ */
+function recordAcknowledgementUse(checks: AwsSolutionsChecks): Set<string> {
+  const used = new Set<string>();
+  const pack = checks as unknown as { isAcknowledged(resource: IConstruct, ruleId: string): boolean };
+  const original = pack.isAcknowledged.bind(checks);
+  pack.isAcknowledged = (resource, ruleId) => {
+    const acknowledged = original(resource, ruleId);
+    for (let scope: IConstruct | undefined = resource; acknowledged && scope; scope = scope.node.scope) {
+      if (acknowledgedIds(scope).includes(ruleId)) used.add(`${ruleId} at ${scope.node.path}`);
+    }
+    return acknowledged;
+  };
+  return used;
 }
 
 type Statement = { Action: string | string[]; Effect: string; Resource: unknown };
