@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailure } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
@@ -78,6 +78,50 @@ export async function listModels(projectId: string, page: PageRequest): Promise<
     }),
   );
   return { items: (out.Items ?? []).map(toModel), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+}
+
+/**
+ * Takes the model's next registration ticket (an atomic counter on the model item). Tickets only
+ * pace concurrent registrations (each waits for roughly its turn instead of racing every other);
+ * which version a registration gets is decided by `putVersionIfFree` alone.
+ */
+export async function takeRegistrationTicket(projectId: string, modelId: string): Promise<number> {
+  const out = await dynamo.send(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.model(projectId, modelId),
+      UpdateExpression: "ADD registrationTickets :one",
+      ConditionExpression: "attribute_exists(pk)",
+      ExpressionAttributeValues: { ":one": 1 },
+      ReturnValues: "UPDATED_NEW",
+    }),
+  );
+  return out.Attributes?.registrationTickets as number;
+}
+
+/**
+ * Puts the ticket counter back in step with the versions (after a registration that took a ticket
+ * died without writing a version), unless someone took a later ticket meanwhile.
+ */
+export async function resyncRegistrationTickets(
+  projectId: string,
+  modelId: string,
+  lastTicket: number,
+  version: number,
+): Promise<void> {
+  try {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: TABLE_NAME,
+        Key: keys.model(projectId, modelId),
+        UpdateExpression: "SET registrationTickets = :version",
+        ConditionExpression: "registrationTickets = :last",
+        ExpressionAttributeValues: { ":version": version, ":last": lastTicket },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
 }
 
 /** The model's highest version, or undefined before the first: one strongly consistent Query. */

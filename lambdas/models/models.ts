@@ -14,6 +14,7 @@ import {
   releaseRegistration,
 } from "#lambdas/experiments/experiments-repository.ts";
 import { authorize } from "#lambdas/projects/access.ts";
+import { optionalEnv } from "#lambdas/shared/env.ts";
 import { ConflictError, NotFoundError } from "#lambdas/shared/errors.ts";
 import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
@@ -28,6 +29,8 @@ import {
   type ModelRecord,
   putNewModel,
   putVersionIfFree,
+  resyncRegistrationTickets,
+  takeRegistrationTicket,
   type VersionRecord,
 } from "./models-repository.ts";
 
@@ -37,13 +40,19 @@ export interface ModelVersionWithExperiment extends ModelVersionView {
   readonly experiment: ExperimentView;
 }
 
-/** How long version allocation may retry under contention; the register Lambda's timeout is longer. */
-const ALLOCATION_DEADLINE_MS = 20_000;
+/**
+ * How long version allocation may wait and retry under contention; the register Lambda's timeout
+ * (29 s) is longer. Local mode on a loaded machine may raise it.
+ */
+const ALLOCATION_DEADLINE_MS = Number(optionalEnv("BYOM_REGISTRATION_DEADLINE_MS", "24000"));
 /**
  * A claim still without a version after this long belongs to a registration that died (its Lambda
  * timed out long before); the next registration of the experiment repairs it.
  */
 const STALE_CLAIM_MS = 60_000;
+/** Versions not advancing for this long means a ticket holder ahead died: stop waiting for the turn. */
+const STALL_MS = 1_000;
+const MAX_PACING_SLEEP_MS = 1_000;
 /** How long a conflicting registration waits for an in-flight one, so its 409 can name the version. */
 const IN_FLIGHT_WAIT_MS = 3_000;
 
@@ -186,27 +195,65 @@ export async function registerVersion(
   return version;
 }
 
+/**
+ * Allocates the next version number: read the highest version N (consistent) and put N+1 on the
+ * condition that it does not exist yet. The registration ticket paces the attempts: a registration
+ * with k others ahead of it sleeps about k times the observed time per version instead of racing
+ * them all, so 100 concurrent registrations cost a few hundred requests, not thousands. If the
+ * versions stop advancing (a ticket holder died), it stops waiting for its turn and races.
+ */
 async function allocateVersion(
   projectId: string,
   modelId: string,
   experimentId: string,
   createdBy: string,
 ): Promise<VersionRecord> {
-  const deadline = Date.now() + ALLOCATION_DEADLINE_MS;
-  for (let attempt = 0; ; attempt++) {
-    const latest = await getLatestVersion(projectId, modelId);
-    const record: VersionRecord = {
-      projectId,
-      modelId,
-      version: (latest?.version ?? 0) + 1,
-      experimentId,
-      createdAt: nowIso(),
-      createdBy,
-    };
-    if (await putVersionIfFree(record)) return record;
-    if (Date.now() > deadline) throw new RegistrationContendedError(modelId);
-    // Full jitter: spread the racers out so one wins each round instead of all colliding again.
-    await sleep(Math.random() * Math.min(250, 5 * 2 ** Math.min(attempt, 6)));
+  const ticket = await takeRegistrationTicket(projectId, modelId);
+  const started = Date.now();
+  const deadline = started + ALLOCATION_DEADLINE_MS;
+  let seen = -1;
+  let seenAt = started;
+  // Milliseconds per version, averaged over what this registration has watched; a guess until then.
+  let perVersion = 10;
+  let failures = 0;
+  for (;;) {
+    const latest = (await getLatestVersion(projectId, modelId))?.version ?? 0;
+    const now = Date.now();
+    if (latest !== seen) {
+      if (seen >= 0) perVersion = (perVersion + (now - seenAt) / (latest - seen)) / 2;
+      seen = latest;
+      seenAt = now;
+    }
+    const ahead = ticket - 1 - latest;
+    const stalled = now - seenAt > Math.max(STALL_MS, 10 * perVersion);
+    if (ahead <= 0 || stalled) {
+      const record: VersionRecord = {
+        projectId,
+        modelId,
+        version: latest + 1,
+        experimentId,
+        createdAt: nowIso(),
+        createdBy,
+      };
+      if (await putVersionIfFree(record)) {
+        if (record.version !== ticket)
+          await resyncRegistrationTickets(projectId, modelId, ticket, record.version);
+        return record;
+      }
+      failures++;
+      if (Date.now() > deadline) throw new RegistrationContendedError(modelId);
+      // Full jitter: spread the racers out so one wins each round instead of all colliding again.
+      await sleep(Math.random() * Math.min(100, 2 * 2 ** Math.min(failures, 6)));
+      continue;
+    }
+    if (now > deadline) throw new RegistrationContendedError(modelId);
+    // Wake a little early (the next in line polls fastest): the chain advances only as fast as the
+    // next registration notices its turn.
+    const wait =
+      ahead === 1
+        ? perVersion * (0.25 + Math.random() / 10)
+        : ahead * perVersion * (0.75 + Math.random() / 4);
+    await sleep(Math.min(MAX_PACING_SLEEP_MS, wait));
   }
 }
 

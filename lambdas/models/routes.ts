@@ -97,7 +97,7 @@ export const registerVersionRoute = defineRoute({
     ...standardErrors,
     ...conflictError,
   },
-  // Allocation retries under contention for up to 20 s (lambdas/models/models.ts).
+  // Allocation retries under contention for up to 24 s (lambdas/models/models.ts).
   lambda: { timeoutSeconds: 29 },
 });
 

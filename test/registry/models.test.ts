@@ -7,7 +7,9 @@ let viewer: ApiClient & { principal: string };
 let outsider: ApiClient & { principal: string };
 
 beforeAll(async () => {
-  platform = await startTestPlatform();
+  // Correctness, not speed, is under test here: on a loaded 2-core machine local mode's single
+  // dynalite process can take longer than the 24 s a registration waits on AWS.
+  platform = await startTestPlatform({ BYOM_REGISTRATION_DEADLINE_MS: "90000" });
   projectId = (await platform.api.call("POST", "/v1/projects", { name: "models" })).body.projectId;
   viewer = platform.newUser("models-viewer");
   outsider = platform.newUser("models-outsider");
