@@ -1,16 +1,18 @@
 import { Match } from "aws-cdk-lib/assertions";
+import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type SynthesizedApp, synthesize } from "../support/cdk.ts";
 
 const CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000";
 
-describe("the Byom stack with an internet-facing HTTPS scoring endpoint and disposable data", () => {
+describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray and disposable data", () => {
   let synth: SynthesizedApp;
   beforeAll(() => {
     synth = synthesize({
       "byom:internetFacing": "true",
       "byom:certificateArn": CERTIFICATE,
       "byom:retainData": "false",
+      "byom:tracing": "true",
     });
   });
 
@@ -42,6 +44,15 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint and disp
       ]),
     });
     expect(synth.template.toJSON().Outputs.ScoringUrl.Value["Fn::Join"][1][0]).toBe("https://");
+  });
+
+  it("traces the API stage and every function with X-Ray", () => {
+    synth.template.hasResourceProperties("AWS::ApiGateway::Stage", { TracingEnabled: true });
+    for (const fn of synth.stack.api.functions.values()) {
+      expect(synth.stack.resolve((fn.function.node.defaultChild as CfnFunction).tracingConfig)).toEqual({
+        mode: "Active",
+      });
+    }
   });
 
   it("lets the table and buckets go with the stack when data is not retained", () => {
