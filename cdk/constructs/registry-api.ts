@@ -81,14 +81,20 @@ export class RegistryApi extends Construct {
         },
       });
       this.grant(route, fn, props);
-      const method = this.api.root
-        .resourceForPath(route.path)
-        .addMethod(route.method, new apigateway.LambdaIntegration(fn.function), {
+      const method = this.api.root.resourceForPath(route.path).addMethod(
+        route.method,
+        new apigateway.LambdaIntegration(fn.function, {
+          // One invoke permission per method instead of two: the console's test-invoke is not
+          // needed, and a stack has at most 500 resources.
+          allowTestInvoke: false,
+        }),
+        {
           operationName: route.operationId,
           authorizationType: route.public
             ? apigateway.AuthorizationType.NONE
             : apigateway.AuthorizationType.IAM,
-        });
+        },
+      );
       if (route.public) {
         for (const rule of ["AwsSolutions-APIG4", "AwsSolutions-COG4"]) {
           Validations.of(method).acknowledge({

@@ -59,6 +59,24 @@ describe("the synthesized Byom stack", () => {
       expect(apiFunctions).toHaveLength(ROUTES.length);
     });
 
+    it("declares at most one path variable under any resource (API Gateway refuses siblings like {p} and {projectId})", () => {
+      const resources = Object.values(synth.template.findResources("AWS::ApiGateway::Resource"));
+      const variablesByParent = new Map<string, string[]>();
+      for (const resource of resources) {
+        const part = String(resource.Properties.PathPart);
+        if (!part.startsWith("{")) continue;
+        const parent = JSON.stringify(resource.Properties.ParentId);
+        variablesByParent.set(parent, [...(variablesByParent.get(parent) ?? []), part]);
+      }
+      for (const parts of variablesByParent.values()) expect(parts).toHaveLength(1);
+      expect(resources.length).toBeGreaterThan(0);
+    });
+
+    it("stays well under CloudFormation's 500 resources per stack", () => {
+      const count = Object.keys(synth.template.toJSON().Resources).length;
+      expect(count).toBeLessThan(400);
+    });
+
     it("requires SigV4 (AWS_IAM) on every method except health and the OpenAPI document", () => {
       const methods = Object.values(synth.template.findResources("AWS::ApiGateway::Method")).filter(
         (m) => m.Properties.HttpMethod !== "OPTIONS",
