@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Slot, SlotResources } from "#lambdas/deployer/model.ts";
+import { type Slot, type SlotResources, slotPathPrefix } from "#lambdas/deployer/model.ts";
 import type {
   RuntimeHealth,
   RuntimeLaunch,
@@ -125,7 +125,11 @@ export class LocalServing implements ServingInfrastructure {
     }
   }
 
-  async processorLogTail(taskArn: string): Promise<string | undefined> {
+  async slotEndpoint(deploymentId: string, slot: Slot): Promise<string> {
+    return `${this.endpointBaseUrl}${slotPathPrefix(deploymentId, slot.slotId)}`;
+  }
+
+  async processorLogTail(taskArn: string, _containerName: string): Promise<string | undefined> {
     const file = join(this.taskLogDir, `${taskArn.split("/").pop()}.log`);
     if (!existsSync(file)) return undefined;
     const lines = readFileSync(file, "utf8")

@@ -44,6 +44,10 @@ export class RuntimeNotReadyError extends DomainError {
   readonly code = "RUNTIME_NOT_READY";
 }
 
+export class ProcessorUnavailableError extends DomainError {
+  readonly code = "PROCESSOR_UNAVAILABLE";
+}
+
 export class SampleScoreFailedError extends DomainError {
   readonly code = "SAMPLE_SCORE_FAILED";
 }
@@ -138,7 +142,7 @@ export async function stageArtifact(item: BuildItem): Promise<BuildItem> {
   logger.info("artifact staged", { deploymentId: item.deploymentId, slotId: slot.slotId, bytes });
   const processor = deployerSettings().processorTaskDefinitions[target.processor];
   if (!processor) {
-    throw new SampleScoreFailedError(
+    throw new ProcessorUnavailableError(
       `Processor '${target.processor}' has no task definition in this installation. Add its image to the CDK app's catalog, or deploy with a built-in processor.`,
     );
   }
@@ -231,7 +235,7 @@ export async function checkRuntime(item: BuildItem, infra: ServingInfrastructure
 /** Scores the runtime's own sample request once, through the slot's rule (DESIGN §2). */
 export async function verifySample(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
   const { record, slot } = await pendingSlot(item);
-  const base = `${infra.endpointBaseUrl}${slotPathPrefix(item.deploymentId, slot.slotId)}`;
+  const base = await infra.slotEndpoint(item.deploymentId, slot);
   const what = describe(slot.target);
   const sample = await fetch(`${base}/model/sample_request`, { signal: AbortSignal.timeout(10_000) });
   const protectedByPassphrase = record.security.mode === "passphrase";
@@ -432,7 +436,9 @@ export async function failureReasonOf(
     const containers = (parsed?.Containers ?? parsed?.containers ?? []) as Array<Record<string, unknown>>;
     const container = containers[0] ?? {};
     const exitCode = container.ExitCode ?? container.exitCode;
-    const tail = await infra.processorLogTail(task).catch(() => undefined);
+    const tail = await infra
+      .processorLogTail(task, String(container.Name ?? container.name ?? ""))
+      .catch(() => undefined);
     const stopped = (parsed?.StoppedReason ?? parsed?.stoppedReason ?? "") as string;
     return `The artifact processor failed${exitCode !== undefined ? ` (exit code ${String(exitCode)})` : ""}: ${tail ?? (stopped || "no reason was logged")}`;
   }

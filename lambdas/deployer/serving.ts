@@ -43,8 +43,10 @@ export interface ServingInfrastructure {
   ): Promise<Required<Pick<SlotResources, "taskDefinitionArn" | "serviceArn">>>;
   stopRuntime(resources: SlotResources): Promise<void>;
   runtimeHealth(slot: Slot): Promise<RuntimeHealth>;
-  /** The last lines a processor task wrote, to explain a failure (undefined when none were kept). */
-  processorLogTail(taskArn: string): Promise<string | undefined>;
+  /** Where the workflow reaches one healthy slot directly, to verify it before traffic moves. */
+  slotEndpoint(deploymentId: string, slot: Slot): Promise<string>;
+  /** The last line a processor task logged, to explain a failure (undefined when none was kept). */
+  processorLogTail(taskArn: string, containerName: string): Promise<string | undefined>;
   /** The base URL under which deployments answer (the ALB, or the local router). */
   readonly endpointBaseUrl: string;
 }
