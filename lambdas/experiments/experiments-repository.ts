@@ -38,6 +38,13 @@ export interface ExperimentRecord {
  * Metadata as stored: `{t, v}` with the value as text. Typed values keep their type exactly, and
  * doubles and JSON escape DynamoDB's number range (±1E125, 38 digits) which JSON numbers exceed.
  */
+/**
+ * Metadata keys are stored with a prefix, so that a user's key can never be mistaken for a property
+ * the SDK's marshaller looks at ("constructor", "toString").
+ */
+const storedKey = (key: string) => `k:${key}`;
+const userKey = (stored: string) => stored.slice(2);
+
 type StoredValue =
   | { t: "string" | "int64" | "double" | "json" | "timestamp"; v: string }
   | { t: "bool"; v: boolean };
@@ -109,12 +116,12 @@ export async function updateExperimentMetadata(
   const values: Record<string, unknown> = { ":u": updatedAt };
   const sets = ["#u = :u"];
   Object.entries(set).forEach(([key, value], i) => {
-    names[`#s${i}`] = key;
+    names[`#s${i}`] = storedKey(key);
     values[`:s${i}`] = encodeValue(value);
     sets.push(`#m.#s${i} = :s${i}`);
   });
   const removes = remove.map((key, i) => {
-    names[`#r${i}`] = key;
+    names[`#r${i}`] = storedKey(key);
     return `#m.#r${i}`;
   });
   try {
@@ -270,7 +277,9 @@ function toItem(record: ExperimentRecord): Record<string, unknown> {
     ...keys.experiment(record.projectId, record.experimentId),
     type: "experiment",
     ...record,
-    metadata: Object.fromEntries(Object.entries(record.metadata).map(([k, v]) => [k, encodeValue(v)])),
+    metadata: Object.fromEntries(
+      Object.entries(record.metadata).map(([k, v]) => [storedKey(k), encodeValue(v)]),
+    ),
   };
 }
 
@@ -282,7 +291,7 @@ function toRecord(item: Record<string, unknown>): ExperimentRecord {
     projectId: item.projectId as string,
     name: item.name as string,
     description: (item.description as string) ?? "",
-    metadata: Object.fromEntries(Object.entries(stored).map(([k, v]) => [k, decodeValue(v)])),
+    metadata: Object.fromEntries(Object.entries(stored).map(([k, v]) => [userKey(k), decodeValue(v)])),
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,
     createdBy: item.createdBy as string,

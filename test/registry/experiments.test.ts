@@ -240,4 +240,29 @@ describe("experiments", () => {
     expect((await platform.api.call("GET", `${base}?limit=0`)).status).toBe(400);
     expect((await platform.api.call("GET", `${base}?limit=101`)).status).toBe(400);
   });
+
+  it("stores keys that look like expression syntax or object internals as plain keys", async () => {
+    const keys = ["a.b", "#x", ":v", "metadata", "größe", "with space", "constructor", "toString", "[0]"];
+    const metadata = Object.fromEntries(keys.map((k, i) => [k, { int64_value: i }]));
+    const exp = await newExperiment({ name: "odd-keys", metadata });
+    expect(Object.keys(exp.metadata).sort()).toEqual([...keys].sort());
+    const path = `${experiments()}/${exp.experimentId}`;
+    const patched = await platform.api.call("PATCH", path, {
+      metadata: { "a.b": null, "#x": { string_value: "hash" }, "[1]": { bool_value: true } },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body.metadata["#x"]).toEqual({ string_value: "hash" });
+    expect(patched.body.metadata).not.toHaveProperty("a.b");
+    expect(patched.body.metadata["[1]"]).toEqual({ bool_value: true });
+  });
+
+  it("never lets __proto__ reach storage (the validator drops it)", async () => {
+    const response = await platform.api.call(
+      "POST",
+      experiments(),
+      '{"name": "proto", "metadata": {"__proto__": {"string_value": "x"}, "kept": {"bool_value": true}}}',
+    );
+    expect(response.status).toBe(201);
+    expect(response.body.metadata).toEqual({ kept: { bool_value: true } });
+  });
 });
