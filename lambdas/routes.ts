@@ -2,6 +2,7 @@ import { artifactRoutes } from "./artifacts/routes.ts";
 import { catalogRoutes } from "./catalog/routes.ts";
 import { deploymentRoutes } from "./deployments/routes.ts";
 import { experimentRoutes } from "./experiments/routes.ts";
+import { importRoutes } from "./imports/routes.ts";
 import { metaRoutes } from "./meta/routes.ts";
 import { modelRoutes } from "./models/routes.ts";
 import { projectRoutes } from "./projects/routes.ts";
@@ -16,6 +17,7 @@ export const ROUTES: readonly Route[] = [
   ...projectRoutes,
   ...experimentRoutes,
   ...artifactRoutes,
+  ...importRoutes,
   ...modelRoutes,
   ...catalogRoutes,
   ...deploymentRoutes,
