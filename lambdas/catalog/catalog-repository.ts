@@ -28,12 +28,12 @@ export async function putBuiltinEntry(record: CatalogRecord, seededAt: string): 
       TableName: TABLE_NAME,
       Key: keys.catalogEntry(record.kind, record.entry.name),
       UpdateExpression:
-        "SET #type = :type, #kind = :kind, #entry = :entry, builtIn = :true, #order = :order, createdBy = :by, createdAt = if_not_exists(createdAt, :at)",
-      ExpressionAttributeNames: { "#type": "type", "#kind": "kind", "#entry": "entry", "#order": "order" },
+        "SET #type = :type, #kind = :kind, entryJson = :entry, builtIn = :true, #order = :order, createdBy = :by, createdAt = if_not_exists(createdAt, :at)",
+      ExpressionAttributeNames: { "#type": "type", "#kind": "kind", "#order": "order" },
       ExpressionAttributeValues: {
         ":type": "catalogEntry",
         ":kind": record.kind,
-        ":entry": record.entry,
+        ":entry": JSON.stringify(record.entry),
         ":true": true,
         ":order": record.order,
         ":by": record.createdBy,
@@ -49,7 +49,11 @@ export async function putNewEntry(record: CatalogRecord): Promise<{ existing?: C
     await dynamo.send(
       new PutCommand({
         TableName: TABLE_NAME,
-        Item: { ...keys.catalogEntry(record.kind, record.entry.name), type: "catalogEntry", ...record },
+        Item: {
+          ...keys.catalogEntry(record.kind, record.entry.name),
+          type: "catalogEntry",
+          ...toItem(record),
+        },
         ConditionExpression: "attribute_not_exists(pk)",
       }),
     );
@@ -98,10 +102,19 @@ export async function listAllEntries(kind: CatalogKind): Promise<CatalogRecord[]
   return records.sort((a, b) => a.order - b.order || a.createdAt.localeCompare(b.createdAt));
 }
 
+/**
+ * The entry is stored as JSON text: a runtime's `env` has user-chosen keys, and a key such as
+ * "constructor" would confuse the SDK's marshaller if it were a DynamoDB map.
+ */
+function toItem(record: CatalogRecord): Record<string, unknown> {
+  const { entry, ...rest } = record;
+  return { ...rest, entryJson: JSON.stringify(entry) };
+}
+
 function toRecord(item: Record<string, unknown>): CatalogRecord {
   return {
     kind: item.kind as CatalogKind,
-    entry: item.entry as CatalogEntry,
+    entry: JSON.parse(item.entryJson as string) as CatalogEntry,
     builtIn: item.builtIn === true,
     order: (item.order as number | undefined) ?? USER_ENTRY_ORDER,
     createdAt: item.createdAt as string,

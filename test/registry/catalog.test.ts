@@ -92,12 +92,12 @@ describe("catalog", () => {
       name: "onnx-runtime",
       modelType: "onnx/model",
       image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/onnx-runtime:1",
-      env: { OMP_NUM_THREADS: "1" },
+      env: { OMP_NUM_THREADS: "1", constructor: "x", toString: "y" },
       frameworks: ["onnx"],
     });
     expect(runtime.status).toBe(201);
     expect(runtime.body).toMatchObject({
-      env: { OMP_NUM_THREADS: "1" },
+      env: { OMP_NUM_THREADS: "1", constructor: "x", toString: "y" },
       frameworks: ["onnx"],
       builtIn: false,
     });
