@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type Emulator,
+  ensureTable,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  startDynamo,
+} from "#local/emulators.ts";
+
+// A registration whose Lambda died between its steps leaves state no HTTP request can produce; this
+// drives the domain functions against a DynamoDB emulator of its own to build exactly that state.
+let dynamo: Emulator;
+let dir: string;
+let experiments: typeof import("#lambdas/experiments/experiments.ts");
+let experimentsRepository: typeof import("#lambdas/experiments/experiments-repository.ts");
+let models: typeof import("#lambdas/models/models.ts");
+let modelsRepository: typeof import("#lambdas/models/models-repository.ts");
+let projectId: string;
+const caller = { principal: "local:recovery" };
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "byom-recovery-"));
+  dynamo = await startDynamo(dir, 0);
+  await ensureTable(dynamo.endpoint, "recovery-test");
+  Object.assign(process.env, {
+    TABLE_NAME: "recovery-test",
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+  });
+  // Imported only now: the modules read their environment when they load.
+  experiments = await import("#lambdas/experiments/experiments.ts");
+  experimentsRepository = await import("#lambdas/experiments/experiments-repository.ts");
+  models = await import("#lambdas/models/models.ts");
+  modelsRepository = await import("#lambdas/models/models-repository.ts");
+  const { createProject } = await import("#lambdas/projects/projects.ts");
+  projectId = (await createProject(caller, { name: "recovery" })).projectId;
+});
+afterAll(async () => {
+  await dynamo?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+
+async function experimentAndModel(name: string) {
+  const experiment = await experiments.createExperimentRecord(projectId, { name }, caller.principal);
+  const model = await models.createModel(caller, projectId, { name });
+  return { experimentId: experiment.experimentId, modelId: model.modelId };
+}
+
+describe("recovery from a registration that died", () => {
+  it("releases a stale claim that never got a version, then registers", async () => {
+    const { experimentId, modelId } = await experimentAndModel("died-before-allocation");
+    await experimentsRepository.claimForRegistration(projectId, experimentId, {
+      modelId,
+      claimId: "reg-dead",
+      claimedAt: minutesAgo(5),
+    });
+    const version = await models.registerVersion(caller, projectId, modelId, experimentId);
+    expect(version.version).toBe(1);
+    const shown = await experiments.showExperiment(caller, projectId, experimentId);
+    expect(shown.registeredAs).toEqual({ modelId, version: 1 });
+  });
+
+  it("completes a stale claim whose version was written, and reports the experiment as that version", async () => {
+    const { experimentId, modelId } = await experimentAndModel("died-after-allocation");
+    const claimedAt = minutesAgo(5);
+    await experimentsRepository.claimForRegistration(projectId, experimentId, {
+      modelId,
+      claimId: "reg-dead",
+      claimedAt,
+    });
+    await modelsRepository.putVersionIfFree({
+      projectId,
+      modelId,
+      version: 1,
+      experimentId,
+      createdAt: minutesAgo(4),
+      createdBy: caller.principal,
+    });
+    await expect(models.registerVersion(caller, projectId, modelId, experimentId)).rejects.toThrow(
+      /already version 1 of model/,
+    );
+    const shown = await experiments.showExperiment(caller, projectId, experimentId);
+    expect(shown.registeredAs).toEqual({ modelId, version: 1 });
+    const versions = await models.listModelVersions(caller, projectId, modelId, { limit: 10 });
+    expect(versions.items.map((v) => v.version)).toEqual([1]);
+  });
+
+  it("keeps a fresh claim in flight: a second registration gets 409, not a second version", async () => {
+    const { experimentId, modelId } = await experimentAndModel("in-flight");
+    await experimentsRepository.claimForRegistration(projectId, experimentId, {
+      modelId,
+      claimId: "reg-live",
+      claimedAt: new Date().toISOString(),
+    });
+    await expect(models.registerVersion(caller, projectId, modelId, experimentId)).rejects.toThrow(
+      /being registered as a version of model/,
+    );
+  });
+
+  it("catches up after a ticket holder died: later registrations stop waiting and the counter resyncs", async () => {
+    const { modelId } = await experimentAndModel("lost-ticket");
+    // A registration took ticket 1 and died before writing version 1.
+    expect(await modelsRepository.takeRegistrationTicket(projectId, modelId)).toBe(1);
+    const { experimentId } = await experimentAndModel("lost-ticket-next");
+    const started = Date.now();
+    const version = await models.registerVersion(caller, projectId, modelId, experimentId);
+    expect(version.version).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // The counter is back in step: the next ticket is the next version's number.
+    expect(await modelsRepository.takeRegistrationTicket(projectId, modelId)).toBe(2);
+  });
+});
