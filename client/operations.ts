@@ -1,4 +1,5 @@
 import type { artifactRoutes } from "#lambdas/artifacts/routes.ts";
+import type { catalogRoutes } from "#lambdas/catalog/routes.ts";
 import type { deploymentRoutes } from "#lambdas/deployments/routes.ts";
 import type { experimentRoutes } from "#lambdas/experiments/routes.ts";
 import type { metaRoutes } from "#lambdas/meta/routes.ts";
@@ -18,7 +19,8 @@ type KnownRoute =
   | (typeof experimentRoutes)[number]
   | (typeof modelRoutes)[number]
   | (typeof artifactRoutes)[number]
-  | (typeof deploymentRoutes)[number];
+  | (typeof deploymentRoutes)[number]
+  | (typeof catalogRoutes)[number];
 
 export type OperationId = KnownRoute["operationId"];
 export type RouteOf<Id extends OperationId> = Extract<KnownRoute, { operationId: Id }>;
@@ -75,6 +77,10 @@ export const OPERATIONS = {
   getDeployment: { method: "GET", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
   updateDeployment: { method: "PATCH", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
   deleteDeployment: { method: "DELETE", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
+
+  listCompositions: { method: "GET", path: "/v1/catalog/compositions" },
+  listCatalogEntries: { method: "GET", path: "/v1/catalog/{kind}" },
+  addCatalogEntry: { method: "POST", path: "/v1/catalog/{kind}" },
 } as const satisfies OperationTable;
 
 export type ClientOperationId = keyof typeof OPERATIONS;

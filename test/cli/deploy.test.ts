@@ -77,6 +77,26 @@ describe("byom deploy and score", () => {
 
     const listed = await byom("deployments", "list", "--project", "cli-deploy");
     expect(listed.stdout).toMatch(/churn\s+single\s+HEALTHY\s+churn@1/);
+
+    // Version 2 replaces version 1 in place.
+    expect((await byom("upload", models.v2, "--project", "cli-deploy", "--name", "churn-v2")).code).toBe(0);
+    expect(
+      (await byom("models", "register", "churn-v2", "--project", "cli-deploy", "--model", "churn")).code,
+    ).toBe(0);
+    const updated = await byom(
+      "deployments",
+      "update",
+      "churn",
+      "churn@2",
+      "--project",
+      "cli-deploy",
+      "--wait",
+    );
+    expect(updated.code, `${updated.stdout}\n${updated.stderr}`).toBe(0);
+    expect(updated.stdout).toContain("serves churn@2 (revision 2)");
+    expect(updated.stderr).toContain("Revision 2 requested");
+    const second = await byom("score", "churn", "--project", "cli-deploy", "--csv", csv, "--format", "json");
+    expect(second.json().score.map((row: string[]) => row[0])).toEqual(models.expected.v2);
     const shown = await byom("deployments", "show", "churn", "--project", "cli-deploy");
     expect(shown.stdout).toMatch(/status:\s+HEALTHY/);
     expect(shown.stdout).toContain("python-tabular-runtime");

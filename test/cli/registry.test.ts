@@ -162,6 +162,31 @@ describe("byom models", () => {
   });
 });
 
+describe("byom catalog", () => {
+  it("lists runtimes and the compositions that deploy an artifact type", async () => {
+    const runtimes = await byom("catalog", "list", "runtimes");
+    expect(runtimes.code, runtimes.stderr).toBe(0);
+    expect(runtimes.stdout).toMatch(/^NAME\s+MODEL TYPE/);
+    expect(runtimes.stdout).toContain("python-tabular-runtime");
+
+    const compositions = await byom(
+      "catalog",
+      "compositions",
+      "--artifact-type",
+      "python/mlflow",
+      "--framework",
+      "sklearn",
+      "--json",
+    );
+    expect(compositions.code, compositions.stderr).toBe(0);
+    expect(compositions.json().items[0]).toMatchObject({ runtime: "python-tabular-runtime" });
+
+    const wrongKind = await byom("catalog", "list", "engines");
+    expect(wrongKind.code).toBe(2);
+    expect(wrongKind.stderr).toContain("runtimes");
+  });
+});
+
 describe("the typed client", () => {
   it("calls every operation with the method and path of the OpenAPI document the API serves", async () => {
     const { body: document } = await platform.api.call("GET", "/v1/openapi.json");

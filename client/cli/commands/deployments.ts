@@ -1,5 +1,5 @@
 import type { ByomClient, ResponseOf } from "../../api-client.ts";
-import { ClientError, UsageError } from "../../errors.ts";
+import { ApiError, ClientError, UsageError } from "../../errors.ts";
 import type { RouteOf } from "../../operations.ts";
 import { type CommandContext, defineCommand } from "../command.ts";
 import type { Output } from "../output.ts";
@@ -160,24 +160,28 @@ export const deploy = defineCommand({
   },
 });
 
-/** Polls a deployment until it settles, printing every new event (state by state) on stderr. */
+/**
+ * Polls a deployment until `done` says so, printing every new event (state by state) on stderr,
+ * from event number `shownFrom` on.
+ */
 export async function follow(
   ctx: CommandContext,
   client: ByomClient,
   deployment: Deployment,
   timeoutSeconds: number,
-  until: ReadonlySet<string> = SETTLED,
+  done: (d: Deployment) => boolean = (d) => SETTLED.has(d.status),
+  shownFrom = 0,
 ): Promise<Deployment> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   const params = { projectId: deployment.projectId, deploymentId: deployment.deploymentId };
-  let shown = 0;
+  let shown = shownFrom;
   let current = deployment;
   for (let delay = 300; ; delay = Math.min(2000, Math.round(delay * 1.3))) {
     for (const event of current.events.slice(shown)) {
       ctx.out.note(`${event.at.slice(11, 19)}  ${event.status.padEnd(10)}  ${event.message}`);
     }
     shown = Math.max(shown, current.events.length);
-    if (until.has(current.status)) return current;
+    if (done(current)) return current;
     if (Date.now() > deadline) {
       throw new ClientError(
         `Deployment ${current.deploymentId} is still ${current.status} after ${timeoutSeconds} s. Check it with 'byom deployments show ${current.deploymentId} --project ${current.projectId}'.`,
@@ -188,7 +192,7 @@ export async function follow(
       current = await client.call("getDeployment", { params });
     } catch (error) {
       // A deleted deployment may disappear rather than show DELETED.
-      if (until.has("DELETED") && (error as { status?: number }).status === 404) {
+      if (error instanceof ApiError && error.status === 404 && done({ ...current, status: "DELETED" })) {
         return { ...current, status: "DELETED" };
       }
       throw error;
@@ -239,6 +243,83 @@ export const deploymentsShow = defineCommand({
   },
 });
 
+export const deploymentsUpdate = defineCommand({
+  name: "deployments update",
+  summary: "Swap a deployment's model versions (or change A/B weights) without downtime",
+  positionals: [
+    { name: "deployment", description: "deployment id or name" },
+    { name: "model@version", description: "the new target(s), as for deploy", variadic: true },
+  ],
+  options: {
+    ...projectOption,
+    weights: { type: "string", placeholder: "w1,w2", description: "Mode ab: percent of traffic per target" },
+    wait: { type: "boolean", description: "Wait until the new revision serves, showing each state" },
+    timeout: { type: "string", placeholder: "seconds", description: "How long --wait waits", default: "900" },
+  },
+  examples: ["byom deployments update churn churn@2 --project fraud --wait"],
+  async run(ctx) {
+    const [deploymentArg, ...targetArgs] = ctx.positionals as string[];
+    const specs = targetArgs.map(parseModelVersion);
+    if (specs.length === 0)
+      throw new UsageError("Give the new model@version target(s).", "deployments update");
+    const client = ctx.client();
+    const projectId = await resolveProjectId(client, ctx.required("project"));
+    const deploymentId = await resolveDeploymentId(client, projectId, deploymentArg as string);
+    const current = await client.call("getDeployment", { params: { projectId, deploymentId } });
+    const weights = current.mode === "ab" ? parseWeights(ctx.string("weights"), specs.length) : undefined;
+    const targets = [];
+    for (const [i, spec] of specs.entries()) {
+      const model = await resolveModel(client, projectId, spec.model);
+      const previous = current.targets[i];
+      targets.push({
+        modelId: model.modelId,
+        version: spec.version,
+        ...(previous?.runtime ? { runtime: previous.runtime } : {}),
+        ...(previous?.processor ? { processor: previous.processor } : {}),
+        ...(weights ? { weight: weights[i] } : {}),
+        ...(current.mode === "champion_challenger"
+          ? { role: i === 0 ? ("champion" as const) : ("challenger" as const) }
+          : {}),
+      });
+    }
+    const updating = await client.call("updateDeployment", {
+      params: { projectId, deploymentId },
+      body: { targets },
+    });
+    if (!ctx.flag("wait")) {
+      ctx.out.result(
+        updating,
+        () =>
+          `Deployment ${updating.name} is ${updating.status}: revision ${updating.revision} is on its way.`,
+      );
+      return;
+    }
+    // The old revision keeps serving (HEALTHY) while the new one starts: wait for the switch, or
+    // for the new revision's failure, which leaves the old one live.
+    const settled = await follow(
+      ctx,
+      client,
+      updating,
+      positiveSeconds(ctx.string("timeout") ?? "900"),
+      (d) =>
+        d.liveRevision >= updating.revision ||
+        d.failureReason !== null ||
+        d.status === "FAILED" ||
+        d.status === "DELETED",
+      current.events.length,
+    );
+    if (settled.status !== "HEALTHY" || settled.liveRevision < updating.revision) {
+      throw new ClientError(
+        `Revision ${updating.revision} of ${settled.name} is not serving (status ${settled.status}${settled.failureReason ? `: ${settled.failureReason}` : ""}).`,
+      );
+    }
+    ctx.out.result(
+      settled,
+      () => `Deployment ${settled.name} serves ${servingText(settled)} (revision ${settled.liveRevision}).`,
+    );
+  },
+});
+
 export const deploymentsDelete = defineCommand({
   name: "deployments delete",
   summary: "Delete a deployment and everything it runs",
@@ -260,7 +341,7 @@ export const deploymentsDelete = defineCommand({
         client,
         deployment,
         positiveSeconds(ctx.string("timeout") ?? "300"),
-        new Set(["DELETED", "FAILED"]),
+        (d) => d.status === "DELETED" || d.status === "FAILED",
       );
       if (deployment.status !== "DELETED") {
         throw new ClientError(

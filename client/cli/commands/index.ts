@@ -1,5 +1,12 @@
 import type { Command } from "../command.ts";
-import { deploy, deploymentsDelete, deploymentsList, deploymentsShow } from "./deployments.ts";
+import { catalogCompositions, catalogList } from "./catalog.ts";
+import {
+  deploy,
+  deploymentsDelete,
+  deploymentsList,
+  deploymentsShow,
+  deploymentsUpdate,
+} from "./deployments.ts";
 import { experimentsList, experimentsSetSchema, experimentsShow } from "./experiments.ts";
 import { modelsList, modelsRegister, modelsShow } from "./models.ts";
 import { projectsCreate, projectsList, projectsShow } from "./projects.ts";
@@ -21,6 +28,9 @@ export const COMMANDS: readonly Command[] = [
   deploy,
   deploymentsList,
   deploymentsShow,
+  deploymentsUpdate,
   deploymentsDelete,
   scoreCommand,
+  catalogList,
+  catalogCompositions,
 ];
