@@ -11,8 +11,8 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { s3 } from "#lambdas/shared/clients.ts";
 import { requireEnv } from "#lambdas/shared/env.ts";
+import { s3 } from "#lambdas/shared/s3-client.ts";
 
 /**
  * The artifact bucket, as the artifact and ingest domains use it: presigned URLs for the bytes

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { dynamo } from "#lambdas/shared/clients.ts";
 import { isConditionFailure } from "#lambdas/shared/conditions.ts";
+import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 

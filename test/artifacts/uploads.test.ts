@@ -244,6 +244,24 @@ describe("artifact uploads and ingestion", () => {
     expect(badSha.status).toBe(400);
   });
 
+  it("accepts an artifact type a user added to the catalog (size and checksum only)", async () => {
+    const { projectId, experimentId } = await newProjectAndExperiment(platform.api);
+    const type = `custom/onnx-${Date.now()}`;
+    const added = await platform.api.call("POST", "/v1/catalog/artifact-types", {
+      name: type,
+      readableName: "An ONNX file",
+    });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    const bytes = Buffer.from("onnx bytes, not inspected");
+    const { artifactId } = await uploadArtifact(platform.api, projectId, experimentId, bytes, {
+      type,
+      fileName: "model.onnx",
+      sha256: sha256Hex(bytes),
+    });
+    const artifact = await waitForArtifact(platform.api, projectId, experimentId, artifactId);
+    expect(artifact).toMatchObject({ status: "READY", type, sha256: sha256Hex(bytes), model: null });
+  });
+
   it("plans a 5 GB artifact as a multipart upload within S3's limits", async () => {
     const { projectId, experimentId } = await newProjectAndExperiment(platform.api);
     const size = 5 * 1000 ** 3;
