@@ -35,11 +35,10 @@ const modelVersionWithExperimentSchema = modelVersionSchema
 const projectParams = z.object({ projectId: projectIdParam });
 const modelParams = z.object({ projectId: projectIdParam, modelId: modelIdParam });
 const versionParams = modelParams.extend({
-  version: z.coerce
-    .number()
-    .int("version must be a whole number")
-    .min(1, "versions start at 1")
-    .max(2 ** 31, "version is too large"),
+  version: z
+    .string()
+    .regex(/^[1-9][0-9]{0,9}$/, "version must be a version number: 1, 2, 3 …")
+    .transform(Number),
 });
 
 const handlers = "lambdas/models/handlers";

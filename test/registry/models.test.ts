@@ -88,6 +88,8 @@ describe("registered models", () => {
     expect(badExperiment.body.error.details[0].path).toBe("body.experimentId");
     expect((await platform.api.call("GET", `${versions}/0`)).status).toBe(400);
     expect((await platform.api.call("GET", `${versions}/one`)).status).toBe(400);
+    expect((await platform.api.call("GET", `${versions}/0x10`)).status).toBe(400);
+    expect((await platform.api.call("GET", `${versions}/1.5`)).status).toBe(400);
   });
 
   it("answers 404 for unknown models, experiments and versions", async () => {
