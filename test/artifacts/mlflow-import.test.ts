@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, mlflowVenv, waitForArtifact } from "../support/artifacts.ts";
 import { type MlflowServer, startMlflowServer } from "../support/mlflow-server.ts";
+import { openApiChecker } from "../support/openapi-conformance.ts";
 import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { run } from "../support/python.ts";
 
@@ -41,6 +42,11 @@ describe("import from an MLflow Model Registry", () => {
       version: Number(version),
     });
     expect(imported.status, JSON.stringify(imported.body)).toBe(201);
+    (await openApiChecker(platform.config.apiUrl))(
+      "POST",
+      "/v1/projects/{projectId}/imports/mlflow",
+      imported,
+    );
     const { experiment, artifact } = imported.body;
     expect(experiment.metadata).toMatchObject({
       source_model_name: { string_value: "churn" },
@@ -89,6 +95,11 @@ describe("import from an MLflow Model Registry", () => {
       version: "999",
     });
     expect(missing.status).toBe(404);
+    (await openApiChecker(platform.config.apiUrl))(
+      "POST",
+      "/v1/projects/{projectId}/imports/mlflow",
+      missing,
+    );
     expect(missing.body.error.code).toBe("NOT_FOUND");
     expect(missing.body.error.message).toContain("no model 'churn' with version 999");
     const unknown = await platform.api.call("POST", importPath(), {
@@ -110,6 +121,11 @@ describe("import from an MLflow Model Registry", () => {
       version: "1",
     });
     expect(response.status).toBe(502);
+    (await openApiChecker(platform.config.apiUrl))(
+      "POST",
+      "/v1/projects/{projectId}/imports/mlflow",
+      response,
+    );
     expect(response.body.error.code).toBe("UPSTREAM_FAILED");
     expect(response.body.error.message).toContain(deadUri);
     expect(await experimentCount()).toBe(before);

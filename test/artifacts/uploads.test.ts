@@ -8,6 +8,7 @@ import {
   uploadArtifact,
   waitForArtifact,
 } from "../support/artifacts.ts";
+import { openApiChecker } from "../support/openapi-conformance.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 const PART = 64 * 1024;
@@ -321,6 +322,57 @@ describe("artifact uploads and ingestion", () => {
       { type: "python/mlflow", fileName: "x.zip", sizeBytes: 10 },
     );
     expect(noExperiment.status).toBe(404);
+  });
+});
+
+describe("the OpenAPI document", () => {
+  it("describes the real responses of every artifact operation", async () => {
+    const conforms = await openApiChecker(platform.config.apiUrl);
+    const { projectId, experimentId } = await newProjectAndExperiment(platform.api);
+    const list = artifactsPath(projectId, experimentId);
+    const tpl = "/v1/projects/{projectId}/experiments/{experimentId}/artifacts";
+    const call = async (method: string, template: string, path: string, body?: unknown) => {
+      const response = await platform.api.call(method, path, body);
+      conforms(method, template, response);
+      return response;
+    };
+    const bytes = readFileSync(zips.column);
+    const single = await call("POST", tpl, list, {
+      type: "python/mlflow",
+      fileName: "m.zip",
+      sizeBytes: bytes.length,
+    });
+    await fetch(single.body.upload.url, { method: "PUT", headers: single.body.upload.headers, body: bytes });
+    const a = single.body.artifact.artifactId;
+    await waitForArtifact(platform.api, projectId, experimentId, a);
+    await call("GET", `${tpl}/{artifactId}`, `${list}/${a}`);
+    await call("GET", tpl, `${list}?limit=1`);
+    await call("GET", `${tpl}/{artifactId}/download`, `${list}/${a}/download`);
+    await call("POST", `${tpl}/{artifactId}/complete`, `${list}/${a}/complete`, {
+      parts: [{ partNumber: 1, etag: "x" }],
+    });
+    const multi = await call("POST", tpl, list, {
+      type: "python/mlflow",
+      fileName: "m.zip",
+      sizeBytes: 3 * PART,
+    });
+    const m = multi.body.artifact.artifactId;
+    await call("GET", `${tpl}/{artifactId}/download`, `${list}/${m}/download`);
+    await call("POST", `${tpl}/{artifactId}/complete`, `${list}/${m}/complete`, {
+      parts: [{ partNumber: 1, etag: "x" }],
+    });
+    await call("POST", tpl, list, { type: "nope", fileName: "m.zip", sizeBytes: 1 });
+    await call("GET", `${tpl}/{artifactId}`, `${list}/art-0000000000aaaaaaaaaaaaaaaa`);
+    await call(
+      "POST",
+      "/v1/projects/{projectId}/imports/mlflow",
+      `/v1/projects/${projectId}/imports/mlflow`,
+      {
+        trackingUri: "ftp://x",
+        modelName: "m",
+        version: "1",
+      },
+    );
   });
 });
 
