@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
@@ -24,6 +25,14 @@ export interface ByomFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** What happens to the log group when the stack is deleted. @default RemovalPolicy.DESTROY */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /** Run inside this VPC (for EFS or private endpoints). @default not in a VPC */
+  readonly vpc?: ec2.IVpc;
+  /** @default the VPC's private subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** @default a new security group (only with `vpc`) */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /** An EFS access point mounted under /mnt (requires `vpc`). @default none */
+  readonly filesystem?: lambda.FileSystem;
 }
 
 /**
@@ -79,6 +88,10 @@ export class ByomFunction extends Construct {
       logGroup: this.logGroup,
       tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+      ...(props.vpc
+        ? { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: props.securityGroups }
+        : {}),
+      ...(props.filesystem ? { filesystem: props.filesystem } : {}),
       bundling: {
         minify: LAMBDA_BUNDLING.minify,
         sourceMap: true,

@@ -5,6 +5,7 @@ import { ARTIFACTS_PREFIX, DROP_PREFIX } from "#lambdas/shared/object-keys.ts";
 import { ArtifactBucket } from "../constructs/artifact-bucket.ts";
 import { CatalogSeed } from "../constructs/catalog-seed.ts";
 import { ContainerImages } from "../constructs/container-images.ts";
+import { Deployer } from "../constructs/deployer.ts";
 import { IngestPipeline } from "../constructs/ingest-pipeline.ts";
 import { LogBucket } from "../constructs/log-bucket.ts";
 import { ModelFileSystem } from "../constructs/model-file-system.ts";
@@ -51,6 +52,7 @@ export class ByomStack extends Stack {
   public readonly api: RegistryApi;
   public readonly ingest: IngestPipeline;
   public readonly catalogSeed: CatalogSeed;
+  public readonly deployer: Deployer;
 
   constructor(scope: Construct, id: string, props: ByomStackProps = {}) {
     super(scope, id, { description: "Byom: bring your own model (registry, ingest, scoring)", ...props });
@@ -105,6 +107,19 @@ export class ByomStack extends Stack {
     });
 
     this.acknowledgeFindings();
+
+    this.deployer = new Deployer(this, "Deployer", {
+      table: this.table.table,
+      bucket: this.artifacts.bucket,
+      vpc: this.network.vpc,
+      taskSubnets: this.network.taskSubnets,
+      endpointSecurityGroup: this.network.endpointSecurityGroup,
+      fileSystem: this.fileSystem,
+      scoring: this.scoring,
+      images: this.images,
+      apiFunctions: this.api.functions,
+      tracing: props.tracing,
+    });
 
     new CfnOutput(this, "ApiUrl", { value: this.api.api.url, description: "Registry API base URL" });
     new CfnOutput(this, "ScoringUrl", {

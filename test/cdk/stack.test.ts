@@ -323,12 +323,13 @@ describe("the synthesized Byom stack", () => {
       }
     });
 
-    it("lets only the ALB reach runtime tasks, on 8080, and only Byom tasks reach EFS, on 2049", () => {
+    it("lets only the ALB (and the deployer's verification step) reach runtime tasks, on 8080, and only Byom tasks and deployer steps reach EFS, on 2049", () => {
       const resources = synth.template.toJSON().Resources;
       const runtimeSg = logicalId(synth.stack.scoring.runtimeSecurityGroup.node.defaultChild);
       const albSg = logicalId(synth.stack.scoring.loadBalancerSecurityGroup.node.defaultChild);
       const efsSg = logicalId(synth.stack.fileSystem.securityGroup.node.defaultChild);
       const processorSg = logicalId(synth.stack.scoring.processorSecurityGroup.node.defaultChild);
+      const deployerSg = logicalId(synth.stack.deployer.securityGroup.node.defaultChild);
       for (const sg of [runtimeSg, efsSg, processorSg]) {
         expect(resources[sg].Properties.SecurityGroupIngress ?? [], sg).toEqual([]);
       }
@@ -343,15 +344,23 @@ describe("the synthesized Byom stack", () => {
           ToPort: RUNTIME_PORT,
           SourceSecurityGroupId: { "Fn::GetAtt": [albSg, "GroupId"] },
         }),
+        // The deploy workflow scores a new slot's sample request directly, before traffic moves.
+        expect.objectContaining({
+          IpProtocol: "tcp",
+          FromPort: RUNTIME_PORT,
+          ToPort: RUNTIME_PORT,
+          SourceSecurityGroupId: { "Fn::GetAtt": [deployerSg, "GroupId"] },
+        }),
       ]);
       expect(ingress(processorSg)).toEqual([]);
       const efsIngress = ingress(efsSg);
       expect(efsIngress.map((p) => [p.FromPort, p.ToPort])).toEqual([
         [2049, 2049],
         [2049, 2049],
+        [2049, 2049],
       ]);
       expect(efsIngress.map((p) => p.SourceSecurityGroupId["Fn::GetAtt"][0]).sort()).toEqual(
-        [runtimeSg, processorSg].sort(),
+        [runtimeSg, processorSg, deployerSg].sort(),
       );
     });
 

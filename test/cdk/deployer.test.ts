@@ -1,0 +1,94 @@
+import type { CfnElement } from "aws-cdk-lib";
+import { beforeAll, describe, expect, it } from "vitest";
+import { DELETE_STATES, DEPLOY_STATES } from "#lambdas/deployer/workflow-states.ts";
+import { type SynthesizedApp, synthesize } from "../support/cdk.ts";
+
+let synth: SynthesizedApp;
+const logicalId = (element: unknown) => synth.stack.resolve((element as CfnElement).logicalId) as string;
+
+/** A state machine's definition with every token replaced by a placeholder, parsed. */
+function definitionOf(stateMachine: unknown): any {
+  const resource = synth.template.toJSON().Resources[logicalId((stateMachine as any).node.defaultChild)];
+  const parts = resource.Properties.DefinitionString["Fn::Join"][1] as unknown[];
+  return JSON.parse(parts.map((p) => (typeof p === "string" ? p : "TOKEN")).join(""));
+}
+
+const policyStatementsOf = (roleLogicalId: string) =>
+  Object.values(synth.template.findResources("AWS::IAM::Policy"))
+    .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === roleLogicalId))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+
+beforeAll(() => {
+  synth = synthesize();
+}, 300_000);
+
+describe("the deployer in the synthesized stack", () => {
+  it("writes the deploy workflow in JSONPath, with the processor as a retried runTask.sync and every failure caught", () => {
+    const definition = definitionOf(synth.stack.deployer.deployWorkflow.stateMachine);
+    expect(definition.QueryLanguage ?? "JSONPath").toBe("JSONPath");
+    expect(JSON.stringify(definition)).not.toMatch(/"Assign"|JSONata/);
+    const build = definition.States[DEPLOY_STATES.buildSlots];
+    const processor = build.ItemProcessor.States[DEPLOY_STATES.runProcessor];
+    expect(processor.Resource).toBe("arn:aws:states:::ecs:runTask.sync");
+    expect(processor.Parameters.LaunchType).toBe("FARGATE");
+    expect(processor.Parameters.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp).toBe("DISABLED");
+    expect(processor.Retry[0].ErrorEquals).toContain("ECS.AmazonECSException");
+    expect(processor.Retry[0].ErrorEquals).not.toContain("States.TaskFailed");
+    for (const state of [DEPLOY_STATES.prepare, DEPLOY_STATES.buildSlots, DEPLOY_STATES.switchTraffic]) {
+      expect(definition.States[state].Catch, state).toEqual([
+        { ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: DEPLOY_STATES.recordFailure },
+      ]);
+    }
+    expect(definition.States[DEPLOY_STATES.recordFailure].Next).toBe(DEPLOY_STATES.failed);
+    const choice = build.ItemProcessor.States[DEPLOY_STATES.runtimeReady];
+    expect(choice.Default).toBe(DEPLOY_STATES.waitForRuntime);
+  });
+
+  it("deletes through Teardown (retried) then Forget, recording a failure", () => {
+    const definition = definitionOf(synth.stack.deployer.deleteWorkflow.stateMachine);
+    expect(definition.StartAt).toBe(DELETE_STATES.teardown);
+    expect(definition.States[DELETE_STATES.teardown].Next).toBe(DELETE_STATES.forget);
+    expect(definition.States[DELETE_STATES.teardown].Catch[0].Next).toBe(DELETE_STATES.recordFailure);
+  });
+
+  it("lets the deploy state machine run only the processor task definitions, in the scoring cluster", () => {
+    const role = logicalId(synth.stack.deployer.deployWorkflow.stateMachine.role.node.defaultChild);
+    const runTask = policyStatementsOf(role).find((s: any) => [s.Action].flat().includes("ecs:RunTask"));
+    expect(runTask).toBeDefined();
+    expect([runTask.Resource].flat().length).toBeGreaterThan(0);
+    expect(JSON.stringify(runTask.Resource)).not.toContain('"*"');
+    expect(runTask.Condition.ArnEquals["ecs:cluster"]).toBeDefined();
+  });
+
+  it("gives the deployments API the state machines, and only the changing operations the right to start them", () => {
+    const functions = synth.template.findResources("AWS::Lambda::Function");
+    for (const operation of [
+      "createDeployment",
+      "getDeployment",
+      "listDeployments",
+      "updateDeployment",
+      "deleteDeployment",
+    ]) {
+      const fn = synth.stack.api.functions.get(operation);
+      expect(fn, operation).toBeDefined();
+      const env = functions[logicalId(fn?.function.node.defaultChild)]?.Properties.Environment.Variables;
+      expect(env.DEPLOY_STATE_MACHINE_ARN, operation).toBeDefined();
+      expect(env.DELETE_STATE_MACHINE_ARN, operation).toBeDefined();
+      const statements = policyStatementsOf(logicalId(fn?.role.node.defaultChild));
+      const starts = statements.some((s: any) => [s.Action].flat().includes("states:StartExecution"));
+      expect(starts, operation).toBe(!operation.startsWith("get") && !operation.startsWith("list"));
+    }
+  });
+
+  it("runs the step Lambdas in the isolated subnets with the models volume mounted", () => {
+    const functions = Object.values(synth.template.findResources("AWS::Lambda::Function")).filter((f) =>
+      String(f.Properties.Description ?? "").startsWith("Byom deployer step"),
+    );
+    expect(functions.length).toBe(12);
+    for (const fn of functions) {
+      expect(fn.Properties.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
+      expect(fn.Properties.FileSystemConfigs[0].LocalMountPath).toBe("/mnt/models");
+      expect(fn.Properties.Environment.Variables.MODELS_ROOT).toBe("/mnt/models");
+    }
+  });
+});
