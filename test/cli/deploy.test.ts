@@ -104,7 +104,71 @@ describe("byom deploy and score", () => {
     const deleted = await byom("deployments", "delete", "churn", "--project", "cli-deploy", "--wait");
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(deleted.stdout).toContain("DELETED");
-  });
+  }, 600_000);
+
+  it("deploys A/B with weights behind a passphrase, and champion/challenger", async () => {
+    const p = "cli-deploy";
+    const passphrase = "correct horse battery staple";
+    const ab = await byom(
+      "deploy",
+      "churn@1",
+      "churn@2",
+      "--project",
+      p,
+      "--name",
+      "split",
+      "--mode",
+      "ab",
+      "--weights",
+      "70,30",
+      "--passphrase",
+      passphrase,
+      "--wait",
+    );
+    expect(ab.code, `${ab.stdout}\n${ab.stderr}`).toBe(0);
+    const shown = await byom("deployments", "show", "split", "--project", p, "--json");
+    expect(
+      shown.json().serving.map((s: { version: number; weight: number }) => [s.version, s.weight]),
+    ).toEqual([
+      [1, 70],
+      [2, 30],
+    ]);
+    expect(shown.json().security).toEqual({ mode: "passphrase" });
+
+    const { fields, rows } = models.expected;
+    const csv = join(work, "ab.csv");
+    writeFileSync(csv, [fields.join(","), ...rows.map((row) => row.join(","))].join("\n"));
+    const locked = await byom("score", "split", "--project", p, "--csv", csv);
+    expect(locked.code).toBe(1);
+    expect(locked.stderr).toContain("needs its passphrase");
+    const unlocked = await runCli(["score", "split", "--project", p, "--csv", csv], {
+      env: { ...env, BYOM_PASSPHRASE: passphrase },
+    });
+    expect(unlocked.code, unlocked.stderr).toBe(0);
+
+    const cc = await byom(
+      "deploy",
+      "churn@1",
+      "churn@2",
+      "--project",
+      p,
+      "--name",
+      "shadow",
+      "--mode",
+      "champion_challenger",
+      "--wait",
+    );
+    expect(cc.code, `${cc.stdout}\n${cc.stderr}`).toBe(0);
+    const roles = await byom("deployments", "show", "shadow", "--project", p);
+    expect(roles.stdout).toMatch(/churn@1\s+champion/);
+    expect(roles.stdout).toMatch(/churn@2\s+challenger/);
+    const answered = await byom("score", "shadow", "--project", p, "--csv", csv, "--format", "json");
+    expect(answered.json().score.map((row: string[]) => row[0])).toEqual(models.expected.v1);
+
+    for (const name of ["split", "shadow"]) {
+      expect((await byom("deployments", "delete", name, "--project", p, "--wait")).code).toBe(0);
+    }
+  }, 600_000);
 
   it("refuses a deployment of a version without a schema with the server's 409", async () => {
     const p = "cli-deploy";
@@ -120,5 +184,5 @@ describe("byom deploy and score", () => {
     const usage = await byom("deploy", "bare", "--project", p);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("not <model>@<version>");
-  });
+  }, 600_000);
 });

@@ -52,5 +52,5 @@ describe("README 'Using the CLI'", () => {
       const result = await runCli(args, { cwd: work, env: { BYOM_HOME: platform.home }, timeoutMs: 400_000 });
       expect(result.code, `${line}\n${result.stdout}\n${result.stderr}`).toBe(0);
     }
-  });
+  }, 600_000);
 });

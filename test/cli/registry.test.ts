@@ -30,7 +30,7 @@ describe("byom projects", () => {
     const shown = await byom("projects", "show", "cli-fraud");
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/your role:\s+owner/);
-  });
+  }, 300_000);
 
   it("answers usage errors with exit code 2 and a pointer to --help", async () => {
     const missing = await byom("projects", "create");
@@ -45,7 +45,7 @@ describe("byom projects", () => {
     const unknownCommand = await byom("projets", "list");
     expect(unknownCommand.code).toBe(2);
     expect(unknownCommand.stderr).toContain("byom --help");
-  });
+  }, 300_000);
 
   it("shows the server's message and exits 1 when the server refuses", async () => {
     const refused = await byom("projects", "create", " ");
@@ -56,13 +56,13 @@ describe("byom projects", () => {
     const unknown = await byom("projects", "show", "no-such-project");
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("No project named 'no-such-project'");
-  });
+  }, 300_000);
 
   it("says how to start local mode when no platform is configured", async () => {
     const result = await runCli(["projects", "list"], { env: { BYOM_HOME: "/nonexistent/byom-home" } });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("npm start");
-  });
+  }, 300_000);
 });
 
 describe("byom experiments", () => {
@@ -123,7 +123,7 @@ describe("byom experiments", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("INVALID_SCHEMA");
     expect(bad.stderr).toContain("Decimal");
-  });
+  }, 300_000);
 });
 
 describe("byom models", () => {
@@ -159,7 +159,7 @@ describe("byom models", () => {
     const missing = await byom("models", "show", "nope", "--project", p);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("No model named 'nope'");
-  });
+  }, 300_000);
 });
 
 describe("byom catalog", () => {
@@ -184,7 +184,7 @@ describe("byom catalog", () => {
     const wrongKind = await byom("catalog", "list", "engines");
     expect(wrongKind.code).toBe(2);
     expect(wrongKind.stderr).toContain("runtimes");
-  });
+  }, 300_000);
 });
 
 describe("the typed client", () => {
@@ -194,7 +194,7 @@ describe("the typed client", () => {
       const operation = document.paths[path]?.[method.toLowerCase()];
       expect(operation?.operationId, `${method} ${path}`).toBe(operationId);
     }
-  });
+  }, 300_000);
 });
 
 describe("byom --help", () => {
@@ -210,5 +210,5 @@ describe("byom --help", () => {
       expect(help.code, command).toBe(0);
       expect(help.stdout, command).toMatch(/Examples?:\n {2}byom /);
     }
-  });
+  }, 300_000);
 });

@@ -40,7 +40,7 @@ beforeAll(async () => {
       };
       res.end(JSON.stringify(req.method === "POST" ? project : { items: [project], nextCursor: null }));
     });
-  });
+  }, 300_000);
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/prod`;
 });
@@ -109,7 +109,7 @@ describe("byom against an AWS API URL", () => {
       );
       expect(authorization).toBe(expected.headers.authorization);
     }
-  });
+  }, 300_000);
 
   it("asks for a region when neither flag, environment nor host name gives one", async () => {
     const result = await runCli(["projects", "list", "--api-url", apiUrl], {
@@ -117,5 +117,5 @@ describe("byom against an AWS API URL", () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("--region");
-  });
+  }, 300_000);
 });

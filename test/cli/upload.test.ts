@@ -15,10 +15,13 @@ let work: string;
 let projectId: string;
 beforeAll(async () => {
   // Small multipart thresholds so a few MiB make a multipart upload of several parts.
-  platform = await startTestPlatform({
-    BYOM_MULTIPART_THRESHOLD_BYTES: String(2 * MiB),
-    BYOM_MULTIPART_PART_SIZE_BYTES: String(MiB),
-  });
+  platform = await startTestPlatform(
+    {
+      BYOM_MULTIPART_THRESHOLD_BYTES: String(2 * MiB),
+      BYOM_MULTIPART_PART_SIZE_BYTES: String(MiB),
+    },
+    300_000,
+  );
   env = { BYOM_HOME: platform.home };
   work = mkdtempSync(join(tmpdir(), "byom-cli-upload-"));
   const { body } = await platform.api.call("POST", "/v1/projects", { name: "cli-uploads" });
@@ -50,7 +53,7 @@ describe("byom upload", () => {
     );
     expect(result.stdout).toMatch(/Output schema:\nCOLUMN\s+TYPE\n\S+\s+Int64/);
     expect(result.stderr).toContain("uploaded in");
-  });
+  }, 300_000);
 
   it("uploads a pickle in parts, in parallel, and ingestion verifies the assembled bytes", async () => {
     const { file, sha256 } = pickle("big-model.pkl", 5 * MiB + 12345);
@@ -65,7 +68,7 @@ describe("byom upload", () => {
       framework: "sklearn",
     });
     expect(readdirSync(join(platform.home, "uploads"))).toEqual([]);
-  });
+  }, 300_000);
 
   it("resumes an interrupted multipart upload, sending only the missing parts", async () => {
     const { file, sha256 } = pickle("resumed.pkl", 4 * MiB + 1);
@@ -86,7 +89,7 @@ describe("byom upload", () => {
 
     const experiments = await platform.api.call("GET", `/v1/projects/${projectId}/experiments?limit=100`);
     expect(experiments.body.items.filter((e: { name: string }) => e.name === "resumed")).toHaveLength(1);
-  });
+  }, 300_000);
 
   it("starts over when the interrupted upload's experiment was deleted meanwhile", async () => {
     const { file, sha256 } = pickle("deleted.pkl", 3 * MiB);
@@ -104,7 +107,7 @@ describe("byom upload", () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain("no longer exists on the server; starting over");
     expect(again.json().artifact).toMatchObject({ status: "READY", sha256 });
-  });
+  }, 300_000);
 
   it("refuses bad input with a clear message and a non-zero exit, leaving nothing behind", async () => {
     const missing = await byom("upload", join(work, "nope.zip"), "--project", projectId);
@@ -138,7 +141,7 @@ describe("byom upload", () => {
 
     const experiments = await platform.api.call("GET", `/v1/projects/${projectId}/experiments?limit=100`);
     expect(experiments.body.items.map((e: { name: string }) => e.name)).not.toContain("model");
-  });
+  }, 300_000);
 
   it("exits 1 with ingestion's reason when the artifact fails", async () => {
     const zips = await mlflowZips();
@@ -146,5 +149,5 @@ describe("byom upload", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("Ingestion of tensor.zip failed:");
     expect(result.stderr).toMatch(/tensor/i);
-  });
+  }, 300_000);
 });
