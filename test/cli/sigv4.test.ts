@@ -40,7 +40,7 @@ beforeAll(async () => {
       };
       res.end(JSON.stringify(req.method === "POST" ? project : { items: [project], nextCursor: null }));
     });
-  }, 300_000);
+  });
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/prod`;
 });

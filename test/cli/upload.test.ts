@@ -15,13 +15,10 @@ let work: string;
 let projectId: string;
 beforeAll(async () => {
   // Small multipart thresholds so a few MiB make a multipart upload of several parts.
-  platform = await startTestPlatform(
-    {
-      BYOM_MULTIPART_THRESHOLD_BYTES: String(2 * MiB),
-      BYOM_MULTIPART_PART_SIZE_BYTES: String(MiB),
-    },
-    300_000,
-  );
+  platform = await startTestPlatform({
+    BYOM_MULTIPART_THRESHOLD_BYTES: String(2 * MiB),
+    BYOM_MULTIPART_PART_SIZE_BYTES: String(MiB),
+  });
   env = { BYOM_HOME: platform.home };
   work = mkdtempSync(join(tmpdir(), "byom-cli-upload-"));
   const { body } = await platform.api.call("POST", "/v1/projects", { name: "cli-uploads" });
