@@ -72,9 +72,11 @@ describe("the synthesized Byom stack", () => {
       expect(resources.length).toBeGreaterThan(0);
     });
 
-    it("stays well under CloudFormation's 500 resources per stack", () => {
+    it("stays under CloudFormation's 500 resources per stack, with room for a few more routes", () => {
+      // About 6 resources per route (function, role, policy, log group, permission, method). Past
+      // this mark, move the registry API into a NestedStack before a new route breaks deploys.
       const count = Object.keys(synth.template.toJSON().Resources).length;
-      expect(count).toBeLessThan(400);
+      expect(count).toBeLessThan(450);
     });
 
     it("requires SigV4 (AWS_IAM) on every method except health and the OpenAPI document", () => {
