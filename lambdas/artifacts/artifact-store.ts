@@ -164,7 +164,8 @@ export async function readRange(key: string, etag: string, start: number, end: n
     }),
   );
   if (!out.Body) throw new Error(`S3 returned no body for ${key} bytes ${start}-${end}`);
-  const bytes = Buffer.from(await out.Body.transformToByteArray());
+  const array = await out.Body.transformToByteArray();
+  const bytes = Buffer.from(array.buffer, array.byteOffset, array.byteLength);
   if (bytes.length !== end - start + 1) {
     throw new Error(`S3 returned ${bytes.length} bytes for ${key} bytes=${start}-${end}`);
   }

@@ -138,6 +138,40 @@ describe("S3 events", () => {
     expect(experimentAfter.body.updatedAt).toBe(experimentBefore.body.updatedAt);
   });
 
+  it("ignores an event that arrives before its object, and one for another version of it", async () => {
+    const { projectId, experimentId } = await newProjectAndExperiment(platform.api, "out-of-order");
+    const bytes = readFileSync(zips.column);
+    const created = await platform.api.call(
+      "POST",
+      `/v1/projects/${projectId}/experiments/${experimentId}/artifacts`,
+      {
+        type: "python/mlflow",
+        fileName: "model.zip",
+        sizeBytes: bytes.length,
+      },
+    );
+    const { artifactId } = created.body.artifact;
+    const key = `artifacts/${projectId}/${experimentId}/${artifactId}`;
+    // No object yet (an event delivered early, or for a deleted object): nothing happens.
+    expect(await ingest(sqsEvent(notification(key, bytes.length, "0123")))).toEqual({
+      batchItemFailures: [],
+    });
+    const path = `/v1/projects/${projectId}/experiments/${experimentId}/artifacts/${artifactId}`;
+    expect((await platform.api.call("GET", path)).body.status).toBe("UPLOADING");
+
+    // The object exists; an event naming another ETag (an older version) changes nothing, the
+    // event of the object's own version does the work.
+    await fetch(created.body.upload.url, {
+      method: "PUT",
+      headers: created.body.upload.headers,
+      body: bytes,
+    });
+    const ready = await waitForArtifact(platform.api, projectId, experimentId, artifactId);
+    expect(ready.status).toBe("READY");
+    expect(await ingest(sqsEvent(notification(key, 5, "an-older-etag")))).toEqual({ batchItemFailures: [] });
+    expect((await platform.api.call("GET", path)).body).toEqual(ready);
+  });
+
   it("fails only the bad message of a batch (partial batch failure)", async () => {
     const good = JSON.stringify({ Event: "s3:TestEvent", Service: "Amazon S3" });
     const stray = notification("artifacts/not/an/artifact", 1, "x");
