@@ -58,7 +58,9 @@ export async function startDeployer(options: {
       localProcessorTaskDefinitions(BUILTIN_CATALOG.artifactProcessors.map((p) => p.name)),
     ),
     HEALTH_CHECK_INTERVAL_SECONDS: "1",
-    HEALTH_CHECK_MAX_ATTEMPTS: String(Math.max(1, Math.round(readyTimeout))),
+    // Each check polls /readyz every 200 ms for up to 10 s: readiness is seen within 0.2 s.
+    HEALTH_CHECK_POLL_SECONDS: "10",
+    HEALTH_CHECK_TIMEOUT_SECONDS: String(Math.max(1, Math.round(readyTimeout))),
     DRAIN_SECONDS: process.env.BYOM_DRAIN_SECONDS || "2",
   };
   return {

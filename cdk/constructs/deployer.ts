@@ -185,8 +185,10 @@ export class Deployer extends Construct {
       RUNTIME_CPU: String(props.runtimeCpu ?? 1024),
       RUNTIME_MEMORY_MB: String(props.runtimeMemoryMiB ?? 2048),
       DRAIN_SECONDS: String(drain.toSeconds()),
-      HEALTH_CHECK_INTERVAL_SECONDS: "10",
-      HEALTH_CHECK_MAX_ATTEMPTS: "60",
+      HEALTH_CHECK_INTERVAL_SECONDS: "5",
+      // Each CheckRuntime call polls DescribeTargetHealth for up to 20 s: fewer state transitions.
+      HEALTH_CHECK_POLL_SECONDS: "20",
+      HEALTH_CHECK_TIMEOUT_SECONDS: "900",
     };
     const filesystem = lambda.FileSystem.fromEfsAccessPoint(props.fileSystem.accessPoint, MODELS_MOUNT_PATH);
     const stepFunctions: ByomFunction[] = [];

@@ -118,8 +118,8 @@ export async function prepare(input: WorkflowInput, reader: RegistryReader): Pro
       slotId: slot.slotId,
       health: {
         attempts: 0,
-        maxAttempts: settings.healthMaxAttempts,
         intervalSeconds: settings.healthIntervalSeconds,
+        timeoutSeconds: settings.healthTimeoutSeconds,
         healthy: false,
       },
     })),
@@ -217,19 +217,26 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
   return item;
 }
 
-/** One look at the runtime's health; the state machine's Wait/Choice loop repeats it, bounded. */
+/**
+ * Looks at the runtime's health, polling for up to HEALTH_CHECK_POLL_SECONDS; the state machine's
+ * Wait/Choice loop repeats it until the runtime is ready or its time is up.
+ */
 export async function checkRuntime(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
   const { slot } = await pendingSlot(item);
-  const health = await infra.runtimeHealth(slot);
+  const deadline = item.health.deadline ?? Date.now() + item.health.timeoutSeconds * 1000;
+  const pollUntil = Math.min(deadline, Date.now() + deployerSettings().healthPollSeconds * 1000);
   const attempts = item.health.attempts + 1;
-  if (health.state === "healthy") return { ...item, health: { ...item.health, attempts, healthy: true } };
-  if (attempts >= item.health.maxAttempts) {
-    const waited = Math.round(item.health.maxAttempts * item.health.intervalSeconds);
-    throw new RuntimeNotReadyError(
-      `Runtime ${slot.target.runtime} for ${describe(slot.target)} did not become ready within ${waited} s: ${health.detail}`,
-    );
+  for (;;) {
+    const health = await infra.runtimeHealth(slot);
+    if (health.state === "healthy") return { ...item, health: { ...item.health, attempts, deadline, healthy: true } };
+    if (Date.now() >= deadline) {
+      throw new RuntimeNotReadyError(
+        `Runtime ${slot.target.runtime} for ${describe(slot.target)} did not become ready within ${item.health.timeoutSeconds} s: ${health.detail}`,
+      );
+    }
+    if (Date.now() >= pollUntil) return { ...item, health: { ...item.health, attempts, deadline, healthy: false } };
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { ...item, health: { ...item.health, attempts, healthy: false } };
 }
 
 /** Scores the runtime's own sample request once, through the slot's rule (DESIGN §2). */

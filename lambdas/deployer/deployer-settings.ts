@@ -8,8 +8,12 @@ export interface ProcessorTaskDefinition {
 export interface DeployerSettings {
   /** Processor name → the ECS task definition that runs its image (set by the CDK app). */
   readonly processorTaskDefinitions: Readonly<Record<string, ProcessorTaskDefinition>>;
+  /** Pause between health checks (a Wait state). */
   readonly healthIntervalSeconds: number;
-  readonly healthMaxAttempts: number;
+  /** How long one CheckRuntime call keeps polling before it hands back to the Wait (0: one look). */
+  readonly healthPollSeconds: number;
+  /** How long a runtime may take to become ready before the deployment fails. */
+  readonly healthTimeoutSeconds: number;
   /** How long the previous revision keeps answering in-flight requests after a switch. */
   readonly drainSeconds: number;
 }
@@ -24,7 +28,8 @@ export function deployerSettings(): DeployerSettings {
       ProcessorTaskDefinition
     >,
     healthIntervalSeconds: positive("HEALTH_CHECK_INTERVAL_SECONDS", 10),
-    healthMaxAttempts: positive("HEALTH_CHECK_MAX_ATTEMPTS", 60),
+    healthPollSeconds: Number(optionalEnv("HEALTH_CHECK_POLL_SECONDS", "0")),
+    healthTimeoutSeconds: positive("HEALTH_CHECK_TIMEOUT_SECONDS", 900),
     drainSeconds: positive("DRAIN_SECONDS", 30),
   };
   return cached;

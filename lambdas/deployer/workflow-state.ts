@@ -13,8 +13,10 @@ export interface WorkflowInput {
 
 export interface HealthWait {
   readonly attempts: number;
-  readonly maxAttempts: number;
   readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  /** Set by the first check: when the runtime has to be ready (epoch milliseconds). */
+  readonly deadline?: number;
   readonly healthy: boolean;
 }
 
