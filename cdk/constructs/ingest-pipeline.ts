@@ -83,7 +83,8 @@ export class IngestPipeline extends Construct {
     );
     this.ingest.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ["s3:PutObject"],
+        // Copies above 5 GiB are multipart: a failed one is aborted.
+        actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
         resources: [props.bucket.arnForObjects(`${ARTIFACTS_PREFIX}*`)],
       }),
     );

@@ -299,7 +299,14 @@ describe("the synthesized Byom stack", () => {
         synth.template,
         logicalId(synth.stack.ingest.ingest.role.node.defaultChild),
       );
-      expect(actions).toEqual(expect.arrayContaining(["s3:GetObject", "s3:PutObject", "sqs:ReceiveMessage"]));
+      expect(actions).toEqual(
+        expect.arrayContaining([
+          "s3:GetObject",
+          "s3:PutObject",
+          "s3:AbortMultipartUpload",
+          "sqs:ReceiveMessage",
+        ]),
+      );
       expect(actions).not.toContain("s3:DeleteObject");
     });
   });
