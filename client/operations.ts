@@ -2,6 +2,7 @@ import type { artifactRoutes } from "#lambdas/artifacts/routes.ts";
 import type { catalogRoutes } from "#lambdas/catalog/routes.ts";
 import type { deploymentRoutes } from "#lambdas/deployments/routes.ts";
 import type { experimentRoutes } from "#lambdas/experiments/routes.ts";
+import type { importRoutes } from "#lambdas/imports/routes.ts";
 import type { metaRoutes } from "#lambdas/meta/routes.ts";
 import type { modelRoutes } from "#lambdas/models/routes.ts";
 import type { projectRoutes } from "#lambdas/projects/routes.ts";
@@ -20,7 +21,8 @@ type KnownRoute =
   | (typeof modelRoutes)[number]
   | (typeof artifactRoutes)[number]
   | (typeof deploymentRoutes)[number]
-  | (typeof catalogRoutes)[number];
+  | (typeof catalogRoutes)[number]
+  | (typeof importRoutes)[number];
 
 export type OperationId = KnownRoute["operationId"];
 export type RouteOf<Id extends OperationId> = Extract<KnownRoute, { operationId: Id }>;
@@ -81,6 +83,8 @@ export const OPERATIONS = {
   listCompositions: { method: "GET", path: "/v1/catalog/compositions" },
   listCatalogEntries: { method: "GET", path: "/v1/catalog/{kind}" },
   addCatalogEntry: { method: "POST", path: "/v1/catalog/{kind}" },
+
+  importMlflowModel: { method: "POST", path: "/v1/projects/{projectId}/imports/mlflow" },
 } as const satisfies OperationTable;
 
 export type ClientOperationId = keyof typeof OPERATIONS;

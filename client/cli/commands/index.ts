@@ -8,6 +8,7 @@ import {
   deploymentsUpdate,
 } from "./deployments.ts";
 import { experimentsList, experimentsSetSchema, experimentsShow } from "./experiments.ts";
+import { importMlflow } from "./import-mlflow.ts";
 import { modelsList, modelsRegister, modelsShow } from "./models.ts";
 import { projectsCreate, projectsList, projectsShow } from "./projects.ts";
 import { scoreCommand } from "./score.ts";
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   experimentsShow,
   experimentsSetSchema,
   upload,
+  importMlflow,
   modelsRegister,
   modelsList,
   modelsShow,

@@ -12,7 +12,7 @@ import {
   type UploadState,
   UploadStateStore,
 } from "../../upload.ts";
-import { defineCommand } from "../command.ts";
+import { type CommandContext, defineCommand } from "../command.ts";
 import { ProgressBar } from "../progress.ts";
 import { renderSchema, resolveExperimentId } from "./experiments.ts";
 import { projectOption, resolveProjectId } from "./resolve.ts";
@@ -150,21 +150,31 @@ export const upload = defineCommand({
           `(artifact ${artifact.artifactId}, experiment ${artifact.experimentId}). Fix the file and upload it again.`,
       );
     }
-    const experiment = await client.call("getExperiment", {
-      params: { projectId, experimentId: artifact.experimentId },
-    });
-    ctx.out.result({ experiment, artifact }, () =>
-      [
-        `Experiment ${experiment.name} (${experiment.experimentId}): artifact ${artifact.artifactId} is ${artifact.status}` +
-          (artifact.model
-            ? ` (${artifact.model.framework}, python ${artifact.model.pythonVersion ?? "?"})`
-            : ""),
-        ...artifact.notices.map((notice) => ctx.out.colour("yellow", `note: ${notice}`)),
-        renderSchema(ctx.out, experiment),
-      ].join("\n"),
-    );
+    await showIngested(ctx, client, artifact);
   },
 });
+
+/** Prints what ingestion found: the experiment's schema (or, with --json, experiment and artifact). */
+export async function showIngested(
+  ctx: CommandContext,
+  client: ByomClient,
+  artifact: Artifact,
+): Promise<void> {
+  const projectId = artifact.projectId;
+  const experiment = await client.call("getExperiment", {
+    params: { projectId, experimentId: artifact.experimentId },
+  });
+  ctx.out.result({ experiment, artifact }, () =>
+    [
+      `Experiment ${experiment.name} (${experiment.experimentId}): artifact ${artifact.artifactId} is ${artifact.status}` +
+        (artifact.model
+          ? ` (${artifact.model.framework}, python ${artifact.model.pythonVersion ?? "?"})`
+          : ""),
+      ...artifact.notices.map((notice) => ctx.out.colour("yellow", `note: ${notice}`)),
+      renderSchema(ctx.out, experiment),
+    ].join("\n"),
+  );
+}
 
 interface NewUpload {
   readonly file: string;
@@ -277,7 +287,7 @@ async function sendBytes(
 }
 
 /** Polls the artifact until ingestion ends: READY or FAILED. */
-async function waitForIngestion(
+export async function waitForIngestion(
   client: ByomClient,
   ref: { projectId: string; experimentId: string; artifactId: string },
   timeoutSeconds: number,
