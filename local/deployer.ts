@@ -34,6 +34,7 @@ export async function startDeployer(options: {
     BYOM_WORKERS: process.env.BYOM_LOCAL_RUNTIME_WORKERS || "1",
   });
   const localServing = serving;
+  void localServing.restore();
 
   const stepFunctions = new LocalStepFunctions(home, async () => {
     // Loaded at the first execution: the step modules read their environment when they load.

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Slot, type SlotResources, slotPathPrefix } from "#lambdas/deployer/model.ts";
 import type {
@@ -35,9 +35,24 @@ export function localProcessorTaskDefinitions(processors: readonly string[]) {
  * The deployer's infrastructure port in local mode: target groups and rules live in the local
  * router, services are supervised runtime processes, processor tasks are processes run to exit.
  */
+interface ServiceSpec {
+  readonly runtime: string;
+  readonly targetGroupArn: string;
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/** What ECS and the ALB would keep across a restart: `<home>/serving.json` (hashes only, no secrets). */
+interface ServingState {
+  readonly services: Record<string, ServiceSpec>;
+  readonly rules: Record<string, TrafficRule>;
+}
+
 export class LocalServing implements ServingInfrastructure {
   private readonly serviceOfTargetGroup = new Map<string, string>();
+  private readonly services = new Map<string, ServiceSpec>();
+  private readonly rules = new Map<string, TrafficRule>();
   private readonly taskLogDir: string;
+  private readonly stateFile: string;
 
   constructor(
     home: string,
@@ -48,7 +63,53 @@ export class LocalServing implements ServingInfrastructure {
     private readonly runtimeEnv: Readonly<Record<string, string>> = {},
   ) {
     this.taskLogDir = join(home, "logs", "tasks");
+    this.stateFile = join(home, "serving.json");
     mkdirSync(this.taskLogDir, { recursive: true });
+  }
+
+  /**
+   * Brings back what was serving when local mode stopped, as ECS and the ALB would have kept it:
+   * the rules at once, the runtime processes in the background (they take seconds to load).
+   */
+  restore(): Promise<void> {
+    if (!existsSync(this.stateFile)) return Promise.resolve();
+    const state = JSON.parse(readFileSync(this.stateFile, "utf8")) as ServingState;
+    for (const [ruleArn, rule] of Object.entries(state.rules)) {
+      this.rules.set(ruleArn, rule);
+      this.router.putRule(ruleArn, rule);
+    }
+    return Promise.all(
+      Object.entries(state.services).map(([serviceId, spec]) =>
+        this.launch(serviceId, spec).catch((error: Error) =>
+          console.error(`local mode: could not restart runtime ${serviceId}: ${error.message}`),
+        ),
+      ),
+    ).then(() => undefined);
+  }
+
+  private persist(): void {
+    const state: ServingState = {
+      services: Object.fromEntries(this.services),
+      rules: Object.fromEntries(this.rules),
+    };
+    writeFileSync(`${this.stateFile}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    renameSync(`${this.stateFile}.tmp`, this.stateFile);
+  }
+
+  private async launch(serviceId: string, spec: ServiceSpec): Promise<void> {
+    const { MODEL_PATH, MODEL_ID, ...env } = spec.environment;
+    this.services.set(serviceId, spec);
+    this.serviceOfTargetGroup.set(spec.targetGroupArn, serviceId);
+    this.persist();
+    await this.supervisor.start(serviceId, (port) =>
+      runtimeCommand(spec.runtime, {
+        modelPath: MODEL_PATH ?? "",
+        modelId: MODEL_ID ?? "",
+        port,
+        // Loopback only: local mode never listens beyond this machine.
+        env: { BYOM_HOST: "127.0.0.1", ...this.runtimeEnv, ...env },
+      }),
+    );
   }
 
   /** For the router: the port of the runtime registered in a target group. */
@@ -67,28 +128,26 @@ export class LocalServing implements ServingInfrastructure {
 
   async putTrafficRule(rule: TrafficRule, existingRuleArn?: string): Promise<string> {
     const ruleArn = existingRuleArn ?? ARN.rule();
+    this.rules.set(ruleArn, rule);
     this.router.putRule(ruleArn, rule);
+    this.persist();
     return ruleArn;
   }
 
   async deleteTrafficRule(ruleArn: string): Promise<void> {
+    this.rules.delete(ruleArn);
     this.router.deleteRule(ruleArn);
+    this.persist();
   }
 
   async startRuntime(launch: RuntimeLaunch) {
     const { slot } = launch;
     const serviceArn = ARN.service(slot.slotId);
-    const { MODEL_PATH, MODEL_ID, ...env } = launch.environment;
-    await this.supervisor.start(serviceArn.split("/").pop() as string, (port) =>
-      runtimeCommand(slot.target.runtime, {
-        modelPath: MODEL_PATH ?? "",
-        modelId: MODEL_ID ?? "",
-        port,
-        // Loopback only: local mode never listens beyond this machine.
-        env: { BYOM_HOST: "127.0.0.1", ...this.runtimeEnv, ...env },
-      }),
-    );
-    this.serviceOfTargetGroup.set(launch.targetGroupArn, slot.slotId);
+    await this.launch(slot.slotId, {
+      runtime: slot.target.runtime,
+      targetGroupArn: launch.targetGroupArn,
+      environment: launch.environment,
+    });
     return { serviceArn, taskDefinitionArn: ARN.taskDefinition(`${slot.target.runtime}-${slot.slotId}`) };
   }
 
@@ -97,6 +156,8 @@ export class LocalServing implements ServingInfrastructure {
     const serviceId = resources.serviceArn.split("/").pop() as string;
     for (const [group, id] of this.serviceOfTargetGroup)
       if (id === serviceId) this.serviceOfTargetGroup.delete(group);
+    this.services.delete(serviceId);
+    this.persist();
     await this.supervisor.stop(serviceId);
   }
 

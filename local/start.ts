@@ -21,10 +21,10 @@ try {
     s3Port: port("BYOM_S3_PORT", 4569),
     dynamoPort: port("BYOM_DYNAMODB_PORT", 4570),
   });
-  const { apiUrl, s3Endpoint } = platform.config;
+  const { apiUrl, s3Endpoint, scoringUrl } = platform.config;
   console.log(
     [
-      `Byom local mode is ready: API ${apiUrl}, S3 ${s3Endpoint}, data in ${home}/ (settings in ${home}/local.json).`,
+      `Byom local mode is ready: API ${apiUrl}, S3 ${s3Endpoint}, scoring ${scoringUrl}/{deploymentId}/model/score, data in ${home}/ (settings in ${home}/local.json).`,
       "Try:",
       `  curl -s -H "Authorization: Bearer $(node -p 'require("./${home}/local.json").token')" \\`,
       `       -H 'content-type: application/json' -d '{"name":"demo"}' ${apiUrl}/v1/projects`,

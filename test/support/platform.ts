@@ -21,8 +21,12 @@ export interface TestPlatform {
  * Starts local mode exactly as `npm start` does, as a child process with its own data folder and
  * ephemeral ports, and waits for its ready line.
  */
-export async function startTestPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {
-  const home = mkdtempSync(join(tmpdir(), "byom-test-"));
+export async function startTestPlatform(
+  env: Record<string, string> = {},
+  /** A data folder to reuse across starts (kept on stop); default a fresh temp folder, removed on stop. */
+  keptHome?: string,
+): Promise<TestPlatform> {
+  const home = keptHome ?? mkdtempSync(join(tmpdir(), "byom-test-"));
   const child = spawn(join(REPO_ROOT, "node_modules/.bin/tsx"), ["local/start.ts"], {
     cwd: REPO_ROOT,
     env: {
@@ -61,7 +65,7 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
         child.kill("SIGTERM");
         await exited;
       }
-      rmSync(home, { recursive: true, force: true });
+      if (!keptHome) rmSync(home, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,91 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { alive, deployModels, registerDropped, score, waitFor, waitForStatus } from "../support/deployer.ts";
+import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+
+const home = mkdtempSync(join(tmpdir(), "byom-supervision-"));
+let platform: TestPlatform | undefined;
+
+afterAll(async () => {
+  await platform?.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+
+const runtimePids = (): number[] =>
+  (JSON.parse(readFileSync(join(home, "services.json"), "utf8")) as Array<{ pid?: number }>)
+    .map((s) => s.pid)
+    .filter((pid): pid is number => typeof pid === "number");
+
+describe("runtime services are supervised like ECS services", () => {
+  it("restarts a runtime that dies, and brings deployments back when local mode restarts", async () => {
+    const models = await deployModels();
+    platform = await startTestPlatform({}, home);
+    const { api } = platform;
+    const projectId = (await api.call("POST", "/v1/projects", { name: "supervision" })).body.projectId;
+    const modelId = (await api.call("POST", `/v1/projects/${projectId}/models`, { name: "churn" })).body
+      .modelId;
+    await registerDropped(platform, projectId, modelId, "churn-v1", models.v1);
+    const created = await api.call("POST", `/v1/projects/${projectId}/deployments`, {
+      name: "supervised",
+      mode: "single",
+      targets: [{ modelId, version: 1 }],
+    });
+    const deploymentId = created.body.deploymentId;
+    const live = await waitForStatus(api, projectId, deploymentId, ["HEALTHY", "FAILED"], 300_000);
+    expect(live.status, JSON.stringify(live)).toBe("HEALTHY");
+    const request = { fields: models.expected.fields, rows: models.expected.rows };
+    const endpoint = (p: TestPlatform) => `${p.config.scoringUrl}/${deploymentId}`;
+    expect((await score(endpoint(platform), request)).status).toBe(200);
+
+    // The runtime process dies: the supervisor starts a new one and scoring comes back.
+    const [first] = runtimePids();
+    expect(first).toBeDefined();
+    process.kill(first as number, "SIGKILL");
+    await waitFor(
+      "the runtime to be replaced",
+      async () => (runtimePids()[0] !== first ? true : undefined),
+      30_000,
+    );
+    const current = platform;
+    await waitFor(
+      "scoring to answer again",
+      async () => ((await score(endpoint(current), request)).status === 200 ? true : undefined),
+      120_000,
+      250,
+    );
+    expect(alive(first as number)).toBe(false);
+
+    // Local mode stops (its runtimes with it) and starts again on the same data.
+    const before = runtimePids();
+    await platform.stop();
+    platform = undefined;
+    for (const pid of before) expect(alive(pid)).toBe(false);
+    platform = await startTestPlatform({}, home);
+    const restarted = platform;
+    const answer = await waitFor(
+      "the restored deployment to score",
+      async () => {
+        const got = await score(endpoint(restarted), request);
+        return got.status === 200 ? got : undefined;
+      },
+      120_000,
+      250,
+    );
+    expect(answer.body.score.map((row: string[]) => row[0])).toEqual(models.expected.v1);
+    expect(
+      (await restarted.api.call("DELETE", `/v1/projects/${projectId}/deployments/${deploymentId}`)).status,
+    ).toBe(202);
+    await waitFor(
+      "the deployment to be gone",
+      async () =>
+        (await restarted.api.call("GET", `/v1/projects/${projectId}/deployments/${deploymentId}`)).status ===
+        404
+          ? true
+          : undefined,
+      60_000,
+    );
+    expect(runtimePids()).toEqual([]);
+  }, 900_000);
+});
