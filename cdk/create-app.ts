@@ -8,7 +8,8 @@ import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
 /**
  * Context values (`cdk deploy -c byom:internetFacing=true …`, or cdk.json), all optional:
  * byom:stackName, byom:region, byom:retainData, byom:internetFacing, byom:allowedCidr,
- * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz. docs/deploy-aws.md explains each.
+ * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:maxIntegrationTimeoutSeconds.
+ * docs/deploy-aws.md explains each.
  */
 export function createApp(
   context: Record<string, unknown> = {},
@@ -24,6 +25,15 @@ export function createApp(
     const value = app.node.tryGetContext(name);
     return typeof value === "string" && value !== "" ? value : undefined;
   };
+  const seconds = (name: string): number | undefined => {
+    const value = text(name) ?? app.node.tryGetContext(name);
+    if (value === undefined) return undefined;
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 1 || number > 900) {
+      throw new Error(`Context ${name} must be a whole number of seconds from 1 to 900, not '${value}'.`);
+    }
+    return number;
+  };
   const props: ByomStackProps = {
     // Account-agnostic, so `cdk synth` needs no credentials; the region is known so that ALB
     // access logging can name the region's log delivery principal.
@@ -33,6 +43,7 @@ export function createApp(
     allowedCidr: text("byom:allowedCidr"),
     certificateArn: text("byom:certificateArn"),
     tracing: flag("byom:tracing"),
+    maxIntegrationTimeoutSeconds: seconds("byom:maxIntegrationTimeoutSeconds"),
     endpointsInEveryAz: flag("byom:endpointsInEveryAz"),
   };
   const stack = new ByomStack(app, text("byom:stackName") ?? "Byom", props);

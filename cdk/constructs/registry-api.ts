@@ -1,4 +1,4 @@
-import { RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -28,7 +28,16 @@ export interface RegistryApiProps {
   readonly logRetention?: logs.RetentionDays;
   /** @default "prod" */
   readonly stageName?: string;
+  /**
+   * The longest API Gateway waits for a function. REST APIs allow 29 s unless the account's
+   * "Maximum integration timeout" quota was raised; a route whose function runs longer (the MLflow
+   * import) keeps running after the caller got a 504. @default 29
+   */
+  readonly maxIntegrationTimeoutSeconds?: number;
 }
+
+/** API Gateway REST's integration timeout without a quota increase. */
+export const DEFAULT_INTEGRATION_TIMEOUT_SECONDS = 29;
 
 /**
  * The registry REST API: one API Gateway method and one Lambda per entry of ROUTES. IAM
@@ -66,6 +75,7 @@ export class RegistryApi extends Construct {
     });
     this.addErrorResponses();
 
+    const maxIntegrationTimeout = props.maxIntegrationTimeoutSeconds ?? DEFAULT_INTEGRATION_TIMEOUT_SECONDS;
     const functions = new Map<string, ByomFunction>();
     for (const route of props.routes) {
       const fn = new ByomFunction(this, route.operationId, {
@@ -84,6 +94,7 @@ export class RegistryApi extends Construct {
       const method = this.api.root.resourceForPath(route.path).addMethod(
         route.method,
         new apigateway.LambdaIntegration(fn.function, {
+          timeout: Duration.seconds(Math.min(route.lambda?.timeoutSeconds ?? 10, maxIntegrationTimeout)),
           // One invoke permission per method instead of two: the console's test-invoke is not
           // needed, and a stack has at most 500 resources.
           allowTestInvoke: false,

@@ -26,6 +26,8 @@ export interface ByomStackProps extends StackProps {
   readonly certificateArn?: string;
   /** X-Ray tracing for the API and functions. @default false */
   readonly tracing?: boolean;
+  /** API Gateway's integration timeout cap (raise only after raising the account quota). @default 29 */
+  readonly maxIntegrationTimeoutSeconds?: number;
   /** Interface endpoints in every AZ. @default false (first AZ only) */
   readonly endpointsInEveryAz?: boolean;
   /** @default ROUTES from lambdas/routes.ts */
@@ -93,6 +95,7 @@ export class ByomStack extends Stack {
       table: this.table.table,
       bucket: this.artifacts.bucket,
       tracing: props.tracing,
+      maxIntegrationTimeoutSeconds: props.maxIntegrationTimeoutSeconds,
     });
     this.ingest = new IngestPipeline(this, "Ingest", {
       table: this.table.table,

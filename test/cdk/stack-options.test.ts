@@ -13,6 +13,7 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray a
       "byom:certificateArn": CERTIFICATE,
       "byom:retainData": "false",
       "byom:tracing": "true",
+      "byom:maxIntegrationTimeoutSeconds": "300",
     });
   });
 
@@ -53,6 +54,19 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray a
         mode: "Active",
       });
     }
+  });
+
+  it("lets long routes keep the caller waiting up to the raised integration timeout", () => {
+    synth.template.hasResourceProperties("AWS::ApiGateway::Method", {
+      OperationName: "importMlflowModel",
+      Integration: Match.objectLike({ TimeoutInMillis: 300_000 }),
+    });
+  });
+
+  it("refuses a context value that is not a timeout", () => {
+    expect(() => synthesize({ "byom:maxIntegrationTimeoutSeconds": "soon" })).toThrow(
+      /byom:maxIntegrationTimeoutSeconds must be a whole number of seconds from 1 to 900, not 'soon'/,
+    );
   });
 
   it("lets the table and buckets go with the stack when data is not retained", () => {

@@ -79,6 +79,15 @@ describe("the synthesized Byom stack", () => {
       expect(count).toBeLessThan(450);
     });
 
+    it("caps API Gateway's wait at 29 s (the REST default) even for longer-running functions", () => {
+      const methods = Object.values(synth.template.findResources("AWS::ApiGateway::Method"));
+      for (const route of ROUTES) {
+        const method = methods.find((m) => m.Properties.OperationName === route.operationId);
+        const expected = Math.min(route.lambda?.timeoutSeconds ?? 10, 29) * 1000;
+        expect(method?.Properties.Integration.TimeoutInMillis, route.operationId).toBe(expected);
+      }
+    });
+
     it("requires SigV4 (AWS_IAM) on every method except health and the OpenAPI document", () => {
       const methods = Object.values(synth.template.findResources("AWS::ApiGateway::Method")).filter(
         (m) => m.Properties.HttpMethod !== "OPTIONS",
