@@ -21,9 +21,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     const wantsHelp =
       argv.length === 0 || argv.includes("--help") || argv.includes("-h") || argv[0] === "help";
     const group = words[0] && COMMANDS.some((c) => c.name.split(" ")[0] === words[0]) ? words[0] : undefined;
-    if (wantsHelp || group) {
+    if (wantsHelp) {
       process.stdout.write(topHelp(group));
-      return wantsHelp ? EXIT_OK : EXIT_USAGE;
+      return EXIT_OK;
+    }
+    if (group) {
+      const sub = words[1]
+        ? `Unknown command 'byom ${words.slice(0, 2).join(" ")}'.`
+        : `'byom ${group}' needs a command.`;
+      process.stderr.write(`${red(process.stderr, "error:")} ${sub}\n\n${topHelp(group)}`);
+      return EXIT_USAGE;
     }
     if (argv.includes("--version")) {
       process.stdout.write("byom 0.1.0\n");

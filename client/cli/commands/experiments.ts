@@ -3,11 +3,12 @@ import type { ByomClient, ResponseOf } from "../../api-client.ts";
 import { ClientError, UsageError } from "../../errors.ts";
 import type { RouteOf } from "../../operations.ts";
 import { defineCommand } from "../command.ts";
-import type { Output } from "../output.ts";
+import { formatBytes, type Output } from "../output.ts";
 import { listOptions, listPage } from "./projects.ts";
 import { projectOption, resolveProjectId } from "./resolve.ts";
 
 export type Experiment = ResponseOf<RouteOf<"getExperiment">>;
+type Artifact = ResponseOf<RouteOf<"getArtifact">>;
 type MetadataValue = Experiment["metadata"][string];
 
 const EXPERIMENT_ID = /^exp-[0-9a-z]{26}$/;
@@ -75,7 +76,11 @@ export const experimentsShow = defineCommand({
     const projectId = await resolveProjectId(client, ctx.required("project"));
     const experimentId = await resolveExperimentId(client, projectId, ctx.positionals[0] as string);
     const experiment = await client.call("getExperiment", { params: { projectId, experimentId } });
-    ctx.out.result(experiment, () => renderExperiment(ctx.out, experiment));
+    const artifacts: Artifact[] = [];
+    for await (const artifact of client.all("listArtifacts", { params: { projectId, experimentId } })) {
+      artifacts.push(artifact);
+    }
+    ctx.out.result({ ...experiment, artifacts }, () => renderExperiment(ctx.out, experiment, artifacts));
   },
 });
 
@@ -191,7 +196,7 @@ export function renderSchema(out: Output, experiment: Experiment): string {
   return parts.join("\n");
 }
 
-function renderExperiment(out: Output, experiment: Experiment): string {
+function renderExperiment(out: Output, experiment: Experiment, artifacts: readonly Artifact[]): string {
   const other = Object.entries(experiment.metadata).filter(
     ([key]) => key !== "input_schema" && key !== "output_schema",
   );
@@ -221,6 +226,15 @@ function renderExperiment(out: Output, experiment: Experiment): string {
       ],
       "(none)",
     ),
+    "",
+    out.colour("bold", "Artifacts:"),
+    out.table(artifacts, [
+      { header: "ID", value: (a) => a.artifactId },
+      { header: "TYPE", value: (a) => a.type },
+      { header: "FILE", value: (a) => a.fileName },
+      { header: "SIZE", value: (a) => formatBytes(a.sizeBytes), right: true },
+      { header: "STATUS", value: (a) => (a.failureReason ? `${a.status}: ${a.failureReason}` : a.status) },
+    ]),
     "",
     renderSchema(out, experiment),
   ].join("\n");
