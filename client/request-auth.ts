@@ -1,5 +1,4 @@
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { SignatureV4 } from "@smithy/signature-v4";
+import type { SignatureV4 } from "@smithy/signature-v4";
 
 /** The parts of a request that authentication looks at. */
 export interface OutgoingRequest {
@@ -20,19 +19,18 @@ export function bearerAuth(token: string): RequestAuth {
 /**
  * AWS: API Gateway with IAM authorization wants SigV4 for the `execute-api` service, signed with
  * credentials from the standard chain (environment, shared config and SSO, web identity, container
- * and instance metadata). The chain is loaded on first use so local mode never pays for it.
+ * and instance metadata). The signer and the chain load on first use: local mode never pays for them.
  */
 export function sigV4Auth(region: string): RequestAuth {
   let signer: SignatureV4 | undefined;
   return async ({ method, url, headers, body }) => {
     if (!signer) {
-      const { defaultProvider } = await import("@aws-sdk/credential-provider-node");
-      signer = new SignatureV4({
-        service: "execute-api",
-        region,
-        credentials: defaultProvider(),
-        sha256: Sha256,
-      });
+      const [{ SignatureV4: Signer }, { Sha256 }, { defaultProvider }] = await Promise.all([
+        import("@smithy/signature-v4"),
+        import("@aws-crypto/sha256-js"),
+        import("@aws-sdk/credential-provider-node"),
+      ]);
+      signer = new Signer({ service: "execute-api", region, credentials: defaultProvider(), sha256: Sha256 });
     }
     const query: Record<string, string> = {};
     for (const [key, value] of url.searchParams) query[key] = value;
