@@ -13,6 +13,7 @@ import {
   UploadStateStore,
 } from "../../upload.ts";
 import { type CommandContext, defineCommand } from "../command.ts";
+import { formatBytes } from "../output.ts";
 import { ProgressBar } from "../progress.ts";
 import { renderSchema, resolveExperimentId } from "./experiments.ts";
 import { projectOption, resolveProjectId } from "./resolve.ts";
@@ -191,6 +192,11 @@ async function startUpload(
   input: NewUpload,
 ): Promise<UploadState> {
   const { projectId } = input;
+  if (input.size > 256 * 1024 * 1024) {
+    ctx.out.note(
+      `Computing the SHA-256 of ${basename(input.file)} (${formatBytes(input.size)}) so S3 can verify it …`,
+    );
+  }
   const sha256 = await sha256Of(input.file);
   const existing = ctx.string("experiment");
   const experimentId = existing
