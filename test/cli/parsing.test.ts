@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseModelVersion } from "../../client/cli/commands/deployments.ts";
 import { parseColumns } from "../../client/cli/commands/experiments.ts";
-import { renderTable, toCsv } from "../../client/cli/output.ts";
+import { formatDuration, renderTable, toCsv } from "../../client/cli/output.ts";
+import { ProgressBar } from "../../client/cli/progress.ts";
 import { csvToRequest, jsonToRequest, parseCsv } from "../../client/scoring.ts";
 
 describe("CLI input parsing", () => {
@@ -68,5 +69,35 @@ describe("CLI input parsing", () => {
         ],
       ),
     ).toBe('a,b\n"x,y","q"""\n1,');
+  });
+
+  it("draws a progress bar with bytes, rate and ETA on a terminal, and only a summary elsewhere", async () => {
+    const written = (tty: boolean) => {
+      const chunks: string[] = [];
+      const stream = {
+        isTTY: tty,
+        write: (chunk: string) => chunks.push(chunk),
+      } as unknown as NodeJS.WriteStream;
+      return { stream, text: () => chunks.join("") };
+    };
+    const terminal = written(true);
+    const bar = new ProgressBar(10 * 1024 * 1024, "model.zip", terminal.stream, 2 * 1024 * 1024);
+    await new Promise((r) => setTimeout(r, 120));
+    bar.add(3 * 1024 * 1024);
+    expect(terminal.text()).toMatch(
+      /\r\u001b\[2Kmodel\.zip \[#{12}-{12}\] {2}50% 5\.0 MiB\/10\.0 MiB [\d.]+ (KiB|MiB|GiB)\/s ETA \d+:\d\d/,
+    );
+    bar.finish();
+    expect(terminal.text()).toMatch(
+      /model\.zip 10\.0 MiB uploaded in [\d.]+ s \([\d.]+ (KiB|MiB|GiB)\/s\)\n$/,
+    );
+
+    const log = written(false);
+    const quiet = new ProgressBar(1000, "model.zip", log.stream);
+    quiet.add(500);
+    quiet.finish();
+    expect(log.text()).toMatch(/^model\.zip 1000 B uploaded in [\d.]+ s/);
+    expect(log.text().split("\n")).toHaveLength(2);
+    expect(formatDuration(3725)).toBe("1:02:05");
   });
 });
