@@ -6,12 +6,16 @@ import { ScoringRouter } from "./scoring-router.ts";
 import { localStateMachineArn, stateMachineDefinitions } from "./state-machines.ts";
 import { LocalStepFunctions } from "./step-functions.ts";
 
+const MONITOR_INTERVAL_MS = 3_000;
+
 export interface LocalDeployer {
   /** Environment the API handlers and workflow steps read, as the CDK app sets it for the Lambdas. */
   readonly env: Readonly<Record<string, string>>;
   readonly scoringUrl: string;
   readonly stepFunctions: LocalStepFunctions;
   readonly supervisor: RuntimeSupervisor;
+  /** Starts the health monitor; call once the platform's environment is set. */
+  startMonitor(): void;
   stop(): Promise<void>;
 }
 
@@ -64,12 +68,29 @@ export async function startDeployer(options: {
     HEALTH_CHECK_TIMEOUT_SECONDS: String(Math.max(1, Math.round(readyTimeout))),
     DRAIN_SECONDS: process.env.BYOM_DRAIN_SECONDS || "2",
   };
+  // The health monitor the CDK app schedules every minute, every few seconds here; started once the
+  // platform has set the environment its modules read when they load.
+  let monitoring: Promise<unknown> = Promise.resolve();
+  let monitor: NodeJS.Timeout | undefined;
+  const startMonitor = () => {
+    monitor ??= setInterval(() => {
+      monitoring = monitoring
+        .then(async () => {
+          const { monitorDeployments } = await import("#lambdas/deployer/monitor.ts");
+          await monitorDeployments(localServing);
+        })
+        .catch((error: Error) => console.error(`local mode: health monitor failed: ${error.message}`));
+    }, MONITOR_INTERVAL_MS);
+  };
   return {
     env,
     scoringUrl,
     stepFunctions,
     supervisor,
+    startMonitor,
     stop: async () => {
+      clearInterval(monitor);
+      await monitoring;
       await stepFunctions.close();
       await supervisor.stopAll();
       await router.close();

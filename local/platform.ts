@@ -85,6 +85,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   };
   writeFileSync(join(home, "local.json"), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   ingestQueue.kick();
+  deployer.startMonitor();
 
   return {
     config,

@@ -2,6 +2,8 @@ import { type CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } 
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecs from "aws-cdk-lib/aws-ecs";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -192,7 +194,7 @@ export class Deployer extends Construct {
     };
     const filesystem = lambda.FileSystem.fromEfsAccessPoint(props.fileSystem.accessPoint, MODELS_MOUNT_PATH);
     const stepFunctions: ByomFunction[] = [];
-    const stepFunction = (state: string, entry: string) => {
+    const stepFunction = (state: string, entry: string, invokedByWorkflow = true) => {
       const fn = new ByomFunction(this, `Step${state}`, {
         entry,
         description: `Byom deployer step ${state}`,
@@ -206,7 +208,7 @@ export class Deployer extends Construct {
         filesystem,
       });
       this.grantStep(fn, props, { processorLogs, runtimeRoles: [runtimeExecutionRole, runtimeTaskRole] });
-      stepFunctions.push(fn);
+      if (invokedByWorkflow) stepFunctions.push(fn);
       return fn.function;
     };
     const deploySteps = Object.fromEntries(
@@ -231,6 +233,14 @@ export class Deployer extends Construct {
       },
     });
     this.deleteWorkflow = new DeleteWorkflow(this, "DeleteWorkflow", { steps: deleteSteps });
+
+    // The health monitor: HEALTHY deployments whose runtimes stop answering become UNHEALTHY.
+    const monitor = stepFunction("Monitor", "lambdas/deployer/handlers/monitor.ts", false);
+    new events.Rule(this, "MonitorSchedule", {
+      description: "Byom: check the health of live deployments",
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(monitor, { retryAttempts: 0 })],
+    });
 
     for (const operation of DEPLOYMENT_OPERATIONS) {
       const fn = props.apiFunctions.get(operation);

@@ -228,13 +228,15 @@ export async function checkRuntime(item: BuildItem, infra: ServingInfrastructure
   const attempts = item.health.attempts + 1;
   for (;;) {
     const health = await infra.runtimeHealth(slot);
-    if (health.state === "healthy") return { ...item, health: { ...item.health, attempts, deadline, healthy: true } };
+    if (health.state === "healthy")
+      return { ...item, health: { ...item.health, attempts, deadline, healthy: true } };
     if (Date.now() >= deadline) {
       throw new RuntimeNotReadyError(
         `Runtime ${slot.target.runtime} for ${describe(slot.target)} did not become ready within ${item.health.timeoutSeconds} s: ${health.detail}`,
       );
     }
-    if (Date.now() >= pollUntil) return { ...item, health: { ...item.health, attempts, deadline, healthy: false } };
+    if (Date.now() >= pollUntil)
+      return { ...item, health: { ...item.health, attempts, deadline, healthy: false } };
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

@@ -3,7 +3,7 @@ import type { DeploymentEvent, DeploymentRecord, Slot, SlotResources } from "#la
 import { isConditionFailure } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
-import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
+import { GSI1, keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 
 /**
  * One item per deployment. Slots are stored as maps keyed by slot id, so parallel workflow
@@ -54,6 +54,22 @@ export async function listDeployments(projectId: string, page: PageRequest): Pro
   return { items: (out.Items ?? []).map(fromItem), nextCursor: encodeCursor(out.LastEvaluatedKey) };
 }
 
+/** Every deployment, a page at a time (GSI1), for the health monitor. */
+export async function listAllDeployments(cursor?: string): Promise<Page<DeploymentRecord>> {
+  const partition = keys.deploymentIndexPartition;
+  const out = await dynamo.send(
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      IndexName: GSI1,
+      KeyConditionExpression: "gsi1pk = :p",
+      ExpressionAttributeValues: { ":p": partition },
+      Limit: 100,
+      ExclusiveStartKey: decodeCursor(cursor, "gsi1pk", partition),
+    }),
+  );
+  return { items: (out.Items ?? []).map(fromItem), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+}
+
 export interface DeploymentChange {
   /** Top-level attributes to set (slots as arrays are converted to their stored maps). */
   readonly set?: Partial<Omit<DeploymentRecord, "events" | "projectId" | "deploymentId">>;
@@ -62,6 +78,8 @@ export interface DeploymentChange {
   readonly claimFor?: string;
   /** Only while this workflow holds the deployment. */
   readonly heldBy?: string;
+  /** Only while no workflow holds it and it serves (HEALTHY or UNHEALTHY): the health monitor's changes. */
+  readonly idle?: boolean;
 }
 
 /**
@@ -95,6 +113,17 @@ export async function changeDeployment(
     names["#active"] = "activeWorkflow";
     conditions.push("(attribute_not_exists(#active) OR #active = :null)");
     values[":null"] = null;
+  }
+  if (change.idle) {
+    names["#active"] = "activeWorkflow";
+    names["#status"] = "status";
+    values[":null"] = null;
+    values[":healthy"] = "HEALTHY";
+    values[":unhealthy"] = "UNHEALTHY";
+    conditions.push(
+      "(attribute_not_exists(#active) OR #active = :null)",
+      "#status IN (:healthy, :unhealthy)",
+    );
   }
   if (change.heldBy !== undefined) {
     names["#active"] = "activeWorkflow";
@@ -161,6 +190,7 @@ function slotList(map: unknown): Slot[] {
 function toItem(record: DeploymentRecord): Item {
   return {
     ...keys.deployment(record.projectId, record.deploymentId),
+    ...keys.deploymentIndex(record.deploymentId),
     type: "deployment",
     ...record,
     slots: slotMap(record.slots),
@@ -169,7 +199,7 @@ function toItem(record: DeploymentRecord): Item {
 }
 
 function fromItem(item: Item): DeploymentRecord {
-  const { pk: _pk, sk: _sk, type: _type, ...rest } = item;
+  const { pk: _pk, sk: _sk, gsi1pk: _gsi1pk, gsi1sk: _gsi1sk, type: _type, ...rest } = item;
   const events = ((item.events as DeploymentEvent[] | undefined) ?? []).slice(-MAX_EVENTS);
   return {
     ...(rest as unknown as DeploymentRecord),

@@ -57,6 +57,9 @@ export const keys = {
     sk: `DEPLOYMENT#${deploymentId}`,
   }),
   deploymentPrefix: (projectId: string) => ({ pk: projectPk(projectId), skPrefix: "DEPLOYMENT#" }),
+  /** GSI1 partition of every deployment, for the health monitor (a scheduled job, not a request). */
+  deploymentIndex: (deploymentId: string) => ({ gsi1pk: "DEPLOYMENTS", gsi1sk: deploymentId }),
+  deploymentIndexPartition: "DEPLOYMENTS",
 
   catalogEntry: (kind: string, name: string) => ({ pk: `CATALOG#${kind}`, sk: `ENTRY#${name}` }),
   catalogPrefix: (kind: string) => ({ pk: `CATALOG#${kind}`, skPrefix: "ENTRY#" }),

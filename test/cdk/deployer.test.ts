@@ -84,7 +84,7 @@ describe("the deployer in the synthesized stack", () => {
     const functions = Object.values(synth.template.findResources("AWS::Lambda::Function")).filter((f) =>
       String(f.Properties.Description ?? "").startsWith("Byom deployer step"),
     );
-    expect(functions.length).toBe(12);
+    expect(functions.length).toBe(13);
     for (const fn of functions) {
       expect(fn.Properties.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
       expect(fn.Properties.FileSystemConfigs[0].LocalMountPath).toBe("/mnt/models");

@@ -49,6 +49,10 @@ describe("runtime services are supervised like ECS services", () => {
       30_000,
     );
     const current = platform;
+    // The health monitor notices, and notices the recovery.
+    const unhealthy = await waitForStatus(api, projectId, deploymentId, ["UNHEALTHY"], 60_000);
+    expect(unhealthy.events.at(-1).message).toMatch(/Stopped answering/);
+    await waitForStatus(api, projectId, deploymentId, ["HEALTHY"], 120_000);
     await waitFor(
       "scoring to answer again",
       async () => ((await score(endpoint(current), request)).status === 200 ? true : undefined),

@@ -1,0 +1,53 @@
+import { changeDeployment, listAllDeployments } from "#lambdas/deployments/deployments-repository.ts";
+import { nowIso } from "#lambdas/shared/ids.ts";
+import { logger } from "#lambdas/shared/logger.ts";
+import type { DeploymentRecord } from "./model.ts";
+import type { ServingInfrastructure } from "./serving.ts";
+
+/**
+ * The health monitor (a scheduled job): a HEALTHY deployment whose runtime stops answering becomes
+ * UNHEALTHY, with the reason as an event, and HEALTHY again once every runtime answers. Deployments a
+ * workflow holds are left to it.
+ */
+export async function monitorDeployments(infra: ServingInfrastructure): Promise<number> {
+  let changed = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await listAllDeployments(cursor);
+    for (const record of page.items) {
+      if (await monitorDeployment(record, infra)) changed += 1;
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return changed;
+}
+
+async function monitorDeployment(record: DeploymentRecord, infra: ServingInfrastructure): Promise<boolean> {
+  if (record.activeWorkflow || (record.status !== "HEALTHY" && record.status !== "UNHEALTHY")) return false;
+  const failing: string[] = [];
+  for (const slot of record.slots) {
+    const health = await infra.runtimeHealth(slot).catch((error: Error) => ({
+      state: "failing" as const,
+      detail: error.message,
+    }));
+    if (health.state !== "healthy") {
+      failing.push(
+        `${slot.target.modelName} v${slot.target.version} (${slot.target.runtime}): ${health.detail}`,
+      );
+    }
+  }
+  const next = failing.length > 0 ? "UNHEALTHY" : "HEALTHY";
+  if (next === record.status) return false;
+  const message =
+    next === "UNHEALTHY"
+      ? `Stopped answering: ${failing.join("; ")}`
+      : "Every runtime answers its health check again.";
+  // Conditional on no workflow holding it: a change that starts meanwhile wins.
+  const applied = await changeDeployment(record.projectId, record.deploymentId, {
+    set: { status: next, updatedAt: nowIso() },
+    event: { at: nowIso(), status: next, message },
+    idle: true,
+  });
+  if (applied) logger.info("deployment health changed", { deploymentId: record.deploymentId, status: next });
+  return applied;
+}
