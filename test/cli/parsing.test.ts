@@ -84,8 +84,9 @@ describe("CLI input parsing", () => {
     const bar = new ProgressBar(10 * 1024 * 1024, "model.zip", terminal.stream, 2 * 1024 * 1024);
     await new Promise((r) => setTimeout(r, 120));
     bar.add(3 * 1024 * 1024);
+    expect(terminal.text().startsWith("\r\u001b[2K")).toBe(true);
     expect(terminal.text()).toMatch(
-      /\r\u001b\[2Kmodel\.zip \[#{12}-{12}\] {2}50% 5\.0 MiB\/10\.0 MiB [\d.]+ (KiB|MiB|GiB)\/s ETA \d+:\d\d/,
+      /^\r\S+\[2Kmodel\.zip \[#{12}-{12}\] {2}50% 5\.0 MiB\/10\.0 MiB [\d.]+ (KiB|MiB|GiB)\/s ETA \d+:\d\d/,
     );
     bar.finish();
     expect(terminal.text()).toMatch(
