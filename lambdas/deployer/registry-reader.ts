@@ -1,5 +1,5 @@
 import { listArtifacts } from "#lambdas/artifacts/artifacts-repository.ts";
-import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
+import { resolveComposition } from "#lambdas/catalog/catalog.ts";
 import { parseModelSchema } from "#lambdas/experiments/schema-rules.ts";
 import { getModelVersion } from "#lambdas/models/models.ts";
 import { getModel } from "#lambdas/models/models-repository.ts";
@@ -42,26 +42,14 @@ export const registryReader: RegistryReader = {
     return ready ? { ready, notReady } : { notReady };
   },
 
+  /** The catalog's own resolution (built-ins first, then user entries); 409 with what exists otherwise. */
   async composition(artifactType, framework, choice) {
-    const processors = BUILTIN_CATALOG.artifactProcessors.filter(
-      (p) =>
-        (choice.processor === undefined || p.name === choice.processor) &&
-        BUILTIN_CATALOG.deployableArtifactTypes.some(
-          (d) => d.name === p.deployableArtifactType && d.artifactType === artifactType,
-        ),
-    );
-    for (const processor of processors) {
-      const runtimes = BUILTIN_CATALOG.runtimes.filter(
-        (r) =>
-          r.modelType === processor.modelType && (choice.runtime === undefined || r.name === choice.runtime),
-      );
-      const runtime =
-        runtimes.find((r) => framework !== null && (r.frameworks as readonly string[]).includes(framework)) ??
-        (choice.runtime !== undefined || framework === null ? runtimes[0] : undefined);
-      if (runtime)
-        return { processor: processor.name, runtime: runtime.name, runtimeEnv: { ...runtime.env } };
-    }
-    return undefined;
+    const resolved = await resolveComposition(artifactType, framework ?? undefined, choice);
+    return {
+      processor: resolved.processor.name,
+      runtime: resolved.runtime.name,
+      runtimeEnv: { ...resolved.runtime.env },
+    };
   },
 
   parseSchema: (key, value) => parseModelSchema(key, value),
