@@ -84,6 +84,7 @@ def process(source: Path, target: Path) -> None:
         )
     except SchemaError as error:
         raise ProcessingError(str(error)) from error
+    tensor_input = _tensor_input(signature.get("inputs"), inputs)
     if inputs is None:
         raise ProcessingError(
             "the MLmodel has no signature and no input schema was given: log the model with a "
@@ -105,5 +106,25 @@ def process(source: Path, target: Path) -> None:
             input_schema=inputs,
             output_schema=outputs,
             sample_request=example_request(model_dir, inputs) or sample_request(inputs),
+            tensor_input=tensor_input,
         ),
     )
+
+
+def _tensor_input(raw: str | None, columns: list[Column] | None) -> dict[str, Any] | None:
+    """A single 2-D tensor input (what MLflow 3 records for PyTorch and Keras models) is servable
+    when the user declared the columns (BYOM_INPUT_SCHEMA) that make up its last axis."""
+    try:
+        specs = json.loads(raw) if raw else None
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(specs, list) or len(specs) != 1 or specs[0].get("type") != "tensor" or columns is None:
+        return None
+    tensor = specs[0].get("tensor-spec") or {}
+    shape = tensor.get("shape") or []
+    if len(shape) != 2 or shape[1] not in (-1, len(columns)):
+        raise ProcessingError(
+            f"the MLmodel input is a tensor of shape {shape}: only a [-1, {len(columns)}] tensor matches "
+            f"the {len(columns)} declared input columns"
+        )
+    return {"dtype": str(tensor.get("dtype", "float32")), "shape": shape}

@@ -24,6 +24,10 @@ LOADERS = {
     "statsmodels": "joblib",
     "python_function": "joblib",
     "pytorch": "torch",
+    "torchvision": "torch",
+    "fastai": "fastai",
+    "keras": "keras",
+    "tensorflow": "keras",
     "onnx": "onnx",
 }
 ALIASES = {"scikit-learn": "sklearn", "torch": "pytorch", "python": "python_function"}
@@ -39,8 +43,10 @@ def check_format(path: Path, loader: str) -> None:
         raise ProcessingError("SOURCE_PATH is an empty file")
     if loader == "joblib" and not head.startswith(_PICKLE_MAGIC):
         raise ProcessingError("SOURCE_PATH is not a pickle or joblib file (unknown leading bytes)")
-    if loader == "torch" and not (head.startswith(b"PK") or head.startswith(b"\x80")):
+    if loader in ("torch", "fastai") and not (head.startswith(b"PK") or head.startswith(b"\x80")):
         raise ProcessingError("SOURCE_PATH is not a torch.save file (expected a zip or a pickle)")
+    if loader == "keras" and not head.startswith(b"PK"):
+        raise ProcessingError("SOURCE_PATH is not a .keras file (expected a zip): save with model.save('m.keras')")
 
 
 def process(source: Path, target: Path) -> None:
@@ -62,7 +68,9 @@ def process(source: Path, target: Path) -> None:
     digest = sha256_of(source)
     model_dir = target / MODEL_DIR
     model_dir.mkdir()
-    file_name = {"torch": "model.pt", "onnx": "model.onnx"}.get(loader, "model.joblib")
+    file_name = {"torch": "model.pt", "onnx": "model.onnx", "fastai": "export.pkl", "keras": "model.keras"}.get(
+        loader, "model.joblib"
+    )
     shutil.copyfile(source, model_dir / file_name)
     write_manifest(
         target,

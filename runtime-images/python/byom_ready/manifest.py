@@ -14,7 +14,7 @@ MANIFEST_FILE = "byom-model.json"
 FORMAT_VERSION = 1
 
 # How the runtime loads the files under `model/`.
-LOADERS = ("mlflow", "joblib", "torch", "onnx")
+LOADERS = ("mlflow", "joblib", "torch", "onnx", "fastai", "keras")
 
 
 @dataclass
@@ -31,6 +31,9 @@ class Manifest:
     python_version: str | None = None
     sha256: str | None = None
     sample_request: dict[str, Any] | None = None
+    # Set when the MLflow signature takes one tensor: the declared columns, in order, are its
+    # last axis, and the model is called with a matrix of this dtype.
+    tensor_input: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +52,7 @@ class Manifest:
                 None if self.output_schema is None else [c.to_json() for c in self.output_schema]
             ),
             "sampleRequest": self.sample_request,
+            "tensorInput": self.tensor_input,
         }
 
 
@@ -87,4 +91,5 @@ def read_manifest(ready_dir: Path) -> Manifest:
         python_version=raw.get("pythonVersion"),
         sha256=raw.get("sha256"),
         sample_request=raw.get("sampleRequest"),
+        tensor_input=raw.get("tensorInput"),
     )

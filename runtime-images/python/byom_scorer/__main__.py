@@ -66,7 +66,13 @@ def _die(reason: str) -> None:
 def main() -> None:
     logging.basicConfig(level=os.environ.get("BYOM_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(message)s")
     settings = Settings.from_env()
-    # Threads busy-waiting in one worker's OpenMP pool would steal the other workers' core.
+    # One worker per core already uses every core; library thread pools (OpenMP in XGBoost and
+    # LightGBM, BLAS, torch) on top of that only fight over the same cores, and single-row
+    # predictions pay a thread-team wake-up each. BYOM_THREADS_PER_WORKER overrides.
+    threads = os.environ.get("BYOM_THREADS_PER_WORKER") or ("1" if settings.workers > 1 else "")
+    if threads:
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, threads)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -212,6 +212,10 @@ def _load_calls(
         return _onnx_calls(path, schema, predict_proba)
     if manifest.loader == "torch":
         return _torch_calls(path)
+    if manifest.loader == "fastai":
+        return _fastai_calls(path, frame, predict_proba)
+    if manifest.loader == "keras":
+        return _keras_calls(path)
 
     if manifest.loader == "mlflow":
         import mlflow.pyfunc
@@ -228,6 +232,11 @@ def _load_calls(
 
             def reference(columns: list[np.ndarray], rows: int) -> Any:
                 return method(frame(columns, rows))
+        elif manifest.tensor_input is not None:
+            dtype = np.dtype(manifest.tensor_input.get("dtype", "float32"))
+
+            def reference(columns: list[np.ndarray], rows: int) -> Any:
+                return pyfunc_model.predict(as_matrix(columns, rows).astype(dtype))
         else:
 
             def reference(columns: list[np.ndarray], rows: int) -> Any:
@@ -289,6 +298,37 @@ def _torch_calls(path: Path) -> tuple[Call, list[tuple[str, Call]], list[Any] | 
     def call(columns: list[np.ndarray], rows: int) -> Any:
         with torch.no_grad():
             return model(torch.from_numpy(as_matrix(columns, rows).astype(np.float32)))
+
+    return call, [], None
+
+
+def _fastai_calls(path: Path, frame: Callable[[list[np.ndarray], int], Any], predict_proba: bool) -> tuple[Call, list[tuple[str, Call]], list[Any] | None]:
+    """A `learn.export()` file, scored as fastai users batch-score: test_dl + get_preds."""
+    from fastai.learner import load_learner
+
+    learner = load_learner(path, cpu=True)
+    vocab = getattr(learner.dls, "vocab", None)
+    classes = list(vocab) if vocab is not None and hasattr(vocab, "__len__") and not isinstance(vocab, str) else None
+
+    def call(columns: list[np.ndarray], rows: int) -> Any:
+        loader = learner.dls.test_dl(frame(columns, rows))
+        with learner.no_bar(), learner.no_logging():
+            predictions, _ = learner.get_preds(dl=loader)
+        values = predictions.numpy()
+        if classes is not None and not predict_proba and values.ndim == 2:
+            return np.asarray(classes, dtype=object)[values.argmax(axis=1)]
+        return values
+
+    return call, [], classes
+
+
+def _keras_calls(path: Path) -> tuple[Call, list[tuple[str, Call]], list[Any] | None]:
+    import keras
+
+    model = keras.saving.load_model(path)
+
+    def call(columns: list[np.ndarray], rows: int) -> Any:
+        return model.predict(as_matrix(columns, rows).astype(np.float32), verbose=0)
 
     return call, [], None
 

@@ -30,3 +30,13 @@ def save_mlflow(save, directory: Path, model, frame: pd.DataFrame, output, **kwa
         warnings.simplefilter("ignore")
         save(model, str(directory), signature=infer_signature(frame, output), input_example=frame.head(2), **kwargs)
     return directory
+
+
+def save_mlflow_tensor(save, directory: Path, model, matrix: np.ndarray, output, **kwargs) -> Path:
+    """MLflow 3's PyTorch and Keras flavors take a numpy input example and a tensor signature."""
+    from mlflow.models import infer_signature
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        save(model, str(directory), signature=infer_signature(matrix, output), input_example=matrix[:2], **kwargs)
+    return directory
