@@ -94,6 +94,9 @@ export async function startS3(
     }
   });
   const address = (await s3rver.run()) as AddressInfo;
+  // Completing a multi-GB multipart upload assembles the object inside one request; Node's default
+  // 300 s request timeout would cut it off on a busy machine (S3 itself has no such limit).
+  if (s3rver.httpServer) s3rver.httpServer.requestTimeout = 0;
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     close: () => s3rver.close(),

@@ -26,6 +26,8 @@ declare module "s3rver" {
   export default class S3rver extends EventEmitter {
     constructor(options?: S3rverOptions);
     run(): Promise<import("node:net").AddressInfo>;
+    /** The listening server, once `run` resolved. */
+    readonly httpServer?: import("node:http").Server;
     close(): Promise<void>;
   }
 }

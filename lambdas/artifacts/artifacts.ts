@@ -190,7 +190,15 @@ export async function completeArtifactUpload(
   }
   checkPartList(parts, plan.partCount);
   const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
-  const outcome = await completeMultipartUpload(artifact.objectKey, plan.uploadId, sorted);
+  const outcome = await completeMultipartUpload(artifact.objectKey, plan.uploadId, sorted).catch(
+    async (error: unknown) => {
+      // The answer was lost (a dropped connection while S3 assembled a large object): if the
+      // object is there, the upload completed.
+      const head = await headObject(artifact.objectKey);
+      if (head?.size === artifact.sizeBytes) return { kind: "completed" as const, etag: head.etag };
+      throw error;
+    },
+  );
   if (outcome.kind === "invalid-parts") {
     throw new ValidationFailedError(
       `S3 refused the part list (${outcome.reason}). Upload every part to its URL and pass the ETag header each PUT returned, unchanged.`,

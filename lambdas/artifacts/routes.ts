@@ -148,6 +148,9 @@ export const completeArtifactRoute = defineRoute({
     ...standardErrors,
     ...conflictError,
   },
+  // S3 may take minutes to assemble a very large object (s3rver in local mode does, for GBs). Behind
+  // API Gateway's 29 s the client then sees a 504 while the completion goes on: GET the artifact.
+  lambda: { timeoutSeconds: 600 },
 });
 
 export const downloadArtifactRoute = defineRoute({
