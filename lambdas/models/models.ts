@@ -41,10 +41,11 @@ export interface ModelVersionWithExperiment extends ModelVersionView {
 }
 
 /**
- * How long version allocation may wait and retry under contention; the register Lambda's timeout
- * (29 s) is longer. Local mode on a loaded machine may raise it.
+ * How long a registration may take, counted from its start, before it gives up with a 409 asking
+ * to retry (and releases its claim): comfortably inside the register Lambda's 29 s timeout, so a
+ * contended registration never ends in a timeout that leaves its outcome unknown.
  */
-const ALLOCATION_DEADLINE_MS = Number(optionalEnv("BYOM_REGISTRATION_DEADLINE_MS", "24000"));
+const REGISTRATION_DEADLINE_MS = Number(optionalEnv("BYOM_REGISTRATION_DEADLINE_MS", "18000"));
 /**
  * A claim still without a version after this long belongs to a registration that died (its Lambda
  * timed out long before); the next registration of the experiment repairs it.
@@ -53,6 +54,8 @@ const STALE_CLAIM_MS = 60_000;
 /** Versions not advancing for this long means a ticket holder ahead died: stop waiting for the turn. */
 const STALL_MS = 1_000;
 const MAX_PACING_SLEEP_MS = 1_000;
+/** The next in line polls at least this often: the chain of versions advances only as fast as it notices. */
+const NEXT_IN_LINE_POLL_MS = 40;
 /** How long a conflicting registration waits for an in-flight one, so its 409 can name the version. */
 const IN_FLIGHT_WAIT_MS = 3_000;
 
@@ -173,6 +176,7 @@ export async function registerVersion(
   modelId: string,
   experimentId: string,
 ): Promise<ModelVersionView> {
+  const deadline = Date.now() + REGISTRATION_DEADLINE_MS;
   await authorize(caller, projectId, "editor");
   await findModel(projectId, modelId);
   const claim: RegistrationClaim = { modelId, claimId: newId("reg"), claimedAt: nowIso() };
@@ -186,7 +190,7 @@ export async function registerVersion(
   }
   let version: VersionRecord;
   try {
-    version = await allocateVersion(projectId, modelId, experimentId, caller.principal);
+    version = await allocateVersion(projectId, modelId, experimentId, caller.principal, deadline);
   } catch (error) {
     await releaseRegistration(projectId, experimentId, claim.claimId);
     throw error;
@@ -207,10 +211,10 @@ async function allocateVersion(
   modelId: string,
   experimentId: string,
   createdBy: string,
+  deadline: number,
 ): Promise<VersionRecord> {
   const ticket = await takeRegistrationTicket(projectId, modelId);
   const started = Date.now();
-  const deadline = started + ALLOCATION_DEADLINE_MS;
   let seen = -1;
   let seenAt = started;
   // Milliseconds per version, averaged over what this registration has watched; a guess until then.
@@ -251,9 +255,9 @@ async function allocateVersion(
     // next registration notices its turn.
     const wait =
       ahead === 1
-        ? perVersion * (0.25 + Math.random() / 10)
+        ? Math.min(NEXT_IN_LINE_POLL_MS, perVersion * (0.25 + Math.random() / 10))
         : ahead * perVersion * (0.75 + Math.random() / 4);
-    await sleep(Math.min(MAX_PACING_SLEEP_MS, wait));
+    await sleep(Math.max(0, Math.min(MAX_PACING_SLEEP_MS, wait, deadline - Date.now())));
   }
 }
 

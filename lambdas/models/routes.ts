@@ -96,7 +96,7 @@ export const registerVersionRoute = defineRoute({
     ...standardErrors,
     ...conflictError,
   },
-  // Allocation retries under contention for up to 24 s (lambdas/models/models.ts).
+  // A registration gives up after 18 s under contention (lambdas/models/models.ts).
   lambda: { timeoutSeconds: 29 },
 });
 

@@ -7,9 +7,7 @@ let viewer: ApiClient & { principal: string };
 let outsider: ApiClient & { principal: string };
 
 beforeAll(async () => {
-  // Correctness, not speed, is under test here: on a loaded 2-core machine local mode's single
-  // dynalite process can take longer than the 24 s a registration waits on AWS.
-  platform = await startTestPlatform({ BYOM_REGISTRATION_DEADLINE_MS: "90000" });
+  platform = await startTestPlatform();
   projectId = (await platform.api.call("POST", "/v1/projects", { name: "models" })).body.projectId;
   viewer = platform.newUser("models-viewer");
   outsider = platform.newUser("models-outsider");
@@ -188,9 +186,30 @@ describe("model versions", () => {
     const results = await Promise.all(
       experimentIds.map((experimentId) => platform.api.call("POST", versions, { experimentId })),
     );
-    console.info(`100 parallel registrations took ${Math.round(performance.now() - started)} ms`);
-    expect(results.map((r) => r.status)).toEqual(experimentIds.map(() => 201));
-    const numbers = results.map((r) => r.body.version as number).sort((x, y) => x - y);
+    const elapsed = Math.round(performance.now() - started);
+    const firstTry = results.filter((r) => r.status === 201).length;
+    console.info(`100 parallel registrations took ${elapsed} ms; ${firstTry} registered at the first try`);
+    // Under heavy machine load a registration may give up with the documented retryable 409 (it
+    // releases its claim first); anything else is a failure.
+    for (const result of results.filter((r) => r.status !== 201)) {
+      expect(result.status, JSON.stringify(result.body)).toBe(409);
+      expect(result.body.error.message).toMatch(/raced for the next version.*Retry the request/);
+    }
+    const versionOf = new Map<string, number>();
+    results.forEach((r, i) => {
+      if (r.status === 201) versionOf.set(experimentIds[i]!, r.body.version);
+    });
+    for (let round = 0; round < 5 && versionOf.size < 100; round++) {
+      const pending = experimentIds.filter((id) => !versionOf.has(id));
+      const retried = await Promise.all(
+        pending.map((experimentId) => platform.api.call("POST", versions, { experimentId })),
+      );
+      retried.forEach((r, i) => {
+        if (r.status === 201) versionOf.set(pending[i]!, r.body.version);
+        else expect(r.status, JSON.stringify(r.body)).toBe(409);
+      });
+    }
+    const numbers = [...versionOf.values()].sort((x, y) => x - y);
     expect(numbers).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
 
     // The stored versions agree, each experiment once, paged in order.
@@ -210,14 +229,14 @@ describe("model versions", () => {
     expect(pages).toBe(4);
     expect(listed.map((v) => v.version)).toEqual(numbers);
     expect(new Set(listed.map((v) => v.experimentId)).size).toBe(100);
-    for (const result of results) {
+    for (const [experimentId, version] of versionOf) {
       const experiment = await platform.api.call(
         "GET",
-        `/v1/projects/${projectId}/experiments/${result.body.experimentId}`,
+        `/v1/projects/${projectId}/experiments/${experimentId}`,
       );
-      expect(experiment.body.registeredAs).toEqual({ modelId: model.modelId, version: result.body.version });
+      expect(experiment.body.registeredAs).toEqual({ modelId: model.modelId, version });
     }
-  }, 120_000);
+  }, 180_000);
 
   it("registers the same experiment sent twice in parallel exactly once", async () => {
     const model = await newModel("double-submit");
