@@ -23,29 +23,39 @@ export interface VersionRecord {
 }
 
 /**
+ * A name claim whose model item is still missing after this long was left by a create that died
+ * between its two writes; the next create of that name takes it over.
+ */
+const ORPHANED_NAME_CLAIM_MS = 60_000;
+
+/**
  * Claims the model's name in its project, then writes the model. Returns the id of the model that
  * already holds the name when the claim fails. The claim goes first: a model item only exists once
  * its name is taken, so names stay unique without a transaction.
  */
 export async function putNewModel(model: ModelRecord): Promise<{ existingModelId?: string }> {
+  const claimKey = keys.modelName(model.projectId, model.name);
   try {
     await dynamo.send(
       new PutCommand({
         TableName: TABLE_NAME,
-        Item: { ...keys.modelName(model.projectId, model.name), type: "modelName", modelId: model.modelId },
+        Item: { ...claimKey, type: "modelName", modelId: model.modelId, claimedAt: model.createdAt },
         ConditionExpression: "attribute_not_exists(pk)",
       }),
     );
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
     const holder = await dynamo.send(
-      new GetCommand({
-        TableName: TABLE_NAME,
-        Key: keys.modelName(model.projectId, model.name),
-        ConsistentRead: true,
-      }),
+      new GetCommand({ TableName: TABLE_NAME, Key: claimKey, ConsistentRead: true }),
     );
-    return { existingModelId: (holder.Item?.modelId as string | undefined) ?? "unknown" };
+    const holderId = (holder.Item?.modelId as string | undefined) ?? "unknown";
+    const claimedAt = holder.Item?.claimedAt as string | undefined;
+    const orphaned =
+      holder.Item !== undefined &&
+      !(await getModel(model.projectId, holderId)) &&
+      (claimedAt === undefined || Date.now() - Date.parse(claimedAt) > ORPHANED_NAME_CLAIM_MS);
+    if (!orphaned || !(await takeOverNameClaim(claimKey, holderId, model)))
+      return { existingModelId: holderId };
   }
   await dynamo.send(
     new PutCommand({
@@ -55,6 +65,29 @@ export async function putNewModel(model: ModelRecord): Promise<{ existingModelId
     }),
   );
   return {};
+}
+
+/** Moves an orphaned name claim to a new model, unless someone else moved it first. */
+async function takeOverNameClaim(
+  claimKey: { pk: string; sk: string },
+  orphanModelId: string,
+  model: ModelRecord,
+): Promise<boolean> {
+  try {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: TABLE_NAME,
+        Key: claimKey,
+        UpdateExpression: "SET modelId = :new, claimedAt = :at",
+        ConditionExpression: "modelId = :old",
+        ExpressionAttributeValues: { ":new": model.modelId, ":at": model.createdAt, ":old": orphanModelId },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
 }
 
 export async function getModel(projectId: string, modelId: string): Promise<ModelRecord | undefined> {

@@ -117,3 +117,29 @@ describe("recovery from a registration that died", () => {
     expect(await modelsRepository.takeRegistrationTicket(projectId, modelId)).toBe(2);
   });
 });
+
+describe("recovery from a model create that died", () => {
+  it("takes over a name claim whose model was never written, once it is old", async () => {
+    const { keys } = await import("#lambdas/shared/table.ts");
+    const { dynamo: client } = await import("#lambdas/shared/dynamo-client.ts");
+    const { PutCommand } = await import("@aws-sdk/lib-dynamodb");
+    const orphan = (name: string, claimedAt: string) =>
+      client.send(
+        new PutCommand({
+          TableName: "recovery-test",
+          Item: { ...keys.modelName(projectId, name), type: "modelName", modelId: "mdl-orphan", claimedAt },
+        }),
+      );
+    await orphan("orphaned-name", minutesAgo(5));
+    const model = await models.createModel(caller, projectId, { name: "orphaned-name" });
+    expect(model.name).toBe("orphaned-name");
+    await expect(models.createModel(caller, projectId, { name: "orphaned-name" })).rejects.toThrow(
+      model.modelId,
+    );
+
+    await orphan("fresh-claim", new Date().toISOString());
+    await expect(models.createModel(caller, projectId, { name: "fresh-claim" })).rejects.toThrow(
+      /mdl-orphan/,
+    );
+  });
+});
