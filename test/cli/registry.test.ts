@@ -65,6 +65,53 @@ describe("byom projects", () => {
   }, 300_000);
 });
 
+describe("byom projects members", () => {
+  it("adds a member who then sees the project, lists members and removes one", async () => {
+    await byom("projects", "create", "cli-team");
+    const ana = platform.newUser("ana");
+    const added = await byom(
+      "projects",
+      "members",
+      "add",
+      ana.principal,
+      "--project",
+      "cli-team",
+      "--role",
+      "viewer",
+    );
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain(`${ana.principal} is viewer`);
+    const seen = await runCli(["projects", "list", "--json"], {
+      env: { ...env, BYOM_HOME: platform.home, BYOM_API_URL: platform.config.apiUrl, BYOM_TOKEN: ana.token },
+    });
+    expect(seen.json().items.map((p: { name: string; role: string }) => [p.name, p.role])).toEqual([
+      ["cli-team", "viewer"],
+    ]);
+
+    const listed = await byom("projects", "members", "list", "--project", "cli-team");
+    expect(listed.stdout).toMatch(/local:admin\s+owner/);
+    expect(listed.stdout).toMatch(/local:ana\s+viewer/);
+
+    const badRole = await byom(
+      "projects",
+      "members",
+      "add",
+      ana.principal,
+      "--project",
+      "cli-team",
+      "--role",
+      "boss",
+    );
+    expect(badRole.code).toBe(2);
+    const removed = await byom("projects", "members", "remove", ana.principal, "--project", "cli-team");
+    expect(removed.code, removed.stderr).toBe(0);
+    const gone = await runCli(["projects", "show", "cli-team"], {
+      env: { BYOM_API_URL: platform.config.apiUrl, BYOM_TOKEN: ana.token },
+    });
+    expect(gone.code).toBe(1);
+  }, 300_000);
+});
+
 describe("byom experiments", () => {
   it("lists and shows experiments and sets a schema, rejecting a bad one with the server's message", async () => {
     const { body: project } = await platform.api.call("POST", "/v1/projects", { name: "cli-experiments" });
@@ -206,7 +253,7 @@ describe("byom --help", () => {
   it("gives every command a help text with an example", async () => {
     const top = await byom("--help");
     expect(top.code).toBe(0);
-    const commands = [...top.stdout.matchAll(/^ {2}([a-z-]+(?: [a-z-]+)?) {2,}/gm)].map(
+    const commands = [...top.stdout.matchAll(/^ {2}([a-z-]+(?: [a-z-]+)*) {2,}/gm)].map(
       (m) => m[1] as string,
     );
     expect(commands.length).toBeGreaterThan(3);

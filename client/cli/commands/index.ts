@@ -10,7 +10,14 @@ import {
 import { experimentsList, experimentsSetSchema, experimentsShow } from "./experiments.ts";
 import { importMlflow } from "./import-mlflow.ts";
 import { modelsList, modelsRegister, modelsShow } from "./models.ts";
-import { projectsCreate, projectsList, projectsShow } from "./projects.ts";
+import {
+  membersAdd,
+  membersList,
+  membersRemove,
+  projectsCreate,
+  projectsList,
+  projectsShow,
+} from "./projects.ts";
 import { scoreCommand } from "./score.ts";
 import { upload } from "./upload.ts";
 
@@ -19,6 +26,9 @@ export const COMMANDS: readonly Command[] = [
   projectsCreate,
   projectsList,
   projectsShow,
+  membersList,
+  membersAdd,
+  membersRemove,
   experimentsList,
   experimentsShow,
   experimentsSetSchema,

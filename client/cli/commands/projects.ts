@@ -1,7 +1,8 @@
 import type { ResponseOf } from "../../api-client.ts";
+import { UsageError } from "../../errors.ts";
 import type { RouteOf } from "../../operations.ts";
 import { type CommandContext, defineCommand } from "../command.ts";
-import { resolveProjectId } from "./resolve.ts";
+import { projectOption, resolveProjectId } from "./resolve.ts";
 
 type Project = ResponseOf<RouteOf<"getProject">>;
 
@@ -103,3 +104,67 @@ export async function listPage<T>(
   }
   return { items, nextCursor: null };
 }
+
+const ROLES = ["viewer", "editor", "owner"] as const;
+
+export const membersList = defineCommand({
+  name: "projects members list",
+  summary: "List a project's members and their roles",
+  options: { ...projectOption, ...listOptions() },
+  examples: ["byom projects members list --project fraud"],
+  async run(ctx) {
+    const client = ctx.client();
+    const projectId = await resolveProjectId(client, ctx.required("project"));
+    const page = await listPage(ctx, (query) => client.call("listMembers", { params: { projectId }, query }));
+    ctx.out.result(page, () =>
+      ctx.out.table(page.items, [
+        { header: "PRINCIPAL", value: (m) => m.principal },
+        { header: "ROLE", value: (m) => m.role },
+        { header: "ADDED", value: (m) => m.addedAt },
+      ]),
+    );
+  },
+});
+
+export const membersAdd = defineCommand({
+  name: "projects members add",
+  summary: "Add a member to a project, or change a member's role (owners only)",
+  positionals: [{ name: "principal", description: "an IAM principal ARN, or local:<user> in local mode" }],
+  options: {
+    ...projectOption,
+    role: { type: "string", placeholder: "role", required: true, description: "viewer, editor or owner" },
+  },
+  examples: [
+    "byom projects members add arn:aws:iam::123456789012:role/DataScientist --project fraud --role editor",
+  ],
+  async run(ctx) {
+    const role = ctx.required("role") as (typeof ROLES)[number];
+    if (!ROLES.includes(role))
+      throw new UsageError(`--role is one of ${ROLES.join(", ")}.`, "projects members add");
+    const client = ctx.client();
+    const projectId = await resolveProjectId(client, ctx.required("project"));
+    const member = await client.call("putMember", {
+      params: { projectId },
+      body: { principal: ctx.positionals[0] as string, role },
+    });
+    ctx.out.result(member, () => `${member.principal} is ${member.role} of project ${projectId}.`);
+  },
+});
+
+export const membersRemove = defineCommand({
+  name: "projects members remove",
+  summary: "Remove a member from a project (owners only)",
+  positionals: [{ name: "principal", description: "the member's principal" }],
+  options: { ...projectOption },
+  examples: ["byom projects members remove local:ana --project fraud"],
+  async run(ctx) {
+    const client = ctx.client();
+    const projectId = await resolveProjectId(client, ctx.required("project"));
+    const principal = ctx.positionals[0] as string;
+    await client.call("deleteMember", { params: { projectId }, query: { principal } });
+    ctx.out.result(
+      { projectId, principal, removed: true },
+      () => `${principal} is no longer a member of ${projectId}.`,
+    );
+  },
+});
