@@ -14,7 +14,7 @@ type LocalHandler = (input: unknown) => Promise<unknown>;
  */
 export function localTaskHandlers(serving: LocalServing): Record<string, LocalHandler> {
   const handlers: Record<string, TaskHandler> = {
-    [DEPLOY_STATES.prepare]: (input) => deploySteps.prepare(input, registryReader),
+    [DEPLOY_STATES.prepare]: (input) => deploySteps.prepare(input, registryReader, serving),
     [DEPLOY_STATES.stageArtifact]: (input) => deploySteps.stageArtifact(input),
     [DEPLOY_STATES.createTargetGroup]: (input) => deploySteps.createTargetGroup(input, serving),
     [DEPLOY_STATES.startRuntime]: (input) => deploySteps.startRuntime(input, serving),

@@ -61,10 +61,13 @@ export class Deployer extends Construct {
   public readonly deployWorkflow: DeployWorkflow;
   public readonly deleteWorkflow: DeleteWorkflow;
   public readonly securityGroup: ec2.SecurityGroup;
+  private readonly apiFunctions: ReadonlyMap<string, ByomFunction>;
+  private monitor: ByomFunction | undefined;
 
   constructor(scope: Construct, id: string, props: DeployerProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    this.apiFunctions = props.apiFunctions;
     const { cluster } = props.scoring;
     const drain = props.drain ?? Duration.seconds(30);
     const processorLogs = new logs.LogGroup(this, "ProcessorLogs", {
@@ -209,6 +212,7 @@ export class Deployer extends Construct {
       });
       this.grantStep(fn, props, { processorLogs, runtimeRoles: [runtimeExecutionRole, runtimeTaskRole] });
       if (invokedByWorkflow) stepFunctions.push(fn);
+      else this.monitor = fn;
       return fn.function;
     };
     const deploySteps = Object.fromEntries(
@@ -236,6 +240,12 @@ export class Deployer extends Construct {
 
     // The health monitor: HEALTHY deployments whose runtimes stop answering become UNHEALTHY.
     const monitor = stepFunction("Monitor", "lambdas/deployer/handlers/monitor.ts", false);
+    // It releases deployments held by executions that stopped: it reads their status.
+    monitor.addEnvironment("DEPLOY_STATE_MACHINE_ARN", this.deployWorkflow.stateMachine.stateMachineArn);
+    monitor.addEnvironment("DELETE_STATE_MACHINE_ARN", this.deleteWorkflow.stateMachine.stateMachineArn);
+    for (const workflow of [this.deployWorkflow, this.deleteWorkflow]) {
+      workflow.stateMachine.grantExecution(monitor, "states:DescribeExecution");
+    }
     new events.Rule(this, "MonitorSchedule", {
       description: "Byom: check the health of live deployments",
       schedule: events.Schedule.rate(Duration.minutes(1)),
@@ -254,8 +264,11 @@ export class Deployer extends Construct {
         this.deleteWorkflow.stateMachine.stateMachineArn,
       );
       if (WORKFLOW_STARTING_OPERATIONS.includes(operation)) {
-        this.deployWorkflow.stateMachine.grantStartExecution(fn.function);
-        this.deleteWorkflow.stateMachine.grantStartExecution(fn.function);
+        for (const workflow of [this.deployWorkflow, this.deleteWorkflow]) {
+          workflow.stateMachine.grantStartExecution(fn.function);
+          // To take over a deployment from an execution that stopped without releasing it.
+          workflow.stateMachine.grantExecution(fn.function, "states:DescribeExecution");
+        }
       }
     }
     this.acknowledge(stepFunctions, processorLogs);
@@ -372,5 +385,40 @@ export class Deployer extends Construct {
         "The state machine invokes its own step functions and their versions (ARN:*), nothing else.";
     }
     for (const [id, reason] of Object.entries(reasons)) Validations.of(this).acknowledge({ id, reason });
+
+    // DescribeExecution on the executions of the two state machines (names are generated per change).
+    const executionsOf = (stateMachine: unknown) => {
+      const name = JSON.stringify({
+        "Fn::Select": [
+          6,
+          {
+            "Fn::Split": [
+              ":",
+              {
+                Ref: stack.resolve(
+                  (stateMachine as { node: { defaultChild: CfnResource } }).node.defaultChild.logicalId,
+                ),
+              },
+            ],
+          },
+        ],
+      });
+      return `AwsSolutions-IAM5[Resource::${arn("states", `execution:${name}:*`)}]`;
+    };
+    const describers = [
+      ...WORKFLOW_STARTING_OPERATIONS.map((operation) => this.apiFunctions.get(operation)).filter(
+        (fn): fn is ByomFunction => fn !== undefined,
+      ),
+      ...(this.monitor ? [this.monitor] : []),
+    ];
+    for (const fn of describers) {
+      for (const workflow of [this.deployWorkflow, this.deleteWorkflow]) {
+        Validations.of(fn).acknowledge({
+          id: executionsOf(workflow.stateMachine),
+          reason:
+            "Execution names are generated per change; the function reads only the status of this state machine's executions, to release a deployment held by one that stopped.",
+        });
+      }
+    }
   }
 }

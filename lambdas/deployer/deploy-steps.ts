@@ -80,8 +80,16 @@ const sameServing = (a: ResolvedTarget, b: ResolvedTarget) =>
 const describe = (t: ResolvedTarget) => `${t.modelName} v${t.version} (${t.runtime})`;
 
 /** Resolves the targets again (the registry may have changed) and plans the slots to build. */
-export async function prepare(input: WorkflowInput, reader: RegistryReader): Promise<PreparedDeploy> {
+export async function prepare(
+  input: WorkflowInput,
+  reader: RegistryReader,
+  infra: ServingInfrastructure,
+): Promise<PreparedDeploy> {
   const record = await load(input);
+  // Slots an abandoned run was building (its execution stopped before it could clean up).
+  const live = new Set(record.slots.map((s) => s.slotId));
+  for (const slot of record.pendingSlots)
+    if (!live.has(slot.slotId)) await removeSlot(input.deploymentId, slot, infra);
   const targets = await resolveTargets(reader, input.projectId, record.mode, record.targets);
   const unused = [...record.slots];
   const pendingSlots: Slot[] = targets.map((target, position) => {

@@ -1,4 +1,5 @@
 import { changeDeployment, listAllDeployments } from "#lambdas/deployments/deployments-repository.ts";
+import { workflowRunning } from "#lambdas/deployments/workflow-starter.ts";
 import { nowIso } from "#lambdas/shared/ids.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import type { DeploymentRecord } from "./model.ts";
@@ -22,8 +23,12 @@ export async function monitorDeployments(infra: ServingInfrastructure): Promise<
   return changed;
 }
 
+/** A hold older than this, by an execution that no longer runs, is released by the monitor. */
+const STALE_HOLD_MS = 2 * 60_000;
+
 async function monitorDeployment(record: DeploymentRecord, infra: ServingInfrastructure): Promise<boolean> {
-  if (record.activeWorkflow || (record.status !== "HEALTHY" && record.status !== "UNHEALTHY")) return false;
+  if (record.activeWorkflow) return releaseAbandoned(record, record.activeWorkflow);
+  if (record.status !== "HEALTHY" && record.status !== "UNHEALTHY") return false;
   const failing: string[] = [];
   for (const slot of record.slots) {
     const health = await infra.runtimeHealth(slot).catch((error: Error) => ({
@@ -49,5 +54,35 @@ async function monitorDeployment(record: DeploymentRecord, infra: ServingInfrast
     idle: true,
   });
   if (applied) logger.info("deployment health changed", { deploymentId: record.deploymentId, status: next });
+  return applied;
+}
+
+/**
+ * A workflow that stopped without finishing (timed out, stopped, or lost with local mode's process)
+ * cannot release its deployment: the monitor does, and says so. What it built stays recorded on the
+ * deployment, so the next PATCH or DELETE removes it.
+ */
+async function releaseAbandoned(record: DeploymentRecord, holder: string): Promise<boolean> {
+  if (Date.now() - Date.parse(record.updatedAt) < STALE_HOLD_MS || (await workflowRunning(holder)))
+    return false;
+  const serving = record.liveRevision > 0 && record.status !== "DELETING";
+  const reason = `The workflow ${holder} stopped before it finished. ${
+    record.status === "DELETING" ? "Send DELETE again." : "PATCH the deployment to retry, or DELETE it."
+  }`;
+  const applied = await changeDeployment(record.projectId, record.deploymentId, {
+    set: {
+      activeWorkflow: null,
+      failureReason: reason,
+      ...(serving ? {} : { status: "FAILED" as const }),
+      updatedAt: nowIso(),
+    },
+    event: { at: nowIso(), status: serving ? record.status : "FAILED", message: reason },
+    heldBy: holder,
+  });
+  if (applied)
+    logger.warn("released a deployment held by a stopped workflow", {
+      deploymentId: record.deploymentId,
+      holder,
+    });
   return applied;
 }

@@ -10,12 +10,13 @@ import { logger } from "#lambdas/shared/logger.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import {
   changeDeployment,
+  type DeploymentChange,
   getDeployment,
   listDeployments as listDeploymentItems,
   putNewDeployment,
 } from "./deployments-repository.ts";
 import { hashPassphrase } from "./passphrase.ts";
-import { startWorkflow, type WorkflowKind } from "./workflow-starter.ts";
+import { startWorkflow, type WorkflowKind, workflowRunning } from "./workflow-starter.ts";
 
 export class DeploymentNotFoundError extends NotFoundError {
   constructor(projectId: string, deploymentId: string) {
@@ -142,16 +143,14 @@ export async function updateDeployment(
   }
   const revision = record.revision + 1;
   const workflowId = workflowIdOf("deploy", deploymentId, revision);
-  const claimed = await changeDeployment(projectId, deploymentId, {
+  await claim(record, workflowId, {
     set: { targets: input.targets, revision, failureReason: null, updatedAt: nowIso() },
     event: {
       at: nowIso(),
       status: record.status,
       message: `Revision ${revision} requested by ${caller.principal}.`,
     },
-    claimFor: workflowId,
   });
-  if (!claimed) throw new DeploymentBusyError((await getDeployment(projectId, deploymentId)) ?? record);
   await start("deploy", { ...record, revision }, workflowId);
   return deploymentView(await findDeployment(projectId, deploymentId));
 }
@@ -165,14 +164,39 @@ export async function deleteDeployment(
   await authorize(caller, projectId, "editor");
   const record = await findDeployment(projectId, deploymentId);
   const workflowId = workflowIdOf("delete", deploymentId, record.revision);
-  const claimed = await changeDeployment(projectId, deploymentId, {
+  await claim(record, workflowId, {
     set: { status: "DELETING", updatedAt: nowIso() },
     event: { at: nowIso(), status: "DELETING", message: `Delete requested by ${caller.principal}.` },
-    claimFor: workflowId,
   });
-  if (!claimed) throw new DeploymentBusyError((await getDeployment(projectId, deploymentId)) ?? record);
   await start("delete", record, workflowId);
   return deploymentView(await findDeployment(projectId, deploymentId));
+}
+
+/**
+ * Takes the deployment for a new workflow: free, or held by an execution that no longer runs (it
+ * timed out or was stopped and could not release it). Otherwise 409.
+ */
+async function claim(
+  record: DeploymentRecord,
+  workflowId: string,
+  change: Pick<DeploymentChange, "set" | "event">,
+): Promise<void> {
+  const { projectId, deploymentId } = record;
+  if (await changeDeployment(projectId, deploymentId, { ...change, claimFor: workflowId })) return;
+  const current = (await getDeployment(projectId, deploymentId)) ?? record;
+  const holder = current.activeWorkflow;
+  if (holder && !(await workflowRunning(holder))) {
+    const takenOver = await changeDeployment(projectId, deploymentId, {
+      ...change,
+      set: { ...change.set, activeWorkflow: workflowId },
+      heldBy: holder,
+    });
+    if (takenOver) {
+      logger.warn("took over a deployment from a workflow that no longer runs", { deploymentId, holder });
+      return;
+    }
+  }
+  throw new DeploymentBusyError(current);
 }
 
 async function findDeployment(projectId: string, deploymentId: string): Promise<DeploymentRecord> {

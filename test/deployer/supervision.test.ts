@@ -92,4 +92,52 @@ describe("runtime services are supervised like ECS services", () => {
     );
     expect(runtimePids()).toEqual([]);
   }, 900_000);
+
+  it("lets a deployment whose workflow was lost with local mode be deleted after a restart", async () => {
+    const models = await deployModels();
+    const lostHome = mkdtempSync(join(tmpdir(), "byom-lost-"));
+    try {
+      let first: TestPlatform | undefined = await startTestPlatform({}, lostHome);
+      const projectId = (await first.api.call("POST", "/v1/projects", { name: "lost" })).body.projectId;
+      const modelId = (await first.api.call("POST", `/v1/projects/${projectId}/models`, { name: "m" })).body
+        .modelId;
+      await registerDropped(first, projectId, modelId, "m-v1", models.v1);
+      const created = await first.api.call("POST", `/v1/projects/${projectId}/deployments`, {
+        name: "interrupted",
+        mode: "single",
+        targets: [{ modelId, version: 1 }],
+      });
+      expect(created.status).toBe(201);
+      const path = `/v1/projects/${projectId}/deployments/${created.body.deploymentId}`;
+      // Local mode stops in the middle of the deploy workflow.
+      await waitForStatus(
+        first.api,
+        projectId,
+        created.body.deploymentId,
+        ["PROCESSING", "STARTING"],
+        60_000,
+      );
+      await first.stop();
+      first = undefined;
+
+      const second = await startTestPlatform({}, lostHome);
+      try {
+        const stuck = await second.api.call("GET", path);
+        expect(["PROCESSING", "STARTING"]).toContain(stuck.body.status);
+        const deleting = await second.api.call("DELETE", path);
+        expect(deleting.status, JSON.stringify(deleting.body)).toBe(202);
+        await waitFor(
+          "the deployment to be gone",
+          async () => ((await second.api.call("GET", path)).status === 404 ? true : undefined),
+          60_000,
+        );
+        const services = JSON.parse(readFileSync(join(lostHome, "services.json"), "utf8"));
+        expect(services).toEqual([]);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(lostHome, { recursive: true, force: true });
+    }
+  }, 600_000);
 });
