@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+
+// The step modules read their environment when they load, as Lambdas do.
+process.env.TABLE_NAME ??= "unit";
+process.env.BUCKET_NAME ??= "unit";
+const { failureReasonOf, trafficRuleFor } = await import("#lambdas/deployer/deploy-steps.ts");
+const { checkTargetsForMode } = await import("#lambdas/deployer/plan.ts");
+const { resolveTokens } = await import("#local/state-machines.ts");
+const { hashPassphrase } = await import("#lambdas/deployments/passphrase.ts");
+
+import { scryptSync } from "node:crypto";
+import type { ResolvedTarget, Slot } from "#lambdas/deployer/model.ts";
+import type { ServingInfrastructure } from "#lambdas/deployer/serving.ts";
+
+const slot = (slotId: string, role: ResolvedTarget["role"], weight: number): Slot => ({
+  slotId,
+  position: 0,
+  revision: 1,
+  resources: { targetGroupArn: `tg-${slotId}` },
+  target: { role, weight } as ResolvedTarget,
+});
+
+const infra = {
+  processorLogTail: async () => "the zip has 9 entries, over the limit of 2",
+} as unknown as ServingInfrastructure;
+
+describe("deployer rules", () => {
+  it("sends A/B traffic by weight and the challenger only shadow copies", () => {
+    const ab = trafficRuleFor("dep-x", [slot("a", "primary", 70), slot("b", "primary", 30)]);
+    expect(ab.pathPrefix).toBe("/dep-x");
+    expect(ab.targets).toEqual([
+      { targetGroupArn: "tg-a", weight: 70 },
+      { targetGroupArn: "tg-b", weight: 30 },
+    ]);
+    expect(ab.shadow).toBeUndefined();
+    const cc = trafficRuleFor("dep-x", [slot("c", "champion", 100), slot("d", "challenger", 0)]);
+    expect(cc.targets).toEqual([{ targetGroupArn: "tg-c", weight: 100 }]);
+    expect(cc.shadow).toEqual({ targetGroupArn: "tg-d", weight: 0 });
+  });
+
+  it("turns Step Functions errors into reasons a person can act on", async () => {
+    const lambda = {
+      Error: "RuntimeNotReadyError",
+      Cause: JSON.stringify({ errorMessage: "did not become ready" }),
+    };
+    expect(await failureReasonOf(lambda, infra)).toBe("did not become ready");
+    const task = {
+      Error: "States.TaskFailed",
+      Cause: JSON.stringify({ TaskArn: "arn:task/abc", Containers: [{ Name: "p", ExitCode: 1 }] }),
+    };
+    expect(await failureReasonOf(task, infra)).toBe(
+      "The artifact processor failed (exit code 1): the zip has 9 entries, over the limit of 2",
+    );
+    expect(await failureReasonOf({ Error: "States.Timeout", Cause: "" }, infra)).toMatch(/timed out/);
+  });
+
+  it("checks each mode's target rules", () => {
+    const t = { modelId: "mdl-x", version: 1 };
+    expect(() => checkTargetsForMode("single", [t, t])).toThrow(/exactly one target/);
+    expect(() =>
+      checkTargetsForMode("ab", [
+        { ...t, weight: 50 },
+        { ...t, weight: 49 },
+      ]),
+    ).toThrow(/add up to 100/);
+    expect(() => checkTargetsForMode("ab", [{ ...t, weight: 50 }, t])).toThrow(/needs a weight/);
+    expect(() =>
+      checkTargetsForMode("champion_challenger", [
+        { ...t, role: "champion" },
+        { ...t, role: "champion" },
+      ]),
+    ).toThrow(/one with role 'champion', one with role 'challenger'/);
+    expect(() =>
+      checkTargetsForMode("champion_challenger", [
+        { ...t, role: "champion" },
+        { ...t, role: "challenger" },
+      ]),
+    ).not.toThrow();
+  });
+
+  it("resolves the tokens a synthesized definition carries to local names", () => {
+    expect(
+      resolveTokens({
+        "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":lambda:", { Ref: "AWS::Region" }]],
+      }),
+    ).toBe("arn:aws:lambda:us-east-1");
+    expect(resolveTokens({ "Fn::GetAtt": ["Fn", "Arn"] })).toBe("local-Fn-Arn");
+  });
+
+  it("hashes a passphrase the way the runtime verifies it (scrypt, salted)", async () => {
+    const encoded = await hashPassphrase("correct horse battery staple");
+    const [scheme, n, r, p, salt, key] = encoded.split("$");
+    expect(scheme).toBe("scrypt");
+    const derived = scryptSync("correct horse battery staple", Buffer.from(salt!, "hex"), 32, {
+      N: Number(n),
+      r: Number(r),
+      p: Number(p),
+    });
+    expect(derived.toString("hex")).toBe(key);
+    expect(await hashPassphrase("correct horse battery staple")).not.toBe(encoded);
+  });
+});
