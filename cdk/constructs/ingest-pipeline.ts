@@ -1,4 +1,5 @@
 import { Duration } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambdaEvents from "aws-cdk-lib/aws-lambda-event-sources";
@@ -37,6 +38,11 @@ export class IngestPipeline extends Construct {
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
   public readonly ingest: ByomFunction;
+  /**
+   * In alarm while any message waits in the dead-letter queue (an upload or drop that failed to
+   * ingest three times). No action by default: add one, e.g. an SNS topic, with `addAlarmAction`.
+   */
+  public readonly deadLetterAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: IngestPipelineProps) {
     super(scope, id);
@@ -44,6 +50,15 @@ export class IngestPipeline extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+    });
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, "DeadLetters", {
+      alarmDescription:
+        "Byom ingest: messages in the dead-letter queue. Each is an S3 event that failed to ingest three times; see the ingest function's logs, fix the cause, then redrive the queue.",
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.queue = new sqs.Queue(this, "Queue", {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

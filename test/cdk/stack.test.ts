@@ -296,6 +296,23 @@ describe("the synthesized Byom stack", () => {
       );
     });
 
+    it("raises an alarm while anything waits in the dead-letter queue", () => {
+      synth.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Namespace: "AWS/SQS",
+        MetricName: "ApproximateNumberOfMessagesVisible",
+        Dimensions: [
+          {
+            Name: "QueueName",
+            Value: {
+              "Fn::GetAtt": [logicalId(synth.stack.ingest.deadLetterQueue.node.defaultChild), "QueueName"],
+            },
+          },
+        ],
+        ComparisonOperator: "GreaterThanThreshold",
+        Threshold: 0,
+      });
+    });
+
     it("runs the ingest handler for 15 minutes with partial batch failures reported", () => {
       const ingest = logicalId(synth.stack.ingest.ingest.function.node.defaultChild);
       const resources = synth.template.toJSON().Resources;
