@@ -1,7 +1,13 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailure } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
-import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
+import {
+  decodeCursor,
+  encodeCursor,
+  type Page,
+  type PageRequest,
+  tableCursor,
+} from "#lambdas/shared/pagination.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 import type { CatalogEntry, CatalogKind } from "./entries.ts";
 
@@ -81,7 +87,7 @@ export async function listEntries(kind: CatalogKind, page: PageRequest): Promise
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
       ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
       Limit: page.limit,
-      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk),
+      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk, tableCursor(skPrefix)),
     }),
   );
   return { items: (out.Items ?? []).map(toRecord), nextCursor: encodeCursor(out.LastEvaluatedKey) };

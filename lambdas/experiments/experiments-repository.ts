@@ -9,7 +9,13 @@ import {
 import { isConditionFailure } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { PayloadTooLargeError } from "#lambdas/shared/errors.ts";
-import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
+import {
+  decodeCursor,
+  encodeCursor,
+  type Page,
+  type PageRequest,
+  tableCursor,
+} from "#lambdas/shared/pagination.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 import type { Metadata, MetadataValue } from "./metadata.ts";
 
@@ -93,7 +99,7 @@ export async function listExperiments(projectId: string, page: PageRequest): Pro
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
       ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
       Limit: page.limit,
-      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk),
+      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk, tableCursor(skPrefix)),
       ConsistentRead: true,
     }),
   );

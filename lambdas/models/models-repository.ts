@@ -1,7 +1,13 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailure } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
-import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
+import {
+  decodeCursor,
+  encodeCursor,
+  type Page,
+  type PageRequest,
+  tableCursor,
+} from "#lambdas/shared/pagination.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 
 export interface ModelRecord {
@@ -106,7 +112,7 @@ export async function listModels(projectId: string, page: PageRequest): Promise<
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
       ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
       Limit: page.limit,
-      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk),
+      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk, tableCursor(skPrefix)),
       ConsistentRead: true,
     }),
   );
@@ -229,7 +235,7 @@ export async function listVersions(
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
       ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
       Limit: page.limit,
-      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk),
+      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk, tableCursor(skPrefix)),
       ConsistentRead: true,
     }),
   );

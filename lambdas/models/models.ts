@@ -218,7 +218,7 @@ async function allocateVersion(
   let seen = -1;
   let seenAt = started;
   // Milliseconds per version, averaged over what this registration has watched; a guess until then.
-  let perVersion = 10;
+  let perVersion = 25;
   let failures = 0;
   for (;;) {
     const latest = (await getLatestVersion(projectId, modelId))?.version ?? 0;
@@ -229,7 +229,7 @@ async function allocateVersion(
       seenAt = now;
     }
     const ahead = ticket - 1 - latest;
-    const stalled = now - seenAt > Math.max(STALL_MS, 10 * perVersion);
+    const stalled = now - seenAt > STALL_MS;
     if (ahead <= 0 || stalled) {
       const record: VersionRecord = {
         projectId,

@@ -26,6 +26,7 @@ export function decodeCursor(
   cursor: string | undefined,
   partitionAttribute: string,
   partitionValue: string,
+  shape?: CursorShape,
 ): Key | undefined {
   if (cursor === undefined || cursor === "") return undefined;
   let decoded: unknown;
@@ -43,5 +44,35 @@ export function decodeCursor(
   ) {
     throw new InvalidCursorError();
   }
+  if (shape && !fitsShape(decoded as Key, shape)) throw new InvalidCursorError();
   return decoded as Key;
 }
+
+/**
+ * What a list's LastEvaluatedKey looks like: exactly these attributes, strings, the sort key under
+ * the list's prefix. DynamoDB answers a start key of another shape with a ValidationException, so
+ * a forged cursor is refused here as a 400 instead.
+ */
+export interface CursorShape {
+  readonly attributes: readonly string[];
+  readonly sortKey?: { readonly attribute: string; readonly prefix: string };
+}
+
+function fitsShape(key: Key, shape: CursorShape): boolean {
+  const names = Object.keys(key);
+  if (
+    names.length !== shape.attributes.length ||
+    !shape.attributes.every((a) => typeof key[a] === "string")
+  ) {
+    return false;
+  }
+  if (!shape.sortKey) return true;
+  const sortValue = key[shape.sortKey.attribute];
+  return typeof sortValue === "string" && sortValue.startsWith(shape.sortKey.prefix);
+}
+
+/** The cursor shape of a Query on the table's pk with begins_with(sk, prefix). */
+export const tableCursor = (skPrefix: string): CursorShape => ({
+  attributes: ["pk", "sk"],
+  sortKey: { attribute: "sk", prefix: skPrefix },
+});

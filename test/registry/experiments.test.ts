@@ -237,6 +237,13 @@ describe("experiments", () => {
     );
     expect(foreign.status).toBe(400);
     expect(foreign.body.error.code).toBe("INVALID_CURSOR");
+    const forge = (key: object) => Buffer.from(JSON.stringify(key)).toString("base64url");
+    const pk = `PROJECT#${project.projectId}`;
+    for (const key of [{ pk, sk: 5 }, { pk }, { pk, sk: "ZZZ" }, { pk, sk: "EXPERIMENT#x", extra: "y" }]) {
+      const forged = await platform.api.call("GET", `${base}?cursor=${forge(key)}`);
+      expect(forged.status, JSON.stringify(key)).toBe(400);
+      expect(forged.body.error.code).toBe("INVALID_CURSOR");
+    }
     expect((await platform.api.call("GET", `${base}?limit=0`)).status).toBe(400);
     expect((await platform.api.call("GET", `${base}?limit=101`)).status).toBe(400);
   });
