@@ -1,12 +1,29 @@
 import { join } from "node:path";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import { LocalServing, localProcessorTaskDefinitions } from "./local-serving.ts";
+import { ensureImageEnv } from "./python-env.ts";
 import { RuntimeSupervisor } from "./runtime-supervisor.ts";
 import { ScoringRouter } from "./scoring-router.ts";
 import { localStateMachineArn, stateMachineDefinitions } from "./state-machines.ts";
 import { LocalStepFunctions } from "./step-functions.ts";
 
 const MONITOR_INTERVAL_MS = 3_000;
+/** Images whose Python environments local mode prepares at start (others on their first use). */
+export const PREPARED_IMAGES = [
+  ...new Set([...BUILTIN_CATALOG.artifactProcessors.map((p) => p.image), "tabular-runtime"]),
+];
+
+/**
+ * The first start on a machine installs the processors' and the tabular runtime's pinned
+ * requirements in the background, so the first deployment does not wait for pip.
+ */
+async function prepareImageEnvs(): Promise<void> {
+  for (const image of PREPARED_IMAGES) {
+    await ensureImageEnv(image).catch((error: Error) =>
+      console.error(`local mode: could not prepare the Python environment of ${image}: ${error.message}`),
+    );
+  }
+}
 
 export interface LocalDeployer {
   /** Environment the API handlers and workflow steps read, as the CDK app sets it for the Lambdas. */
@@ -39,6 +56,7 @@ export async function startDeployer(options: {
   });
   const localServing = serving;
   void localServing.restore();
+  void prepareImageEnvs();
 
   const stepFunctions = new LocalStepFunctions(home, async () => {
     // Loaded at the first execution: the step modules read their environment when they load.

@@ -21,7 +21,7 @@ export interface ServiceStatus {
 interface Service {
   readonly serviceId: string;
   readonly port: number;
-  readonly command: PythonCommand;
+  command: PythonCommand | undefined;
   child: ChildProcess | undefined;
   restarts: number;
   lastLines: string[];
@@ -52,24 +52,39 @@ export class RuntimeSupervisor {
     renameSync(`${this.stateFile}.tmp`, this.stateFile);
   }
 
-  /** Starts a service on a free loopback port; the command is built for that port. */
+  /**
+   * Starts a service on a free loopback port; the command is built for that port. Returns at once:
+   * building the command may first create the image's Python environment (minutes, once), during
+   * which the service reports that it is preparing, as an ECS task reports PROVISIONING.
+   */
   async start(serviceId: string, build: (port: number) => Promise<PythonCommand>): Promise<ServiceStatus> {
     if (this.services.has(serviceId)) return this.status(serviceId) as ServiceStatus;
     const port = await freePort();
     const service: Service = {
       serviceId,
       port,
-      command: await build(port),
+      command: undefined,
       child: undefined,
       restarts: 0,
       lastLines: [],
-      lastExit: undefined,
+      lastExit: "is preparing its Python environment (the first time an image runs, pip installs it)",
       stopped: false,
       restartTimer: undefined,
       log: createWriteStream(join(this.logDir, `${serviceId}.log`), { flags: "a" }),
     };
     this.services.set(serviceId, service);
-    this.spawn(service);
+    build(port).then(
+      (command) => {
+        service.command = command;
+        service.lastExit = undefined;
+        if (!service.stopped) this.spawn(service);
+      },
+      (error: Error) => {
+        service.lastExit = `could not be prepared: ${error.message}`;
+        service.log.write(`[supervisor] ${service.lastExit}\n`);
+      },
+    );
+    this.publish();
     return this.status(serviceId) as ServiceStatus;
   }
 
@@ -115,6 +130,7 @@ export class RuntimeSupervisor {
 
   private spawn(service: Service): void {
     const { command } = service;
+    if (!command) return;
     const child = spawn(command.command, [...command.args], {
       env: command.env as NodeJS.ProcessEnv,
       cwd: command.cwd,

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { expect } from "vitest";
+import { PREPARED_IMAGES } from "#local/deployer.ts";
+import { ensureImageEnv } from "#local/python-env.ts";
 import { MLFLOW_REQUIREMENTS, mlflowVenv } from "./artifacts.ts";
 import { type ApiClient, REPO_ROOT, type TestPlatform } from "./platform.ts";
 import { run } from "./python.ts";
@@ -22,6 +24,9 @@ export interface DeployModels {
  * package (test/fixtures/make_deploy_models.py), built once while the script and pins are unchanged.
  */
 export async function deployModels(): Promise<DeployModels> {
+  // The processor and runtime venvs, created once per machine (minutes on a fresh one), before any
+  // workflow waits for them.
+  for (const image of PREPARED_IMAGES) await ensureImageEnv(image);
   const script = join(REPO_ROOT, "test/fixtures/make_deploy_models.py");
   const hash = createHash("sha256")
     .update(readFileSync(script))
