@@ -10,7 +10,12 @@ import { ensureImageEnv, PYTHON_SOURCE_DIR } from "#local/python-env.ts";
 const FAMILIES: Record<string, { image: string; tests: string[] }> = {
   tabular: {
     image: "tabular-runtime",
-    tests: ["tests/test_convert.py", "tests/test_processors.py", "tests/test_scorer_api.py", "tests/test_tabular_frameworks.py"],
+    tests: [
+      "tests/test_convert.py",
+      "tests/test_processors.py",
+      "tests/test_scorer_api.py",
+      "tests/test_tabular_frameworks.py",
+    ],
   },
   pytorch: { image: "pytorch-runtime", tests: ["tests/test_pytorch_frameworks.py"] },
   tensorflow: { image: "tensorflow-runtime", tests: ["tests/test_tensorflow_frameworks.py"] },
@@ -42,14 +47,20 @@ for (const name of selected) {
   const familyStart = Date.now();
   const runtime = await ensureImageEnv(family.image);
   const tester = await ensureImageEnv(family.image, { withTestTools: true });
-  process.stderr.write(`byom: ${name} environments ready in ${((Date.now() - familyStart) / 1000).toFixed(1)} s\n`);
-  const code = await run(tester.python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", ...family.tests, ...extraArgs], {
-    ...process.env,
-    ...processors,
-    BYOM_RUNTIME_PYTHON: runtime.python,
-    PYTHONPATH: PYTHON_SOURCE_DIR,
-    MLFLOW_TRACKING_URI: `file://${join(PYTHON_SOURCE_DIR, "..", "..", ".byom", "mlruns")}`,
-  });
+  process.stderr.write(
+    `byom: ${name} environments ready in ${((Date.now() - familyStart) / 1000).toFixed(1)} s\n`,
+  );
+  const code = await run(
+    tester.python,
+    ["-m", "pytest", "-q", "-p", "no:cacheprovider", ...family.tests, ...extraArgs],
+    {
+      ...process.env,
+      ...processors,
+      BYOM_RUNTIME_PYTHON: runtime.python,
+      PYTHONPATH: PYTHON_SOURCE_DIR,
+      MLFLOW_TRACKING_URI: `file://${join(PYTHON_SOURCE_DIR, "..", "..", ".byom", "mlruns")}`,
+    },
+  );
   if (code !== 0) failed += 1;
 }
 process.stderr.write(`byom: python suites done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

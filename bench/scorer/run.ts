@@ -52,7 +52,8 @@ function run(command: string, args: string[]): Promise<void> {
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 const peak = (row: Row) => row.loads.reduce((best, load) => (load.rps > best.rps ? load : best));
-const atLowest = (row: Row) => row.loads.reduce((low, load) => (load.concurrency < low.concurrency ? load : low));
+const atLowest = (row: Row) =>
+  row.loads.reduce((low, load) => (load.concurrency < low.concurrency ? load : low));
 
 function table(report: Report): string {
   const lines: string[] = [];
@@ -79,9 +80,13 @@ function table(report: Report): string {
     }
   }
   lines.push("");
-  lines.push("Ratios of Byom against each peer (peak single-row req/s; 10k-row batch time, lower is better):");
+  lines.push(
+    "Ratios of Byom against each peer (peak single-row req/s; 10k-row batch time, lower is better):",
+  );
   lines.push("");
-  lines.push("| model | ×MLServer req/s | ×mlflow serve req/s | Byom 10k ÷ MLServer 10k | Byom 10k ÷ mlflow 10k |");
+  lines.push(
+    "| model | ×MLServer req/s | ×mlflow serve req/s | Byom 10k ÷ MLServer 10k | Byom 10k ÷ mlflow 10k |",
+  );
   lines.push("|---|---:|---:|---:|---:|");
   for (const model of Object.keys(report.baselines)) {
     const byServer = (name: string) => report.results.find((r) => r.model === model && r.server === name);

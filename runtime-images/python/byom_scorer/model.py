@@ -35,6 +35,9 @@ class ModelLoadError(Exception):
 
 
 def as_matrix(columns: list[np.ndarray], rows: int) -> np.ndarray:
+    ready = getattr(columns, "matrix", None)
+    if ready is not None:
+        return ready
     matrix = np.empty((rows, len(columns)), dtype=np.float64)
     for index, column in enumerate(columns):
         matrix[:, index] = column
@@ -255,10 +258,37 @@ def _load_calls(
 
     if method is not None:
         if _numpy_ok(schema):
+            lightgbm_call = _lightgbm_booster_call(raw, fn_name)
+            if lightgbm_call is not None:
+                candidates.append(("lightgbm-booster", lightgbm_call))
             candidates.append(("native-numpy", lambda columns, rows: method(as_matrix(columns, rows))))
         candidates.append(("native-frame", lambda columns, rows: method(frame(columns, rows))))
     classes = getattr(raw, "classes_", None)
     return reference, candidates, None if classes is None else list(np.asarray(classes).tolist())
+
+
+def _lightgbm_booster_call(raw: Any, fn_name: str) -> Call | None:
+    """LightGBM's scikit-learn wrappers hand every training parameter to Booster.predict on each
+    call, which re-parses the configuration: ~50x the cost of the prediction for one row. The
+    booster alone, plus the wrapper's own post-processing (class = argmax of the probabilities),
+    is offered as a candidate; like every candidate it serves only if it matches the wrapper."""
+    module = type(raw).__module__
+    if not module.startswith("lightgbm") or not hasattr(raw, "booster_") or fn_name not in ("predict", "predict_proba"):
+        return None
+    booster = raw.booster_
+    classes = getattr(raw, "classes_", None)
+
+    def probabilities(matrix: np.ndarray) -> np.ndarray:
+        values = booster.predict(matrix)
+        return np.column_stack((1.0 - values, values)) if values.ndim == 1 else values
+
+    if classes is None:
+        if fn_name != "predict":
+            return None
+        return lambda columns, rows: booster.predict(as_matrix(columns, rows))
+    if fn_name == "predict_proba":
+        return lambda columns, rows: probabilities(as_matrix(columns, rows))
+    return lambda columns, rows: classes[np.argmax(probabilities(as_matrix(columns, rows)), axis=1)]
 
 
 def _onnx_calls(path: Path, schema: list[Column], predict_proba: bool) -> tuple[Call, list[tuple[str, Call]], list[Any] | None]:

@@ -32,11 +32,14 @@ def save_mlflow(save, directory: Path, model, frame: pd.DataFrame, output, **kwa
     return directory
 
 
-def save_mlflow_tensor(save, directory: Path, model, matrix: np.ndarray, output, **kwargs) -> Path:
-    """MLflow 3's PyTorch and Keras flavors take a numpy input example and a tensor signature."""
+def save_mlflow_tensor(save, directory: Path, model, matrix: np.ndarray, output, example: bool = True, **kwargs) -> Path:
+    """MLflow 3's PyTorch and Keras flavors take a numpy input example and a tensor signature.
+    (mlflow.keras.save_model 3.17 writes the example before creating the folder: example=False.)"""
     from mlflow.models import infer_signature
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        save(model, str(directory), signature=infer_signature(matrix, output), input_example=matrix[:2], **kwargs)
+        if example:
+            kwargs["input_example"] = matrix[:2]
+        save(model, str(directory), signature=infer_signature(matrix, output), **kwargs)
     return directory

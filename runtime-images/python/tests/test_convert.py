@@ -109,3 +109,32 @@ def test_tensor_input_signatures_are_refused_but_tensor_outputs_become_columns()
         '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 2]}}]', "outputs", "prediction"
     )
     assert outputs == [Column("prediction.0", "Float32"), Column("prediction.1", "Float32")]
+
+
+NUMERIC = [Column("f64", "Float64"), Column("f32", "Float32"), Column("i32", "Int32"), Column("i64", "Int64"), Column("flag", "Boolean")]
+
+
+def test_small_numeric_requests_take_the_matrix_path_with_the_same_values():
+    rows = [[0.1, 0.1, 7, 2**40, True], [-1.5, 3.0, -2, 5, False]]
+    fields = [c.name for c in NUMERIC]
+    fast = parse_request({"fields": fields, "rows": rows}, NUMERIC)
+    checked = parse_request({"fields": fields, "rows": rows, "idField": "id"}, NUMERIC)
+    assert fast.columns.matrix is not None
+    for a, b in zip(fast.columns, checked.columns, strict=True):
+        assert a.dtype == b.dtype and a.tolist() == b.tolist()
+
+
+@pytest.mark.parametrize("value", [2**31, "7", 1.5, None])
+def test_the_matrix_path_leaves_anything_unusual_to_the_checked_path(value):
+    fields = [c.name for c in NUMERIC]
+    with pytest.raises(RequestError) if value in (2**31, 1.5, None) else _no_error():
+        parsed = parse_request({"fields": fields, "rows": [[1.0, 1.0, value, 1, True]]}, NUMERIC)
+        assert parsed.columns.matrix is None and parsed.columns[2].tolist() == [7]
+
+
+class _no_error:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

@@ -47,7 +47,9 @@ def test_tensorflow_flavor(tmp_path):
 def test_keras_flavor(tmp_path):
     features, model = _features(), _model()
     matrix = features.to_numpy()
-    save_mlflow_tensor(mlflow.keras.save_model, tmp_path / "m", model, matrix, model.predict(matrix, verbose=0))
+    save_mlflow_tensor(
+        mlflow.keras.save_model, tmp_path / "m", model, matrix, model.predict(matrix, verbose=0), example=False
+    )
     serve_and_compare(
         "mlflow", tmp_path / "m", tmp_path, features, pyfunc_predict(tmp_path / "m", matrix), BYOM_INPUT_SCHEMA=SCHEMA
     )
