@@ -87,6 +87,37 @@ describe("deployment modes and security", () => {
     expect(counts.v1).toBeGreaterThan(210 - 40);
     expect(counts.v1).toBeLessThan(210 + 40);
 
+    // New weights reuse the running slots: nothing is rebuilt, the rule changes in one step.
+    const pids = () =>
+      JSON.parse(readFileSync(join(platform.home, "services.json"), "utf8")).map((x: any) => x.pid);
+    const before = pids();
+    const reweighted = await platform.api.call("PATCH", `/v1/projects/${projectId}/deployments/${ab}`, {
+      targets: [
+        { modelId, version: 1, weight: 10 },
+        { modelId, version: 2, weight: 90 },
+      ],
+    });
+    expect(reweighted.status, JSON.stringify(reweighted.body)).toBe(202);
+    const shifted = await waitFor(
+      "the new weights to serve",
+      async () => {
+        const got = await platform.api.call("GET", `/v1/projects/${projectId}/deployments/${ab}`);
+        return got.body.liveRevision === 2 ? got.body : undefined;
+      },
+      120_000,
+    );
+    expect(shifted.serving.map((s: any) => [s.version, s.weight])).toEqual([
+      [1, 10],
+      [2, 90],
+    ]);
+    expect(shifted.events.some((e: any) => /building 0 new slot/.test(e.message))).toBe(true);
+    expect(pids()).toEqual(before);
+    const after = { v1: 0, v2: 0, other: 0 };
+    for (let i = 0; i < 100; i++) after[versionOf(await score(abLive.endpointUrl, request))] += 1;
+    // 10/90 over 100 requests: σ = 3, so v1 stays under 10 + 15.
+    expect(after.v1).toBeLessThan(25);
+    expect(after.v2).toBeGreaterThan(75);
+
     const shadowFile = join(platform.home, "shadow", `${cc}.jsonl`);
     for (let i = 0; i < 10; i++) {
       const answer = await score(ccLive.endpointUrl, request);
