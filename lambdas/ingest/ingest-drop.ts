@@ -1,6 +1,8 @@
 import { copyObject, headObject } from "#lambdas/artifacts/artifact-store.ts";
 import { createInternalArtifact } from "#lambdas/artifacts/artifacts.ts";
 import { createExperimentRecord } from "#lambdas/experiments/experiments.ts";
+import { listExperiments } from "#lambdas/experiments/experiments-repository.ts";
+import type { MetadataValue } from "#lambdas/experiments/metadata.ts";
 import { getProject } from "#lambdas/projects/projects-repository.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
@@ -45,8 +47,9 @@ export async function ingestDropObject(event: ObjectEvent, messageId: string): P
     return;
   }
   const version = event.versionId ?? head.versionId ?? `${head.etag}-${head.size}`;
-  const marker = await claim(event.key, version, drop.projectId, messageId);
-  if (!marker) return;
+  const claimed = await claim(event.key, version, drop.projectId, messageId);
+  if (!claimed) return;
+  const { marker, resumed } = claimed;
 
   const createdBy = event.principalId ? `s3:${event.principalId}` : "s3-drop-folder";
   let ids =
@@ -54,17 +57,24 @@ export async function ingestDropObject(event: ObjectEvent, messageId: string): P
       ? { experimentId: marker.experimentId, artifactId: marker.artifactId }
       : undefined;
   if (!ids) {
-    const name = experimentName(drop.name);
-    const experiment = await createExperimentRecord(
-      drop.projectId,
-      {
-        name,
-        description: `Created from the drop folder object ${event.key}.`,
-        metadata: { source_object: { string_value: event.key } },
-      },
-      createdBy,
-    );
-    ids = { experimentId: experiment.experimentId, artifactId: newId("art") };
+    // A resumed claim's owner may have created the experiment and died before recording its id.
+    const experimentId =
+      (resumed ? await findDroppedExperiment(drop.projectId, event.key, version) : undefined) ??
+      (
+        await createExperimentRecord(
+          drop.projectId,
+          {
+            name: experimentName(drop.name),
+            description: `Created from the drop folder object ${event.key}.`,
+            metadata: {
+              source_object: { string_value: event.key },
+              source_object_version: { string_value: version },
+            },
+          },
+          createdBy,
+        )
+      ).experimentId;
+    ids = { experimentId, artifactId: newId("art") };
     await recordDropIds(event.key, version, messageId, ids);
   }
   const ref = { projectId: drop.projectId, ...ids };
@@ -84,15 +94,18 @@ export async function ingestDropObject(event: ObjectEvent, messageId: string): P
   logger.info("drop-folder object became an experiment", { key: event.key, ...ref });
 }
 
-/** The marker this delivery owns now, or undefined when the version is done or owned elsewhere. */
+/**
+ * The marker this delivery owns now (`resumed` when it took over an earlier claim), or undefined
+ * when the version is done or owned elsewhere.
+ */
 async function claim(
   key: string,
   version: string,
   projectId: string,
   owner: string,
-): Promise<DropMarker | undefined> {
+): Promise<{ marker: DropMarker; resumed: boolean } | undefined> {
   const fresh: DropMarker = { state: "CLAIMED", owner, claimedAt: nowIso(), projectId };
-  if (await putNewDropMarker(key, version, fresh)) return fresh;
+  if (await putNewDropMarker(key, version, fresh)) return { marker: fresh, resumed: false };
   const existing = await getDropMarker(key, version);
   if (!existing || existing.state === "DONE") {
     logger.info("drop-folder object version already handled: duplicate event ignored", { key, version });
@@ -108,7 +121,30 @@ async function claim(
     return undefined;
   }
   if (!(await takeOverDropMarker(key, version, existing, owner, nowIso()))) return undefined;
-  return { ...existing, owner };
+  return { marker: { ...existing, owner }, resumed: true };
+}
+
+/**
+ * The experiment an earlier owner created for this object version, found by the metadata it was
+ * created with: a Query of the project's experiments, only on this rare recovery path.
+ */
+async function findDroppedExperiment(projectId: string, key: string, version: string) {
+  let cursor: string | undefined;
+  do {
+    const page = await listExperiments(projectId, { limit: 100, cursor });
+    const found = page.items.find(
+      (e) =>
+        stringValue(e.metadata.source_object) === key &&
+        stringValue(e.metadata.source_object_version) === version,
+    );
+    if (found) return found.experimentId;
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return undefined;
+}
+
+function stringValue(value: MetadataValue | undefined): string | undefined {
+  return value && "string_value" in value ? value.string_value : undefined;
 }
 
 function experimentName(fileStem: string): string {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -217,6 +218,49 @@ describe("S3 events", () => {
     const replays = await Promise.all([ingest(sqsEvent(body)), ingest(sqsEvent(body, body))]);
     expect(replays.flatMap((r) => r.batchItemFailures)).toEqual([]);
     expect(await experimentsNamed(projectId, "churn model")).toHaveLength(1);
+  });
+
+  it("resumes a drop whose first owner died after creating the experiment, without a second one", async () => {
+    const project = await platform.api.call("POST", "/v1/projects", { name: "drop-resume" });
+    const projectId = project.body.projectId as string;
+    const bytes = readFileSync(zips.column);
+    const key = `drop/${projectId}/resumed.zip`;
+    // s3rver has no versions: the marker's version is "<etag>-<size>", the etag an MD5.
+    const version = `${createHash("md5").update(bytes).digest("hex")}-${bytes.length}`;
+    const { createExperimentRecord } = await import("#lambdas/experiments/experiments.ts");
+    const { putNewDropMarker } = await import("#lambdas/ingest/drop-markers-repository.ts");
+    // What a crash between creating the experiment and recording its id leaves behind.
+    const orphan = await createExperimentRecord(
+      projectId,
+      {
+        name: "resumed",
+        metadata: { source_object: { string_value: key }, source_object_version: { string_value: version } },
+      },
+      "s3-drop-folder",
+    );
+    await putNewDropMarker(key, version, {
+      state: "CLAIMED",
+      owner: "a-message-whose-lambda-died",
+      claimedAt: "2000-01-01T00:00:00.000Z",
+      projectId,
+    });
+
+    await s3.send(new PutObjectCommand({ Bucket: platform.config.bucket, Key: key, Body: bytes }));
+    const listed = await waitFor("the resumed drop's artifact", async () => {
+      const page = await platform.api.call(
+        "GET",
+        `/v1/projects/${projectId}/experiments/${orphan.experimentId}/artifacts`,
+      );
+      return page.body.items.length > 0 ? page.body.items : undefined;
+    });
+    const artifact = await waitForArtifact(
+      platform.api,
+      projectId,
+      orphan.experimentId,
+      listed[0].artifactId,
+    );
+    expect(artifact.status).toBe("READY");
+    expect(await experimentsNamed(projectId, "resumed")).toHaveLength(1);
   });
 
   it("drops a drop-folder object of an unknown project without retrying it forever", async () => {
