@@ -8,6 +8,7 @@
  * POST /model/score through the router that answers 200. Runs share one platform; the first is
  * the coldest (Python imports from a cold page cache).
  */
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -148,7 +149,7 @@ function writeSection(runs: readonly Run[]): void {
     "",
     `Median upload → first score: **${median} s** (${median <= TARGET_SECONDS ? "within" : "over"} the ${TARGET_SECONDS} s target). Processing is POST → STARTING (prepare, stage the artifact, the processor process, the target group); runtime start is STARTING → HEALTHY (the runtime process imports its libraries and loads the model until /readyz answers, the sample score, the traffic switch): it dominates, and it grows with the machine's load (other work shares the 2 cores; the load column is the 1-minute load average when the run ended). State transitions count every state entered, Map iterations included: what a Standard workflow is billed for (AWS: USD 0.025 per 1,000).`,
     "",
-    "**On AWS (estimate, not measured: no AWS account here).** The same workflow runs the processor as a Fargate task and the runtime as a Fargate service. Fargate task start is dominated by the image pull: about 20–40 s for the ~450 MB tabular runtime image from ECR in the same region (AWS reports 30–60 s p50 task start for images of that size), plus 5–10 s for the processor image. The ALB marks a target healthy after 2 checks 10 s apart (≥ 20 s after the container listens), and the health loop polls every 10 s. Lambda steps add ~1 s each cold, Step Functions transitions are negligible. Expected upload → first score: **about 1.5–3 minutes** (processor task ~40 s, runtime task start ~45 s, ALB health ~25 s, polling and steps ~15 s); a PATCH to a new version costs the same, without downtime.",
+    "**On AWS (estimate, not measured: no AWS account here).** The same workflow runs the processor as a Fargate task and the runtime as a Fargate service. Fargate task start is dominated by the image pull: about 20–40 s for the ~450 MB tabular runtime image from ECR in the same region (AWS reports 30–60 s p50 task start for images of that size), plus 5–10 s for the processor image. The ALB marks a target healthy after 2 checks 10 s apart (≥ 20 s after the container listens); the CheckRuntime step polls the target health continuously (20 s per call, 5 s Waits between). Lambda steps add ~1 s each cold, Step Functions transitions are negligible. Expected upload → first score: **about 1.5–3 minutes** (processor task ~40 s, runtime task start ~45 s, ALB health ~25 s, steps ~10 s); a PATCH to a new version costs the same, without downtime.",
   ].join("\n");
   const file = join(REPO_ROOT, "docs/benchmarks.md");
   let text = readFileSync(file, "utf8");
@@ -158,6 +159,8 @@ function writeSection(runs: readonly Run[]): void {
   const pattern = new RegExp(`${begin}[\\s\\S]*?${end}`);
   text = pattern.test(text) ? text.replace(pattern, block) : `${text.trimEnd()}\n\n## Deploy\n\n${block}\n`;
   writeFileSync(file, text);
+  // The repository's formatter owns markdown layout too (npm run lint checks it).
+  execFileSync(join(REPO_ROOT, "node_modules/.bin/biome"), ["format", "--write", file], { stdio: "ignore" });
   console.log(content);
 }
 
