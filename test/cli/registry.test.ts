@@ -1,7 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPERATIONS } from "../../client/operations.ts";
 import { runCli } from "../support/cli.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
 let env: Record<string, string>;
@@ -247,6 +248,14 @@ describe("the typed client", () => {
     );
     expect(served.filter((id) => !(id in OPERATIONS))).toEqual([]);
   }, 300_000);
+});
+
+describe("npx byom", () => {
+  it("runs this repository's CLI through package.json's bin, without the registry", () => {
+    const result = spawnSync("npx", ["--offline", "byom", "--version"], { cwd: REPO_ROOT, encoding: "utf8" });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe("byom 0.1.0");
+  }, 120_000);
 });
 
 describe("byom --help", () => {
