@@ -63,12 +63,17 @@ export async function startDeployer(options: {
     const { localTaskHandlers } = await import("./workflow-tasks.ts");
     return localTaskHandlers(localServing);
   });
-  const definitions = await stateMachineDefinitions(
-    repoRoot,
-    join(repoRoot, ".byom", "cache", "state-machines"),
+  // Synthesized in the background (seconds the first time, cached after): the first StartExecution
+  // waits for it, local mode's start does not.
+  const definitions = stateMachineDefinitions(repoRoot, join(repoRoot, ".byom", "cache", "state-machines"));
+  stepFunctions.register(
+    localStateMachineArn("deploy"),
+    definitions.then((d) => d.deploy),
   );
-  stepFunctions.register(localStateMachineArn("deploy"), definitions.deploy);
-  stepFunctions.register(localStateMachineArn("delete"), definitions.delete);
+  stepFunctions.register(
+    localStateMachineArn("delete"),
+    definitions.then((d) => d.delete),
+  );
   const endpoint = await stepFunctions.listen();
 
   const readyTimeout = Number(process.env.BYOM_RUNTIME_READY_TIMEOUT_SECONDS || "180");

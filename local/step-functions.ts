@@ -27,7 +27,7 @@ export interface ExecutionSummary {
  * written to `<home>/executions/<name>.json`.
  */
 export class LocalStepFunctions {
-  private readonly machines = new Map<string, StateMachine>();
+  private readonly machines = new Map<string, Promise<StateMachine>>();
   private readonly executions = new Map<string, ExecutionSummary>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly aborters = new Map<string, () => void>();
@@ -42,11 +42,18 @@ export class LocalStepFunctions {
     mkdirSync(this.executionDir, { recursive: true });
   }
 
-  register(stateMachineArn: string, definition: Record<string, unknown>): void {
-    this.machines.set(
-      stateMachineArn,
-      new StateMachine(definition as never, { validationOptions: { checkArn: false } }),
+  /** Registers a definition, or the promise of one (synthesis runs while local mode starts). */
+  register(
+    stateMachineArn: string,
+    definition: Record<string, unknown> | Promise<Record<string, unknown>>,
+  ): void {
+    const machine = Promise.resolve(definition).then(
+      (resolved) => new StateMachine(resolved as never, { validationOptions: { checkArn: false } }),
     );
+    machine.catch((error: Error) =>
+      console.error(`local step functions: ${stateMachineArn} is unavailable: ${error.message}`),
+    );
+    this.machines.set(stateMachineArn, machine);
   }
 
   async listen(): Promise<string> {
@@ -75,10 +82,11 @@ export class LocalStepFunctions {
     }
   }
 
-  start(stateMachineArn: string, name: string, input: unknown): ExecutionSummary {
-    const machine = this.machines.get(stateMachineArn);
-    if (!machine)
+  async start(stateMachineArn: string, name: string, input: unknown): Promise<ExecutionSummary> {
+    const pending = this.machines.get(stateMachineArn);
+    if (!pending)
       throw new ServiceError("StateMachineDoesNotExist", `State machine ${stateMachineArn} does not exist.`);
+    const machine = await pending;
     const executionArn = `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${name}`;
     if (this.executions.has(executionArn)) {
       throw new ServiceError("ExecutionAlreadyExists", `Execution ${name} already exists.`);
@@ -143,7 +151,7 @@ export class LocalStepFunctions {
       if (target === "AWSStepFunctions.StartExecution") {
         const name = String(body.name ?? randomUUID());
         const input = JSON.parse(String(body.input ?? "{}")) as unknown;
-        const summary = this.start(String(body.stateMachineArn), name, input);
+        const summary = await this.start(String(body.stateMachineArn), name, input);
         answer(res, 200, { executionArn: summary.executionArn, startDate: summary.startDate });
       } else if (target === "AWSStepFunctions.DescribeExecution") {
         const summary = this.executions.get(String(body.executionArn));
