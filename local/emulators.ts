@@ -108,6 +108,8 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
+    await waitUntilActive(client, tableName);
+    client.destroy();
     return;
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
@@ -139,7 +141,24 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
       ],
     }),
   );
+  await waitUntilActive(client, tableName);
   client.destroy();
+}
+
+/**
+ * dynalite answers "Requested resource not found" to writes until the table and its index are
+ * ACTIVE, which on a busy machine can be after CreateTable returns.
+ */
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === "ACTIVE");
+    if (Table?.TableStatus === "ACTIVE" && indexesActive) return;
+    if (Date.now() > deadline)
+      throw new Error(`DynamoDB emulator: table ${tableName} did not become ACTIVE in 30 s.`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 export function dataDirs(home: string) {
