@@ -4,8 +4,9 @@ import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 
-export const ARTIFACT_STATUSES = ["UPLOADING", "INGESTING", "READY", "FAILED"] as const;
-export type ArtifactStatus = (typeof ARTIFACT_STATUSES)[number];
+import type { ArtifactStatus } from "./artifact-limits.ts";
+
+export type { ArtifactStatus };
 
 /** How the bytes arrive: one presigned PUT, presigned multipart parts, or written by Byom itself. */
 export type UploadPlan =

@@ -30,8 +30,7 @@ import {
 import { knownArtifactTypes } from "./catalog-lookup.ts";
 
 const MiB = 1024 ** 2;
-/** S3's limits: 5 TiB per object, 10,000 parts, 5 GiB per part. */
-export const MAX_ARTIFACT_BYTES = 5 * 1024 ** 4;
+/** S3's limits: 10,000 parts, 5 GiB per part (5 TiB per object: MAX_ARTIFACT_BYTES). */
 const MAX_PART_BYTES = 5 * 1024 ** 3;
 /**
  * Part counts are kept near 1,000 (not S3's 10,000) so that the presigned part URLs of even a 5 TiB

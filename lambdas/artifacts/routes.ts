@@ -3,8 +3,7 @@ import { experimentIdParam } from "#lambdas/experiments/routes.ts";
 import { projectIdParam } from "#lambdas/projects/routes.ts";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
 import { conflictError, idParam, listQuery, pageOf, standardErrors } from "#lambdas/shared/http/schemas.ts";
-import { MAX_ARTIFACT_BYTES } from "./artifacts.ts";
-import { ARTIFACT_STATUSES } from "./artifacts-repository.ts";
+import { ARTIFACT_STATUSES, MAX_ARTIFACT_BYTES } from "./artifact-limits.ts";
 
 export const artifactIdParam = idParam("art");
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
