@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -15,13 +16,14 @@ from byom_scorer.auth import PassphraseCheck
 from byom_scorer.config import Settings
 from byom_scorer.convert import parse_request
 from byom_scorer.errors import RequestError
-from byom_scorer.model import Predictor, as_text_rows
+from byom_scorer.model import Predictor, as_text_columns
 
 log = logging.getLogger("byom_scorer")
 
 JSON = b"application/json"
 TEXT = b"text/plain; charset=utf-8"
 Response = tuple[int, bytes, bytes]
+_LARGE_BODY = 64 * 1024
 
 
 def _json(status: int, payload: Any) -> Response:
@@ -38,6 +40,7 @@ class ScorerApp:
         self._schema_answer: bytes | None = None
         self._sample_answer: bytes | None = None
         self._id = settings.model_id.encode()
+        self._parsed: Any = None
 
     def model_loaded(self, predictor: Predictor) -> None:
         manifest = predictor.manifest
@@ -103,18 +106,34 @@ class ScorerApp:
         raise RequestError(404, f"no such endpoint {path}")
 
     def _score_body(self, predictor: Predictor, content_type: str | None, body: bytes) -> Response:
+        if len(body) < _LARGE_BODY:
+            return self._score_body_now(predictor, content_type, body)
+        # A large batch allocates hundreds of thousands of acyclic objects (parsed JSON, output
+        # strings); the cyclic collector would walk them and the whole model again and again.
+        gc.disable()
+        try:
+            return self._score_body_now(predictor, content_type, body)
+        finally:
+            gc.enable()
+
+    def _score_body_now(self, predictor: Predictor, content_type: str | None, body: bytes) -> Response:
         if content_type is not None and "json" not in content_type.lower():
             raise RequestError(415, f"Content-Type {content_type!r} is not JSON: send application/json")
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as error:
             raise RequestError(415, f"the body is not JSON: {error}") from None
+        # Freeing a large parsed body takes a while: the server calls release() once the answer
+        # is written, so the client does not wait for it.
+        self._parsed = payload
         return self._score(predictor, payload)
+
+    def release(self) -> None:
+        self._parsed = None
 
     def _score(self, predictor: Predictor, payload: Any) -> Response:
         request = parse_request(payload, predictor.input_schema)
         outputs = predictor.predict(request.columns, request.row_count)
-        score = as_text_rows(outputs.columns) if request.row_count else []
         names = list(outputs.names)
         extra_names: list[str] = []
         extra_columns: list[list[str]] = []
@@ -124,12 +143,10 @@ class ScorerApp:
         for name, values in request.included:
             extra_names.append(name)
             extra_columns.append(values)
-        if extra_columns:
-            score = [[*extras, *row] for extras, row in zip(zip(*extra_columns), score)]
-            names = extra_names + names
+        score = list(zip(*extra_columns, *as_text_columns(outputs.columns))) if request.row_count else []
         answer: dict[str, Any] = {"id": self.settings.model_id, "score": score}
         if not request.no_field_names:
-            answer["fields"] = names
+            answer["fields"] = extra_names + names
         return _json(200, answer)
 
     def _score_file(self, predictor: Predictor, query: str) -> Response:

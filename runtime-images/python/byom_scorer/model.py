@@ -108,8 +108,13 @@ def _text_column(column: np.ndarray) -> list[str]:
     return ["" if value is None else str(value) for value in column.tolist()]
 
 
-def as_text_rows(columns: list[np.ndarray]) -> list[list[str]]:
-    return [list(row) for row in zip(*(_text_column(c) for c in columns))]
+def as_text_columns(columns: list[np.ndarray]) -> list[list[str]]:
+    return [_text_column(column) for column in columns]
+
+
+def as_text_rows(columns: list[np.ndarray]) -> list[tuple[str, ...]]:
+    """Rows as tuples: orjson writes them as arrays, and no list is built per row."""
+    return list(zip(*as_text_columns(columns)))
 
 
 def _infer_type(column: np.ndarray) -> str:

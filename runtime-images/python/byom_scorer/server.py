@@ -63,6 +63,11 @@ class _Connection(asyncio.Protocol):
         if name == b"content-length" and value.isdigit() and int(value) > self.limit:
             self.too_large = True
 
+    def on_headers_complete(self) -> None:
+        # curl and other clients wait (curl: 1 s) for this before sending a large body.
+        if self.headers.get(b"expect", b"").lower() == b"100-continue" and not self.too_large and self.transport:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
     def on_body(self, body: bytes) -> None:
         if self.too_large:
             return
@@ -88,6 +93,7 @@ class _Connection(asyncio.Protocol):
             b"".join(self.body),
         )
         self._send(status, kind, payload, close=not self.parser.should_keep_alive())
+        self.app.release()
 
     def _send(self, status: int, kind: bytes, payload: bytes, close: bool) -> None:
         transport = self.transport
