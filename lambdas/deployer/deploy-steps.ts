@@ -111,7 +111,9 @@ export async function prepare(
       status: first ? "PROCESSING" : record.status,
       message: first
         ? `Processing ${build.map((s) => describe(s.target)).join(", ")}.`
-        : `Revision ${record.revision}: building ${build.length} new slot(s) (${build.map((s) => describe(s.target)).join(", ") || "none"}) next to the live ones.`,
+        : build.length === 0
+          ? `Revision ${record.revision}: the same versions with new weights or roles; nothing to build, switching traffic.`
+          : `Revision ${record.revision}: building ${build.map((s) => describe(s.target)).join(", ")} next to the live slots.`,
     },
     heldBy: input.workflowId,
   });
