@@ -99,6 +99,27 @@ describe("deployments that cannot work are refused or end FAILED with nothing le
     expect(shortPassphrase.status).toBe(400);
   });
 
+  it("lets viewers read deployments but not change them, and hides them from non-members", async () => {
+    const viewer = platform.newUser("deploy-viewer");
+    const stranger = platform.newUser("deploy-stranger");
+    const added = await platform.api.call("PUT", `/v1/projects/${projectId}/members`, {
+      principal: viewer.principal,
+      role: "viewer",
+    });
+    expect(added.status).toBe(200);
+    const path = deployments.replace("{p}", projectId);
+    expect((await viewer.call("GET", path)).status).toBe(200);
+    const refused = await viewer.call("POST", path, {
+      name: "x",
+      mode: "single",
+      targets: [{ modelId, version: 1 }],
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toMatch(/editor/);
+    expect((await stranger.call("GET", path)).status).toBe(404);
+    expect((await stranger.call("DELETE", `${path}/dep-0000000000abcdefghjkmnpqrs`)).status).toBe(404);
+  });
+
   it("ends FAILED with the processor's own reason when the processor exits non-zero", async () => {
     const { version } = await registerDropped(platform, projectId, modelId, "padded", models.padded);
     const created = await create({ name: "too-big", mode: "single", targets: [{ modelId, version }] });
