@@ -275,6 +275,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     concurrencies = [int(c) for c in args.concurrency.split(",")]
+    load_start = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="byom-bench-"))
     log = work / "servers.log"
     print(f"work folder {work} (server logs in servers.log)", flush=True)
@@ -310,7 +311,7 @@ def main() -> None:
             finally:
                 server.stop()
     Path(args.out).write_text(json.dumps({
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "loadStart": load_start, "loadEnd": os.getloadavg()[0]},
         "seconds": args.seconds,
         "concurrency": concurrencies,
         "baselines": {k: {"callsPerSecond": v[0], "p99Ms": v[1], "batch10kMs": v[2]} for k, v in baselines.items()},

@@ -27,7 +27,7 @@ interface Row {
   loads: Load[];
 }
 interface Report {
-  machine: { cpus: number; python: string };
+  machine: { cpus: number; python: string; loadStart?: number; loadEnd?: number };
   seconds: number;
   concurrency: number[];
   baselines: Record<string, { callsPerSecond: number; p99Ms: number; batch10kMs: number }>;
@@ -60,6 +60,10 @@ function table(report: Report): string {
   const date = new Date().toISOString().slice(0, 10);
   lines.push(
     `Scorer benchmark, ${date}, ${report.machine.cpus} cores, CPython ${report.machine.python}; wrk closed loop, one keep-alive connection per concurrency level, ${report.seconds} s per level at concurrency ${report.concurrency.join(", ")}; single-row bodies; 10k-row batch = median of 5 POSTs. Every process (and the in-process baseline) runs with OMP_NUM_THREADS=1. Models: 20 columns (8 integer, 9 float, 3 boolean), MLflow flavors with signatures. Byom: 2 worker processes; \`mlflow models serve -w 2\`; MLServer 1.7.1 + mlserver-mlflow, parallel_workers 2.`,
+  );
+  lines.push("");
+  lines.push(
+    `Load average of the machine (shared with other sessions) at start/end: ${fmt(report.machine.loadStart ?? Number.NaN, 1)} / ${fmt(report.machine.loadEnd ?? Number.NaN, 1)}. "In-process" is \`mlflow.pyfunc.load_model(...).predict(DataFrame)\` in one thread, what a user runs in a notebook: its single-row calls/s include pandas and MLflow's schema enforcement, which Byom skips when its load-time probe shows the raw model on a numpy matrix answers the same, so Byom's single-row rate can exceed it. The 10k-row times include JSON encoding on the client, parsing, conversion and the answer.`,
   );
   lines.push("");
   lines.push(
