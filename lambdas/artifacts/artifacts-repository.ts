@@ -1,7 +1,8 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailure } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
-import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
+import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
+import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 
 import type { ArtifactStatus } from "./artifact-limits.ts";
@@ -94,18 +95,7 @@ export async function listArtifacts(
   experimentId: string,
   page: PageRequest,
 ): Promise<Page<ArtifactRecord>> {
-  const { pk, skPrefix } = keys.artifactPrefix(projectId, experimentId);
-  const out = await dynamo.send(
-    new QueryCommand({
-      TableName: TABLE_NAME,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-      ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
-      Limit: page.limit,
-      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk),
-      ConsistentRead: true,
-    }),
-  );
-  return { items: (out.Items ?? []).map(toRecord), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+  return queryPartitionPage(keys.artifactPrefix(projectId, experimentId), page, toRecord);
 }
 
 /**

@@ -1,13 +1,8 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailure } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
-import {
-  decodeCursor,
-  encodeCursor,
-  type Page,
-  type PageRequest,
-  tableCursor,
-} from "#lambdas/shared/pagination.ts";
+import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
+import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 import type { CatalogEntry, CatalogKind } from "./entries.ts";
 
@@ -80,17 +75,7 @@ export async function getEntry(kind: CatalogKind, name: string): Promise<Catalog
 
 /** One page of a kind's entries, by name: a Query on the kind's partition. */
 export async function listEntries(kind: CatalogKind, page: PageRequest): Promise<Page<CatalogRecord>> {
-  const { pk, skPrefix } = keys.catalogPrefix(kind);
-  const out = await dynamo.send(
-    new QueryCommand({
-      TableName: TABLE_NAME,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-      ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
-      Limit: page.limit,
-      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk, tableCursor(skPrefix)),
-    }),
-  );
-  return { items: (out.Items ?? []).map(toRecord), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+  return queryPartitionPage(keys.catalogPrefix(kind), page, toRecord);
 }
 
 /**

@@ -3,6 +3,7 @@ import type { DeploymentEvent, DeploymentRecord, Slot, SlotResources } from "#la
 import { isConditionFailure } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
+import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
 import { GSI1, keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 
 /**
@@ -40,18 +41,7 @@ export async function getDeployment(
 }
 
 export async function listDeployments(projectId: string, page: PageRequest): Promise<Page<DeploymentRecord>> {
-  const { pk, skPrefix } = keys.deploymentPrefix(projectId);
-  const out = await dynamo.send(
-    new QueryCommand({
-      TableName: TABLE_NAME,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-      ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
-      Limit: page.limit,
-      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk),
-      ConsistentRead: true,
-    }),
-  );
-  return { items: (out.Items ?? []).map(fromItem), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+  return queryPartitionPage(keys.deploymentPrefix(projectId), page, fromItem);
 }
 
 /** Every deployment, a page at a time (GSI1), for the health monitor. */

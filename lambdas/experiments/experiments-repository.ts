@@ -9,13 +9,8 @@ import {
 import { isConditionFailure } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { PayloadTooLargeError } from "#lambdas/shared/errors.ts";
-import {
-  decodeCursor,
-  encodeCursor,
-  type Page,
-  type PageRequest,
-  tableCursor,
-} from "#lambdas/shared/pagination.ts";
+import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
+import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 import type { Metadata, MetadataValue } from "./metadata.ts";
 
@@ -92,18 +87,7 @@ export async function getExperiment(
 
 /** The project's experiments in creation order (ids are time-ordered): one Query on the partition. */
 export async function listExperiments(projectId: string, page: PageRequest): Promise<Page<ExperimentRecord>> {
-  const { pk, skPrefix } = keys.experimentPrefix(projectId);
-  const out = await dynamo.send(
-    new QueryCommand({
-      TableName: TABLE_NAME,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-      ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
-      Limit: page.limit,
-      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk, tableCursor(skPrefix)),
-      ConsistentRead: true,
-    }),
-  );
-  return { items: (out.Items ?? []).map(toRecord), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+  return queryPartitionPage(keys.experimentPrefix(projectId), page, toRecord);
 }
 
 /**

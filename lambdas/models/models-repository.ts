@@ -1,13 +1,8 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailure } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
-import {
-  decodeCursor,
-  encodeCursor,
-  type Page,
-  type PageRequest,
-  tableCursor,
-} from "#lambdas/shared/pagination.ts";
+import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
+import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 
 export interface ModelRecord {
@@ -105,18 +100,7 @@ export async function getModel(projectId: string, modelId: string): Promise<Mode
 
 /** The project's models in creation order (ids are time-ordered): one Query on the partition. */
 export async function listModels(projectId: string, page: PageRequest): Promise<Page<ModelRecord>> {
-  const { pk, skPrefix } = keys.modelPrefix(projectId);
-  const out = await dynamo.send(
-    new QueryCommand({
-      TableName: TABLE_NAME,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-      ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
-      Limit: page.limit,
-      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk, tableCursor(skPrefix)),
-      ConsistentRead: true,
-    }),
-  );
-  return { items: (out.Items ?? []).map(toModel), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+  return queryPartitionPage(keys.modelPrefix(projectId), page, toModel);
 }
 
 /**
@@ -228,18 +212,7 @@ export async function listVersions(
   modelId: string,
   page: PageRequest,
 ): Promise<Page<VersionRecord>> {
-  const { pk, skPrefix } = keys.versionPrefix(projectId, modelId);
-  const out = await dynamo.send(
-    new QueryCommand({
-      TableName: TABLE_NAME,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-      ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
-      Limit: page.limit,
-      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk, tableCursor(skPrefix)),
-      ConsistentRead: true,
-    }),
-  );
-  return { items: (out.Items ?? []).map(toVersion), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+  return queryPartitionPage(keys.versionPrefix(projectId, modelId), page, toVersion);
 }
 
 /**

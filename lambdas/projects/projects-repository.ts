@@ -7,6 +7,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
+import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
 import { GSI1, keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 import type { Role } from "./roles.ts";
 
@@ -82,18 +83,7 @@ export async function deleteMember(projectId: string, principal: string): Promis
 }
 
 export async function listMembers(projectId: string, page: PageRequest): Promise<Page<MemberRecord>> {
-  const { pk, skPrefix } = keys.memberPrefix(projectId);
-  const out = await dynamo.send(
-    new QueryCommand({
-      TableName: TABLE_NAME,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-      ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
-      Limit: page.limit,
-      ExclusiveStartKey: decodeCursor(page.cursor, "pk", pk),
-      ConsistentRead: true,
-    }),
-  );
-  return { items: (out.Items ?? []).map(toMember), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+  return queryPartitionPage(keys.memberPrefix(projectId), page, toMember);
 }
 
 /** The projects a principal belongs to, oldest first: one query of GSI1. */
