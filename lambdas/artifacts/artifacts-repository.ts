@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailure } from "#lambdas/shared/conditions.ts";
+import { isConditionFailure, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
@@ -63,19 +63,13 @@ export interface ArtifactRecord extends ArtifactRef {
 
 /** Creates the artifact item; false when one with this id exists already. */
 export async function putNewArtifact(record: ArtifactRecord): Promise<boolean> {
-  try {
-    await dynamo.send(
-      new PutCommand({
-        TableName: TABLE_NAME,
-        Item: toItem(record),
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIfCondition(
+    new PutCommand({
+      TableName: TABLE_NAME,
+      Item: toItem(record),
+      ConditionExpression: "attribute_not_exists(pk)",
+    }),
+  );
 }
 
 export async function getArtifact(ref: ArtifactRef): Promise<ArtifactRecord | undefined> {
@@ -171,22 +165,16 @@ export async function finishIngestion(
     set += ", failureReason = :reason";
     values[":reason"] = outcome.failureReason;
   }
-  try {
-    await dynamo.send(
-      new UpdateCommand({
-        TableName: TABLE_NAME,
-        Key: keys.artifact(ref.projectId, ref.experimentId, ref.artifactId),
-        UpdateExpression: `SET ${set} REMOVE claimToken, claimExpiresAt`,
-        ConditionExpression: "#s = :ingesting AND claimToken = :token",
-        ExpressionAttributeNames: { "#s": "status" },
-        ExpressionAttributeValues: values,
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.artifact(ref.projectId, ref.experimentId, ref.artifactId),
+      UpdateExpression: `SET ${set} REMOVE claimToken, claimExpiresAt`,
+      ConditionExpression: "#s = :ingesting AND claimToken = :token",
+      ExpressionAttributeNames: { "#s": "status" },
+      ExpressionAttributeValues: values,
+    }),
+  );
 }
 
 /** Gives a claim back after a transient failure, so the retried message can take it at once. */

@@ -1,6 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { DeploymentEvent, DeploymentRecord, Slot, SlotResources } from "#lambdas/deployer/model.ts";
-import { isConditionFailure } from "#lambdas/shared/conditions.ts";
+import { writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
 import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
@@ -121,22 +121,16 @@ export async function changeDeployment(
     conditions.push("#active = :holder");
   }
   if (sets.length === 0) return true;
-  try {
-    await dynamo.send(
-      new UpdateCommand({
-        TableName: TABLE_NAME,
-        Key: keys.deployment(projectId, deploymentId),
-        UpdateExpression: `SET ${sets.join(", ")}`,
-        ConditionExpression: conditions.join(" AND "),
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.deployment(projectId, deploymentId),
+      UpdateExpression: `SET ${sets.join(", ")}`,
+      ConditionExpression: conditions.join(" AND "),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }),
+  );
 }
 
 /** Records one resource of a slot being built, the moment it exists, so cleanup can find it. */

@@ -6,7 +6,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailure } from "#lambdas/shared/conditions.ts";
+import { isConditionFailure, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { PayloadTooLargeError } from "#lambdas/shared/errors.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
@@ -167,21 +167,15 @@ export async function claimForRegistration(
   experimentId: string,
   claim: RegistrationClaim,
 ): Promise<boolean> {
-  try {
-    await dynamo.send(
-      new UpdateCommand({
-        TableName: TABLE_NAME,
-        Key: keys.experiment(projectId, experimentId),
-        UpdateExpression: "SET registeredAs = :claim",
-        ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(registeredAs)",
-        ExpressionAttributeValues: { ":claim": claim },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.experiment(projectId, experimentId),
+      UpdateExpression: "SET registeredAs = :claim",
+      ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(registeredAs)",
+      ExpressionAttributeValues: { ":claim": claim },
+    }),
+  );
 }
 
 /** Records the allocated version number on the claim this registration holds. */

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailure } from "#lambdas/shared/conditions.ts";
+import { writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 
@@ -20,19 +20,13 @@ export interface DropMarker {
 
 /** Creates the marker; false when it exists already. */
 export async function putNewDropMarker(key: string, version: string, marker: DropMarker): Promise<boolean> {
-  try {
-    await dynamo.send(
-      new PutCommand({
-        TableName: TABLE_NAME,
-        Item: { ...keys.dropMarker(key, version), type: "dropMarker", ...marker },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIfCondition(
+    new PutCommand({
+      TableName: TABLE_NAME,
+      Item: { ...keys.dropMarker(key, version), type: "dropMarker", ...marker },
+      ConditionExpression: "attribute_not_exists(pk)",
+    }),
+  );
 }
 
 export async function getDropMarker(key: string, version: string): Promise<DropMarker | undefined> {
@@ -52,28 +46,22 @@ export async function takeOverDropMarker(
   owner: string,
   now: string,
 ): Promise<boolean> {
-  try {
-    await dynamo.send(
-      new UpdateCommand({
-        TableName: TABLE_NAME,
-        Key: keys.dropMarker(key, version),
-        UpdateExpression: "SET #o = :owner, claimedAt = :now",
-        ConditionExpression: "#st = :claimed AND #o = :previous AND claimedAt = :at",
-        ExpressionAttributeNames: { "#o": "owner", "#st": "state" },
-        ExpressionAttributeValues: {
-          ":owner": owner,
-          ":now": now,
-          ":claimed": "CLAIMED",
-          ":previous": previous.owner,
-          ":at": previous.claimedAt,
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.dropMarker(key, version),
+      UpdateExpression: "SET #o = :owner, claimedAt = :now",
+      ConditionExpression: "#st = :claimed AND #o = :previous AND claimedAt = :at",
+      ExpressionAttributeNames: { "#o": "owner", "#st": "state" },
+      ExpressionAttributeValues: {
+        ":owner": owner,
+        ":now": now,
+        ":claimed": "CLAIMED",
+        ":previous": previous.owner,
+        ":at": previous.claimedAt,
+      },
+    }),
+  );
 }
 
 /** Records the experiment and artifact ids the owner created or chose. */

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailure } from "#lambdas/shared/conditions.ts";
+import { isConditionFailure, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
@@ -74,21 +74,15 @@ async function takeOverNameClaim(
   orphanModelId: string,
   model: ModelRecord,
 ): Promise<boolean> {
-  try {
-    await dynamo.send(
-      new UpdateCommand({
-        TableName: TABLE_NAME,
-        Key: claimKey,
-        UpdateExpression: "SET modelId = :new, claimedAt = :at",
-        ConditionExpression: "modelId = :old",
-        ExpressionAttributeValues: { ":new": model.modelId, ":at": model.createdAt, ":old": orphanModelId },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: claimKey,
+      UpdateExpression: "SET modelId = :new, claimedAt = :at",
+      ConditionExpression: "modelId = :old",
+      ExpressionAttributeValues: { ":new": model.modelId, ":at": model.createdAt, ":old": orphanModelId },
+    }),
+  );
 }
 
 export async function getModel(projectId: string, modelId: string): Promise<ModelRecord | undefined> {
@@ -172,23 +166,17 @@ export async function getLatestVersion(
  * number first; the caller then reads the latest version again and tries N+1.
  */
 export async function putVersionIfFree(record: VersionRecord): Promise<boolean> {
-  try {
-    await dynamo.send(
-      new PutCommand({
-        TableName: TABLE_NAME,
-        Item: {
-          ...keys.version(record.projectId, record.modelId, record.version),
-          type: "version",
-          ...record,
-        },
-        ConditionExpression: "attribute_not_exists(sk)",
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIfCondition(
+    new PutCommand({
+      TableName: TABLE_NAME,
+      Item: {
+        ...keys.version(record.projectId, record.modelId, record.version),
+        type: "version",
+        ...record,
+      },
+      ConditionExpression: "attribute_not_exists(sk)",
+    }),
+  );
 }
 
 export async function getVersion(
