@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { expect } from "vitest";
+import { fixtureDir } from "./fixture-dir.ts";
 import type { ApiClient } from "./platform.ts";
 import { REPO_ROOT } from "./platform.ts";
 import { ensureTestVenv, run, type TestVenv } from "./python.ts";
@@ -39,11 +40,10 @@ export async function mlflowZips(): Promise<MlflowZips> {
     nested: join(dir, "nested.zip"),
     tensor: join(dir, "tensor.zip"),
   };
-  if (!Object.values(zips).every((file) => existsSync(file))) {
+  await fixtureDir(dir, ["column.zip", "nested.zip", "tensor.zip"], async (into) => {
     const venv = await mlflowVenv();
-    mkdirSync(dir, { recursive: true });
-    await run(venv.python, [script, dir]);
-  }
+    await run(venv.python, [script, into]);
+  });
   return zips;
 }
 

@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { expect } from "vitest";
 import { PREPARED_IMAGES } from "#local/deployer.ts";
 import { ensureImageEnv } from "#local/python-env.ts";
 import { MLFLOW_REQUIREMENTS, mlflowVenv } from "./artifacts.ts";
+import { fixtureDir } from "./fixture-dir.ts";
 import { type ApiClient, REPO_ROOT, type TestPlatform } from "./platform.ts";
 import { run } from "./python.ts";
 
@@ -42,11 +43,14 @@ export async function deployModels(): Promise<DeployModels> {
     brokenLoader: join(dir, "broken-loader.zip"),
     expected: join(dir, "expected.json"),
   };
-  if (!Object.values(files).every((file) => existsSync(file))) {
-    const venv = await mlflowVenv();
-    mkdirSync(dir, { recursive: true });
-    await run(venv.python, [script, dir]);
-  }
+  await fixtureDir(
+    dir,
+    Object.values(files).map((file) => basename(file)),
+    async (into) => {
+      const venv = await mlflowVenv();
+      await run(venv.python, [script, into]);
+    },
+  );
   return { ...files, expected: JSON.parse(readFileSync(files.expected, "utf8")) };
 }
 

@@ -1,0 +1,31 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+/**
+ * Makes `dir` hold `files`, built by `build(into)` at most once per machine state. Test files run
+ * in parallel workers, so the build writes into a private folder that is renamed into place: a
+ * reader sees either no folder or a complete one, never a half-written zip.
+ */
+export async function fixtureDir(
+  dir: string,
+  files: readonly string[],
+  build: (into: string) => Promise<void>,
+): Promise<void> {
+  const complete = () => files.every((file) => existsSync(join(dir, file)));
+  if (complete()) return;
+  const scratch = `${dir}.building-${process.pid}-${randomBytes(4).toString("hex")}`;
+  mkdirSync(scratch, { recursive: true });
+  try {
+    await build(scratch);
+    if (complete()) return; // another worker finished first
+    rmSync(dir, { recursive: true, force: true }); // an incomplete folder from an interrupted run
+    try {
+      renameSync(scratch, dir);
+    } catch (error) {
+      if (!complete()) throw error; // lost the race to a worker that completed it: fine
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
