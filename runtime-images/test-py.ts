@@ -14,6 +14,7 @@ const FAMILIES: Record<string, { image: string; tests: string[] }> = {
       "tests/test_convert.py",
       "tests/test_processors.py",
       "tests/test_scorer_api.py",
+      "tests/test_shadow.py",
       "tests/test_tabular_frameworks.py",
     ],
   },

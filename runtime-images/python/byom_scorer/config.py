@@ -22,6 +22,8 @@ class Settings:
     passphrase_hash: str | None
     batch_dir: Path | None
     predict_proba: bool
+    shadow_url: str | None = None
+    shadow_queue: int = 256
 
     @staticmethod
     def from_env() -> Settings:
@@ -40,4 +42,7 @@ class Settings:
             passphrase_hash=os.environ.get("BYOM_PASSPHRASE_HASH") or None,
             batch_dir=Path(batch_dir) if batch_dir else None,
             predict_proba=_flag("BYOM_PREDICT_PROBA"),
+            # Champion/challenger: where the champion mirrors its score requests (byom_scorer.shadow).
+            shadow_url=os.environ.get("BYOM_SHADOW_URL") or None,
+            shadow_queue=int(os.environ.get("BYOM_SHADOW_QUEUE", "256")),
         )

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from http import HTTPStatus
 
 import httptools
 
 from byom_scorer.app import ScorerApp
+from byom_scorer.shadow import ShadowMirror
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = ("app", "transport", "parser", "url", "body", "headers", "too_large", "limit")
+    __slots__ = ("app", "transport", "parser", "url", "body", "headers", "too_large", "limit", "shadow")
 
-    def __init__(self, app: ScorerApp) -> None:
+    def __init__(self, app: ScorerApp, shadow: ShadowMirror | None = None) -> None:
         self.app = app
+        self.shadow = shadow
         self.limit = app.settings.max_body_bytes
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
@@ -84,15 +87,20 @@ class _Connection(asyncio.Protocol):
         path, _, query = self.url.partition(b"?")
         authorization = self.headers.get(b"authorization")
         content_type = self.headers.get(b"content-type")
+        started = time.perf_counter()
+        body = b"".join(self.body)
         status, kind, payload = self.app.handle(
             self.parser.get_method(),
             path.decode("latin-1"),
             query.decode("latin-1"),
             None if authorization is None else authorization.decode("latin-1"),
             None if content_type is None else content_type.decode("latin-1"),
-            b"".join(self.body),
+            body,
         )
         self._send(status, kind, payload, close=not self.parser.should_keep_alive())
+        if self.shadow is not None:
+            millis = (time.perf_counter() - started) * 1000
+            self.shadow.offer(self.parser.get_method(), path.decode("latin-1"), query.decode("latin-1"), self.headers, body, status, millis)
         self.app.release()
 
     def _send(self, status: int, kind: bytes, payload: bytes, close: bool) -> None:
@@ -114,6 +122,8 @@ class _Connection(asyncio.Protocol):
 
 async def serve(app: ScorerApp, listener: socket.socket) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: _Connection(app), sock=listener, backlog=2048)
+    settings = app.settings
+    shadow = ShadowMirror(settings.shadow_url, settings.model_id, settings.shadow_queue) if settings.shadow_url else None
+    server = await loop.create_server(lambda: _Connection(app, shadow), sock=listener, backlog=2048)
     async with server:
         await server.serve_forever()

@@ -70,10 +70,14 @@ class Answer:
 class Runtime:
     """A runtime process serving `ready_dir`; a context manager that stops it."""
 
-    def __init__(self, ready_dir: Path, model_id: str = "test-model", workers: int = 1, **env: str) -> None:
+    def __init__(
+        self, ready_dir: Path, model_id: str = "test-model", workers: int = 1, stdout: Path | None = None, **env: str
+    ) -> None:
+        """`stdout`: a file that receives the runtime's standard output (inherited otherwise)."""
         self.port = free_port()
         self.model_id = model_id
         self.first_status: int | None = None
+        out = None if stdout is None else stdout.open("ab")
         self.process = subprocess.Popen(
             [python_for("runtime"), "-m", "byom_scorer"],
             env=_env(
@@ -86,9 +90,12 @@ class Runtime:
                     **env,
                 }
             ),
+            stdout=out,
             stderr=subprocess.PIPE,
             text=True,
         )
+        if out is not None:
+            out.close()  # the runtime has its own copy
 
     def __enter__(self) -> Runtime:
         self.wait_ready()
