@@ -48,7 +48,7 @@ export async function startDeployer(options: {
   const { home, repoRoot } = options;
   const supervisor = new RuntimeSupervisor(home);
   let serving: LocalServing | undefined;
-  const router = new ScoringRouter(home, (group) => serving?.portOf(group));
+  const router = new ScoringRouter((group) => serving?.portOf(group));
   const scoringPort = await router.listen(options.scoringPort);
   const scoringUrl = `http://127.0.0.1:${scoringPort}`;
   serving = new LocalServing(home, supervisor, router, scoringUrl, {

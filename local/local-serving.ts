@@ -36,6 +36,8 @@ export function localProcessorTaskDefinitions(processors: readonly string[]) {
  * router, services are supervised runtime processes, processor tasks are processes run to exit.
  */
 interface ServiceSpec {
+  /** Absent in a serving.json written before shadow records were routed by deployment. */
+  readonly deploymentId?: string;
   readonly runtime: string;
   readonly targetGroupArn: string;
   readonly environment: Readonly<Record<string, string>>;
@@ -52,7 +54,10 @@ export class LocalServing implements ServingInfrastructure {
   private readonly services = new Map<string, ServiceSpec>();
   private readonly rules = new Map<string, TrafficRule>();
   private readonly taskLogDir: string;
+  private readonly shadowDir: string;
   private readonly stateFile: string;
+  /** Champions mirror through the router too: it serves the shadow rules on the same port. */
+  readonly shadowBaseUrl: string;
 
   constructor(
     home: string,
@@ -63,7 +68,9 @@ export class LocalServing implements ServingInfrastructure {
     private readonly runtimeEnv: Readonly<Record<string, string>> = {},
   ) {
     this.taskLogDir = join(home, "logs", "tasks");
+    this.shadowDir = join(home, "shadow");
     this.stateFile = join(home, "serving.json");
+    this.shadowBaseUrl = endpointBaseUrl;
     mkdirSync(this.taskLogDir, { recursive: true });
   }
 
@@ -101,14 +108,18 @@ export class LocalServing implements ServingInfrastructure {
     this.services.set(serviceId, spec);
     this.serviceOfTargetGroup.set(spec.targetGroupArn, serviceId);
     this.persist();
-    await this.supervisor.start(serviceId, (port) =>
-      runtimeCommand(spec.runtime, {
-        modelPath: MODEL_PATH ?? "",
-        modelId: MODEL_ID ?? "",
-        port,
-        // Loopback only: local mode never listens beyond this machine.
-        env: { BYOM_HOST: "127.0.0.1", ...this.runtimeEnv, ...env },
-      }),
+    await this.supervisor.start(
+      serviceId,
+      (port) =>
+        runtimeCommand(spec.runtime, {
+          modelPath: MODEL_PATH ?? "",
+          modelId: MODEL_ID ?? "",
+          port,
+          // Loopback only: local mode never listens beyond this machine.
+          env: { BYOM_HOST: "127.0.0.1", ...this.runtimeEnv, ...env },
+        }),
+      // A champion's shadow records (stdout), kept by deployment as CloudWatch Logs keeps them on AWS.
+      { recordsFile: spec.deploymentId && join(this.shadowDir, `${spec.deploymentId}.jsonl`) },
     );
   }
 
@@ -144,6 +155,7 @@ export class LocalServing implements ServingInfrastructure {
     const { slot } = launch;
     const serviceArn = ARN.service(slot.slotId);
     await this.launch(slot.slotId, {
+      deploymentId: launch.deploymentId,
       runtime: slot.target.runtime,
       targetGroupArn: launch.targetGroupArn,
       environment: launch.environment,

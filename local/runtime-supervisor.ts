@@ -1,12 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, renameSync, type WriteStream, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { PythonCommand } from "./python-env.ts";
 
 /**
  * Local mode's stand-in for ECS services: each service is one process, restarted with a backoff
  * when it dies (as ECS replaces a stopped task), its output appended to `<home>/logs/services/`.
+ * A runtime's record lines on stdout (`{"event":"shadow"…}`: a champion's shadow copies) go to the
+ * service's records file instead, where they can be read as on AWS with a Logs Insights filter.
  */
 export interface ServiceStatus {
   readonly serviceId: string;
@@ -29,7 +31,16 @@ interface Service {
   stopped: boolean;
   restartTimer: NodeJS.Timeout | undefined;
   log: WriteStream;
+  readonly recordsFile: string | undefined;
+  records: WriteStream | undefined;
 }
+
+export interface ServiceOptions {
+  /** Where the service's record lines are appended (created with the first one). @default none: logged */
+  readonly recordsFile?: string | undefined;
+}
+
+const RECORD_LINE = /^\{"event":"shadow/;
 
 const MAX_BACKOFF_MS = 10_000;
 const KEPT_LINES = 20;
@@ -57,7 +68,11 @@ export class RuntimeSupervisor {
    * building the command may first create the image's Python environment (minutes, once), during
    * which the service reports that it is preparing, as an ECS task reports PROVISIONING.
    */
-  async start(serviceId: string, build: (port: number) => Promise<PythonCommand>): Promise<ServiceStatus> {
+  async start(
+    serviceId: string,
+    build: (port: number) => Promise<PythonCommand>,
+    options: ServiceOptions = {},
+  ): Promise<ServiceStatus> {
     if (this.services.has(serviceId)) return this.status(serviceId) as ServiceStatus;
     const port = await freePort();
     const service: Service = {
@@ -71,6 +86,8 @@ export class RuntimeSupervisor {
       stopped: false,
       restartTimer: undefined,
       log: createWriteStream(join(this.logDir, `${serviceId}.log`), { flags: "a" }),
+      recordsFile: options.recordsFile,
+      records: undefined,
     };
     this.services.set(serviceId, service);
     build(port).then(
@@ -122,6 +139,12 @@ export class RuntimeSupervisor {
       clearTimeout(timer);
     }
     service.log.end();
+    service.records?.end();
+  }
+
+  private recordsOf(service: Service): WriteStream {
+    service.records ??= recordsStream(service.recordsFile as string);
+    return service.records;
   }
 
   async stopAll(): Promise<void> {
@@ -138,16 +161,36 @@ export class RuntimeSupervisor {
     });
     service.child = child;
     this.publish();
-    const keep = (chunk: Buffer) => {
-      service.log.write(chunk);
-      for (const line of chunk.toString("utf8").split("\n")) {
+    const remember = (text: string) => {
+      for (const line of text.split("\n")) {
         if (line.trim() === "") continue;
         service.lastLines.push(line.trim());
         if (service.lastLines.length > KEPT_LINES) service.lastLines.shift();
       }
     };
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
+    child.stderr?.on("data", (chunk: Buffer) => {
+      service.log.write(chunk);
+      remember(chunk.toString("utf8"));
+    });
+    // stdout by whole lines: a record line (up to 64 KiB of answer) arrives in several chunks.
+    let partial = "";
+    child.stdout?.setEncoding("utf8");
+    child.stdout?.on("data", (chunk: string) => {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        if (service.recordsFile && RECORD_LINE.test(line)) {
+          this.recordsOf(service).write(`${line}\n`);
+        } else {
+          service.log.write(`${line}\n`);
+          remember(line);
+        }
+      }
+    });
+    child.stdout?.on("end", () => {
+      if (partial) service.log.write(`${partial}\n`);
+      partial = "";
+    });
     child.on("error", (error) => {
       service.lastExit = `could not start: ${error.message}`;
     });
@@ -163,6 +206,12 @@ export class RuntimeSupervisor {
       }, delay);
     });
   }
+}
+
+/** The records file's stream, opened at the first record. */
+function recordsStream(file: string): WriteStream {
+  mkdirSync(dirname(file), { recursive: true });
+  return createWriteStream(file, { flags: "a" });
 }
 
 /** A free loopback port, found by binding port 0 (the runtime binds it right after). */

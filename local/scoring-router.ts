@@ -1,4 +1,3 @@
-import { appendFile, mkdir } from "node:fs/promises";
 import {
   Agent,
   createServer,
@@ -8,32 +7,26 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import type { TrafficRule } from "#lambdas/deployer/serving.ts";
 
 /** Larger request bodies are refused with 413, as the runtime would. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
-const SHADOW_BODY_BYTES = 64 * 1024;
 
 /**
- * Local mode's stand-in for the scoring ALB and its listener rules. A rule matches a path prefix
- * (`/{deploymentId}` or a slot's own prefix), strips it (the ALB's URL rewrite transform) and
- * forwards to one of its weighted target groups; a rule's shadow target group gets a copy of every
- * request, whose answer is recorded under `<home>/shadow/<deploymentId>.jsonl` and never returned.
+ * Local mode's stand-in for the scoring ALB and its listeners' rules. A rule matches a path prefix
+ * (`/{deploymentId}`, a slot's own prefix, or the shadow prefix champions send their copies to),
+ * strips it (the ALB's URL rewrite transform) and forwards to one of its weighted target groups.
+ * One loopback port serves the scoring and the shadow listener's rules alike.
  */
 export class ScoringRouter {
   private readonly rules = new Map<string, TrafficRule>();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
   private server: Server | undefined;
-  private readonly shadowDir: string;
 
   constructor(
-    home: string,
     /** The loopback port serving a target group, when a runtime is registered in it. */
     private readonly portOf: (targetGroupArn: string) => number | undefined,
-  ) {
-    this.shadowDir = join(home, "shadow");
-  }
+  ) {}
 
   putRule(ruleId: string, rule: TrafficRule): void {
     this.rules.set(ruleId, rule);
@@ -44,7 +37,6 @@ export class ScoringRouter {
   }
 
   async listen(port: number): Promise<number> {
-    await mkdir(this.shadowDir, { recursive: true });
     const server = createServer((req, res) => {
       this.route(req, res).catch((error: unknown) => {
         if (!res.headersSent) reply(res, 502, `The router failed: ${(error as Error).message}`);
@@ -113,34 +105,6 @@ export class ScoringRouter {
       res.writeHead(upstream.status, upstream.headers);
       res.end(upstream.body);
     }
-    const shadowPort = rule.shadow && this.portOf(rule.shadow.targetGroupArn);
-    if (shadowPort) {
-      void this.shadow(rule, shadowPort, req, path, body, upstream instanceof Error ? 502 : upstream.status);
-    }
-  }
-
-  private async shadow(
-    rule: TrafficRule,
-    port: number,
-    req: IncomingMessage,
-    path: string,
-    body: Buffer,
-    championStatus: number,
-  ): Promise<void> {
-    const started = Date.now();
-    const answer = await forward(this.agent, port, req, path, body).catch((error: Error) => error);
-    const record = {
-      at: new Date().toISOString(),
-      deploymentId: rule.deploymentId,
-      method: req.method,
-      path,
-      championStatus,
-      status: answer instanceof Error ? null : answer.status,
-      error: answer instanceof Error ? answer.message : undefined,
-      millis: Date.now() - started,
-      body: answer instanceof Error ? undefined : answer.body.subarray(0, SHADOW_BODY_BYTES).toString("utf8"),
-    };
-    await appendFile(join(this.shadowDir, `${rule.deploymentId}.jsonl`), `${JSON.stringify(record)}\n`);
   }
 }
 

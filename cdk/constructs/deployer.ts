@@ -178,6 +178,12 @@ export class Deployer extends Construct {
       VPC_ID: props.vpc.vpcId,
       LISTENER_ARN: props.scoring.listener.listenerArn,
       SCORING_BASE_URL: props.scoring.endpointBaseUrl,
+      ...(props.scoring.shadowListener && props.scoring.shadowBaseUrl
+        ? {
+            SHADOW_LISTENER_ARN: props.scoring.shadowListener.listenerArn,
+            SHADOW_BASE_URL: props.scoring.shadowBaseUrl,
+          }
+        : {}),
       TASK_SUBNET_IDS: props.vpc.selectSubnets(props.taskSubnets).subnetIds.join(","),
       RUNTIME_SECURITY_GROUP_IDS: props.scoring.runtimeSecurityGroup.securityGroupId,
       RUNTIME_IMAGES: stack.toJsonString(runtimeImages),
@@ -337,6 +343,7 @@ export class Deployer extends Construct {
             resourceName: "app/*",
           }),
           props.scoring.listener.listenerArn,
+          ...(props.scoring.shadowListener ? [props.scoring.shadowListener.listenerArn] : []),
         ],
       }),
     );

@@ -7,6 +7,12 @@ import { Construct } from "constructs";
 
 /** The port every runtime serves the scorer API on (DESIGN §4). */
 export const RUNTIME_PORT = 8080;
+/**
+ * The shadow listener's port: champion runtimes send their copies of score requests there, and the
+ * deployment's shadow rule forwards them to the challenger. Plain HTTP inside the VPC, whatever the
+ * scoring listener speaks (a certificate names the clients' host, not the ALB's).
+ */
+export const SHADOW_PORT = 8081;
 
 /** What the listener answers for a path that matches no deployment: the scorer API's error shape. */
 export const NO_DEPLOYMENT_BODY = JSON.stringify({
@@ -45,7 +51,8 @@ export interface ScoringClusterProps {
  * Where runtimes run: the ECS cluster (Fargate, Container Insights on), the ALB in front of them and
  * its listener. The listener's default action is a 404 in the scorer API's error shape; the deploy
  * workflow adds one target group and one `/{deploymentId}/*` rule per deployment. Only the ALB
- * reaches runtime tasks, on 8080.
+ * reaches runtime tasks, on 8080. An internal ALB also has the shadow listener (SHADOW_PORT), which
+ * only runtime tasks may reach: champion/challenger deployments put their shadow rule there.
  */
 export class ScoringCluster extends Construct {
   public readonly cluster: ecs.Cluster;
@@ -59,6 +66,13 @@ export class ScoringCluster extends Construct {
   public readonly processorSecurityGroup: ec2.SecurityGroup;
   /** The scheme and host scoring clients use, e.g. `http://internal-byom-….elb.amazonaws.com`. */
   public readonly endpointBaseUrl: string;
+  /**
+   * The listener champion runtimes send shadow copies to, and its base URL as they reach it. Undefined
+   * for an internet-facing ALB: its name resolves to public addresses, which tasks in the isolated
+   * subnets (no route to the internet) cannot reach.
+   */
+  public readonly shadowListener: elbv2.ApplicationListener | undefined;
+  public readonly shadowBaseUrl: string | undefined;
 
   constructor(scope: Construct, id: string, props: ScoringClusterProps) {
     super(scope, id);
@@ -133,6 +147,23 @@ export class ScoringCluster extends Construct {
       });
       this.loadBalancerSecurityGroup.addIngressRule(clientPeer, ec2.Port.tcp(80), "Scoring clients (HTTP)");
       this.endpointBaseUrl = `http://${this.loadBalancer.loadBalancerDnsName}`;
+    }
+    if (internetFacing) {
+      this.shadowListener = undefined;
+      this.shadowBaseUrl = undefined;
+    } else {
+      this.shadowListener = this.loadBalancer.addListener("Shadow", {
+        port: SHADOW_PORT,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        open: false,
+        defaultAction: notFound,
+      });
+      this.loadBalancerSecurityGroup.addIngressRule(
+        this.runtimeSecurityGroup,
+        ec2.Port.tcp(SHADOW_PORT),
+        "Shadow copies from champion runtimes",
+      );
+      this.shadowBaseUrl = `http://${this.loadBalancer.loadBalancerDnsName}:${SHADOW_PORT}`;
     }
     if (internetFacing && !props.allowedCidr) {
       Validations.of(this.loadBalancerSecurityGroup).acknowledge({

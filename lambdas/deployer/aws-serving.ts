@@ -39,6 +39,9 @@ interface AwsServingSettings {
   readonly vpcId: string;
   readonly listenerArn: string;
   readonly endpointBaseUrl: string;
+  /** The listener only runtimes reach, for shadow rules, and its URL (absent: shadow copies are off). */
+  readonly shadowListenerArn: string | undefined;
+  readonly shadowBaseUrl: string | undefined;
   readonly subnetIds: string[];
   readonly securityGroupIds: string[];
   /** Runtime name → image URI. */
@@ -60,6 +63,8 @@ function settingsFromEnv(): AwsServingSettings {
     vpcId: requireEnv("VPC_ID"),
     listenerArn: requireEnv("LISTENER_ARN"),
     endpointBaseUrl: requireEnv("SCORING_BASE_URL"),
+    shadowListenerArn: optionalEnv("SHADOW_LISTENER_ARN", "") || undefined,
+    shadowBaseUrl: optionalEnv("SHADOW_BASE_URL", "") || undefined,
     subnetIds: requireEnv("TASK_SUBNET_IDS").split(","),
     securityGroupIds: requireEnv("RUNTIME_SECURITY_GROUP_IDS").split(","),
     runtimeImages: JSON.parse(requireEnv("RUNTIME_IMAGES")) as Record<string, string>,
@@ -96,9 +101,11 @@ export class AwsServing implements ServingInfrastructure {
   private readonly elb = new ElasticLoadBalancingV2Client({});
   private readonly logs = new CloudWatchLogsClient({});
   readonly endpointBaseUrl: string;
+  readonly shadowBaseUrl: string | undefined;
 
   constructor(private readonly settings: AwsServingSettings = settingsFromEnv()) {
     this.endpointBaseUrl = settings.endpointBaseUrl;
+    this.shadowBaseUrl = settings.shadowListenerArn ? settings.shadowBaseUrl : undefined;
   }
 
   async createTargetGroup(deploymentId: string, slot: Slot): Promise<string> {
@@ -174,12 +181,15 @@ export class AwsServing implements ServingInfrastructure {
       return existingRuleArn;
     }
     const range = rule.pathPrefix.includes("/slots/") ? SLOT_PRIORITIES : DEPLOYMENT_PRIORITIES;
+    const listenerArn =
+      rule.listener === "shadow" ? this.settings.shadowListenerArn : this.settings.listenerArn;
+    if (!listenerArn) throw new Error("This installation has no shadow listener (SHADOW_LISTENER_ARN).");
     for (let attempt = 0; attempt < 8; attempt++) {
       try {
         const out = await this.elb.send(
           new CreateRuleCommand({
-            ListenerArn: this.settings.listenerArn,
-            Priority: await this.freePriority(range),
+            ListenerArn: listenerArn,
+            Priority: await this.freePriority(listenerArn, range),
             Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values: [`${rule.pathPrefix}/*`] } }],
             Actions: actions,
             Transforms: transforms,
@@ -197,12 +207,12 @@ export class AwsServing implements ServingInfrastructure {
     throw new Error(`No free listener rule priority for ${rule.pathPrefix} after 8 attempts.`);
   }
 
-  private async freePriority(range: { from: number; to: number }): Promise<number> {
+  private async freePriority(listenerArn: string, range: { from: number; to: number }): Promise<number> {
     const used = new Set<number>();
     let marker: string | undefined;
     do {
       const page = await this.elb.send(
-        new DescribeRulesCommand({ ListenerArn: this.settings.listenerArn, Marker: marker, PageSize: 400 }),
+        new DescribeRulesCommand({ ListenerArn: listenerArn, Marker: marker, PageSize: 400 }),
       );
       for (const r of page.Rules ?? [])
         if (r.Priority && r.Priority !== "default") used.add(Number(r.Priority));

@@ -10,8 +10,8 @@ import type { ServingInfrastructure } from "./serving.ts";
 import type { FailedRun, WorkflowInput } from "./workflow-state.ts";
 
 /**
- * The steps of the delete workflow (cdk/constructs/delete-workflow.ts): the traffic rule goes
- * first, so no request reaches a runtime being stopped, then every slot, then the item.
+ * The steps of the delete workflow (cdk/constructs/delete-workflow.ts): the traffic and shadow rules
+ * go first, so no request reaches a runtime being stopped, then every slot, then the item.
  */
 export async function teardown(input: WorkflowInput, infra: ServingInfrastructure): Promise<WorkflowInput> {
   const record = await getDeployment(input.projectId, input.deploymentId);
@@ -19,6 +19,10 @@ export async function teardown(input: WorkflowInput, infra: ServingInfrastructur
   if (record.trafficRuleArn) {
     await infra.deleteTrafficRule(record.trafficRuleArn);
     await changeDeployment(input.projectId, input.deploymentId, { set: { trafficRuleArn: null } });
+  }
+  if (record.shadowRuleArn) {
+    await infra.deleteTrafficRule(record.shadowRuleArn);
+    await changeDeployment(input.projectId, input.deploymentId, { set: { shadowRuleArn: null } });
   }
   for (const slot of [...record.slots, ...record.pendingSlots])
     await removeSlot(input.deploymentId, slot, infra);

@@ -13,7 +13,9 @@ import {
   type DeploymentStatus,
   deploymentPathPrefix,
   type ResolvedTarget,
+  SHADOW_HEADER,
   type Slot,
+  shadowPathPrefix,
   slotPathPrefix,
 } from "./model.ts";
 import { modelPathOf, prepareSlotDirs, removeSlotDir, sourcePathOf } from "./models-volume.ts";
@@ -70,12 +72,16 @@ async function note(input: WorkflowInput, status: DeploymentStatus, message: str
   });
 }
 
+/** A live slot serves a target again when nothing it was started with would differ. */
 const sameServing = (a: ResolvedTarget, b: ResolvedTarget) =>
   a.modelId === b.modelId &&
   a.version === b.version &&
   a.artifactId === b.artifactId &&
   a.processor === b.processor &&
-  a.runtime === b.runtime;
+  a.runtime === b.runtime &&
+  // Only a champion mirrors (BYOM_SHADOW_URL): a champion that became challenger would send copies
+  // to itself, so a role swap builds new slots.
+  (a.role === "champion") === (b.role === "champion");
 
 const describe = (t: ResolvedTarget) => `${t.modelName} v${t.version} (${t.runtime})`;
 
@@ -202,6 +208,9 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
     ...(record.security.mode === "passphrase"
       ? { BYOM_PASSPHRASE_HASH: record.security.passphraseHash }
       : {}),
+    ...(target.role === "champion" && infra.shadowBaseUrl
+      ? { BYOM_SHADOW_URL: `${infra.shadowBaseUrl}${shadowPathPrefix(item.deploymentId)}` }
+      : {}),
   };
   const created = await infra.startRuntime({
     slot,
@@ -263,7 +272,7 @@ export async function verifySample(item: BuildItem, infra: ServingInfrastructure
     // callers without it, which /readyz (healthy) does not show.
     const refused = await fetch(`${base}/model/score`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", [SHADOW_HEADER]: "verify" },
       body: "{}",
       signal: AbortSignal.timeout(10_000),
     });
@@ -280,7 +289,7 @@ export async function verifySample(item: BuildItem, infra: ServingInfrastructure
     );
   const scored = await fetch(`${base}/model/score`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", [SHADOW_HEADER]: "verify" },
     body: await sample.text(),
     signal: AbortSignal.timeout(30_000),
   });
@@ -292,31 +301,73 @@ export async function verifySample(item: BuildItem, infra: ServingInfrastructure
   return item;
 }
 
-/** The traffic rule of a deployment for a set of slots (A/B weights, or champion + shadow). */
+const targetGroupOf = (slot: Slot) => {
+  if (!slot.resources.targetGroupArn) throw new WorkflowLostError(`Slot ${slot.slotId} has no target group.`);
+  return slot.resources.targetGroupArn;
+};
+
+/** The traffic rule of a deployment for a set of slots: A/B weights, or the champion alone. */
 export function trafficRuleFor(deploymentId: string, slots: readonly Slot[]): TrafficRule {
-  const arnOf = (slot: Slot) => {
-    if (!slot.resources.targetGroupArn)
-      throw new WorkflowLostError(`Slot ${slot.slotId} has no target group.`);
-    return slot.resources.targetGroupArn;
-  };
-  const challenger = slots.find((s) => s.target.role === "challenger");
   return {
     deploymentId,
     pathPrefix: deploymentPathPrefix(deploymentId),
     targets: slots
       .filter((s) => s.target.role !== "challenger")
-      .map((s) => ({ targetGroupArn: arnOf(s), weight: s.target.weight })),
-    shadow: challenger ? { targetGroupArn: arnOf(challenger), weight: 0 } : undefined,
+      .map((s) => ({ targetGroupArn: targetGroupOf(s), weight: s.target.weight })),
   };
 }
 
-/** Points the deployment's rule at the new revision's slots in one change; the old ones drain. */
+/**
+ * The rule that takes the champion's copies to the challenger, on the shadow listener (undefined
+ * without a challenger). The champion mirrors them itself: an ALB cannot.
+ */
+export function shadowRuleFor(deploymentId: string, slots: readonly Slot[]): TrafficRule | undefined {
+  const challenger = slots.find((s) => s.target.role === "challenger");
+  if (!challenger) return undefined;
+  return {
+    deploymentId,
+    pathPrefix: shadowPathPrefix(deploymentId),
+    targets: [{ targetGroupArn: targetGroupOf(challenger), weight: 100 }],
+    listener: "shadow",
+  };
+}
+
+/**
+ * Points the shadow rule at the challenger among `slots` (creating it the first time, recorded at
+ * once so a failure removes it), or removes it when there is none.
+ */
+async function syncShadowRule(
+  record: DeploymentRecord,
+  slots: readonly Slot[],
+  infra: ServingInfrastructure,
+  heldBy: string,
+): Promise<void> {
+  const rule = infra.shadowBaseUrl ? shadowRuleFor(record.deploymentId, slots) : undefined;
+  const existing = record.shadowRuleArn ?? undefined;
+  if (rule) {
+    const ruleArn = await infra.putTrafficRule(rule, existing);
+    if (ruleArn !== existing)
+      await changeDeployment(record.projectId, record.deploymentId, {
+        set: { shadowRuleArn: ruleArn },
+        heldBy,
+      });
+  } else if (existing) {
+    await infra.deleteTrafficRule(existing);
+    await changeDeployment(record.projectId, record.deploymentId, { set: { shadowRuleArn: null }, heldBy });
+  }
+}
+
+/**
+ * Points the deployment's rule at the new revision's slots in one change; the old ones drain. The
+ * shadow rule moves first, so the champion's copies reach the new challenger from its first request.
+ */
 export async function switchTraffic(
   input: PreparedDeploy,
   infra: ServingInfrastructure,
 ): Promise<SwitchedDeploy> {
   const record = await load(input);
   const live = record.pendingSlots;
+  await syncShadowRule(record, live, infra, input.workflowId);
   const ruleArn = await infra.putTrafficRule(
     trafficRuleFor(input.deploymentId, live),
     record.trafficRuleArn ?? undefined,
@@ -340,7 +391,11 @@ export async function switchTraffic(
     event: {
       at: nowIso(),
       status: "HEALTHY",
-      message: `Serving revision ${record.revision}: ${live.map((s) => `${describe(s.target)} ${s.target.role === "challenger" ? "in shadow" : `${s.target.weight}%`}`).join(", ")}.`,
+      message: `Serving revision ${record.revision}: ${live.map((s) => `${describe(s.target)} ${s.target.role === "challenger" ? "in shadow" : `${s.target.weight}%`}`).join(", ")}.${
+        live.some((s) => s.target.role === "challenger") && !infra.shadowBaseUrl
+          ? " Shadow copies are off in this installation: runtimes cannot reach an internet-facing scoring load balancer."
+          : ""
+      }`,
     },
     heldBy: input.workflowId,
   });
@@ -394,6 +449,8 @@ export async function recordFailure(input: FailedRun, infra: ServingInfrastructu
   const reason = await failureReasonOf(input.error, infra);
   const base = { projectId: input.projectId, deploymentId: input.deploymentId, workflowId: input.workflowId };
   if (!record || record.activeWorkflow !== input.workflowId) return base;
+  // A switch that failed halfway may have moved the shadow rule: back to the live challenger (or gone).
+  await syncShadowRule(record, record.slots, infra, input.workflowId);
   const live = new Set(record.slots.map((s) => s.slotId));
   for (const slot of record.pendingSlots)
     if (!live.has(slot.slotId)) await removeSlot(input.deploymentId, slot, infra);

@@ -105,6 +105,11 @@ export interface DeploymentRecord {
   readonly pendingSlots: readonly Slot[];
   /** The rule sending `/{deploymentId}/*` to the live slots (null before the first switch). */
   readonly trafficRuleArn: string | null;
+  /**
+   * Champion/challenger: the rule sending the champion's copies (`/{deploymentId}/shadow/*`, on the
+   * listener only runtimes reach) to the challenger; absent or null otherwise.
+   */
+  readonly shadowRuleArn?: string | null;
   /** Set while a workflow works on the deployment; a second change waits for it. */
   readonly activeWorkflow: string | null;
   readonly createdAt: string;
@@ -115,3 +120,10 @@ export interface DeploymentRecord {
 /** How a request reaches a deployment: through its traffic rule or one slot's own rule. */
 export const deploymentPathPrefix = (deploymentId: string) => `/${deploymentId}`;
 export const slotPathPrefix = (deploymentId: string, slotId: string) => `/${deploymentId}/slots/${slotId}`;
+/** Where a champion sends its shadow copies: the same for every revision, whoever the challenger is. */
+export const shadowPathPrefix = (deploymentId: string) => `/${deploymentId}/shadow`;
+/**
+ * A runtime never mirrors a request carrying this header (runtime-images/python/byom_scorer/shadow.py):
+ * its own copies carry it, and so do the workflow's verification requests, which are not user traffic.
+ */
+export const SHADOW_HEADER = "x-byom-shadow";

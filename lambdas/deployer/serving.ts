@@ -8,7 +8,10 @@ import type { Slot, SlotResources } from "./model.ts";
 export interface RuntimeLaunch {
   readonly slot: Slot;
   readonly deploymentId: string;
-  /** Container environment: MODEL_PATH, MODEL_ID, the runtime's catalog env, the passphrase hash. */
+  /**
+   * Container environment: MODEL_PATH, MODEL_ID, the runtime's catalog env, the passphrase hash and,
+   * for a champion, BYOM_SHADOW_URL (where it mirrors its score requests).
+   */
   readonly environment: Readonly<Record<string, string>>;
   readonly targetGroupArn: string;
 }
@@ -18,13 +21,19 @@ export interface TrafficTarget {
   readonly weight: number;
 }
 
+/**
+ * `scoring`: the listener clients call. `shadow`: the listener only runtimes reach, where a champion
+ * sends its copies (an ALB cannot mirror requests: the champion runtime does).
+ */
+export type TrafficListener = "scoring" | "shadow";
+
 export interface TrafficRule {
   readonly deploymentId: string;
-  /** Path prefix the rule matches (`/{deploymentId}` or a slot's own prefix); it is stripped. */
+  /** Path prefix the rule matches (`/{deploymentId}`, a slot's or the shadow prefix); it is stripped. */
   readonly pathPrefix: string;
   readonly targets: readonly TrafficTarget[];
-  /** A target that gets a copy of every request; its answers are recorded, never returned. */
-  readonly shadow?: TrafficTarget | undefined;
+  /** @default "scoring" */
+  readonly listener?: TrafficListener;
 }
 
 export type RuntimeHealth =
@@ -49,4 +58,9 @@ export interface ServingInfrastructure {
   processorLogTail(taskArn: string, containerName: string): Promise<string | undefined>;
   /** The base URL under which deployments answer (the ALB, or the local router). */
   readonly endpointBaseUrl: string;
+  /**
+   * The base URL of the shadow listener as runtimes reach it (a champion's BYOM_SHADOW_URL is this
+   * plus `/{deploymentId}/shadow`); undefined when runtimes cannot reach one (internet-facing ALB).
+   */
+  readonly shadowBaseUrl: string | undefined;
 }

@@ -47,6 +47,15 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray a
     expect(synth.template.toJSON().Outputs.ScoringUrl.Value["Fn::Join"][1][0]).toBe("https://");
   });
 
+  it("has no shadow listener: runtimes in the isolated subnets cannot reach an internet-facing ALB", () => {
+    expect(synth.stack.scoring.shadowListener).toBeUndefined();
+    const listeners = Object.values(synth.template.findResources("AWS::ElasticLoadBalancingV2::Listener"));
+    expect(listeners.map((l) => l.Properties.Port).sort()).toEqual([443, 80]);
+    for (const fn of Object.values(synth.template.findResources("AWS::Lambda::Function"))) {
+      expect(fn.Properties.Environment?.Variables?.SHADOW_LISTENER_ARN).toBeUndefined();
+    }
+  });
+
   it("traces the API stage and every function with X-Ray", () => {
     synth.template.hasResourceProperties("AWS::ApiGateway::Stage", { TracingEnabled: true });
     for (const fn of synth.stack.api.functions.values()) {

@@ -5,7 +5,7 @@ import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { builtinImageFolders } from "#cdk/constructs/container-images.ts";
 import { INGEST_TIMEOUT_SECONDS } from "#cdk/constructs/ingest-pipeline.ts";
-import { RUNTIME_PORT } from "#cdk/constructs/scoring-cluster.ts";
+import { RUNTIME_PORT, SHADOW_PORT } from "#cdk/constructs/scoring-cluster.ts";
 import { usesS3 } from "#cdk/module-graph.ts";
 import { ROUTES } from "#cdk/routes.ts";
 import { INGEST_PREFIXES } from "#lambdas/shared/object-keys.ts";
@@ -397,6 +397,41 @@ describe("the synthesized Byom stack", () => {
       expect(efsIngress.map((p) => p.SourceSecurityGroupId["Fn::GetAtt"][0]).sort()).toEqual(
         [runtimeSg, processorSg, deployerSg].sort(),
       );
+    });
+
+    it("opens the shadow listener to runtime tasks only, and tells the deployer where it is", () => {
+      const listener = synth.stack.scoring.shadowListener;
+      expect(listener).toBeDefined();
+      const resources = synth.template.toJSON().Resources;
+      const shadow = resources[logicalId(listener?.node.defaultChild)].Properties;
+      expect(shadow.Port).toBe(SHADOW_PORT);
+      expect(shadow.Protocol).toBe("HTTP");
+      expect(shadow.DefaultActions[0].FixedResponseConfig.StatusCode).toBe("404");
+      const albSg = logicalId(synth.stack.scoring.loadBalancerSecurityGroup.node.defaultChild);
+      const runtimeSg = logicalId(synth.stack.scoring.runtimeSecurityGroup.node.defaultChild);
+      // Champions send their copies there; no CIDR (no scoring client) may.
+      const inline = resources[albSg].Properties.SecurityGroupIngress ?? [];
+      expect(inline.filter((rule: any) => rule.FromPort === SHADOW_PORT)).toEqual([]);
+      const onShadowPort = Object.values(synth.template.findResources("AWS::EC2::SecurityGroupIngress"))
+        .map((r) => r.Properties)
+        .filter((p) => p.FromPort === SHADOW_PORT || p.ToPort === SHADOW_PORT);
+      expect(onShadowPort).toEqual([
+        expect.objectContaining({
+          IpProtocol: "tcp",
+          FromPort: SHADOW_PORT,
+          ToPort: SHADOW_PORT,
+          GroupId: { "Fn::GetAtt": [albSg, "GroupId"] },
+          SourceSecurityGroupId: { "Fn::GetAtt": [runtimeSg, "GroupId"] },
+        }),
+      ]);
+      const steps = Object.values(synth.template.findResources("AWS::Lambda::Function")).filter((f) =>
+        String(f.Properties.Description ?? "").startsWith("Byom deployer step"),
+      );
+      for (const step of steps) {
+        const env = step.Properties.Environment.Variables;
+        expect(env.SHADOW_LISTENER_ARN).toEqual({ Ref: logicalId(listener?.node.defaultChild) });
+        expect(JSON.stringify(env.SHADOW_BASE_URL)).toContain(`:${SHADOW_PORT}`);
+      }
     });
 
     it("puts tasks in isolated subnets reaching AWS through endpoints, with no NAT gateway", () => {

@@ -135,10 +135,66 @@ describe("deployment modes and security", () => {
       20_000,
     );
     for (const record of recorded) {
+      // Written by the champion runtime itself (byom_scorer/shadow.py), routed here by the supervisor.
+      expect(record.event).toBe("shadow");
       expect(record.status).toBe(200);
       expect(record.championStatus).toBe(200);
       expect(versionOf({ body: JSON.parse(record.body) })).toBe("v2");
     }
+
+    // A new challenger: only the shadow rule moves; the champion keeps running, mirroring to the same URL.
+    const pidsBefore = pids();
+    const challenged = await platform.api.call("PATCH", `/v1/projects/${projectId}/deployments/${cc}`, {
+      targets: [
+        { modelId, version: 1, role: "champion" },
+        { modelId, version: 1, role: "challenger" },
+      ],
+    });
+    expect(challenged.status, JSON.stringify(challenged.body)).toBe(202);
+    const moved = await waitFor(
+      "the new challenger to serve",
+      async () => {
+        const got = await platform.api.call("GET", `/v1/projects/${projectId}/deployments/${cc}`);
+        return got.body.liveRevision === 2 ? got.body : undefined;
+      },
+      300_000,
+    );
+    expect(moved.serving.map((s: any) => [s.version, s.role])).toEqual([
+      [1, "champion"],
+      [1, "challenger"],
+    ]);
+    // Once the old challenger is retired, it is the only process that went, and one came: the champion's
+    // process (and so its BYOM_SHADOW_URL) stayed.
+    const gone = await waitFor(
+      "the previous challenger to be retired",
+      async () => {
+        const now = pids();
+        const left = pidsBefore.filter((pid: number) => !now.includes(pid));
+        return left.length === 1
+          ? { left, came: now.filter((pid: number) => !pidsBefore.includes(pid)) }
+          : undefined;
+      },
+      60_000,
+    );
+    expect(gone.came.length).toBe(1);
+    for (let i = 0; i < 5; i++) expect((await score(ccLive.endpointUrl, request)).status).toBe(200);
+    const afterMove = await waitFor(
+      "five shadow answers of the new challenger",
+      async () => {
+        const lines = readFileSync(shadowFile, "utf8").trim().split("\n").filter(Boolean);
+        const records = lines.map((l) => JSON.parse(l)).filter((r) => r.path === "/model/score");
+        const fromV1 = records.filter((r) => versionOf({ body: JSON.parse(r.body) }) === "v1");
+        return fromV1.length >= 5 ? fromV1 : undefined;
+      },
+      20_000,
+    );
+    expect(afterMove.every((r: any) => r.status === 200)).toBe(true);
+    // The workflow's own sample score is not user traffic: the first challenger answered the ten only.
+    const all = readFileSync(shadowFile, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(all.filter((r) => r.body && versionOf({ body: JSON.parse(r.body) }) === "v2").length).toBe(10);
 
     for (const id of [ab, cc]) {
       expect((await platform.api.call("DELETE", `/v1/projects/${projectId}/deployments/${id}`)).status).toBe(

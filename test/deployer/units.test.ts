@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 // The step modules read their environment when they load, as Lambdas do.
 process.env.TABLE_NAME ??= "unit";
 process.env.BUCKET_NAME ??= "unit";
-const { failureReasonOf, trafficRuleFor } = await import("#lambdas/deployer/deploy-steps.ts");
+const { failureReasonOf, shadowRuleFor, trafficRuleFor } = await import("#lambdas/deployer/deploy-steps.ts");
 const { checkTargetsForMode } = await import("#lambdas/deployer/plan.ts");
 const { resolveTokens } = await import("#local/state-machines.ts");
 const { hashPassphrase } = await import("#lambdas/deployments/passphrase.ts");
@@ -32,10 +32,18 @@ describe("deployer rules", () => {
       { targetGroupArn: "tg-a", weight: 70 },
       { targetGroupArn: "tg-b", weight: 30 },
     ]);
-    expect(ab.shadow).toBeUndefined();
-    const cc = trafficRuleFor("dep-x", [slot("c", "champion", 100), slot("d", "challenger", 0)]);
+    expect(ab.listener ?? "scoring").toBe("scoring");
+    expect(shadowRuleFor("dep-x", [slot("a", "primary", 70), slot("b", "primary", 30)])).toBeUndefined();
+    const ccSlots = [slot("c", "champion", 100), slot("d", "challenger", 0)];
+    const cc = trafficRuleFor("dep-x", ccSlots);
     expect(cc.targets).toEqual([{ targetGroupArn: "tg-c", weight: 100 }]);
-    expect(cc.shadow).toEqual({ targetGroupArn: "tg-d", weight: 0 });
+    // The champion mirrors to /dep-x/shadow on the listener only runtimes reach; it leads to the challenger.
+    expect(shadowRuleFor("dep-x", ccSlots)).toEqual({
+      deploymentId: "dep-x",
+      pathPrefix: "/dep-x/shadow",
+      targets: [{ targetGroupArn: "tg-d", weight: 100 }],
+      listener: "shadow",
+    });
   });
 
   it("turns Step Functions errors into reasons a person can act on", async () => {
