@@ -22,6 +22,7 @@ import { type ContainerImages, TASK_CPU_ARCHITECTURE } from "./container-images.
 import { DeleteWorkflow } from "./delete-workflow.ts";
 import { DeployWorkflow } from "./deploy-workflow.ts";
 import type { ModelFileSystem } from "./model-file-system.ts";
+import type { Network } from "./network.ts";
 import { RUNTIME_PORT, type ScoringCluster } from "./scoring-cluster.ts";
 
 /** Where the models volume is mounted, in the step Lambdas and in every task (MODELS_ROOT). */
@@ -35,8 +36,8 @@ export interface DeployerProps {
   readonly bucket: s3.IBucket;
   readonly vpc: ec2.IVpc;
   readonly taskSubnets: ec2.SubnetSelection;
-  /** The security group of the VPC's interface endpoints (HTTPS from inside the VPC). */
-  readonly endpointSecurityGroup: ec2.ISecurityGroup;
+  /** Adds the interface endpoints the steps need, as the network makes its own (subnets, security group). */
+  readonly endpoints: Pick<Network, "addInterfaceEndpoint">;
   readonly fileSystem: ModelFileSystem;
   readonly scoring: ScoringCluster;
   readonly images: ContainerImages;
@@ -90,19 +91,14 @@ export class Deployer extends Construct {
       ec2.Port.tcp(RUNTIME_PORT),
       "The deploy workflow scores a new runtime's sample request before traffic moves",
     );
-    // The isolated subnets reach ECS and ELB only through interface endpoints.
+    // The isolated subnets reach ECS and ELB only through interface endpoints (in every AZ with
+    // byom:endpointsInEveryAz, like the network's own).
     for (const [name, service] of Object.entries({
       Ecs: ec2.InterfaceVpcEndpointAwsService.ECS,
       ElasticLoadBalancing: ec2.InterfaceVpcEndpointAwsService.ELASTIC_LOAD_BALANCING,
       StepFunctions: ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
     })) {
-      props.vpc.addInterfaceEndpoint(`Deployer${name}`, {
-        service,
-        subnets: { subnets: [props.vpc.isolatedSubnets[0] as ec2.ISubnet] },
-        securityGroups: [props.endpointSecurityGroup],
-        open: false,
-        privateDnsEnabled: true,
-      });
+      props.endpoints.addInterfaceEndpoint(`Deployer${name}`, service);
     }
 
     const volume: ecs.Volume = {

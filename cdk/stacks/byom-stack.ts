@@ -116,7 +116,7 @@ export class ByomStack extends Stack {
       bucket: this.artifacts.bucket,
       vpc: this.network.vpc,
       taskSubnets: this.network.taskSubnets,
-      endpointSecurityGroup: this.network.endpointSecurityGroup,
+      endpoints: this.network,
       fileSystem: this.fileSystem,
       scoring: this.scoring,
       images: this.images,

@@ -5,7 +5,7 @@ import { type SynthesizedApp, synthesize } from "../support/cdk.ts";
 
 const CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000";
 
-describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray and disposable data", () => {
+describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, disposable data and endpoints in every AZ", () => {
   let synth: SynthesizedApp;
   beforeAll(() => {
     synth = synthesize({
@@ -14,6 +14,7 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray a
       "byom:retainData": "false",
       "byom:tracing": "true",
       "byom:maxIntegrationTimeoutSeconds": "300",
+      "byom:endpointsInEveryAz": "true",
     });
   });
 
@@ -54,6 +55,14 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray a
     for (const fn of Object.values(synth.template.findResources("AWS::Lambda::Function"))) {
       expect(fn.Properties.Environment?.Variables?.SHADOW_LISTENER_ARN).toBeUndefined();
     }
+  });
+
+  it("puts every interface endpoint, the deployer's too, in every AZ", () => {
+    const interfaces = Object.values(synth.template.findResources("AWS::EC2::VPCEndpoint")).filter(
+      (e) => e.Properties.VpcEndpointType === "Interface",
+    );
+    expect(interfaces.length).toBe(6);
+    for (const endpoint of interfaces) expect(endpoint.Properties.SubnetIds.length).toBe(2);
   });
 
   it("traces the API stage and every function with X-Ray", () => {

@@ -439,12 +439,27 @@ describe("the synthesized Byom stack", () => {
       const endpoints = Object.values(synth.template.findResources("AWS::EC2::VPCEndpoint")).map((e) =>
         JSON.stringify(e.Properties.ServiceName),
       );
-      for (const service of ["s3", "dynamodb", "ecr.api", "ecr.dkr", "logs"]) {
+      for (const service of [
+        "s3",
+        "dynamodb",
+        "ecr.api",
+        "ecr.dkr",
+        "logs",
+        "ecs",
+        "elasticloadbalancing",
+        "states",
+      ]) {
         expect(
           endpoints.some((name) => name.includes(`.${service}`)),
           service,
         ).toBe(true);
       }
+      // Interface endpoints (the network's and the deployer's alike) in the first AZ only, by default.
+      const interfaces = Object.values(synth.template.findResources("AWS::EC2::VPCEndpoint")).filter(
+        (e) => e.Properties.VpcEndpointType === "Interface",
+      );
+      expect(interfaces.length).toBe(6);
+      for (const endpoint of interfaces) expect(endpoint.Properties.SubnetIds.length).toBe(1);
       synth.template.hasResourceProperties("AWS::ECS::Cluster", {
         ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }],
       });
