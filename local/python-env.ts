@@ -101,10 +101,10 @@ async function requirementsOf(image: string, withTestTools: boolean): Promise<st
   return files;
 }
 
-async function hashFiles(files: readonly string[]): Promise<string> {
+async function hashFiles(files: readonly string[], length = 12): Promise<string> {
   const hash = createHash("sha256");
   for (const file of files) hash.update(await readFile(file));
-  return hash.digest("hex").slice(0, 12);
+  return hash.digest("hex").slice(0, length);
 }
 
 function run(command: string, args: readonly string[], quiet: boolean): Promise<void> {
@@ -157,11 +157,44 @@ export async function ensureImageEnv(image: string, options: EnsureOptions = {})
   const venvDir = join(VENVS_DIR, `${image}-${await hashFiles([requirements as string])}`);
   await ensureVenv(venvDir, basePython, [requirements as string], options.verbose ?? false);
   const base: ImageEnv = { image, venvDir, python: join(venvDir, "bin", "python") };
+  if (await usesNativeModule(image)) await ensureNativeModule(base);
   if (!options.withTestTools) return base;
   const testRequirements = join(PYTHON_SOURCE_DIR, "requirements-test.txt");
   const testDir = `${venvDir}-test-${await hashFiles([testRequirements])}`;
   await ensureVenv(testDir, basePython, [testRequirements], options.verbose ?? false, venvDir);
   return { image, venvDir: testDir, python: join(testDir, "bin", "python") };
+}
+
+const NATIVE_SOURCE = join(RUNTIME_IMAGES_DIR, "native", "byom_rows.c");
+
+/** Runtime images compile runtime-images/native/ into their venv (their Dockerfile says so). */
+async function usesNativeModule(image: string): Promise<boolean> {
+  const dockerfile = await readFile(join(imageDir(image), "Dockerfile"), "utf8");
+  return dockerfile.includes("native/build.py");
+}
+
+/**
+ * Compiles the native row reader into the venv, as the image's build stage does, whenever the
+ * venv's copy is missing or older than the source. Without a C compiler the runtime still works
+ * (large batches take the slower checked path): that is a warning, not a failure.
+ */
+async function ensureNativeModule(env: ImageEnv): Promise<void> {
+  const site = await sitePackages(env.python);
+  const stamp = join(site, "byom_rows.sha256");
+  const wanted = await hashFiles([NATIVE_SOURCE], 64);
+  const built = await readFile(stamp, "utf8").catch(() => "");
+  if (built.trim() === wanted) return;
+  await withLock(`${env.venvDir}.native.lock`, async () => {
+    if ((await readFile(stamp, "utf8").catch(() => "")).trim() === wanted) return;
+    try {
+      await run(env.python, [join(RUNTIME_IMAGES_DIR, "native", "build.py"), "--out", site], true);
+    } catch (error) {
+      process.stderr.write(
+        `byom: could not compile runtime-images/native/byom_rows.c for ${env.image} (${(error as Error).message}); ` +
+          "large score requests will use the slower pure-Python reader. Install a C compiler (e.g. gcc) to fix.\n",
+      );
+    }
+  });
 }
 
 /**

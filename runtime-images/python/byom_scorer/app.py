@@ -14,8 +14,9 @@ import orjson
 from byom_ready.schema import scorer_data_type
 from byom_scorer.auth import PassphraseCheck
 from byom_scorer.config import Settings
-from byom_scorer.convert import parse_request
+from byom_scorer.convert import ScoreRequest, parse_request
 from byom_scorer.errors import RequestError
+from byom_scorer.fast_rows import parse_request_bytes
 from byom_scorer.model import Predictor, as_text_columns
 
 log = logging.getLogger("byom_scorer")
@@ -119,6 +120,10 @@ class ScorerApp:
     def _score_body_now(self, predictor: Predictor, content_type: str | None, body: bytes) -> Response:
         if content_type is not None and "json" not in content_type.lower():
             raise RequestError(415, f"Content-Type {content_type!r} is not JSON: send application/json")
+        if len(body) >= _LARGE_BODY:
+            request = parse_request_bytes(body, predictor.input_schema)
+            if request is not None:
+                return self._score(predictor, request)
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as error:
@@ -126,13 +131,12 @@ class ScorerApp:
         # Freeing a large parsed body takes a while: the server calls release() once the answer
         # is written, so the client does not wait for it.
         self._parsed = payload
-        return self._score(predictor, payload)
+        return self._score(predictor, parse_request(payload, predictor.input_schema))
 
     def release(self) -> None:
         self._parsed = None
 
-    def _score(self, predictor: Predictor, payload: Any) -> Response:
-        request = parse_request(payload, predictor.input_schema)
+    def _score(self, predictor: Predictor, request: ScoreRequest) -> Response:
         outputs = predictor.predict(request.columns, request.row_count)
         names = list(outputs.names)
         extra_names: list[str] = []
@@ -168,7 +172,7 @@ class ScorerApp:
             except StopIteration:
                 raise RequestError(400, f"file {names[0]!r} is empty: it needs a header row") from None
             rows = [row for row in reader if row]
-        return self._score(predictor, {"fields": fields, "rows": rows})
+        return self._score(predictor, parse_request({"fields": fields, "rows": rows}, predictor.input_schema))
 
 
 def _text(value: Any) -> str:

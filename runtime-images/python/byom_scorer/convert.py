@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -266,14 +266,24 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def parse_request(body: Any, schema: list[Column]) -> ScoreRequest:
+@dataclass(frozen=True)
+class Header:
+    """Everything of a score request but its rows, checked against the schema."""
+
+    fields: list[str]
+    position: dict[str, int]  # field name -> position in each row
+    id_field: str | None
+    include: list[str]
+    no_field_names: bool
+
+
+def parse_header(body: Any, schema: list[Column]) -> Header:
     if not isinstance(body, dict):
         raise bad_request('the request must be a JSON object {"fields": [...], "rows": [[...]]}')
     fields = body.get("fields")
-    rows = body.get("rows")
     if not isinstance(fields, list) or not all(isinstance(name, str) for name in fields):
         raise bad_request('"fields" must be a list of field names')
-    if not isinstance(rows, list):
+    if not isinstance(body.get("rows"), list):
         raise bad_request('"rows" must be a list of rows, each a list of values')
     id_field = body.get("idField")
     if id_field is not None and not isinstance(id_field, str):
@@ -299,24 +309,43 @@ def parse_request(body: Any, schema: list[Column]) -> ScoreRequest:
     for name in include:
         if name not in position:
             raise bad_request(f"includeFieldsInOutput names {name!r}, which is not in fields")
+    return Header(fields, position, id_field, include, no_field_names)
 
-    width = len(fields)
+
+class ByPosition(Protocol):
+    """A request's values, column by column, indexed by the field's position in the rows."""
+
+    def __getitem__(self, index: int) -> Sequence[Any]: ...
+
+
+def text_columns(header: Header, by_position: ByPosition, row_count: int) -> tuple[list[str] | None, list[tuple[str, list[Any]]]]:
+    """The id column (given or generated) and the columns echoed by includeFieldsInOutput, as text."""
+    position, id_field = header.position, header.id_field
+    ids: list[str] | None = None
+    if id_field is not None:
+        ids = (
+            [_as_text(v) for v in by_position[position[id_field]]]
+            if id_field in position
+            else [str(uuid.uuid4()) for _ in range(row_count)]
+        )
+    included = [(name, [_as_text(v) for v in by_position[position[name]]]) for name in header.include if name != id_field]
+    return ids, included
+
+
+def parse_request(body: Any, schema: list[Column]) -> ScoreRequest:
+    header = parse_header(body, schema)
+    rows = body["rows"]
+    position = header.position
+    width = len(header.fields)
     for row_index, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != width:
             size = len(row) if isinstance(row, list) else "not a list"
             raise bad_request(f"rows[{row_index}] has {size} values; fields has {width}")
     kinds = _numeric_kinds(schema) if 0 < len(rows) <= _SMALL_BATCH else None
     matrix = _small_numeric_matrix(rows, [position[c.name] for c in schema], kinds) if kinds else None
-    if matrix is not None and id_field is None and not include:
-        return ScoreRequest(Batch(None, schema, matrix), len(rows), None, None, [], no_field_names)
-    transposed = list(zip(*rows)) if rows else [() for _ in fields]
+    if matrix is not None and header.id_field is None and not header.include:
+        return ScoreRequest(Batch(None, schema, matrix), len(rows), None, None, [], header.no_field_names)
+    transposed = list(zip(*rows)) if rows else [() for _ in header.fields]
     columns = Batch([convert_column(transposed[position[c.name]], c, position[c.name]) for c in schema], schema, matrix)
-    ids: list[str] | None = None
-    if id_field is not None:
-        ids = (
-            [_as_text(v) for v in transposed[position[id_field]]]
-            if id_field in position
-            else [str(uuid.uuid4()) for _ in rows]
-        )
-    included = [(name, [_as_text(v) for v in transposed[position[name]]]) for name in include if name != id_field]
-    return ScoreRequest(columns, len(rows), ids, id_field, included, no_field_names)
+    ids, included = text_columns(header, transposed, len(rows))
+    return ScoreRequest(columns, len(rows), ids, header.id_field, included, header.no_field_names)
