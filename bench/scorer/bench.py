@@ -215,19 +215,34 @@ def wrk(server: Server, body: bytes, concurrency: int, seconds: int, work: Path)
     return Load(concurrency, rps, p50, p99, errors)
 
 
-def post_time(server: Server, body: bytes, repeats: int) -> tuple[float, int]:
-    times = []
+def post_once(server: Server, body: bytes) -> tuple[float, int]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
+    start = time.perf_counter()
+    connection.request("POST", server.path, body=body, headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    elapsed = time.perf_counter() - start
+    connection.close()
+    return elapsed, response.status
+
+
+def paired_batch_time(server: Server, body: bytes, predict: Any, frame: pd.DataFrame, repeats: int) -> tuple[float, float, float, int]:
+    """The 10k-row POST and the in-process predict of the same rows, alternated round by round so
+    both see the machine in the same state (a shared machine drifts by tens of percent within a
+    minute). Returns (median POST ms, median predict ms, median of the per-round ratios, status)."""
+    post_once(server, body)  # warm-up: first-touch allocations, caches
+    posts, predicts, ratios = [], [], []
     status = 0
     for _ in range(repeats):
-        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
         start = time.perf_counter()
-        connection.request("POST", server.path, body=body, headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        response.read()
-        times.append(time.perf_counter() - start)
-        status = response.status
-        connection.close()
-    return statistics.median(times) * 1000, status
+        predict(frame)
+        predicted = time.perf_counter() - start
+        posted, status = post_once(server, body)
+        posts.append(posted)
+        predicts.append(predicted)
+        ratios.append(posted / predicted)
+    print("   rounds (predict ms, post ms):", [(round(a * 1000, 1), round(b * 1000, 1)) for a, b in zip(predicts, posts)], flush=True)
+    return statistics.median(posts) * 1000, statistics.median(predicts) * 1000, statistics.median(ratios), status
 
 
 @dataclass
@@ -236,6 +251,8 @@ class Result:
     server: str
     loads: list[Load] = field(default_factory=list)
     batch_ms: float = float("nan")
+    batch_in_process_ms: float = float("nan")
+    batch_ratio: float = float("nan")
     batch_status: int = 0
 
     @property
@@ -269,7 +286,7 @@ def main() -> None:
     parser.add_argument("--mlserver-python", required=True)
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--concurrency", default="1,4,16")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--models", default="sklearn-gbm,xgboost,lightgbm")
     parser.add_argument("--servers", default="byom,mlflow,mlserver")
     parser.add_argument("--out", required=True)
@@ -284,9 +301,13 @@ def main() -> None:
     batch_frame, _ = training_data(10_000, 43)
     results: list[Result] = []
     baselines: dict[str, tuple[float, float, float]] = {}
+    pyfunc_models: dict[str, Any] = {}
     for model_name in args.models.split(","):
         model_dir = models[model_name]
         baselines[model_name] = in_process(model_dir, single_frame, batch_frame, args.repeats)
+        import mlflow.pyfunc
+
+        pyfunc_models[model_name] = mlflow.pyfunc.load_model(str(model_dir))
         print(f"{model_name}: in-process {baselines[model_name][0]:.0f} calls/s, 10k rows {baselines[model_name][2]:.1f} ms", flush=True)
         for server_name in args.servers.split(","):
             server_work = work / "runs" / model_name / server_name.replace(" ", "-")
@@ -305,8 +326,14 @@ def main() -> None:
                     load = wrk(server, one, concurrency, args.seconds, server_work)
                     result.loads.append(load)
                     print(f"  {server.name:<20} c={concurrency:<3} {load.rps:8.0f} req/s  p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  errors {load.errors}", flush=True)
-                result.batch_ms, result.batch_status = post_time(server, server.body_for(batch_frame), args.repeats)
-                print(f"  {server.name:<20} 10k rows {result.batch_ms:8.1f} ms (HTTP {result.batch_status})", flush=True)
+                result.batch_ms, result.batch_in_process_ms, result.batch_ratio, result.batch_status = paired_batch_time(
+                    server, server.body_for(batch_frame), pyfunc_models[model_name].predict, batch_frame, args.repeats
+                )
+                print(
+                    f"  {server.name:<20} 10k rows {result.batch_ms:8.1f} ms (HTTP {result.batch_status}); "
+                    f"in-process alongside {result.batch_in_process_ms:.1f} ms; paired ratio {result.batch_ratio:.2f}",
+                    flush=True,
+                )
                 results.append(result)
             finally:
                 server.stop()
@@ -317,6 +344,7 @@ def main() -> None:
         "baselines": {k: {"callsPerSecond": v[0], "p99Ms": v[1], "batch10kMs": v[2]} for k, v in baselines.items()},
         "results": [
             {"model": r.model, "server": r.server, "batch10kMs": r.batch_ms, "batchStatus": r.batch_status,
+             "batchInProcessMs": r.batch_in_process_ms, "batchRatio": r.batch_ratio,
              "loads": [vars(load) for load in r.loads]}
             for r in results
         ],

@@ -13,9 +13,10 @@
  *       array of equally long arrays of scalars, an integer beyond int64, a number beyond the
  *       double range): the caller takes the checked path, which words the error.
  *       members: [(key_start, key_end, value_start, value_end)] for every member but "rows".
- *       rows: None when the object has no "rows", else (row_count, width, tags, numbers, spans):
- *       bytearrays of row_count*width uint8 tags, int64/float64 numbers and packed string spans
- *       (start << 24 | length, quotes included), row-major.
+ *       rows: None when the object has no "rows", else (row_count, width, tags, numbers, spans,
+ *       kinds): buffers of row_count*width uint8 tags, int64/float64 numbers and packed string
+ *       spans (start << 24 | length, quotes included), row-major, and per column a uint16 with
+ *       a bit set for each tag that occurs in it.
  *   strings(body, spans) -> list: the strings at packed spans (None for one with escapes).
  *   parse_float(text) -> float | None: one JSON number as parse() reads it (for tests).
  *
@@ -116,7 +117,7 @@ typedef struct {
 
 /* Digits, an optional fraction and exponent, from p (after any sign). Returns the end, or NULL
  * when there is no digit or the exponent has none. Grammar checks beyond that are the caller's. */
-static const unsigned char *read_decimal(const unsigned char *p, const unsigned char *end, Decimal *out,
+static inline __attribute__((always_inline)) const unsigned char *read_decimal(const unsigned char *p, const unsigned char *end, Decimal *out,
                                          int *integer_digits, int *fraction_digits, int *has_exponent) {
     uint64_t w = 0;
     int significant = 0, exponent = 0;
@@ -214,7 +215,7 @@ slow: {
 
 /* A JSON number at c->p: its cell (T_INT with int64, or T_FLOAT with double). 0 on a grammar
  * error, an integer beyond int64 or a float beyond the double range. */
-static int read_json_number(Cursor *c, uint8_t *tag, uint64_t *number) {
+static inline __attribute__((always_inline)) int read_json_number(Cursor *c, uint8_t *tag, uint64_t *number) {
     const unsigned char *start = c->p, *p = c->p;
     int negative = p < c->end && *p == '-';
     p += negative;
@@ -279,7 +280,7 @@ static int hex4(const unsigned char *p) {
 
 /* A JSON string at c->p (a quote), validated as orjson validates it (escapes, surrogate pairs,
  * UTF-8): 0 when invalid. *escaped tells whether it held any escape. */
-static int scan_string(Cursor *c, int *escaped) {
+static inline int scan_string(Cursor *c, int *escaped) {
     const unsigned char *p = c->p + 1, *end = c->end;
     *escaped = 0;
     for (;;) {
@@ -371,20 +372,77 @@ static uint8_t classify_text(const unsigned char *s, size_t n, uint64_t *number)
     return T_S_FLOAT;
 }
 
+/* ---- memory ------------------------------------------------------------------------------ */
+
+/* A few freed blocks kept for the next request: fresh pages fault in one by one (a quarter of the
+ * time of a large parse, measured), recycled ones are already mapped. Bounded in count and size. */
+#define POOL_SLOTS 8
+#define POOL_MIN_BYTES ((size_t)64 << 10)
+#define POOL_MAX_BYTES ((size_t)256 << 20)
+static struct {
+    void *data;
+    size_t capacity;
+} POOL[POOL_SLOTS];
+static pthread_mutex_t POOL_LOCK = PTHREAD_MUTEX_INITIALIZER;
+
+/* A block of at least `size` bytes; *capacity gets its real size. */
+static void *pool_take(size_t size, size_t *capacity) {
+    void *data = NULL;
+    pthread_mutex_lock(&POOL_LOCK);
+    int best = -1;
+    for (int i = 0; i < POOL_SLOTS; i++)
+        if (POOL[i].data && POOL[i].capacity >= size && (best < 0 || POOL[i].capacity < POOL[best].capacity)) best = i;
+    if (best >= 0) {
+        data = POOL[best].data;
+        *capacity = POOL[best].capacity;
+        POOL[best].data = NULL;
+    }
+    pthread_mutex_unlock(&POOL_LOCK);
+    if (data == NULL) {
+        data = malloc(size ? size : 1);
+        *capacity = size;
+    }
+    return data;
+}
+
+static void pool_give(void *data, size_t capacity) {
+    if (data == NULL) return;
+    if (capacity >= POOL_MIN_BYTES && capacity <= POOL_MAX_BYTES) {
+        pthread_mutex_lock(&POOL_LOCK);
+        int slot = -1;
+        for (int i = 0; i < POOL_SLOTS; i++)
+            if (POOL[i].data == NULL) {
+                slot = i;
+                break;
+            } else if (slot < 0 || POOL[i].capacity < POOL[slot].capacity) {
+                slot = i; /* full: replace the smallest block if this one is larger */
+            }
+        if (POOL[slot].data == NULL || POOL[slot].capacity < capacity) {
+            void *evicted = POOL[slot].data;
+            POOL[slot].data = data;
+            POOL[slot].capacity = capacity;
+            data = evicted;
+        }
+        pthread_mutex_unlock(&POOL_LOCK);
+    }
+    free(data);
+}
+
 /* ---- the rows array ----------------------------------------------------------------------- */
 
 typedef struct {
     uint8_t *tags;
     uint64_t *numbers;
     uint64_t *spans;
+    size_t tags_bytes, numbers_bytes, spans_bytes; /* allocated */
     Py_ssize_t cells, capacity; /* in cells */
     Py_ssize_t rows, width;     /* width -1 until the first row */
 } Cells;
 
 static void cells_free(Cells *cells) {
-    free(cells->tags);
-    free(cells->numbers);
-    free(cells->spans);
+    pool_give(cells->tags, cells->tags_bytes);
+    pool_give(cells->numbers, cells->numbers_bytes);
+    pool_give(cells->spans, cells->spans_bytes);
     cells->tags = NULL;
     cells->numbers = NULL;
     cells->spans = NULL;
@@ -395,16 +453,17 @@ static void cells_free(Cells *cells) {
  * hot loop never reallocates; untouched pages of the allocation cost nothing. */
 static int cells_allocate(Cells *cells, Py_ssize_t bytes) {
     Py_ssize_t capacity = bytes / 2 + 1;
-    cells->tags = malloc((size_t)capacity);
-    cells->numbers = malloc((size_t)capacity * 8);
-    cells->spans = malloc((size_t)capacity * 8);
+    cells->tags = pool_take((size_t)capacity, &cells->tags_bytes);
+    cells->numbers = pool_take((size_t)capacity * 8, &cells->numbers_bytes);
+    cells->spans = pool_take((size_t)capacity * 8, &cells->spans_bytes);
     cells->cells = 0;
     cells->capacity = capacity;
     return cells->tags && cells->numbers && cells->spans;
 }
 
-static int read_cell(Cursor *c, const unsigned char *base, Cells *cells) {
-    Py_ssize_t i = cells->cells;
+/* One cell at c->p: its tag, number and (for strings) packed span. 0 when invalid. */
+static inline __attribute__((always_inline)) int read_cell(Cursor *c, const unsigned char *base, uint8_t *tag_out,
+                                                          uint64_t *number_out, uint64_t *span_out) {
     uint8_t tag;
     uint64_t number = 0;
     const unsigned char *p = c->p;
@@ -416,7 +475,7 @@ static int read_cell(Cursor *c, const unsigned char *base, Cells *cells) {
         size_t length = (size_t)(c->p - p);
         if (length > MAX_SPAN_LENGTH) return 0;
         tag = escaped ? T_STR : classify_text(p + 1, length - 2, &number);
-        cells->spans[i] = ((uint64_t)(p - base) << 24) | length;
+        *span_out = ((uint64_t)(p - base) << 24) | length;
         break;
     }
     case 't':
@@ -437,53 +496,77 @@ static int read_cell(Cursor *c, const unsigned char *base, Cells *cells) {
     default:
         if (!read_json_number(c, &tag, &number)) return 0;
     }
-    cells->tags[i] = tag;
-    cells->numbers[i] = number;
-    cells->cells = i + 1;
+    *tag_out = tag;
+    *number_out = number;
     return 1;
 }
 
 typedef enum { ROWS_FAIL = 0, ROWS_DONE = 1, ROWS_AT_JOIN = 2 } RowsOutcome;
 
-/* Rows from c->p, which is at a row's '[', to the ']' closing the rows array (consumed).
- * Stops with ROWS_AT_JOIN when a row would start exactly at `join` (another thread read on). */
-static RowsOutcome read_rows(Cursor *c, const unsigned char *base, Cells *cells, const unsigned char *join) {
+/* Rows from cursor->p, which is at a row's '[', to the ']' closing the rows array (consumed).
+ * Stops with ROWS_AT_JOIN when a row would start exactly at `join` (another thread read on).
+ * Works on local copies: stores through the uint8_t tags may alias anything in C, and would
+ * otherwise make the compiler reload the cursor and counters after every cell. */
+static RowsOutcome read_rows(Cursor *cursor, const unsigned char *base, Cells *cells, const unsigned char *join) {
+    Cursor c = *cursor;
+    uint8_t *const tags = cells->tags;
+    uint64_t *const numbers = cells->numbers;
+    uint64_t *const spans = cells->spans;
+    const Py_ssize_t capacity = cells->capacity;
+    Py_ssize_t n = cells->cells, rows = cells->rows, width = cells->width;
+    RowsOutcome outcome = ROWS_FAIL;
     for (;;) {
-        if (c->p == join) return ROWS_AT_JOIN;
-        if (c->p >= c->end || *c->p != '[') return ROWS_FAIL;
-        c->p++;
-        skip_ws(c);
-        Py_ssize_t width = 0;
-        if (c->p < c->end && *c->p == ']') {
-            c->p++;
+        if (c.p == join) {
+            outcome = ROWS_AT_JOIN;
+            break;
+        }
+        if (c.p >= c.end || *c.p != '[') break;
+        c.p++;
+        skip_ws(&c);
+        Py_ssize_t cells_in_row = 0;
+        if (c.p < c.end && *c.p == ']') {
+            c.p++;
         } else {
             for (;;) {
-                if (cells->cells == cells->capacity || !read_cell(c, base, cells)) return ROWS_FAIL;
-                width++;
-                skip_ws(c);
-                if (c->p >= c->end) return ROWS_FAIL;
-                if (*c->p == ']') {
-                    c->p++;
+                uint8_t tag;
+                uint64_t number, span = 0;
+                if (n == capacity || !read_cell(&c, base, &tag, &number, &span)) goto out;
+                tags[n] = tag;
+                numbers[n] = number;
+                spans[n] = span;
+                n++;
+                cells_in_row++;
+                skip_ws(&c);
+                if (c.p >= c.end) goto out;
+                if (*c.p == ']') {
+                    c.p++;
                     break;
                 }
-                if (*c->p != ',') return ROWS_FAIL;
-                c->p++;
-                skip_ws(c);
+                if (*c.p != ',') goto out;
+                c.p++;
+                skip_ws(&c);
             }
         }
-        if (cells->width < 0) cells->width = width;
-        else if (cells->width != width) return ROWS_FAIL;
-        cells->rows++;
-        skip_ws(c);
-        if (c->p >= c->end) return ROWS_FAIL;
-        if (*c->p == ']') {
-            c->p++;
-            return ROWS_DONE;
+        if (width < 0) width = cells_in_row;
+        else if (width != cells_in_row) break;
+        rows++;
+        skip_ws(&c);
+        if (c.p >= c.end) break;
+        if (*c.p == ']') {
+            c.p++;
+            outcome = ROWS_DONE;
+            break;
         }
-        if (*c->p != ',') return ROWS_FAIL;
-        c->p++;
-        skip_ws(c);
+        if (*c.p != ',') break;
+        c.p++;
+        skip_ws(&c);
     }
+out:
+    *cursor = c;
+    cells->cells = n;
+    cells->rows = rows;
+    cells->width = width;
+    return outcome;
 }
 
 typedef struct {
@@ -588,7 +671,20 @@ typedef struct {
     Py_ssize_t count, capacity;
     int has_rows;
     Cells rows;
+    uint16_t *kinds; /* per column, a bit per tag that occurs in it */
 } Document;
+
+/* Which tags occur in each column: most columns hold one kind, and need no per-cell masks. */
+static int column_kinds(Document *doc) {
+    Cells *cells = &doc->rows;
+    Py_ssize_t width = cells->width > 0 ? cells->width : 0;
+    doc->kinds = calloc((size_t)width + 1, sizeof(uint16_t));
+    if (doc->kinds == NULL) return 0;
+    const uint8_t *tag = cells->tags;
+    for (Py_ssize_t row = 0; row < cells->rows; row++)
+        for (Py_ssize_t j = 0; j < width; j++) doc->kinds[j] |= (uint16_t)(1u << *tag++);
+    return 1;
+}
 
 static int add_member(Document *doc, Span span) {
     if (doc->count == doc->capacity) {
@@ -719,10 +815,11 @@ typedef struct {
     PyObject_HEAD
     void *data;
     Py_ssize_t size;
+    size_t allocated;
 } Owned;
 
 static void owned_dealloc(Owned *self) {
-    free(self->data);
+    pool_give(self->data, self->allocated);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -742,15 +839,16 @@ static PyTypeObject OWNED_TYPE = {
 };
 
 /* Takes ownership of *data (NULL afterwards), also when it fails. */
-static PyObject *owned(void **data, Py_ssize_t size) {
+static PyObject *owned(void **data, Py_ssize_t size, size_t allocated) {
     Owned *self = PyObject_New(Owned, &OWNED_TYPE);
     if (self == NULL) {
-        free(*data);
+        pool_give(*data, allocated);
         *data = NULL;
         return NULL;
     }
     self->data = *data;
     self->size = size;
+    self->allocated = allocated;
     *data = NULL;
     return (PyObject *)self;
 }
@@ -763,7 +861,7 @@ static PyObject *parse(PyObject *self, PyObject *args) {
     doc.rows.width = -1;
     int ok;
     Py_BEGIN_ALLOW_THREADS
-    ok = read_document(view.buf, view.len, &doc, threads);
+    ok = read_document(view.buf, view.len, &doc, threads) && (!doc.has_rows || column_kinds(&doc));
     Py_END_ALLOW_THREADS
     PyObject *result = NULL;
     if (!ok) {
@@ -786,13 +884,17 @@ static PyObject *parse(PyObject *self, PyObject *args) {
         rows = Py_NewRef(Py_None);
     } else {
         Cells *cells = &doc.rows;
-        PyObject *tags = owned((void **)&cells->tags, cells->cells);
-        PyObject *numbers = owned((void **)&cells->numbers, cells->cells * 8);
-        PyObject *spans = owned((void **)&cells->spans, cells->cells * 8);
-        rows = tags && numbers && spans ? Py_BuildValue("(nnOOO)", cells->rows, cells->width, tags, numbers, spans) : NULL;
+        PyObject *tags = owned((void **)&cells->tags, cells->cells, cells->tags_bytes);
+        PyObject *numbers = owned((void **)&cells->numbers, cells->cells * 8, cells->numbers_bytes);
+        PyObject *spans = owned((void **)&cells->spans, cells->cells * 8, cells->spans_bytes);
+        PyObject *kinds = owned((void **)&doc.kinds, cells->width * 2, 0);
+        rows = tags && numbers && spans && kinds
+                   ? Py_BuildValue("(nnOOOO)", cells->rows, cells->width, tags, numbers, spans, kinds)
+                   : NULL;
         Py_XDECREF(tags);
         Py_XDECREF(numbers);
         Py_XDECREF(spans);
+        Py_XDECREF(kinds);
     }
     if (rows == NULL) {
         Py_DECREF(members);
@@ -801,6 +903,7 @@ static PyObject *parse(PyObject *self, PyObject *args) {
     result = Py_BuildValue("(NN)", members, rows);
 done:
     free(doc.members);
+    free(doc.kinds);
     cells_free(&doc.rows);
     PyBuffer_Release(&view);
     return result;

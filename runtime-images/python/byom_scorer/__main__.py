@@ -51,7 +51,10 @@ def _worker(settings: Settings, listener: socket.socket, index: int, loaded: mma
         app.model_loaded(predictor)
         loaded[index] = 1
         if index == 0:
-            log.info("model %s loaded (%s call, %d workers)", settings.model_id, predictor.call_name, settings.workers)
+            log.info(
+                "model %s loaded (%s call, %s for large batches, %d workers)",
+                settings.model_id, predictor.call_name, predictor.batch_call_name, settings.workers,
+            )
 
     threading.Thread(target=load, name="model-load", daemon=True).start()
     asyncio.run(serve(app, listener))

@@ -68,15 +68,15 @@ class _Cells:
     """The parsed rows: tags, numbers and string spans as row-major numpy matrices, plus which
     tags occur in each column (most columns hold one kind of value: no masks needed then)."""
 
-    def __init__(self, raw: bytes, rows: tuple[int, int, Any, Any, Any]) -> None:
-        count, width, tags, numbers, spans = rows
+    def __init__(self, raw: bytes, rows: tuple[int, int, Any, Any, Any, Any]) -> None:
+        count, width, tags, numbers, spans, kinds = rows
         self.raw = raw
         self.count = count
         self.tags = np.frombuffer(tags, dtype=np.uint8).reshape(count, width)
         self.numbers = np.frombuffer(numbers, dtype=np.int64).reshape(count, width)
         self.spans = np.frombuffer(spans, dtype=np.uint64).reshape(count, width)
-        self.present = np.zeros((width, 16), dtype=np.bool_)
-        self.present[np.broadcast_to(np.arange(width), self.tags.shape), self.tags] = True
+        bits = np.frombuffer(kinds, dtype=np.uint16)
+        self.present = ((bits[:, None] >> np.arange(16, dtype=np.uint16)) & 1).astype(np.bool_)
 
     def has(self, index: int, table: np.ndarray) -> bool:
         return bool((self.present[index] & table).any())

@@ -66,6 +66,26 @@ def test_lightgbm_mlflow(tmp_path):
     serve_and_compare("mlflow", tmp_path / "m", tmp_path, frame, pyfunc_predict(tmp_path / "m", frame))
 
 
+def test_lightgbm_small_and_large_batches_each_take_their_fastest_matching_call(tmp_path):
+    # The bare booster answers a few rows 50x faster than the wrapper, many rows 1.7x slower:
+    # both calls are checked against the reference at load, and chosen by batch size.
+    from byom_scorer.model import load_predictor
+    from byom_scorer.convert import parse_request
+    from tests.harness import frame_request, process_ok, zip_dir
+
+    frame, label = mixed_frame(rows=1500, seed=4)
+    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1).fit(frame, label)
+    save_mlflow(mlflow.lightgbm.save_model, tmp_path / "m", model, frame, model.predict(frame))
+    ready = process_ok("mlflow", zip_dir(tmp_path / "m"), tmp_path / "ready")
+    predictor = load_predictor(ready, "m", False)
+    assert (predictor.call_name, predictor.batch_call_name) == ("lightgbm-booster", "native-numpy")
+    for rows in (frame.head(3), frame):
+        request = parse_request(frame_request(rows), predictor.input_schema)
+        outputs = predictor.predict(request.columns, request.row_count)
+        assert outputs.columns[0].tolist() == model.predict(rows).tolist()
+    serve_and_compare("mlflow", tmp_path / "m", tmp_path / "served", frame, pyfunc_predict(tmp_path / "m", frame))
+
+
 def test_lightgbm_pickle(tmp_path):
     frame, _ = mixed_frame()
     model = lightgbm.LGBMRegressor(n_estimators=20, verbose=-1).fit(frame, frame.income)
