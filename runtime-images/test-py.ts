@@ -13,6 +13,7 @@ const FAMILIES: Record<string, { image: string; tests: string[] }> = {
     tests: [
       "tests/test_convert.py",
       "tests/test_fast_rows.py",
+      "tests/test_peer.py",
       "tests/test_processors.py",
       "tests/test_scorer_api.py",
       "tests/test_shadow.py",

@@ -23,7 +23,14 @@ from byom_scorer.config import Settings
 log = logging.getLogger("byom_scorer")
 
 
-def _worker(settings: Settings, listener: socket.socket, index: int, loaded: mmap.mmap) -> None:
+def _worker(
+    settings: Settings,
+    listener: socket.socket,
+    index: int,
+    loaded: mmap.mmap,
+    helper: tuple[socket.socket, socket.socket] | None,
+    busy: mmap.mmap | None = None,
+) -> None:
     try:
         import uvloop
 
@@ -33,6 +40,7 @@ def _worker(settings: Settings, listener: socket.socket, index: int, loaded: mma
     from byom_scorer.app import ScorerApp
     from byom_scorer.server import serve
     from byom_scorer.model import ModelLoadError, load_predictor
+    from byom_scorer.peer import Peer
 
     # Every worker shares the port, so the runtime is ready only when all of them have the model:
     # each marks its byte in memory shared with its siblings, and answers 503 until all are marked.
@@ -48,16 +56,27 @@ def _worker(settings: Settings, listener: socket.socket, index: int, loaded: mma
         except Exception as error:  # noqa: BLE001 - one line for the deployment's failure reason
             log.exception("model load failed")
             _die(f"cannot load the model: {type(error).__name__}: {' '.join(str(error).split())}")
+        if helper is not None:
+            app.peer = Peer(*helper, busy=busy, me=index, sibling=(index + 1) % settings.workers)
+            app.peer.start_serving(predictor)
         app.model_loaded(predictor)
         loaded[index] = 1
         if index == 0:
             log.info(
-                "model %s loaded (%s call, %s for large batches, %d workers)",
-                settings.model_id, predictor.call_name, predictor.batch_call_name, settings.workers,
+                "model %s loaded (%s call, %s for large batches%s, %d workers)",
+                settings.model_id, predictor.call_name, predictor.batch_call_name,
+                ", split between workers" if helper is not None and predictor.splittable else "", settings.workers,
             )
 
     threading.Thread(target=load, name="model-load", daemon=True).start()
     asyncio.run(serve(app, listener))
+
+
+def _helper_channels(workers: int) -> list[tuple[socket.socket, socket.socket]]:
+    """(ask, serve) per worker for splitting large batches (byom_scorer.peer), made before the
+    fork: worker i asks worker i+1 (mod n), and serves worker i-1."""
+    pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(workers)]
+    return [(pairs[i][0], pairs[(i - 1) % workers][1]) for i in range(workers)]
 
 
 def _die(reason: str) -> None:
@@ -84,14 +103,16 @@ def main() -> None:
     listener.setblocking(False)
     loaded = mmap.mmap(-1, settings.workers)
     if settings.workers == 1:
-        _worker(settings, listener, 0, loaded)
+        _worker(settings, listener, 0, loaded, None)
         return
+    helpers = _helper_channels(settings.workers)
+    busy = mmap.mmap(-1, settings.workers)  # a byte per worker: 1 while it scores a request
     children: list[int] = []
     for index in range(settings.workers):
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            _worker(settings, listener, index, loaded)
+            _worker(settings, listener, index, loaded, helpers[index], busy)
             os._exit(0)
         children.append(pid)
     listener.close()

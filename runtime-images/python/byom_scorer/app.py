@@ -18,6 +18,7 @@ from byom_scorer.convert import ScoreRequest, parse_request
 from byom_scorer.errors import RequestError
 from byom_scorer.fast_rows import parse_request_bytes
 from byom_scorer.model import Predictor, as_text_columns
+from byom_scorer.peer import SPLIT_ROWS, Peer
 
 log = logging.getLogger("byom_scorer")
 
@@ -42,6 +43,7 @@ class ScorerApp:
         self._sample_answer: bytes | None = None
         self._id = settings.model_id.encode()
         self._parsed: Any = None
+        self.peer: Peer | None = None  # the sibling worker that predicts half of large batches
 
     def model_loaded(self, predictor: Predictor) -> None:
         manifest = predictor.manifest
@@ -137,7 +139,18 @@ class ScorerApp:
         self._parsed = None
 
     def _score(self, predictor: Predictor, request: ScoreRequest) -> Response:
-        outputs = predictor.predict(request.columns, request.row_count)
+        peer = self.peer
+        if peer is None:
+            outputs = predictor.predict(request.columns, request.row_count)
+        else:
+            peer.scoring(True)
+            try:
+                if peer.usable and predictor.splittable and request.row_count >= SPLIT_ROWS:
+                    outputs = peer.predict(predictor, request.columns, request.row_count)
+                else:
+                    outputs = predictor.predict(request.columns, request.row_count)
+            finally:
+                peer.scoring(False)
         names = list(outputs.names)
         extra_names: list[str] = []
         extra_columns: list[list[str]] = []

@@ -221,7 +221,8 @@ def test_large_batches_typed_or_as_text_score_what_the_model_predicts(trained):
         "fields": typed["fields"],
         "rows": [[("true" if v else "false") if isinstance(v, bool) else str(v) for v in row] for row in typed["rows"]],
     }
-    with Runtime(ready, model_id="big") as served:
+    # Two workers: batches from BYOM_SPLIT_ROWS rows are predicted half in each (byom_scorer.peer).
+    with Runtime(ready, model_id="big", workers=2) as served:
         for payload in (typed, text):
             assert len(json.dumps(payload)) > 64 * 1024
             answer = served.score(payload)
@@ -242,3 +243,5 @@ def test_large_batches_typed_or_as_text_score_what_the_model_predicts(trained):
         refused = served.score(broken)
         assert refused.status == 400
         assert "rows[2500]" in refused.json()["detail"] and "'income'" in refused.json()["detail"]
+    log = served.process.stderr.read()
+    assert "split between workers" in log and "predicting it here" not in log, log

@@ -155,3 +155,25 @@ def test_generic_python_function_model(tmp_path):
     )
     manifest_schema = serve_and_compare("mlflow", tmp_path / "m", tmp_path, data, pyfunc_predict(tmp_path / "m", data))
     assert manifest_schema["outputFields"][0]["name"] == "prediction"
+
+
+class Centered(mlflow.pyfunc.PythonModel):
+    """Answers depend on the whole batch (income minus the batch's mean income)."""
+
+    def predict(self, context, model_input, params=None):
+        return model_input["income"] - model_input["income"].mean()
+
+
+def test_only_models_whose_answers_do_not_depend_on_the_batch_are_split_between_workers(tmp_path):
+    from byom_scorer.model import load_predictor
+    from tests.harness import process_ok, zip_dir
+
+    frame, _ = mixed_frame()
+    data = frame[["age", "income"]]
+    for name, model in (("affine", Affine()), ("centered", Centered())):
+        save_mlflow(
+            lambda m, p, **kw: mlflow.pyfunc.save_model(p, python_model=m, **kw),
+            tmp_path / name, model, data, model.predict(None, data).to_numpy(),
+        )
+        ready = process_ok("mlflow", zip_dir(tmp_path / name), tmp_path / f"{name}-ready")
+        assert load_predictor(ready, name, False).splittable is (name == "affine"), name
