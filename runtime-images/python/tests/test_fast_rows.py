@@ -21,16 +21,8 @@ from byom_scorer import fast_rows
 from byom_scorer.convert import parse_request
 from byom_scorer.errors import RequestError
 from byom_scorer.fast_rows import parse_request_bytes
+from tests.test_convert import SCHEMA  # every column type once
 
-SCHEMA = [
-    Column("f64", "Float64"),
-    Column("f32", "Float32"),
-    Column("i32", "Int32"),
-    Column("i64", "Int64"),
-    Column("flag", "Boolean"),
-    Column("name", "String"),
-    Column("when", "Time64"),
-]
 NUMERIC = [c for c in SCHEMA if c.type not in ("String", "Time64")]
 
 
