@@ -58,6 +58,8 @@ export class LocalServing implements ServingInfrastructure {
   private readonly stateFile: string;
   /** Champions mirror through the router too: it serves the shadow rules on the same port. */
   readonly shadowBaseUrl: string;
+  /** The router's shadow prefix reaches the same target groups as its scoring paths. */
+  readonly shadowTargetGroups = false;
 
   constructor(
     home: string,

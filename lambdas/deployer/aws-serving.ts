@@ -25,7 +25,13 @@ import { optionalEnv, requireEnv } from "#lambdas/shared/env.ts";
 import { deployerSettings } from "./deployer-settings.ts";
 import type { Slot, SlotResources } from "./model.ts";
 import { MODELS_ROOT } from "./models-volume.ts";
-import type { RuntimeHealth, RuntimeLaunch, ServingInfrastructure, TrafficRule } from "./serving.ts";
+import type {
+  RuntimeHealth,
+  RuntimeLaunch,
+  ServingInfrastructure,
+  TrafficListener,
+  TrafficRule,
+} from "./serving.ts";
 
 /** The container port every runtime serves the scorer API on (DESIGN §4). */
 const RUNTIME_PORT = 8080;
@@ -80,6 +86,10 @@ function settingsFromEnv(): AwsServingSettings {
   };
 }
 
+/** `app/<name>/<id>` of the load balancer a listener ARN (`…:listener/app/<name>/<id>/<listener>`) is on. */
+export const loadBalancerOfListener = (listenerArn: string) =>
+  listenerArn.split(":listener/")[1]?.split("/").slice(0, 3).join("/") ?? listenerArn;
+
 const isNamed = (error: unknown, ...names: string[]) =>
   names.includes((error as Error | undefined)?.name ?? "");
 
@@ -102,17 +112,34 @@ export class AwsServing implements ServingInfrastructure {
   private readonly logs = new CloudWatchLogsClient({});
   readonly endpointBaseUrl: string;
   readonly shadowBaseUrl: string | undefined;
+  /**
+   * The shadow listener is on a load balancer of its own when the scoring ALB is internet-facing
+   * (cdk/constructs/scoring-cluster.ts): its ARN then names another load balancer than LISTENER_ARN.
+   */
+  readonly shadowTargetGroups: boolean;
 
   constructor(private readonly settings: AwsServingSettings = settingsFromEnv()) {
     this.endpointBaseUrl = settings.endpointBaseUrl;
     this.shadowBaseUrl = settings.shadowListenerArn ? settings.shadowBaseUrl : undefined;
+    this.shadowTargetGroups =
+      settings.shadowListenerArn !== undefined &&
+      loadBalancerOfListener(settings.shadowListenerArn) !== loadBalancerOfListener(settings.listenerArn);
   }
 
-  async createTargetGroup(deploymentId: string, slot: Slot): Promise<string> {
+  async createTargetGroup(
+    deploymentId: string,
+    slot: Slot,
+    listener: TrafficListener = "scoring",
+  ): Promise<string> {
+    if (listener === "shadow" && !this.shadowTargetGroups) {
+      throw new Error(
+        "The shadow listener shares the scoring load balancer: the slot's target group serves both.",
+      );
+    }
     const out = await this.elb.send(
       new CreateTargetGroupCommand({
         // At most 32 characters; creating it again with the same settings returns the same group.
-        Name: `byom-${slot.slotId}`,
+        Name: listener === "shadow" ? `byom-${slot.slotId}-shadow` : `byom-${slot.slotId}`,
         Protocol: "HTTP",
         Port: RUNTIME_PORT,
         VpcId: this.settings.vpcId,
@@ -126,6 +153,7 @@ export class AwsServing implements ServingInfrastructure {
         Tags: [
           { Key: "byom:deployment", Value: deploymentId },
           { Key: "byom:slot", Value: slot.slotId },
+          { Key: "byom:listener", Value: listener },
         ],
       }),
     );
@@ -296,13 +324,15 @@ export class AwsServing implements ServingInfrastructure {
             assignPublicIp: "DISABLED",
           },
         },
-        loadBalancers: [
-          {
-            targetGroupArn: launch.targetGroupArn,
+        // A challenger with a shadow target group registers in both: the scoring ALB checks its
+        // health, the shadow ALB forwards the champion's copies to it.
+        loadBalancers: [launch.targetGroupArn, launch.shadowTargetGroupArn]
+          .filter((arn): arn is string => arn !== undefined)
+          .map((targetGroupArn) => ({
+            targetGroupArn,
             containerName: RUNTIME_CONTAINER,
             containerPort: RUNTIME_PORT,
-          },
-        ],
+          })),
         healthCheckGracePeriodSeconds: 300,
         deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
         propagateTags: "SERVICE",

@@ -83,6 +83,15 @@ const sameServing = (a: ResolvedTarget, b: ResolvedTarget) =>
   // to itself, so a role swap builds new slots.
   (a.role === "champion") === (b.role === "champion");
 
+/**
+ * Whether a slot can serve `target` as far as the shadow listener goes: a challenger needs a target
+ * group on the shadow load balancer when that is a load balancer of its own.
+ */
+const needsShadowGroup = (target: ResolvedTarget, infra: ServingInfrastructure) =>
+  target.role === "challenger" && infra.shadowBaseUrl !== undefined && infra.shadowTargetGroups;
+const hasShadowGroupIfNeeded = (slot: Slot, target: ResolvedTarget, infra: ServingInfrastructure) =>
+  !needsShadowGroup(target, infra) || slot.resources.shadowTargetGroupArn !== undefined;
+
 const describe = (t: ResolvedTarget) => `${t.modelName} v${t.version} (${t.runtime})`;
 
 /** Resolves the targets again (the registry may have changed) and plans the slots to build. */
@@ -99,7 +108,9 @@ export async function prepare(
   const targets = await resolveTargets(reader, input.projectId, record.mode, record.targets);
   const unused = [...record.slots];
   const pendingSlots: Slot[] = targets.map((target, position) => {
-    const reusable = unused.findIndex((slot) => sameServing(slot.target, target));
+    const reusable = unused.findIndex(
+      (slot) => sameServing(slot.target, target) && hasShadowGroupIfNeeded(slot, target, infra),
+    );
     if (reusable >= 0) {
       const [slot] = unused.splice(reusable, 1) as [Slot];
       return { ...slot, position, target };
@@ -182,7 +193,10 @@ export async function stageArtifact(item: BuildItem): Promise<BuildItem> {
 
 export const modelIdOf = (target: ResolvedTarget) => `${target.modelId}-v${target.version}`;
 
-/** A target group for the slot and a rule that reaches it alone, for verification. */
+/**
+ * A target group for the slot and a rule that reaches it alone, for verification; a challenger also
+ * gets its group on the shadow load balancer when that is a load balancer of its own.
+ */
 export async function createTargetGroup(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
   const { slot } = await pendingSlot(item);
   const { processorRun: _done, ...rest } = item;
@@ -194,6 +208,16 @@ export async function createTargetGroup(item: BuildItem, infra: ServingInfrastru
     targets: [{ targetGroupArn, weight: 100 }],
   });
   await recordSlotResource(item.projectId, item.deploymentId, slot.slotId, "slotRuleArn", ruleArn);
+  if (needsShadowGroup(slot.target, infra)) {
+    const shadowTargetGroupArn = await infra.createTargetGroup(item.deploymentId, slot, "shadow");
+    await recordSlotResource(
+      item.projectId,
+      item.deploymentId,
+      slot.slotId,
+      "shadowTargetGroupArn",
+      shadowTargetGroupArn,
+    );
+  }
   return rest;
 }
 
@@ -217,6 +241,7 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
     deploymentId: item.deploymentId,
     environment,
     targetGroupArn: slot.resources.targetGroupArn,
+    shadowTargetGroupArn: slot.resources.shadowTargetGroupArn,
   });
   await recordSlotResource(
     item.projectId,
@@ -319,7 +344,8 @@ export function trafficRuleFor(deploymentId: string, slots: readonly Slot[]): Tr
 
 /**
  * The rule that takes the champion's copies to the challenger, on the shadow listener (undefined
- * without a challenger). The champion mirrors them itself: an ALB cannot.
+ * without a challenger): to the challenger's shadow target group when it has one (the shadow
+ * listener is then on a load balancer of its own). The champion mirrors them itself: an ALB cannot.
  */
 export function shadowRuleFor(deploymentId: string, slots: readonly Slot[]): TrafficRule | undefined {
   const challenger = slots.find((s) => s.target.role === "challenger");
@@ -327,7 +353,9 @@ export function shadowRuleFor(deploymentId: string, slots: readonly Slot[]): Tra
   return {
     deploymentId,
     pathPrefix: shadowPathPrefix(deploymentId),
-    targets: [{ targetGroupArn: targetGroupOf(challenger), weight: 100 }],
+    targets: [
+      { targetGroupArn: challenger.resources.shadowTargetGroupArn ?? targetGroupOf(challenger), weight: 100 },
+    ],
     listener: "shadow",
   };
 }
@@ -342,7 +370,11 @@ async function syncShadowRule(
   infra: ServingInfrastructure,
   heldBy: string,
 ): Promise<void> {
-  const rule = infra.shadowBaseUrl ? shadowRuleFor(record.deploymentId, slots) : undefined;
+  // A challenger started before this installation had a shadow load balancer has no group there:
+  // its copies start with the next revision, whose challenger gets one.
+  const challenger = slots.find((s) => s.target.role === "challenger");
+  const reachable = challenger !== undefined && hasShadowGroupIfNeeded(challenger, challenger.target, infra);
+  const rule = infra.shadowBaseUrl && reachable ? shadowRuleFor(record.deploymentId, slots) : undefined;
   const existing = record.shadowRuleArn ?? undefined;
   if (rule) {
     const ruleArn = await infra.putTrafficRule(rule, existing);
@@ -391,11 +423,7 @@ export async function switchTraffic(
     event: {
       at: nowIso(),
       status: "HEALTHY",
-      message: `Serving revision ${record.revision}: ${live.map((s) => `${describe(s.target)} ${s.target.role === "challenger" ? "in shadow" : `${s.target.weight}%`}`).join(", ")}.${
-        live.some((s) => s.target.role === "challenger") && !infra.shadowBaseUrl
-          ? " Shadow copies are off in this installation: runtimes cannot reach an internet-facing scoring load balancer."
-          : ""
-      }`,
+      message: `Serving revision ${record.revision}: ${live.map((s) => `${describe(s.target)} ${s.target.role === "challenger" ? "in shadow" : `${s.target.weight}%`}`).join(", ")}.`,
     },
     heldBy: input.workflowId,
   });
@@ -418,6 +446,7 @@ export async function removeSlot(
   if (resources.serviceArn || resources.taskDefinitionArn) await infra.stopRuntime(resources);
   if (resources.slotRuleArn) await infra.deleteTrafficRule(resources.slotRuleArn);
   if (resources.targetGroupArn) await infra.deleteTargetGroup(resources.targetGroupArn);
+  if (resources.shadowTargetGroupArn) await infra.deleteTargetGroup(resources.shadowTargetGroupArn);
   await removeSlotDir(deploymentId, slot.slotId);
 }
 

@@ -59,6 +59,11 @@ export interface ResolvedTarget {
 /** The per-deployment cloud resources a slot owns; each is recorded as soon as it exists. */
 export interface SlotResources {
   readonly targetGroupArn?: string;
+  /**
+   * A challenger's second target group, on the shadow listener's own load balancer (AWS with an
+   * internet-facing scoring ALB: a target group belongs to one load balancer only).
+   */
+  readonly shadowTargetGroupArn?: string;
   readonly slotRuleArn?: string;
   readonly taskDefinitionArn?: string;
   readonly serviceArn?: string;

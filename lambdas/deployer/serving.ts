@@ -14,6 +14,8 @@ export interface RuntimeLaunch {
    */
   readonly environment: Readonly<Record<string, string>>;
   readonly targetGroupArn: string;
+  /** A challenger's group on the shadow listener's own load balancer: the service registers in both. */
+  readonly shadowTargetGroupArn?: string | undefined;
 }
 
 export interface TrafficTarget {
@@ -42,7 +44,12 @@ export type RuntimeHealth =
   | { readonly state: "failing"; readonly detail: string };
 
 export interface ServingInfrastructure {
-  createTargetGroup(deploymentId: string, slot: Slot): Promise<string>;
+  /**
+   * A target group for the slot's runtime, health-checked on /readyz. `listener` says whose load
+   * balancer it belongs to: `shadow` only when `shadowTargetGroups` says the shadow listener has one
+   * of its own. @default "scoring"
+   */
+  createTargetGroup(deploymentId: string, slot: Slot, listener?: TrafficListener): Promise<string>;
   deleteTargetGroup(targetGroupArn: string): Promise<void>;
   /** Creates or replaces the rule for `rule.pathPrefix`; returns its id (an ARN on AWS). */
   putTrafficRule(rule: TrafficRule, existingRuleArn?: string): Promise<string>;
@@ -63,4 +70,10 @@ export interface ServingInfrastructure {
    * plus `/{deploymentId}/shadow`); undefined when runtimes cannot reach one (internet-facing ALB).
    */
   readonly shadowBaseUrl: string | undefined;
+  /**
+   * True when the shadow listener is on a load balancer of its own (AWS with an internet-facing
+   * scoring ALB): a challenger then needs a second target group there, since a target group belongs
+   * to one load balancer only.
+   */
+  readonly shadowTargetGroups: boolean;
 }

@@ -4,23 +4,26 @@ import { describe, expect, it } from "vitest";
 process.env.TABLE_NAME ??= "unit";
 process.env.BUCKET_NAME ??= "unit";
 const { AwsServing } = await import("#lambdas/deployer/aws-serving.ts");
-const { shadowRuleFor } = await import("#lambdas/deployer/deploy-steps.ts");
+const { removeSlot, shadowRuleFor } = await import("#lambdas/deployer/deploy-steps.ts");
 
 import type { ResolvedTarget, Slot } from "#lambdas/deployer/model.ts";
 
 const LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/byom/1/80";
 const SHADOW_LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/byom/1/8081";
+/** The shadow listener of an installation whose scoring ALB is internet-facing: on an ALB of its own. */
+const OWN_SHADOW_LISTENER =
+  "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/byom-shadow/2/8081";
 
-const settings = (shadow: boolean) => ({
+const settings = (shadow: boolean, shadowListenerArn = SHADOW_LISTENER) => ({
   clusterArn: "cluster",
   vpcId: "vpc",
   listenerArn: LISTENER,
   endpointBaseUrl: "http://internal-byom.elb.amazonaws.com",
-  shadowListenerArn: shadow ? SHADOW_LISTENER : undefined,
+  shadowListenerArn: shadow ? shadowListenerArn : undefined,
   shadowBaseUrl: shadow ? "http://internal-byom.elb.amazonaws.com:8081" : undefined,
   subnetIds: ["subnet-a"],
   securityGroupIds: ["sg-runtime"],
-  runtimeImages: {},
+  runtimeImages: { "python-scorer": "image:latest" },
   executionRoleArn: "exec",
   taskRoleArn: "task",
   runtimeLogGroup: "runtime-logs",
@@ -32,18 +35,29 @@ const settings = (shadow: boolean) => ({
   region: "eu-west-1",
 });
 
-/** An AwsServing whose ELB client records the commands it is sent and answers like the API. */
-function recording(shadow: boolean) {
-  const serving = new AwsServing(settings(shadow));
+/** An AwsServing whose ELB and ECS clients record the commands they are sent and answer like the API. */
+function recording(shadow: boolean, shadowListenerArn = SHADOW_LISTENER) {
+  const serving = new AwsServing(settings(shadow, shadowListenerArn));
   const sent: Array<{ command: string; input: any }> = [];
-  (serving as unknown as { elb: unknown }).elb = {
-    send: async (command: { constructor: { name: string }; input: unknown }) => {
-      sent.push({ command: command.constructor.name, input: command.input });
-      if (command.constructor.name === "DescribeRulesCommand") return { Rules: [] };
-      if (command.constructor.name === "CreateRuleCommand") return { Rules: [{ RuleArn: "rule-arn" }] };
-      return {};
-    },
+  const send = async (command: { constructor: { name: string }; input: any }) => {
+    sent.push({ command: command.constructor.name, input: command.input });
+    switch (command.constructor.name) {
+      case "DescribeRulesCommand":
+        return { Rules: [] };
+      case "CreateRuleCommand":
+        return { Rules: [{ RuleArn: "rule-arn" }] };
+      case "CreateTargetGroupCommand":
+        return { TargetGroups: [{ TargetGroupArn: `tg-arn/${command.input.Name}` }] };
+      case "RegisterTaskDefinitionCommand":
+        return { taskDefinition: { taskDefinitionArn: "task-definition-arn" } };
+      case "CreateServiceCommand":
+        return { service: { serviceArn: "service-arn" } };
+      default:
+        return {};
+    }
   };
+  (serving as unknown as { elb: unknown }).elb = { send };
+  (serving as unknown as { ecs: unknown }).ecs = { send };
   return { serving, sent };
 }
 
@@ -105,5 +119,125 @@ describe("the AWS serving adapter's shadow rules", () => {
     if (!rule) throw new Error("no shadow rule");
     await expect(serving.putTrafficRule(rule)).rejects.toThrow(/no shadow listener/);
     expect(sent).toEqual([]);
+  });
+});
+
+describe("the AWS serving adapter with the shadow listener on an ALB of its own (internet-facing scoring ALB)", () => {
+  const challenger: Slot = {
+    slotId: "sabc",
+    position: 1,
+    revision: 1,
+    resources: {},
+    target: { role: "challenger", weight: 0, runtime: "python-scorer" } as ResolvedTarget,
+  };
+
+  it("tells a shadow listener on another load balancer from one on the scoring ALB", () => {
+    expect(recording(true, OWN_SHADOW_LISTENER).serving.shadowTargetGroups).toBe(true);
+    expect(recording(true).serving.shadowTargetGroups).toBe(false);
+    expect(recording(false).serving.shadowTargetGroups).toBe(false);
+  });
+
+  it("creates a challenger's second target group, health-checked like the first, under its own name", async () => {
+    const { serving, sent } = recording(true, OWN_SHADOW_LISTENER);
+    const scoringGroup = await serving.createTargetGroup("dep-x", challenger);
+    const shadowGroup = await serving.createTargetGroup("dep-x", challenger, "shadow");
+    expect([scoringGroup, shadowGroup]).toEqual(["tg-arn/byom-sabc", "tg-arn/byom-sabc-shadow"]);
+    const created = sent.filter((s) => s.command === "CreateTargetGroupCommand").map((s) => s.input);
+    expect(created).toHaveLength(2);
+    for (const group of created) {
+      expect(group).toMatchObject({
+        Protocol: "HTTP",
+        Port: 8080,
+        VpcId: "vpc",
+        TargetType: "ip",
+        HealthCheckPath: "/readyz",
+        Matcher: { HttpCode: "200" },
+      });
+      expect(group.Name.length).toBeLessThanOrEqual(32);
+    }
+    // Both drain like every slot's group.
+    expect(sent.filter((s) => s.command === "ModifyTargetGroupAttributesCommand")).toHaveLength(2);
+  });
+
+  it("refuses a shadow target group when the shadow listener shares the scoring ALB", async () => {
+    const { serving, sent } = recording(true);
+    await expect(serving.createTargetGroup("dep-x", challenger, "shadow")).rejects.toThrow(
+      /shares the scoring load balancer/,
+    );
+    expect(sent).toEqual([]);
+  });
+
+  it("registers the challenger's service in both target groups", async () => {
+    const { serving, sent } = recording(true, OWN_SHADOW_LISTENER);
+    await serving.startRuntime({
+      slot: challenger,
+      deploymentId: "dep-x",
+      environment: { MODEL_ID: "m-v2" },
+      targetGroupArn: "tg-scoring",
+      shadowTargetGroupArn: "tg-shadow",
+    });
+    const service = sent.find((s) => s.command === "CreateServiceCommand")?.input;
+    expect(service.loadBalancers).toEqual([
+      { targetGroupArn: "tg-scoring", containerName: "runtime", containerPort: 8080 },
+      { targetGroupArn: "tg-shadow", containerName: "runtime", containerPort: 8080 },
+    ]);
+  });
+
+  it("registers a slot without a shadow group in its one target group, as before", async () => {
+    const { serving, sent } = recording(true);
+    await serving.startRuntime({
+      slot: { ...challenger, target: { ...challenger.target, role: "champion" } },
+      deploymentId: "dep-x",
+      environment: {},
+      targetGroupArn: "tg-scoring",
+    });
+    const service = sent.find((s) => s.command === "CreateServiceCommand")?.input;
+    expect(service.loadBalancers).toEqual([
+      { targetGroupArn: "tg-scoring", containerName: "runtime", containerPort: 8080 },
+    ]);
+  });
+
+  it("puts the shadow rule on the shadow ALB's listener, forwarding to the challenger's second group", async () => {
+    const { serving, sent } = recording(true, OWN_SHADOW_LISTENER);
+    const rule = shadowRuleFor("dep-x", [
+      slots[0] as Slot,
+      { ...(slots[1] as Slot), resources: { targetGroupArn: "tg-d", shadowTargetGroupArn: "tg-d-shadow" } },
+    ]);
+    if (!rule) throw new Error("no shadow rule");
+    await serving.putTrafficRule(rule);
+    const created = sent.find((s) => s.command === "CreateRuleCommand")?.input;
+    expect(created.ListenerArn).toBe(OWN_SHADOW_LISTENER);
+    expect(created.Actions[0].ForwardConfig.TargetGroups).toEqual([
+      { TargetGroupArn: "tg-d-shadow", Weight: 100 },
+    ]);
+  });
+
+  it("deletes the challenger's two target groups with its slot, after its service", async () => {
+    const { serving, sent } = recording(true, OWN_SHADOW_LISTENER);
+    await removeSlot(
+      "dep-x",
+      {
+        ...challenger,
+        resources: {
+          targetGroupArn: "tg-scoring",
+          shadowTargetGroupArn: "tg-shadow",
+          slotRuleArn: "slot-rule",
+          serviceArn: "service-arn",
+          taskDefinitionArn: "task-definition-arn",
+        },
+      },
+      serving,
+    );
+    expect(sent.map((s) => s.command)).toEqual([
+      "UpdateServiceCommand",
+      "DeleteServiceCommand",
+      "DeregisterTaskDefinitionCommand",
+      "DeleteRuleCommand",
+      "DeleteTargetGroupCommand",
+      "DeleteTargetGroupCommand",
+    ]);
+    expect(
+      sent.filter((s) => s.command === "DeleteTargetGroupCommand").map((s) => s.input.TargetGroupArn),
+    ).toEqual(["tg-scoring", "tg-shadow"]);
   });
 });
