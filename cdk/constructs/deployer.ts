@@ -174,12 +174,9 @@ export class Deployer extends Construct {
       VPC_ID: props.vpc.vpcId,
       LISTENER_ARN: props.scoring.listener.listenerArn,
       SCORING_BASE_URL: props.scoring.endpointBaseUrl,
-      ...(props.scoring.shadowListener && props.scoring.shadowBaseUrl
-        ? {
-            SHADOW_LISTENER_ARN: props.scoring.shadowListener.listenerArn,
-            SHADOW_BASE_URL: props.scoring.shadowBaseUrl,
-          }
-        : {}),
+      // On the scoring ALB's load balancer, or an internal one of its own (the steps tell by the ARNs).
+      SHADOW_LISTENER_ARN: props.scoring.shadowListener.listenerArn,
+      SHADOW_BASE_URL: props.scoring.shadowBaseUrl,
       TASK_SUBNET_IDS: props.vpc.selectSubnets(props.taskSubnets).subnetIds.join(","),
       RUNTIME_SECURITY_GROUP_IDS: props.scoring.runtimeSecurityGroup.securityGroupId,
       RUNTIME_IMAGES: stack.toJsonString(runtimeImages),
@@ -339,7 +336,7 @@ export class Deployer extends Construct {
             resourceName: "app/*",
           }),
           props.scoring.listener.listenerArn,
-          ...(props.scoring.shadowListener ? [props.scoring.shadowListener.listenerArn] : []),
+          props.scoring.shadowListener.listenerArn,
         ],
       }),
     );
@@ -381,7 +378,7 @@ export class Deployer extends Construct {
       [`AwsSolutions-IAM5[Resource::${arn("elasticloadbalancing", "targetgroup/byom-*")}]`]:
         "Target groups are created per deployment slot at run time, all named byom-<slot>.",
       [`AwsSolutions-IAM5[Resource::${arn("elasticloadbalancing", "listener-rule/app/*")}]`]:
-        "Listener rules are created per deployment at run time on the scoring ALB's listener.",
+        "Listener rules are created per deployment at run time on the scoring and shadow listeners.",
     };
     for (const step of steps) {
       reasons[`AwsSolutions-IAM5[Resource::${arnOf(step.function)}:*]`] =

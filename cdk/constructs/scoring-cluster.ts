@@ -51,8 +51,10 @@ export interface ScoringClusterProps {
  * Where runtimes run: the ECS cluster (Fargate, Container Insights on), the ALB in front of them and
  * its listener. The listener's default action is a 404 in the scorer API's error shape; the deploy
  * workflow adds one target group and one `/{deploymentId}/*` rule per deployment. Only the ALB
- * reaches runtime tasks, on 8080. An internal ALB also has the shadow listener (SHADOW_PORT), which
- * only runtime tasks may reach: champion/challenger deployments put their shadow rule there.
+ * reaches runtime tasks, on 8080. The shadow listener (SHADOW_PORT), which only runtime tasks may
+ * reach, takes champion/challenger deployments' shadow rules: on the scoring ALB when that is
+ * internal; on a second, internal ALB of its own when the scoring ALB is internet-facing (its name
+ * resolves to public addresses, which tasks in the isolated subnets cannot reach).
  */
 export class ScoringCluster extends Construct {
   public readonly cluster: ecs.Cluster;
@@ -67,12 +69,13 @@ export class ScoringCluster extends Construct {
   /** The scheme and host scoring clients use, e.g. `http://internal-byom-….elb.amazonaws.com`. */
   public readonly endpointBaseUrl: string;
   /**
-   * The listener champion runtimes send shadow copies to, and its base URL as they reach it. Undefined
-   * for an internet-facing ALB: its name resolves to public addresses, which tasks in the isolated
-   * subnets (no route to the internet) cannot reach.
+   * The ALB the shadow listener is on: `loadBalancer` when that is internal, otherwise an internal ALB
+   * for shadow copies only (a challenger then needs a target group on it too).
    */
-  public readonly shadowListener: elbv2.ApplicationListener | undefined;
-  public readonly shadowBaseUrl: string | undefined;
+  public readonly shadowLoadBalancer: elbv2.ApplicationLoadBalancer;
+  /** The listener champion runtimes send shadow copies to, and its base URL as they reach it. */
+  public readonly shadowListener: elbv2.ApplicationListener;
+  public readonly shadowBaseUrl: string;
 
   constructor(scope: Construct, id: string, props: ScoringClusterProps) {
     super(scope, id);
@@ -149,22 +152,41 @@ export class ScoringCluster extends Construct {
       this.endpointBaseUrl = `http://${this.loadBalancer.loadBalancerDnsName}`;
     }
     if (internetFacing) {
-      this.shadowListener = undefined;
-      this.shadowBaseUrl = undefined;
-    } else {
-      this.shadowListener = this.loadBalancer.addListener("Shadow", {
-        port: SHADOW_PORT,
-        protocol: elbv2.ApplicationProtocol.HTTP,
-        open: false,
-        defaultAction: notFound,
+      const shadowSecurityGroup = new ec2.SecurityGroup(this, "ShadowLoadBalancerSecurityGroup", {
+        vpc: props.vpc,
+        description: "Byom shadow ALB: copies of score requests from champion to challenger runtimes",
+        allowAllOutbound: false,
       });
-      this.loadBalancerSecurityGroup.addIngressRule(
-        this.runtimeSecurityGroup,
-        ec2.Port.tcp(SHADOW_PORT),
-        "Shadow copies from champion runtimes",
+      this.runtimeSecurityGroup.addIngressRule(
+        shadowSecurityGroup,
+        ec2.Port.tcp(RUNTIME_PORT),
+        "Shadow copies and health checks from the shadow ALB",
       );
-      this.shadowBaseUrl = `http://${this.loadBalancer.loadBalancerDnsName}:${SHADOW_PORT}`;
+      shadowSecurityGroup.addEgressRule(
+        this.runtimeSecurityGroup,
+        ec2.Port.tcp(RUNTIME_PORT),
+        "To runtime tasks",
+      );
+      this.shadowLoadBalancer = new elbv2.ApplicationLoadBalancer(this, "ShadowLoadBalancer", {
+        vpc: props.vpc,
+        internetFacing: false,
+        vpcSubnets: props.privateSubnets,
+        securityGroup: shadowSecurityGroup,
+        dropInvalidHeaderFields: true,
+        deletionProtection: props.deletionProtection ?? false,
+        idleTimeout: Duration.seconds(60),
+      });
+      this.shadowLoadBalancer.logAccessLogs(props.accessLogsBucket, "alb-shadow");
+      this.shadowListener = this.addShadowListener(this.shadowLoadBalancer, shadowSecurityGroup, notFound);
+    } else {
+      this.shadowLoadBalancer = this.loadBalancer;
+      this.shadowListener = this.addShadowListener(
+        this.loadBalancer,
+        this.loadBalancerSecurityGroup,
+        notFound,
+      );
     }
+    this.shadowBaseUrl = `http://${this.shadowLoadBalancer.loadBalancerDnsName}:${SHADOW_PORT}`;
     if (internetFacing && !props.allowedCidr) {
       Validations.of(this.loadBalancerSecurityGroup).acknowledge({
         id: "AwsSolutions-EC23",
@@ -172,5 +194,25 @@ export class ScoringCluster extends Construct {
           "The operator asked for an internet-facing scoring endpoint (byom:internetFacing); deployments protect themselves with a passphrase, and byom:allowedCidr narrows the range.",
       });
     }
+  }
+
+  /** The shadow listener on `loadBalancer` (construct id `Shadow`), open to runtime tasks only. */
+  private addShadowListener(
+    loadBalancer: elbv2.ApplicationLoadBalancer,
+    securityGroup: ec2.SecurityGroup,
+    defaultAction: elbv2.ListenerAction,
+  ): elbv2.ApplicationListener {
+    const listener = loadBalancer.addListener("Shadow", {
+      port: SHADOW_PORT,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      open: false,
+      defaultAction,
+    });
+    securityGroup.addIngressRule(
+      this.runtimeSecurityGroup,
+      ec2.Port.tcp(SHADOW_PORT),
+      "Shadow copies from champion runtimes",
+    );
+    return listener;
   }
 }

@@ -1,12 +1,18 @@
+import { join } from "node:path";
+import type { CfnElement } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
+import { RUNTIME_PORT, SHADOW_PORT } from "#cdk/constructs/scoring-cluster.ts";
 import { type SynthesizedApp, synthesize } from "../support/cdk.ts";
+import { REPO_ROOT } from "../support/platform.ts";
+import { ensureTestVenv, run } from "../support/python.ts";
 
 const CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000";
 
 describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, disposable data and endpoints in every AZ", () => {
   let synth: SynthesizedApp;
+  const logicalId = (element: unknown) => synth.stack.resolve((element as CfnElement).logicalId) as string;
   beforeAll(() => {
     synth = synthesize({
       "byom:internetFacing": "true",
@@ -22,6 +28,28 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
     expect(synth.unacknowledgedFindings).toEqual([]);
     expect(synth.unusedAcknowledgements).toEqual([]);
   });
+
+  it("reports no cfn-lint errors on this template either (two ALBs, the shadow one internal)", async () => {
+    const venv = await ensureTestVenv("cfn-lint", join(REPO_ROOT, "test/fixtures/cfn-lint-requirements.txt"));
+    const templatePath = synth.assembly.getStackArtifact(synth.stack.artifactId).templateFullPath;
+    const output = await run(
+      "bash",
+      ["-c", `"${venv.bin("cfn-lint")}" --format json "${templatePath}" || true`],
+      {
+        cwd: REPO_ROOT,
+      },
+    );
+    const findings = JSON.parse(output.slice(output.indexOf("["))) as Array<{
+      Level: string;
+      Rule: { Id: string };
+      Message: string;
+      Location: { Path: unknown[] };
+    }>;
+    const errors = findings
+      .filter((f) => f.Level === "Error")
+      .map((f) => `${f.Rule.Id} ${f.Message} at ${JSON.stringify(f.Location.Path)}`);
+    expect(errors).toEqual([]);
+  }, 900_000);
 
   it("puts the ALB on the internet and serves scoring over HTTPS with the given certificate", () => {
     synth.template.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
@@ -48,13 +76,93 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
     expect(synth.template.toJSON().Outputs.ScoringUrl.Value["Fn::Join"][1][0]).toBe("https://");
   });
 
-  it("has no shadow listener: runtimes in the isolated subnets cannot reach an internet-facing ALB", () => {
-    expect(synth.stack.scoring.shadowListener).toBeUndefined();
-    const listeners = Object.values(synth.template.findResources("AWS::ElasticLoadBalancingV2::Listener"));
-    expect(listeners.map((l) => l.Properties.Port).sort()).toEqual([443, 80]);
-    for (const fn of Object.values(synth.template.findResources("AWS::Lambda::Function"))) {
-      expect(fn.Properties.Environment?.Variables?.SHADOW_LISTENER_ARN).toBeUndefined();
+  it("puts the shadow listener on a second, internal ALB that only runtime tasks reach", () => {
+    const { scoring } = synth.stack;
+    expect(scoring.shadowLoadBalancer).not.toBe(scoring.loadBalancer);
+    const balancers = synth.template.findResources("AWS::ElasticLoadBalancingV2::LoadBalancer");
+    expect(
+      Object.values(balancers)
+        .map((b) => b.Properties.Scheme)
+        .sort(),
+    ).toEqual(["internal", "internet-facing"]);
+    const shadowAlb = logicalId(scoring.shadowLoadBalancer.node.defaultChild);
+    const shadowProps = balancers[shadowAlb]?.Properties;
+    expect(shadowProps.Scheme).toBe("internal");
+    // Access logs like the scoring ALB's, under their own prefix.
+    expect(shadowProps.LoadBalancerAttributes).toEqual(
+      expect.arrayContaining([
+        { Key: "access_logs.s3.enabled", Value: "true" },
+        { Key: "access_logs.s3.prefix", Value: "alb-shadow" },
+        { Key: "routing.http.drop_invalid_header_fields.enabled", Value: "true" },
+      ]),
+    );
+
+    const listeners = synth.template.findResources("AWS::ElasticLoadBalancingV2::Listener");
+    const onScoringAlb = Object.values(listeners).filter(
+      (l) => l.Properties.LoadBalancerArn.Ref === logicalId(scoring.loadBalancer.node.defaultChild),
+    );
+    expect(onScoringAlb.map((l) => l.Properties.Port).sort()).toEqual([443, 80]);
+    const shadow = listeners[logicalId(scoring.shadowListener.node.defaultChild)]?.Properties;
+    expect(shadow.LoadBalancerArn).toEqual({ Ref: shadowAlb });
+    expect(shadow.Port).toBe(SHADOW_PORT);
+    expect(shadow.Protocol).toBe("HTTP");
+    expect(shadow.DefaultActions[0].FixedResponseConfig.StatusCode).toBe("404");
+
+    // Its security group: in from runtime tasks on 8081 only, out to runtime tasks on 8080 only.
+    const shadowSg = shadowProps.SecurityGroups[0]["Fn::GetAtt"][0];
+    const runtimeSg = logicalId(scoring.runtimeSecurityGroup.node.defaultChild);
+    const resources = synth.template.toJSON().Resources;
+    expect(resources[shadowSg].Properties.SecurityGroupIngress ?? []).toEqual([]);
+    const ingressRules = Object.values(synth.template.findResources("AWS::EC2::SecurityGroupIngress")).map(
+      (r) => r.Properties,
+    );
+    expect(ingressRules.filter((p) => p.GroupId["Fn::GetAtt"]?.[0] === shadowSg)).toEqual([
+      expect.objectContaining({
+        IpProtocol: "tcp",
+        FromPort: SHADOW_PORT,
+        ToPort: SHADOW_PORT,
+        SourceSecurityGroupId: { "Fn::GetAtt": [runtimeSg, "GroupId"] },
+      }),
+    ]);
+    expect(ingressRules.filter((p) => p.FromPort === SHADOW_PORT)).toHaveLength(1);
+    // Runtime tasks take the forwarded copies and health checks from it, on 8080.
+    expect(
+      ingressRules.filter(
+        (p) =>
+          p.GroupId["Fn::GetAtt"]?.[0] === runtimeSg &&
+          p.SourceSecurityGroupId?.["Fn::GetAtt"]?.[0] === shadowSg,
+      ),
+    ).toEqual([expect.objectContaining({ FromPort: RUNTIME_PORT, ToPort: RUNTIME_PORT })]);
+    const egressRules = Object.values(synth.template.findResources("AWS::EC2::SecurityGroupEgress"))
+      .map((r) => r.Properties)
+      .filter((p) => p.GroupId["Fn::GetAtt"]?.[0] === shadowSg);
+    expect(egressRules).toEqual([
+      expect.objectContaining({
+        FromPort: RUNTIME_PORT,
+        ToPort: RUNTIME_PORT,
+        DestinationSecurityGroupId: { "Fn::GetAtt": [runtimeSg, "GroupId"] },
+      }),
+    ]);
+  });
+
+  it("tells the deployer steps the shadow listener and its internal address, and lets them add rules to it", () => {
+    const { scoring } = synth.stack;
+    const shadowListener = logicalId(scoring.shadowListener.node.defaultChild);
+    const shadowAlb = logicalId(scoring.shadowLoadBalancer.node.defaultChild);
+    const steps = Object.values(synth.template.findResources("AWS::Lambda::Function")).filter((f) =>
+      String(f.Properties.Description ?? "").startsWith("Byom deployer step"),
+    );
+    expect(steps.length).toBeGreaterThan(0);
+    for (const step of steps) {
+      const env = step.Properties.Environment.Variables;
+      expect(env.SHADOW_LISTENER_ARN).toEqual({ Ref: shadowListener });
+      expect(env.LISTENER_ARN).not.toEqual({ Ref: shadowListener });
+      const url = JSON.stringify(env.SHADOW_BASE_URL);
+      expect(url).toContain(shadowAlb);
+      expect(url).toContain(`:${SHADOW_PORT}`);
     }
+    const policies = JSON.stringify(synth.template.findResources("AWS::IAM::Policy"));
+    expect(policies).toContain(`{"Ref":"${shadowListener}"}`);
   });
 
   it("puts every interface endpoint, the deployer's too, in every AZ", () => {

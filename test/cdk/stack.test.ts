@@ -399,6 +399,16 @@ describe("the synthesized Byom stack", () => {
       );
     });
 
+    it("keeps one ALB when it is internal: the shadow listener is on it", () => {
+      synth.template.resourceCountIs("AWS::ElasticLoadBalancingV2::LoadBalancer", 1);
+      expect(synth.stack.scoring.shadowLoadBalancer).toBe(synth.stack.scoring.loadBalancer);
+      const listener = synth.stack.scoring.shadowListener;
+      const resources = synth.template.toJSON().Resources;
+      expect(resources[logicalId(listener.node.defaultChild)].Properties.LoadBalancerArn).toEqual({
+        Ref: logicalId(synth.stack.scoring.loadBalancer.node.defaultChild),
+      });
+    });
+
     it("opens the shadow listener to runtime tasks only, and tells the deployer where it is", () => {
       const listener = synth.stack.scoring.shadowListener;
       expect(listener).toBeDefined();
