@@ -53,8 +53,30 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     await command.run(contextFor(parsed, new Output(parsed.options.json === true), env));
     return EXIT_OK;
   } catch (error) {
-    return report(error, command);
+    return rest.includes("--json") ? reportJson(error) : report(error, command);
   }
+}
+
+/**
+ * With --json a failure is one JSON object on stderr (stdout stays empty), so scripts parse
+ * both outcomes: {"error": {"code", "message", "status"?, "details"?}}; exit codes as always.
+ */
+function reportJson(error: unknown): number {
+  const { code, exit } =
+    error instanceof UsageError
+      ? { code: "USAGE", exit: EXIT_USAGE }
+      : error instanceof ApiError
+        ? { code: error.code, exit: EXIT_FAILED }
+        : error instanceof ClientError
+          ? { code: "CLIENT", exit: EXIT_FAILED }
+          : { code: "UNEXPECTED", exit: EXIT_FAILED };
+  const body: Record<string, unknown> = { code, message: (error as Error)?.message ?? String(error) };
+  if (error instanceof ApiError) {
+    body.status = error.status;
+    if (error.details.length > 0) body.details = error.details;
+  }
+  process.stderr.write(`${JSON.stringify({ error: body })}\n`);
+  return exit;
 }
 
 function report(error: unknown, command: Command): number {

@@ -59,6 +59,20 @@ describe("byom projects", () => {
     expect(unknown.stderr).toContain("No project named 'no-such-project'");
   }, 300_000);
 
+  it("with --json reports failures as one JSON object on stderr, keeping the exit codes", async () => {
+    const refused = await byom("projects", "create", " ", "--json");
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe("");
+    const error = JSON.parse(refused.stderr).error;
+    expect(error).toMatchObject({ code: "VALIDATION_FAILED", status: 400 });
+    expect(error.message).toContain("name must not be empty");
+
+    const usage = await byom("projects", "create", "--json");
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stderr).error).toMatchObject({ code: "USAGE" });
+    expect(JSON.parse(usage.stderr).error.message).toContain("Missing <name>");
+  }, 300_000);
+
   it("says how to start local mode when no platform is configured", async () => {
     const result = await runCli(["projects", "list"], { env: { BYOM_HOME: "/nonexistent/byom-home" } });
     expect(result.code).toBe(1);
