@@ -112,7 +112,7 @@ describe("the AWS serving adapter's shadow rules", () => {
     ]);
   });
 
-  it("has no shadow base URL, and refuses shadow rules, without a shadow listener (internet-facing ALB)", async () => {
+  it("has no shadow base URL, and refuses shadow rules, without SHADOW_LISTENER_ARN", async () => {
     const { serving, sent } = recording(false);
     expect(serving.shadowBaseUrl).toBeUndefined();
     const rule = shadowRuleFor("dep-x", slots);

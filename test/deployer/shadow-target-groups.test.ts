@@ -1,0 +1,250 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { DeploymentRecord, ResolvedTarget, Slot, SlotResources } from "#lambdas/deployer/model.ts";
+import type { RuntimeLaunch, ServingInfrastructure, TrafficRule } from "#lambdas/deployer/serving.ts";
+
+// The step modules read their environment when they load, as Lambdas do.
+process.env.TABLE_NAME ??= "unit";
+process.env.BUCKET_NAME ??= "unit";
+process.env.MODELS_ROOT = mkdtempSync(join(tmpdir(), "byom-shadow-groups-"));
+
+/** The deployment item, held in memory: the steps' reads and conditional writes go here. */
+const store: { record: DeploymentRecord | undefined } = { record: undefined };
+vi.mock("#lambdas/deployments/deployments-repository.ts", () => ({
+  getDeployment: async () => structuredClone(store.record),
+  changeDeployment: async (
+    _p: string,
+    _d: string,
+    change: { set?: Partial<DeploymentRecord>; event?: DeploymentRecord["events"][number] },
+  ) => {
+    if (!store.record) return false;
+    const events = change.event ? [...store.record.events, change.event] : store.record.events;
+    store.record = { ...store.record, ...change.set, events };
+    return true;
+  },
+  recordSlotResource: async (
+    _p: string,
+    _d: string,
+    slotId: string,
+    resource: keyof SlotResources,
+    value: string,
+  ) => {
+    if (!store.record) throw new Error("no deployment");
+    store.record = {
+      ...store.record,
+      pendingSlots: store.record.pendingSlots.map((s) =>
+        s.slotId === slotId ? { ...s, resources: { ...s.resources, [resource]: value } } : s,
+      ),
+    };
+  },
+}));
+/** Targets resolve to what the test puts here (the registry is not what these tests are about). */
+const resolved: { targets: ResolvedTarget[] } = { targets: [] };
+vi.mock("#lambdas/deployer/plan.ts", () => ({ resolveTargets: async () => resolved.targets }));
+
+const steps = await import("#lambdas/deployer/deploy-steps.ts");
+const deleteSteps = await import("#lambdas/deployer/delete-steps.ts");
+
+const target = (role: ResolvedTarget["role"], version: number): ResolvedTarget => ({
+  modelId: "m",
+  modelName: "model",
+  version,
+  experimentId: `e${version}`,
+  artifactId: `a${version}`,
+  artifactType: "python/mlflow",
+  objectKey: `k${version}`,
+  processor: "mlflow",
+  runtime: "python-scorer",
+  runtimeEnv: {},
+  framework: null,
+  inputSchema: [],
+  outputSchema: null,
+  weight: role === "challenger" ? 0 : 100,
+  role,
+});
+
+const IDS = { projectId: "p", deploymentId: "dep-x", workflowId: "wf-1" };
+
+function deployment(slots: Slot[], pendingSlots: Slot[]): DeploymentRecord {
+  return {
+    ...IDS,
+    name: "d",
+    mode: "champion_challenger",
+    targets: [],
+    security: { mode: "none" },
+    status: "STARTING",
+    failureReason: null,
+    endpointUrl: null,
+    events: [],
+    revision: 1,
+    liveRevision: 0,
+    slots,
+    pendingSlots,
+    trafficRuleArn: null,
+    shadowRuleArn: null,
+    activeWorkflow: IDS.workflowId,
+    createdAt: "2026-01-01T00:00:00Z",
+    updatedAt: "2026-01-01T00:00:00Z",
+    createdBy: "u",
+  };
+}
+
+/** A serving port that records what the steps ask of it, with a shadow listener on an ALB of its own. */
+function fakeInfra(shadowTargetGroups: boolean) {
+  const calls: Array<[string, ...unknown[]]> = [];
+  let rules = 0;
+  const infra: ServingInfrastructure = {
+    endpointBaseUrl: "https://scoring.example",
+    shadowBaseUrl: "http://internal-shadow.example:8081",
+    shadowTargetGroups,
+    createTargetGroup: async (_d, slot, listener = "scoring") => {
+      calls.push(["createTargetGroup", slot.slotId, listener]);
+      return listener === "shadow" ? `tg-${slot.slotId}-shadow` : `tg-${slot.slotId}`;
+    },
+    deleteTargetGroup: async (arn) => {
+      calls.push(["deleteTargetGroup", arn]);
+    },
+    putTrafficRule: async (rule: TrafficRule, existing?: string) => {
+      calls.push(["putTrafficRule", rule]);
+      return existing ?? `rule-${++rules}`;
+    },
+    deleteTrafficRule: async (arn) => {
+      calls.push(["deleteTrafficRule", arn]);
+    },
+    startRuntime: async (launch: RuntimeLaunch) => {
+      calls.push(["startRuntime", launch]);
+      return { taskDefinitionArn: `td-${launch.slot.slotId}`, serviceArn: `svc-${launch.slot.slotId}` };
+    },
+    stopRuntime: async (resources) => {
+      calls.push(["stopRuntime", resources.serviceArn]);
+    },
+    runtimeHealth: async () => ({ state: "healthy" }),
+    slotEndpoint: async () => "http://127.0.0.1:1",
+    processorLogTail: async () => undefined,
+  };
+  return { infra, calls };
+}
+
+const buildItem = (slotId: string) => ({
+  ...IDS,
+  slotId,
+  health: { attempts: 0, intervalSeconds: 1, timeoutSeconds: 1, healthy: false },
+});
+
+const pending = (slotId: string, role: ResolvedTarget["role"], version: number): Slot => ({
+  slotId,
+  position: role === "challenger" ? 1 : 0,
+  revision: 1,
+  target: target(role, version),
+  resources: {},
+});
+
+describe("a challenger's target group on a shadow ALB of its own", () => {
+  beforeEach(() => {
+    store.record = deployment([], [pending("schamp", "champion", 1), pending("schall", "challenger", 2)]);
+  });
+
+  it("is created with the challenger's slot, recorded, and passed to CreateService with the first", async () => {
+    const { infra, calls } = fakeInfra(true);
+    for (const slotId of ["schamp", "schall"]) {
+      await steps.createTargetGroup(buildItem(slotId), infra);
+      await steps.startRuntime(buildItem(slotId), infra);
+    }
+    expect(calls.filter((c) => c[0] === "createTargetGroup")).toEqual([
+      ["createTargetGroup", "schamp", "scoring"],
+      ["createTargetGroup", "schall", "scoring"],
+      ["createTargetGroup", "schall", "shadow"],
+    ]);
+    const challenger = store.record?.pendingSlots.find((s) => s.slotId === "schall");
+    expect(challenger?.resources).toMatchObject({
+      targetGroupArn: "tg-schall",
+      shadowTargetGroupArn: "tg-schall-shadow",
+    });
+    const launches = calls.filter((c) => c[0] === "startRuntime").map((c) => c[1] as RuntimeLaunch);
+    expect(launches.map((l) => [l.targetGroupArn, l.shadowTargetGroupArn])).toEqual([
+      ["tg-schamp", undefined],
+      ["tg-schall", "tg-schall-shadow"],
+    ]);
+    // The champion mirrors to the shadow ALB's internal address.
+    expect(launches[0]?.environment.BYOM_SHADOW_URL).toBe("http://internal-shadow.example:8081/dep-x/shadow");
+
+    await steps.switchTraffic({ ...IDS, build: [], drainSeconds: 1 }, infra);
+    const rules = calls.filter((c) => c[0] === "putTrafficRule").map((c) => c[1] as TrafficRule);
+    const shadowRule = rules.find((r) => r.listener === "shadow");
+    expect(shadowRule?.targets).toEqual([{ targetGroupArn: "tg-schall-shadow", weight: 100 }]);
+    expect(store.record?.shadowRuleArn).toBeTruthy();
+    const healthy = store.record?.events.at(-1);
+    expect(healthy?.status).toBe("HEALTHY");
+    expect(healthy?.message).toBe(
+      "Serving revision 1: model v1 (python-scorer) 100%, model v2 (python-scorer) in shadow.",
+    );
+  });
+
+  it("is not made when the shadow listener shares the scoring ALB (internal): one group per slot", async () => {
+    const { infra, calls } = fakeInfra(false);
+    await steps.createTargetGroup(buildItem("schall"), infra);
+    await steps.startRuntime(buildItem("schall"), infra);
+    expect(calls.filter((c) => c[0] === "createTargetGroup")).toEqual([
+      ["createTargetGroup", "schall", "scoring"],
+    ]);
+    const launch = calls.find((c) => c[0] === "startRuntime")?.[1] as RuntimeLaunch;
+    expect(launch.shadowTargetGroupArn).toBeUndefined();
+  });
+
+  it("goes with the slot when the run fails, after the shadow rule left it", async () => {
+    const { infra, calls } = fakeInfra(true);
+    await steps.createTargetGroup(buildItem("schall"), infra);
+    await steps.startRuntime(buildItem("schall"), infra);
+    calls.length = 0;
+    await steps.recordFailure({ ...IDS, error: { Error: "Boom", Cause: "the runtime died" } }, infra);
+    expect(calls.filter((c) => c[0] === "deleteTargetGroup")).toEqual([
+      ["deleteTargetGroup", "tg-schall"],
+      ["deleteTargetGroup", "tg-schall-shadow"],
+    ]);
+    expect(store.record?.status).toBe("FAILED");
+  });
+
+  it("is a reason to build a new slot: a live slot without one is not reused as the challenger", async () => {
+    const { infra } = fakeInfra(true);
+    const live = { ...pending("sold", "challenger", 2), resources: { targetGroupArn: "tg-sold" } };
+    store.record = { ...deployment([live], []), revision: 2, liveRevision: 1 };
+    resolved.targets = [target("champion", 1), target("challenger", 2)];
+    const prepared = await steps.prepare(IDS, {} as never, infra);
+    expect(prepared.build.map((b) => b.slotId)).not.toContain("sold");
+    expect(prepared.build).toHaveLength(2);
+
+    const withGroup = { ...live, resources: { ...live.resources, shadowTargetGroupArn: "tg-sold-shadow" } };
+    store.record = { ...deployment([withGroup], []), revision: 2, liveRevision: 1 };
+    const again = await steps.prepare(IDS, {} as never, infra);
+    expect(again.build).toHaveLength(1);
+    expect(store.record?.pendingSlots.map((s) => s.slotId)).toContain("sold");
+  });
+
+  it("goes with the deployment: the delete workflow removes the shadow rule, then both groups", async () => {
+    const { infra, calls } = fakeInfra(true);
+    const live = {
+      ...pending("schall", "challenger", 2),
+      resources: {
+        targetGroupArn: "tg-schall",
+        shadowTargetGroupArn: "tg-schall-shadow",
+        serviceArn: "svc-schall",
+        taskDefinitionArn: "td-schall",
+      },
+    };
+    store.record = {
+      ...deployment([live], []),
+      trafficRuleArn: "rule-traffic",
+      shadowRuleArn: "rule-shadow",
+    };
+    await deleteSteps.teardown(IDS, infra);
+    expect(calls).toEqual([
+      ["deleteTrafficRule", "rule-traffic"],
+      ["deleteTrafficRule", "rule-shadow"],
+      ["stopRuntime", "svc-schall"],
+      ["deleteTargetGroup", "tg-schall"],
+      ["deleteTargetGroup", "tg-schall-shadow"],
+    ]);
+  });
+});
