@@ -58,6 +58,10 @@ export const OPERATIONS = {
     method: "GET",
     path: "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}",
   },
+  renewArtifactUpload: {
+    method: "POST",
+    path: "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}/upload",
+  },
   completeArtifactUpload: {
     method: "POST",
     path: "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}/complete",

@@ -161,7 +161,7 @@ class S3RejectedError extends ClientError {
     const message = /<Message>([^<]+)<\/Message>/.exec(body)?.[1];
     const hint =
       code === "AccessDenied" || code === "SignatureDoesNotMatch" || code === "ExpiredToken" || status === 403
-        ? " The presigned URL may have expired: start the upload again with --restart."
+        ? " The presigned URL may have expired: run the same command again to resume with fresh URLs."
         : "";
     super(`S3 answered ${status}${code ? ` ${code}` : ""}${message ? `: ${message}` : ""}.${hint}`);
     this.name = "S3RejectedError";

@@ -212,6 +212,26 @@ export async function completeArtifactUpload(
   return artifactView(await findArtifact(ref));
 }
 
+/**
+ * Fresh presigned URL(s) for an artifact whose bytes have not all arrived: an interrupted upload
+ * resumes after its first URLs expired (they live UPLOAD_URL_TTL_SECONDS). Same multipart upload,
+ * same part numbers; parts already uploaded stay uploaded.
+ */
+export async function renewArtifactUpload(
+  caller: Caller,
+  ref: ArtifactRef,
+): Promise<{ upload: UploadInstructions; expiresInSeconds: number }> {
+  await authorize(caller, ref.projectId, "editor");
+  const artifact = await findArtifact(ref);
+  if (artifact.status !== "UPLOADING") {
+    throw new ConflictError(
+      `Artifact '${ref.artifactId}' is ${artifact.status}: its bytes have arrived, there is nothing left to upload.`,
+      [{ message: "not uploading", status: artifact.status }],
+    );
+  }
+  return { upload: await uploadInstructions(artifact), expiresInSeconds: UPLOAD_URL_TTL_SECONDS };
+}
+
 /** A presigned GET of a READY artifact. */
 export async function artifactDownload(
   caller: Caller,

@@ -152,6 +152,27 @@ export const completeArtifactRoute = defineRoute({
   lambda: { timeoutSeconds: 600 },
 });
 
+export const renewArtifactUploadRoute = defineRoute({
+  operationId: "renewArtifactUpload",
+  method: "POST",
+  path: `${base}/{artifactId}/upload`,
+  summary:
+    "Fresh presigned upload URL(s) for an artifact still UPLOADING, to resume after the first ones expired (editors)",
+  tag: "artifacts",
+  handler: `${handlers}/renew-artifact-upload.ts`,
+  params: artifactParams,
+  responses: {
+    200: {
+      description: "Upload the remaining bytes as `upload` says (same multipart upload and part numbers)",
+      schema: z
+        .object({ upload: uploadSchema, expiresInSeconds: z.int() })
+        .meta({ id: "ArtifactUploadRenewal" }),
+    },
+    ...standardErrors,
+    ...conflictError,
+  },
+});
+
 export const downloadArtifactRoute = defineRoute({
   operationId: "downloadArtifact",
   method: "GET",
@@ -175,5 +196,6 @@ export const artifactRoutes = [
   listArtifactsRoute,
   getArtifactRoute,
   completeArtifactRoute,
+  renewArtifactUploadRoute,
   downloadArtifactRoute,
 ];

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -77,12 +77,27 @@ describe("byom upload", () => {
     expect(interrupted.stderr).toContain("Run the same command again to resume");
     const states = readdirSync(join(platform.home, "uploads"));
     expect(states).toHaveLength(1);
+    // The saved URLs stop working (as they do an hour later): the resume must ask for fresh ones.
+    const statePath = join(platform.home, "uploads", states[0] as string);
+    const saved = JSON.parse(readFileSync(statePath, "utf8"));
+    for (const part of saved.plan.multipart.parts)
+      part.url = part.url.replace(/\/\/[^/]+\//, "//127.0.0.1:9/");
+    writeFileSync(statePath, JSON.stringify(saved));
 
     const resumed = await byom(...args, "--json");
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toContain("2 of 5 parts already uploaded");
-    expect(resumed.json().artifact).toMatchObject({ status: "READY", sha256 });
-    expect(existsSync(join(platform.home, "uploads", states[0] as string))).toBe(false);
+    const artifact = resumed.json().artifact;
+    expect(artifact).toMatchObject({ status: "READY", sha256 });
+    expect(existsSync(statePath)).toBe(false);
+
+    // Renewal is for uploads still in flight only.
+    const renewal = await platform.api.call(
+      "POST",
+      `/v1/projects/${projectId}/experiments/${artifact.experimentId}/artifacts/${artifact.artifactId}/upload`,
+    );
+    expect(renewal.status).toBe(409);
+    expect(renewal.body.error.message).toContain("nothing left to upload");
 
     const experiments = await platform.api.call("GET", `/v1/projects/${projectId}/experiments?limit=100`);
     expect(experiments.body.items.filter((e: { name: string }) => e.name === "resumed")).toHaveLength(1);

@@ -115,6 +115,7 @@ export const upload = defineCommand({
       store.clear();
       state = undefined;
     }
+    const resumed = state !== undefined;
     if (state) {
       const parts = "multipart" in state.plan ? state.plan.multipart.parts.length : 1;
       ctx.out.note(
@@ -133,6 +134,13 @@ export const upload = defineCommand({
     const ref = { projectId, experimentId: state.experimentId, artifactId: state.artifactId };
 
     let artifact = await client.call("getArtifact", { params: ref });
+    if (resumed && artifact.status === "UPLOADING") {
+      // The saved presigned URLs may have expired (they live an hour): fresh ones for the same
+      // upload and part numbers; the parts already sent stay sent.
+      const renewed = await client.call("renewArtifactUpload", { params: ref });
+      state = { ...state, plan: renewed.upload as UploadPlan };
+      store.save(state);
+    }
     if (artifact.status === "UPLOADING") {
       await sendBytes(ctx.out.stderrStream, client, store, state, parallel);
       artifact = await client.call("getArtifact", { params: ref });
