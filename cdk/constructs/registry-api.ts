@@ -13,6 +13,8 @@ import { ByomFunction } from "./byom-function.ts";
 const READ_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectAttributes"];
 /** Presigned single and multipart uploads, server-side copies, aborting an upload. */
 const WRITE_OBJECT_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload"];
+/** DELETE routes that use S3 remove what they delete (an experiment's artifact objects). */
+const DELETE_OBJECT_ACTIONS = ["s3:DeleteObject", "s3:AbortMultipartUpload"];
 
 export interface RegistryApiProps {
   readonly routes: readonly Route[];
@@ -141,12 +143,15 @@ export class RegistryApi extends Construct {
     }
     if (!usesS3(route.handler)) return;
     // Presigned URLs carry the signer's permissions: GET routes presign downloads, the others
-    // presign single and multipart uploads (and abort them).
+    // presign single and multipart uploads (and abort them); DELETE routes delete objects only.
+    const actions =
+      route.method === "DELETE"
+        ? DELETE_OBJECT_ACTIONS
+        : readOnly
+          ? READ_OBJECT_ACTIONS
+          : [...READ_OBJECT_ACTIONS, ...WRITE_OBJECT_ACTIONS];
     fn.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: readOnly ? READ_OBJECT_ACTIONS : [...READ_OBJECT_ACTIONS, ...WRITE_OBJECT_ACTIONS],
-        resources: [props.bucket.arnForObjects(`${ARTIFACTS_PREFIX}*`)],
-      }),
+      new iam.PolicyStatement({ actions, resources: [props.bucket.arnForObjects(`${ARTIFACTS_PREFIX}*`)] }),
     );
   }
 

@@ -3,6 +3,7 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
@@ -108,6 +109,11 @@ export async function abortMultipartUpload(key: string, uploadId: string): Promi
   } catch (error) {
     if ((error as Error).name !== "NoSuchUpload") throw error;
   }
+}
+
+/** Deletes an object; deleting one that is not there is not an error (S3 answers 204 either way). */
+export async function deleteObject(key: string): Promise<void> {
+  await s3.send(new DeleteObjectCommand({ Bucket: BUCKET_NAME, Key: key }));
 }
 
 export function presignGet(key: string, fileName: string, ttlSeconds: number): Promise<string> {

@@ -92,6 +92,14 @@ export async function listArtifacts(
   return queryPartitionPage(keys.artifactPrefix(projectId, experimentId), page, toRecord);
 }
 
+/** Every artifact of a project, all experiments together (deleting the project). */
+export async function listProjectArtifacts(
+  projectId: string,
+  page: PageRequest,
+): Promise<Page<ArtifactRecord>> {
+  return queryPartitionPage(keys.projectArtifactsPrefix(projectId), page, toRecord);
+}
+
 /**
  * Takes an artifact for ingestion of the object with `etag`: UPLOADING → INGESTING, or a takeover
  * of an INGESTING claim whose holder has not finished in time (its Lambda died). READY and FAILED

@@ -4,7 +4,6 @@ import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import {
-  deleteExperiment as deleteExperimentItem,
   type ExperimentRecord,
   getExperiment,
   listExperiments as listExperimentItems,
@@ -132,26 +131,6 @@ export async function applyMetadataPatch(
 }
 
 /** Deletes an experiment and its artifact records; refused once it is a model version. */
-export async function deleteExperiment(
-  caller: Caller,
-  projectId: string,
-  experimentId: string,
-): Promise<void> {
-  await authorize(caller, projectId, "editor");
-  const outcome = await deleteExperimentItem(projectId, experimentId);
-  if (outcome === "missing") throw new ExperimentNotFoundError(projectId, experimentId);
-  if (outcome === "registered") {
-    const experiment = await findExperiment(projectId, experimentId);
-    const claim = experiment.registeredAs;
-    throw new ExperimentRegisteredError(
-      experimentId,
-      claim?.modelId ?? "unknown",
-      claim?.version,
-      "A registered experiment cannot be deleted.",
-    );
-  }
-}
-
 /** The experiment or ExperimentNotFoundError; no authorisation (callers have done it). */
 export async function findExperiment(projectId: string, experimentId: string): Promise<ExperimentRecord> {
   const experiment = await getExperiment(projectId, experimentId);

@@ -5,12 +5,10 @@ import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import { authorize } from "./access.ts";
 import {
   deleteMember,
-  deleteProjectPartition,
   listMembers,
   listMembershipsOf,
   type MemberRecord,
   type ProjectRecord,
-  projectHas,
   putMember,
   putNewProject,
 } from "./projects-repository.ts";
@@ -51,16 +49,6 @@ export async function showProject(caller: Caller, projectId: string): Promise<Pr
 }
 
 /** Deletes a project and all it holds; refused while it still has deployments. */
-export async function deleteProject(caller: Caller, projectId: string): Promise<void> {
-  await authorize(caller, projectId, "owner");
-  if (await projectHas(projectId, "DEPLOYMENT#")) {
-    throw new ConflictError(
-      `Project '${projectId}' still has deployments. Delete them first (DELETE /v1/projects/${projectId}/deployments/{deploymentId}).`,
-    );
-  }
-  await deleteProjectPartition(projectId);
-}
-
 export async function listProjectMembers(
   caller: Caller,
   projectId: string,

@@ -39,6 +39,7 @@ export const keys = {
     pk: projectPk(projectId),
     skPrefix: `ARTIFACT#${experimentId}#`,
   }),
+  projectArtifactsPrefix: (projectId: string) => ({ pk: projectPk(projectId), skPrefix: "ARTIFACT#" }),
 
   model: (projectId: string, modelId: string) => ({ pk: projectPk(projectId), sk: `MODEL#${modelId}` }),
   modelPrefix: (projectId: string) => ({ pk: projectPk(projectId), skPrefix: "MODEL#" }),

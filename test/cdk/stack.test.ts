@@ -146,6 +146,20 @@ describe("the synthesized Byom stack", () => {
       expect(usesS3("lambdas/projects/handlers/create-project.ts")).toBe(false);
     });
 
+    it("lets only DELETE handlers delete objects, and those nothing else in the bucket", () => {
+      const deleters = ROUTES.filter((route) =>
+        allowedActions(synth.template, roleOf(route.operationId)).includes("s3:DeleteObject"),
+      ).map((route) => route.operationId);
+      expect(deleters).toEqual(expect.arrayContaining(["deleteExperiment", "deleteProject"]));
+      for (const operationId of deleters) {
+        expect(ROUTES.find((r) => r.operationId === operationId)?.method).toBe("DELETE");
+        const s3Actions = allowedActions(synth.template, roleOf(operationId)).filter((a) =>
+          a.startsWith("s3:"),
+        );
+        expect(s3Actions.sort()).toEqual(["s3:AbortMultipartUpload", "s3:DeleteObject"]);
+      }
+    });
+
     it("never grants a wildcard action", () => {
       for (const policy of Object.values(synth.template.findResources("AWS::IAM::Policy"))) {
         for (const statement of policy.Properties.PolicyDocument.Statement) {

@@ -1,6 +1,6 @@
 import { httpHandler } from "#lambdas/shared/http/handler.ts";
 import { noContent } from "#lambdas/shared/http/respond.ts";
-import { deleteProject } from "../projects.ts";
+import { deleteProject } from "../project-deletion.ts";
 import { deleteProjectRoute } from "../routes.ts";
 
 export const handler = httpHandler(deleteProjectRoute, async ({ caller, params }) => {
