@@ -8,7 +8,6 @@
  * POST /model/score through the router that answers 200. Runs share one platform; the first is
  * the coldest (Python imports from a cold page cache).
  */
-import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -159,8 +158,6 @@ function writeSection(runs: readonly Run[]): void {
   const pattern = new RegExp(`${begin}[\\s\\S]*?${end}`);
   text = pattern.test(text) ? text.replace(pattern, block) : `${text.trimEnd()}\n\n## Deploy\n\n${block}\n`;
   writeFileSync(file, text);
-  // The repository's formatter owns markdown layout too (npm run lint checks it).
-  execFileSync(join(REPO_ROOT, "node_modules/.bin/biome"), ["format", "--write", file], { stdio: "ignore" });
   console.log(content);
 }
 
