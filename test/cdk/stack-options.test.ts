@@ -1,12 +1,10 @@
-import { join } from "node:path";
 import type { CfnElement } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RUNTIME_PORT, SHADOW_PORT } from "#cdk/constructs/scoring-cluster.ts";
 import { type SynthesizedApp, synthesize } from "../support/cdk.ts";
-import { REPO_ROOT } from "../support/platform.ts";
-import { ensureTestVenv, run } from "../support/python.ts";
+import { cfnLintErrors } from "../support/cfn-lint.ts";
 
 const CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000";
 
@@ -30,25 +28,8 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
   });
 
   it("reports no cfn-lint errors on this template either (two ALBs, the shadow one internal)", async () => {
-    const venv = await ensureTestVenv("cfn-lint", join(REPO_ROOT, "test/fixtures/cfn-lint-requirements.txt"));
     const templatePath = synth.assembly.getStackArtifact(synth.stack.artifactId).templateFullPath;
-    const output = await run(
-      "bash",
-      ["-c", `"${venv.bin("cfn-lint")}" --format json "${templatePath}" || true`],
-      {
-        cwd: REPO_ROOT,
-      },
-    );
-    const findings = JSON.parse(output.slice(output.indexOf("["))) as Array<{
-      Level: string;
-      Rule: { Id: string };
-      Message: string;
-      Location: { Path: unknown[] };
-    }>;
-    const errors = findings
-      .filter((f) => f.Level === "Error")
-      .map((f) => `${f.Rule.Id} ${f.Message} at ${JSON.stringify(f.Location.Path)}`);
-    expect(errors).toEqual([]);
+    expect(await cfnLintErrors(templatePath)).toEqual([]);
   }, 900_000);
 
   it("puts the ALB on the internet and serves scoring over HTTPS with the given certificate", () => {

@@ -5,8 +5,9 @@ import { pathToFileURL } from "node:url";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ROUTES } from "#cdk/routes.ts";
+import { cfnLintErrors, cfnLintVenv } from "../support/cfn-lint.ts";
 import { REPO_ROOT } from "../support/platform.ts";
-import { ensureTestVenv, run, type TestVenv } from "../support/python.ts";
+import { run, type TestVenv } from "../support/python.ts";
 
 /**
  * `npm run synth` exactly as a user runs it (the CDK CLI, cdk.json, esbuild bundling, cdk-nag inside
@@ -18,7 +19,7 @@ let template: { Resources: Record<string, { Type: string; Properties: Record<str
 let cfnLint: Promise<TestVenv>;
 
 beforeAll(async () => {
-  cfnLint = ensureTestVenv("cfn-lint", join(REPO_ROOT, "test/fixtures/cfn-lint-requirements.txt"));
+  cfnLint = cfnLintVenv();
   cfnLint.catch(() => {});
   const credentialFree: Record<string, string> = {
     AWS_EC2_METADATA_DISABLED: "true",
@@ -65,22 +66,8 @@ function invoke(
 
 describe("npm run synth", () => {
   it("reports no cfn-lint errors on the synthesized template", async () => {
-    const venv = await cfnLint;
-    const output = await run(
-      "bash",
-      ["-c", `"${venv.bin("cfn-lint")}" --format json "${join(outdir, "Byom.template.json")}" || true`],
-      { cwd: REPO_ROOT },
-    );
-    const findings = JSON.parse(output.slice(output.indexOf("["))) as Array<{
-      Level: string;
-      Rule: { Id: string };
-      Message: string;
-      Location: { Path: unknown[] };
-    }>;
-    const errors = findings
-      .filter((f) => f.Level === "Error")
-      .map((f) => `${f.Rule.Id} ${f.Message} at ${JSON.stringify(f.Location.Path)}`);
-    expect(errors).toEqual([]);
+    await cfnLint;
+    expect(await cfnLintErrors(join(outdir, "Byom.template.json"))).toEqual([]);
   }, 900_000);
 
   it("bundles every handler into one minified ESM file with source maps", () => {
