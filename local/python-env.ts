@@ -178,7 +178,16 @@ async function usesNativeModule(image: string): Promise<boolean> {
  * venv's copy is missing or older than the source. Without a C compiler the runtime still works
  * (large batches take the slower checked path): that is a warning, not a failure.
  */
+/** Venvs whose native module this process has already checked: the check spawns Python. */
+const nativeChecked = new Set<string>();
+
 async function ensureNativeModule(env: ImageEnv): Promise<void> {
+  if (nativeChecked.has(env.venvDir)) return;
+  await buildNativeModule(env);
+  nativeChecked.add(env.venvDir);
+}
+
+async function buildNativeModule(env: ImageEnv): Promise<void> {
   const site = await sitePackages(env.python);
   const stamp = join(site, "byom_rows.sha256");
   const wanted = await hashFiles([NATIVE_SOURCE], 64);

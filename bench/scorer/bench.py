@@ -260,11 +260,8 @@ class Result:
         return max(self.loads, key=lambda load: load.rps)
 
 
-def in_process(model_dir: Path, single: pd.DataFrame, batch: pd.DataFrame, repeats: int) -> tuple[float, float, float]:
+def in_process(model: Any, single: pd.DataFrame, batch: pd.DataFrame, repeats: int) -> tuple[float, float, float]:
     """pyfunc predict, as a user calls it in-process: single-row calls/s, p99 of those, 10k-row ms."""
-    import mlflow.pyfunc
-
-    model = mlflow.pyfunc.load_model(str(model_dir))
     model.predict(single)
     latencies = []
     deadline = time.perf_counter() + 3
@@ -304,10 +301,10 @@ def main() -> None:
     pyfunc_models: dict[str, Any] = {}
     for model_name in args.models.split(","):
         model_dir = models[model_name]
-        baselines[model_name] = in_process(model_dir, single_frame, batch_frame, args.repeats)
         import mlflow.pyfunc
 
         pyfunc_models[model_name] = mlflow.pyfunc.load_model(str(model_dir))
+        baselines[model_name] = in_process(pyfunc_models[model_name], single_frame, batch_frame, args.repeats)
         print(f"{model_name}: in-process {baselines[model_name][0]:.0f} calls/s, 10k rows {baselines[model_name][2]:.1f} ms", flush=True)
         for server_name in args.servers.split(","):
             server_work = work / "runs" / model_name / server_name.replace(" ", "-")
