@@ -10,10 +10,11 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
+import { withDirLock } from "./dir-lock.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const RUNTIME_IMAGES_DIR = join(REPO_ROOT, "runtime-images");
@@ -119,26 +120,6 @@ function run(command: string, args: readonly string[], quiet: boolean): Promise<
   });
 }
 
-async function withLock<T>(lockDir: string, work: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 30 * 60_000;
-  for (;;) {
-    try {
-      await mkdir(lockDir);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const age = Date.now() - (await stat(lockDir).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
-      if (age > 30 * 60_000 || Date.now() > deadline) await rm(lockDir, { recursive: true, force: true });
-      else await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    await rm(lockDir, { recursive: true, force: true });
-  }
-}
-
 export interface EnsureOptions {
   /** Add the test tools (pytest, ONNX converters) in a second venv layered over the image's. */
   readonly withTestTools?: boolean;
@@ -193,7 +174,7 @@ async function buildNativeModule(env: ImageEnv): Promise<void> {
   const wanted = await hashFiles([NATIVE_SOURCE], 64);
   const built = await readFile(stamp, "utf8").catch(() => "");
   if (built.trim() === wanted) return;
-  await withLock(`${env.venvDir}.native.lock`, async () => {
+  await withDirLock(`${env.venvDir}.native.lock`, async () => {
     if ((await readFile(stamp, "utf8").catch(() => "")).trim() === wanted) return;
     try {
       await run(env.python, [join(RUNTIME_IMAGES_DIR, "native", "build.py"), "--out", site], true);
@@ -231,7 +212,7 @@ async function ensureVenv(
 ): Promise<void> {
   if (existsSync(join(venvDir, READY_MARKER))) return;
   await mkdir(VENVS_DIR, { recursive: true });
-  await withLock(`${venvDir}.lock`, async () => {
+  await withDirLock(`${venvDir}.lock`, async () => {
     if (existsSync(join(venvDir, READY_MARKER))) return;
     await rm(venvDir, { recursive: true, force: true });
     const started = Date.now();

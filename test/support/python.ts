@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { withDirLock } from "#local/dir-lock.ts";
 import { REPO_ROOT } from "./platform.ts";
 
 /**
@@ -24,34 +25,14 @@ export async function ensureTestVenv(name: string, requirementsFile: string): Pr
   const venv: TestVenv = { dir, python: join(dir, "bin", "python"), bin: (b) => join(dir, "bin", b) };
   if (existsSync(join(dir, READY_MARKER))) return venv;
   mkdirSync(VENVS_DIR, { recursive: true });
-  const lock = `${dir}.lock`;
-  await acquire(lock);
-  try {
+  return withDirLock(`${dir}.lock`, async () => {
     if (existsSync(join(dir, READY_MARKER))) return venv;
     rmSync(dir, { recursive: true, force: true });
     await run(process.env.BYOM_PYTHON ?? "python3", ["-m", "venv", dir]);
     await run(venv.python, ["-m", "pip", "install", "--quiet", "-r", requirementsFile]);
     writeFileSync(join(dir, READY_MARKER), "ok\n");
     return venv;
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-async function acquire(lock: string): Promise<void> {
-  const deadline = Date.now() + 30 * 60_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const mtime = statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
-      const stale = Date.now() - mtime > 30 * 60_000;
-      if (stale || Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
-      else await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
+  });
 }
 
 /** Runs a command to completion; rejects with its output when it fails. */
