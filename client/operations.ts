@@ -1,6 +1,6 @@
 import type { artifactRoutes } from "#lambdas/artifacts/routes.ts";
 import type { catalogRoutes } from "#lambdas/catalog/routes.ts";
-import type { deploymentRoutes } from "#lambdas/deployments/routes.ts";
+import type { deploymentRoutes } from "#lambdas/deployments/api/routes.ts";
 import type { experimentRoutes } from "#lambdas/experiments/routes.ts";
 import type { importRoutes } from "#lambdas/imports/routes.ts";
 import type { metaRoutes } from "#lambdas/meta/routes.ts";

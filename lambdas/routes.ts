@@ -1,6 +1,6 @@
+import { deploymentRoutes } from "#lambdas/deployments/api/routes.ts";
 import { artifactRoutes } from "./artifacts/routes.ts";
 import { catalogRoutes } from "./catalog/routes.ts";
-import { deploymentRoutes } from "./deployments/routes.ts";
 import { experimentRoutes } from "./experiments/routes.ts";
 import { importRoutes } from "./imports/routes.ts";
 import { metaRoutes } from "./meta/routes.ts";

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
+import type { StepSetting } from "#lambdas/deployments/serving-contract.ts";
 import { LocalServing, localProcessorTaskDefinitions } from "./local-serving.ts";
 import { ensureImageEnv } from "./python-env.ts";
 import { RuntimeSupervisor } from "./runtime-supervisor.ts";
@@ -90,7 +91,7 @@ export async function startDeployer(options: {
     HEALTH_CHECK_POLL_SECONDS: "10",
     HEALTH_CHECK_TIMEOUT_SECONDS: String(Math.max(1, Math.round(readyTimeout))),
     DRAIN_SECONDS: process.env.BYOM_DRAIN_SECONDS || "2",
-  };
+  } satisfies Partial<Record<StepSetting | "AWS_ENDPOINT_URL_SFN", string>>;
   // The health monitor the CDK app schedules every minute, every few seconds here; started once the
   // platform has set the environment its modules read when they load.
   let monitoring: Promise<unknown> = Promise.resolve();
@@ -99,7 +100,7 @@ export async function startDeployer(options: {
     monitor ??= setInterval(() => {
       monitoring = monitoring
         .then(async () => {
-          const { monitorDeployments } = await import("#lambdas/deployer/monitor.ts");
+          const { monitorDeployments } = await import("#lambdas/deployments/workflow/health-monitor.ts");
           await monitorDeployments(localServing);
         })
         .catch((error: Error) => console.error(`local mode: health monitor failed: ${error.message}`));

@@ -2,13 +2,13 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Slot, type SlotResources, slotPathPrefix } from "#lambdas/deployer/model.ts";
+import { type Slot, type SlotResources, slotPathPrefix } from "#lambdas/deployments/deployment-record.ts";
 import type {
   RuntimeHealth,
   RuntimeLaunch,
   ServingInfrastructure,
   TrafficRule,
-} from "#lambdas/deployer/serving.ts";
+} from "#lambdas/deployments/serving/serving-port.ts";
 import { processorCommand, runtimeCommand } from "./python-env.ts";
 import type { RuntimeSupervisor } from "./runtime-supervisor.ts";
 import type { ScoringRouter } from "./scoring-router.ts";

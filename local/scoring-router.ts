@@ -7,7 +7,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { TrafficRule } from "#lambdas/deployer/serving.ts";
+import type { TrafficRule } from "#lambdas/deployments/serving/serving-port.ts";
 
 /** Larger request bodies are refused with 413, as the runtime would. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;

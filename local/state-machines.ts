@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { DELETE_STEP_HANDLERS, DEPLOY_STEP_HANDLERS } from "#lambdas/deployer/workflow-states.ts";
+import { DELETE_STEP_HANDLERS, DEPLOY_STEP_HANDLERS } from "#lambdas/deployments/serving-contract.ts";
 
 /**
  * The deploy and delete state machine definitions exactly as `cdk synth` writes them: the
@@ -26,7 +26,7 @@ export interface StateMachineDefinitions {
 const SOURCES = [
   "cdk/constructs/deploy-workflow.ts",
   "cdk/constructs/delete-workflow.ts",
-  "lambdas/deployer/workflow-states.ts",
+  "lambdas/deployments/serving-contract.ts",
 ];
 
 export async function stateMachineDefinitions(

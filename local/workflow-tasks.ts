@@ -1,7 +1,17 @@
-import * as deleteSteps from "#lambdas/deployer/delete-steps.ts";
-import * as deploySteps from "#lambdas/deployer/deploy-steps.ts";
-import { registryReader } from "#lambdas/deployer/registry-reader.ts";
-import { DELETE_STATES, DEPLOY_STATES } from "#lambdas/deployer/workflow-states.ts";
+import { registryReader } from "#lambdas/deployments/registry-reader.ts";
+import { DELETE_STATES, DEPLOY_STATES } from "#lambdas/deployments/serving-contract.ts";
+import {
+  checkRuntime,
+  createTargetGroup,
+  stageArtifact,
+  startRuntime,
+} from "#lambdas/deployments/workflow/build-slot.ts";
+import { prepare } from "#lambdas/deployments/workflow/plan-slots.ts";
+import { recordFailure } from "#lambdas/deployments/workflow/record-failure.ts";
+import { retireSlots } from "#lambdas/deployments/workflow/retire-slots.ts";
+import * as deleteSteps from "#lambdas/deployments/workflow/teardown.ts";
+import { switchTraffic } from "#lambdas/deployments/workflow/traffic-rules.ts";
+import { verifySample } from "#lambdas/deployments/workflow/verify-sample.ts";
 import { type LocalServing, StatesTaskError } from "./local-serving.ts";
 
 type TaskHandler = (input: never) => Promise<unknown>;
@@ -14,15 +24,15 @@ type LocalHandler = (input: unknown) => Promise<unknown>;
  */
 export function localTaskHandlers(serving: LocalServing): Record<string, LocalHandler> {
   const handlers: Record<string, TaskHandler> = {
-    [DEPLOY_STATES.prepare]: (input) => deploySteps.prepare(input, registryReader, serving),
-    [DEPLOY_STATES.stageArtifact]: (input) => deploySteps.stageArtifact(input),
-    [DEPLOY_STATES.createTargetGroup]: (input) => deploySteps.createTargetGroup(input, serving),
-    [DEPLOY_STATES.startRuntime]: (input) => deploySteps.startRuntime(input, serving),
-    [DEPLOY_STATES.checkRuntime]: (input) => deploySteps.checkRuntime(input, serving),
-    [DEPLOY_STATES.verifySample]: (input) => deploySteps.verifySample(input, serving),
-    [DEPLOY_STATES.switchTraffic]: (input) => deploySteps.switchTraffic(input, serving),
-    [DEPLOY_STATES.retireSlots]: (input) => deploySteps.retireSlots(input, serving),
-    [DEPLOY_STATES.recordFailure]: (input) => deploySteps.recordFailure(input, serving),
+    [DEPLOY_STATES.prepare]: (input) => prepare(input, registryReader, serving),
+    [DEPLOY_STATES.stageArtifact]: (input) => stageArtifact(input),
+    [DEPLOY_STATES.createTargetGroup]: (input) => createTargetGroup(input, serving),
+    [DEPLOY_STATES.startRuntime]: (input) => startRuntime(input, serving),
+    [DEPLOY_STATES.checkRuntime]: (input) => checkRuntime(input, serving),
+    [DEPLOY_STATES.verifySample]: (input) => verifySample(input, serving),
+    [DEPLOY_STATES.switchTraffic]: (input) => switchTraffic(input, serving),
+    [DEPLOY_STATES.retireSlots]: (input) => retireSlots(input, serving),
+    [DEPLOY_STATES.recordFailure]: (input) => recordFailure(input, serving),
     [DELETE_STATES.teardown]: (input) => deleteSteps.teardown(input, serving),
     [DELETE_STATES.forget]: (input) => deleteSteps.forget(input),
     [DELETE_STATES.recordFailure]: (input) => deleteSteps.recordTeardownFailure(input, serving),

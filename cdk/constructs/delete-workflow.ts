@@ -4,7 +4,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { DELETE_STATES, type DeleteStep } from "#lambdas/deployer/workflow-states.ts";
+import { DELETE_STATES, type DeleteStep } from "#lambdas/deployments/serving-contract.ts";
 
 export interface DeleteWorkflowProps {
   readonly steps: Readonly<Record<DeleteStep, lambda.IFunction>>;

@@ -5,7 +5,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { DEPLOY_STATES, type DeployStep } from "#lambdas/deployer/workflow-states.ts";
+import { DEPLOY_STATES, type DeployStep } from "#lambdas/deployments/serving-contract.ts";
 
 /** Where and how processor tasks run (ECS Fargate, private subnets, the models volume mounted). */
 export interface ProcessorTaskSettings {

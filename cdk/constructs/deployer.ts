@@ -15,7 +15,11 @@ import {
   DEPLOY_STEP_HANDLERS,
   type DeleteStep,
   type DeployStep,
-} from "#lambdas/deployer/workflow-states.ts";
+  MODELS_MOUNT_PATH,
+  MONITOR_HANDLER,
+  RUNTIME_PORT,
+  type StepSetting,
+} from "#lambdas/deployments/serving-contract.ts";
 import { ARTIFACTS_PREFIX } from "#lambdas/shared/object-keys.ts";
 import { ByomFunction } from "./byom-function.ts";
 import { type ContainerImages, TASK_CPU_ARCHITECTURE } from "./container-images.ts";
@@ -23,10 +27,10 @@ import { DeleteWorkflow } from "./delete-workflow.ts";
 import { DeployWorkflow } from "./deploy-workflow.ts";
 import type { ModelFileSystem } from "./model-file-system.ts";
 import type { Network } from "./network.ts";
-import { RUNTIME_PORT, type ScoringCluster } from "./scoring-cluster.ts";
+import type { ScoringCluster } from "./scoring-cluster.ts";
 
-/** Where the models volume is mounted, in the step Lambdas and in every task (MODELS_ROOT). */
-export const MODELS_MOUNT_PATH = "/mnt/models";
+/** Set on the API functions and the monitor only, once the state machines exist. */
+type WorkflowArns = "DEPLOY_STATE_MACHINE_ARN" | "DELETE_STATE_MACHINE_ARN";
 /** The operations of the deployments API that start workflows. */
 const WORKFLOW_STARTING_OPERATIONS = ["createDeployment", "updateDeployment", "deleteDeployment"];
 const DEPLOYMENT_OPERATIONS = [...WORKFLOW_STARTING_OPERATIONS, "getDeployment", "listDeployments"];
@@ -158,7 +162,7 @@ export class Deployer extends Construct {
       asset.repository.grantPull(runtimeExecutionRole);
     }
 
-    const environment: Record<string, string> = {
+    const environment: Omit<Record<StepSetting, string>, WorkflowArns> = {
       TABLE_NAME: props.table.tableName,
       BUCKET_NAME: props.bucket.bucketName,
       MODELS_ROOT: MODELS_MOUNT_PATH,
@@ -238,7 +242,7 @@ export class Deployer extends Construct {
     this.deleteWorkflow = new DeleteWorkflow(this, "DeleteWorkflow", { steps: deleteSteps });
 
     // The health monitor: HEALTHY deployments whose runtimes stop answering become UNHEALTHY.
-    const monitor = stepFunction("Monitor", "lambdas/deployer/handlers/monitor.ts", false);
+    const monitor = stepFunction("Monitor", MONITOR_HANDLER, false);
     // It releases deployments held by executions that stopped: it reads their status.
     monitor.addEnvironment("DEPLOY_STATE_MACHINE_ARN", this.deployWorkflow.stateMachine.stateMachineArn);
     monitor.addEnvironment("DELETE_STATE_MACHINE_ARN", this.deleteWorkflow.stateMachine.stateMachineArn);

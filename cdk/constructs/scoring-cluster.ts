@@ -4,15 +4,10 @@ import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
-
-/** The port every runtime serves the scorer API on (DESIGN §4). */
-export const RUNTIME_PORT = 8080;
-/**
- * The shadow listener's port: champion runtimes send their copies of score requests there, and the
- * deployment's shadow rule forwards them to the challenger. Plain HTTP inside the VPC, whatever the
- * scoring listener speaks (a certificate names the clients' host, not the ALB's).
- */
-export const SHADOW_PORT = 8081;
+// SHADOW_PORT: champion runtimes send their copies of score requests there, and the deployment's
+// shadow rule forwards them to the challenger. Plain HTTP inside the VPC, whatever the scoring
+// listener speaks (a certificate names the clients' host, not the ALB's).
+import { RUNTIME_PORT, SHADOW_PORT } from "#lambdas/deployments/serving-contract.ts";
 
 /** What the listener answers for a path that matches no deployment: the scorer API's error shape. */
 export const NO_DEPLOYMENT_BODY = JSON.stringify({

@@ -1,6 +1,6 @@
 import type { CfnElement } from "aws-cdk-lib";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DELETE_STATES, DEPLOY_STATES } from "#lambdas/deployer/workflow-states.ts";
+import { DELETE_STATES, DEPLOY_STATES } from "#lambdas/deployments/serving-contract.ts";
 import { type SynthesizedApp, synthesize } from "../support/cdk.ts";
 
 let synth: SynthesizedApp;

@@ -2,7 +2,7 @@ import type { CfnElement } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
-import { RUNTIME_PORT, SHADOW_PORT } from "#cdk/constructs/scoring-cluster.ts";
+import { RUNTIME_PORT, SHADOW_PORT } from "#lambdas/deployments/serving-contract.ts";
 import { type SynthesizedApp, synthesize } from "../support/cdk.ts";
 import { cfnLintErrors } from "../support/cfn-lint.ts";
 

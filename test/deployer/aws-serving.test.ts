@@ -3,10 +3,11 @@ import { describe, expect, it } from "vitest";
 // The step modules read their environment when they load, as Lambdas do.
 process.env.TABLE_NAME ??= "unit";
 process.env.BUCKET_NAME ??= "unit";
-const { AwsServing } = await import("#lambdas/deployer/aws-serving.ts");
-const { removeSlot, shadowRuleFor } = await import("#lambdas/deployer/deploy-steps.ts");
+const { AwsServing } = await import("#lambdas/deployments/serving/aws-serving.ts");
+const { removeSlot } = await import("#lambdas/deployments/workflow/retire-slots.ts");
+const { shadowRuleFor } = await import("#lambdas/deployments/workflow/traffic-rules.ts");
 
-import type { ResolvedTarget, Slot } from "#lambdas/deployer/model.ts";
+import type { ResolvedTarget, Slot } from "#lambdas/deployments/deployment-record.ts";
 
 const LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/byom/1/80";
 const SHADOW_LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/byom/1/8081";

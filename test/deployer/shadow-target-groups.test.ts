@@ -2,8 +2,17 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { DeploymentRecord, ResolvedTarget, Slot, SlotResources } from "#lambdas/deployer/model.ts";
-import type { RuntimeLaunch, ServingInfrastructure, TrafficRule } from "#lambdas/deployer/serving.ts";
+import type {
+  DeploymentRecord,
+  ResolvedTarget,
+  Slot,
+  SlotResources,
+} from "#lambdas/deployments/deployment-record.ts";
+import type {
+  RuntimeLaunch,
+  ServingInfrastructure,
+  TrafficRule,
+} from "#lambdas/deployments/serving/serving-port.ts";
 
 // The step modules read their environment when they load, as Lambdas do.
 process.env.TABLE_NAME ??= "unit";
@@ -42,10 +51,17 @@ vi.mock("#lambdas/deployments/deployments-repository.ts", () => ({
 }));
 /** Targets resolve to what the test puts here (the registry is not what these tests are about). */
 const resolved: { targets: ResolvedTarget[] } = { targets: [] };
-vi.mock("#lambdas/deployer/plan.ts", () => ({ resolveTargets: async () => resolved.targets }));
+vi.mock("#lambdas/deployments/target-resolution.ts", () => ({
+  resolveTargets: async () => resolved.targets,
+}));
 
-const steps = await import("#lambdas/deployer/deploy-steps.ts");
-const deleteSteps = await import("#lambdas/deployer/delete-steps.ts");
+const steps = {
+  ...(await import("#lambdas/deployments/workflow/plan-slots.ts")),
+  ...(await import("#lambdas/deployments/workflow/build-slot.ts")),
+  ...(await import("#lambdas/deployments/workflow/traffic-rules.ts")),
+  ...(await import("#lambdas/deployments/workflow/record-failure.ts")),
+};
+const deleteSteps = await import("#lambdas/deployments/workflow/teardown.ts");
 
 const target = (role: ResolvedTarget["role"], version: number): ResolvedTarget => ({
   modelId: "m",

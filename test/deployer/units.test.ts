@@ -3,14 +3,15 @@ import { describe, expect, it } from "vitest";
 // The step modules read their environment when they load, as Lambdas do.
 process.env.TABLE_NAME ??= "unit";
 process.env.BUCKET_NAME ??= "unit";
-const { failureReasonOf, shadowRuleFor, trafficRuleFor } = await import("#lambdas/deployer/deploy-steps.ts");
-const { checkTargetsForMode } = await import("#lambdas/deployer/plan.ts");
+const { failureReasonOf } = await import("#lambdas/deployments/workflow/failure-reason.ts");
+const { shadowRuleFor, trafficRuleFor } = await import("#lambdas/deployments/workflow/traffic-rules.ts");
+const { checkTargetsForMode } = await import("#lambdas/deployments/target-resolution.ts");
 const { resolveTokens } = await import("#local/state-machines.ts");
-const { hashPassphrase } = await import("#lambdas/deployments/passphrase.ts");
+const { hashPassphrase } = await import("#lambdas/deployments/api/passphrase-hash.ts");
 
 import { scryptSync } from "node:crypto";
-import type { ResolvedTarget, Slot } from "#lambdas/deployer/model.ts";
-import type { ServingInfrastructure } from "#lambdas/deployer/serving.ts";
+import type { ResolvedTarget, Slot } from "#lambdas/deployments/deployment-record.ts";
+import type { ServingInfrastructure } from "#lambdas/deployments/serving/serving-port.ts";
 
 const slot = (slotId: string, role: ResolvedTarget["role"], weight: number): Slot => ({
   slotId,

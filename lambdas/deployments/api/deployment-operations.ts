@@ -1,0 +1,260 @@
+import { randomBytes } from "node:crypto";
+import { hashPassphrase } from "#lambdas/deployments/api/passphrase-hash.ts";
+import type { DeploymentMode, DeploymentRecord, TargetSpec } from "#lambdas/deployments/deployment-record.ts";
+import {
+  changeDeployment,
+  type DeploymentChange,
+  getDeployment,
+  listDeployments as listDeploymentItems,
+  putNewDeployment,
+} from "#lambdas/deployments/deployments-repository.ts";
+import { registryReader } from "#lambdas/deployments/registry-reader.ts";
+import { resolveTargets } from "#lambdas/deployments/target-resolution.ts";
+import {
+  startWorkflow,
+  type WorkflowKind,
+  workflowRunning,
+} from "#lambdas/deployments/workflow-executions.ts";
+import { authorize } from "#lambdas/projects/access.ts";
+import { ConflictError, NotFoundError } from "#lambdas/shared/errors.ts";
+import type { Caller } from "#lambdas/shared/http/caller.ts";
+import { newId, nowIso } from "#lambdas/shared/ids.ts";
+import { logger } from "#lambdas/shared/logger.ts";
+import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
+
+export class DeploymentNotFoundError extends NotFoundError {
+  constructor(projectId: string, deploymentId: string) {
+    super("Deployment", deploymentId, `List the deployments with GET /v1/projects/${projectId}/deployments.`);
+  }
+}
+
+export class DeploymentBusyError extends ConflictError {
+  override readonly code = "DEPLOYMENT_BUSY";
+  constructor(record: DeploymentRecord) {
+    super(
+      `Deployment '${record.deploymentId}' is ${record.status} and a workflow is still working on it. Wait until GET shows it HEALTHY or FAILED, then retry.`,
+      [{ message: "busy", status: record.status }],
+    );
+  }
+}
+
+export type SecurityInput = { mode: "none" } | { mode: "passphrase"; passphrase: string };
+
+export interface NewDeployment {
+  readonly name: string;
+  readonly mode: DeploymentMode;
+  readonly targets: readonly TargetSpec[];
+  readonly security: SecurityInput;
+}
+
+export interface DeploymentView {
+  readonly deploymentId: string;
+  readonly projectId: string;
+  readonly name: string;
+  readonly mode: DeploymentMode;
+  readonly targets: readonly TargetSpec[];
+  readonly security: { readonly mode: "none" | "passphrase" };
+  readonly status: DeploymentRecord["status"];
+  readonly failureReason: string | null;
+  readonly endpointUrl: string | null;
+  readonly serving: ReadonlyArray<Record<string, unknown>>;
+  readonly revision: number;
+  readonly liveRevision: number;
+  readonly events: DeploymentRecord["events"];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly createdBy: string;
+}
+
+const workflowIdOf = (kind: WorkflowKind, deploymentId: string, revision: number) =>
+  `${kind}-${deploymentId}-r${revision}-${randomBytes(3).toString("hex")}`;
+
+/**
+ * Creates a deployment. Everything that can be known before the workflow starts is checked first
+ * (mode rules, the versions, their schemas, a READY artifact, a composition): a refused request
+ * changes nothing.
+ */
+export async function createDeployment(
+  caller: Caller,
+  projectId: string,
+  input: NewDeployment,
+): Promise<DeploymentView> {
+  await authorize(caller, projectId, "editor");
+  await resolveTargets(registryReader, projectId, input.mode, input.targets);
+  const now = nowIso();
+  const deploymentId = newId("dep");
+  const workflowId = workflowIdOf("deploy", deploymentId, 1);
+  const record: DeploymentRecord = {
+    projectId,
+    deploymentId,
+    name: input.name,
+    mode: input.mode,
+    targets: input.targets,
+    security:
+      input.security.mode === "passphrase"
+        ? { mode: "passphrase", passphraseHash: await hashPassphrase(input.security.passphrase) }
+        : { mode: "none" },
+    status: "PENDING",
+    failureReason: null,
+    endpointUrl: null,
+    events: [{ at: now, status: "PENDING", message: `Deployment requested by ${caller.principal}.` }],
+    revision: 1,
+    liveRevision: 0,
+    slots: [],
+    pendingSlots: [],
+    trafficRuleArn: null,
+    activeWorkflow: workflowId,
+    createdAt: now,
+    updatedAt: now,
+    createdBy: caller.principal,
+  };
+  await putNewDeployment(record);
+  await start("deploy", record, workflowId);
+  return deploymentView((await getDeployment(projectId, deploymentId)) ?? record);
+}
+
+export async function showDeployment(
+  caller: Caller,
+  projectId: string,
+  deploymentId: string,
+): Promise<DeploymentView> {
+  await authorize(caller, projectId, "viewer");
+  return deploymentView(await findDeployment(projectId, deploymentId));
+}
+
+export async function listDeployments(
+  caller: Caller,
+  projectId: string,
+  page: PageRequest,
+): Promise<Page<DeploymentView>> {
+  await authorize(caller, projectId, "viewer");
+  const found = await listDeploymentItems(projectId, page);
+  return { items: found.items.map(deploymentView), nextCursor: found.nextCursor };
+}
+
+/** New targets (other versions, other weights) for a deployment; the live revision serves until they do. */
+export async function updateDeployment(
+  caller: Caller,
+  projectId: string,
+  deploymentId: string,
+  input: { targets: readonly TargetSpec[] },
+): Promise<DeploymentView> {
+  await authorize(caller, projectId, "editor");
+  const record = await findDeployment(projectId, deploymentId);
+  await resolveTargets(registryReader, projectId, record.mode, input.targets);
+  if (record.status === "DELETING" || record.status === "DELETED") {
+    throw new ConflictError(`Deployment '${deploymentId}' is being deleted; create a new one instead.`);
+  }
+  const revision = record.revision + 1;
+  const workflowId = workflowIdOf("deploy", deploymentId, revision);
+  await claim(record, workflowId, {
+    set: { targets: input.targets, revision, failureReason: null, updatedAt: nowIso() },
+    event: {
+      at: nowIso(),
+      status: record.status,
+      message: `Revision ${revision} requested by ${caller.principal}.`,
+    },
+  });
+  await start("deploy", { ...record, revision }, workflowId);
+  return deploymentView(await findDeployment(projectId, deploymentId));
+}
+
+/** Starts the delete workflow: DELETING now, gone (404) once every resource is removed. */
+export async function deleteDeployment(
+  caller: Caller,
+  projectId: string,
+  deploymentId: string,
+): Promise<DeploymentView> {
+  await authorize(caller, projectId, "editor");
+  const record = await findDeployment(projectId, deploymentId);
+  const workflowId = workflowIdOf("delete", deploymentId, record.revision);
+  await claim(record, workflowId, {
+    set: { status: "DELETING", updatedAt: nowIso() },
+    event: { at: nowIso(), status: "DELETING", message: `Delete requested by ${caller.principal}.` },
+  });
+  await start("delete", record, workflowId);
+  return deploymentView(await findDeployment(projectId, deploymentId));
+}
+
+/**
+ * Takes the deployment for a new workflow: free, or held by an execution that no longer runs (it
+ * timed out or was stopped and could not release it). Otherwise 409.
+ */
+async function claim(
+  record: DeploymentRecord,
+  workflowId: string,
+  change: Pick<DeploymentChange, "set" | "event">,
+): Promise<void> {
+  const { projectId, deploymentId } = record;
+  if (await changeDeployment(projectId, deploymentId, { ...change, claimFor: workflowId })) return;
+  const current = (await getDeployment(projectId, deploymentId)) ?? record;
+  const holder = current.activeWorkflow;
+  if (holder && !(await workflowRunning(holder))) {
+    const takenOver = await changeDeployment(projectId, deploymentId, {
+      ...change,
+      set: { ...change.set, activeWorkflow: workflowId },
+      heldBy: holder,
+    });
+    if (takenOver) {
+      logger.warn("took over a deployment from a workflow that no longer runs", { deploymentId, holder });
+      return;
+    }
+  }
+  throw new DeploymentBusyError(current);
+}
+
+async function findDeployment(projectId: string, deploymentId: string): Promise<DeploymentRecord> {
+  const record = await getDeployment(projectId, deploymentId);
+  if (!record) throw new DeploymentNotFoundError(projectId, deploymentId);
+  return record;
+}
+
+/** Starts the workflow; if it cannot start, the deployment is released and says why. */
+async function start(kind: WorkflowKind, record: DeploymentRecord, workflowId: string): Promise<void> {
+  try {
+    await startWorkflow(kind, { projectId: record.projectId, deploymentId: record.deploymentId, workflowId });
+  } catch (error) {
+    logger.error("workflow did not start", { deploymentId: record.deploymentId, error: error as Error });
+    const reason = `The ${kind} workflow could not start: ${(error as Error).message}. Retry the request.`;
+    await changeDeployment(record.projectId, record.deploymentId, {
+      set: {
+        activeWorkflow: null,
+        ...(record.liveRevision === 0 || kind === "delete" ? { status: "FAILED" as const } : {}),
+        failureReason: reason,
+        updatedAt: nowIso(),
+      },
+      event: { at: nowIso(), status: "FAILED", message: reason },
+      heldBy: workflowId,
+    });
+    throw error;
+  }
+}
+
+export function deploymentView(record: DeploymentRecord): DeploymentView {
+  return {
+    deploymentId: record.deploymentId,
+    projectId: record.projectId,
+    name: record.name,
+    mode: record.mode,
+    targets: record.targets,
+    security: { mode: record.security.mode },
+    status: record.status,
+    failureReason: record.failureReason,
+    endpointUrl: record.endpointUrl,
+    serving: record.slots.map(({ target }) => ({
+      modelId: target.modelId,
+      modelName: target.modelName,
+      version: target.version,
+      runtime: target.runtime,
+      processor: target.processor,
+      weight: target.weight,
+      role: target.role,
+    })),
+    revision: record.revision,
+    liveRevision: record.liveRevision,
+    events: record.events,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    createdBy: record.createdBy,
+  };
+}

@@ -1,0 +1,175 @@
+import * as z from "zod";
+import { DEPLOYMENT_MODES, DEPLOYMENT_STATUSES } from "#lambdas/deployments/deployment-record.ts";
+import { modelIdParam } from "#lambdas/models/routes.ts";
+import { projectIdParam } from "#lambdas/projects/routes.ts";
+import { defineRoute } from "#lambdas/shared/http/route.ts";
+import { conflictError, idParam, listQuery, pageOf, standardErrors } from "#lambdas/shared/http/schemas.ts";
+
+export const deploymentIdParam = idParam("dep");
+
+const targetSchema = z
+  .strictObject({
+    modelId: modelIdParam,
+    version: z
+      .int("version must be a whole number")
+      .min(1, "versions start at 1")
+      .max(2 ** 31),
+    runtime: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe("A runtime of the catalog; default: the first that serves the model's framework"),
+    processor: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe("An artifact processor of the catalog; default: the one for the artifact's type"),
+    weight: z
+      .int("weight must be a whole number")
+      .min(0)
+      .max(100)
+      .optional()
+      .describe("Mode ab: the target's share of traffic in percent; the weights add up to 100"),
+    role: z
+      .enum(["champion", "challenger"])
+      .optional()
+      .describe("Mode champion_challenger: the champion answers, the challenger gets shadow copies"),
+  })
+  .meta({ id: "DeploymentTarget" });
+
+const securitySchema = z
+  .discriminatedUnion("mode", [
+    z.strictObject({ mode: z.literal("none") }),
+    z.strictObject({
+      mode: z.literal("passphrase"),
+      passphrase: z
+        .string()
+        .min(12, "a passphrase needs at least 12 characters")
+        .max(512)
+        .describe("Scoring requires 'Authorization: Bearer <passphrase>'. Only a salted hash is stored."),
+    }),
+  ])
+  .meta({ id: "DeploymentSecurityInput" });
+
+const servingSchema = z.object({
+  modelId: z.string(),
+  modelName: z.string(),
+  version: z.int(),
+  runtime: z.string(),
+  processor: z.string(),
+  weight: z.int(),
+  role: z.enum(["primary", "champion", "challenger"]),
+});
+
+export const deploymentSchema = z
+  .object({
+    deploymentId: z.string(),
+    projectId: z.string(),
+    name: z.string(),
+    mode: z.enum(DEPLOYMENT_MODES),
+    targets: z.array(targetSchema),
+    security: z.object({ mode: z.enum(["none", "passphrase"]) }),
+    status: z.enum(DEPLOYMENT_STATUSES),
+    failureReason: z.string().nullable(),
+    endpointUrl: z.string().nullable().describe("Score with POST <endpointUrl>/model/score"),
+    serving: z.array(servingSchema).describe("What answers requests now"),
+    revision: z.int(),
+    liveRevision: z.int(),
+    events: z.array(z.object({ at: z.string(), status: z.enum(DEPLOYMENT_STATUSES), message: z.string() })),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    createdBy: z.string(),
+  })
+  .meta({ id: "Deployment" });
+
+const projectParams = z.object({ projectId: projectIdParam });
+const deploymentParams = projectParams.extend({ deploymentId: deploymentIdParam });
+const handlers = "lambdas/deployments/api/handlers";
+
+export const createDeploymentRoute = defineRoute({
+  operationId: "createDeployment",
+  method: "POST",
+  path: "/v1/projects/{projectId}/deployments",
+  summary: "Deploy model versions; the deploy workflow runs in the background (editors)",
+  tag: "deployments",
+  handler: `${handlers}/create-deployment.ts`,
+  params: projectParams,
+  body: z.strictObject({
+    name: z.string().trim().min(1, "name must not be empty").max(200),
+    mode: z.enum(DEPLOYMENT_MODES),
+    targets: z.array(targetSchema).min(1, "give at least one target").max(10),
+    security: securitySchema.default({ mode: "none" }),
+  }),
+  responses: {
+    201: { description: "Accepted: status PENDING, the workflow has started", schema: deploymentSchema },
+    ...standardErrors,
+    ...conflictError,
+  },
+});
+
+export const listDeploymentsRoute = defineRoute({
+  operationId: "listDeployments",
+  method: "GET",
+  path: "/v1/projects/{projectId}/deployments",
+  summary: "List a project's deployments",
+  tag: "deployments",
+  handler: `${handlers}/list-deployments.ts`,
+  params: projectParams,
+  query: listQuery,
+  responses: {
+    200: { description: "A page of deployments", schema: pageOf(deploymentSchema) },
+    ...standardErrors,
+  },
+});
+
+export const getDeploymentRoute = defineRoute({
+  operationId: "getDeployment",
+  method: "GET",
+  path: "/v1/projects/{projectId}/deployments/{deploymentId}",
+  summary: "Show a deployment: status, events, endpointUrl, failureReason",
+  tag: "deployments",
+  handler: `${handlers}/get-deployment.ts`,
+  params: deploymentParams,
+  responses: { 200: { description: "The deployment", schema: deploymentSchema }, ...standardErrors },
+});
+
+export const updateDeploymentRoute = defineRoute({
+  operationId: "updateDeployment",
+  method: "PATCH",
+  path: "/v1/projects/{projectId}/deployments/{deploymentId}",
+  summary: "Swap model versions or change weights without downtime (editors)",
+  tag: "deployments",
+  handler: `${handlers}/update-deployment.ts`,
+  params: deploymentParams,
+  body: z.strictObject({ targets: z.array(targetSchema).min(1).max(10) }),
+  responses: {
+    202: { description: "Accepted: the update workflow has started", schema: deploymentSchema },
+    ...standardErrors,
+    ...conflictError,
+  },
+});
+
+export const deleteDeploymentRoute = defineRoute({
+  operationId: "deleteDeployment",
+  method: "DELETE",
+  path: "/v1/projects/{projectId}/deployments/{deploymentId}",
+  summary: "Delete a deployment: DELETING, then gone (editors)",
+  tag: "deployments",
+  handler: `${handlers}/delete-deployment.ts`,
+  params: deploymentParams,
+  responses: {
+    202: { description: "Accepted: status DELETING", schema: deploymentSchema },
+    ...standardErrors,
+    ...conflictError,
+  },
+});
+
+export const deploymentRoutes = [
+  createDeploymentRoute,
+  listDeploymentsRoute,
+  getDeploymentRoute,
+  updateDeploymentRoute,
+  deleteDeploymentRoute,
+];

@@ -1,0 +1,437 @@
+import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import {
+  CreateServiceCommand,
+  DeleteServiceCommand,
+  DeregisterTaskDefinitionCommand,
+  DescribeServicesCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+} from "@aws-sdk/client-ecs";
+import {
+  type Action,
+  CreateRuleCommand,
+  CreateTargetGroupCommand,
+  DeleteRuleCommand,
+  DeleteTargetGroupCommand,
+  DescribeRulesCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
+  ModifyTargetGroupAttributesCommand,
+  type RuleTransform,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { Slot, SlotResources } from "#lambdas/deployments/deployment-record.ts";
+import type {
+  RuntimeHealth,
+  RuntimeLaunch,
+  ServingInfrastructure,
+  TrafficListener,
+  TrafficRule,
+} from "#lambdas/deployments/serving/serving-port.ts";
+import { RUNTIME_PORT, type StepSetting } from "#lambdas/deployments/serving-contract.ts";
+import { MODELS_ROOT } from "#lambdas/deployments/workflow/models-volume.ts";
+import { workflowSettings } from "#lambdas/deployments/workflow/workflow-settings.ts";
+import { optionalEnv as optionalEnvOf, requireEnv as requireEnvOf } from "#lambdas/shared/env.ts";
+
+const RUNTIME_CONTAINER = "runtime";
+/** Listener rule priorities: slot rules must win over the deployment rule whose path they share. */
+const SLOT_PRIORITIES = { from: 1, to: 24_999 };
+const DEPLOYMENT_PRIORITIES = { from: 25_000, to: 50_000 };
+
+interface AwsServingSettings {
+  readonly clusterArn: string;
+  readonly vpcId: string;
+  readonly listenerArn: string;
+  readonly endpointBaseUrl: string;
+  /** The listener only runtimes reach, for shadow rules, and its URL (absent: shadow copies are off). */
+  readonly shadowListenerArn: string | undefined;
+  readonly shadowBaseUrl: string | undefined;
+  readonly subnetIds: string[];
+  readonly securityGroupIds: string[];
+  /** Runtime name → image URI. */
+  readonly runtimeImages: Record<string, string>;
+  readonly executionRoleArn: string;
+  readonly taskRoleArn: string;
+  readonly runtimeLogGroup: string;
+  readonly processorLogGroup: string;
+  readonly fileSystemId: string;
+  readonly accessPointId: string;
+  readonly cpu: string;
+  readonly memory: string;
+  readonly region: string;
+}
+
+const requireEnv = (name: StepSetting) => requireEnvOf(name);
+const optionalEnv = (name: StepSetting, fallback: string) => optionalEnvOf(name, fallback);
+
+function settingsFromEnv(): AwsServingSettings {
+  return {
+    clusterArn: requireEnv("CLUSTER_ARN"),
+    vpcId: requireEnv("VPC_ID"),
+    listenerArn: requireEnv("LISTENER_ARN"),
+    endpointBaseUrl: requireEnv("SCORING_BASE_URL"),
+    shadowListenerArn: optionalEnv("SHADOW_LISTENER_ARN", "") || undefined,
+    shadowBaseUrl: optionalEnv("SHADOW_BASE_URL", "") || undefined,
+    subnetIds: requireEnv("TASK_SUBNET_IDS").split(","),
+    securityGroupIds: requireEnv("RUNTIME_SECURITY_GROUP_IDS").split(","),
+    runtimeImages: JSON.parse(requireEnv("RUNTIME_IMAGES")) as Record<string, string>,
+    executionRoleArn: requireEnv("RUNTIME_EXECUTION_ROLE_ARN"),
+    taskRoleArn: requireEnv("RUNTIME_TASK_ROLE_ARN"),
+    runtimeLogGroup: requireEnv("RUNTIME_LOG_GROUP"),
+    processorLogGroup: requireEnv("PROCESSOR_LOG_GROUP"),
+    fileSystemId: requireEnv("EFS_FILE_SYSTEM_ID"),
+    accessPointId: requireEnv("EFS_ACCESS_POINT_ID"),
+    cpu: optionalEnv("RUNTIME_CPU", "1024"),
+    memory: optionalEnv("RUNTIME_MEMORY_MB", "2048"),
+    // Set by the Lambda runtime itself.
+    region: requireEnvOf("AWS_REGION"),
+  };
+}
+
+/** `app/<name>/<id>` of the load balancer a listener ARN (`…:listener/app/<name>/<id>/<listener>`) is on. */
+export const loadBalancerOfListener = (listenerArn: string) =>
+  listenerArn.split(":listener/")[1]?.split("/").slice(0, 3).join("/") ?? listenerArn;
+
+const isNamed = (error: unknown, ...names: string[]) =>
+  names.includes((error as Error | undefined)?.name ?? "");
+
+async function tolerateGone(work: () => Promise<unknown>, ...goneErrors: string[]): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    if (!isNamed(error, ...goneErrors)) throw error;
+  }
+}
+
+/**
+ * The deployer's infrastructure port on AWS: a Fargate service per slot registered in an ALB target
+ * group (health-checked on /readyz), listener rules with weighted forwarding and a URL rewrite that
+ * strips `/{deploymentId}` (runtimes serve `/model/...`).
+ */
+export class AwsServing implements ServingInfrastructure {
+  private readonly ecs = new ECSClient({});
+  private readonly elb = new ElasticLoadBalancingV2Client({});
+  private readonly logs = new CloudWatchLogsClient({});
+  readonly endpointBaseUrl: string;
+  readonly shadowBaseUrl: string | undefined;
+  /**
+   * The shadow listener is on a load balancer of its own when the scoring ALB is internet-facing
+   * (cdk/constructs/scoring-cluster.ts): its ARN then names another load balancer than LISTENER_ARN.
+   */
+  readonly shadowTargetGroups: boolean;
+
+  constructor(private readonly settings: AwsServingSettings = settingsFromEnv()) {
+    this.endpointBaseUrl = settings.endpointBaseUrl;
+    this.shadowBaseUrl = settings.shadowListenerArn ? settings.shadowBaseUrl : undefined;
+    this.shadowTargetGroups =
+      settings.shadowListenerArn !== undefined &&
+      loadBalancerOfListener(settings.shadowListenerArn) !== loadBalancerOfListener(settings.listenerArn);
+  }
+
+  async createTargetGroup(
+    deploymentId: string,
+    slot: Slot,
+    listener: TrafficListener = "scoring",
+  ): Promise<string> {
+    if (listener === "shadow" && !this.shadowTargetGroups) {
+      throw new Error(
+        "The shadow listener shares the scoring load balancer: the slot's target group serves both.",
+      );
+    }
+    const out = await this.elb.send(
+      new CreateTargetGroupCommand({
+        // At most 32 characters; creating it again with the same settings returns the same group.
+        Name: listener === "shadow" ? `byom-${slot.slotId}-shadow` : `byom-${slot.slotId}`,
+        Protocol: "HTTP",
+        Port: RUNTIME_PORT,
+        VpcId: this.settings.vpcId,
+        TargetType: "ip",
+        HealthCheckPath: "/readyz",
+        HealthCheckIntervalSeconds: 10,
+        HealthCheckTimeoutSeconds: 5,
+        HealthyThresholdCount: 2,
+        UnhealthyThresholdCount: 3,
+        Matcher: { HttpCode: "200" },
+        Tags: [
+          { Key: "byom:deployment", Value: deploymentId },
+          { Key: "byom:slot", Value: slot.slotId },
+          { Key: "byom:listener", Value: listener },
+        ],
+      }),
+    );
+    const arn = out.TargetGroups?.[0]?.TargetGroupArn;
+    if (!arn) throw new Error(`CreateTargetGroup returned no ARN for slot ${slot.slotId}`);
+    await this.elb.send(
+      new ModifyTargetGroupAttributesCommand({
+        TargetGroupArn: arn,
+        Attributes: [
+          { Key: "deregistration_delay.timeout_seconds", Value: String(workflowSettings().drainSeconds) },
+        ],
+      }),
+    );
+    return arn;
+  }
+
+  async deleteTargetGroup(targetGroupArn: string): Promise<void> {
+    // A group stays "in use" for a moment after its service and rule are gone.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await tolerateGone(
+          () => this.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroupArn })),
+          "TargetGroupNotFoundException",
+        );
+        return;
+      } catch (error) {
+        if (!isNamed(error, "ResourceInUseException") || attempt >= 10) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+      }
+    }
+  }
+
+  async putTrafficRule(rule: TrafficRule, existingRuleArn?: string): Promise<string> {
+    const actions: Action[] = [
+      {
+        Type: "forward",
+        ForwardConfig: {
+          TargetGroups: rule.targets.map((t) => ({ TargetGroupArn: t.targetGroupArn, Weight: t.weight })),
+          TargetGroupStickinessConfig: { Enabled: false },
+        },
+      },
+    ];
+    const transforms: RuleTransform[] = [
+      {
+        Type: "url-rewrite",
+        UrlRewriteConfig: { Rewrites: [{ Regex: `^${rule.pathPrefix}/(.*)$`, Replace: "/$1" }] },
+      },
+    ];
+    if (existingRuleArn) {
+      await this.elb.send(
+        new ModifyRuleCommand({ RuleArn: existingRuleArn, Actions: actions, Transforms: transforms }),
+      );
+      return existingRuleArn;
+    }
+    const range = rule.pathPrefix.includes("/slots/") ? SLOT_PRIORITIES : DEPLOYMENT_PRIORITIES;
+    const listenerArn =
+      rule.listener === "shadow" ? this.settings.shadowListenerArn : this.settings.listenerArn;
+    if (!listenerArn) throw new Error("This installation has no shadow listener (SHADOW_LISTENER_ARN).");
+    for (let attempt = 0; attempt < 8; attempt++) {
+      try {
+        const out = await this.elb.send(
+          new CreateRuleCommand({
+            ListenerArn: listenerArn,
+            Priority: await this.freePriority(listenerArn, range),
+            Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values: [`${rule.pathPrefix}/*`] } }],
+            Actions: actions,
+            Transforms: transforms,
+            Tags: [{ Key: "byom:deployment", Value: rule.deploymentId }],
+          }),
+        );
+        const arn = out.Rules?.[0]?.RuleArn;
+        if (!arn) throw new Error("CreateRule returned no ARN");
+        return arn;
+      } catch (error) {
+        // Another deployment took the same priority between our read and our write.
+        if (!isNamed(error, "PriorityInUseException")) throw error;
+      }
+    }
+    throw new Error(`No free listener rule priority for ${rule.pathPrefix} after 8 attempts.`);
+  }
+
+  private async freePriority(listenerArn: string, range: { from: number; to: number }): Promise<number> {
+    const used = new Set<number>();
+    let marker: string | undefined;
+    do {
+      const page = await this.elb.send(
+        new DescribeRulesCommand({ ListenerArn: listenerArn, Marker: marker, PageSize: 400 }),
+      );
+      for (const r of page.Rules ?? [])
+        if (r.Priority && r.Priority !== "default") used.add(Number(r.Priority));
+      marker = page.NextMarker;
+    } while (marker);
+    const jitter = Math.floor(Math.random() * 20);
+    for (let p = range.from + jitter; p <= range.to; p++) if (!used.has(p)) return p;
+    for (let p = range.from; p <= range.to; p++) if (!used.has(p)) return p;
+    throw new Error(`The listener has no free rule priority between ${range.from} and ${range.to}.`);
+  }
+
+  async deleteTrafficRule(ruleArn: string): Promise<void> {
+    await tolerateGone(
+      () => this.elb.send(new DeleteRuleCommand({ RuleArn: ruleArn })),
+      "RuleNotFoundException",
+    );
+  }
+
+  async startRuntime(launch: RuntimeLaunch) {
+    const { slot } = launch;
+    const image = this.settings.runtimeImages[slot.target.runtime];
+    if (!image) {
+      throw new Error(
+        `Runtime '${slot.target.runtime}' has no image in this installation; known: ${Object.keys(this.settings.runtimeImages).join(", ")}.`,
+      );
+    }
+    const registered = await this.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: `byom-${launch.deploymentId}-${slot.slotId}`,
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        cpu: this.settings.cpu,
+        memory: this.settings.memory,
+        runtimePlatform: { cpuArchitecture: "X86_64", operatingSystemFamily: "LINUX" },
+        executionRoleArn: this.settings.executionRoleArn,
+        taskRoleArn: this.settings.taskRoleArn,
+        containerDefinitions: [
+          {
+            name: RUNTIME_CONTAINER,
+            image,
+            essential: true,
+            portMappings: [{ containerPort: RUNTIME_PORT, protocol: "tcp" }],
+            environment: Object.entries(launch.environment).map(([name, value]) => ({ name, value })),
+            mountPoints: [{ sourceVolume: "models", containerPath: MODELS_ROOT, readOnly: true }],
+            logConfiguration: {
+              logDriver: "awslogs",
+              options: {
+                "awslogs-group": this.settings.runtimeLogGroup,
+                "awslogs-region": this.settings.region,
+                "awslogs-stream-prefix": slot.slotId,
+              },
+            },
+          },
+        ],
+        volumes: [
+          {
+            name: "models",
+            efsVolumeConfiguration: {
+              fileSystemId: this.settings.fileSystemId,
+              transitEncryption: "ENABLED",
+              authorizationConfig: { accessPointId: this.settings.accessPointId, iam: "ENABLED" },
+            },
+          },
+        ],
+        tags: [{ key: "byom:deployment", value: launch.deploymentId }],
+      }),
+    );
+    const taskDefinitionArn = registered.taskDefinition?.taskDefinitionArn;
+    if (!taskDefinitionArn) throw new Error("RegisterTaskDefinition returned no ARN");
+    const created = await this.ecs.send(
+      new CreateServiceCommand({
+        cluster: this.settings.clusterArn,
+        serviceName: `byom-${slot.slotId}`,
+        taskDefinition: taskDefinitionArn,
+        desiredCount: 1,
+        launchType: "FARGATE",
+        networkConfiguration: {
+          awsvpcConfiguration: {
+            subnets: this.settings.subnetIds,
+            securityGroups: this.settings.securityGroupIds,
+            assignPublicIp: "DISABLED",
+          },
+        },
+        // A challenger with a shadow target group registers in both: the scoring ALB checks its
+        // health, the shadow ALB forwards the champion's copies to it.
+        loadBalancers: [launch.targetGroupArn, launch.shadowTargetGroupArn]
+          .filter((arn): arn is string => arn !== undefined)
+          .map((targetGroupArn) => ({
+            targetGroupArn,
+            containerName: RUNTIME_CONTAINER,
+            containerPort: RUNTIME_PORT,
+          })),
+        healthCheckGracePeriodSeconds: 300,
+        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
+        propagateTags: "SERVICE",
+        tags: [{ key: "byom:deployment", value: launch.deploymentId }],
+      }),
+    );
+    const serviceArn = created.service?.serviceArn;
+    if (!serviceArn) throw new Error("CreateService returned no ARN");
+    return { taskDefinitionArn, serviceArn };
+  }
+
+  async stopRuntime(resources: SlotResources): Promise<void> {
+    const cluster = this.settings.clusterArn;
+    const gone = ["ServiceNotFoundException", "ServiceNotActiveException"];
+    if (resources.serviceArn) {
+      const service = resources.serviceArn;
+      await tolerateGone(
+        () => this.ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount: 0 })),
+        ...gone,
+      );
+      await tolerateGone(
+        () => this.ecs.send(new DeleteServiceCommand({ cluster, service, force: true })),
+        ...gone,
+      );
+    }
+    if (resources.taskDefinitionArn) {
+      const taskDefinition = resources.taskDefinitionArn;
+      await tolerateGone(
+        () => this.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition })),
+        "ClientException",
+      );
+    }
+  }
+
+  /** The ALB's view: healthy once a target passes /readyz; otherwise why not, from the service's events. */
+  async runtimeHealth(slot: Slot): Promise<RuntimeHealth> {
+    const group = slot.resources.targetGroupArn;
+    if (!group) return { state: "failing", detail: "the slot has no target group" };
+    const health = await this.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: group }));
+    const targets = health.TargetHealthDescriptions ?? [];
+    if (targets.some((t) => t.TargetHealth?.State === "healthy")) return { state: "healthy" };
+    const states = targets
+      .map(
+        (t) =>
+          `${t.Target?.Id}: ${t.TargetHealth?.State}${t.TargetHealth?.Description ? ` (${t.TargetHealth.Description})` : ""}`,
+      )
+      .join("; ");
+    let serviceEvent = "";
+    if (slot.resources.serviceArn) {
+      const described = await this.ecs.send(
+        new DescribeServicesCommand({
+          cluster: this.settings.clusterArn,
+          services: [slot.resources.serviceArn],
+        }),
+      );
+      serviceEvent = described.services?.[0]?.events?.[0]?.message ?? "";
+    }
+    return {
+      state: "starting",
+      detail: [states || "no task registered yet", serviceEvent && `latest service event: ${serviceEvent}`]
+        .filter(Boolean)
+        .join("; "),
+    };
+  }
+
+  /** A healthy task of the slot, reached directly (the deployer's security group may reach runtimes). */
+  async slotEndpoint(_deploymentId: string, slot: Slot): Promise<string> {
+    const group = slot.resources.targetGroupArn;
+    if (!group) throw new Error(`Slot ${slot.slotId} has no target group.`);
+    const health = await this.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: group }));
+    const target = (health.TargetHealthDescriptions ?? []).find(
+      (t) => t.TargetHealth?.State === "healthy",
+    )?.Target;
+    if (!target?.Id) throw new Error(`Slot ${slot.slotId} has no healthy target to verify.`);
+    return `http://${target.Id}:${target.Port ?? RUNTIME_PORT}`;
+  }
+
+  async processorLogTail(taskArn: string, containerName: string): Promise<string | undefined> {
+    const taskId = taskArn.split("/").pop();
+    const out = await this.logs.send(
+      new GetLogEventsCommand({
+        logGroupName: this.settings.processorLogGroup,
+        logStreamName: `processor/${containerName}/${taskId}`,
+        startFromHead: false,
+        limit: 20,
+      }),
+    );
+    const lines = (out.events ?? []).map((e) => (e.message ?? "").trim()).filter(Boolean);
+    return lines.at(-1);
+  }
+}
+
+let shared: AwsServing | undefined;
+
+/** One instance per Lambda container, created at the first invocation (settings fail fast then). */
+export function awsServing(): AwsServing {
+  shared ??= new AwsServing();
+  return shared;
+}

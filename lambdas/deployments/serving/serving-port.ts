@@ -1,0 +1,79 @@
+import type { Slot, SlotResources } from "#lambdas/deployments/deployment-record.ts";
+
+/**
+ * The per-deployment infrastructure the workflow creates and removes: on AWS an ECS service behind
+ * an ALB target group and listener rules (aws-serving.ts); in local mode a supervised process behind
+ * the local router (local/local-serving.ts). The workflow's steps see only this port.
+ */
+export interface RuntimeLaunch {
+  readonly slot: Slot;
+  readonly deploymentId: string;
+  /**
+   * Container environment: MODEL_PATH, MODEL_ID, the runtime's catalog env, the passphrase hash and,
+   * for a champion, BYOM_SHADOW_URL (where it mirrors its score requests).
+   */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly targetGroupArn: string;
+  /** A challenger's group on the shadow listener's own load balancer: the service registers in both. */
+  readonly shadowTargetGroupArn?: string | undefined;
+}
+
+export interface TrafficTarget {
+  readonly targetGroupArn: string;
+  readonly weight: number;
+}
+
+/**
+ * `scoring`: the listener clients call. `shadow`: the listener only runtimes reach, where a champion
+ * sends its copies (an ALB cannot mirror requests: the champion runtime does).
+ */
+export type TrafficListener = "scoring" | "shadow";
+
+export interface TrafficRule {
+  readonly deploymentId: string;
+  /** Path prefix the rule matches (`/{deploymentId}`, a slot's or the shadow prefix); it is stripped. */
+  readonly pathPrefix: string;
+  readonly targets: readonly TrafficTarget[];
+  /** @default "scoring" */
+  readonly listener?: TrafficListener;
+}
+
+export type RuntimeHealth =
+  | { readonly state: "healthy" }
+  | { readonly state: "starting"; readonly detail: string }
+  | { readonly state: "failing"; readonly detail: string };
+
+export interface ServingInfrastructure {
+  /**
+   * A target group for the slot's runtime, health-checked on /readyz. `listener` says whose load
+   * balancer it belongs to: `shadow` only when `shadowTargetGroups` says the shadow listener has one
+   * of its own. @default "scoring"
+   */
+  createTargetGroup(deploymentId: string, slot: Slot, listener?: TrafficListener): Promise<string>;
+  deleteTargetGroup(targetGroupArn: string): Promise<void>;
+  /** Creates or replaces the rule for `rule.pathPrefix`; returns its id (an ARN on AWS). */
+  putTrafficRule(rule: TrafficRule, existingRuleArn?: string): Promise<string>;
+  deleteTrafficRule(ruleArn: string): Promise<void>;
+  startRuntime(
+    launch: RuntimeLaunch,
+  ): Promise<Required<Pick<SlotResources, "taskDefinitionArn" | "serviceArn">>>;
+  stopRuntime(resources: SlotResources): Promise<void>;
+  runtimeHealth(slot: Slot): Promise<RuntimeHealth>;
+  /** Where the workflow reaches one healthy slot directly, to verify it before traffic moves. */
+  slotEndpoint(deploymentId: string, slot: Slot): Promise<string>;
+  /** The last line a processor task logged, to explain a failure (undefined when none was kept). */
+  processorLogTail(taskArn: string, containerName: string): Promise<string | undefined>;
+  /** The base URL under which deployments answer (the ALB, or the local router). */
+  readonly endpointBaseUrl: string;
+  /**
+   * The base URL of the shadow listener as runtimes reach it (a champion's BYOM_SHADOW_URL is this
+   * plus `/{deploymentId}/shadow`); undefined when runtimes cannot reach one (internet-facing ALB).
+   */
+  readonly shadowBaseUrl: string | undefined;
+  /**
+   * True when the shadow listener is on a load balancer of its own (AWS with an internet-facing
+   * scoring ALB): a challenger then needs a second target group there, since a target group belongs
+   * to one load balancer only.
+   */
+  readonly shadowTargetGroups: boolean;
+}

@@ -1,0 +1,199 @@
+import type {
+  DeploymentMode,
+  ResolvedTarget,
+  SchemaColumnRef,
+  TargetRole,
+  TargetSpec,
+} from "#lambdas/deployments/deployment-record.ts";
+import { ConflictError, ValidationFailedError } from "#lambdas/shared/errors.ts";
+
+/**
+ * What the deployer reads from the registry and the catalog; registry-reader.ts implements it with
+ * the registry's own modules. Each function answers undefined when the thing does not exist.
+ */
+export interface RegistryReader {
+  /** The version with its experiment's metadata value objects; throws NotFoundError when absent. */
+  modelVersion(
+    projectId: string,
+    modelId: string,
+    version: number,
+  ): Promise<{ modelName: string; experimentId: string; metadata: Record<string, unknown> }>;
+  /** The newest READY artifact of the experiment, and the states of the others. */
+  readyArtifact(
+    projectId: string,
+    experimentId: string,
+  ): Promise<{
+    ready?: { artifactId: string; type: string; objectKey: string; framework: string | null };
+    notReady: string[];
+  }>;
+  /** The processor and runtime serving an artifact type (and framework), honouring explicit choices. */
+  composition(
+    artifactType: string,
+    framework: string | null,
+    choice: { processor?: string | undefined; runtime?: string | undefined },
+  ): Promise<{ processor: string; runtime: string; runtimeEnv: Record<string, string> } | undefined>;
+  /** Parses an input_schema/output_schema json_value; throws when it breaks the schema rules. */
+  parseSchema(key: "input_schema" | "output_schema", value: unknown): SchemaColumnRef[];
+}
+
+export class SchemaUnknownError extends ConflictError {
+  override readonly code = "SCHEMA_UNKNOWN";
+}
+
+export class NotDeployableError extends ConflictError {
+  override readonly code = "NOT_DEPLOYABLE";
+}
+
+const WEIGHT_TOTAL = 100;
+
+/** Checks the targets against the mode's rules (DESIGN §1) before anything is read. */
+export function checkTargetsForMode(mode: DeploymentMode, targets: readonly TargetSpec[]): void {
+  const fail = (message: string, path = "body.targets") => {
+    throw new ValidationFailedError(message, [{ path, message }]);
+  };
+  if (mode === "single") {
+    if (targets.length !== 1) fail(`Mode 'single' serves exactly one target; got ${targets.length}.`);
+    const [target] = targets;
+    if (target?.role !== undefined && target.role !== "primary")
+      fail("Mode 'single' takes no role.", "body.targets.0.role");
+    if (target?.weight !== undefined && target.weight !== WEIGHT_TOTAL)
+      fail("Mode 'single' sends all traffic to its target: leave weight out.", "body.targets.0.weight");
+  } else if (mode === "ab") {
+    if (targets.length < 2)
+      fail(`Mode 'ab' splits traffic between at least two targets; got ${targets.length}.`);
+    targets.forEach((t, i) => {
+      if (t.weight === undefined)
+        fail("Every target of an 'ab' deployment needs a weight.", `body.targets.${i}.weight`);
+      if (t.role !== undefined && t.role !== "primary")
+        fail("Mode 'ab' takes no role.", `body.targets.${i}.role`);
+    });
+    const total = targets.reduce((sum, t) => sum + (t.weight ?? 0), 0);
+    if (total !== WEIGHT_TOTAL)
+      fail(`The weights of an 'ab' deployment must add up to ${WEIGHT_TOTAL}; they add up to ${total}.`);
+  } else {
+    const champions = targets.filter((t) => t.role === "champion").length;
+    const challengers = targets.filter((t) => t.role === "challenger").length;
+    if (targets.length !== 2 || champions !== 1 || challengers !== 1) {
+      fail(
+        "Mode 'champion_challenger' takes exactly two targets: one with role 'champion', one with role 'challenger'.",
+      );
+    }
+    targets.forEach((t, i) => {
+      if (t.weight !== undefined)
+        fail(
+          "The champion answers every request and the challenger gets shadow copies: leave weight out.",
+          `body.targets.${i}.weight`,
+        );
+    });
+  }
+}
+
+function roleAndWeight(mode: DeploymentMode, target: TargetSpec): { role: TargetRole; weight: number } {
+  if (mode === "single") return { role: "primary", weight: WEIGHT_TOTAL };
+  if (mode === "ab") return { role: "primary", weight: target.weight ?? 0 };
+  return target.role === "champion"
+    ? { role: "champion", weight: WEIGHT_TOTAL }
+    : { role: "challenger", weight: 0 };
+}
+
+/**
+ * Resolves every target: the version and its experiment, a known and valid schema, a READY artifact,
+ * and a processor + runtime composition from the catalog. Refuses (404/409) with what to do instead.
+ */
+export async function resolveTargets(
+  reader: RegistryReader,
+  projectId: string,
+  mode: DeploymentMode,
+  targets: readonly TargetSpec[],
+): Promise<ResolvedTarget[]> {
+  checkTargetsForMode(mode, targets);
+  const resolved: ResolvedTarget[] = [];
+  for (const target of targets) {
+    resolved.push({ ...(await resolveTarget(reader, projectId, target)), ...roleAndWeight(mode, target) });
+  }
+  return resolved;
+}
+
+async function resolveTarget(
+  reader: RegistryReader,
+  projectId: string,
+  target: TargetSpec,
+): Promise<Omit<ResolvedTarget, "role" | "weight">> {
+  const { modelId, version } = target;
+  const found = await reader.modelVersion(projectId, modelId, version);
+  const label = `${found.modelName} version ${version} (experiment ${found.experimentId})`;
+  const { metadata } = found;
+  const fix = `Set it with PATCH /v1/projects/${projectId}/experiments/${found.experimentId} {"metadata": {"input_schema": {"json_value": [{"name": ..., "type": ...}]}}}, then deploy again.`;
+  const inputValue = jsonValueOf(metadata.input_schema);
+  if (inputValue === undefined) {
+    throw new SchemaUnknownError(
+      `The schema of ${label} is unknown: its experiment has no input_schema. ${fix}`,
+      [{ path: "input_schema", message: "missing", modelId, version }],
+    );
+  }
+  let inputSchema: SchemaColumnRef[];
+  let outputSchema: SchemaColumnRef[] | null = null;
+  try {
+    inputSchema = reader.parseSchema("input_schema", inputValue);
+    const outputValue = jsonValueOf(metadata.output_schema);
+    if (outputValue !== undefined) outputSchema = reader.parseSchema("output_schema", outputValue);
+  } catch (error) {
+    throw new SchemaUnknownError(`The schema of ${label} is not valid: ${(error as Error).message} ${fix}`, [
+      { path: "input_schema", message: "invalid", modelId, version },
+    ]);
+  }
+  const artifacts = await reader.readyArtifact(projectId, found.experimentId);
+  if (!artifacts.ready) {
+    const state =
+      artifacts.notReady.length > 0
+        ? `its artifacts are ${artifacts.notReady.join(", ")}`
+        : "it has no artifact";
+    throw new NotDeployableError(
+      `${label} cannot be deployed yet: ${state}. Upload the model (POST /v1/projects/${projectId}/experiments/${found.experimentId}/artifacts) and wait until its status is READY.`,
+      [{ path: "artifact", message: "no READY artifact", modelId, version }],
+    );
+  }
+  const framework = stringValueOf(metadata.framework) ?? artifacts.ready.framework;
+  const composition = await reader.composition(artifacts.ready.type, framework, {
+    processor: target.processor,
+    runtime: target.runtime,
+  });
+  if (!composition) {
+    const asked = [
+      target.processor && `processor '${target.processor}'`,
+      target.runtime && `runtime '${target.runtime}'`,
+    ]
+      .filter(Boolean)
+      .join(" and ");
+    throw new NotDeployableError(
+      `No ${asked || "processor and runtime"} in the catalog serves artifact type '${artifacts.ready.type}'${framework ? ` with framework '${framework}'` : ""}. See GET /v1/catalog/compositions?artifactType=${encodeURIComponent(artifacts.ready.type)}.`,
+      [{ path: "targets", message: "no composition", modelId, version }],
+    );
+  }
+  return {
+    modelId,
+    modelName: found.modelName,
+    version,
+    experimentId: found.experimentId,
+    artifactId: artifacts.ready.artifactId,
+    artifactType: artifacts.ready.type,
+    objectKey: artifacts.ready.objectKey,
+    processor: composition.processor,
+    runtime: composition.runtime,
+    runtimeEnv: composition.runtimeEnv,
+    framework,
+    inputSchema,
+    outputSchema,
+  };
+}
+
+function jsonValueOf(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return undefined;
+  return (value as { json_value?: unknown }).json_value;
+}
+
+function stringValueOf(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const s = (value as { string_value?: unknown }).string_value;
+  return typeof s === "string" && s !== "" ? s : undefined;
+}

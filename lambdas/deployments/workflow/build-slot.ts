@@ -1,0 +1,160 @@
+import {
+  type ResolvedTarget,
+  shadowPathPrefix,
+  slotPathPrefix,
+} from "#lambdas/deployments/deployment-record.ts";
+import { recordSlotResource } from "#lambdas/deployments/deployments-repository.ts";
+import type { ServingInfrastructure } from "#lambdas/deployments/serving/serving-port.ts";
+import type { ProcessorEnvironment, RuntimeEnvironment } from "#lambdas/deployments/serving-contract.ts";
+import { downloadArtifact } from "#lambdas/deployments/workflow/artifact-store.ts";
+import {
+  describeTarget,
+  noteProgress,
+  pendingSlot,
+  WorkflowLostError,
+} from "#lambdas/deployments/workflow/held-deployment.ts";
+import { modelPathOf, prepareSlotDirs, sourcePathOf } from "#lambdas/deployments/workflow/models-volume.ts";
+import { needsShadowGroup } from "#lambdas/deployments/workflow/traffic-rules.ts";
+import type { BuildItem } from "#lambdas/deployments/workflow/workflow-io.ts";
+import { workflowSettings } from "#lambdas/deployments/workflow/workflow-settings.ts";
+import { DomainError } from "#lambdas/shared/errors.ts";
+import { logger } from "#lambdas/shared/logger.ts";
+
+/**
+ * The steps that build one slot (an item of the BuildSlots Map in cdk/constructs/deploy-workflow.ts):
+ * stage the artifact for the processor, create the slot's target group and rule, start the runtime
+ * and wait until it is healthy. verify-sample.ts then scores it before traffic moves.
+ */
+
+export class RuntimeNotReadyError extends DomainError {
+  readonly code = "RUNTIME_NOT_READY";
+}
+
+export class ProcessorUnavailableError extends DomainError {
+  readonly code = "PROCESSOR_UNAVAILABLE";
+}
+
+/** Copies the artifact onto the models volume and says how to run the processor on it. */
+export async function stageArtifact(item: BuildItem): Promise<BuildItem> {
+  const { slot } = await pendingSlot(item);
+  const { target } = slot;
+  await prepareSlotDirs(item.deploymentId, slot.slotId);
+  const bytes = await downloadArtifact(target.objectKey, sourcePathOf(item.deploymentId, slot.slotId));
+  logger.info("artifact staged", { deploymentId: item.deploymentId, slotId: slot.slotId, bytes });
+  const processor = workflowSettings().processorTaskDefinitions[target.processor];
+  if (!processor) {
+    throw new ProcessorUnavailableError(
+      `Processor '${target.processor}' has no task definition in this installation. Add its image to the CDK app's catalog, or deploy with a built-in processor.`,
+    );
+  }
+  const env: ProcessorEnvironment = {
+    SOURCE_PATH: sourcePathOf(item.deploymentId, slot.slotId),
+    TARGET_PATH: modelPathOf(item.deploymentId, slot.slotId),
+    BYOM_MODEL_ID: modelIdOf(target),
+    BYOM_INPUT_SCHEMA: JSON.stringify(target.inputSchema),
+    ...(target.outputSchema ? { BYOM_OUTPUT_SCHEMA: JSON.stringify(target.outputSchema) } : {}),
+    ...(target.framework ? { BYOM_FRAMEWORK: target.framework } : {}),
+  };
+  return {
+    ...item,
+    processorRun: {
+      taskDefinition: processor.taskDefinitionArn,
+      containerName: processor.containerName,
+      environment: Object.entries(env).map(([Name, Value]) => ({ Name, Value })),
+    },
+  };
+}
+
+export const modelIdOf = (target: ResolvedTarget) => `${target.modelId}-v${target.version}`;
+
+/**
+ * A target group for the slot and a rule that reaches it alone, for verification; a challenger also
+ * gets its group on the shadow load balancer when that is a load balancer of its own.
+ */
+export async function createTargetGroup(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
+  const { slot } = await pendingSlot(item);
+  const { processorRun: _done, ...rest } = item;
+  const targetGroupArn = await infra.createTargetGroup(item.deploymentId, slot);
+  await recordSlotResource(item.projectId, item.deploymentId, slot.slotId, "targetGroupArn", targetGroupArn);
+  const ruleArn = await infra.putTrafficRule({
+    deploymentId: item.deploymentId,
+    pathPrefix: slotPathPrefix(item.deploymentId, slot.slotId),
+    targets: [{ targetGroupArn, weight: 100 }],
+  });
+  await recordSlotResource(item.projectId, item.deploymentId, slot.slotId, "slotRuleArn", ruleArn);
+  if (needsShadowGroup(slot.target, infra)) {
+    const shadowTargetGroupArn = await infra.createTargetGroup(item.deploymentId, slot, "shadow");
+    await recordSlotResource(
+      item.projectId,
+      item.deploymentId,
+      slot.slotId,
+      "shadowTargetGroupArn",
+      shadowTargetGroupArn,
+    );
+  }
+  return rest;
+}
+
+export async function startRuntime(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
+  const { record, slot } = await pendingSlot(item);
+  const { target } = slot;
+  if (!slot.resources.targetGroupArn) throw new WorkflowLostError(`Slot ${slot.slotId} has no target group.`);
+  const environment: RuntimeEnvironment = {
+    ...target.runtimeEnv,
+    MODEL_PATH: modelPathOf(item.deploymentId, slot.slotId),
+    MODEL_ID: modelIdOf(target),
+    ...(record.security.mode === "passphrase"
+      ? { BYOM_PASSPHRASE_HASH: record.security.passphraseHash }
+      : {}),
+    ...(target.role === "champion" && infra.shadowBaseUrl
+      ? { BYOM_SHADOW_URL: `${infra.shadowBaseUrl}${shadowPathPrefix(item.deploymentId)}` }
+      : {}),
+  };
+  const created = await infra.startRuntime({
+    slot,
+    deploymentId: item.deploymentId,
+    environment,
+    targetGroupArn: slot.resources.targetGroupArn,
+    shadowTargetGroupArn: slot.resources.shadowTargetGroupArn,
+  });
+  await recordSlotResource(
+    item.projectId,
+    item.deploymentId,
+    slot.slotId,
+    "taskDefinitionArn",
+    created.taskDefinitionArn,
+  );
+  await recordSlotResource(item.projectId, item.deploymentId, slot.slotId, "serviceArn", created.serviceArn);
+  const first = record.liveRevision === 0;
+  await noteProgress(
+    item,
+    first ? "STARTING" : record.status,
+    `Starting runtime ${target.runtime} for ${describeTarget(target)}.`,
+    first,
+  );
+  return item;
+}
+
+/**
+ * Looks at the runtime's health, polling for up to HEALTH_CHECK_POLL_SECONDS; the state machine's
+ * Wait/Choice loop repeats it until the runtime is ready or its time is up.
+ */
+export async function checkRuntime(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
+  const { slot } = await pendingSlot(item);
+  const deadline = item.health.deadline ?? Date.now() + item.health.timeoutSeconds * 1000;
+  const pollUntil = Math.min(deadline, Date.now() + workflowSettings().healthPollSeconds * 1000);
+  const attempts = item.health.attempts + 1;
+  for (;;) {
+    const health = await infra.runtimeHealth(slot);
+    if (health.state === "healthy")
+      return { ...item, health: { ...item.health, attempts, deadline, healthy: true } };
+    if (Date.now() >= deadline) {
+      throw new RuntimeNotReadyError(
+        `Runtime ${slot.target.runtime} for ${describeTarget(slot.target)} did not become ready within ${item.health.timeoutSeconds} s: ${health.detail}`,
+      );
+    }
+    if (Date.now() >= pollUntil)
+      return { ...item, health: { ...item.health, attempts, deadline, healthy: false } };
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -1,0 +1,6 @@
+import { awsServing } from "#lambdas/deployments/serving/aws-serving.ts";
+import { teardown } from "#lambdas/deployments/workflow/teardown.ts";
+import type { WorkflowInput } from "#lambdas/deployments/workflow/workflow-io.ts";
+
+/** Task state of the delete workflow (Step Functions invokes it with the state's input). */
+export const handler = (input: WorkflowInput) => teardown(input, awsServing());

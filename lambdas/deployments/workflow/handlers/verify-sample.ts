@@ -1,0 +1,6 @@
+import { awsServing } from "#lambdas/deployments/serving/aws-serving.ts";
+import { verifySample } from "#lambdas/deployments/workflow/verify-sample.ts";
+import type { BuildItem } from "#lambdas/deployments/workflow/workflow-io.ts";
+
+/** Task state of the deploy workflow (Step Functions invokes it with the state's input). */
+export const handler = (input: BuildItem) => verifySample(input, awsServing());

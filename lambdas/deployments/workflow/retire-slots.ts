@@ -1,0 +1,39 @@
+import type { Slot } from "#lambdas/deployments/deployment-record.ts";
+import { changeDeployment } from "#lambdas/deployments/deployments-repository.ts";
+import type { ServingInfrastructure } from "#lambdas/deployments/serving/serving-port.ts";
+import { removeSlotDir } from "#lambdas/deployments/workflow/models-volume.ts";
+import type { SwitchedDeploy, WorkflowInput } from "#lambdas/deployments/workflow/workflow-io.ts";
+import { nowIso } from "#lambdas/shared/ids.ts";
+
+/** Removes one slot's resources, newest first; each removal tolerates what is already gone. */
+export async function removeSlot(
+  deploymentId: string,
+  slot: Slot,
+  infra: ServingInfrastructure,
+): Promise<void> {
+  const { resources } = slot;
+  if (resources.serviceArn || resources.taskDefinitionArn) await infra.stopRuntime(resources);
+  if (resources.slotRuleArn) await infra.deleteTrafficRule(resources.slotRuleArn);
+  if (resources.targetGroupArn) await infra.deleteTargetGroup(resources.targetGroupArn);
+  if (resources.shadowTargetGroupArn) await infra.deleteTargetGroup(resources.shadowTargetGroupArn);
+  await removeSlotDir(deploymentId, slot.slotId);
+}
+
+/** After the drain: the slots of the previous revision go. */
+export async function retireSlots(
+  input: SwitchedDeploy,
+  infra: ServingInfrastructure,
+): Promise<WorkflowInput> {
+  for (const slot of input.retire) await removeSlot(input.deploymentId, slot, infra);
+  if (input.retire.length > 0) {
+    await changeDeployment(input.projectId, input.deploymentId, {
+      set: { updatedAt: nowIso() },
+      event: {
+        at: nowIso(),
+        status: "HEALTHY",
+        message: `Removed ${input.retire.length} slot(s) of the previous revision after draining.`,
+      },
+    });
+  }
+  return { projectId: input.projectId, deploymentId: input.deploymentId, workflowId: input.workflowId };
+}
