@@ -9,7 +9,8 @@ import {
   type IngestionOutcome,
   releaseIngestionClaim,
 } from "#lambdas/artifacts/artifacts-repository.ts";
-import { applyMetadataPatch } from "#lambdas/experiments/experiments.ts";
+import { applyMetadataPatch, ExperimentFrozenError } from "#lambdas/experiments/experiments.ts";
+import { getExperiment } from "#lambdas/experiments/experiments-repository.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
 import { DomainError } from "#lambdas/shared/errors.ts";
 import { logger } from "#lambdas/shared/logger.ts";
@@ -68,7 +69,7 @@ export async function ingestArtifactObject(ref: ArtifactRef, event: ObjectEvent,
   const now = new Date();
   const claimed = await claimForIngestion(
     ref,
-    head.etag,
+    head,
     token,
     now.toISOString(),
     new Date(now.getTime() + CLAIM_SECONDS * 1000).toISOString(),
@@ -116,6 +117,14 @@ async function examine(artifact: ArtifactRecord, head: ObjectHead): Promise<Inge
     );
   }
   const ref = { projectId: artifact.projectId, experimentId: artifact.experimentId };
+  // Read after the INGESTING claim, while a registration lists artifacts after claiming the
+  // experiment: one of the two sees the other, so a version never gains bytes after the fact.
+  const claim = (await getExperiment(ref.projectId, ref.experimentId))?.registeredAs;
+  if (claim) {
+    throw new ArtifactRejectedError(
+      new ExperimentFrozenError(ref.projectId, ref.experimentId, "its model artifacts", claim).message,
+    );
+  }
   if (artifact.type === "python/mlflow") {
     const entries = await readCentralDirectory(read, head.size, ZIP_LIMITS);
     const mlmodel = locateMlmodel(entries);
