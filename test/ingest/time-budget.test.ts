@@ -1,6 +1,11 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mlflowZips, newProjectAndExperiment, uploadArtifact, waitForArtifact } from "../support/artifacts.ts";
+import {
+  mlflowZips,
+  newProjectAndExperiment,
+  uploadArtifact,
+  waitForArtifact,
+} from "../support/artifacts.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
