@@ -308,12 +308,23 @@ function newArtifactRecord(ref: ArtifactRef, input: NewArtifact, plan: UploadPla
 async function uploadInstructions(record: ArtifactRecord): Promise<UploadInstructions> {
   const plan = record.upload;
   if (plan.kind !== "multipart") {
-    return presignPut(record.objectKey, record.declaredSha256 ?? undefined, UPLOAD_URL_TTL_SECONDS);
+    return presignPut(
+      record.objectKey,
+      record.sizeBytes,
+      record.declaredSha256 ?? undefined,
+      UPLOAD_URL_TTL_SECONDS,
+    );
   }
   const parts = await Promise.all(
     Array.from({ length: plan.partCount }, async (_, i) => ({
       partNumber: i + 1,
-      url: await presignUploadPart(record.objectKey, plan.uploadId, i + 1, UPLOAD_URL_TTL_SECONDS),
+      url: await presignUploadPart(
+        record.objectKey,
+        plan.uploadId,
+        i + 1,
+        Math.min(plan.partSizeBytes, record.sizeBytes - i * plan.partSizeBytes),
+        UPLOAD_URL_TTL_SECONDS,
+      ),
     })),
   );
   return { multipart: { uploadId: plan.uploadId, partSizeBytes: plan.partSizeBytes, parts } };

@@ -2,12 +2,12 @@ import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
+import type { GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import { getExperiment } from "#lambdas/experiments/experiments-repository.ts";
 import { type ArtifactPin, getVersion } from "#lambdas/models/models-repository.ts";
 import { requireEnv } from "#lambdas/shared/env.ts";
 import { parseArtifactObjectKey } from "#lambdas/shared/object-keys.ts";
-import { s3 } from "#lambdas/shared/s3-client.ts";
+import { s3Sdk } from "#lambdas/shared/s3-client.ts";
 
 const BUCKET_NAME = requireEnv("BUCKET_NAME");
 
@@ -29,8 +29,10 @@ async function pinOf(objectKey: string): Promise<ArtifactPin> {
   const ref = parseArtifactObjectKey(objectKey);
   const claim = ref && (await getExperiment(ref.projectId, ref.experimentId))?.registeredAs;
   const version =
-    claim?.version !== undefined && ref && (await getVersion(ref.projectId, claim.modelId, claim.version));
-  if (!version || !version.artifact) {
+    ref && claim?.version !== undefined
+      ? await getVersion(ref.projectId, claim.modelId, claim.version)
+      : undefined;
+  if (!version?.artifact) {
     throw new ArtifactMismatchError(
       `${objectKey} is not the pinned artifact of a registered model version (a version registered before artifacts were pinned, or one without a READY artifact). Register the experiment's model again as a new version and deploy that.`,
     );
@@ -53,10 +55,11 @@ export async function downloadPinnedObject(
       `The deployment asked for ${objectKey}, but the model version pins artifact ${pin.artifactId} (${pin.objectKey}). Deploy the version again.`,
     );
   }
+  const { sdk, client } = await s3Sdk();
   let out: GetObjectCommandOutput;
   try {
-    out = await s3.send(
-      new GetObjectCommand({
+    out = await client.send(
+      new sdk.GetObjectCommand({
         Bucket: BUCKET_NAME,
         Key: pin.objectKey,
         IfMatch: `"${pin.etag}"`,
