@@ -8,7 +8,8 @@ import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
 /**
  * Context values (`cdk deploy -c byom:internetFacing=true …`, or cdk.json), all optional:
  * byom:stackName, byom:region, byom:retainData, byom:internetFacing, byom:allowedCidr,
- * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:maxIntegrationTimeoutSeconds.
+ * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:maxIntegrationTimeoutSeconds,
+ * byom:longRunningConcurrency.
  * docs/deploy-aws.md explains each.
  */
 export function createApp(
@@ -34,6 +35,15 @@ export function createApp(
     }
     return number;
   };
+  const count = (name: string): number | undefined => {
+    const value = text(name) ?? app.node.tryGetContext(name);
+    if (value === undefined) return undefined;
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 1 || number > 1000) {
+      throw new Error(`Context ${name} must be a whole number from 1 to 1000, not '${value}'.`);
+    }
+    return number;
+  };
   const props: ByomStackProps = {
     // Account-agnostic, so `cdk synth` needs no credentials; the region is known so that ALB
     // access logging can name the region's log delivery principal.
@@ -44,6 +54,7 @@ export function createApp(
     certificateArn: text("byom:certificateArn"),
     tracing: flag("byom:tracing"),
     maxIntegrationTimeoutSeconds: seconds("byom:maxIntegrationTimeoutSeconds"),
+    longRunningReservedConcurrency: count("byom:longRunningConcurrency"),
     endpointsInEveryAz: flag("byom:endpointsInEveryAz"),
   };
   const stack = new ByomStack(app, text("byom:stackName") ?? "Byom", props);

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { encodeEventKey, INGEST_PREFIXES } from "#lambdas/shared/object-keys.ts";
 import type { S3ObjectEvent } from "./emulators.ts";
 
@@ -11,7 +11,10 @@ export const MAX_RECEIVE_COUNT = 3;
 const BATCH_SIZE = 10;
 export const INGEST_HANDLER = "lambdas/ingest/handlers/ingest.ts";
 
-type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
+type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+
+/** As the ingest Lambda's timeout in the CDK app (cdk/constructs/ingest-pipeline.ts). */
+const HANDLER_TIMEOUT_MS = Number(process.env.BYOM_INGEST_TIMEOUT_SECONDS ?? 900) * 1000;
 
 interface QueuedMessage {
   readonly messageId: string;
@@ -89,7 +92,10 @@ export class LocalIngestQueue {
       let failedIds: Set<string>;
       try {
         const handler = await this.loadHandler();
-        const response = await handler({ Records: batch.map(({ message }) => sqsRecord(message)) });
+        const response = await handler(
+          { Records: batch.map(({ message }) => sqsRecord(message)) },
+          lambdaContext(HANDLER_TIMEOUT_MS),
+        );
         failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
       } catch (error) {
         console.error("local ingest queue: the ingest handler failed the whole batch", error);
@@ -140,6 +146,12 @@ function s3Notification(event: S3ObjectEvent) {
       },
     ],
   };
+}
+
+/** The part of a Lambda context handlers use: the time left before the function would time out. */
+function lambdaContext(timeoutMs: number): Context {
+  const end = Date.now() + timeoutMs;
+  return { getRemainingTimeInMillis: () => Math.max(0, end - Date.now()) } as Context;
 }
 
 function sqsRecord(message: QueuedMessage): SQSRecord {

@@ -1,6 +1,8 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { ARTIFACTS_PREFIX } from "#lambdas/shared/object-keys.ts";
 
 export interface ArtifactBucketProps {
   /** Receives the bucket's server access logs (under `s3-access/`). */
@@ -38,5 +40,24 @@ export class ArtifactBucket extends Construct {
       ],
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+  }
+
+  /**
+   * Only these roles may write under `artifacts/` (an explicit deny for every other principal, the
+   * account's administrators included): a principal with broad `s3:PutObject` cannot swap a
+   * registered model's bytes. Versions pin the object's version id as well (docs/data-model.md).
+   * Presigned uploads are signed by these roles, so users' uploads still pass.
+   */
+  public restrictArtifactWrites(writers: readonly iam.IRole[]): void {
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "OnlyByomWritesArtifacts",
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ["s3:PutObject"],
+        resources: [this.bucket.arnForObjects(`${ARTIFACTS_PREFIX}*`)],
+        conditions: { ArnNotEquals: { "aws:PrincipalArn": writers.map((role) => role.roleArn) } },
+      }),
+    );
   }
 }

@@ -33,6 +33,8 @@ export interface ByomFunctionProps {
   readonly securityGroups?: ec2.ISecurityGroup[];
   /** An EFS access point mounted under /mnt (requires `vpc`). @default none */
   readonly filesystem?: lambda.FileSystem;
+  /** Reserved (and at the same time maximum) concurrent executions. @default none: the account's pool */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -92,6 +94,9 @@ export class ByomFunction extends Construct {
         ? { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: props.securityGroups }
         : {}),
       ...(props.filesystem ? { filesystem: props.filesystem } : {}),
+      ...(props.reservedConcurrency !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrency }
+        : {}),
       bundling: {
         minify: LAMBDA_BUNDLING.minify,
         sourceMap: true,

@@ -288,7 +288,8 @@ export class Deployer extends Construct {
     props.table.grantReadWriteData(fn.function);
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ["s3:GetObject"],
+        // GetObjectVersion: staging reads the object version a model version pinned.
+        actions: ["s3:GetObject", "s3:GetObjectVersion"],
         resources: [props.bucket.arnForObjects(`${ARTIFACTS_PREFIX}*`)],
       }),
     );

@@ -36,10 +36,37 @@ export interface RegistryApiProps {
    * import) keeps running after the caller got a 504. @default 29
    */
   readonly maxIntegrationTimeoutSeconds?: number;
+  /**
+   * Reserved concurrency for each long-running route's function: it can then never take more than
+   * this from the account's pool (nor get less). Off by default, because a new account's pool is
+   * 10 and leaves nothing to reserve. @default none
+   */
+  readonly longRunningReservedConcurrency?: number;
 }
 
 /** API Gateway REST's integration timeout without a quota increase. */
 export const DEFAULT_INTEGRATION_TIMEOUT_SECONDS = 29;
+
+/**
+ * Per-method throttling (requests per second across all callers, burst), unless a route declares
+ * its own: reads are cheap, writes touch the table and the bucket, and long-running routes (a
+ * function timeout above API Gateway's 29 s) hold a Lambda for minutes, so a burst of them from one
+ * caller must not take the concurrency that ingestion and the deploy steps need.
+ */
+export const ROUTE_THROTTLES = {
+  read: { rateLimit: 100, burstLimit: 200 },
+  write: { rateLimit: 25, burstLimit: 50 },
+  longRunning: { rateLimit: 2, burstLimit: 5 },
+} as const;
+
+export const isLongRunning = (route: Route): boolean =>
+  (route.lambda?.timeoutSeconds ?? 10) > DEFAULT_INTEGRATION_TIMEOUT_SECONDS;
+
+export function throttleOf(route: Route): { readonly rateLimit: number; readonly burstLimit: number } {
+  if (route.throttle) return route.throttle;
+  if (isLongRunning(route)) return ROUTE_THROTTLES.longRunning;
+  return route.method === "GET" ? ROUTE_THROTTLES.read : ROUTE_THROTTLES.write;
+}
 
 /**
  * The registry REST API: one API Gateway method and one Lambda per entry of ROUTES. IAM
@@ -53,6 +80,8 @@ export class RegistryApi extends Construct {
   /** operationId → its function. */
   public readonly functions: ReadonlyMap<string, ByomFunction>;
   public readonly accessLogs: logs.LogGroup;
+  /** The roles allowed to write under the bucket's `artifacts/` prefix (see ArtifactBucket). */
+  public readonly artifactWriters: iam.IRole[] = [];
 
   constructor(scope: Construct, id: string, props: RegistryApiProps) {
     super(scope, id);
@@ -70,6 +99,15 @@ export class RegistryApi extends Construct {
         accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
         throttlingRateLimit: props.throttlingRateLimit ?? 100,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 200,
+        methodOptions: Object.fromEntries(
+          props.routes.map((route) => {
+            const { rateLimit, burstLimit } = throttleOf(route);
+            return [
+              `${route.path}/${route.method}`,
+              { throttlingRateLimit: rateLimit, throttlingBurstLimit: burstLimit },
+            ];
+          }),
+        ),
         tracingEnabled: props.tracing ?? false,
         metricsEnabled: true,
       },
@@ -87,6 +125,9 @@ export class RegistryApi extends Construct {
         memoryMb: route.lambda?.memoryMb ?? 512,
         tracing: props.tracing ?? false,
         logRetention: props.logRetention,
+        ...(isLongRunning(route) && props.longRunningReservedConcurrency !== undefined
+          ? { reservedConcurrency: props.longRunningReservedConcurrency }
+          : {}),
         environment: {
           ...(usesDynamoDb(route.handler) ? { TABLE_NAME: props.table.tableName } : {}),
           ...(usesS3(route.handler) ? { BUCKET_NAME: props.bucket.bucketName } : {}),
@@ -153,6 +194,7 @@ export class RegistryApi extends Construct {
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions, resources: [props.bucket.arnForObjects(`${ARTIFACTS_PREFIX}*`)] }),
     );
+    if (actions.includes("s3:PutObject")) this.artifactWriters.push(fn.role);
   }
 
   /** API Gateway's own rejections (bad signature, unknown path, throttling) in the API's error shape. */

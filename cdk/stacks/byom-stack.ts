@@ -28,6 +28,8 @@ export interface ByomStackProps extends StackProps {
   readonly tracing?: boolean;
   /** API Gateway's integration timeout cap (raise only after raising the account quota). @default 29 */
   readonly maxIntegrationTimeoutSeconds?: number;
+  /** Reserved concurrency for each long-running API route's function. @default none */
+  readonly longRunningReservedConcurrency?: number;
   /** Interface endpoints in every AZ. @default false (first AZ only) */
   readonly endpointsInEveryAz?: boolean;
   /** @default ROUTES from lambdas/routes.ts */
@@ -96,6 +98,7 @@ export class ByomStack extends Stack {
       bucket: this.artifacts.bucket,
       tracing: props.tracing,
       maxIntegrationTimeoutSeconds: props.maxIntegrationTimeoutSeconds,
+      longRunningReservedConcurrency: props.longRunningReservedConcurrency,
     });
     this.ingest = new IngestPipeline(this, "Ingest", {
       table: this.table.table,
@@ -103,6 +106,7 @@ export class ByomStack extends Stack {
       handler: props.ingestHandler,
       tracing: props.tracing,
     });
+    this.artifacts.restrictArtifactWrites([...this.api.artifactWriters, this.ingest.ingest.role]);
     this.catalogSeed = new CatalogSeed(this, "Catalog", {
       table: this.table.table,
       imageUris: this.images.imageUris(),

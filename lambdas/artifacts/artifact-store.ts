@@ -1,24 +1,11 @@
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3ServiceException,
-  UploadPartCommand,
-  UploadPartCopyCommand,
-} from "@aws-sdk/client-s3";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { requireEnv } from "#lambdas/shared/env.ts";
-import { s3 } from "#lambdas/shared/s3-client.ts";
+import { presignerOf, s3Sdk } from "#lambdas/shared/s3-client.ts";
 
 /**
  * The artifact bucket, as the artifact and ingest domains use it: presigned URLs for the bytes
  * users send and fetch (bytes never pass through a Lambda), multipart bookkeeping, ranged reads for
- * ingestion and server-side copies for the drop folder. The only module here that imports the S3 SDK.
+ * ingestion and server-side copies for the drop folder. The only module here that loads the S3 SDK,
+ * and only when a function needs it (lambdas/shared/s3-client.ts).
  */
 export const BUCKET_NAME = requireEnv("BUCKET_NAME");
 
@@ -38,15 +25,24 @@ export interface PresignedPut {
  * the same artifact is refused, so a READY artifact's bytes cannot change underneath it); a declared
  * SHA-256 is signed as `x-amz-checksum-sha256`, so S3 itself rejects bytes that do not match it.
  */
-export async function presignPut(key: string, sha256Hex: string | undefined, ttlSeconds: number) {
+export async function presignPut(
+  key: string,
+  sizeBytes: number,
+  sha256Hex: string | undefined,
+  ttlSeconds: number,
+) {
+  const { sdk, client } = await s3Sdk();
+  const { getSignedUrl } = await presignerOf();
   const checksum = sha256Hex ? Buffer.from(sha256Hex, "hex").toString("base64") : undefined;
-  const command = new PutObjectCommand({
+  const command = new sdk.PutObjectCommand({
     Bucket: BUCKET_NAME,
     Key: key,
     IfNoneMatch: "*",
+    // Signed, so S3 refuses a body of any other length than the artifact declared.
+    ContentLength: sizeBytes,
     ...(checksum ? { ChecksumSHA256: checksum } : {}),
   });
-  const url = await getSignedUrl(s3, command, {
+  const url = await getSignedUrl(client, command, {
     expiresIn: ttlSeconds,
     unhoistableHeaders: new Set(checksum ? ["x-amz-checksum-sha256"] : []),
   });
@@ -56,15 +52,31 @@ export async function presignPut(key: string, sha256Hex: string | undefined, ttl
 }
 
 export async function startMultipartUpload(key: string): Promise<string> {
-  const out = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET_NAME, Key: key }));
+  const { sdk, client } = await s3Sdk();
+  const out = await client.send(new sdk.CreateMultipartUploadCommand({ Bucket: BUCKET_NAME, Key: key }));
   if (!out.UploadId) throw new Error(`S3 returned no UploadId for ${key}`);
   return out.UploadId;
 }
 
-export function presignUploadPart(key: string, uploadId: string, partNumber: number, ttlSeconds: number) {
+export async function presignUploadPart(
+  key: string,
+  uploadId: string,
+  partNumber: number,
+  partBytes: number,
+  ttlSeconds: number,
+) {
+  const { sdk, client } = await s3Sdk();
+  const { getSignedUrl } = await presignerOf();
   return getSignedUrl(
-    s3,
-    new UploadPartCommand({ Bucket: BUCKET_NAME, Key: key, UploadId: uploadId, PartNumber: partNumber }),
+    client,
+    new sdk.UploadPartCommand({
+      Bucket: BUCKET_NAME,
+      Key: key,
+      UploadId: uploadId,
+      PartNumber: partNumber,
+      // Signed: each part is exactly the size the upload plan gives it.
+      ContentLength: partBytes,
+    }),
     { expiresIn: ttlSeconds },
   );
 }
@@ -79,9 +91,10 @@ export async function completeMultipartUpload(
   uploadId: string,
   parts: ReadonlyArray<{ partNumber: number; etag: string }>,
 ): Promise<CompleteOutcome> {
+  const { sdk, client } = await s3Sdk();
   try {
-    const out = await s3.send(
-      new CompleteMultipartUploadCommand({
+    const out = await client.send(
+      new sdk.CompleteMultipartUploadCommand({
         Bucket: BUCKET_NAME,
         Key: key,
         UploadId: uploadId,
@@ -104,8 +117,11 @@ export async function completeMultipartUpload(
 }
 
 export async function abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+  const { sdk, client } = await s3Sdk();
   try {
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET_NAME, Key: key, UploadId: uploadId }));
+    await client.send(
+      new sdk.AbortMultipartUploadCommand({ Bucket: BUCKET_NAME, Key: key, UploadId: uploadId }),
+    );
   } catch (error) {
     if ((error as Error).name !== "NoSuchUpload") throw error;
   }
@@ -113,13 +129,16 @@ export async function abortMultipartUpload(key: string, uploadId: string): Promi
 
 /** Deletes an object; deleting one that is not there is not an error (S3 answers 204 either way). */
 export async function deleteObject(key: string): Promise<void> {
-  await s3.send(new DeleteObjectCommand({ Bucket: BUCKET_NAME, Key: key }));
+  const { sdk, client } = await s3Sdk();
+  await client.send(new sdk.DeleteObjectCommand({ Bucket: BUCKET_NAME, Key: key }));
 }
 
-export function presignGet(key: string, fileName: string, ttlSeconds: number): Promise<string> {
+export async function presignGet(key: string, fileName: string, ttlSeconds: number): Promise<string> {
+  const { sdk, client } = await s3Sdk();
+  const { getSignedUrl } = await presignerOf();
   return getSignedUrl(
-    s3,
-    new GetObjectCommand({
+    client,
+    new sdk.GetObjectCommand({
       Bucket: BUCKET_NAME,
       Key: key,
       ResponseContentDisposition: `attachment; filename="${fileName.replace(/["\\\r\n]/g, "_")}"`,
@@ -138,9 +157,10 @@ export interface ObjectHead {
 
 /** HeadObject, or undefined when the object does not exist (any more). */
 export async function headObject(key: string): Promise<ObjectHead | undefined> {
+  const { sdk, client } = await s3Sdk();
   try {
-    const out = await s3.send(
-      new HeadObjectCommand({ Bucket: BUCKET_NAME, Key: key, ChecksumMode: "ENABLED" }),
+    const out = await client.send(
+      new sdk.HeadObjectCommand({ Bucket: BUCKET_NAME, Key: key, ChecksumMode: "ENABLED" }),
     );
     const fullObject = out.ChecksumSHA256 && (out.ChecksumType ?? "FULL_OBJECT") === "FULL_OBJECT";
     return {
@@ -161,8 +181,9 @@ export async function headObject(key: string): Promise<ObjectHead | undefined> {
  * (`bytes=-N`) wrongly.
  */
 export async function readRange(key: string, etag: string, start: number, end: number): Promise<Buffer> {
-  const out = await s3.send(
-    new GetObjectCommand({
+  const { sdk, client } = await s3Sdk();
+  const out = await client.send(
+    new sdk.GetObjectCommand({
       Bucket: BUCKET_NAME,
       Key: key,
       Range: `bytes=${start}-${end}`,
@@ -180,10 +201,11 @@ export async function readRange(key: string, etag: string, start: number, end: n
 
 /** Server-side copy within the bucket (multipart copy above S3's 5 GiB single-copy limit). */
 export async function copyObject(sourceKey: string, sourceEtag: string, size: number, targetKey: string) {
+  const { sdk, client } = await s3Sdk();
   const source = `${BUCKET_NAME}/${encodeURIComponent(sourceKey).replace(/%2F/g, "/")}`;
   if (size <= MAX_SINGLE_COPY_BYTES) {
-    await s3.send(
-      new CopyObjectCommand({
+    await client.send(
+      new sdk.CopyObjectCommand({
         Bucket: BUCKET_NAME,
         Key: targetKey,
         CopySource: source,
@@ -197,8 +219,8 @@ export async function copyObject(sourceKey: string, sourceEtag: string, size: nu
     const parts: Array<{ partNumber: number; etag: string }> = [];
     for (let start = 0, partNumber = 1; start < size; start += COPY_PART_BYTES, partNumber++) {
       const end = Math.min(size, start + COPY_PART_BYTES) - 1;
-      const out = await s3.send(
-        new UploadPartCopyCommand({
+      const out = await client.send(
+        new sdk.UploadPartCopyCommand({
           Bucket: BUCKET_NAME,
           Key: targetKey,
           UploadId: uploadId,
@@ -239,9 +261,10 @@ export class StreamingObjectWriter {
 
   /** Finishes the object; returns its etag. */
   async close(): Promise<string> {
+    const { sdk, client } = await s3Sdk();
     if (this.uploadId === undefined) {
-      const out = await s3.send(
-        new PutObjectCommand({ Bucket: BUCKET_NAME, Key: this.key, Body: Buffer.concat(this.pending) }),
+      const out = await client.send(
+        new sdk.PutObjectCommand({ Bucket: BUCKET_NAME, Key: this.key, Body: Buffer.concat(this.pending) }),
       );
       return unquoteEtag(out.ETag ?? "");
     }
@@ -261,9 +284,10 @@ export class StreamingObjectWriter {
     this.pending = bytes < all.length ? [all.subarray(bytes)] : [];
     this.pendingBytes = all.length - bytes;
     this.uploadId ??= await startMultipartUpload(this.key);
+    const { sdk, client } = await s3Sdk();
     const partNumber = this.parts.length + 1;
-    const out = await s3.send(
-      new UploadPartCommand({
+    const out = await client.send(
+      new sdk.UploadPartCommand({
         Bucket: BUCKET_NAME,
         Key: this.key,
         UploadId: this.uploadId,
@@ -288,6 +312,6 @@ function isMissing(error: unknown): boolean {
   return (
     name === "NotFound" ||
     name === "NoSuchKey" ||
-    (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)
+    (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode === 404
   );
 }

@@ -56,6 +56,8 @@ export interface ArtifactRecord extends ArtifactRef {
   readonly upload: UploadPlan;
   /** The etag of the object ingestion read (set when it claims the artifact). */
   readonly objectEtag: string | null;
+  /** Its S3 version id, on a versioned bucket (AWS; s3rver keeps none). */
+  readonly objectVersionId: string | null;
   readonly createdBy: string;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -108,7 +110,7 @@ export async function listProjectArtifacts(
  */
 export async function claimForIngestion(
   ref: ArtifactRef,
-  etag: string,
+  object: { readonly etag: string; readonly versionId: string | undefined },
   token: string,
   now: string,
   expiresAt: string,
@@ -119,7 +121,7 @@ export async function claimForIngestion(
         TableName: TABLE_NAME,
         Key: keys.artifact(ref.projectId, ref.experimentId, ref.artifactId),
         UpdateExpression:
-          "SET #s = :ingesting, claimToken = :token, claimExpiresAt = :expires, objectEtag = :etag, updatedAt = :now",
+          "SET #s = :ingesting, claimToken = :token, claimExpiresAt = :expires, objectEtag = :etag, objectVersionId = :vid, updatedAt = :now",
         ConditionExpression:
           "attribute_exists(pk) AND (#s = :uploading OR (#s = :ingesting AND claimExpiresAt < :now))",
         ExpressionAttributeNames: { "#s": "status" },
@@ -128,7 +130,8 @@ export async function claimForIngestion(
           ":uploading": "UPLOADING",
           ":token": token,
           ":expires": expiresAt,
-          ":etag": etag,
+          ":etag": object.etag,
+          ":vid": object.versionId ?? null,
           ":now": now,
         },
         ReturnValues: "ALL_NEW",
@@ -273,6 +276,7 @@ function toRecord(item: Record<string, unknown>): ArtifactRecord {
     objectKey: item.objectKey as string,
     upload: item.upload as UploadPlan,
     objectEtag: (item.objectEtag as string | null) ?? null,
+    objectVersionId: (item.objectVersionId as string | null) ?? null,
     createdBy: item.createdBy as string,
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,

@@ -1,5 +1,5 @@
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
-import { ExperimentNotFoundError } from "#lambdas/experiments/experiments.ts";
+import { ExperimentFrozenError, ExperimentNotFoundError } from "#lambdas/experiments/experiments.ts";
 import { getExperiment } from "#lambdas/experiments/experiments-repository.ts";
 import { authorize } from "#lambdas/projects/access.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
@@ -117,7 +117,7 @@ export async function createArtifact(
   input: NewArtifact,
 ): Promise<{ artifact: ArtifactView; upload: UploadInstructions }> {
   await authorize(caller, projectId, "editor");
-  await requireExperiment(projectId, experimentId);
+  await requireUnregisteredExperiment(projectId, experimentId);
   await checkArtifactType(input);
   const artifactId = newId("art");
   const objectKey = artifactObjectKey(projectId, experimentId, artifactId);
@@ -188,6 +188,7 @@ export async function completeArtifactUpload(
     );
   }
   checkPartList(parts, plan.partCount);
+  await requireUnregisteredExperiment(ref.projectId, ref.experimentId);
   const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
   const outcome = await completeMultipartUpload(artifact.objectKey, plan.uploadId, sorted).catch(
     async (error: unknown) => {
@@ -229,6 +230,7 @@ export async function renewArtifactUpload(
       [{ message: "not uploading", status: artifact.status }],
     );
   }
+  await requireUnregisteredExperiment(ref.projectId, ref.experimentId);
   return { upload: await uploadInstructions(artifact), expiresInSeconds: UPLOAD_URL_TTL_SECONDS };
 }
 
@@ -296,6 +298,7 @@ function newArtifactRecord(ref: ArtifactRef, input: NewArtifact, plan: UploadPla
     objectKey: artifactObjectKey(ref.projectId, ref.experimentId, ref.artifactId),
     upload: plan,
     objectEtag: null,
+    objectVersionId: null,
     createdBy,
     createdAt: now,
     updatedAt: now,
@@ -305,12 +308,23 @@ function newArtifactRecord(ref: ArtifactRef, input: NewArtifact, plan: UploadPla
 async function uploadInstructions(record: ArtifactRecord): Promise<UploadInstructions> {
   const plan = record.upload;
   if (plan.kind !== "multipart") {
-    return presignPut(record.objectKey, record.declaredSha256 ?? undefined, UPLOAD_URL_TTL_SECONDS);
+    return presignPut(
+      record.objectKey,
+      record.sizeBytes,
+      record.declaredSha256 ?? undefined,
+      UPLOAD_URL_TTL_SECONDS,
+    );
   }
   const parts = await Promise.all(
     Array.from({ length: plan.partCount }, async (_, i) => ({
       partNumber: i + 1,
-      url: await presignUploadPart(record.objectKey, plan.uploadId, i + 1, UPLOAD_URL_TTL_SECONDS),
+      url: await presignUploadPart(
+        record.objectKey,
+        plan.uploadId,
+        i + 1,
+        Math.min(plan.partSizeBytes, record.sizeBytes - i * plan.partSizeBytes),
+        UPLOAD_URL_TTL_SECONDS,
+      ),
     })),
   );
   return { multipart: { uploadId: plan.uploadId, partSizeBytes: plan.partSizeBytes, parts } };
@@ -319,6 +333,17 @@ async function uploadInstructions(record: ArtifactRecord): Promise<UploadInstruc
 async function requireExperiment(projectId: string, experimentId: string): Promise<void> {
   if (!(await getExperiment(projectId, experimentId)))
     throw new ExperimentNotFoundError(projectId, experimentId);
+}
+
+/**
+ * Model bytes may only be added before registration. An upload racing a registration is caught by
+ * ingestion, which ends such an artifact FAILED (lambdas/ingest/ingest-artifact.ts).
+ */
+async function requireUnregisteredExperiment(projectId: string, experimentId: string): Promise<void> {
+  const experiment = await getExperiment(projectId, experimentId);
+  if (!experiment) throw new ExperimentNotFoundError(projectId, experimentId);
+  if (experiment.registeredAs)
+    throw new ExperimentFrozenError(projectId, experimentId, "its model artifacts", experiment.registeredAs);
 }
 
 async function checkArtifactType(input: NewArtifact): Promise<void> {

@@ -92,15 +92,18 @@ export async function listExperiments(projectId: string, page: PageRequest): Pro
 
 /**
  * Sets and removes metadata keys in one conditional update, so concurrent patches of different
- * keys merge instead of overwriting each other. Returns undefined when the experiment does not exist.
+ * keys merge instead of overwriting each other. Returns undefined when the experiment does not exist,
+ * "registered" when `unregisteredOnly` and a registration holds it (the same item's condition as the
+ * registration claim, so a frozen key cannot slip in while a registration starts).
  */
 export async function updateExperimentMetadata(
   projectId: string,
   experimentId: string,
   set: Record<string, MetadataValue>,
   remove: string[],
-  updatedAt = new Date().toISOString(),
-): Promise<ExperimentRecord | undefined> {
+  options: { readonly unregisteredOnly?: boolean; readonly updatedAt?: string } = {},
+): Promise<ExperimentRecord | undefined | "registered"> {
+  const updatedAt = options.updatedAt ?? new Date().toISOString();
   const names: Record<string, string> = { "#u": "updatedAt" };
   if (Object.keys(set).length + remove.length > 0) names["#m"] = "metadata";
   const values: Record<string, unknown> = { ":u": updatedAt };
@@ -121,7 +124,9 @@ export async function updateExperimentMetadata(
           TableName: TABLE_NAME,
           Key: keys.experiment(projectId, experimentId),
           UpdateExpression: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
-          ConditionExpression: "attribute_exists(pk)",
+          ConditionExpression: options.unregisteredOnly
+            ? "attribute_exists(pk) AND attribute_not_exists(registeredAs)"
+            : "attribute_exists(pk)",
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: "ALL_NEW",
@@ -130,8 +135,9 @@ export async function updateExperimentMetadata(
     );
     return out.Attributes ? toRecord(out.Attributes) : undefined;
   } catch (error) {
-    if (isConditionFailure(error)) return undefined;
-    throw error;
+    if (!isConditionFailure(error)) throw error;
+    if (options.unregisteredOnly && (await getExperiment(projectId, experimentId))) return "registered";
+    return undefined;
   }
 }
 

@@ -8,6 +8,7 @@ import {
   getExperiment,
   listExperiments as listExperimentItems,
   putNewExperiment,
+  type RegistrationClaim,
   updateExperimentMetadata,
 } from "./experiments-repository.ts";
 import { type Metadata, validateMetadataPatch } from "./metadata.ts";
@@ -45,6 +46,27 @@ export class ExperimentRegisteredError extends ConflictError {
         ? `Experiment '${experimentId}' is being registered as a version of model '${modelId}' right now; an experiment becomes at most one model version. ${hint}`
         : `Experiment '${experimentId}' is already version ${version} of model '${modelId}'; an experiment becomes at most one model version. ${hint}`,
       [{ message: "already registered", modelId, ...(version === undefined ? {} : { version }) }],
+    );
+  }
+}
+
+/** The metadata keys a registered version freezes with its artifact (docs/data-model.md). */
+export const FROZEN_METADATA_KEYS: readonly string[] = ["input_schema", "output_schema"];
+
+/**
+ * A change to what a registered version is made of: its model bytes or its schema. A version always
+ * means the same bytes and schema, so these are refused once the experiment is (being) registered.
+ */
+export class ExperimentFrozenError extends ConflictError {
+  override readonly code = "EXPERIMENT_REGISTERED";
+  constructor(projectId: string, experimentId: string, what: string, claim: RegistrationClaim | undefined) {
+    const as =
+      claim?.version !== undefined
+        ? `version ${claim.version} of model '${claim.modelId}'`
+        : `a version of model '${claim?.modelId ?? "?"}' (registration in progress)`;
+    super(
+      `Experiment '${experimentId}' is registered as ${as}, so ${what} can no longer change: a version always means the same bytes and schema. Create a new experiment (POST /v1/projects/${projectId}/experiments) with the new model and register it as the next version. Other metadata stays editable.`,
+      [{ message: "experiment registered", ...(claim ?? {}) }],
     );
   }
 }
@@ -125,7 +147,14 @@ export async function applyMetadataPatch(
   patch: Record<string, unknown>,
 ): Promise<ExperimentView> {
   const { set, remove } = validateMetadataPatch(patch);
-  const updated = await updateExperimentMetadata(projectId, experimentId, set, remove);
+  const frozen = [...Object.keys(set), ...remove].filter((key) => FROZEN_METADATA_KEYS.includes(key));
+  const updated = await updateExperimentMetadata(projectId, experimentId, set, remove, {
+    unregisteredOnly: frozen.length > 0,
+  });
+  if (updated === "registered") {
+    const claim = (await getExperiment(projectId, experimentId))?.registeredAs;
+    throw new ExperimentFrozenError(projectId, experimentId, `its ${frozen.join(" and ")}`, claim);
+  }
   if (!updated) throw new ExperimentNotFoundError(projectId, experimentId);
   return experimentView(updated);
 }

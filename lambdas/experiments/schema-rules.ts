@@ -8,6 +8,12 @@ export type ColumnType = (typeof COLUMN_TYPES)[number];
 export const SCHEMA_KEYS = ["input_schema", "output_schema"] as const;
 export type SchemaKey = (typeof SCHEMA_KEYS)[number];
 
+/**
+ * The most columns a schema may have: far above any tabular model, and low enough that a schema
+ * fits the experiment's 400 KB item and a scorer's sample request stays small.
+ */
+export const MAX_SCHEMA_COLUMNS = 5000;
+
 export interface SchemaColumn {
   readonly name: string;
   readonly type: ColumnType;
@@ -34,6 +40,12 @@ export function parseModelSchema(key: SchemaKey, value: unknown): SchemaColumn[]
     throw new InvalidSchemaError(`${key} must list at least one column; it is empty.`, [
       { path: key, message: "empty list" },
     ]);
+  }
+  if (value.length > MAX_SCHEMA_COLUMNS) {
+    throw new InvalidSchemaError(
+      `${key} lists ${value.length} columns; at most ${MAX_SCHEMA_COLUMNS} are supported for tabular deployment.`,
+      [{ path: key, message: "too many columns" }],
+    );
   }
   const seen = new Map<string, number>();
   return value.map((entry: unknown, index) => {

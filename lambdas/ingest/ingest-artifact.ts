@@ -9,7 +9,8 @@ import {
   type IngestionOutcome,
   releaseIngestionClaim,
 } from "#lambdas/artifacts/artifacts-repository.ts";
-import { applyMetadataPatch } from "#lambdas/experiments/experiments.ts";
+import { applyMetadataPatch, ExperimentFrozenError } from "#lambdas/experiments/experiments.ts";
+import { getExperiment } from "#lambdas/experiments/experiments-repository.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
 import { DomainError } from "#lambdas/shared/errors.ts";
 import { logger } from "#lambdas/shared/logger.ts";
@@ -35,13 +36,30 @@ const CLAIM_SECONDS = num("BYOM_INGEST_CLAIM_SECONDS", 900);
 /** As the queue's maxReceiveCount: on the last attempt a transient failure becomes FAILED. */
 const MAX_RECEIVES = num("BYOM_INGEST_MAX_RECEIVES", 3);
 const HASH_CHUNK_BYTES = num("BYOM_INGEST_HASH_CHUNK_BYTES", 16 * MiB);
+/** Time kept back from the Lambda's limit to write the outcome (FAILED with a reason, not a timeout). */
+const TIME_MARGIN_MS = num("BYOM_INGEST_TIME_MARGIN_MS", 60_000);
+
+/** When ingestion must stop working on an artifact: the invocation's end less the margin. */
+export const ingestDeadline = (remainingMs: number) => Date.now() + remainingMs - TIME_MARGIN_MS;
+
+function checkTime(deadline: number, done: string): void {
+  if (Date.now() < deadline) return;
+  throw new ArtifactRejectedError(
+    `Ingestion stopped before the ingest function's time limit (${done}): the file is too large to verify in one invocation. Upload a smaller artifact (or one with sha256 declared at creation, which S3 verifies itself); if this is a small file, report it with this artifact id.`,
+  );
+}
 
 /**
  * Ingests the object of one artifact after S3 reported it. Safe under duplicate, late and
  * concurrent deliveries: stale events (the object changed since) are ignored, READY and FAILED are
  * final, and only the delivery holding the INGESTING claim writes the outcome.
  */
-export async function ingestArtifactObject(ref: ArtifactRef, event: ObjectEvent, receiveCount: number) {
+export async function ingestArtifactObject(
+  ref: ArtifactRef,
+  event: ObjectEvent,
+  receiveCount: number,
+  deadline = Number.POSITIVE_INFINITY,
+) {
   const artifact = await getArtifact(ref);
   if (!artifact) {
     logger.warn("object without an artifact record: ignored", { key: event.key });
@@ -68,7 +86,7 @@ export async function ingestArtifactObject(ref: ArtifactRef, event: ObjectEvent,
   const now = new Date();
   const claimed = await claimForIngestion(
     ref,
-    head.etag,
+    head,
     token,
     now.toISOString(),
     new Date(now.getTime() + CLAIM_SECONDS * 1000).toISOString(),
@@ -79,7 +97,7 @@ export async function ingestArtifactObject(ref: ArtifactRef, event: ObjectEvent,
   }
   let outcome: IngestionOutcome;
   try {
-    outcome = await examine(claimed, head);
+    outcome = await examine(claimed, head, deadline);
   } catch (error) {
     if (!(error instanceof ArtifactRejectedError) && receiveCount < MAX_RECEIVES) {
       await releaseIngestionClaim(ref, token);
@@ -102,21 +120,35 @@ export async function ingestArtifactObject(ref: ArtifactRef, event: ObjectEvent,
 }
 
 /** Checks size and checksum, reads the model description, writes metadata. Throws to reject. */
-async function examine(artifact: ArtifactRecord, head: ObjectHead): Promise<IngestionOutcome> {
+async function examine(
+  artifact: ArtifactRecord,
+  head: ObjectHead,
+  deadline: number,
+): Promise<IngestionOutcome> {
+  checkTime(deadline, "before reading the object");
   if (head.size !== artifact.sizeBytes) {
     throw new ArtifactRejectedError(
       `The uploaded object is ${head.size} bytes but the artifact was declared as ${artifact.sizeBytes} bytes: the upload is incomplete or the wrong file. Create a new artifact with the file's exact size and upload it again.`,
     );
   }
   const read: RangeReader = (start, end) => readRange(artifact.objectKey, head.etag, start, end);
-  const sha256 = head.sha256 ?? (await sha256Of(read, head.size));
+  const sha256 = head.sha256 ?? (await sha256Of(read, head.size, deadline));
   if (artifact.declaredSha256 && artifact.declaredSha256 !== sha256) {
     throw new ArtifactRejectedError(
       `Checksum mismatch: the uploaded bytes have SHA-256 ${sha256}, but ${artifact.declaredSha256} was declared. The file was corrupted in transit or is not the one declared; create a new artifact and upload again.`,
     );
   }
   const ref = { projectId: artifact.projectId, experimentId: artifact.experimentId };
+  // Read after the INGESTING claim, while a registration lists artifacts after claiming the
+  // experiment: one of the two sees the other, so a version never gains bytes after the fact.
+  const claim = (await getExperiment(ref.projectId, ref.experimentId))?.registeredAs;
+  if (claim) {
+    throw new ArtifactRejectedError(
+      new ExperimentFrozenError(ref.projectId, ref.experimentId, "its model artifacts", claim).message,
+    );
+  }
   if (artifact.type === "python/mlflow") {
+    checkTime(deadline, "after verifying the checksum, before reading the zip");
     const entries = await readCentralDirectory(read, head.size, ZIP_LIMITS);
     const mlmodel = locateMlmodel(entries);
     const text = (await readEntry(read, mlmodel, MLMODEL_MAX_BYTES)).toString("utf8");
@@ -157,7 +189,7 @@ async function writeMetadata(
 }
 
 /** SHA-256 of the whole object, streamed through explicit ranged reads (one read ahead). */
-async function sha256Of(read: RangeReader, size: number): Promise<string> {
+async function sha256Of(read: RangeReader, size: number, deadline: number): Promise<string> {
   const hash = createHash("sha256");
   const chunk = (start: number) => {
     const bytes = read(start, Math.min(size, start + HASH_CHUNK_BYTES) - 1);
@@ -168,6 +200,7 @@ async function sha256Of(read: RangeReader, size: number): Promise<string> {
   let next = size > 0 ? chunk(0) : undefined;
   for (let start = 0; next; start += HASH_CHUNK_BYTES) {
     const bytes = await next;
+    checkTime(deadline, `after hashing ${start} of ${size} bytes`);
     next = start + HASH_CHUNK_BYTES < size ? chunk(start + HASH_CHUNK_BYTES) : undefined;
     hash.update(bytes);
   }

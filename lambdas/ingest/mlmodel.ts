@@ -1,6 +1,6 @@
 import { parse as parseYaml } from "yaml";
 import type { ModelDescription } from "#lambdas/artifacts/artifacts-repository.ts";
-import type { ColumnType, SchemaColumn } from "#lambdas/experiments/schema-rules.ts";
+import { type ColumnType, MAX_SCHEMA_COLUMNS, type SchemaColumn } from "#lambdas/experiments/schema-rules.ts";
 import { ArtifactRejectedError } from "./rejection.ts";
 import type { ZipEntry } from "./zip-directory.ts";
 
@@ -137,6 +137,7 @@ function signatureToSchema(
   if (!Array.isArray(specs) || specs.length === 0) {
     throw new ArtifactRejectedError(`The MLmodel signature ${what} must be a non-empty list of columns.`);
   }
+  if (specs.length > MAX_SCHEMA_COLUMNS) tooWide(what, specs.length);
   const columns: SchemaColumn[] = [];
   for (const [index, spec] of specs.entries()) {
     const kind = isObject(spec) ? spec.type : undefined;
@@ -171,8 +172,16 @@ function tensorOutputs(spec: Record<string, unknown>, defaultName: string): Sche
   const shape = Array.isArray(tensor.shape) ? tensor.shape : [-1];
   const second = shape[1];
   const width = shape.length === 2 && typeof second === "number" && second > 0 ? second : 1;
+  if (width > MAX_SCHEMA_COLUMNS) tooWide("outputs", width);
   if (width === 1) return [{ name: defaultName, type }];
   return Array.from({ length: width }, (_, i) => ({ name: `${defaultName}.${i}`, type }));
+}
+
+/** Refused before anything that size is built: a hostile MLmodel must not exhaust the Lambda's memory. */
+function tooWide(what: "inputs" | "outputs", width: number): never {
+  throw new ArtifactRejectedError(
+    `The MLmodel signature ${what} is ${width} columns wide; at most ${MAX_SCHEMA_COLUMNS} are supported for tabular deployment. Log the model with a narrower signature, or set the schema through metadata.`,
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

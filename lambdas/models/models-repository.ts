@@ -14,11 +14,27 @@ export interface ModelRecord {
   readonly createdBy: string;
 }
 
+/**
+ * Exactly which bytes a version is: the artifact, its verified SHA-256 and the S3 object (etag,
+ * and version id on a versioned bucket). The deployer stages only this object (docs/data-model.md).
+ */
+export interface ArtifactPin {
+  readonly artifactId: string;
+  readonly type: string;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  readonly objectKey: string;
+  readonly etag: string;
+  readonly versionId: string | null;
+}
+
 export interface VersionRecord {
   readonly projectId: string;
   readonly modelId: string;
   readonly version: number;
   readonly experimentId: string;
+  /** null when the experiment had no READY artifact at registration (then it cannot be deployed). */
+  readonly artifact: ArtifactPin | null;
   readonly createdAt: string;
   readonly createdBy: string;
 }
@@ -254,6 +270,7 @@ function toVersion(item: Record<string, unknown>): VersionRecord {
     modelId: item.modelId as string,
     version: item.version as number,
     experimentId: item.experimentId as string,
+    artifact: (item.artifact as ArtifactPin | null | undefined) ?? null,
     createdAt: item.createdAt as string,
     createdBy: item.createdBy as string,
   };

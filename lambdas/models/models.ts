@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { listArtifacts } from "#lambdas/artifacts/artifacts-repository.ts";
 import {
   ExperimentNotFoundError,
   ExperimentRegisteredError,
@@ -20,6 +21,7 @@ import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import {
+  type ArtifactPin,
   findRecentVersionOf,
   getLatestVersion,
   getModel,
@@ -190,7 +192,8 @@ export async function registerVersion(
   }
   let version: VersionRecord;
   try {
-    version = await allocateVersion(projectId, modelId, experimentId, caller.principal, deadline);
+    const pin = await pinArtifact(projectId, experimentId);
+    version = await allocateVersion(projectId, modelId, experimentId, pin, caller.principal, deadline);
   } catch (error) {
     await releaseRegistration(projectId, experimentId, claim.claimId);
     throw error;
@@ -210,6 +213,7 @@ async function allocateVersion(
   projectId: string,
   modelId: string,
   experimentId: string,
+  artifact: ArtifactPin | null,
   createdBy: string,
   deadline: number,
 ): Promise<VersionRecord> {
@@ -236,6 +240,7 @@ async function allocateVersion(
         modelId,
         version: latest + 1,
         experimentId,
+        artifact,
         createdAt: nowIso(),
         createdBy,
       };
@@ -259,6 +264,44 @@ async function allocateVersion(
         : ahead * perVersion * (0.75 + Math.random() / 4);
     await sleep(Math.max(0, Math.min(MAX_PACING_SLEEP_MS, wait, deadline - Date.now())));
   }
+}
+
+export class ArtifactIngestingError extends ConflictError {
+  constructor(experimentId: string, artifactId: string) {
+    super(
+      `Artifact '${artifactId}' of experiment '${experimentId}' is still being ingested; a version pins its bytes and schema, so registration waits for it. Retry once GET on the artifact shows READY or FAILED.`,
+      [{ message: "artifact ingesting", artifactId }],
+    );
+  }
+}
+
+/**
+ * The artifact the version will be: the experiment's newest READY one. Read after the experiment is
+ * claimed; an artifact still INGESTING refuses the registration (its outcome would change the schema).
+ */
+async function pinArtifact(projectId: string, experimentId: string): Promise<ArtifactPin | null> {
+  let pin: ArtifactPin | null = null;
+  let cursor: string | undefined;
+  do {
+    const page = await listArtifacts(projectId, experimentId, { limit: 100, cursor });
+    for (const artifact of page.items) {
+      if (artifact.status === "INGESTING")
+        throw new ArtifactIngestingError(experimentId, artifact.artifactId);
+      if (artifact.status === "READY" && artifact.sha256 && artifact.objectEtag) {
+        pin = {
+          artifactId: artifact.artifactId,
+          type: artifact.type,
+          sha256: artifact.sha256,
+          sizeBytes: artifact.sizeBytes,
+          objectKey: artifact.objectKey,
+          etag: artifact.objectEtag,
+          versionId: artifact.objectVersionId,
+        };
+      }
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return pin;
 }
 
 /**

@@ -17,12 +17,27 @@ export const modelSchema = z
   })
   .meta({ id: "RegisteredModel" });
 
+const artifactPinSchema = z
+  .object({
+    artifactId: z.string(),
+    type: z.string(),
+    sha256: z.string(),
+    sizeBytes: z.int(),
+    objectKey: z.string(),
+    etag: z.string(),
+    versionId: z.string().nullable().describe("The S3 object version (versioned buckets)"),
+  })
+  .meta({ id: "ArtifactPin" });
+
 export const modelVersionSchema = z
   .object({
     modelId: z.string(),
     projectId: z.string(),
     version: z.int().min(1),
     experimentId: z.string(),
+    artifact: artifactPinSchema
+      .nullable()
+      .describe("Exactly the bytes this version is; null if the experiment had no READY artifact"),
     createdAt: z.string(),
     createdBy: z.string(),
   })

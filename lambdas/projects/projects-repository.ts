@@ -4,7 +4,9 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
 import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
@@ -43,7 +45,7 @@ export async function putNewProject(project: ProjectRecord): Promise<void> {
   await dynamo.send(
     new PutCommand({
       TableName: TABLE_NAME,
-      Item: { ...keys.project(project.projectId), type: "project", ...project },
+      Item: { ...keys.project(project.projectId), type: "project", ...project, owners: 1 },
       ConditionExpression: "attribute_not_exists(pk)",
     }),
   );
@@ -77,7 +79,67 @@ export async function putMember(member: MemberRecord): Promise<void> {
   );
 }
 
-/** Removes a member unless it is the project's last owner (checked by the caller, enforced here). */
+/**
+ * Owner seats: the project item counts its owners, so that giving up ownership is one conditional
+ * write on one item. Two owners removing each other at once cannot both pass "owners > 1".
+ * A seat is released before an owner membership goes and taken after one is written, so a crash in
+ * between leaves the count low (refusing too much), never high.
+ */
+export async function releaseOwnerSeat(projectId: string): Promise<boolean> {
+  await ensureOwnerCount(projectId);
+  return writeIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.project(projectId),
+      UpdateExpression: "SET owners = owners - :one",
+      ConditionExpression: "owners > :one",
+      ExpressionAttributeValues: { ":one": 1 },
+    }),
+  );
+}
+
+export async function takeOwnerSeat(projectId: string): Promise<void> {
+  await ensureOwnerCount(projectId);
+  await writeIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.project(projectId),
+      UpdateExpression: "ADD owners :one",
+      ConditionExpression: "attribute_exists(pk)",
+      ExpressionAttributeValues: { ":one": 1 },
+    }),
+  );
+}
+
+/** Projects created before owner seats were counted get their count once, from their members. */
+async function ensureOwnerCount(projectId: string): Promise<void> {
+  const out = await dynamo.send(
+    new GetCommand({
+      TableName: TABLE_NAME,
+      Key: keys.project(projectId),
+      ConsistentRead: true,
+      ProjectionExpression: "owners",
+    }),
+  );
+  if (!out.Item || typeof out.Item.owners === "number") return;
+  let owners = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await listMembers(projectId, { limit: 100, cursor });
+    owners += page.items.filter((m) => m.role === "owner").length;
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  await writeIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.project(projectId),
+      UpdateExpression: "SET owners = :n",
+      ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(owners)",
+      ExpressionAttributeValues: { ":n": owners },
+    }),
+  );
+}
+
 export async function deleteMember(projectId: string, principal: string): Promise<void> {
   await dynamo.send(new DeleteCommand({ TableName: TABLE_NAME, Key: keys.member(projectId, principal) }));
 }
@@ -96,7 +158,11 @@ export async function listMembershipsOf(principal: string, page: PageRequest): P
       KeyConditionExpression: "gsi1pk = :p",
       ExpressionAttributeValues: { ":p": partition },
       Limit: page.limit,
-      ExclusiveStartKey: decodeCursor(page.cursor, "gsi1pk", partition),
+      // An index's LastEvaluatedKey holds the index keys and the table keys.
+      ExclusiveStartKey: decodeCursor(page.cursor, "gsi1pk", partition, {
+        attributes: ["gsi1pk", "gsi1sk", "pk", "sk"],
+        sortKey: { attribute: "sk", prefix: "MEMBER#" },
+      }),
     }),
   );
   return { items: (out.Items ?? []).map(toMember), nextCursor: encodeCursor(out.LastEvaluatedKey) };

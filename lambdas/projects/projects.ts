@@ -1,16 +1,19 @@
-import { ConflictError } from "#lambdas/shared/errors.ts";
+import { ConflictError, ValidationFailedError } from "#lambdas/shared/errors.ts";
 import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import { authorize } from "./access.ts";
 import {
   deleteMember,
+  getMember,
   listMembers,
   listMembershipsOf,
   type MemberRecord,
   type ProjectRecord,
   putMember,
   putNewProject,
+  releaseOwnerSeat,
+  takeOwnerSeat,
 } from "./projects-repository.ts";
 import type { Role } from "./roles.ts";
 
@@ -59,16 +62,37 @@ export async function listProjectMembers(
   return { items: members.items.map(memberView), nextCursor: members.nextCursor };
 }
 
+/**
+ * The principals a membership can name: an IAM user or role ARN (a role session is granted through
+ * its role, as callerOf reduces it), or a local-mode user.
+ */
+const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(user|role)\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
+const LOCAL_PRINCIPAL = /^local:[A-Za-z0-9._-]{1,64}$/;
+
+export function checkPrincipal(principal: string): void {
+  if (IAM_PRINCIPAL.test(principal) || LOCAL_PRINCIPAL.test(principal)) return;
+  const session = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(principal);
+  const hint = session
+    ? ` That is a role session: name its role instead, arn:aws:iam::${session[1]}:role/${session[2]}.`
+    : "";
+  throw new ValidationFailedError(
+    `'${principal.slice(0, 200)}' is not a principal Byom can grant a role to: use an IAM user or role ARN (arn:aws:iam::<account>:user/<name> or :role/<name>), or local:<user> in local mode.${hint}`,
+    [{ path: "body.principal", message: "not an IAM user or role ARN, nor local:<user>" }],
+  );
+}
+
 /** Adds a member or changes a member's role. Owners only; the last owner cannot step down. */
 export async function setMember(
   caller: Caller,
   projectId: string,
   input: { principal: string; role: Role },
 ): Promise<MemberView> {
+  checkPrincipal(input.principal);
   const self = await authorize(caller, projectId, "owner");
-  if (input.principal === caller.principal && input.role !== "owner") {
-    await refuseIfLastOwner(projectId);
-  }
+  const wasOwner = (await getMember(projectId, input.principal))?.role === "owner";
+  const becomesOwner = input.role === "owner";
+  if (wasOwner && !becomesOwner && !(await releaseOwnerSeat(projectId)))
+    lastOwner(projectId, input.principal);
   const member: MemberRecord = {
     projectId,
     principal: input.principal,
@@ -77,28 +101,23 @@ export async function setMember(
     project: self.project,
   };
   await putMember(member);
+  if (becomesOwner && !wasOwner) await takeOwnerSeat(projectId);
   return memberView(member);
 }
 
+/** Removes a member; an owner only while another owner remains, even when owners remove each other at once. */
 export async function removeMember(caller: Caller, projectId: string, principal: string): Promise<void> {
   await authorize(caller, projectId, "owner");
-  if (principal === caller.principal) await refuseIfLastOwner(projectId);
+  const member = await getMember(projectId, principal);
+  if (!member) return;
+  if (member.role === "owner" && !(await releaseOwnerSeat(projectId))) lastOwner(projectId, principal);
   await deleteMember(projectId, principal);
 }
 
-async function refuseIfLastOwner(projectId: string): Promise<void> {
-  let owners = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await listMembers(projectId, { limit: 100, cursor });
-    owners += page.items.filter((m) => m.role === "owner").length;
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor && owners < 2);
-  if (owners < 2) {
-    throw new ConflictError(
-      `You are the last owner of project '${projectId}'. Make another member an owner first, or delete the project.`,
-    );
-  }
+function lastOwner(projectId: string, principal: string): never {
+  throw new ConflictError(
+    `'${principal}' is the last owner of project '${projectId}'. Make another member an owner first, or delete the project.`,
+  );
 }
 
 function projectView(member: MemberRecord): ProjectView {

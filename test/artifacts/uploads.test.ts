@@ -278,6 +278,24 @@ describe("artifact uploads and ingestion", () => {
     expect(partSizeBytes).toBeLessThanOrEqual(5 * 1024 ** 3);
     expect(parts[0]).toMatchObject({ partNumber: 1 });
     expect(parts.at(-1).url).toContain(`partNumber=${parts.length}`);
+    // Each part URL binds its exact length: S3 refuses a part of another size.
+    for (const part of [parts[0], parts.at(-1)]) {
+      expect(new URL(part.url).searchParams.get("X-Amz-SignedHeaders")?.split(";")).toContain(
+        "content-length",
+      );
+    }
+  });
+
+  it("binds the declared size into a single presigned PUT (Content-Length is signed)", async () => {
+    const { projectId, experimentId } = await newProjectAndExperiment(platform.api);
+    const created = await platform.api.call("POST", artifactsPath(projectId, experimentId), {
+      type: "python/mlflow",
+      fileName: "small.zip",
+      sizeBytes: 1234,
+    });
+    expect(created.status).toBe(201);
+    const signed = new URL(created.body.upload.url).searchParams.get("X-Amz-SignedHeaders")?.split(";");
+    expect(signed).toContain("content-length");
   });
 
   it("lets viewers read artifacts but not create them, and hides them from outsiders", async () => {

@@ -19,6 +19,7 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
       "byom:tracing": "true",
       "byom:maxIntegrationTimeoutSeconds": "300",
       "byom:endpointsInEveryAz": "true",
+      "byom:longRunningConcurrency": "3",
     });
   });
 
@@ -168,6 +169,20 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
       OperationName: "importMlflowModel",
       Integration: Match.objectLike({ TimeoutInMillis: 300_000 }),
     });
+  });
+
+  it("reserves concurrency for the long-running routes' functions only, as byom:longRunningConcurrency says", () => {
+    const reserved = (operationId: string) => {
+      const fn = synth.stack.api.functions.get(operationId);
+      if (!fn) throw new Error(`no function for ${operationId}`);
+      return synth.stack.resolve((fn.function.node.defaultChild as CfnFunction).reservedConcurrentExecutions);
+    };
+    expect(reserved("importMlflowModel")).toBe(3);
+    expect(reserved("completeArtifactUpload")).toBe(3);
+    expect(reserved("getProject")).toBeUndefined();
+    expect(() => synthesize({ "byom:longRunningConcurrency": "0" })).toThrow(
+      /byom:longRunningConcurrency must be a whole number from 1 to 1000, not '0'/,
+    );
   });
 
   it("refuses a context value that is not a timeout", () => {

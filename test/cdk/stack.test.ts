@@ -183,6 +183,28 @@ describe("the synthesized Byom stack", () => {
       });
       synth.template.resourceCountIs("AWS::ApiGateway::RequestValidator", 0);
     });
+
+    it("throttles every route on its own: long-running routes far below reads", () => {
+      const [stage] = Object.values(synth.template.findResources("AWS::ApiGateway::Stage"));
+      const settings = stage?.Properties.MethodSettings as Array<Record<string, unknown>>;
+      const of = (method: string, path: string) =>
+        settings.find((s) => s.HttpMethod === method && s.ResourcePath === `/${path.replace(/\//g, "~1")}`);
+      for (const route of ROUTES) {
+        expect(of(route.method, route.path), `${route.method} ${route.path}`).toBeDefined();
+      }
+      expect(of("POST", "/v1/projects/{projectId}/imports/mlflow")).toMatchObject({
+        ThrottlingRateLimit: 2,
+        ThrottlingBurstLimit: 5,
+      });
+      expect(of("GET", "/v1/projects/{projectId}")).toMatchObject({ ThrottlingRateLimit: 100 });
+      expect(of("POST", "/v1/projects")).toMatchObject({ ThrottlingRateLimit: 25 });
+    });
+
+    it("reserves no concurrency by default (a new account has none to reserve)", () => {
+      for (const fn of Object.values(synth.template.findResources("AWS::Lambda::Function"))) {
+        expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+      }
+    });
   });
 
   describe("storage", () => {
@@ -238,6 +260,37 @@ describe("the synthesized Byom stack", () => {
           ]),
         },
       });
+    });
+
+    it("lets only Byom's own writer roles put objects under artifacts/ (a deny for every other principal)", () => {
+      const bucket = logicalId(synth.stack.artifacts.bucket.node.defaultChild);
+      const [policy] = Object.values(synth.template.findResources("AWS::S3::BucketPolicy")).filter(
+        (p) => p.Properties.Bucket.Ref === bucket,
+      );
+      const statement = policy?.Properties.PolicyDocument.Statement.find(
+        (s: { Sid?: string }) => s.Sid === "OnlyByomWritesArtifacts",
+      );
+      expect(statement).toMatchObject({ Effect: "Deny", Principal: { AWS: "*" }, Action: "s3:PutObject" });
+      expect(JSON.stringify(statement.Resource)).toContain('"/artifacts/*"');
+      const allowed = (
+        statement.Condition.ArnNotEquals["aws:PrincipalArn"] as Array<{ "Fn::GetAtt": string[] }>
+      )
+        .map((arn) => arn["Fn::GetAtt"][0])
+        .sort();
+      // Exactly the roles IAM lets write there: the upload routes and ingestion (drop folder copies).
+      const writers = Object.entries(synth.template.findResources("AWS::IAM::Policy"))
+        .filter(([, p]) =>
+          p.Properties.PolicyDocument.Statement.some(
+            (s: { Action: string | string[]; Resource: unknown }) =>
+              [s.Action].flat().includes("s3:PutObject") && JSON.stringify(s.Resource).includes("artifacts/"),
+          ),
+        )
+        .flatMap(([, p]) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref))
+        .sort();
+      expect(allowed).toEqual(writers);
+      expect(allowed).toContain(roleOf("createArtifact"));
+      expect(allowed).toContain(logicalId(synth.stack.ingest.ingest.role.node.defaultChild));
+      expect(allowed).not.toContain(roleOf("getArtifact"));
     });
 
     it("blocks public access and denies plain HTTP on the log bucket too", () => {

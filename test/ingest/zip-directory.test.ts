@@ -190,6 +190,12 @@ describe("MLmodel reading", () => {
       refuse(`flavors: {python_function: {}}\nsignature:\n  inputs: '[{"type": "binary", "name": "img"}]'\n`),
     ).toContain("('img') has type \"binary\"");
     expect(refuse("flavors: {onnx: {}}\n")).toContain("no python_function flavor");
+    // A tensor output a hundred million wide is refused, not expanded into columns.
+    expect(
+      refuse(
+        `flavors: {python_function: {}}\nsignature:\n  inputs: '[{"type": "double", "name": "x"}]'\n  outputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 100000000]}}]'\n`,
+      ),
+    ).toContain("outputs is 100000000 columns wide; at most 5000");
     expect(refuse("flavors: [unclosed\n")).toContain("is not valid YAML");
     expect(refuse("just a string\n")).toContain("declares no flavors");
   });

@@ -122,4 +122,73 @@ describe("projects and access control", () => {
     expect(response.body.error.code).toBe("INVALID_CURSOR");
     expect((await platform.api.call("GET", "/v1/projects?limit=101")).status).toBe(400);
   });
+
+  it("answers a forged cursor for the caller's own index partition with 400, not 500", async () => {
+    const user = platform.newUser("forger");
+    await user.call("POST", "/v1/projects", { name: "mine" });
+    const partition = `PRINCIPAL#${user.principal}`;
+    for (const key of [
+      { gsi1pk: partition },
+      { gsi1pk: partition, gsi1sk: 7, pk: "PROJECT#x", sk: "MEMBER#y" },
+      { gsi1pk: partition, gsi1sk: "z", pk: "PROJECT#x", sk: "EXPERIMENT#y" },
+      { gsi1pk: partition, gsi1sk: "z", pk: "PROJECT#x", sk: "MEMBER#y", extra: "e" },
+    ]) {
+      const cursor = Buffer.from(JSON.stringify(key)).toString("base64url");
+      const response = await user.call("GET", `/v1/projects?cursor=${cursor}`);
+      expect(response.status, JSON.stringify(key)).toBe(400);
+      expect(response.body.error.code).toBe("INVALID_CURSOR");
+    }
+  });
+
+  it("refuses members that are not IAM user or role ARNs nor local users, naming the role of a session", async () => {
+    const { body: project } = await platform.api.call("POST", "/v1/projects", { name: "principals" });
+    const members = `/v1/projects/${project.projectId}/members`;
+    for (const principal of ["bob", "arn:aws:iam::12:user/bob", "local:", "local:a b", "*"]) {
+      const response = await platform.api.call("PUT", members, { principal, role: "viewer" });
+      expect(response.status, principal).toBe(400);
+      expect(response.body.error.message).toContain("IAM user or role ARN");
+    }
+    const session = await platform.api.call("PUT", members, {
+      principal: "arn:aws:sts::123456789012:assumed-role/DataScience/alice",
+      role: "viewer",
+    });
+    expect(session.status).toBe(400);
+    expect(session.body.error.message).toContain("arn:aws:iam::123456789012:role/DataScience");
+    for (const principal of ["arn:aws:iam::123456789012:role/team/DataScience", "local:carol"]) {
+      expect((await platform.api.call("PUT", members, { principal, role: "viewer" })).status).toBe(200);
+    }
+    const listed = await platform.api.call("GET", members);
+    expect(listed.body.items).toHaveLength(3);
+  });
+
+  it("leaves one owner when two owners remove each other at the same moment", async () => {
+    for (let round = 0; round < 3; round++) {
+      const { body: project } = await platform.api.call("POST", "/v1/projects", { name: `duel-${round}` });
+      const members = `/v1/projects/${project.projectId}/members`;
+      const other = platform.newUser(`duelist-${round}`);
+      await platform.api.call("PUT", members, { principal: other.principal, role: "owner" });
+      const [a, b] = await Promise.all([
+        platform.api.call("DELETE", `${members}?principal=${encodeURIComponent(other.principal)}`),
+        other.call("DELETE", `${members}?principal=${encodeURIComponent("local:admin")}`),
+      ]);
+      expect([a.status, b.status].sort()).toEqual([204, 409]);
+      const survivor = a.status === 204 ? platform.api : other;
+      const listed = await survivor.call("GET", members);
+      expect(listed.body.items.filter((m: { role: string }) => m.role === "owner")).toHaveLength(1);
+    }
+  });
+
+  it("leaves one owner when two owners demote each other at the same moment", async () => {
+    const { body: project } = await platform.api.call("POST", "/v1/projects", { name: "demotions" });
+    const members = `/v1/projects/${project.projectId}/members`;
+    const other = platform.newUser("demoter");
+    await platform.api.call("PUT", members, { principal: other.principal, role: "owner" });
+    const [a, b] = await Promise.all([
+      platform.api.call("PUT", members, { principal: other.principal, role: "editor" }),
+      other.call("PUT", members, { principal: "local:admin", role: "editor" }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    const listed = await platform.api.call("GET", members);
+    expect(listed.body.items.filter((m: { role: string }) => m.role === "owner")).toHaveLength(1);
+  });
 });

@@ -80,6 +80,7 @@ describe("recovery from a registration that died", () => {
       modelId,
       version: 1,
       experimentId,
+      artifact: null,
       createdAt: minutesAgo(4),
       createdBy: caller.principal,
     });

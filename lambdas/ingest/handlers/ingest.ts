@@ -1,8 +1,8 @@
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { BUCKET_NAME } from "#lambdas/artifacts/artifact-store.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import { ARTIFACTS_PREFIX, DROP_PREFIX, parseArtifactObjectKey } from "#lambdas/shared/object-keys.ts";
-import { ingestArtifactObject } from "../ingest-artifact.ts";
+import { ingestArtifactObject, ingestDeadline } from "../ingest-artifact.ts";
 import { ingestDropObject } from "../ingest-drop.ts";
 import { objectEventsOf } from "../s3-events.ts";
 
@@ -11,11 +11,13 @@ import { objectEventsOf } from "../s3-events.ts";
  * own; a failing one is reported as a partial batch failure (retried, then dead-lettered) and never
  * fails the others.
  */
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
+  // Batches are of one message (cdk/constructs/ingest-pipeline.ts), so it has the whole invocation.
+  const deadline = context ? ingestDeadline(context.getRemainingTimeInMillis()) : Number.POSITIVE_INFINITY;
   for (const record of event.Records) {
     try {
-      await handleMessage(record);
+      await handleMessage(record, deadline);
     } catch (error) {
       logger.error("ingest message failed; it will be retried", {
         messageId: record.messageId,
@@ -27,7 +29,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   return { batchItemFailures };
 }
 
-async function handleMessage(record: SQSRecord): Promise<void> {
+async function handleMessage(record: SQSRecord, deadline: number): Promise<void> {
   const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? "1");
   for (const object of objectEventsOf(record.body)) {
     if (object.bucket !== BUCKET_NAME) {
@@ -36,7 +38,7 @@ async function handleMessage(record: SQSRecord): Promise<void> {
     }
     if (object.key.startsWith(ARTIFACTS_PREFIX)) {
       const ref = parseArtifactObjectKey(object.key);
-      if (ref) await ingestArtifactObject(ref, object, receiveCount);
+      if (ref) await ingestArtifactObject(ref, object, receiveCount, deadline);
       else logger.warn("object under artifacts/ with an unknown key layout: ignored", { key: object.key });
     } else if (object.key.startsWith(DROP_PREFIX)) {
       await ingestDropObject(object, record.messageId);

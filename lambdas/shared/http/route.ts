@@ -29,6 +29,11 @@ export interface Route {
   readonly public?: boolean;
   /** Lambda settings for the few handlers that need more than the defaults. */
   readonly lambda?: { readonly timeoutSeconds?: number; readonly memoryMb?: number };
+  /**
+   * API Gateway throttling of this method (requests per second, burst), when the CDK app's default
+   * for its kind does not fit (cdk/constructs/registry-api.ts: reads, writes, long-running).
+   */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
 }
 
 export const defineRoute = <const R extends Route>(route: R): R => route;
