@@ -2,14 +2,14 @@ import { join } from "node:path";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import type { StepSetting } from "#lambdas/deployments/serving-contract.ts";
 import { LocalServing, localProcessorTaskDefinitions } from "./local-serving.ts";
-import { ensureImageEnv } from "./python-env.ts";
+import { prepareImage } from "./python-env.ts";
 import { RuntimeSupervisor } from "./runtime-supervisor.ts";
 import { ScoringRouter } from "./scoring-router.ts";
 import { localStateMachineArn, stateMachineDefinitions } from "./state-machines.ts";
 import { LocalStepFunctions } from "./step-functions.ts";
 
 const MONITOR_INTERVAL_MS = 3_000;
-/** Images whose Python environments local mode prepares at start (others on their first use). */
+/** Images whose environments (venv or jar) local mode prepares at start (others on their first use). */
 export const PREPARED_IMAGES = [
   ...new Set([...BUILTIN_CATALOG.artifactProcessors.map((p) => p.image), "tabular-runtime"]),
 ];
@@ -20,8 +20,8 @@ export const PREPARED_IMAGES = [
  */
 async function prepareImageEnvs(): Promise<void> {
   for (const image of PREPARED_IMAGES) {
-    await ensureImageEnv(image).catch((error: Error) =>
-      console.error(`local mode: could not prepare the Python environment of ${image}: ${error.message}`),
+    await prepareImage(image).catch((error: Error) =>
+      console.error(`local mode: could not prepare the environment of ${image}: ${error.message}`),
     );
   }
 }

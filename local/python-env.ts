@@ -15,6 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import { withDirLock } from "./dir-lock.ts";
+import { ensureJavaImage, isJavaDockerfile } from "./java-image.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const RUNTIME_IMAGES_DIR = join(REPO_ROOT, "runtime-images");
@@ -268,9 +269,33 @@ export interface ProcessorRun {
   readonly env?: Readonly<Record<string, string>>;
 }
 
+/** True for images whose ENTRYPOINT runs `java` (local/java-image.ts runs them). */
+async function isJavaImage(image: string): Promise<boolean> {
+  return isJavaDockerfile(await readFile(join(imageDir(image), "Dockerfile"), "utf8"));
+}
+
+/** What local mode prepares before first use: the venv of a Python image, the jar of a Java one. */
+export async function prepareImage(image: string): Promise<void> {
+  if (await isJavaImage(image)) await ensureJavaImage(imageDir(image), RUNTIME_IMAGES_DIR);
+  else await ensureImageEnv(image);
+}
+
+/** A Java image's ENTRYPOINT as a local process (no PYTHONPATH: it runs no Python). */
+async function javaCommand(image: string, env: Record<string, string>): Promise<PythonCommand> {
+  const java = await ensureJavaImage(imageDir(image), RUNTIME_IMAGES_DIR);
+  return { command: java.command, args: java.args, env: childEnv(env), cwd: java.projectDir };
+}
+
 /** The processor as a local process: SOURCE_PATH/TARGET_PATH as the ECS task gets them. */
 export async function processorCommand(name: string, run: ProcessorRun): Promise<PythonCommand> {
   const image = processorImage(name);
+  if (await isJavaImage(image)) {
+    return javaCommand(image, {
+      ...run.env,
+      SOURCE_PATH: resolve(run.sourcePath),
+      TARGET_PATH: resolve(run.targetPath),
+    });
+  }
   const { python } = await ensureImageEnv(image);
   return {
     command: python,
@@ -296,6 +321,15 @@ export interface RuntimeRun {
 /** The runtime as a local process, with the catalog entry's env under the deployment's own. */
 export async function runtimeCommand(name: string, run: RuntimeRun): Promise<PythonCommand> {
   const entry = runtimeEntry(name);
+  if (await isJavaImage(entry.image)) {
+    return javaCommand(entry.image, {
+      ...entry.env,
+      ...run.env,
+      MODEL_PATH: resolve(run.modelPath),
+      MODEL_ID: run.modelId,
+      PORT: String(run.port),
+    });
+  }
   const { python } = await ensureImageEnv(entry.image);
   return {
     command: python,

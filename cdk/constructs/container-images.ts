@@ -43,7 +43,15 @@ export class ContainerImages extends Construct {
           file: `${folder}/Dockerfile`,
           platform: IMAGE_PLATFORM,
           displayName: `byom/${folder}`,
-          exclude: ["**/.venv", "**/__pycache__", "**/.pytest_cache", "**/*.pyc", "python/tests", "**/*.md"],
+          exclude: [
+            "**/.venv",
+            "**/target",
+            "**/__pycache__",
+            "**/.pytest_cache",
+            "**/*.pyc",
+            "python/tests",
+            "**/*.md",
+          ],
         }),
       );
     }

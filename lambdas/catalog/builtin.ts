@@ -45,6 +45,10 @@ export interface RuntimeEntry {
 }
 
 export const READY_MODEL_TYPE = "python/ready-model";
+/** An H2O-3 MOJO checked by h2o-genmodel, with the same manifest (docs/runtimes.md). */
+export const MOJO_MODEL_TYPE = "h2o3/ready-mojo";
+/** The `framework` ingestion records for an H2O-3 MOJO; the MOJO runtime serves it. */
+export const H2O3_FRAMEWORK = "h2o3";
 
 export const BUILTIN_CATALOG = {
   artifactTypes: [
@@ -56,11 +60,16 @@ export const BUILTIN_CATALOG = {
   deployableArtifactTypes: [
     { name: "python/mlflow", readableName: "MLflow model", artifactType: "python/mlflow" },
     { name: "python/pickle", readableName: "Pickled Python model", artifactType: "python/pickle" },
+    { name: "h2o3/mojo", readableName: "H2O-3 MOJO", artifactType: "h2o3/mojo" },
   ],
   modelTypes: [
     {
       name: READY_MODEL_TYPE,
       readableName: "Python model unpacked with a manifest (schema, framework, sample request)",
+    },
+    {
+      name: MOJO_MODEL_TYPE,
+      readableName: "H2O-3 MOJO checked by h2o-genmodel, with a manifest (schema, sample request)",
     },
   ],
   artifactProcessors: [
@@ -75,6 +84,12 @@ export const BUILTIN_CATALOG = {
       deployableArtifactType: "python/pickle",
       modelType: READY_MODEL_TYPE,
       image: "pickle-processor",
+    },
+    {
+      name: "h2o3-mojo-processor",
+      deployableArtifactType: "h2o3/mojo",
+      modelType: MOJO_MODEL_TYPE,
+      image: "mojo-processor",
     },
   ],
   runtimes: [
@@ -98,6 +113,13 @@ export const BUILTIN_CATALOG = {
       image: "tensorflow-runtime",
       env: {},
       frameworks: ["tensorflow", "keras", "python_function"],
+    },
+    {
+      name: "h2o3-mojo-runtime",
+      modelType: MOJO_MODEL_TYPE,
+      image: "mojo-runtime",
+      env: {},
+      frameworks: [H2O3_FRAMEWORK],
     },
   ],
 } as const satisfies {

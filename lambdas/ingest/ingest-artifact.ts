@@ -15,6 +15,7 @@ import { optionalEnv } from "#lambdas/shared/env.ts";
 import { DomainError } from "#lambdas/shared/errors.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import { locateMlmodel, MLMODEL_MAX_BYTES, readMlmodel } from "./mlmodel.ts";
+import { locateModelIni, readMojo } from "./mojo.ts";
 import { ArtifactRejectedError } from "./rejection.ts";
 import type { ObjectEvent } from "./s3-events.ts";
 import { type RangeReader, readCentralDirectory, readEntry, type ZipLimits } from "./zip-directory.ts";
@@ -164,8 +165,23 @@ async function examine(
     });
     return { status: "READY", sha256, model: description, notices: reading.notices };
   }
+  if (artifact.type === "h2o3/mojo") {
+    const entries = await readCentralDirectory(read, head.size, ZIP_LIMITS);
+    const reading = await readMojo(read, entries, locateModelIni(entries));
+    await writeMetadata(ref, {
+      ...reading.metadata,
+      ...(reading.inputSchema ? { input_schema: { json_value: reading.inputSchema } } : {}),
+      ...(reading.outputSchema ? { output_schema: { json_value: reading.outputSchema } } : {}),
+    });
+    return { status: "READY", sha256, model: null, notices: reading.notices };
+  }
   const notices: string[] = [];
   if (artifact.framework) await writeMetadata(ref, { framework: { string_value: artifact.framework } });
+  if (artifact.type === "dai/mojo_pipeline") {
+    notices.push(
+      "A Driverless AI MOJO pipeline is stored but cannot be deployed by Byom: it needs H2O's licensed MOJO2 runtime (and a Driverless AI license file), which Byom does not ship. Serve it with H2O's own scorer, or register a runtime image of your own that holds that runtime and your license (POST /v1/catalog/runtimes).",
+    );
+  }
   if (artifact.type === "python/pickle") {
     notices.push(
       "A python/pickle artifact carries no schema and is never unpickled by Byom: set input_schema and output_schema with PATCH on the experiment before deploying it.",

@@ -122,7 +122,11 @@ describe("resolveComposition (the deployer's choice of processor and runtime)", 
     ).rejects.toThrow(
       /runtime 'python-pytorch-runtime' and framework 'sklearn'.*Available: python-mlflow-processor → python-tabular-runtime/,
     );
-    await expect(resolveComposition("h2o3/mojo")).rejects.toBeInstanceOf(NoCompositionError);
+    await expect(resolveComposition("dai/mojo_pipeline")).rejects.toBeInstanceOf(NoCompositionError);
+    await expect(resolveComposition("h2o3/mojo", "h2o3")).resolves.toMatchObject({
+      processor: { name: "h2o3-mojo-processor" },
+      runtime: { name: "h2o3-mojo-runtime" },
+    });
     await expect(resolveComposition("python/mlflow", "h2o")).rejects.toThrow(/POST \/v1\/catalog\/runtimes/);
   });
 });

@@ -188,7 +188,7 @@ describe("catalog", () => {
     const all = await platform.api.call("GET", "/v1/catalog/compositions?artifactType=python/mlflow");
     expect(all.status).toBe(200);
     expect(all.body.items.map((c: { runtime: string }) => c.runtime)).toEqual(
-      BUILTIN_CATALOG.runtimes.map((r) => r.name),
+      BUILTIN_CATALOG.runtimes.filter((r) => r.modelType === "python/ready-model").map((r) => r.name),
     );
     expect(all.body.items[0]).toMatchObject({
       deployableArtifactType: "python/mlflow",
@@ -203,7 +203,21 @@ describe("catalog", () => {
       expect.objectContaining({ processor: "python-pickle-processor", runtime: "python-pytorch-runtime" }),
     ]);
     const mojo = await platform.api.call("GET", "/v1/catalog/compositions?artifactType=h2o3/mojo");
-    expect(mojo.body.items).toEqual([]);
+    expect(mojo.body.items).toEqual([
+      {
+        deployableArtifactType: "h2o3/mojo",
+        processor: "h2o3-mojo-processor",
+        modelType: "h2o3/ready-mojo",
+        runtime: "h2o3-mojo-runtime",
+        frameworks: ["h2o3"],
+      },
+    ]);
+    // A Driverless AI pipeline needs H2O's licensed runtime: stored, never deployable.
+    const pipeline = await platform.api.call(
+      "GET",
+      "/v1/catalog/compositions?artifactType=dai/mojo_pipeline",
+    );
+    expect(pipeline.body.items).toEqual([]);
     const unknown = await platform.api.call("GET", "/v1/catalog/compositions?artifactType=nope");
     expect(unknown.status).toBe(404);
     expect((await platform.api.call("GET", "/v1/catalog/compositions")).status).toBe(400);

@@ -4,7 +4,7 @@ import { basename, join } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { expect } from "vitest";
 import { PREPARED_IMAGES } from "#local/deployer.ts";
-import { ensureImageEnv } from "#local/python-env.ts";
+import { prepareImage } from "#local/python-env.ts";
 import { MLFLOW_REQUIREMENTS, mlflowVenv } from "./artifacts.ts";
 import { fixtureDir } from "./fixture-dir.ts";
 import { type ApiClient, REPO_ROOT, type TestPlatform } from "./platform.ts";
@@ -27,7 +27,7 @@ export interface DeployModels {
 export async function deployModels(): Promise<DeployModels> {
   // The processor and runtime venvs, created once per machine (minutes on a fresh one), before any
   // workflow waits for them.
-  for (const image of PREPARED_IMAGES) await ensureImageEnv(image);
+  for (const image of PREPARED_IMAGES) await prepareImage(image);
   const script = join(REPO_ROOT, "test/fixtures/make_deploy_models.py");
   const hash = createHash("sha256")
     .update(readFileSync(script))
