@@ -1,0 +1,208 @@
+"""Writes byom/_api.py, the SDK's request and response types, from the API's OpenAPI document.
+
+Usage:
+  python scripts/generate_api.py <openapi.json path or URL>           rewrite src/byom/_api.py
+  python scripts/generate_api.py <openapi.json path or URL> --check   exit 1 (with a diff) if stale
+
+The document is the one the API serves at GET /v1/openapi.json, which the server generates from the
+same route declarations it validates requests with; `test/python/sdk.test.ts` runs --check against
+a running local platform, so the SDK's types cannot drift from the API unnoticed.
+Standard library only: it runs before the SDK's own dependencies exist.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import keyword
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+TARGET = Path(__file__).resolve().parent.parent / "src" / "byom" / "_api.py"
+SUCCESS = ("200", "201", "202", "204")
+
+
+def camel(text: str) -> str:
+    parts = [p for p in "".join(c if c.isalnum() else " " for c in text).split() if p]
+    return "".join(p[:1].upper() + p[1:] for p in parts)
+
+
+class Generator:
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+        self.classes: dict[str, list[str]] = {}
+        self.aliases: dict[str, str] = {}
+
+    def expr(self, schema: dict[str, Any], hint: str) -> str:
+        """A type expression for `schema`; inline objects become TypedDicts named from `hint`."""
+        if "$ref" in schema:
+            return schema["$ref"].rsplit("/", 1)[-1]
+        if "anyOf" in schema or "oneOf" in schema:
+            variants = schema.get("anyOf") or schema.get("oneOf")
+            names = [self.expr(v, self.variant_name(v, hint, i)) for i, v in enumerate(variants)]
+            return " | ".join(dict.fromkeys(names))
+        if "allOf" in schema:
+            # zod-to-openapi writes `X.nullable()` of a referenced schema as allOf [X, {type: [.., null]}].
+            base = self.expr(schema["allOf"][0], hint)
+            nullable = any("null" in as_list(part.get("type")) for part in schema["allOf"][1:])
+            return f"{base} | None" if nullable else base
+        types = as_list(schema.get("type"))
+        nullable = "null" in types
+        types = [t for t in types if t != "null"]
+        result = self.plain(schema, types[0] if len(types) == 1 else None, hint)
+        if len(types) > 1:
+            result = " | ".join(self.plain(schema, t, hint) for t in types)
+        return f"{result} | None" if nullable else result
+
+    def plain(self, schema: dict[str, Any], kind: str | None, hint: str) -> str:
+        if "enum" in schema:
+            return "Literal[" + ", ".join(json.dumps(v) for v in schema["enum"]) + "]"
+        if kind == "string":
+            return "str"
+        if kind == "integer":
+            return "int"
+        if kind == "number":
+            return "float"
+        if kind == "boolean":
+            return "bool"
+        if kind == "array":
+            return f"list[{self.expr(schema.get('items', {}), hint + 'Item')}]"
+        if kind == "object" or "properties" in schema:
+            if schema.get("properties"):
+                return self.typed_dict(schema, hint)
+            extra = schema.get("additionalProperties")
+            if isinstance(extra, dict) and extra:
+                return f"dict[str, {self.expr(extra, hint + 'Value')}]"
+            return "dict[str, Any]"
+        return "Any"
+
+    def variant_name(self, variant: dict[str, Any], hint: str, index: int) -> str:
+        props = variant.get("properties", {})
+        if not props:
+            return f"{hint}{index}"
+        first, sub = next(iter(props.items()))
+        # A discriminator ({mode: "none"} | {mode: "passphrase", …}) names a variant by its value.
+        tag = sub.get("const", (sub.get("enum") or [None])[0] if len(sub.get("enum") or []) == 1 else None)
+        return hint + camel(str(tag) if tag is not None else first)
+
+    def typed_dict(self, schema: dict[str, Any], name: str) -> str:
+        required = set(schema.get("required", []))
+        lines = []
+        for prop, sub in schema["properties"].items():
+            if not prop.isidentifier() or keyword.iskeyword(prop):
+                raise SystemExit(f"{name}.{prop} is not a Python identifier: teach the generator the functional form")
+            kind = self.expr(sub, name + camel(prop))
+            if prop not in required:
+                kind = f"NotRequired[{kind}]"
+            doc = sub.get("description")
+            lines.append(f"    {prop}: {kind}" + (f"  # {doc}" if doc and len(doc) < 90 else ""))
+        if name in self.classes and self.classes[name] != lines:
+            raise SystemExit(f"two different schemas want the name {name}")
+        self.classes[name] = lines
+        return name
+
+    def component(self, name: str, schema: dict[str, Any]) -> None:
+        result = self.expr(schema, name)
+        if result != name:
+            self.aliases[name] = result
+
+    def operations(self) -> list[tuple[str, str, str]]:
+        found = []
+        for path, methods in self.doc["paths"].items():
+            for method, op in methods.items():
+                found.append((op["operationId"], method.upper(), path))
+                stem = camel(op["operationId"])
+                body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+                if body:
+                    self.alias(stem + "Body", self.expr(body, stem + "Body"))
+                query = [p for p in op.get("parameters", []) if p["in"] == "query"]
+                if query:
+                    self.typed_dict(
+                        {"properties": {p["name"]: p["schema"] for p in query}, "required": []}, stem + "Query"
+                    )
+                for status in SUCCESS:
+                    response = op.get("responses", {}).get(status)
+                    if response is None:
+                        continue
+                    content = response.get("content", {}).get("application/json", {}).get("schema")
+                    self.alias(stem + "Result", self.expr(content, stem + "Result") if content else "None")
+                    break
+        return sorted(found)
+
+    def alias(self, name: str, target: str) -> None:
+        if target != name:
+            self.aliases[name] = target
+
+    def render(self) -> str:
+        for name, schema in sorted(self.doc.get("components", {}).get("schemas", {}).items()):
+            self.component(name, schema)
+        ops = self.operations()
+        out = [
+            '"""The registry API\'s types and operations, generated from its OpenAPI document.',
+            "",
+            "Do not edit: regenerate with `python client/python/scripts/generate_api.py <openapi.json>`",
+            f"(API version {self.doc.get('info', {}).get('version', '?')}). TypedDicts describe the JSON the API",
+            'takes and returns; OPERATIONS maps each operationId to its method and path.',
+            '"""',
+            "",
+            "from __future__ import annotations",
+            "",
+            "import sys",
+            "from typing import Any, Literal, TypedDict",
+            "",
+            "if sys.version_info >= (3, 11):",
+            "    from typing import NotRequired, TypeAlias",
+            "else:  # pragma: no cover",
+            "    from typing_extensions import NotRequired, TypeAlias",
+            "",
+            "OPERATIONS: dict[str, tuple[str, str]] = {",
+            *[f'    "{op}": ("{method}", "{path}"),' for op, method, path in ops],
+            "}",
+            "",
+        ]
+        for name in sorted(self.classes):
+            out += ["", f"class {name}(TypedDict):", *(self.classes[name] or ["    pass"]), ""]
+        out.append("")
+        for name in sorted(self.aliases):
+            out.append(f'{name}: TypeAlias = "{self.aliases[name]}"')
+        return "\n".join(out).rstrip() + "\n"
+
+
+def as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def load(source: str) -> dict[str, Any]:
+    if source.startswith(("http://", "https://")):
+        with urllib.request.urlopen(source, timeout=30) as response:  # noqa: S310 (a URL the user gives)
+            return json.load(response)
+    return json.loads(Path(source).read_text())
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0].startswith("-"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    text = Generator(load(argv[0])).render()
+    if "--check" in argv:
+        current = TARGET.read_text() if TARGET.exists() else ""
+        if current == text:
+            return 0
+        sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), text.splitlines(True), "_api.py", "served"))
+        print(
+            "\nclient/python/src/byom/_api.py is stale: the API changed. Regenerate it with\n"
+            "  python client/python/scripts/generate_api.py <the served /v1/openapi.json>\n"
+            "and adapt the SDK to what changed.",
+            file=sys.stderr,
+        )
+        return 1
+    TARGET.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,534 @@
+"""The registry API's types and operations, generated from its OpenAPI document.
+
+Do not edit: regenerate with `python client/python/scripts/generate_api.py <openapi.json>`
+(API version 1.0.0). TypedDicts describe the JSON the API
+takes and returns; OPERATIONS maps each operationId to its method and path.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Literal, TypedDict
+
+if sys.version_info >= (3, 11):
+    from typing import NotRequired, TypeAlias
+else:  # pragma: no cover
+    from typing_extensions import NotRequired, TypeAlias
+
+OPERATIONS: dict[str, tuple[str, str]] = {
+    "addCatalogEntry": ("POST", "/v1/catalog/{kind}"),
+    "completeArtifactUpload": ("POST", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}/complete"),
+    "createArtifact": ("POST", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts"),
+    "createDeployment": ("POST", "/v1/projects/{projectId}/deployments"),
+    "createExperiment": ("POST", "/v1/projects/{projectId}/experiments"),
+    "createModel": ("POST", "/v1/projects/{projectId}/models"),
+    "createProject": ("POST", "/v1/projects"),
+    "deleteDeployment": ("DELETE", "/v1/projects/{projectId}/deployments/{deploymentId}"),
+    "deleteExperiment": ("DELETE", "/v1/projects/{projectId}/experiments/{experimentId}"),
+    "deleteMember": ("DELETE", "/v1/projects/{projectId}/members"),
+    "deleteProject": ("DELETE", "/v1/projects/{projectId}"),
+    "downloadArtifact": ("GET", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}/download"),
+    "getArtifact": ("GET", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}"),
+    "getDeployment": ("GET", "/v1/projects/{projectId}/deployments/{deploymentId}"),
+    "getExperiment": ("GET", "/v1/projects/{projectId}/experiments/{experimentId}"),
+    "getModel": ("GET", "/v1/projects/{projectId}/models/{modelId}"),
+    "getModelVersion": ("GET", "/v1/projects/{projectId}/models/{modelId}/versions/{version}"),
+    "getProject": ("GET", "/v1/projects/{projectId}"),
+    "health": ("GET", "/v1/health"),
+    "importMlflowModel": ("POST", "/v1/projects/{projectId}/imports/mlflow"),
+    "listArtifacts": ("GET", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts"),
+    "listCatalogEntries": ("GET", "/v1/catalog/{kind}"),
+    "listCompositions": ("GET", "/v1/catalog/compositions"),
+    "listDeployments": ("GET", "/v1/projects/{projectId}/deployments"),
+    "listExperiments": ("GET", "/v1/projects/{projectId}/experiments"),
+    "listMembers": ("GET", "/v1/projects/{projectId}/members"),
+    "listModelVersions": ("GET", "/v1/projects/{projectId}/models/{modelId}/versions"),
+    "listModels": ("GET", "/v1/projects/{projectId}/models"),
+    "listProjects": ("GET", "/v1/projects"),
+    "openapi": ("GET", "/v1/openapi.json"),
+    "patchExperiment": ("PATCH", "/v1/projects/{projectId}/experiments/{experimentId}"),
+    "putMember": ("PUT", "/v1/projects/{projectId}/members"),
+    "registerModelVersion": ("POST", "/v1/projects/{projectId}/models/{modelId}/versions"),
+    "renewArtifactUpload": ("POST", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}/upload"),
+    "updateDeployment": ("PATCH", "/v1/projects/{projectId}/deployments/{deploymentId}"),
+}
+
+
+class AddCatalogEntryBody(TypedDict):
+    name: str
+
+
+class Artifact(TypedDict):
+    artifactId: str
+    projectId: str
+    experimentId: str
+    type: str
+    fileName: str
+    sizeBytes: int
+    sha256: str | None  # Verified SHA-256 (hex) once ingested; the declared one before
+    framework: str | None
+    status: Literal["UPLOADING", "INGESTING", "READY", "FAILED"]
+    failureReason: str | None
+    notices: list[str]  # What to do before this artifact can be deployed, if anything
+    model: ArtifactModel | None  # What ingestion read from an MLflow model's MLmodel
+    createdBy: str
+    createdAt: str
+    updatedAt: str
+
+
+class ArtifactDownload(TypedDict):
+    url: str
+    expiresInSeconds: int
+
+
+class ArtifactModel(TypedDict):
+    flavors: list[str]
+    framework: str  # The native MLflow flavor (sklearn, xgboost …), or python_function
+    pythonVersion: str | None
+    loaderModule: str | None  # python_function.loader_module
+    mlflowVersion: str | None
+    mlmodelPath: str  # Where MLmodel was found inside the zip
+    hasSignature: bool
+
+
+class ArtifactUploadMultipart(TypedDict):
+    multipart: ArtifactUploadMultipartMultipart
+
+
+class ArtifactUploadMultipartMultipart(TypedDict):
+    uploadId: str
+    partSizeBytes: int
+    parts: list[ArtifactUploadMultipartMultipartPartsItem]
+
+
+class ArtifactUploadMultipartMultipartPartsItem(TypedDict):
+    partNumber: int
+    url: str
+
+
+class ArtifactUploadPUT(TypedDict):
+    method: Literal["PUT"]
+    url: str
+    headers: dict[str, str]  # Send these headers with the PUT, unchanged
+
+
+class ArtifactUploadRenewal(TypedDict):
+    upload: ArtifactUpload
+    expiresInSeconds: int
+
+
+class CatalogArtifactProcessor(TypedDict):
+    name: str
+    deployableArtifactType: str
+    modelType: str
+    image: str
+    builtIn: bool  # Declared by Byom (lambdas/catalog/builtin.ts); cannot be overwritten
+    createdAt: str
+    createdBy: str
+
+
+class CatalogArtifactType(TypedDict):
+    name: str
+    readableName: str
+    builtIn: bool  # Declared by Byom (lambdas/catalog/builtin.ts); cannot be overwritten
+    createdAt: str
+    createdBy: str
+
+
+class CatalogDeployableArtifactType(TypedDict):
+    name: str
+    readableName: str
+    artifactType: str
+    builtIn: bool  # Declared by Byom (lambdas/catalog/builtin.ts); cannot be overwritten
+    createdAt: str
+    createdBy: str
+
+
+class CatalogModelType(TypedDict):
+    name: str
+    readableName: str
+    builtIn: bool  # Declared by Byom (lambdas/catalog/builtin.ts); cannot be overwritten
+    createdAt: str
+    createdBy: str
+
+
+class CatalogRuntime(TypedDict):
+    name: str
+    modelType: str
+    image: str
+    env: dict[str, str]
+    frameworks: list[str]
+    builtIn: bool  # Declared by Byom (lambdas/catalog/builtin.ts); cannot be overwritten
+    createdAt: str
+    createdBy: str
+
+
+class CompleteArtifactUploadBody(TypedDict):
+    parts: list[CompleteArtifactUploadBodyPartsItem]
+
+
+class CompleteArtifactUploadBodyPartsItem(TypedDict):
+    partNumber: int
+    etag: str
+
+
+class Composition(TypedDict):
+    deployableArtifactType: str
+    processor: str
+    modelType: str
+    runtime: str
+    frameworks: list[str]  # The frameworks the runtime serves
+
+
+class Compositions(TypedDict):
+    artifactType: str
+    items: list[Composition]
+
+
+class CreateArtifactBody(TypedDict):
+    type: str  # An artifact type of the catalog, e.g. python/mlflow
+    fileName: str
+    sizeBytes: int
+    sha256: NotRequired[str]  # SHA-256 of the file (hex); S3 and ingestion verify it
+    framework: NotRequired[str]  # Required for python/pickle: the library that wrote the file
+
+
+class CreateArtifactResult(TypedDict):
+    artifact: Artifact
+    upload: ArtifactUpload
+
+
+class CreateDeploymentBody(TypedDict):
+    name: str
+    mode: Literal["single", "ab", "champion_challenger"]
+    targets: list[DeploymentTarget]
+    security: NotRequired[DeploymentSecurityInput]
+
+
+class CreateExperimentBody(TypedDict):
+    name: str
+    description: NotRequired[str]
+    metadata: NotRequired[dict[str, MetadataValueInput]]
+
+
+class CreateModelBody(TypedDict):
+    name: str
+    description: NotRequired[str]
+
+
+class CreateProjectBody(TypedDict):
+    name: str
+    description: NotRequired[str]
+
+
+class DeleteMemberQuery(TypedDict):
+    principal: NotRequired[str]
+
+
+class Deployment(TypedDict):
+    deploymentId: str
+    projectId: str
+    name: str
+    mode: Literal["single", "ab", "champion_challenger"]
+    targets: list[DeploymentTarget]
+    security: DeploymentSecurity
+    status: Literal["PENDING", "PROCESSING", "STARTING", "HEALTHY", "UNHEALTHY", "FAILED", "DELETING", "DELETED"]
+    failureReason: str | None
+    endpointUrl: str | None  # Score with POST <endpointUrl>/model/score
+    serving: list[DeploymentServingItem]  # What answers requests now
+    revision: int
+    liveRevision: int
+    events: list[DeploymentEventsItem]
+    createdAt: str
+    updatedAt: str
+    createdBy: str
+
+
+class DeploymentEventsItem(TypedDict):
+    at: str
+    status: Literal["PENDING", "PROCESSING", "STARTING", "HEALTHY", "UNHEALTHY", "FAILED", "DELETING", "DELETED"]
+    message: str
+
+
+class DeploymentSecurity(TypedDict):
+    mode: Literal["none", "passphrase"]
+
+
+class DeploymentSecurityInputNone(TypedDict):
+    mode: Literal["none"]
+
+
+class DeploymentSecurityInputPassphrase(TypedDict):
+    mode: Literal["passphrase"]
+    passphrase: str  # Scoring requires 'Authorization: Bearer <passphrase>'. Only a salted hash is stored.
+
+
+class DeploymentServingItem(TypedDict):
+    modelId: str
+    modelName: str
+    version: int
+    runtime: str
+    processor: str
+    weight: int
+    role: Literal["primary", "champion", "challenger"]
+
+
+class DeploymentTarget(TypedDict):
+    modelId: str
+    version: int
+    runtime: NotRequired[str]  # A runtime of the catalog; default: the first that serves the model's framework
+    processor: NotRequired[str]  # An artifact processor of the catalog; default: the one for the artifact's type
+    weight: NotRequired[int]  # Mode ab: the target's share of traffic in percent; the weights add up to 100
+    role: NotRequired[Literal["champion", "challenger"]]  # Mode champion_challenger: the champion answers, the challenger gets shadow copies
+
+
+class Error(TypedDict):
+    error: ErrorError
+
+
+class ErrorError(TypedDict):
+    code: str
+    message: str
+    details: list[Any]
+
+
+class Experiment(TypedDict):
+    experimentId: str
+    projectId: str
+    name: str
+    description: str
+    metadata: dict[str, MetadataValue]
+    createdAt: str
+    updatedAt: str
+    createdBy: str
+    registeredAs: ExperimentRegisteredAs | None  # The model version this experiment became, or null
+
+
+class ExperimentRegisteredAs(TypedDict):
+    modelId: str
+    version: int
+
+
+class HealthResult(TypedDict):
+    status: Literal["ok"]
+    version: str
+
+
+class ImportMlflowModelBody(TypedDict):
+    trackingUri: str  # Base URL of the MLflow tracking server (http or https)
+    modelName: str
+    version: int | str  # The registered model version, e.g. 3
+
+
+class ListArtifactsQuery(TypedDict):
+    limit: NotRequired[int]
+    cursor: NotRequired[str]
+
+
+class ListArtifactsResult(TypedDict):
+    items: list[Artifact]
+    nextCursor: str | None
+
+
+class ListCatalogEntriesQuery(TypedDict):
+    limit: NotRequired[int]
+    cursor: NotRequired[str]
+
+
+class ListCatalogEntriesResult(TypedDict):
+    items: list[CatalogEntry]
+    nextCursor: str | None
+
+
+class ListCompositionsQuery(TypedDict):
+    artifactType: NotRequired[str]
+    framework: NotRequired[str]  # Only runtimes that serve this framework
+
+
+class ListDeploymentsQuery(TypedDict):
+    limit: NotRequired[int]
+    cursor: NotRequired[str]
+
+
+class ListDeploymentsResult(TypedDict):
+    items: list[Deployment]
+    nextCursor: str | None
+
+
+class ListExperimentsQuery(TypedDict):
+    limit: NotRequired[int]
+    cursor: NotRequired[str]
+
+
+class ListExperimentsResult(TypedDict):
+    items: list[Experiment]
+    nextCursor: str | None
+
+
+class ListMembersQuery(TypedDict):
+    limit: NotRequired[int]
+    cursor: NotRequired[str]
+
+
+class ListMembersResult(TypedDict):
+    items: list[ProjectMember]
+    nextCursor: str | None
+
+
+class ListModelVersionsQuery(TypedDict):
+    limit: NotRequired[int]
+    cursor: NotRequired[str]
+
+
+class ListModelVersionsResult(TypedDict):
+    items: list[ModelVersion]
+    nextCursor: str | None
+
+
+class ListModelsQuery(TypedDict):
+    limit: NotRequired[int]
+    cursor: NotRequired[str]
+
+
+class ListModelsResult(TypedDict):
+    items: list[RegisteredModel]
+    nextCursor: str | None
+
+
+class ListProjectsQuery(TypedDict):
+    limit: NotRequired[int]
+    cursor: NotRequired[str]
+
+
+class ListProjectsResult(TypedDict):
+    items: list[Project]
+    nextCursor: str | None
+
+
+class MetadataValueBoolValue(TypedDict):
+    bool_value: bool
+
+
+class MetadataValueDoubleValue(TypedDict):
+    double_value: float
+
+
+class MetadataValueInput(TypedDict):
+    string_value: NotRequired[str]
+    int64_value: NotRequired[int | str]  # A JSON integer or a decimal string; returned as a string
+    double_value: NotRequired[float]
+    bool_value: NotRequired[bool]
+    json_value: NotRequired[Any]  # Any JSON value
+    timestamp_value: NotRequired[str]
+
+
+class MetadataValueInt64Value(TypedDict):
+    int64_value: str
+
+
+class MetadataValueJsonValue(TypedDict):
+    json_value: NotRequired[Any]
+
+
+class MetadataValueStringValue(TypedDict):
+    string_value: str
+
+
+class MetadataValueTimestampValue(TypedDict):
+    timestamp_value: str
+
+
+class MlflowImport(TypedDict):
+    experiment: Experiment
+    artifact: Artifact
+
+
+class ModelVersion(TypedDict):
+    modelId: str
+    projectId: str
+    version: int
+    experimentId: str
+    createdAt: str
+    createdBy: str
+
+
+class ModelVersionWithExperiment(TypedDict):
+    modelId: str
+    projectId: str
+    version: int
+    experimentId: str
+    createdAt: str
+    createdBy: str
+    experiment: Experiment
+
+
+class PatchExperimentBody(TypedDict):
+    metadata: dict[str, MetadataValueInput | None]
+
+
+class Project(TypedDict):
+    projectId: str
+    name: str
+    description: str
+    owner: str
+    createdAt: str
+    role: Literal["viewer", "editor", "owner"]  # The caller's role in this project
+
+
+class ProjectMember(TypedDict):
+    principal: str
+    role: Literal["viewer", "editor", "owner"]
+    addedAt: str
+
+
+class PutMemberBody(TypedDict):
+    principal: str  # An IAM principal ARN, or local:<user> in local mode
+    role: Literal["viewer", "editor", "owner"]
+
+
+class RegisterModelVersionBody(TypedDict):
+    experimentId: str
+
+
+class RegisteredModel(TypedDict):
+    modelId: str
+    projectId: str
+    name: str
+    description: str
+    createdAt: str
+    createdBy: str
+
+
+class UpdateDeploymentBody(TypedDict):
+    targets: list[DeploymentTarget]
+
+
+AddCatalogEntryResult: TypeAlias = "CatalogEntry"
+ArtifactUpload: TypeAlias = "ArtifactUploadPUT | ArtifactUploadMultipart"
+CatalogEntry: TypeAlias = "CatalogArtifactProcessor | CatalogRuntime | CatalogDeployableArtifactType | CatalogArtifactType | CatalogModelType"
+CompleteArtifactUploadResult: TypeAlias = "Artifact"
+CreateDeploymentResult: TypeAlias = "Deployment"
+CreateExperimentResult: TypeAlias = "Experiment"
+CreateModelResult: TypeAlias = "RegisteredModel"
+CreateProjectResult: TypeAlias = "Project"
+DeleteDeploymentResult: TypeAlias = "Deployment"
+DeleteExperimentResult: TypeAlias = "None"
+DeleteMemberResult: TypeAlias = "None"
+DeleteProjectResult: TypeAlias = "None"
+DeploymentSecurityInput: TypeAlias = "DeploymentSecurityInputNone | DeploymentSecurityInputPassphrase"
+DownloadArtifactResult: TypeAlias = "ArtifactDownload"
+GetArtifactResult: TypeAlias = "Artifact"
+GetDeploymentResult: TypeAlias = "Deployment"
+GetExperimentResult: TypeAlias = "Experiment"
+GetModelResult: TypeAlias = "RegisteredModel"
+GetModelVersionResult: TypeAlias = "ModelVersionWithExperiment"
+GetProjectResult: TypeAlias = "Project"
+ImportMlflowModelResult: TypeAlias = "MlflowImport"
+ListCompositionsResult: TypeAlias = "Compositions"
+MetadataValue: TypeAlias = "MetadataValueStringValue | MetadataValueInt64Value | MetadataValueDoubleValue | MetadataValueBoolValue | MetadataValueJsonValue | MetadataValueTimestampValue"
+OpenapiResult: TypeAlias = "dict[str, Any]"
+PatchExperimentResult: TypeAlias = "Experiment"
+PutMemberResult: TypeAlias = "ProjectMember"
+RegisterModelVersionResult: TypeAlias = "ModelVersion"
+RenewArtifactUploadResult: TypeAlias = "ArtifactUploadRenewal"
+UpdateDeploymentResult: TypeAlias = "Deployment"
