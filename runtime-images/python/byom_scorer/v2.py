@@ -91,8 +91,7 @@ def parse_infer(body: bytes, header_length: int | None, schema: list[Column]) ->
         if name in arrays:
             raise bad_request(f"input {name!r} appears twice")
         arrays[name] = values
-    position = check_columnar_fields(list(arrays), schema)
-    del position
+    check_columnar_fields(list(arrays), schema)
     columns = [convert_arrow(arrays[column.name], column, 0) for column in schema]
     outputs = request.get("outputs")
     wanted: list[str] | None = None

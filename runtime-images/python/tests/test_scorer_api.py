@@ -177,6 +177,51 @@ def test_a_passphrase_protected_runtime_answers_401_without_the_bearer_passphras
         assert served.get("/readyz").status == 200
 
 
+def test_the_passphrase_is_checked_before_the_body_is_read(trained):
+    import socket
+
+    _, _, ready, _ = trained
+    with Runtime(ready, BYOM_PASSPHRASE_HASH=_node_scrypt_hash("open sesame")) as served:
+        with socket.create_connection(("127.0.0.1", served.port), timeout=10) as client:
+            # Headers announcing 100 MB, and not a byte of body: the answer comes at once.
+            client.sendall(b"POST /model/score HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                           b"Authorization: Bearer nope\r\nContent-Length: 100000000\r\n\r\n")
+            head = client.recv(4096)
+        assert head.startswith(b"HTTP/1.1 401 ") and b"passphrase is wrong" in head
+
+
+def test_failed_attempts_are_limited_per_client_as_the_load_balancer_names_it(trained):
+    _, frame, ready, _ = trained
+    request = frame_request(frame.head(1))
+    good = {"Authorization": "Bearer open sesame"}
+    with Runtime(ready, BYOM_PASSPHRASE_HASH=_node_scrypt_hash("open sesame"), BYOM_AUTH_MAX_FAILURES="3") as served:
+        # The ALB appends the address it saw: the right-most entry; the rest is the client's word.
+        guesser = {"X-Forwarded-For": "1.2.3.4, 10.0.0.5"}
+        for _ in range(3):
+            assert served.score(request, {**guesser, "Authorization": "Bearer guess"}).status == 401
+        blocked = served.score(request, {**guesser, **good})
+        assert blocked.status == 429 and "10.0.0.5" in blocked.json()["detail"]
+        forged = served.score(request, {"X-Forwarded-For": "10.0.0.9, 10.0.0.5", **good})
+        assert forged.status == 429  # a forged left-most entry changes nothing
+        assert served.score(request, {"X-Forwarded-For": "1.2.3.4, 10.0.0.6", **good}).status == 200
+        assert served.score(request, good).status == 200  # no header: the peer address, not blocked
+
+
+def test_the_verification_cache_keeps_recent_verdicts_when_full(monkeypatch):
+    from byom_scorer import auth
+
+    monkeypatch.setattr(auth, "_MAX_CACHED", 4)
+    salt = os.urandom(8)
+    key = hashlib.scrypt(b"right", salt=salt, n=2, r=1, p=1, dklen=16)
+    check = auth.PassphraseCheck(f"scrypt$2$1$1${salt.hex()}${key.hex()}", max_failures=1000)
+    check.require("Bearer right", "c")
+    for index in range(20):
+        with pytest.raises(auth.RequestError):
+            check.require(f"Bearer wrong-{index}", "c")
+        check.require("Bearer right", "c")  # in use: never the least recently used
+        assert "Bearer right" in check._verdicts and len(check._verdicts) <= 4
+
+
 def test_predict_proba_switch_gives_one_field_per_class(trained):
     model, frame, ready, _ = trained
     with Runtime(ready, BYOM_PREDICT_PROBA="true") as served:
