@@ -139,53 +139,11 @@ export async function ensureImageEnv(image: string, options: EnsureOptions = {})
   const venvDir = join(VENVS_DIR, `${image}-${await hashFiles([requirements as string])}`);
   await ensureVenv(venvDir, basePython, [requirements as string], options.verbose ?? false);
   const base: ImageEnv = { image, venvDir, python: join(venvDir, "bin", "python") };
-  if (await usesNativeModule(image)) await ensureNativeModule(base);
   if (!options.withTestTools) return base;
   const testRequirements = join(PYTHON_SOURCE_DIR, "requirements-test.txt");
   const testDir = `${venvDir}-test-${await hashFiles([testRequirements])}`;
   await ensureVenv(testDir, basePython, [testRequirements], options.verbose ?? false, venvDir);
   return { image, venvDir: testDir, python: join(testDir, "bin", "python") };
-}
-
-const NATIVE_SOURCE = join(RUNTIME_IMAGES_DIR, "native", "byom_rows.c");
-
-/** Runtime images compile runtime-images/native/ into their venv (their Dockerfile says so). */
-async function usesNativeModule(image: string): Promise<boolean> {
-  const dockerfile = await readFile(join(imageDir(image), "Dockerfile"), "utf8");
-  return dockerfile.includes("native/build.py");
-}
-
-/**
- * Compiles the native row reader into the venv, as the image's build stage does, whenever the
- * venv's copy is missing or older than the source. Without a C compiler the runtime still works
- * (large batches take the slower checked path): that is a warning, not a failure.
- */
-/** Venvs whose native module this process has already checked: the check spawns Python. */
-const nativeChecked = new Set<string>();
-
-async function ensureNativeModule(env: ImageEnv): Promise<void> {
-  if (nativeChecked.has(env.venvDir)) return;
-  await buildNativeModule(env);
-  nativeChecked.add(env.venvDir);
-}
-
-async function buildNativeModule(env: ImageEnv): Promise<void> {
-  const site = await sitePackages(env.python);
-  const stamp = join(site, "byom_rows.sha256");
-  const wanted = await hashFiles([NATIVE_SOURCE], 64);
-  const built = await readFile(stamp, "utf8").catch(() => "");
-  if (built.trim() === wanted) return;
-  await withDirLock(`${env.venvDir}.native.lock`, async () => {
-    if ((await readFile(stamp, "utf8").catch(() => "")).trim() === wanted) return;
-    try {
-      await run(env.python, [join(RUNTIME_IMAGES_DIR, "native", "build.py"), "--out", site], true);
-    } catch (error) {
-      process.stderr.write(
-        `byom: could not compile runtime-images/native/byom_rows.c for ${env.image} (${(error as Error).message}); ` +
-          "large score requests will use the slower pure-Python reader. Install a C compiler (e.g. gcc) to fix.\n",
-      );
-    }
-  });
 }
 
 /**

@@ -5,19 +5,21 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { ensureImageEnv, PYTHON_SOURCE_DIR } from "#local/python-env.ts";
+import { ensureImageEnv, ensurePythonEnv, PYTHON_SOURCE_DIR } from "#local/python-env.ts";
 
-const FAMILIES: Record<string, { image: string; tests: string[] }> = {
+const FAMILIES: Record<string, { image: string; tests: string[]; tritonClient?: boolean }> = {
   tabular: {
     image: "tabular-runtime",
+    tritonClient: true,
     tests: [
       "tests/test_convert.py",
-      "tests/test_fast_rows.py",
+      "tests/test_formats.py",
       "tests/test_peer.py",
       "tests/test_processors.py",
       "tests/test_scorer_api.py",
       "tests/test_shadow.py",
       "tests/test_tabular_frameworks.py",
+      "tests/test_v2.py",
     ],
   },
   pytorch: { image: "pytorch-runtime", tests: ["tests/test_pytorch_frameworks.py"] },
@@ -53,6 +55,15 @@ for (const name of selected) {
   process.stderr.write(
     `byom: ${name} environments ready in ${((Date.now() - familyStart) / 1000).toFixed(1)} s\n`,
   );
+  // The V2 tests score with the real tritonclient, from a venv of its own (its pins clash with
+  // TensorFlow's in the shared test layer).
+  const tritonClient = family.tritonClient
+    ? (
+        await ensurePythonEnv("tritonclient", [
+          join(PYTHON_SOURCE_DIR, "tests", "requirements-tritonclient.txt"),
+        ])
+      ).python
+    : undefined;
   const code = await run(
     tester.python,
     ["-m", "pytest", "-q", "-p", "no:cacheprovider", ...family.tests, ...extraArgs],
@@ -60,6 +71,7 @@ for (const name of selected) {
       ...process.env,
       ...processors,
       BYOM_RUNTIME_PYTHON: runtime.python,
+      ...(tritonClient ? { BYOM_TRITONCLIENT_PYTHON: tritonClient } : {}),
       PYTHONPATH: PYTHON_SOURCE_DIR,
       MLFLOW_TRACKING_URI: `file://${join(PYTHON_SOURCE_DIR, "..", "..", ".byom", "mlruns")}`,
     },

@@ -1,35 +1,69 @@
-"""The scorer API of DESIGN §4 as one function from request to response (no I/O here)."""
+"""The scorer API (docs/runtimes.md) as one function from request to response (no network I/O
+here): the H2O-style /model/… endpoints and the Open Inference Protocol under /v2/…."""
 
 from __future__ import annotations
 
-import csv
 import gc
 import logging
+import tempfile
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import IO, Any
 from urllib.parse import parse_qs
 
 import orjson
 
 from byom_ready.schema import scorer_data_type
+from byom_scorer import formats, v2
 from byom_scorer.auth import PassphraseCheck
 from byom_scorer.config import Settings
-from byom_scorer.convert import ScoreRequest, parse_request
+from byom_scorer.convert import Batch, ScoreRequest, check_columnar_fields, convert_arrow, parse_json, parse_request
 from byom_scorer.errors import RequestError
-from byom_scorer.fast_rows import parse_request_bytes
-from byom_scorer.model import Predictor, as_text_columns
+from byom_scorer.model import Outputs, Predictor, as_text_columns
 from byom_scorer.peer import SPLIT_ROWS, Peer
 
 log = logging.getLogger("byom_scorer")
 
 JSON = b"application/json"
 TEXT = b"text/plain; charset=utf-8"
-Response = tuple[int, bytes, bytes]
 _LARGE_BODY = 64 * 1024
+_SPOOL_BYTES = 8 * 1024 * 1024  # answers larger than this go to a temporary file
+
+
+@dataclass
+class Streamed:
+    """An answer in a (spooled) file, written to the client in chunks with flow control."""
+
+    file: IO[bytes]
+    length: int
+
+
+@dataclass
+class Extra:
+    """A body with extra response headers (V2's Inference-Header-Content-Length)."""
+
+    body: bytes
+    headers: bytes
+
+
+Payload = bytes | Streamed | Extra
+Response = tuple[int, bytes, Payload]
 
 
 def _json(status: int, payload: Any) -> Response:
     return status, JSON, orjson.dumps(payload)
+
+
+def _error(status: int, message: str, v2_path: bool, retry_after: int | None = None) -> Response:
+    body = orjson.dumps({"error": message} if v2_path else {"detail": message})
+    if retry_after is not None:
+        return status, JSON, Extra(body, b"Retry-After: %d\r\n" % retry_after)
+    return status, JSON, body
+
+
+def needs_auth(path: str) -> bool:
+    """Every model endpoint; health checks and the V2 server's own metadata are open."""
+    return path.startswith("/model/") or path.startswith("/v2/models")
 
 
 class ScorerApp:
@@ -41,7 +75,10 @@ class ScorerApp:
         self._auth = PassphraseCheck(settings.passphrase_hash) if settings.passphrase_hash else None
         self._schema_answer: bytes | None = None
         self._sample_answer: bytes | None = None
+        self._v2_metadata: bytes | None = None
         self._id = settings.model_id.encode()
+        # V2 model names: the deployment's name (through its endpoint) and the runtime's MODEL_ID.
+        self.model_names = [name for name in (settings.model_name, settings.model_id) if name]
         self._parsed: Any = None
         self.peer: Peer | None = None  # the sibling worker that predicts half of large batches
 
@@ -62,6 +99,10 @@ class ScorerApp:
         sample = manifest.sample_request or {"fields": [], "rows": []}
         sample = {"fields": sample["fields"], "rows": [[_text(v) for v in row] for row in sample["rows"]]}
         self._sample_answer = orjson.dumps(sample)
+        outputs = [(c.name, v2.DATATYPES[c.type]) for c in predictor.output_schema or []]
+        self._v2_metadata = orjson.dumps(
+            v2.metadata(self.model_names, manifest.framework, predictor.input_schema, outputs)
+        )
         self._loaded = predictor
 
     def _ready(self) -> Predictor | None:
@@ -69,24 +110,45 @@ class ScorerApp:
             self.predictor = self._loaded
         return self.predictor
 
-    def handle(self, method: bytes, path: str, query: str, authorization: str | None, content_type: str | None, body: bytes) -> Response:
+    def authorize(self, path: str, authorization: str | None, client: str) -> Response | None:
+        """Called once the headers are in, before the body is read: an answer refuses the request."""
+        if self._auth is None or not needs_auth(path):
+            return None
         try:
-            return self._route(method, path, query, authorization, content_type, body)
+            self._auth.require(authorization, client)
         except RequestError as error:
-            return _json(error.status, {"detail": error.message})
+            return _error(error.status, error.message, path.startswith("/v2"), error.retry_after)
+        return None
+
+    def handle(
+        self,
+        method: bytes,
+        path: str,
+        query: str,
+        headers: dict[bytes, bytes],
+        body: bytes,
+        spool: IO[bytes] | None = None,
+    ) -> Response:
+        """`spool`: a columnar body, already on disk (server); `body` holds every other body."""
+        try:
+            if path.startswith("/v2"):
+                return self._route_v2(method, path, headers, body)
+            return self._route(method, path, query, headers, body, spool)
+        except RequestError as error:
+            return _error(error.status, error.message, path.startswith("/v2"), error.retry_after)
         except Exception:  # noqa: BLE001 - a fault, logged with its traceback, never shown to callers
             log.exception("scoring failed")
-            return _json(500, {"detail": "the model failed on this request; see the runtime log"})
+            return _error(500, "the model failed on this request; see the runtime log", path.startswith("/v2"))
 
-    def _route(self, method: bytes, path: str, query: str, authorization: str | None, content_type: str | None, body: bytes) -> Response:
+    def _route(
+        self, method: bytes, path: str, query: str, headers: dict[bytes, bytes], body: bytes, spool: IO[bytes] | None
+    ) -> Response:
         if path in ("/readyz", "/healthz"):
             if self._ready() is None:
                 return 503, TEXT, b"loading"
             return 200, TEXT, b"ok"
         if not path.startswith("/model/"):
-            raise RequestError(404, f"no such endpoint {path}: the scorer API lives under /model/")
-        if self._auth is not None:
-            self._auth.require(authorization)
+            raise RequestError(404, f"no such endpoint {path}: the scorer API lives under /model/ (and /v2/)")
         predictor = self.predictor or self._ready()
         if path == "/model/id":
             return 200, TEXT, self._id
@@ -94,10 +156,10 @@ class ScorerApp:
             raise RequestError(503, "the model is still loading; retry when /readyz answers 200")
         if path == "/model/score":
             if method == b"POST":
-                return self._score_body(predictor, content_type, body)
+                return self._score_body(predictor, headers, body, spool)
             if method == b"GET":
                 return self._score_file(predictor, query)
-            raise RequestError(405, "use POST /model/score with a JSON body, or GET /model/score?file=<name>")
+            raise RequestError(405, "use POST /model/score with a body, or GET /model/score?file=<name>")
         if method != b"GET":
             raise RequestError(405, f"{path} answers GET only")
         if path == "/model/schema":
@@ -108,49 +170,48 @@ class ScorerApp:
             return 200, JSON, b'["SCORE"]'
         raise RequestError(404, f"no such endpoint {path}")
 
-    def _score_body(self, predictor: Predictor, content_type: str | None, body: bytes) -> Response:
+    def _score_body(
+        self, predictor: Predictor, headers: dict[bytes, bytes], body: bytes, spool: IO[bytes] | None
+    ) -> Response:
+        content_type = _header(headers, b"content-type")
+        kind = formats.request_format(content_type)
+        answer_kind = formats.response_format(_header(headers, b"accept"), kind)
+        if kind != formats.JSON:
+            return self._score_columnar(predictor, kind, answer_kind, spool if spool is not None else _memory(body))
         if len(body) < _LARGE_BODY:
-            return self._score_body_now(predictor, content_type, body)
+            return self._score_json(predictor, body, answer_kind)
         # A large batch allocates hundreds of thousands of acyclic objects (parsed JSON, output
         # strings); the cyclic collector would walk them and the whole model again and again.
         gc.disable()
         try:
-            return self._score_body_now(predictor, content_type, body)
+            return self._score_json(predictor, body, answer_kind)
         finally:
             gc.enable()
 
-    def _score_body_now(self, predictor: Predictor, content_type: str | None, body: bytes) -> Response:
-        if content_type is not None and "json" not in content_type.lower():
-            raise RequestError(415, f"Content-Type {content_type!r} is not JSON: send application/json")
-        if len(body) >= _LARGE_BODY:
-            request = parse_request_bytes(body, predictor.input_schema)
-            if request is not None:
-                return self._score(predictor, request)
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError as error:
-            raise RequestError(415, f"the body is not JSON: {error}") from None
+    def _score_json(self, predictor: Predictor, body: bytes, answer_kind: str) -> Response:
+        payload = parse_json(body)
         # Freeing a large parsed body takes a while: the server calls release() once the answer
         # is written, so the client does not wait for it.
         self._parsed = payload
-        return self._score(predictor, parse_request(payload, predictor.input_schema))
+        return self._score(predictor, parse_request(payload, predictor.input_schema), answer_kind)
 
     def release(self) -> None:
         self._parsed = None
 
-    def _score(self, predictor: Predictor, request: ScoreRequest) -> Response:
+    def _predict(self, predictor: Predictor, columns: Any, rows: int) -> Outputs:
         peer = self.peer
         if peer is None:
-            outputs = predictor.predict(request.columns, request.row_count)
-        else:
-            peer.scoring(True)
-            try:
-                if peer.usable and predictor.splittable and request.row_count >= SPLIT_ROWS:
-                    outputs = peer.predict(predictor, request.columns, request.row_count)
-                else:
-                    outputs = predictor.predict(request.columns, request.row_count)
-            finally:
-                peer.scoring(False)
+            return predictor.predict(columns, rows)
+        peer.scoring(True)
+        try:
+            if peer.usable and predictor.splittable and rows >= SPLIT_ROWS:
+                return peer.predict(predictor, columns, rows)
+            return predictor.predict(columns, rows)
+        finally:
+            peer.scoring(False)
+
+    def _score(self, predictor: Predictor, request: ScoreRequest, answer_kind: str = formats.JSON) -> Response:
+        outputs = self._predict(predictor, request.columns, request.row_count)
         names = list(outputs.names)
         extra_names: list[str] = []
         extra_columns: list[list[str]] = []
@@ -160,11 +221,62 @@ class ScorerApp:
         for name, values in request.included:
             extra_names.append(name)
             extra_columns.append(values)
+        if answer_kind != formats.JSON:
+            import numpy as np
+
+            table = formats.output_table(
+                extra_names + names,
+                [np.array(c, dtype=object) for c in extra_columns] + list(outputs.columns),
+                predictor.output_schema,
+            )
+            writer, sink = self._writer(answer_kind)
+            writer.write(table, [])
+            writer.close(table)
+            return self._finish(answer_kind, sink)
         score = list(zip(*extra_columns, *as_text_columns(outputs.columns))) if request.row_count else []
         answer: dict[str, Any] = {"id": self.settings.model_id, "score": score}
         if not request.no_field_names:
             answer["fields"] = extra_names + names
         return _json(200, answer)
+
+    def _writer(self, kind: str) -> tuple[formats.AnswerWriter, IO[bytes]]:
+        sink = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 - closed by the server
+        return formats.AnswerWriter(kind, sink, self.settings.model_id), sink  # type: ignore[arg-type]
+
+    def _finish(self, kind: str, sink: IO[bytes]) -> Response:
+        length = sink.tell()
+        sink.seek(0)
+        return 200, formats.content_type(kind), Streamed(sink, length)
+
+    def _score_columnar(self, predictor: Predictor, kind: str, answer_kind: str, body: IO[bytes]) -> Response:
+        """Batch by batch: read, convert, predict, write; only a few batches are ever in memory."""
+        schema = predictor.input_schema
+        writer, sink = self._writer(answer_kind)
+        first_row = 0
+        empty = None
+        try:
+            for batch in formats.read_batches(kind, body, schema):
+                if first_row == 0:
+                    check_columnar_fields(batch.schema.names, schema)
+                rows = batch.num_rows
+                if rows == 0:
+                    continue
+                columns = Batch(
+                    [convert_arrow(batch.column(column.name), column, first_row) for column in schema], schema
+                )
+                outputs = self._predict(predictor, columns, rows)
+                table = formats.output_table(list(outputs.names), list(outputs.columns), predictor.output_schema)
+                empty = table.slice(0, 0)
+                text_rows = list(zip(*as_text_columns(outputs.columns))) if answer_kind == formats.JSON else []
+                writer.write(table, text_rows)
+                first_row += rows
+            if empty is None:
+                empty = _empty_outputs(predictor)
+            writer.close(empty)
+        except BaseException:
+            sink.close()
+            raise
+        return self._finish(answer_kind, sink)
 
     def _score_file(self, predictor: Predictor, query: str) -> Response:
         names = parse_qs(query).get("file")
@@ -178,14 +290,78 @@ class ScorerApp:
             raise RequestError(400, f"file {names[0]!r} is outside the batch folder")
         if not candidate.is_file():
             raise RequestError(404, f"file {names[0]!r} is not in the batch folder")
-        with candidate.open(newline="") as stream:
-            reader = csv.reader(stream)
-            try:
-                fields = next(reader)
-            except StopIteration:
-                raise RequestError(400, f"file {names[0]!r} is empty: it needs a header row") from None
-            rows = [row for row in reader if row]
-        return self._score(predictor, parse_request({"fields": fields, "rows": rows}, predictor.input_schema))
+        if candidate.stat().st_size == 0:
+            raise RequestError(400, f"file {names[0]!r} is empty: it needs a header row")
+        with candidate.open("rb") as stream:
+            return self._score_columnar(predictor, formats.CSV, formats.JSON, stream)
+
+    # ---- Open Inference Protocol (V2) ----------------------------------------------------------
+
+    def _route_v2(self, method: bytes, path: str, headers: dict[bytes, bytes], body: bytes) -> Response:
+        parts = path.rstrip("/").split("/")[1:]  # ["v2", ...]
+        if parts == ["v2"]:
+            return _json(200, {"name": "byom", "version": "1", "extensions": ["binary_tensor_data"]})
+        if parts == ["v2", "health", "live"]:
+            return 200, JSON, b""
+        if parts == ["v2", "health", "ready"]:
+            return (200 if self._ready() is not None else 503), JSON, b""
+        if len(parts) < 3 or parts[1] != "models":
+            raise RequestError(404, f"no such endpoint {path}")
+        name = parts[2]
+        rest = parts[3:]
+        if len(rest) >= 2 and rest[0] == "versions":
+            if rest[1] != "1":
+                raise RequestError(404, f"model {name!r} has one version, 1")
+            rest = rest[2:]
+        if name not in self.model_names:
+            raise RequestError(404, f"no model {name!r} here; this endpoint serves {self.model_names[0]!r}")
+        predictor = self.predictor or self._ready()
+        if rest == ["ready"]:
+            return (200 if predictor is not None else 503), JSON, b""
+        if predictor is None:
+            raise RequestError(503, "the model is still loading; retry when /v2/health/ready answers 200")
+        if rest == []:
+            if method != b"GET":
+                raise RequestError(405, f"{path} answers GET only")
+            return 200, JSON, self._v2_metadata or b"{}"
+        if rest == ["infer"]:
+            if method != b"POST":
+                raise RequestError(405, f"{path} answers POST only")
+            return self._infer(predictor, name, headers, body)
+        raise RequestError(404, f"no such endpoint {path}")
+
+    def _infer(self, predictor: Predictor, name: str, headers: dict[bytes, bytes], body: bytes) -> Response:
+        length = headers.get(v2.HEADER_LENGTH)
+        if length is not None and not length.strip().isdigit():
+            raise RequestError(400, "Inference-Header-Content-Length must be a number of bytes")
+        infer = v2.parse_infer(body, None if length is None else int(length), predictor.input_schema)
+        outputs = self._predict(predictor, Batch(infer.columns, predictor.input_schema), infer.rows)
+        table = formats.output_table(list(outputs.names), list(outputs.columns), predictor.output_schema)
+        columns = [column.to_numpy(zero_copy_only=False) for column in table.columns]
+        answer, head_length = v2.answer(name, infer, list(outputs.names), columns)
+        if head_length is None:
+            return 200, JSON, answer
+        return 200, b"application/octet-stream", Extra(answer, b"Inference-Header-Content-Length: %d\r\n" % head_length)
+
+
+def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:
+    value = headers.get(name)
+    return None if value is None else value.decode("latin-1")
+
+
+def _memory(body: bytes) -> IO[bytes]:
+    import io
+
+    return io.BytesIO(body)
+
+
+def _empty_outputs(predictor: Predictor) -> Any:
+    import pyarrow as pa
+
+    from byom_scorer.convert import arrow_type
+
+    columns = predictor.output_schema or []
+    return pa.table({c.name: pa.array([], arrow_type(c.type)) for c in columns})
 
 
 def _text(value: Any) -> str:

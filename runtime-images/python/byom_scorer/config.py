@@ -24,6 +24,10 @@ class Settings:
     predict_proba: bool
     shadow_url: str | None = None
     shadow_queue: int = 256
+    # Columnar bodies are spooled to disk as they arrive and read batch by batch: their limit
+    # can be far larger than the JSON one (a million-row CSV is ~100 MB).
+    max_columnar_bytes: int = 4 * 1024**3
+    model_name: str | None = None  # the deployment's name: the V2 model name through its endpoint
 
     @staticmethod
     def from_env() -> Settings:
@@ -45,4 +49,6 @@ class Settings:
             # Champion/challenger: where the champion mirrors its score requests (byom_scorer.shadow).
             shadow_url=os.environ.get("BYOM_SHADOW_URL") or None,
             shadow_queue=int(os.environ.get("BYOM_SHADOW_QUEUE", "256")),
+            max_columnar_bytes=int(os.environ.get("BYOM_MAX_COLUMNAR_BYTES", str(4 * 1024**3))),
+            model_name=os.environ.get("BYOM_MODEL_NAME") or None,
         )

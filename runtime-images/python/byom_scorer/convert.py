@@ -1,8 +1,13 @@
-"""Score requests → typed columns, following the input rules of DESIGN §4.
+"""Score requests → typed columns: the one place that owns the input rules (docs/runtimes.md).
 
-Columns are converted whole with numpy when every value already has the right JSON type (the
-common case, and the only one that matters for speed); otherwise each value goes through a
-checked conversion that names the field and row of the first bad value.
+Every body format ends here. JSON bodies are parsed by orjson; columns are converted whole with
+numpy when every value already has the right JSON type (the common case), otherwise each value
+goes through a checked conversion that names the field and row of the first bad value. Columnar
+bodies (Arrow, Parquet, CSV, and the tensors of the Open Inference Protocol) arrive as pyarrow
+arrays and follow the same rules: a typed array converts as the same JSON values would, a text
+array (CSV, BYTES) as the same JSON strings would. Arrow's vectorised kernels take what they
+decide exactly as the rules do; anything else goes value by value through the same checked
+conversions, which word the error.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 import numpy as np
+import orjson
 
 from byom_ready.schema import Column
 from byom_scorer.errors import bad_request
@@ -131,17 +137,33 @@ def _to_time(value: Any) -> np.datetime64:
     return np.datetime64(parsed, "ns")
 
 
-def _checked(values: Sequence[Any], column: Column, field_index: int, convert: Callable[[Any], Any]) -> list[Any]:
+def _checked(
+    values: Sequence[Any], column: Column, field_index: int, convert: Callable[[Any], Any], first_row: int | None = None
+) -> list[Any]:
+    """`first_row` set: a columnar batch starting at that row (errors say "row n column x")."""
     out = []
     for row, value in enumerate(values):
         try:
             out.append(convert(value))
         except _Bad as error:
-            raise bad_request(
-                f"rows[{row}] field {column.name!r} (position {field_index}): {value!r} is not a valid "
-                f"{column.type}: {error}"
-            ) from None
+            where = (
+                f"rows[{row}] field {column.name!r} (position {field_index})"
+                if first_row is None
+                else f"row {first_row + row} column {column.name!r}"
+            )
+            raise bad_request(f"{where}: {value!r} is not a valid {column.type}: {error}") from None
     return out
+
+
+def _converter(column: Column) -> Callable[[Any], Any]:
+    kind = column.type
+    if kind in ("Float64", "Float32"):
+        limit = _FLOAT32_MAX if kind == "Float32" else None
+        return lambda v: _to_float(v, limit)
+    if kind in ("Int64", "Int32"):
+        bounds = _INT64 if kind == "Int64" else _INT32
+        return lambda v: _to_int(v, bounds)
+    return {"Boolean": _to_bool, "String": _to_str, "Time64": _to_time}[kind]
 
 
 def convert_column(values: Sequence[Any], column: Column, field_index: int) -> np.ndarray:
@@ -332,6 +354,14 @@ def text_columns(header: Header, by_position: ByPosition, row_count: int) -> tup
     return ids, included
 
 
+def parse_json(body: bytes) -> Any:
+    """A JSON body, or 400 naming the syntax error (the client's, not a media type problem)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise bad_request(f"the body is not valid JSON: {error}") from None
+
+
 def parse_request(body: Any, schema: list[Column]) -> ScoreRequest:
     header = parse_header(body, schema)
     rows = body["rows"]
@@ -349,3 +379,150 @@ def parse_request(body: Any, schema: list[Column]) -> ScoreRequest:
     columns = Batch([convert_column(transposed[position[c.name]], c, position[c.name]) for c in schema], schema, matrix)
     ids, included = text_columns(header, transposed, len(rows))
     return ScoreRequest(columns, len(rows), ids, header.id_field, included, header.no_field_names)
+
+
+# ---- columnar values (pyarrow arrays) ---------------------------------------------------------
+
+_ARROW_TYPES = {
+    "Float64": "float64", "Float32": "float32", "Int64": "int64", "Int32": "int32", "Boolean": "bool_",
+    "String": "string", "Time64": "timestamp",
+}
+
+
+def arrow_type(kind: str) -> Any:
+    import pyarrow as pa
+
+    return pa.timestamp("ns") if kind == "Time64" else getattr(pa, _ARROW_TYPES[kind])()
+
+
+def check_columnar_fields(names: list[str], schema: list[Column]) -> dict[str, int]:
+    """Columnar bodies name their columns once: the JSON rules for fields, on the column names."""
+    position: dict[str, int] = {}
+    known = {column.name for column in schema}
+    for index, name in enumerate(names):
+        if name in position:
+            raise bad_request(f"column {name!r} appears twice (positions {position[name]} and {index})")
+        if name not in known:
+            raise bad_request(f"unknown column {name!r} at position {index}: the model's fields are {sorted(known)}")
+        position[name] = index
+    for column in schema:
+        if column.name not in position:
+            raise bad_request(f"missing required column {column.name!r} ({column.type})")
+    return position
+
+
+def convert_arrow(array: Any, column: Column, first_row: int) -> np.ndarray:
+    """A pyarrow array → the column the same values sent as JSON would give (text as JSON text)."""
+    import pyarrow as pa
+
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    kind = column.type
+    typ = array.type
+    fast: np.ndarray | None = None
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        fast = _arrow_text(array, kind)
+    elif pa.types.is_dictionary(typ):
+        return convert_arrow(array.dictionary_decode(), column, first_row)
+    elif kind in ("Float64", "Float32") and (pa.types.is_floating(typ) or pa.types.is_integer(typ)):
+        fast = _arrow_float(array, kind)
+    elif kind in ("Int64", "Int32") and pa.types.is_integer(typ) and array.null_count == 0:
+        fast = _arrow_cast(array, arrow_type(kind))
+    elif kind in ("Int64", "Int32") and pa.types.is_floating(typ) and array.null_count == 0:
+        fast = _arrow_cast(array, arrow_type(kind))  # safe: refuses a fractional part or overflow
+    elif kind == "Boolean" and pa.types.is_boolean(typ) and array.null_count == 0:
+        fast = array.to_numpy(zero_copy_only=False).astype(np.bool_, copy=False)
+    elif kind == "Boolean" and pa.types.is_integer(typ) and array.null_count == 0:
+        values = array.to_numpy(zero_copy_only=False)
+        fast = values.astype(np.bool_) if np.isin(values, (0, 1)).all() else None
+    elif kind == "Time64" and pa.types.is_timestamp(typ):
+        if typ.tz is not None:
+            array = array.cast(pa.timestamp(typ.unit, tz="UTC"))
+        fast = array.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    if fast is not None:
+        return fast
+    values = array.to_pylist()
+    if pa.types.is_binary(typ) or pa.types.is_large_binary(typ):
+        values = [_utf8(v, column, first_row + row) for row, v in enumerate(values)]
+    converted = _checked(values, column, -1, _converter(column), first_row)
+    if kind == "String":
+        out = np.empty(len(converted), dtype=object)
+        out[:] = converted
+        return out
+    return np.array(converted, dtype=NUMPY_DTYPES[kind])
+
+
+def _utf8(value: Any, column: Column, row: int) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return bytes(value).decode()
+    except UnicodeDecodeError:
+        raise bad_request(f"row {row} column {column.name!r}: the bytes are not UTF-8 text") from None
+
+
+def _arrow_cast(array: Any, target: Any) -> np.ndarray | None:
+    import pyarrow as pa
+
+    try:
+        return array.cast(target, safe=True).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # the checked path words it
+
+
+def _arrow_float(array: Any, kind: str) -> np.ndarray | None:
+    import pyarrow as pa
+
+    # Unchecked: a large integer rounds to the nearest double, as Python's float(int) does.
+    values = array.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)  # nulls -> NaN
+    if kind == "Float32":
+        if (np.abs(values[np.isfinite(values)]) > _FLOAT32_MAX).any():
+            return None
+        return values.astype(np.float32)
+    return values
+
+
+_MISSING_LIST = sorted(_MISSING_TEXT)
+
+
+def _arrow_text(array: Any, kind: str) -> np.ndarray | None:
+    """Text (CSV cells, BYTES tensors) by the JSON text rules, when Arrow decides them exactly:
+    plain decimal numbers and the listed words. Anything else (spaces, `1_000`, `inf`, a bad
+    value) returns None and goes value by value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if kind == "String":
+        out = array.to_numpy(zero_copy_only=False)
+        return out.astype(object, copy=False)
+    if kind == "Time64":
+        return None
+    if array.null_count:
+        return None
+    lowered = pc.utf8_lower(array)
+    if kind == "Boolean":
+        true = pc.is_in(lowered, value_set=pa.array(sorted(_TRUE)))
+        false = pc.is_in(lowered, value_set=pa.array(sorted(_FALSE)))
+        if not pc.all(pc.or_(true, false)).as_py():
+            return None
+        return true.to_numpy(zero_copy_only=False)
+    # Only [+-]digits[.digits][e[+-]digits]: exactly what both Arrow and Python read, the same way.
+    pattern = r"^[+-]?[0-9]+$" if kind.startswith("Int") else r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+    plain = pc.match_substring_regex(array, pattern)
+    if kind.startswith("Float"):
+        missing = pc.is_in(lowered, value_set=pa.array(_MISSING_LIST))
+        if not pc.all(pc.or_(plain, missing)).as_py():
+            return None
+        numbers = pc.if_else(missing, pa.scalar(None, pa.string()), array)
+        try:
+            values = numbers.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:
+            return None  # e.g. beyond the double range: Python says inf, Arrow refuses
+        if kind == "Float32":
+            if (np.abs(values[np.isfinite(values)]) > _FLOAT32_MAX).any():
+                return None
+            return values.astype(np.float32)
+        return values
+    if not pc.all(plain).as_py():
+        return None
+    return _arrow_cast(array, arrow_type(kind))

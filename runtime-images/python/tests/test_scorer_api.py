@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -120,10 +121,14 @@ def test_rejects_bad_requests_with_400_naming_field_and_row(runtime, trained, mu
     assert needle in answer.json()["detail"]
 
 
-def test_refuses_non_json_with_415_and_large_bodies_with_413(runtime, trained):
+def test_refuses_unknown_media_types_with_415_invalid_json_with_400_and_large_bodies_with_413(runtime, trained):
     _, frame, _, _ = trained
-    assert runtime.request("POST", "/model/score", b"age=1", {"Content-Type": "text/csv"}).status == 415
-    assert runtime.request("POST", "/model/score", b"{not json", {"Content-Type": "application/json"}).status == 415
+    refused = runtime.request("POST", "/model/score", b"age=1", {"Content-Type": "application/x-www-form-urlencoded"})
+    assert refused.status == 415
+    for accepted in ("application/json", "application/vnd.apache.arrow.stream", "application/vnd.apache.parquet", "text/csv"):
+        assert accepted in refused.json()["detail"]
+    invalid = runtime.request("POST", "/model/score", b"{not json", {"Content-Type": "application/json"})
+    assert invalid.status == 400 and "not valid JSON" in invalid.json()["detail"]
     big = frame_request(frame.sample(8000, replace=True, random_state=1))
     answer = runtime.score(big)
     assert answer.status == 413 and "limit" in answer.json()["detail"]
@@ -172,6 +177,51 @@ def test_a_passphrase_protected_runtime_answers_401_without_the_bearer_passphras
         assert served.get("/readyz").status == 200
 
 
+def test_the_passphrase_is_checked_before_the_body_is_read(trained):
+    import socket
+
+    _, _, ready, _ = trained
+    with Runtime(ready, BYOM_PASSPHRASE_HASH=_node_scrypt_hash("open sesame")) as served:
+        with socket.create_connection(("127.0.0.1", served.port), timeout=10) as client:
+            # Headers announcing 100 MB, and not a byte of body: the answer comes at once.
+            client.sendall(b"POST /model/score HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                           b"Authorization: Bearer nope\r\nContent-Length: 100000000\r\n\r\n")
+            head = client.recv(4096)
+        assert head.startswith(b"HTTP/1.1 401 ") and b"passphrase is wrong" in head
+
+
+def test_failed_attempts_are_limited_per_client_as_the_load_balancer_names_it(trained):
+    _, frame, ready, _ = trained
+    request = frame_request(frame.head(1))
+    good = {"Authorization": "Bearer open sesame"}
+    with Runtime(ready, BYOM_PASSPHRASE_HASH=_node_scrypt_hash("open sesame"), BYOM_AUTH_MAX_FAILURES="3") as served:
+        # The ALB appends the address it saw: the right-most entry; the rest is the client's word.
+        guesser = {"X-Forwarded-For": "1.2.3.4, 10.0.0.5"}
+        for _ in range(3):
+            assert served.score(request, {**guesser, "Authorization": "Bearer guess"}).status == 401
+        blocked = served.score(request, {**guesser, **good})
+        assert blocked.status == 429 and "10.0.0.5" in blocked.json()["detail"]
+        forged = served.score(request, {"X-Forwarded-For": "10.0.0.9, 10.0.0.5", **good})
+        assert forged.status == 429  # a forged left-most entry changes nothing
+        assert served.score(request, {"X-Forwarded-For": "1.2.3.4, 10.0.0.6", **good}).status == 200
+        assert served.score(request, good).status == 200  # no header: the peer address, not blocked
+
+
+def test_the_verification_cache_keeps_recent_verdicts_when_full(monkeypatch):
+    from byom_scorer import auth
+
+    monkeypatch.setattr(auth, "_MAX_CACHED", 4)
+    salt = os.urandom(8)
+    key = hashlib.scrypt(b"right", salt=salt, n=2, r=1, p=1, dklen=16)
+    check = auth.PassphraseCheck(f"scrypt$2$1$1${salt.hex()}${key.hex()}", max_failures=1000)
+    check.require("Bearer right", "c")
+    for index in range(20):
+        with pytest.raises(auth.RequestError):
+            check.require(f"Bearer wrong-{index}", "c")
+        check.require("Bearer right", "c")  # in use: never the least recently used
+        assert "Bearer right" in check._verdicts and len(check._verdicts) <= 4
+
+
 def test_predict_proba_switch_gives_one_field_per_class(trained):
     model, frame, ready, _ = trained
     with Runtime(ready, BYOM_PREDICT_PROBA="true") as served:
@@ -211,8 +261,8 @@ def test_a_runtime_without_a_ready_model_exits_with_a_reason(tmp_path):
 
 
 def test_large_batches_typed_or_as_text_score_what_the_model_predicts(trained):
-    # Bodies from 64 KiB go through the native reader (byom_scorer.fast_rows); the answer must be
-    # the model's own, whichever way the values are written, with ids and echoed fields intact.
+    # Large bodies (from 64 KiB the collector is off while they are read); the answer must be the
+    # model's own, whichever way the values are written, with ids and echoed fields intact.
     model, _, ready, _ = trained
     frame, _ = mixed_frame(rows=4000, seed=3)
     expected = expected_rows(model.predict(frame))
@@ -245,3 +295,133 @@ def test_large_batches_typed_or_as_text_score_what_the_model_predicts(trained):
         assert "rows[2500]" in refused.json()["detail"] and "'income'" in refused.json()["detail"]
     log = served.process.stderr.read()
     assert "split between workers" in log and "predicting it here" not in log, log
+
+
+# ---- columnar bodies ------------------------------------------------------------------------
+
+ARROW = "application/vnd.apache.arrow.stream"
+PARQUET = "application/vnd.apache.parquet"
+
+
+def _encode(frame, kind: str) -> bytes:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = io.BytesIO()
+    if kind == ARROW:
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table, max_chunksize=70)
+    elif kind == PARQUET:
+        pq.write_table(table, sink, row_group_size=70)
+    else:
+        sink.write(frame.to_csv(index=False).encode())
+    return sink.getvalue()
+
+
+def _decode(body: bytes, kind: str):
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if kind == ARROW:
+        return pa.ipc.open_stream(body).read_all()
+    if kind == PARQUET:
+        return pq.read_table(io.BytesIO(body))
+    return pacsv.read_csv(io.BytesIO(body))
+
+
+@pytest.mark.parametrize("kind", [ARROW, PARQUET, "text/csv"])
+def test_columnar_bodies_score_as_json_does_and_answer_in_the_format_asked(runtime, trained, kind):
+    model, frame, _, _ = trained
+    body = _encode(frame, kind)
+    as_json = runtime.request("POST", "/model/score", body, {"Content-Type": kind, "Accept": "application/json"})
+    assert as_json.status == 200, as_json.body[:300]
+    assert as_json.json() == {"id": "gbm-1", "fields": ["prediction"], "score": expected_rows(model.predict(frame))}
+    same_kind = runtime.request("POST", "/model/score", body, {"Content-Type": kind})
+    assert same_kind.status == 200 and same_kind.content_type.startswith(kind)
+    table = _decode(same_kind.body, kind)
+    assert table.column_names == ["prediction"]
+    assert str(table.schema.field("prediction").type) == "int64"  # typed by the output schema
+    assert table.column("prediction").to_pylist() == model.predict(frame).tolist()
+    # A JSON request may ask for a columnar answer as well.
+    parquet = runtime.request("POST", "/model/score", json.dumps(frame_request(frame)).encode(),
+                              {"Content-Type": "application/json", "Accept": PARQUET})
+    assert parquet.status == 200
+    assert _decode(parquet.body, PARQUET).column("prediction").to_pylist() == model.predict(frame).tolist()
+
+
+def test_columnar_errors_name_the_column_and_the_row(runtime, trained):
+    _, frame, _, _ = trained
+    text = frame.head(150).astype(object)
+    text.loc[140, "income"] = "lots"
+    answer = runtime.request("POST", "/model/score", text.to_csv(index=False).encode(), {"Content-Type": "text/csv"})
+    assert answer.status == 400 and "row 140 column 'income'" in answer.json()["detail"], answer.body
+    missing = runtime.request("POST", "/model/score", frame.drop(columns="member").to_csv(index=False).encode(),
+                              {"Content-Type": "text/csv"})
+    assert missing.status == 400 and "missing required column 'member'" in missing.json()["detail"]
+    garbage = runtime.request("POST", "/model/score", b"not arrow at all", {"Content-Type": ARROW})
+    assert garbage.status == 400 and "not a valid" in garbage.json()["detail"]
+    refused = runtime.request("POST", "/model/score", _encode(frame, ARROW), {"Content-Type": ARROW, "Accept": "image/png"})
+    assert refused.status == 406
+
+
+class _CountingFile(io.RawIOBase):
+    """A body file that records how far it has been read."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("rb")
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self._file.readinto(buffer)
+        self.position += count
+        return count
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def test_a_large_csv_is_read_predicted_and_answered_batch_by_batch(trained, tmp_path, monkeypatch):
+    # Bounded memory by construction: the body (spooled to disk by the server) is read a block
+    # at a time, each batch predicted and written out before the next is read.
+    from byom_scorer import formats
+    from byom_scorer.app import ScorerApp, Streamed
+    from byom_scorer.config import Settings
+    from byom_scorer.model import load_predictor
+
+    model, _, ready, _ = trained
+    monkeypatch.setattr(formats, "CSV_BLOCK_BYTES", 256 * 1024)  # a smaller body shows the same
+    frame, _ = mixed_frame(rows=600_000, seed=8)
+    path = tmp_path / "big.csv"
+    frame.to_csv(path, index=False)
+    app = ScorerApp(Settings(ready, "big", 0, "127.0.0.1", 1, 1 << 20, None, None, False))
+    predictor = load_predictor(ready, "big", False)
+    app.model_loaded(predictor)
+    body = _CountingFile(path)
+    seen: list[tuple[int, int]] = []  # (rows predicted, bytes of the body read by then)
+    predict = predictor.predict
+
+    def watching(columns, rows):
+        seen.append((rows, body.position))
+        return predict(columns, rows)
+
+    predictor.predict = watching  # type: ignore[method-assign]
+    status, kind, answer = app.handle(b"POST", "/model/score", "", {b"content-type": b"text/csv"}, b"", io.BufferedReader(body))
+    assert status == 200 and isinstance(answer, Streamed)
+    assert len(seen) >= 600_000 // formats.BATCH_ROWS and all(rows <= formats.BATCH_ROWS for rows, _ in seen)
+    size = path.stat().st_size
+    # Arrow reads ahead of the batch it hands out by about 8 MiB (or 8 blocks): a bounded
+    # distance, whatever the body's size.
+    assert seen[0][1] <= 10 * 2**20 < size / 2, f"{seen[0][1]} of {size} bytes read before predicting"
+    assert all(read <= seen[0][1] + (index + 1) * 2 * formats.CSV_BLOCK_BYTES for index, (_, read) in enumerate(seen))
+    predictions = _decode(answer.file.read(), "text/csv").column("prediction").to_pylist()
+    assert predictions == model.predict(frame).tolist()

@@ -1,0 +1,199 @@
+"""Body formats of POST /model/score: which media types are taken, and columnar bodies read and
+written batch by batch so that a body of a million rows never sits in memory whole.
+
+A columnar body arrives spooled to a temporary file (byom_scorer.server); it is read in batches
+of at most BATCH_ROWS rows, each batch is converted (byom_scorer.convert), predicted and written
+to a spooled answer before the next is read. Memory holds a bounded number of batches, whatever
+the body's size.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import IO, Any
+
+import numpy as np
+import orjson
+
+from byom_ready.schema import Column
+from byom_scorer.convert import arrow_type
+from byom_scorer.errors import RequestError, bad_request
+
+JSON = "application/json"
+ARROW = "application/vnd.apache.arrow.stream"
+PARQUET = "application/vnd.apache.parquet"
+CSV = "text/csv"
+COLUMNAR = (ARROW, PARQUET, CSV)
+ACCEPTED = (JSON, *COLUMNAR)
+BATCH_ROWS = int(os.environ.get("BYOM_BATCH_ROWS", "65536"))
+# Arrow reads a CSV stream about eight blocks ahead of the batch it hands out.
+CSV_BLOCK_BYTES = 1024 * 1024
+
+
+def media_type(header: str | None) -> str:
+    """The bare media type of a Content-Type header (JSON when absent)."""
+    if header is None or not header.strip():
+        return JSON
+    return header.split(";", 1)[0].strip().lower()
+
+
+def request_format(content_type: str | None) -> str:
+    kind = media_type(content_type)
+    if kind == JSON or kind.endswith("+json"):
+        return JSON
+    if kind in COLUMNAR:
+        return kind
+    raise RequestError(415, f"Content-Type {kind!r} is not taken: send one of {', '.join(ACCEPTED)}")
+
+
+def response_format(accept: str | None, request: str) -> str:
+    """The first media type of Accept the scorer writes (by q-value); the request's for */*."""
+    if accept is None or not accept.strip():
+        return request
+    choices: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept.split(",")):
+        kind, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            choices.append((-quality, index, kind.lower()))
+    for _, _, kind in sorted(choices):
+        if kind in ("*/*", "application/*") or kind == request:
+            return request
+        if kind in ACCEPTED:
+            return kind
+        if kind == "text/*":
+            return CSV
+    raise RequestError(406, f"Accept {accept!r} names no format the scorer writes: {', '.join(ACCEPTED)}")
+
+
+def is_columnar(content_type: str | None) -> bool:
+    return media_type(content_type) in COLUMNAR
+
+
+# ---- reading ----------------------------------------------------------------------------------
+
+
+def read_batches(kind: str, body: IO[bytes], schema: list[Column]) -> Iterator[Any]:
+    """pyarrow RecordBatches of at most BATCH_ROWS rows; 400 for a body that is not `kind`."""
+    import pyarrow as pa
+
+    try:
+        if kind == CSV:
+            yield from _csv_batches(body, schema)
+        elif kind == ARROW:
+            reader = pa.ipc.open_stream(body)
+            for batch in reader:
+                yield from _slices(batch)
+        else:
+            import pyarrow.parquet as pq
+
+            parquet = pq.ParquetFile(body)
+            yield from parquet.iter_batches(batch_size=BATCH_ROWS)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
+        raise bad_request(f"the body is not a valid {kind} body: {' '.join(str(error).split())}") from None
+
+
+def _slices(batch: Any) -> Iterator[Any]:
+    for start in range(0, batch.num_rows, BATCH_ROWS):
+        yield batch.slice(start, BATCH_ROWS)
+
+
+def _csv_batches(body: IO[bytes], schema: list[Column]) -> Iterator[Any]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    # Every cell as text: the JSON text rules decide (byom_scorer.convert), not Arrow's inference.
+    # Column types are only known for the schema's names; others are refused after the header.
+    reader = pacsv.open_csv(
+        body,
+        read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={column.name: pa.string() for column in schema},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    for batch in reader:
+        yield from _slices(batch)
+
+
+# ---- writing ----------------------------------------------------------------------------------
+
+
+def output_table(names: list[str], columns: list[np.ndarray], output_schema: list[Column] | None) -> Any:
+    """The predictions as an Arrow table typed by the output schema (where the values fit it)."""
+    import pyarrow as pa
+
+    types = {column.name: column.type for column in output_schema or []}
+    arrays = []
+    for name, values in zip(names, columns, strict=True):
+        array = pa.array(values.astype(object) if values.dtype.kind == "O" else values)
+        kind = types.get(name)
+        if kind is not None:
+            try:
+                array = array.cast(arrow_type(kind), safe=True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass  # the model's own type: a value that does not fit the schema is not rewritten
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+class AnswerWriter:
+    """Writes the answer of a columnar or JSON response batch by batch into `sink`."""
+
+    def __init__(self, kind: str, sink: IO[bytes], model_id: str) -> None:
+        self.kind = kind
+        self.sink = sink
+        self.model_id = model_id
+        self._writer: Any = None
+        self._rows = 0
+
+    def write(self, table: Any, text_rows: list[tuple[str, ...]]) -> None:
+        if self.kind == JSON:
+            if self._writer is None:
+                self.sink.write(b'{"id":' + orjson.dumps(self.model_id) + b',"fields":' + orjson.dumps(table.column_names) + b',"score":[')
+                self._writer = True
+            if text_rows:
+                if self._rows:
+                    self.sink.write(b",")
+                self.sink.write(orjson.dumps(text_rows)[1:-1])
+        else:
+            if self._writer is None:
+                self._writer = self._open(table.schema)
+            self._writer.write_table(table)
+        self._rows += table.num_rows
+
+    def _open(self, schema: Any) -> Any:
+        import pyarrow as pa
+
+        if self.kind == ARROW:
+            return pa.ipc.new_stream(self.sink, schema)
+        if self.kind == PARQUET:
+            import pyarrow.parquet as pq
+
+            return pq.ParquetWriter(self.sink, schema)
+        import pyarrow.csv as pacsv
+
+        return pacsv.CSVWriter(self.sink, schema)
+
+    def close(self, empty_table: Any) -> None:
+        if self._writer is None:
+            if self.kind == JSON:
+                self.sink.write(b'{"id":' + orjson.dumps(self.model_id) + b',"fields":' + orjson.dumps(empty_table.column_names) + b',"score":[')
+            else:
+                self._writer = self._open(empty_table.schema)
+        if self.kind == JSON:
+            self.sink.write(b"]}")
+        else:
+            self._writer.close()
+
+
+def content_type(kind: str) -> bytes:
+    return {JSON: b"application/json", ARROW: ARROW.encode(), PARQUET: PARQUET.encode(), CSV: b"text/csv; charset=utf-8"}[kind]
