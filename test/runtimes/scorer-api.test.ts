@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashPassphrase } from "#lambdas/deployments/passphrase.ts";
+import { hashPassphrase } from "#lambdas/deployments/api/passphrase-hash.ts";
 import { mlflowZips } from "../support/artifacts.ts";
 import { h2oMojos } from "../support/h2o.ts";
 import { type RunningRuntime, runProcessor, startRuntime } from "../support/runtime-process.ts";
