@@ -115,6 +115,14 @@ export const BUILTIN_CATALOG = {
       frameworks: ["tensorflow", "keras", "python_function"],
     },
     {
+      // MXNet Gluon models saved by MLflow 1.x: numpy 1.23, mlflow-skinny 1.29 (docs/runtimes.md).
+      name: "python-legacy-runtime",
+      modelType: READY_MODEL_TYPE,
+      image: "legacy-runtime",
+      env: {},
+      frameworks: ["gluon"],
+    },
+    {
       name: "h2o3-mojo-runtime",
       modelType: MOJO_MODEL_TYPE,
       image: "mojo-runtime",

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.ts";
 import { type DeployModels, deployModels } from "../support/deployer.ts";
+import { h2oMojos } from "../support/h2o.ts";
 import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 /** The fenced block of README.md's "Using the CLI" section: the walkthrough people copy. */
@@ -36,6 +37,10 @@ beforeAll(async () => {
   copyFileSync(models.v1, join(work, "model.zip"));
   const { fields, rows } = models.expected;
   writeFileSync(join(work, "rows.csv"), [fields.join(","), ...rows.map((row) => row.join(","))].join("\n"));
+  const mojo = (await h2oMojos()).binomial;
+  copyFileSync(mojo.zip, join(work, "approvals.zip"));
+  const applicants = mojo.expected.rows.slice(0, 3).map((row) => row.join(","));
+  writeFileSync(join(work, "applicants.csv"), [mojo.expected.fields.join(","), ...applicants].join("\n"));
 }, 900_000);
 afterAll(async () => {
   await platform?.stop();

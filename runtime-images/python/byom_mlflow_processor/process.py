@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from byom_mlflow_processor.safe_zip import ZipLimits, extract_model
+from byom_ready.compat import check_sklearn
 from byom_ready.manifest import Manifest, write_manifest
 from byom_ready.processing import ProcessingError, schema_from_env, sha256_of
 from byom_ready.schema import Column, SchemaError, mlflow_signature_to_schema, sample_request
@@ -74,6 +75,9 @@ def process(source: Path, target: Path) -> None:
     document = read_mlmodel(model_dir)
     flavors: dict[str, Any] = document["flavors"]
     pyfunc = flavors[PYFUNC] or {}
+    sklearn_flavor = flavors.get("sklearn")
+    if isinstance(sklearn_flavor, dict) and sklearn_flavor.get("sklearn_version"):
+        check_sklearn(str(sklearn_flavor["sklearn_version"]), "mlflow.sklearn.save_model")
     signature = document.get("signature") or {}
     try:
         inputs = schema_from_env("BYOM_INPUT_SCHEMA") or mlflow_signature_to_schema(

@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+from byom_ready.compat import check_sklearn, sklearn_version_in_pickle
 from byom_ready.manifest import Manifest, write_manifest
 from byom_ready.processing import ProcessingError, required_env, schema_from_env, sha256_of
 from byom_ready.schema import sample_request
@@ -65,6 +66,8 @@ def process(source: Path, target: Path) -> None:
     outputs = schema_from_env("BYOM_OUTPUT_SCHEMA")
     loader = LOADERS[framework]
     check_format(source, loader)
+    if framework == "sklearn":
+        check_sklearn(sklearn_version_in_pickle(source), "joblib.dump(model, path)")
     digest = sha256_of(source)
     model_dir = target / MODEL_DIR
     model_dir.mkdir()

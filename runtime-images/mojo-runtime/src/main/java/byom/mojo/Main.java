@@ -1,6 +1,9 @@
 package byom.mojo;
 
-/** `java -jar byom-mojo.jar runtime` serves a ready MOJO; `processor` prepares one (docs/runtimes.md). */
+/**
+ * `java -jar byom-mojo.jar runtime` serves a ready MOJO; `processor` prepares one (docs/runtimes.md);
+ * `bench` is bench/mojo.ts's in-process baseline.
+ */
 public final class Main {
   private Main() {}
 
@@ -9,6 +12,7 @@ public final class Main {
     switch (role) {
       case "runtime" -> ScorerServer.main();
       case "processor" -> System.exit(Processor.run());
+      case "bench" -> InProcessBench.main(java.util.Arrays.copyOfRange(args, 1, args.length));
       default -> {
         System.err.println("usage: java -jar byom-mojo.jar runtime|processor");
         System.exit(2);

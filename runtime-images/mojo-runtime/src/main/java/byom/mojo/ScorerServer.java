@@ -104,6 +104,9 @@ public final class ScorerServer {
     int threads = Integer.parseInt(env("BYOM_WORKERS", String.valueOf(Runtime.getRuntime().availableProcessors())));
     ScorerServer app = new ScorerServer(modelId, maxBody, passphrase, batch == null ? null : Path.of(batch), manifest);
 
+    // TCP_NODELAY: the JDK server writes headers and body separately; with Nagle's algorithm and
+    // the client's delayed ACK every answer would wait ~40 ms. Read once, when the server starts.
+    System.setProperty("sun.net.httpserver.nodelay", "true");
     int port = Integer.parseInt(env("PORT", "8080"));
     HttpServer server = HttpServer.create(new InetSocketAddress(env("BYOM_HOST", "0.0.0.0"), port), 2048);
     server.setExecutor(Executors.newFixedThreadPool(Math.max(1, threads)));
