@@ -200,7 +200,7 @@ public final class ScorerServer {
     if (path.equals("/model/score")) {
       if (method.equals("POST")) return scoreBody(loaded, contentType, body);
       if (method.equals("GET")) return scoreFile(loaded, query);
-      throw new RequestError(405, "use POST /model/score with a JSON body, or GET /model/score?file=<name>");
+      throw new RequestError(405, "use POST /model/score with a body, or GET /model/score?file=<name>");
     }
     if (!method.equals("GET")) throw new RequestError(405, path + " answers GET only");
     return switch (path) {
