@@ -71,6 +71,36 @@ export class Network extends Construct {
       destination: ec2.FlowLogDestination.toS3(props.flowLogBucket, FLOW_LOGS_PREFIX),
       trafficType: ec2.FlowLogTrafficType.ALL,
     });
+    // Log delivery would add this itself on first delivery, but CloudFormation rewrites the whole
+    // bucket policy on the next update and would drop it: declare it.
+    const fromThisAccountsLogDelivery = {
+      StringEquals: { "aws:SourceAccount": Aws.ACCOUNT_ID },
+      ArnLike: { "aws:SourceArn": `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:*` },
+    };
+    props.flowLogBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "FlowLogDeliveryWrite",
+        principals: [new iam.ServicePrincipal("delivery.logs.amazonaws.com")],
+        actions: ["s3:PutObject"],
+        resources: [props.flowLogBucket.arnForObjects(`${FLOW_LOGS_PREFIX}AWSLogs/${Aws.ACCOUNT_ID}/*`)],
+        conditions: {
+          ...fromThisAccountsLogDelivery,
+          StringEquals: {
+            ...fromThisAccountsLogDelivery.StringEquals,
+            "s3:x-amz-acl": "bucket-owner-full-control",
+          },
+        },
+      }),
+    );
+    props.flowLogBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "FlowLogDeliveryAclCheck",
+        principals: [new iam.ServicePrincipal("delivery.logs.amazonaws.com")],
+        actions: ["s3:GetBucketAcl", "s3:ListBucket"],
+        resources: [props.flowLogBucket.bucketArn],
+        conditions: fromThisAccountsLogDelivery,
+      }),
+    );
 
     // Construct ids as the VPC's own gatewayEndpoints option named them (ids are a contract).
     this.s3Endpoint = this.vpc.addGatewayEndpoint("S3", { service: ec2.GatewayVpcEndpointAwsService.S3 });

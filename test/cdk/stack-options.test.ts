@@ -23,7 +23,7 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
       "byom:maxIntegrationTimeoutSeconds": "300",
       "byom:endpointsInEveryAz": "true",
     });
-  });
+  }, 300_000);
 
   it("stays cdk-nag clean: the open scoring port is acknowledged because the operator asked for it", () => {
     expect(synth.unacknowledgedFindings).toEqual([]);

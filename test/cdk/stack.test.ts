@@ -28,10 +28,11 @@ const roleOf = (operationId: string) => {
   return logicalId(fn.role.node.defaultChild);
 };
 
+// Synth takes 30-60 s alone and minutes on a loaded machine.
 beforeAll(() => {
   checkovVenv().catch(() => {});
   synth = synthesize();
-});
+}, 300_000);
 
 describe("the synthesized Byom stack", () => {
   it("has no cdk-nag AwsSolutions finding that is not acknowledged with a reason", () => {
@@ -547,6 +548,38 @@ describe("the synthesized Byom stack", () => {
           },
         }),
       ]);
+    });
+
+    it("lets only this account's log delivery write flow logs, and only under their prefix", () => {
+      const logBucket = logicalId(synth.stack.logBucket.bucket.node.defaultChild);
+      const policy = Object.values(synth.template.findResources("AWS::S3::BucketPolicy")).find(
+        (p) => p.Properties.Bucket.Ref === logBucket,
+      );
+      const statements = policy?.Properties.PolicyDocument.Statement as any[];
+      const write = statements.find((s) => s.Sid === "FlowLogDeliveryWrite");
+      expect(write).toMatchObject({
+        Effect: "Allow",
+        Principal: { Service: "delivery.logs.amazonaws.com" },
+        Action: "s3:PutObject",
+        Resource: {
+          "Fn::Join": [
+            "",
+            [
+              { "Fn::GetAtt": [logBucket, "Arn"] },
+              "/vpc-flow-logs/AWSLogs/",
+              { Ref: "AWS::AccountId" },
+              "/*",
+            ],
+          ],
+        },
+        Condition: {
+          StringEquals: {
+            "aws:SourceAccount": { Ref: "AWS::AccountId" },
+            "s3:x-amz-acl": "bucket-owner-full-control",
+          },
+        },
+      });
+      expect(write.Condition.ArnLike["aws:SourceArn"]).toBeDefined();
     });
 
     it("refuses an internet-facing scoring endpoint without a certificate, saying what to pass", () => {
