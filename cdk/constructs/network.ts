@@ -52,8 +52,9 @@ export class Network extends Construct {
   public readonly cidr: string;
   public readonly s3Endpoint: ec2.GatewayVpcEndpoint;
   public readonly dynamoDbEndpoint: ec2.GatewayVpcEndpoint;
-  /** The region's AWS-managed S3 prefix list: the addresses the S3 gateway endpoint routes. */
+  /** The region's AWS-managed prefix lists: the addresses the gateway endpoints route. */
   public readonly s3PrefixList: ec2.IPeer;
+  public readonly dynamoDbPrefixList: ec2.IPeer;
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -135,6 +136,7 @@ export class Network extends Construct {
       }),
     );
     this.s3PrefixList = ec2.Peer.prefixList(this.managedPrefixListId("S3PrefixList", "s3"));
+    this.dynamoDbPrefixList = ec2.Peer.prefixList(this.managedPrefixListId("DynamoDBPrefixList", "dynamodb"));
 
     this.endpointSecurityGroup = new ec2.SecurityGroup(this, "EndpointSecurityGroup", {
       vpc: this.vpc,
@@ -184,9 +186,9 @@ export class Network extends Construct {
   }
 
   /**
-   * Lets a task security group (whose outbound traffic is otherwise closed) reach what every Fargate
-   * task needs: the interface endpoints on 443 (ECR, CloudWatch Logs and any added later) and S3
-   * through its gateway endpoint on 443 (image layers). Nothing else: no internet, no other port.
+   * Lets a security group whose outbound traffic is otherwise closed reach AWS: the interface
+   * endpoints on 443 (ECR, CloudWatch Logs and any added later) and S3 through its gateway endpoint
+   * on 443 (for Fargate tasks: image layers). Nothing else: no internet, no other port.
    */
   allowAwsServicesFrom(securityGroup: ec2.ISecurityGroup): void {
     securityGroup.addEgressRule(
@@ -195,6 +197,15 @@ export class Network extends Construct {
       "AWS APIs through the VPC interface endpoints",
     );
     securityGroup.addEgressRule(this.s3PrefixList, ec2.Port.tcp(443), "S3 through the gateway endpoint");
+  }
+
+  /** Lets a security group with closed egress reach DynamoDB through its gateway endpoint (443). */
+  allowDynamoDbFrom(securityGroup: ec2.ISecurityGroup): void {
+    securityGroup.addEgressRule(
+      this.dynamoDbPrefixList,
+      ec2.Port.tcp(443),
+      "DynamoDB through the gateway endpoint",
+    );
   }
 
   /**

@@ -1,4 +1,5 @@
 import { CfnOutput, type CfnResource, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { Port } from "aws-cdk-lib/aws-ec2";
 import type { Construct, IConstruct } from "constructs";
 import type { Route } from "#lambdas/shared/http/route.ts";
 import { ARTIFACTS_PREFIX, DROP_PREFIX } from "#lambdas/shared/object-keys.ts";
@@ -12,7 +13,7 @@ import { ModelFileSystem } from "../constructs/model-file-system.ts";
 import { Network } from "../constructs/network.ts";
 import { RegistryApi } from "../constructs/registry-api.ts";
 import { RegistryTable } from "../constructs/registry-table.ts";
-import { ScoringCluster } from "../constructs/scoring-cluster.ts";
+import { RUNTIME_PORT, ScoringCluster } from "../constructs/scoring-cluster.ts";
 import { ROUTES } from "../routes.ts";
 
 export interface ByomStackProps extends StackProps {
@@ -135,6 +136,16 @@ export class ByomStack extends Stack {
       apiFunctions: this.api.functions,
       tracing: props.tracing,
     });
+
+    // The deployer's steps (Byom's code, in the VPC): EFS (Deployer), AWS APIs through the
+    // endpoints, DynamoDB, and runtime tasks' scorer API to verify a new slot before traffic moves.
+    this.network.allowAwsServicesFrom(this.deployer.securityGroup);
+    this.network.allowDynamoDbFrom(this.deployer.securityGroup);
+    this.deployer.securityGroup.addEgressRule(
+      this.scoring.runtimeSecurityGroup,
+      Port.tcp(RUNTIME_PORT),
+      "Verify a new runtime's sample request",
+    );
 
     new CfnOutput(this, "ApiUrl", { value: this.api.api.url, description: "Registry API base URL" });
     new CfnOutput(this, "ScoringUrl", {

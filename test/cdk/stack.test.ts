@@ -28,6 +28,18 @@ const roleOf = (operationId: string) => {
   return logicalId(fn.role.node.defaultChild);
 };
 
+/** A `prefix-list:<id>` of egressRules is the deploy-time lookup of the named AWS-managed list. */
+function expectPrefixListLookup(prefixList: string, name: string): void {
+  const lookup = synth.template.toJSON().Resources[prefixList.slice("prefix-list:".length)];
+  for (const call of [lookup.Properties.Create, lookup.Properties.Update]) {
+    expect(JSON.parse(call)).toMatchObject({
+      service: "EC2",
+      action: "describeManagedPrefixLists",
+      parameters: { Filters: [{ Name: "prefix-list-name", Values: [name] }] },
+    });
+  }
+}
+
 // Synth takes 30-60 s alone and minutes on a loaded machine.
 beforeAll(() => {
   checkovVenv().catch(() => {});
@@ -448,14 +460,25 @@ describe("the synthesized Byom stack", () => {
         ].sort(),
       );
       // The prefix list is the region's AWS-managed S3 list, looked up at deploy time.
-      const lookup = synth.template.toJSON().Resources[s3PrefixList.slice("prefix-list:".length)];
-      for (const call of [lookup.Properties.Create, lookup.Properties.Update]) {
-        expect(JSON.parse(call)).toMatchObject({
-          service: "EC2",
-          action: "describeManagedPrefixLists",
-          parameters: { Filters: [{ Name: "prefix-list-name", Values: ["com.amazonaws.us-east-1.s3"] }] },
-        });
-      }
+      expectPrefixListLookup(s3PrefixList, "com.amazonaws.us-east-1.s3");
+    });
+
+    it("gives the deployer's steps no way out but EFS, the endpoints, S3, DynamoDB and runtime tasks' 8080", () => {
+      const sg = (group: unknown) =>
+        `sg:${logicalId((group as { node: { defaultChild: unknown } }).node.defaultChild)}`;
+      const { network, scoring, fileSystem, deployer } = synth.stack;
+      const prefixList = (id: string) =>
+        `prefix-list:${logicalId(network.node.findChild(id).node.findChild("Resource").node.defaultChild)}`;
+      expect(egressRules(synth.template, logicalId(deployer.securityGroup.node.defaultChild))).toEqual(
+        [
+          `tcp 2049-2049 to ${sg(fileSystem.securityGroup)}`,
+          `tcp 443-443 to ${sg(network.endpointSecurityGroup)}`,
+          `tcp 443-443 to ${prefixList("S3PrefixList")}`,
+          `tcp 443-443 to ${prefixList("DynamoDBPrefixList")}`,
+          `tcp ${RUNTIME_PORT}-${RUNTIME_PORT} to ${sg(scoring.runtimeSecurityGroup)}`,
+        ].sort(),
+      );
+      expectPrefixListLookup(prefixList("DynamoDBPrefixList"), "com.amazonaws.us-east-1.dynamodb");
     });
 
     it("limits every VPC endpoint to this account: the S3 one to the artifact bucket and ECR's layer bucket, the DynamoDB one to the table", () => {
