@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { App, Validations } from "aws-cdk-lib";
+import { App, Aspects, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { CheckovAcknowledgements } from "./checkov-acknowledgements.ts";
 import { REPO_ROOT } from "./paths.ts";
 import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
 
@@ -60,6 +61,8 @@ export function createApp(
   const stack = new ByomStack(app, text("byom:stackName") ?? "Byom", props);
   // cdk-nag 3: a policy validation plugin; synth fails on any finding not acknowledged with a reason.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  // checkov's acknowledged findings, as skip metadata in the template (cdk/checkov-acknowledgements.ts).
+  Aspects.of(app).add(new CheckovAcknowledgements());
   return { app, stack };
 }
 

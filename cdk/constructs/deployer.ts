@@ -87,7 +87,8 @@ export class Deployer extends Construct {
     this.securityGroup = new ec2.SecurityGroup(this, "StepSecurityGroup", {
       vpc: props.vpc,
       description: "Byom deployer steps: EFS, AWS APIs through endpoints, runtime verification",
-      allowAllOutbound: true,
+      // Egress rules: EFS here (allowFrom), the rest where the stack composes (byom-stack.ts).
+      allowAllOutbound: false,
     });
     props.fileSystem.allowFrom(this.securityGroup, "Deployer steps stage artifacts and remove models");
     props.scoring.runtimeSecurityGroup.addIngressRule(

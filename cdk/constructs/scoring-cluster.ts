@@ -9,6 +9,12 @@ import { Construct } from "constructs";
 // listener speaks (a certificate names the clients' host, not the ALB's).
 import { RUNTIME_PORT, SHADOW_PORT } from "#lambdas/deployments/serving-contract.ts";
 
+/**
+ * The HTTPS listener's security policy: TLS 1.3 and 1.2 only, forward-secret ciphers (AWS's
+ * recommended policy; `elbv2.SslPolicy.RECOMMENDED_TLS` names the same one today).
+ */
+export const SCORING_TLS_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS;
+
 /** What the listener answers for a path that matches no deployment: the scorer API's error shape. */
 export const NO_DEPLOYMENT_BODY = JSON.stringify({
   detail: "No deployment answers at this path. Score at /{deploymentId}/model/score.",
@@ -34,8 +40,9 @@ export interface ScoringClusterProps {
    */
   readonly allowedCidr?: string;
   /**
-   * An ACM certificate ARN: the listener then speaks HTTPS on 443 (and port 80 redirects to it).
-   * @default HTTP on port 80
+   * An ACM certificate ARN: the listener then speaks HTTPS on 443 (TLS 1.2 or 1.3, SCORING_TLS_POLICY)
+   * and port 80 only redirects to it. Required when `internetFacing`.
+   * @default HTTP on port 80 (internal ALB only)
    */
   readonly certificateArn?: string;
   /** @default false */
@@ -52,14 +59,18 @@ export interface ScoringClusterProps {
  * resolves to public addresses, which tasks in the isolated subnets cannot reach).
  */
 export class ScoringCluster extends Construct {
+  public readonly internetFacing: boolean;
   public readonly cluster: ecs.Cluster;
   public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   public readonly listener: elbv2.ApplicationListener;
   /** The security group of the ALB. */
   public readonly loadBalancerSecurityGroup: ec2.SecurityGroup;
-  /** For runtime tasks: ingress only from the ALB, on RUNTIME_PORT. */
+  /**
+   * For runtime tasks: ingress only from the ALB, on RUNTIME_PORT; egress only to the shadow listener
+   * (SHADOW_PORT) and to what the stack opens (EFS, the VPC endpoints): nothing by default.
+   */
   public readonly runtimeSecurityGroup: ec2.SecurityGroup;
-  /** For processor tasks: no ingress at all. */
+  /** For processor tasks: no ingress at all; egress only to what the stack opens (nothing by default). */
   public readonly processorSecurityGroup: ec2.SecurityGroup;
   /** The scheme and host scoring clients use, e.g. `http://internal-byom-….elb.amazonaws.com`. */
   public readonly endpointBaseUrl: string;
@@ -75,6 +86,15 @@ export class ScoringCluster extends Construct {
   constructor(scope: Construct, id: string, props: ScoringClusterProps) {
     super(scope, id);
     const internetFacing = props.internetFacing ?? false;
+    this.internetFacing = internetFacing;
+    if (internetFacing && !props.certificateArn) {
+      throw new Error(
+        "An internet-facing scoring endpoint serves HTTPS only, and no certificate was given. Pass the ARN " +
+          "of an ACM certificate for the DNS name clients will use: -c byom:certificateArn=arn:aws:acm:" +
+          "<region>:<account>:certificate/<id> (construct prop certificateArn), or leave " +
+          "byom:internetFacing off to keep the scoring ALB internal.",
+      );
+    }
     this.cluster = new ecs.Cluster(this, "Cluster", {
       vpc: props.vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
@@ -89,12 +109,13 @@ export class ScoringCluster extends Construct {
     this.runtimeSecurityGroup = new ec2.SecurityGroup(this, "RuntimeSecurityGroup", {
       vpc: props.vpc,
       description: `Byom runtime tasks: the scorer API on ${RUNTIME_PORT}, from the scoring ALB only`,
-      allowAllOutbound: true,
+      // Model code runs here: it may send only what addEgressRule opens (no internet, no other host).
+      allowAllOutbound: false,
     });
     this.processorSecurityGroup = new ec2.SecurityGroup(this, "ProcessorSecurityGroup", {
       vpc: props.vpc,
       description: "Byom processor tasks: no inbound traffic",
-      allowAllOutbound: true,
+      allowAllOutbound: false,
     });
     this.runtimeSecurityGroup.addIngressRule(
       this.loadBalancerSecurityGroup,
@@ -128,7 +149,7 @@ export class ScoringCluster extends Construct {
         port: 443,
         protocol: elbv2.ApplicationProtocol.HTTPS,
         certificates: [elbv2.ListenerCertificate.fromArn(props.certificateArn)],
-        sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+        sslPolicy: SCORING_TLS_POLICY,
         open: false,
         defaultAction: notFound,
       });
@@ -191,7 +212,10 @@ export class ScoringCluster extends Construct {
     }
   }
 
-  /** The shadow listener on `loadBalancer` (construct id `Shadow`), open to runtime tasks only. */
+  /**
+   * The shadow listener on `loadBalancer` (construct id `Shadow`), open to runtime tasks only, and
+   * runtime tasks' only way out besides AWS services: to this listener's port on this ALB.
+   */
   private addShadowListener(
     loadBalancer: elbv2.ApplicationLoadBalancer,
     securityGroup: ec2.SecurityGroup,
@@ -207,6 +231,11 @@ export class ScoringCluster extends Construct {
       this.runtimeSecurityGroup,
       ec2.Port.tcp(SHADOW_PORT),
       "Shadow copies from champion runtimes",
+    );
+    this.runtimeSecurityGroup.addEgressRule(
+      securityGroup,
+      ec2.Port.tcp(SHADOW_PORT),
+      "Champions send shadow copies to the shadow listener",
     );
     return listener;
   }

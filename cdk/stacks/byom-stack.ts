@@ -1,5 +1,7 @@
 import { CfnOutput, type CfnResource, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { Port } from "aws-cdk-lib/aws-ec2";
 import type { Construct, IConstruct } from "constructs";
+import { RUNTIME_PORT } from "#lambdas/deployments/serving-contract.ts";
 import type { Route } from "#lambdas/shared/http/route.ts";
 import { ARTIFACTS_PREFIX, DROP_PREFIX } from "#lambdas/shared/object-keys.ts";
 import { ArtifactBucket } from "../constructs/artifact-bucket.ts";
@@ -18,11 +20,11 @@ import { ROUTES } from "../routes.ts";
 export interface ByomStackProps extends StackProps {
   /** Keep the table and buckets (and protect the table) when the stack is deleted. @default true */
   readonly retainData?: boolean;
-  /** An internet-facing scoring ALB. @default false (internal) */
+  /** An internet-facing scoring ALB; requires `certificateArn`. @default false (internal) */
   readonly internetFacing?: boolean;
   /** Who may reach the scoring ALB. @default the VPC's CIDR, or 0.0.0.0/0 when internet-facing */
   readonly allowedCidr?: string;
-  /** ACM certificate for an HTTPS scoring listener. @default HTTP on port 80 */
+  /** ACM certificate for an HTTPS scoring listener (TLS 1.2+, port 80 redirects). @default HTTP on port 80 */
   readonly certificateArn?: string;
   /** X-Ray tracing for the API and functions. @default false */
   readonly tracing?: boolean;
@@ -40,7 +42,7 @@ export interface ByomStackProps extends StackProps {
 }
 
 /**
- * Byom's static infrastructure (DESIGN §2): storage, the registry API, the ingest pipeline, catalog
+ * Byom's static infrastructure (docs/deploy-aws.md): storage, the registry API, the ingest pipeline, catalog
  * seeding, the network, the scoring cluster behind its ALB and the processor/runtime images. The
  * deploy workflow adds its state machines with `this.table`, `this.fileSystem`, `this.scoring`,
  * `this.images` and friends.
@@ -73,7 +75,12 @@ export class ByomStack extends Stack {
       removalPolicy: dataRemoval,
     });
 
-    this.network = new Network(this, "Network", { endpointsInEveryAz: props.endpointsInEveryAz });
+    this.network = new Network(this, "Network", {
+      endpointsInEveryAz: props.endpointsInEveryAz,
+      flowLogBucket: this.logBucket.bucket,
+      buckets: [this.artifacts.bucket],
+      tables: [this.table.table],
+    });
     this.fileSystem = new ModelFileSystem(this, "Models", {
       vpc: this.network.vpc,
       subnets: this.network.taskSubnets,
@@ -88,8 +95,15 @@ export class ByomStack extends Stack {
       allowedCidr: props.allowedCidr,
       certificateArn: props.certificateArn,
     });
-    this.fileSystem.allowFrom(this.scoring.runtimeSecurityGroup, "Runtime tasks read models");
-    this.fileSystem.allowFrom(this.scoring.processorSecurityGroup, "Processor tasks write models");
+    // Tasks' only ways out (their security groups allow no other egress): EFS on 2049, AWS APIs
+    // through the VPC endpoints on 443, and for runtimes the shadow listener (ScoringCluster).
+    for (const [securityGroup, use] of [
+      [this.scoring.runtimeSecurityGroup, "Runtime tasks read models"],
+      [this.scoring.processorSecurityGroup, "Processor tasks write models"],
+    ] as const) {
+      this.fileSystem.allowFrom(securityGroup, use);
+      this.network.allowAwsServicesFrom(securityGroup);
+    }
     this.images = new ContainerImages(this, "Images");
 
     this.api = new RegistryApi(this, "Api", {
@@ -128,6 +142,16 @@ export class ByomStack extends Stack {
       tracing: props.tracing,
     });
 
+    // The deployer's steps (Byom's code, in the VPC): EFS (Deployer), AWS APIs through the
+    // endpoints, DynamoDB, and runtime tasks' scorer API to verify a new slot before traffic moves.
+    this.network.allowAwsServicesFrom(this.deployer.securityGroup);
+    this.network.allowDynamoDbFrom(this.deployer.securityGroup);
+    this.deployer.securityGroup.addEgressRule(
+      this.scoring.runtimeSecurityGroup,
+      Port.tcp(RUNTIME_PORT),
+      "Verify a new runtime's sample request",
+    );
+
     new CfnOutput(this, "ApiUrl", { value: this.api.api.url, description: "Registry API base URL" });
     new CfnOutput(this, "ScoringUrl", {
       value: this.scoring.endpointBaseUrl,
@@ -153,7 +177,7 @@ export class ByomStack extends Stack {
       [`AwsSolutions-IAM5[Resource::${bucket}/${DROP_PREFIX}*]`]:
         "The drop folder's keys are chosen by users; only the ingest function reads under drop/, and only there.",
       "AwsSolutions-L1":
-        "Functions run on Node.js 22, the runtime the project builds and tests against (DESIGN §5); moving to a newer runtime is a tested change, not a flag flip.",
+        "Functions run on Node.js 22, the runtime the project builds and tests against; moving to a newer runtime is a tested change, not a flag flip.",
     };
     for (const [id, reason] of Object.entries(reasons)) Validations.of(this).acknowledge({ id, reason });
 

@@ -1,10 +1,12 @@
 import type { CfnElement } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
+import type { CfnListener } from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RUNTIME_PORT, SHADOW_PORT } from "#lambdas/deployments/serving-contract.ts";
-import { type SynthesizedApp, synthesize } from "../support/cdk.ts";
+import { egressRules, type SynthesizedApp, synthesize } from "../support/cdk.ts";
 import { cfnLintErrors } from "../support/cfn-lint.ts";
+import { checkovVenv, scanWithCheckov } from "../support/checkov.ts";
 
 const CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000";
 
@@ -12,6 +14,7 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
   let synth: SynthesizedApp;
   const logicalId = (element: unknown) => synth.stack.resolve((element as CfnElement).logicalId) as string;
   beforeAll(() => {
+    checkovVenv().catch(() => {});
     synth = synthesize({
       "byom:internetFacing": "true",
       "byom:certificateArn": CERTIFICATE,
@@ -21,7 +24,7 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
       "byom:endpointsInEveryAz": "true",
       "byom:longRunningConcurrency": "3",
     });
-  });
+  }, 300_000);
 
   it("stays cdk-nag clean: the open scoring port is acknowledged because the operator asked for it", () => {
     expect(synth.unacknowledgedFindings).toEqual([]);
@@ -32,6 +35,32 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
     const templatePath = synth.assembly.getStackArtifact(synth.stack.artifactId).templateFullPath;
     expect(await cfnLintErrors(templatePath)).toEqual([]);
   }, 900_000);
+
+  it("has no checkov finding that is not acknowledged on this template either, and no acknowledgement that silences nothing", async () => {
+    const report = await scanWithCheckov(
+      synth.assembly.getStackArtifact(synth.stack.artifactId).templateFullPath,
+    );
+    expect(report.unacknowledged).toEqual([]);
+    expect(report.unneeded).toEqual([]);
+    expect(report.acknowledged).toBeGreaterThan(0);
+  }, 900_000);
+
+  it("serves HTTPS with TLS 1.2 or 1.3 only, and port 80 does nothing but redirect to it", () => {
+    const { scoring } = synth.stack;
+    const listeners = Object.values(synth.template.findResources("AWS::ElasticLoadBalancingV2::Listener"))
+      .map((l) => l.Properties)
+      .filter((p) => p.LoadBalancerArn.Ref === logicalId(scoring.loadBalancer.node.defaultChild));
+    const byPort = Object.fromEntries(listeners.map((p) => [p.Port, p]));
+    expect(Object.keys(byPort).sort()).toEqual(["443", "80"]);
+    expect(byPort[443].Protocol).toBe("HTTPS");
+    expect(byPort[443].SslPolicy).toBe("ELBSecurityPolicy-TLS13-1-2-2021-06");
+    expect(byPort[80].Protocol).toBe("HTTP");
+    expect(byPort[80].DefaultActions).toEqual([
+      { Type: "redirect", RedirectConfig: { Protocol: "HTTPS", Port: "443", StatusCode: "HTTP_301" } },
+    ]);
+    // The listener the deployer adds deployments' rules to is the HTTPS one.
+    expect(synth.stack.resolve((scoring.listener.node.defaultChild as CfnListener).port)).toBe(443);
+  });
 
   it("puts the ALB on the internet and serves scoring over HTTPS with the given certificate", () => {
     synth.template.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
@@ -115,16 +144,22 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
           p.SourceSecurityGroupId?.["Fn::GetAtt"]?.[0] === shadowSg,
       ),
     ).toEqual([expect.objectContaining({ FromPort: RUNTIME_PORT, ToPort: RUNTIME_PORT })]);
-    const egressRules = Object.values(synth.template.findResources("AWS::EC2::SecurityGroupEgress"))
+    const shadowEgress = Object.values(synth.template.findResources("AWS::EC2::SecurityGroupEgress"))
       .map((r) => r.Properties)
       .filter((p) => p.GroupId["Fn::GetAtt"]?.[0] === shadowSg);
-    expect(egressRules).toEqual([
+    expect(shadowEgress).toEqual([
       expect.objectContaining({
         FromPort: RUNTIME_PORT,
         ToPort: RUNTIME_PORT,
         DestinationSecurityGroupId: { "Fn::GetAtt": [runtimeSg, "GroupId"] },
       }),
     ]);
+    // Champions reach it on 8081 (besides EFS and AWS services, their only way out), never the public ALB.
+    const runtimeEgress = egressRules(synth.template, runtimeSg);
+    expect(runtimeEgress.filter((rule) => rule.startsWith(`tcp ${SHADOW_PORT}-`))).toEqual([
+      `tcp ${SHADOW_PORT}-${SHADOW_PORT} to sg:${shadowSg}`,
+    ]);
+    expect(runtimeEgress).toHaveLength(4);
   });
 
   it("tells the deployer steps the shadow listener and its internal address, and lets them add rules to it", () => {

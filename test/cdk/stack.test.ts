@@ -10,7 +10,8 @@ import { ROUTES } from "#cdk/routes.ts";
 import { RUNTIME_PORT, SHADOW_PORT } from "#lambdas/deployments/serving-contract.ts";
 import { INGEST_PREFIXES } from "#lambdas/shared/object-keys.ts";
 import { MAX_RECEIVE_COUNT } from "#local/ingest-queue.ts";
-import { allowedActions, type SynthesizedApp, synthesize } from "../support/cdk.ts";
+import { allowedActions, egressRules, type SynthesizedApp, synthesize } from "../support/cdk.ts";
+import { checkovVenv, scanWithCheckov } from "../support/checkov.ts";
 
 const TABLE_WRITES = [
   "dynamodb:PutItem",
@@ -27,9 +28,23 @@ const roleOf = (operationId: string) => {
   return logicalId(fn.role.node.defaultChild);
 };
 
+/** A `prefix-list:<id>` of egressRules is the deploy-time lookup of the named AWS-managed list. */
+function expectPrefixListLookup(prefixList: string, name: string): void {
+  const lookup = synth.template.toJSON().Resources[prefixList.slice("prefix-list:".length)];
+  for (const call of [lookup.Properties.Create, lookup.Properties.Update]) {
+    expect(JSON.parse(call)).toMatchObject({
+      service: "EC2",
+      action: "describeManagedPrefixLists",
+      parameters: { Filters: [{ Name: "prefix-list-name", Values: [name] }] },
+    });
+  }
+}
+
+// Synth takes 30-60 s alone and minutes on a loaded machine.
 beforeAll(() => {
+  checkovVenv().catch(() => {});
   synth = synthesize();
-});
+}, 300_000);
 
 describe("the synthesized Byom stack", () => {
   it("has no cdk-nag AwsSolutions finding that is not acknowledged with a reason", () => {
@@ -39,6 +54,15 @@ describe("the synthesized Byom stack", () => {
   it("acknowledges no cdk-nag rule that finds nothing (every acknowledgement is still needed)", () => {
     expect(synth.unusedAcknowledgements).toEqual([]);
   });
+
+  it("has no checkov finding that is not acknowledged, and no checkov acknowledgement that silences nothing", async () => {
+    const report = await scanWithCheckov(
+      synth.assembly.getStackArtifact(synth.stack.artifactId).templateFullPath,
+    );
+    expect(report.unacknowledged).toEqual([]);
+    expect(report.unneeded).toEqual([]);
+    expect(report.acknowledged).toBeGreaterThan(0);
+  }, 900_000);
 
   describe("registry API", () => {
     it("creates one Lambda and one method per route, wired to each other", () => {
@@ -463,6 +487,180 @@ describe("the synthesized Byom stack", () => {
       ]);
       expect(efsIngress.map((p) => p.SourceSecurityGroupId["Fn::GetAtt"][0]).sort()).toEqual(
         [runtimeSg, processorSg, deployerSg].sort(),
+      );
+    });
+
+    it("gives runtime tasks no way out but EFS, the VPC endpoints, S3's gateway endpoint and the shadow listener", () => {
+      const sg = (group: unknown) =>
+        `sg:${logicalId((group as { node: { defaultChild: unknown } }).node.defaultChild)}`;
+      const { network, scoring, fileSystem } = synth.stack;
+      const s3PrefixList = `prefix-list:${logicalId(network.node.findChild("S3PrefixList").node.findChild("Resource").node.defaultChild)}`;
+      expect(egressRules(synth.template, logicalId(scoring.runtimeSecurityGroup.node.defaultChild))).toEqual(
+        [
+          `tcp 2049-2049 to ${sg(fileSystem.securityGroup)}`,
+          `tcp 443-443 to ${sg(network.endpointSecurityGroup)}`,
+          `tcp 443-443 to ${s3PrefixList}`,
+          `tcp ${SHADOW_PORT}-${SHADOW_PORT} to ${sg(scoring.loadBalancerSecurityGroup)}`,
+        ].sort(),
+      );
+      expect(
+        egressRules(synth.template, logicalId(scoring.processorSecurityGroup.node.defaultChild)),
+      ).toEqual(
+        [
+          `tcp 2049-2049 to ${sg(fileSystem.securityGroup)}`,
+          `tcp 443-443 to ${sg(network.endpointSecurityGroup)}`,
+          `tcp 443-443 to ${s3PrefixList}`,
+        ].sort(),
+      );
+      // The prefix list is the region's AWS-managed S3 list, looked up at deploy time.
+      expectPrefixListLookup(s3PrefixList, "com.amazonaws.us-east-1.s3");
+    });
+
+    it("gives the deployer's steps no way out but EFS, the endpoints, S3, DynamoDB and runtime tasks' 8080", () => {
+      const sg = (group: unknown) =>
+        `sg:${logicalId((group as { node: { defaultChild: unknown } }).node.defaultChild)}`;
+      const { network, scoring, fileSystem, deployer } = synth.stack;
+      const prefixList = (id: string) =>
+        `prefix-list:${logicalId(network.node.findChild(id).node.findChild("Resource").node.defaultChild)}`;
+      expect(egressRules(synth.template, logicalId(deployer.securityGroup.node.defaultChild))).toEqual(
+        [
+          `tcp 2049-2049 to ${sg(fileSystem.securityGroup)}`,
+          `tcp 443-443 to ${sg(network.endpointSecurityGroup)}`,
+          `tcp 443-443 to ${prefixList("S3PrefixList")}`,
+          `tcp 443-443 to ${prefixList("DynamoDBPrefixList")}`,
+          `tcp ${RUNTIME_PORT}-${RUNTIME_PORT} to ${sg(scoring.runtimeSecurityGroup)}`,
+        ].sort(),
+      );
+      expectPrefixListLookup(prefixList("DynamoDBPrefixList"), "com.amazonaws.us-east-1.dynamodb");
+    });
+
+    it("limits every VPC endpoint to this account: the S3 one to the artifact bucket and ECR's layer bucket, the DynamoDB one to the table", () => {
+      const { network, artifacts, table } = synth.stack;
+      const endpoints = synth.template.findResources("AWS::EC2::VPCEndpoint");
+      expect(Object.keys(endpoints)).toHaveLength(8);
+      const thisAccount = { Ref: "AWS::AccountId" };
+      const bucket = logicalId(artifacts.bucket.node.defaultChild);
+      expect(endpoints[logicalId(network.s3Endpoint.node.defaultChild)]?.Properties.PolicyDocument).toEqual({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "ThisAccountsBuckets",
+            Effect: "Allow",
+            Principal: { AWS: "*" },
+            Action: "s3:*",
+            Resource: [
+              { "Fn::GetAtt": [bucket, "Arn"] },
+              { "Fn::Join": ["", [{ "Fn::GetAtt": [bucket, "Arn"] }, "/*"]] },
+            ],
+            Condition: { StringEquals: { "aws:PrincipalAccount": thisAccount } },
+          },
+          {
+            Sid: "EcrImageLayers",
+            Effect: "Allow",
+            Principal: { AWS: "*" },
+            Action: "s3:GetObject",
+            Resource: {
+              "Fn::Join": [
+                "",
+                ["arn:", { Ref: "AWS::Partition" }, ":s3:::prod-us-east-1-starport-layer-bucket/*"],
+              ],
+            },
+          },
+        ],
+      });
+      const tableArn = { "Fn::GetAtt": [logicalId(table.table.node.defaultChild), "Arn"] };
+      expect(
+        endpoints[logicalId(network.dynamoDbEndpoint.node.defaultChild)]?.Properties.PolicyDocument,
+      ).toEqual({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "ThisAccountsTables",
+            Effect: "Allow",
+            Principal: { AWS: "*" },
+            Action: "dynamodb:*",
+            Resource: [tableArn, { "Fn::Join": ["", [tableArn, "/index/*"]] }],
+            Condition: { StringEquals: { "aws:PrincipalAccount": thisAccount } },
+          },
+        ],
+      });
+      const interfaces = Object.values(endpoints).filter((e) => e.Properties.VpcEndpointType === "Interface");
+      expect(interfaces).toHaveLength(6);
+      for (const endpoint of interfaces) {
+        expect(endpoint.Properties.PolicyDocument, JSON.stringify(endpoint.Properties.ServiceName)).toEqual({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "ThisAccountOnly",
+              Effect: "Allow",
+              Principal: { AWS: "*" },
+              Action: "*",
+              Resource: "*",
+              Condition: {
+                StringEquals: { "aws:PrincipalAccount": thisAccount, "aws:ResourceAccount": thisAccount },
+              },
+            },
+          ],
+        });
+      }
+    });
+
+    it("records all VPC traffic, accepted and rejected, in flow logs in the log bucket", () => {
+      const flowLogs = Object.values(synth.template.findResources("AWS::EC2::FlowLog"));
+      expect(flowLogs.map((f) => f.Properties)).toEqual([
+        expect.objectContaining({
+          ResourceType: "VPC",
+          ResourceId: { Ref: logicalId(synth.stack.network.vpc.node.defaultChild) },
+          TrafficType: "ALL",
+          LogDestinationType: "s3",
+          LogDestination: {
+            "Fn::Join": [
+              "",
+              [
+                { "Fn::GetAtt": [logicalId(synth.stack.logBucket.bucket.node.defaultChild), "Arn"] },
+                "/vpc-flow-logs/",
+              ],
+            ],
+          },
+        }),
+      ]);
+    });
+
+    it("lets only this account's log delivery write flow logs, and only under their prefix", () => {
+      const logBucket = logicalId(synth.stack.logBucket.bucket.node.defaultChild);
+      const policy = Object.values(synth.template.findResources("AWS::S3::BucketPolicy")).find(
+        (p) => p.Properties.Bucket.Ref === logBucket,
+      );
+      const statements = policy?.Properties.PolicyDocument.Statement as any[];
+      const write = statements.find((s) => s.Sid === "FlowLogDeliveryWrite");
+      expect(write).toMatchObject({
+        Effect: "Allow",
+        Principal: { Service: "delivery.logs.amazonaws.com" },
+        Action: "s3:PutObject",
+        Resource: {
+          "Fn::Join": [
+            "",
+            [
+              { "Fn::GetAtt": [logBucket, "Arn"] },
+              "/vpc-flow-logs/AWSLogs/",
+              { Ref: "AWS::AccountId" },
+              "/*",
+            ],
+          ],
+        },
+        Condition: {
+          StringEquals: {
+            "aws:SourceAccount": { Ref: "AWS::AccountId" },
+            "s3:x-amz-acl": "bucket-owner-full-control",
+          },
+        },
+      });
+      expect(write.Condition.ArnLike["aws:SourceArn"]).toBeDefined();
+    });
+
+    it("refuses an internet-facing scoring endpoint without a certificate, saying what to pass", () => {
+      expect(() => synthesize({ "byom:internetFacing": "true" })).toThrow(
+        /-c byom:certificateArn=arn:aws:acm:<region>:<account>:certificate\/<id>/,
       );
     });
 

@@ -100,3 +100,37 @@ export function allowedActions(template: Template, roleLogicalId: string): strin
   }
   return actions;
 }
+
+type EgressRule = {
+  IpProtocol: string;
+  FromPort?: number;
+  ToPort?: number;
+  CidrIp?: string;
+  CidrIpv6?: string;
+  DestinationSecurityGroupId?: { "Fn::GetAtt": [string, string] };
+  DestinationPrefixListId?: unknown;
+};
+
+/**
+ * Every egress rule of a security group, inline or a resource of its own, as
+ * "<protocol> <from>-<to> to <destination>": `sg:<logical id>`, `prefix-list:<logical id of what
+ * yields it>` or the CIDR. Sorted, so a test can pin the whole set.
+ */
+export function egressRules(template: Template, securityGroupLogicalId: string): string[] {
+  const resources = template.toJSON().Resources;
+  const inline = (resources[securityGroupLogicalId]?.Properties.SecurityGroupEgress ?? []) as EgressRule[];
+  const separate = Object.values(template.findResources("AWS::EC2::SecurityGroupEgress"))
+    .map((resource) => resource.Properties as EgressRule & { GroupId: { "Fn::GetAtt"?: [string, string] } })
+    .filter((rule) => rule.GroupId["Fn::GetAtt"]?.[0] === securityGroupLogicalId);
+  const destination = (rule: EgressRule) => {
+    if (rule.DestinationSecurityGroupId) return `sg:${rule.DestinationSecurityGroupId["Fn::GetAtt"][0]}`;
+    if (rule.DestinationPrefixListId) {
+      const getAtt = (rule.DestinationPrefixListId as { "Fn::GetAtt"?: [string, string] })["Fn::GetAtt"];
+      return `prefix-list:${getAtt ? getAtt[0] : JSON.stringify(rule.DestinationPrefixListId)}`;
+    }
+    return rule.CidrIp ?? rule.CidrIpv6 ?? JSON.stringify(rule);
+  };
+  return [...inline, ...separate]
+    .map((rule) => `${rule.IpProtocol} ${rule.FromPort}-${rule.ToPort} to ${destination(rule)}`)
+    .sort();
+}
