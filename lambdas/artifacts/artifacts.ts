@@ -1,6 +1,7 @@
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import { ExperimentFrozenError, ExperimentNotFoundError } from "#lambdas/experiments/experiments.ts";
 import { getExperiment } from "#lambdas/experiments/experiments-repository.ts";
+import { type JobView, startJob } from "#lambdas/jobs/jobs.ts";
 import { authorize } from "#lambdas/projects/access.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
 import { ConflictError, NotFoundError, ValidationFailedError } from "#lambdas/shared/errors.ts";
@@ -9,8 +10,6 @@ import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import { artifactObjectKey } from "#lambdas/shared/object-keys.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import {
-  completeMultipartUpload,
-  headObject,
   type PresignedPut,
   presignGet,
   presignPut,
@@ -165,14 +164,16 @@ export async function listArtifacts(
 }
 
 /**
- * Finishes a multipart upload. The part list must name every part 1..N of the plan exactly once,
- * each with the ETag its PUT returned; S3 checks the ETags.
+ * Finishes a multipart upload, as a job: S3 may take minutes to assemble a large object, longer
+ * than API Gateway waits. The part list must name every part 1..N of the plan exactly once, each
+ * with the ETag its PUT returned; that is checked here (400 at once), S3 checks the ETags in the
+ * job (upload-completion.ts).
  */
 export async function completeArtifactUpload(
   caller: Caller,
   ref: ArtifactRef,
   parts: ReadonlyArray<{ partNumber: number; etag: string }>,
-): Promise<ArtifactView> {
+): Promise<JobView> {
   await authorize(caller, ref.projectId, "editor");
   const artifact = await findArtifact(ref);
   const plan = artifact.upload;
@@ -190,27 +191,13 @@ export async function completeArtifactUpload(
   checkPartList(parts, plan.partCount);
   await requireUnregisteredExperiment(ref.projectId, ref.experimentId);
   const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
-  const outcome = await completeMultipartUpload(artifact.objectKey, plan.uploadId, sorted).catch(
-    async (error: unknown) => {
-      // The answer was lost (a dropped connection while S3 assembled a large object): if the
-      // object is there, the upload completed.
-      const head = await headObject(artifact.objectKey);
-      if (head?.size === artifact.sizeBytes) return { kind: "completed" as const, etag: head.etag };
-      throw error;
-    },
+  return startJob(
+    caller,
+    ref.projectId,
+    "complete-upload",
+    { ...ref, parts: sorted },
+    `assembling ${sorted.length} part(s)`,
   );
-  if (outcome.kind === "invalid-parts") {
-    throw new ValidationFailedError(
-      `S3 refused the part list (${outcome.reason}). Upload every part to its URL and pass the ETag header each PUT returned, unchanged.`,
-      [{ path: "body.parts", message: outcome.reason }],
-    );
-  }
-  if (outcome.kind === "no-such-upload" && !(await headObject(artifact.objectKey))) {
-    throw new ConflictError(
-      `The multipart upload of artifact '${ref.artifactId}' no longer exists (aborted or expired). Create a new artifact and upload again.`,
-    );
-  }
-  return artifactView(await findArtifact(ref));
 }
 
 /**
