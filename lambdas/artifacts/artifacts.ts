@@ -1,7 +1,6 @@
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import { ExperimentFrozenError, ExperimentNotFoundError } from "#lambdas/experiments/experiments.ts";
 import { getExperiment } from "#lambdas/experiments/experiments-repository.ts";
-import { type JobView, startJob } from "#lambdas/jobs/jobs.ts";
 import { authorize } from "#lambdas/projects/access.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
 import { ConflictError, NotFoundError, ValidationFailedError } from "#lambdas/shared/errors.ts";
@@ -164,43 +163,6 @@ export async function listArtifacts(
 }
 
 /**
- * Finishes a multipart upload, as a job: S3 may take minutes to assemble a large object, longer
- * than API Gateway waits. The part list must name every part 1..N of the plan exactly once, each
- * with the ETag its PUT returned; that is checked here (400 at once), S3 checks the ETags in the
- * job (upload-completion.ts).
- */
-export async function completeArtifactUpload(
-  caller: Caller,
-  ref: ArtifactRef,
-  parts: ReadonlyArray<{ partNumber: number; etag: string }>,
-): Promise<JobView> {
-  await authorize(caller, ref.projectId, "editor");
-  const artifact = await findArtifact(ref);
-  const plan = artifact.upload;
-  if (plan.kind !== "multipart") {
-    throw new ConflictError(
-      `Artifact '${ref.artifactId}' was created for a single presigned PUT; there is no multipart upload to complete. Its status shows when the upload arrived.`,
-    );
-  }
-  if (artifact.status !== "UPLOADING") {
-    throw new ConflictError(
-      `Artifact '${ref.artifactId}' is ${artifact.status}: its upload was completed already.`,
-      [{ message: "already completed", status: artifact.status }],
-    );
-  }
-  checkPartList(parts, plan.partCount);
-  await requireUnregisteredExperiment(ref.projectId, ref.experimentId);
-  const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
-  return startJob(
-    caller,
-    ref.projectId,
-    "complete-upload",
-    { ...ref, parts: sorted },
-    `assembling ${sorted.length} part(s)`,
-  );
-}
-
-/**
  * Fresh presigned URL(s) for an artifact whose bytes have not all arrived: an interrupted upload
  * resumes after its first URLs expired (they live UPLOAD_URL_TTL_SECONDS). Same multipart upload,
  * same part numbers; parts already uploaded stay uploaded.
@@ -326,7 +288,7 @@ async function requireExperiment(projectId: string, experimentId: string): Promi
  * Model bytes may only be added before registration. An upload racing a registration is caught by
  * ingestion, which ends such an artifact FAILED (lambdas/ingest/ingest-artifact.ts).
  */
-async function requireUnregisteredExperiment(projectId: string, experimentId: string): Promise<void> {
+export async function requireUnregisteredExperiment(projectId: string, experimentId: string): Promise<void> {
   const experiment = await getExperiment(projectId, experimentId);
   if (!experiment) throw new ExperimentNotFoundError(projectId, experimentId);
   if (experiment.registeredAs)
@@ -350,7 +312,7 @@ async function checkArtifactType(input: NewArtifact): Promise<void> {
   }
 }
 
-function checkPartList(parts: ReadonlyArray<{ partNumber: number }>, partCount: number): void {
+export function checkPartList(parts: ReadonlyArray<{ partNumber: number }>, partCount: number): void {
   const seen = new Set<number>();
   const duplicates = new Set<number>();
   for (const { partNumber } of parts) (seen.has(partNumber) ? duplicates : seen).add(partNumber);

@@ -1,44 +1,17 @@
-import { authorize } from "#lambdas/projects/access.ts";
-import { NotFoundError } from "#lambdas/shared/errors.ts";
 import type { Caller } from "#lambdas/shared/http/caller.ts";
 import type { HttpResult } from "#lambdas/shared/http/respond.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import { enqueueJob } from "./job-queue.ts";
-import {
-  getJob,
-  type JobKind,
-  type JobProgress,
-  type JobRecord,
-  type JobStatus,
-  putNewJob,
-} from "./jobs-repository.ts";
+import { type JobView, jobPath, jobView } from "./job-status.ts";
+import { type JobKind, type JobRecord, putNewJob } from "./jobs-repository.ts";
+
+export type { JobView };
 
 /**
- * Long work runs as a job, off the request path (API Gateway stops waiting at 29 s): the request
- * records the job and queues it, answers 202 with its id and where to poll; the job worker does the
- * work in chunks that each fit one invocation (docs/ingestion.md, "Jobs").
+ * Starting jobs: the request records the job and queues it, and answers 202 (job-status.ts shows
+ * them; worker.ts runs them). Apart from job-status.ts so that only the handlers that start jobs
+ * load the SQS client and may send to the queue (cdk/module-graph.ts).
  */
-export interface JobView {
-  readonly jobId: string;
-  readonly projectId: string;
-  readonly kind: JobKind;
-  readonly status: JobStatus;
-  readonly progress: JobProgress;
-  readonly result: unknown;
-  readonly error: { readonly code: string; readonly message: string } | null;
-  readonly createdBy: string;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
-
-export class JobNotFoundError extends NotFoundError {
-  constructor(jobId: string) {
-    super("Job", jobId);
-  }
-}
-
-export const jobPath = (projectId: string, jobId: string) => `/v1/projects/${projectId}/jobs/${jobId}`;
-
 /** Records and queues a job; the caller has been authorised for what it asks. */
 export async function startJob(
   caller: Caller,
@@ -73,33 +46,4 @@ export async function startJob(
 export function acceptedJob(job: Pick<JobView, "jobId" | "projectId" | "status">): HttpResult {
   const location = jobPath(job.projectId, job.jobId);
   return { status: 202, body: { jobId: job.jobId, status: job.status, location }, headers: { location } };
-}
-
-/**
- * A project member sees the project's jobs; the one who started a job also sees it after the job
- * deleted the project (and with it the membership).
- */
-export async function showJob(caller: Caller, projectId: string, jobId: string): Promise<JobView> {
-  const job = await getJob(jobId);
-  if (!job || job.projectId !== projectId) {
-    await authorize(caller, projectId, "viewer");
-    throw new JobNotFoundError(jobId);
-  }
-  if (job.createdBy !== caller.principal) await authorize(caller, projectId, "viewer");
-  return jobView(job);
-}
-
-export function jobView(job: JobRecord): JobView {
-  return {
-    jobId: job.jobId,
-    projectId: job.projectId,
-    kind: job.kind,
-    status: job.status,
-    progress: job.progress,
-    result: job.result,
-    error: job.error,
-    createdBy: job.createdBy,
-    createdAt: job.createdAt,
-    updatedAt: job.updatedAt,
-  };
 }

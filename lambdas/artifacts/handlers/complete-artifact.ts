@@ -1,7 +1,7 @@
 import { acceptedJob } from "#lambdas/jobs/jobs.ts";
 import { httpHandler } from "#lambdas/shared/http/handler.ts";
-import { completeArtifactUpload } from "../artifacts.ts";
 import { completeArtifactRoute } from "../routes.ts";
+import { completeArtifactUpload } from "../upload-completion.ts";
 
 export const handler = httpHandler(completeArtifactRoute, async ({ caller, params, body }) =>
   acceptedJob(await completeArtifactUpload(caller, params, body.parts)),
