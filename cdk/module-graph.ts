@@ -58,6 +58,11 @@ export function usesS3(entry: string): boolean {
   );
 }
 
+/** Whether the handler's code starts jobs (sends to the job queue: lambdas/jobs/job-queue.ts). */
+export function usesJobQueue(entry: string): boolean {
+  return packagesImportedBy(entry).has("@aws-sdk/client-sqs");
+}
+
 /** Whether the handler's code talks to DynamoDB. */
 export function usesDynamoDb(entry: string): boolean {
   return [...packagesImportedBy(entry)].some(

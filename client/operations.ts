@@ -3,6 +3,7 @@ import type { catalogRoutes } from "#lambdas/catalog/routes.ts";
 import type { deploymentRoutes } from "#lambdas/deployments/api/routes.ts";
 import type { experimentRoutes } from "#lambdas/experiments/routes.ts";
 import type { importRoutes } from "#lambdas/imports/routes.ts";
+import type { jobRoutes } from "#lambdas/jobs/routes.ts";
 import type { metaRoutes } from "#lambdas/meta/routes.ts";
 import type { modelRoutes } from "#lambdas/models/routes.ts";
 import type { projectRoutes } from "#lambdas/projects/routes.ts";
@@ -22,7 +23,8 @@ type KnownRoute =
   | (typeof artifactRoutes)[number]
   | (typeof deploymentRoutes)[number]
   | (typeof catalogRoutes)[number]
-  | (typeof importRoutes)[number];
+  | (typeof importRoutes)[number]
+  | (typeof jobRoutes)[number];
 
 export type OperationId = KnownRoute["operationId"];
 export type RouteOf<Id extends OperationId> = Extract<KnownRoute, { operationId: Id }>;
@@ -89,6 +91,8 @@ export const OPERATIONS = {
   addCatalogEntry: { method: "POST", path: "/v1/catalog/{kind}" },
 
   importMlflowModel: { method: "POST", path: "/v1/projects/{projectId}/imports/mlflow" },
+
+  getJob: { method: "GET", path: "/v1/projects/{projectId}/jobs/{jobId}" },
 } as const satisfies OperationTable;
 
 export type ClientOperationId = keyof typeof OPERATIONS;

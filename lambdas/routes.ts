@@ -3,6 +3,7 @@ import { artifactRoutes } from "./artifacts/routes.ts";
 import { catalogRoutes } from "./catalog/routes.ts";
 import { experimentRoutes } from "./experiments/routes.ts";
 import { importRoutes } from "./imports/routes.ts";
+import { jobRoutes } from "./jobs/routes.ts";
 import { metaRoutes } from "./meta/routes.ts";
 import { modelRoutes } from "./models/routes.ts";
 import { projectRoutes } from "./projects/routes.ts";
@@ -21,4 +22,5 @@ export const ROUTES: readonly Route[] = [
   ...modelRoutes,
   ...catalogRoutes,
   ...deploymentRoutes,
+  ...jobRoutes,
 ];

@@ -13,8 +13,24 @@ export const INGEST_HANDLER = "lambdas/ingest/handlers/ingest.ts";
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
-/** As the ingest Lambda's timeout in the CDK app (cdk/constructs/ingest-pipeline.ts). */
-const HANDLER_TIMEOUT_MS = Number(process.env.BYOM_INGEST_TIMEOUT_SECONDS ?? 900) * 1000;
+/** As the ingest and job worker Lambdas' timeouts in the CDK app (cdk/constructs/*). */
+const INGEST_TIMEOUT_MS = Number(process.env.BYOM_INGEST_TIMEOUT_SECONDS ?? 900) * 1000;
+const JOB_TIMEOUT_MS = Number(process.env.BYOM_JOB_TIMEOUT_SECONDS ?? 900) * 1000;
+export const JOB_HANDLER = "lambdas/jobs/handlers/run-jobs.ts";
+
+export interface LocalQueueOptions {
+  readonly home: string;
+  /** Folder names under home for the messages and the dead letters. */
+  readonly queueDir: string;
+  readonly deadLetterDir: string;
+  /** The SQS-triggered handler module, relative to the repository root. */
+  readonly handler: string;
+  readonly repoRoot: string;
+  /** The handler's Lambda timeout: its context says how much of it remains. */
+  readonly timeoutMs: number;
+  /** For log lines: "ingest", "jobs". */
+  readonly name: string;
+}
 
 interface QueuedMessage {
   readonly messageId: string;
@@ -23,35 +39,24 @@ interface QueuedMessage {
 }
 
 /**
- * Local mode's stand-in for the S3 → SQS → ingest Lambda path. Messages are files under
- * `<home>/queue`, so nothing is lost across restarts; they are delivered in batches to the same
- * handler module, with partial batch failures retried and sent to `<home>/dead-letters` after
- * MAX_RECEIVE_COUNT receives.
+ * Local mode's stand-in for SQS feeding a Lambda (the ingest queue, the job queue). Messages are
+ * files under `<home>/<queueDir>`, so nothing is lost across restarts; they are delivered in batches
+ * to the same handler module, with partial batch failures retried and sent to
+ * `<home>/<deadLetterDir>` after MAX_RECEIVE_COUNT receives.
  */
-export class LocalIngestQueue {
+export class LocalQueue {
   private readonly queueDir: string;
   private readonly deadLetterDir: string;
   private handler: Promise<SqsHandler> | undefined;
   private draining: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(
-    home: string,
-    private readonly bucket: string,
-    private readonly repoRoot: string,
-  ) {
-    this.queueDir = join(home, "queue");
-    this.deadLetterDir = join(home, "dead-letters");
+  constructor(private readonly options: LocalQueueOptions) {
+    this.queueDir = join(options.home, options.queueDir);
+    this.deadLetterDir = join(options.home, options.deadLetterDir);
     mkdirSync(this.queueDir, { recursive: true });
     mkdirSync(this.deadLetterDir, { recursive: true });
   }
-
-  /** Called for every emulator event; keeps what the CDK notification filter would keep. */
-  onObjectEvent = (event: S3ObjectEvent): void => {
-    if (event.bucket !== this.bucket || !event.eventName.startsWith("ObjectCreated:")) return;
-    if (!INGEST_PREFIXES.some((prefix) => event.key.startsWith(prefix))) return;
-    this.enqueue(JSON.stringify(s3Notification(event)));
-  };
 
   enqueue(body: string): void {
     const message: QueuedMessage = { messageId: randomUUID(), body, receiveCount: 0 };
@@ -94,11 +99,11 @@ export class LocalIngestQueue {
         const handler = await this.loadHandler();
         const response = await handler(
           { Records: batch.map(({ message }) => sqsRecord(message)) },
-          lambdaContext(HANDLER_TIMEOUT_MS),
+          lambdaContext(this.options.timeoutMs),
         );
         failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
       } catch (error) {
-        console.error("local ingest queue: the ingest handler failed the whole batch", error);
+        console.error(`local ${this.options.name} queue: the handler failed the whole batch`, error);
         failedIds = new Set(batch.map(({ message }) => message.messageId));
       }
       for (const { file, message } of batch) {
@@ -107,7 +112,9 @@ export class LocalIngestQueue {
         } else if (message.receiveCount >= MAX_RECEIVE_COUNT) {
           writeFileSync(join(this.deadLetterDir, `${message.messageId}.json`), JSON.stringify(message));
           rmSync(file, { force: true });
-          console.error(`local ingest queue: message ${message.messageId} moved to the dead-letter folder`);
+          console.error(
+            `local ${this.options.name} queue: message ${message.messageId} moved to the dead-letter folder`,
+          );
         } else {
           writeFileSync(file, JSON.stringify(message));
         }
@@ -117,11 +124,50 @@ export class LocalIngestQueue {
   }
 
   private loadHandler(): Promise<SqsHandler> {
-    this.handler ??= import(pathToFileURL(join(this.repoRoot, INGEST_HANDLER)).href).then(
+    this.handler ??= import(pathToFileURL(join(this.options.repoRoot, this.options.handler)).href).then(
       (m) => m.handler as SqsHandler,
     );
     return this.handler;
   }
+}
+
+/** S3 ObjectCreated events → the ingest handler, as the bucket notification and SQS do on AWS. */
+export class LocalIngestQueue extends LocalQueue {
+  constructor(
+    home: string,
+    private readonly bucket: string,
+    repoRoot: string,
+  ) {
+    super({
+      home,
+      queueDir: "queue",
+      deadLetterDir: "dead-letters",
+      handler: INGEST_HANDLER,
+      repoRoot,
+      timeoutMs: INGEST_TIMEOUT_MS,
+      name: "ingest",
+    });
+  }
+
+  /** Called for every emulator event; keeps what the CDK notification filter would keep. */
+  onObjectEvent = (event: S3ObjectEvent): void => {
+    if (event.bucket !== this.bucket || !event.eventName.startsWith("ObjectCreated:")) return;
+    if (!INGEST_PREFIXES.some((prefix) => event.key.startsWith(prefix))) return;
+    this.enqueue(JSON.stringify(s3Notification(event)));
+  };
+}
+
+/** `{"jobId"}` messages → the job worker, as the job queue does on AWS (lambdas/jobs/job-queue.ts). */
+export function localJobQueue(home: string, repoRoot: string): LocalQueue {
+  return new LocalQueue({
+    home,
+    queueDir: "jobs-queue",
+    deadLetterDir: "jobs-dead-letters",
+    handler: JOB_HANDLER,
+    repoRoot,
+    timeoutMs: JOB_TIMEOUT_MS,
+    name: "jobs",
+  });
 }
 
 function s3Notification(event: S3ObjectEvent) {

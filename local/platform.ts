@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { type LocalDeployer, startDeployer } from "./deployer.ts";
 import { dataDirs, ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamo, startS3 } from "./emulators.ts";
 import { createGateway } from "./gateway.ts";
-import { LocalIngestQueue } from "./ingest-queue.ts";
+import { LocalIngestQueue, type LocalQueue, localJobQueue } from "./ingest-queue.ts";
 import { addLocalUser, TokenVerifier } from "./tokens.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -37,6 +37,7 @@ export interface LocalConfig {
 export interface Platform {
   readonly config: LocalConfig;
   readonly ingestQueue: LocalIngestQueue;
+  readonly jobQueue: LocalQueue;
   readonly deployer: LocalDeployer;
   stop(): Promise<void>;
 }
@@ -70,6 +71,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   await ensureTable(dynamo.endpoint, LOCAL_TABLE);
   await seedCatalog();
 
+  // Jobs the handlers start go to local mode's queue, drained by the same worker handler as on AWS.
+  // The module is loaded by file URL, as the gateway loads handlers, so both share one instance.
+  const jobQueue = localJobQueue(home, REPO_ROOT);
+  const jobQueueModule = await import(pathToFileURL(join(REPO_ROOT, "lambdas/jobs/job-queue.ts")).href);
+  jobQueueModule.useLocalJobQueue((body: string) => jobQueue.enqueue(body));
+
   // Imported only now: the handlers' modules read their environment when they load.
   const gateway = createGateway(await loadRoutes(), new TokenVerifier(home), REPO_ROOT);
   await listen(gateway, options.apiPort);
@@ -85,16 +92,19 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   };
   writeFileSync(join(home, "local.json"), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   ingestQueue.kick();
+  jobQueue.kick();
   deployer.startMonitor();
 
   return {
     config,
     ingestQueue,
+    jobQueue,
     deployer,
     stop: async () => {
       await new Promise<void>((done) => gateway.close(() => done()));
       gateway.closeAllConnections();
       await deployer.stop();
+      await jobQueue.whenIdle();
       await ingestQueue.whenIdle();
       await s3.close();
       await dynamo.close();

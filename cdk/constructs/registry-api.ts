@@ -7,8 +7,9 @@ import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import type { Route } from "#lambdas/shared/http/route.ts";
 import { ARTIFACTS_PREFIX } from "#lambdas/shared/object-keys.ts";
-import { usesDynamoDb, usesS3 } from "../module-graph.ts";
+import { usesDynamoDb, usesJobQueue, usesS3 } from "../module-graph.ts";
 import { ByomFunction } from "./byom-function.ts";
+import type { JobWorker } from "./job-worker.ts";
 
 const READ_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectAttributes"];
 /** Presigned single and multipart uploads, server-side copies, aborting an upload. */
@@ -42,6 +43,8 @@ export interface RegistryApiProps {
    * 10 and leaves nothing to reserve. @default none
    */
   readonly longRunningReservedConcurrency?: number;
+  /** Where handlers that start jobs send them. */
+  readonly jobs: JobWorker;
 }
 
 /** API Gateway REST's integration timeout without a quota increase. */
@@ -134,6 +137,7 @@ export class RegistryApi extends Construct {
         },
       });
       this.grant(route, fn, props);
+      if (usesJobQueue(route.handler)) props.jobs.allowStarting(fn);
       const method = this.api.root.resourceForPath(route.path).addMethod(
         route.method,
         new apigateway.LambdaIntegration(fn.function, {

@@ -9,6 +9,7 @@ import { CatalogSeed } from "../constructs/catalog-seed.ts";
 import { ContainerImages } from "../constructs/container-images.ts";
 import { Deployer } from "../constructs/deployer.ts";
 import { IngestPipeline } from "../constructs/ingest-pipeline.ts";
+import { JobWorker } from "../constructs/job-worker.ts";
 import { LogBucket } from "../constructs/log-bucket.ts";
 import { ModelFileSystem } from "../constructs/model-file-system.ts";
 import { Network } from "../constructs/network.ts";
@@ -51,6 +52,7 @@ export class ByomStack extends Stack {
   public readonly logBucket: LogBucket;
   public readonly table: RegistryTable;
   public readonly artifacts: ArtifactBucket;
+  public readonly jobs: JobWorker;
   public readonly network: Network;
   public readonly fileSystem: ModelFileSystem;
   public readonly scoring: ScoringCluster;
@@ -106,7 +108,13 @@ export class ByomStack extends Stack {
     }
     this.images = new ContainerImages(this, "Images");
 
+    this.jobs = new JobWorker(this, "Jobs", {
+      table: this.table.table,
+      bucket: this.artifacts.bucket,
+      tracing: props.tracing,
+    });
     this.api = new RegistryApi(this, "Api", {
+      jobs: this.jobs,
       routes: props.routes ?? ROUTES,
       table: this.table.table,
       bucket: this.artifacts.bucket,
@@ -120,7 +128,11 @@ export class ByomStack extends Stack {
       handler: props.ingestHandler,
       tracing: props.tracing,
     });
-    this.artifacts.restrictArtifactWrites([...this.api.artifactWriters, this.ingest.ingest.role]);
+    this.artifacts.restrictArtifactWrites([
+      ...this.api.artifactWriters,
+      this.ingest.ingest.role,
+      this.jobs.worker.role,
+    ]);
     this.catalogSeed = new CatalogSeed(this, "Catalog", {
       table: this.table.table,
       imageUris: this.images.imageUris(),

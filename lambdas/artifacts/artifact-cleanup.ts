@@ -1,52 +1,49 @@
 import { logger } from "#lambdas/shared/logger.ts";
-import { abortMultipartUpload, deleteObject } from "./artifact-store.ts";
-import { listArtifacts, listProjectArtifacts } from "./artifacts-repository.ts";
+import { abortMultipartUpload, deleteObjects } from "./artifact-store.ts";
+import {
+  type ArtifactRecord,
+  deleteArtifactRecords,
+  listArtifacts,
+  listProjectArtifacts,
+} from "./artifacts-repository.ts";
 
-/** What a deleted experiment leaves in the bucket: each artifact's object, or its unfinished upload. */
-export interface ArtifactBytes {
-  readonly objectKey: string;
-  readonly uploadId: string | undefined;
+/** Artifacts removed per batch: one page of records, one DeleteObjects request. */
+export const CLEANUP_BATCH = 100;
+
+/**
+ * Removes the next batch of an experiment's (or, without one, a whole project's) artifacts: their
+ * objects deleted, unfinished multipart uploads aborted (S3 keeps their parts, and bills them,
+ * until then), then their records. Records go last, so a batch interrupted anywhere is found
+ * again by the next one. Returns how many artifacts it removed: 0 when none are left.
+ */
+export async function removeArtifactBatch(projectId: string, experimentId?: string): Promise<number> {
+  const request = { limit: CLEANUP_BATCH };
+  const page = experimentId
+    ? await listArtifacts(projectId, experimentId, request)
+    : await listProjectArtifacts(projectId, request);
+  if (page.items.length === 0) return 0;
+  await Promise.all(page.items.filter(uploadInProgress).map((a) => abortUpload(a)));
+  await deleteObjects(page.items.map((a) => a.objectKey));
+  await deleteArtifactRecords(page.items);
+  return page.items.length;
+}
+
+function uploadInProgress(artifact: ArtifactRecord): boolean {
+  return artifact.upload.kind === "multipart" && artifact.status === "UPLOADING";
 }
 
 /**
- * The bytes of an experiment's artifacts (or, without an experiment, of all the project's), read
- * before their items are deleted.
+ * Best effort: the records are going, and the bucket's 7-day rule aborts stray uploads anyway
+ * (s3rver, in local mode, cannot abort at all).
  */
-export async function artifactBytesOf(projectId: string, experimentId?: string): Promise<ArtifactBytes[]> {
-  const found: ArtifactBytes[] = [];
-  let cursor: string | undefined;
-  do {
-    const request = { limit: 100, cursor };
-    const page = experimentId
-      ? await listArtifacts(projectId, experimentId, request)
-      : await listProjectArtifacts(projectId, request);
-    for (const record of page.items) {
-      const plan = record.upload;
-      found.push({
-        objectKey: record.objectKey,
-        uploadId: plan.kind === "multipart" && record.status === "UPLOADING" ? plan.uploadId : undefined,
-      });
-    }
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return found;
-}
-
-/**
- * Removes the bytes of a deleted experiment's (or project's) artifacts: objects deleted, unfinished multipart
- * uploads aborted (S3 keeps their parts, and bills them, until then). Best effort: the experiment
- * is already gone, so a failure is logged (the bucket's 7-day abort rule still ends stray uploads).
- */
-export async function removeArtifactBytes(bytes: readonly ArtifactBytes[]): Promise<void> {
-  for (const { objectKey, uploadId } of bytes) {
-    try {
-      if (uploadId) await abortMultipartUpload(objectKey, uploadId);
-      await deleteObject(objectKey);
-    } catch (error) {
-      logger.error("could not remove a deleted experiment's artifact bytes", {
-        objectKey,
-        error: String(error),
-      });
-    }
+async function abortUpload(artifact: ArtifactRecord): Promise<void> {
+  if (artifact.upload.kind !== "multipart") return;
+  try {
+    await abortMultipartUpload(artifact.objectKey, artifact.upload.uploadId);
+  } catch (error) {
+    logger.warn("could not abort a deleted artifact's multipart upload", {
+      objectKey: artifact.objectKey,
+      error: String(error),
+    });
   }
 }

@@ -133,6 +133,24 @@ export async function deleteObject(key: string): Promise<void> {
   await client.send(new sdk.DeleteObjectCommand({ Bucket: BUCKET_NAME, Key: key }));
 }
 
+/** Deletes up to 1,000 objects in one request; missing ones are not an error. */
+export async function deleteObjects(keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  const { sdk, client } = await s3Sdk();
+  const out = await client.send(
+    new sdk.DeleteObjectsCommand({
+      Bucket: BUCKET_NAME,
+      Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+    }),
+  );
+  const failed = out.Errors ?? [];
+  if (failed.length > 0) {
+    throw new Error(
+      `S3 could not delete ${failed.length} object(s), e.g. ${failed[0]?.Key}: ${failed[0]?.Code}`,
+    );
+  }
+}
+
 export async function presignGet(key: string, fileName: string, ttlSeconds: number): Promise<string> {
   const { sdk, client } = await s3Sdk();
   const { getSignedUrl } = await presignerOf();

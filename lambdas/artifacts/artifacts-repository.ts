@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailure, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
@@ -245,6 +245,19 @@ export async function setUploadedObject(ref: ArtifactRef, sizeBytes: number, sha
       },
     }),
   );
+}
+
+/** Deletes up to 25 artifact items in one batch (retrying what DynamoDB leaves unprocessed). */
+export async function deleteArtifactRecords(refs: readonly ArtifactRef[]): Promise<void> {
+  for (let i = 0; i < refs.length; i += 25) {
+    let requests = refs.slice(i, i + 25).map((ref) => ({
+      DeleteRequest: { Key: keys.artifact(ref.projectId, ref.experimentId, ref.artifactId) },
+    }));
+    while (requests.length > 0) {
+      const out = await dynamo.send(new BatchWriteCommand({ RequestItems: { [TABLE_NAME]: requests } }));
+      requests = (out.UnprocessedItems?.[TABLE_NAME] ?? []) as typeof requests;
+    }
+  }
 }
 
 /** The item's `type` names the entity (as for every item); the artifact's own type is `artifactType`. */

@@ -9,8 +9,6 @@ import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import { artifactObjectKey } from "#lambdas/shared/object-keys.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import {
-  completeMultipartUpload,
-  headObject,
   type PresignedPut,
   presignGet,
   presignPut,
@@ -165,55 +163,6 @@ export async function listArtifacts(
 }
 
 /**
- * Finishes a multipart upload. The part list must name every part 1..N of the plan exactly once,
- * each with the ETag its PUT returned; S3 checks the ETags.
- */
-export async function completeArtifactUpload(
-  caller: Caller,
-  ref: ArtifactRef,
-  parts: ReadonlyArray<{ partNumber: number; etag: string }>,
-): Promise<ArtifactView> {
-  await authorize(caller, ref.projectId, "editor");
-  const artifact = await findArtifact(ref);
-  const plan = artifact.upload;
-  if (plan.kind !== "multipart") {
-    throw new ConflictError(
-      `Artifact '${ref.artifactId}' was created for a single presigned PUT; there is no multipart upload to complete. Its status shows when the upload arrived.`,
-    );
-  }
-  if (artifact.status !== "UPLOADING") {
-    throw new ConflictError(
-      `Artifact '${ref.artifactId}' is ${artifact.status}: its upload was completed already.`,
-      [{ message: "already completed", status: artifact.status }],
-    );
-  }
-  checkPartList(parts, plan.partCount);
-  await requireUnregisteredExperiment(ref.projectId, ref.experimentId);
-  const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
-  const outcome = await completeMultipartUpload(artifact.objectKey, plan.uploadId, sorted).catch(
-    async (error: unknown) => {
-      // The answer was lost (a dropped connection while S3 assembled a large object): if the
-      // object is there, the upload completed.
-      const head = await headObject(artifact.objectKey);
-      if (head?.size === artifact.sizeBytes) return { kind: "completed" as const, etag: head.etag };
-      throw error;
-    },
-  );
-  if (outcome.kind === "invalid-parts") {
-    throw new ValidationFailedError(
-      `S3 refused the part list (${outcome.reason}). Upload every part to its URL and pass the ETag header each PUT returned, unchanged.`,
-      [{ path: "body.parts", message: outcome.reason }],
-    );
-  }
-  if (outcome.kind === "no-such-upload" && !(await headObject(artifact.objectKey))) {
-    throw new ConflictError(
-      `The multipart upload of artifact '${ref.artifactId}' no longer exists (aborted or expired). Create a new artifact and upload again.`,
-    );
-  }
-  return artifactView(await findArtifact(ref));
-}
-
-/**
  * Fresh presigned URL(s) for an artifact whose bytes have not all arrived: an interrupted upload
  * resumes after its first URLs expired (they live UPLOAD_URL_TTL_SECONDS). Same multipart upload,
  * same part numbers; parts already uploaded stay uploaded.
@@ -339,7 +288,7 @@ async function requireExperiment(projectId: string, experimentId: string): Promi
  * Model bytes may only be added before registration. An upload racing a registration is caught by
  * ingestion, which ends such an artifact FAILED (lambdas/ingest/ingest-artifact.ts).
  */
-async function requireUnregisteredExperiment(projectId: string, experimentId: string): Promise<void> {
+export async function requireUnregisteredExperiment(projectId: string, experimentId: string): Promise<void> {
   const experiment = await getExperiment(projectId, experimentId);
   if (!experiment) throw new ExperimentNotFoundError(projectId, experimentId);
   if (experiment.registeredAs)
@@ -363,7 +312,7 @@ async function checkArtifactType(input: NewArtifact): Promise<void> {
   }
 }
 
-function checkPartList(parts: ReadonlyArray<{ partNumber: number }>, partCount: number): void {
+export function checkPartList(parts: ReadonlyArray<{ partNumber: number }>, partCount: number): void {
   const seen = new Set<number>();
   const duplicates = new Set<number>();
   for (const { partNumber } of parts) (seen.has(partNumber) ? duplicates : seen).add(partNumber);

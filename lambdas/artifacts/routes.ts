@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { experimentIdParam } from "#lambdas/experiments/routes.ts";
+import { jobAccepted } from "#lambdas/jobs/routes.ts";
 import { projectIdParam } from "#lambdas/projects/routes.ts";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
 import { conflictError, idParam, listQuery, pageOf, standardErrors } from "#lambdas/shared/http/schemas.ts";
@@ -132,7 +133,8 @@ export const completeArtifactRoute = defineRoute({
   operationId: "completeArtifactUpload",
   method: "POST",
   path: `${base}/{artifactId}/complete`,
-  summary: "Finish a multipart upload with the ETag of every part (editors)",
+  summary:
+    "Finish a multipart upload with the ETag of every part, as a job whose result is the artifact (editors)",
   tag: "artifacts",
   handler: `${handlers}/complete-artifact.ts`,
   params: artifactParams,
@@ -142,14 +144,9 @@ export const completeArtifactRoute = defineRoute({
       .min(1, "parts must list every uploaded part")
       .max(10_000),
   }),
-  responses: {
-    200: { description: "Completed; ingestion follows", schema: artifactSchema },
-    ...standardErrors,
-    ...conflictError,
-  },
-  // S3 may take minutes to assemble a very large object (s3rver in local mode does, for GBs). Behind
-  // API Gateway's 29 s the client then sees a 504 while the completion goes on: GET the artifact.
-  lambda: { timeoutSeconds: 600 },
+  // S3 may take minutes to assemble a very large object (s3rver in local mode does, for GBs): more
+  // than API Gateway waits, so the completion always runs as a job; ingestion follows it.
+  responses: { ...jobAccepted, ...standardErrors, ...conflictError },
 });
 
 export const renewArtifactUploadRoute = defineRoute({

@@ -1,23 +1,20 @@
-import { artifactBytesOf, removeArtifactBytes } from "#lambdas/artifacts/artifact-cleanup.ts";
+import { removeArtifactBatch } from "#lambdas/artifacts/artifact-cleanup.ts";
+import { startJob } from "#lambdas/jobs/jobs.ts";
+import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/worker.ts";
 import { authorize } from "#lambdas/projects/access.ts";
 import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { ExperimentNotFoundError, ExperimentRegisteredError, findExperiment } from "./experiments.ts";
-import { deleteExperiment as deleteExperimentItems } from "./experiments-repository.ts";
+import { deleteExperiment as deleteExperimentItem } from "./experiments-repository.ts";
 
 /**
- * Deletes an unregistered experiment with its artifacts: the items, then the bytes (objects and
- * unfinished uploads). A file of its own, so that only the delete handler loads the S3 SDK and is
- * granted DeleteObject (the CDK app grants by imports: cdk/module-graph.ts).
+ * Deletes an unregistered experiment: the experiment item at once (so nothing new can be added to
+ * it), then, in a job, its artifacts' objects, unfinished uploads and records in batches.
+ * A file of its own, so that only the delete handler and the job worker load the S3 SDK and may
+ * delete objects (the CDK app grants by imports: cdk/module-graph.ts).
  */
-export async function deleteExperiment(
-  caller: Caller,
-  projectId: string,
-  experimentId: string,
-): Promise<void> {
+export async function deleteExperiment(caller: Caller, projectId: string, experimentId: string) {
   await authorize(caller, projectId, "editor");
-  const bytes = await artifactBytesOf(projectId, experimentId);
-  const outcome = await deleteExperimentItems(projectId, experimentId);
-  if (outcome === "deleted") await removeArtifactBytes(bytes);
+  const outcome = await deleteExperimentItem(projectId, experimentId);
   if (outcome === "missing") throw new ExperimentNotFoundError(projectId, experimentId);
   if (outcome === "registered") {
     const claim = (await findExperiment(projectId, experimentId)).registeredAs;
@@ -28,4 +25,18 @@ export async function deleteExperiment(
       "A registered experiment cannot be deleted.",
     );
   }
+  return startJob(caller, projectId, "delete-experiment", { experimentId }, "deleting the artifacts");
+}
+
+export async function runExperimentDeletion({ job, hasTime }: JobChunk): Promise<ChunkOutcome> {
+  const experimentId = job.input.experimentId as string;
+  let removed = (job.state?.removed as number | undefined) ?? 0;
+  const progress = () => ({ done: removed, total: null, message: `${removed} artifact(s) removed` });
+  do {
+    const count = await removeArtifactBatch(job.projectId, experimentId);
+    if (count === 0)
+      return { done: true, result: { experimentId, artifactsRemoved: removed }, progress: progress() };
+    removed += count;
+  } while (hasTime());
+  return { done: false, state: { removed }, progress: progress() };
 }

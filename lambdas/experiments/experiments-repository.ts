@@ -1,11 +1,4 @@
-import {
-  BatchWriteCommand,
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailure, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { PayloadTooLargeError } from "#lambdas/shared/errors.ts";
@@ -144,8 +137,8 @@ export async function updateExperimentMetadata(
 export type DeleteOutcome = "deleted" | "missing" | "registered";
 
 /**
- * Deletes an experiment unless it is (being) registered as a model version, then its artifact
- * items. The condition makes the check and the delete one atomic step.
+ * Deletes an experiment item unless it is (being) registered as a model version: the condition
+ * makes the check and the delete one atomic step. Its artifacts go in a job (experiment-deletion.ts).
  */
 export async function deleteExperiment(projectId: string, experimentId: string): Promise<DeleteOutcome> {
   try {
@@ -160,7 +153,6 @@ export async function deleteExperiment(projectId: string, experimentId: string):
     if (!isConditionFailure(error)) throw error;
     return (await getExperiment(projectId, experimentId)) ? "registered" : "missing";
   }
-  await deleteArtifactItems(projectId, experimentId);
   return "deleted";
 }
 
@@ -221,33 +213,6 @@ export async function releaseRegistration(
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
   }
-}
-
-async function deleteArtifactItems(projectId: string, experimentId: string): Promise<void> {
-  const { pk, skPrefix } = keys.artifactPrefix(projectId, experimentId);
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const out = await dynamo.send(
-      new QueryCommand({
-        TableName: TABLE_NAME,
-        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
-        ProjectionExpression: "pk, sk",
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    const items = out.Items ?? [];
-    for (let i = 0; i < items.length; i += 25) {
-      let requests = items
-        .slice(i, i + 25)
-        .map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } }));
-      while (requests.length > 0) {
-        const result = await dynamo.send(new BatchWriteCommand({ RequestItems: { [TABLE_NAME]: requests } }));
-        requests = (result.UnprocessedItems?.[TABLE_NAME] ?? []) as typeof requests;
-      }
-    }
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
 }
 
 /** DynamoDB refuses items over 400 KB with a ValidationException; that is the caller's input. */

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { jobAccepted } from "#lambdas/jobs/routes.ts";
 import { projectIdParam } from "#lambdas/projects/routes.ts";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
 import { conflictError, idParam, listQuery, pageOf, standardErrors } from "#lambdas/shared/http/schemas.ts";
@@ -90,11 +91,12 @@ export const deleteExperimentRoute = defineRoute({
   operationId: "deleteExperiment",
   method: "DELETE",
   path: "/v1/projects/{projectId}/experiments/{experimentId}",
-  summary: "Delete an experiment and its artifacts (editors; refused once it is a model version)",
+  summary:
+    "Delete an experiment at once and its artifacts in a job (editors; refused once it is a model version)",
   tag: "experiments",
   handler: `${handlers}/delete-experiment.ts`,
   params: experimentParams,
-  responses: { 204: { description: "Deleted" }, ...standardErrors, ...conflictError },
+  responses: { ...jobAccepted, ...standardErrors, ...conflictError },
 });
 
 export const experimentRoutes = [

@@ -1,4 +1,4 @@
-import { ForbiddenError, NotFoundError } from "#lambdas/shared/errors.ts";
+import { ConflictError, ForbiddenError, NotFoundError } from "#lambdas/shared/errors.ts";
 import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { getMember, type MemberRecord } from "./projects-repository.ts";
 import { type Role, roleAllows } from "./roles.ts";
@@ -9,14 +9,31 @@ export class ProjectNotFoundError extends NotFoundError {
   }
 }
 
+export class ProjectDeletingError extends ConflictError {
+  override readonly code = "PROJECT_DELETING";
+  constructor(projectId: string) {
+    super(
+      `Project '${projectId}' is being deleted: it takes no more changes. Follow the deletion with GET on the job DELETE returned.`,
+    );
+  }
+}
+
 /**
  * The gate every project-scoped operation passes first. A caller who is not a member learns
  * nothing (404, as if the project did not exist); a member whose role is too low gets a 403 that
  * names the role needed.
  */
-export async function authorize(caller: Caller, projectId: string, needed: Role): Promise<MemberRecord> {
+export async function authorize(
+  caller: Caller,
+  projectId: string,
+  needed: Role,
+  options: { readonly evenWhileDeleting?: boolean } = {},
+): Promise<MemberRecord> {
   const member = await getMember(projectId, caller.principal);
   if (!member) throw new ProjectNotFoundError(projectId);
+  // A project being deleted takes no more writes (reads go on until it is gone).
+  if (member.projectDeleting && needed !== "viewer" && !options.evenWhileDeleting)
+    throw new ProjectDeletingError(projectId);
   if (!roleAllows(member.role, needed)) {
     throw new ForbiddenError(
       `Your role in project '${projectId}' is ${member.role}; this needs ${needed}. Ask a project owner to change your role.`,

@@ -1,22 +1,74 @@
-import { artifactBytesOf, removeArtifactBytes } from "#lambdas/artifacts/artifact-cleanup.ts";
+import { removeArtifactBatch } from "#lambdas/artifacts/artifact-cleanup.ts";
+import { type JobView, startJob } from "#lambdas/jobs/jobs.ts";
+import { getJob } from "#lambdas/jobs/jobs-repository.ts";
+import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/worker.ts";
 import { ConflictError } from "#lambdas/shared/errors.ts";
 import type { Caller } from "#lambdas/shared/http/caller.ts";
+import { newId } from "#lambdas/shared/ids.ts";
 import { authorize } from "./access.ts";
-import { deleteProjectPartition, projectHas } from "./projects-repository.ts";
+import {
+  deleteProjectItem,
+  deleteProjectItemsBatch,
+  getProject,
+  markProjectDeleting,
+  projectHas,
+} from "./projects-repository.ts";
 
 /**
- * Deletes a project without deployments: every item of its partition, then its artifacts' bytes.
- * A file of its own, so that only the delete handler loads the S3 SDK and may delete objects (the
- * CDK app grants by imports: cdk/module-graph.ts).
+ * Deletes a project without deployments, as a job: the request marks the project deleting (from
+ * then on every write to it is refused) and queues the job; the job removes the artifacts (objects,
+ * unfinished uploads, records) in batches, then every other item, the project item last. Asking
+ * again while it runs answers the same job. A file of its own, so that only the delete handler and
+ * the job worker load the S3 SDK and may delete objects (cdk/module-graph.ts).
  */
-export async function deleteProject(caller: Caller, projectId: string): Promise<void> {
-  await authorize(caller, projectId, "owner");
+export async function deleteProject(
+  caller: Caller,
+  projectId: string,
+): Promise<Pick<JobView, "jobId" | "projectId" | "status">> {
+  await authorize(caller, projectId, "owner", { evenWhileDeleting: true });
   if (await projectHas(projectId, "DEPLOYMENT#")) {
     throw new ConflictError(
       `Project '${projectId}' still has deployments. Delete them first (DELETE /v1/projects/${projectId}/deployments/{deploymentId}).`,
     );
   }
-  const bytes = await artifactBytesOf(projectId);
-  await deleteProjectPartition(projectId);
-  await removeArtifactBytes(bytes);
+  let jobId = newId("job");
+  if (!(await markProjectDeleting(projectId, jobId))) {
+    // Asked again: the same job, or (when the first request died before queueing it) that job now.
+    const running = (await getProject(projectId))?.deletingJob;
+    const existing = running ? await getJob(running) : undefined;
+    if (existing) return existing;
+    if (running) jobId = running;
+  }
+  return startJob(caller, projectId, "delete-project", {}, "deleting the artifacts", jobId);
+}
+
+export async function runProjectDeletion({ job, hasTime }: JobChunk): Promise<ChunkOutcome> {
+  const projectId = job.projectId;
+  let artifacts = (job.state?.artifacts as number | undefined) ?? 0;
+  let items = (job.state?.items as number | undefined) ?? 0;
+  let phase = (job.state?.phase as string | undefined) ?? "artifacts";
+  const progress = () => ({
+    done: artifacts + items,
+    total: null,
+    message: `${artifacts} artifact(s) and ${items} other item(s) removed`,
+  });
+  do {
+    if (phase === "artifacts") {
+      const count = await removeArtifactBatch(projectId);
+      if (count === 0) phase = "items";
+      artifacts += count;
+    } else {
+      const count = await deleteProjectItemsBatch(projectId);
+      if (count === 0) {
+        await deleteProjectItem(projectId);
+        return {
+          done: true,
+          result: { projectId, artifactsRemoved: artifacts, itemsRemoved: items },
+          progress: progress(),
+        };
+      }
+      items += count;
+    }
+  } while (hasTime());
+  return { done: false, state: { phase, artifacts, items }, progress: progress() };
 }

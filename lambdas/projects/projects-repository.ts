@@ -19,6 +19,8 @@ export interface ProjectRecord {
   readonly description: string;
   readonly owner: string;
   readonly createdAt: string;
+  /** The job deleting the project, once one was asked for. */
+  readonly deletingJob?: string;
 }
 
 export interface MemberRecord {
@@ -28,6 +30,8 @@ export interface MemberRecord {
   readonly addedAt: string;
   /** Denormalised so that "my projects" is one index query. */
   readonly project: ProjectRecord;
+  /** Set on every membership when the project is being deleted: writes are refused from then on. */
+  readonly projectDeleting?: boolean;
 }
 
 /**
@@ -183,34 +187,70 @@ export async function projectHas(projectId: string, skPrefix: string): Promise<b
 }
 
 /**
- * Deletes every item of a project's partition (project, members, experiments, artifacts, models,
- * versions), the project item last so that a retry after a partial failure still finds it.
+ * Marks the project as being deleted by `jobId`, then every membership (authorisation reads only the
+ * membership, so that is where writes learn of it). False when another deletion marked it first.
  */
-export async function deleteProjectPartition(projectId: string): Promise<void> {
-  const pk = keys.projectPartition(projectId);
-  let startKey: Record<string, unknown> | undefined;
+export async function markProjectDeleting(projectId: string, jobId: string): Promise<boolean> {
+  const marked = await writeIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.project(projectId),
+      UpdateExpression: "SET deletingJob = :j",
+      ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(deletingJob)",
+      ExpressionAttributeValues: { ":j": jobId },
+    }),
+  );
+  let cursor: string | undefined;
   do {
-    const out = await dynamo.send(
-      new QueryCommand({
-        TableName: TABLE_NAME,
-        KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": pk },
-        ProjectionExpression: "pk, sk",
-        ExclusiveStartKey: startKey,
-      }),
+    const page = await listMembers(projectId, { limit: 100, cursor });
+    await Promise.all(
+      page.items.map((member) =>
+        writeIfCondition(
+          new UpdateCommand({
+            TableName: TABLE_NAME,
+            Key: keys.member(projectId, member.principal),
+            UpdateExpression: "SET projectDeleting = :t",
+            ConditionExpression: "attribute_exists(pk)",
+            ExpressionAttributeValues: { ":t": true },
+          }),
+        ),
+      ),
     );
-    const doomed = (out.Items ?? []).filter((item) => item.sk !== "PROJECT");
-    for (let i = 0; i < doomed.length; i += 25) {
-      let requests = doomed
-        .slice(i, i + 25)
-        .map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } }));
-      while (requests.length > 0) {
-        const result = await dynamo.send(new BatchWriteCommand({ RequestItems: { [TABLE_NAME]: requests } }));
-        requests = (result.UnprocessedItems?.[TABLE_NAME] ?? []) as typeof requests;
-      }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return marked;
+}
+
+/**
+ * Deletes the next batch of a project's items, all but the project item (which goes last, so a
+ * deletion interrupted anywhere is found and resumed). Returns how many it deleted: 0 when only
+ * the project item is left.
+ */
+export async function deleteProjectItemsBatch(projectId: string, limit = 100): Promise<number> {
+  const out = await dynamo.send(
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.projectPartition(projectId) },
+      ProjectionExpression: "pk, sk",
+      ConsistentRead: true,
+      Limit: limit,
+    }),
+  );
+  const doomed = (out.Items ?? []).filter((item) => item.sk !== "PROJECT");
+  for (let i = 0; i < doomed.length; i += 25) {
+    let requests = doomed
+      .slice(i, i + 25)
+      .map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } }));
+    while (requests.length > 0) {
+      const result = await dynamo.send(new BatchWriteCommand({ RequestItems: { [TABLE_NAME]: requests } }));
+      requests = (result.UnprocessedItems?.[TABLE_NAME] ?? []) as typeof requests;
     }
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
+  }
+  return doomed.length;
+}
+
+export async function deleteProjectItem(projectId: string): Promise<void> {
   await dynamo.send(new DeleteCommand({ TableName: TABLE_NAME, Key: keys.project(projectId) }));
 }
 
@@ -221,6 +261,7 @@ function toProject(item: Record<string, unknown>): ProjectRecord {
     description: (item.description as string) ?? "",
     owner: item.owner as string,
     createdAt: item.createdAt as string,
+    ...(typeof item.deletingJob === "string" ? { deletingJob: item.deletingJob } : {}),
   };
 }
 
@@ -231,5 +272,6 @@ function toMember(item: Record<string, unknown>): MemberRecord {
     role: item.role as Role,
     addedAt: item.addedAt as string,
     project: toProject(item.project as Record<string, unknown>),
+    ...(item.projectDeleting === true ? { projectDeleting: true } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { jobAccepted } from "#lambdas/jobs/routes.ts";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
 import { conflictError, idParam, listQuery, pageOf, standardErrors } from "#lambdas/shared/http/schemas.ts";
 import { ROLES } from "./roles.ts";
@@ -65,11 +66,12 @@ export const deleteProjectRoute = defineRoute({
   operationId: "deleteProject",
   method: "DELETE",
   path: "/v1/projects/{projectId}",
-  summary: "Delete a project and everything in it (owners only; refused while deployments exist)",
+  summary:
+    "Delete a project and everything in it, as a job (owners only; refused while deployments exist). The project takes no more writes from then on",
   tag: "projects",
   handler: `${handlers}/delete-project.ts`,
   params: projectParams,
-  responses: { 204: { description: "Deleted" }, ...standardErrors, ...conflictError },
+  responses: { ...jobAccepted, ...standardErrors, ...conflictError },
 });
 
 export const listMembersRoute = defineRoute({

@@ -65,6 +65,12 @@ export const keys = {
   catalogEntry: (kind: string, name: string) => ({ pk: `CATALOG#${kind}`, sk: `ENTRY#${name}` }),
   catalogPrefix: (kind: string) => ({ pk: `CATALOG#${kind}`, skPrefix: "ENTRY#" }),
 
+  /**
+   * A job (docs/ingestion.md, "Jobs"): its own partition, so it outlives the project it deletes and
+   * its creator can still read how that ended.
+   */
+  job: (jobId: string) => ({ pk: `JOB#${jobId}`, sk: "JOB" }),
+
   /** Marks one S3 object version as ingested from the drop folder, so it is ingested exactly once. */
   dropMarker: (bucketKey: string, versionOrEtag: string) => ({
     pk: `DROP#${bucketKey}`,

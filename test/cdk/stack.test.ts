@@ -5,6 +5,7 @@ import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { builtinImageFolders } from "#cdk/constructs/container-images.ts";
 import { INGEST_TIMEOUT_SECONDS } from "#cdk/constructs/ingest-pipeline.ts";
+import { JOB_TIMEOUT_SECONDS } from "#cdk/constructs/job-worker.ts";
 import { usesS3 } from "#cdk/module-graph.ts";
 import { ROUTES } from "#cdk/routes.ts";
 import { RUNTIME_PORT, SHADOW_PORT } from "#lambdas/deployments/serving-contract.ts";
@@ -314,6 +315,7 @@ describe("the synthesized Byom stack", () => {
       expect(allowed).toEqual(writers);
       expect(allowed).toContain(roleOf("createArtifact"));
       expect(allowed).toContain(logicalId(synth.stack.ingest.ingest.role.node.defaultChild));
+      expect(allowed).toContain(logicalId(synth.stack.jobs.worker.role.node.defaultChild));
       expect(allowed).not.toContain(roleOf("getArtifact"));
     });
 
@@ -342,6 +344,49 @@ describe("the synthesized Byom stack", () => {
         RootDirectory: Match.objectLike({ Path: "/models" }),
         PosixUser: { Uid: "10001", Gid: "10001" },
       });
+    });
+  });
+
+  describe("job worker", () => {
+    it("feeds the worker from an encrypted queue with a dead-letter queue, one message per invocation", () => {
+      const queue = logicalId(synth.stack.jobs.queue.node.defaultChild);
+      const dlq = logicalId(synth.stack.jobs.deadLetterQueue.node.defaultChild);
+      const properties = synth.template.toJSON().Resources[queue].Properties;
+      expect(properties.SqsManagedSseEnabled).toBe(true);
+      expect(properties.RedrivePolicy).toEqual({
+        deadLetterTargetArn: { "Fn::GetAtt": [dlq, "Arn"] },
+        maxReceiveCount: MAX_RECEIVE_COUNT,
+      });
+      expect(properties.VisibilityTimeout).toBe(6 * JOB_TIMEOUT_SECONDS);
+      synth.template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+        EventSourceArn: { "Fn::GetAtt": [queue, "Arn"] },
+        BatchSize: 1,
+        FunctionResponseTypes: ["ReportBatchItemFailures"],
+      });
+      const worker = synth.stack.jobs.worker.function.node.defaultChild as CfnElement;
+      const fn = synth.template.toJSON().Resources[logicalId(worker)].Properties;
+      expect(fn.Timeout).toBe(JOB_TIMEOUT_SECONDS);
+      expect(Object.keys(fn.Environment.Variables)).toEqual(
+        expect.arrayContaining(["TABLE_NAME", "BUCKET_NAME", "JOBS_QUEUE_URL"]),
+      );
+      synth.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [dlq, "QueueName"] } }],
+      });
+    });
+
+    it("lets exactly the handlers that start jobs send to the job queue, with its URL in their environment", () => {
+      const queue = logicalId(synth.stack.jobs.queue.node.defaultChild);
+      const starters = ["deleteProject", "deleteExperiment", "completeArtifactUpload"];
+      for (const route of ROUTES) {
+        const fn = synth.stack.api.functions.get(route.operationId);
+        const resolved = synth.template.toJSON().Resources[logicalId(fn?.function.node.defaultChild)];
+        const env = resolved.Properties.Environment?.Variables ?? {};
+        const sends = allowedActions(synth.template, roleOf(route.operationId)).includes("sqs:SendMessage");
+        const starts = starters.includes(route.operationId);
+        expect(sends, route.operationId).toBe(starts);
+        expect(env.JOBS_QUEUE_URL !== undefined, route.operationId).toBe(starts);
+        if (starts) expect(env.JOBS_QUEUE_URL).toEqual({ Ref: queue });
+      }
     });
   });
 

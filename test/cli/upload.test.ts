@@ -113,7 +113,7 @@ describe("byom upload", () => {
     expect(
       (await platform.api.call("DELETE", `/v1/projects/${projectId}/experiments/${stale.experimentId}`))
         .status,
-    ).toBe(204);
+    ).toBe(202);
 
     const again = await byom(...args, "--json");
     expect(again.code, again.stderr).toBe(0);

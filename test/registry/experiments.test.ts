@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitForJob } from "../support/artifacts.ts";
 import { type ApiClient, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
@@ -202,8 +203,11 @@ describe("experiments", () => {
   it("deletes an experiment", async () => {
     const exp = await newExperiment({ name: "doomed" });
     const path = `${experiments()}/${exp.experimentId}`;
-    expect((await platform.api.call("DELETE", path)).status).toBe(204);
+    const deleted = await platform.api.call("DELETE", path);
+    expect(deleted.status).toBe(202);
+    expect(deleted.body.location).toBe(`/v1/projects/${projectId}/jobs/${deleted.body.jobId}`);
     expect((await platform.api.call("GET", path)).status).toBe(404);
+    expect((await waitForJob(platform.api, projectId, deleted.body.jobId)).status).toBe("SUCCEEDED");
     expect((await platform.api.call("DELETE", path)).status).toBe(404);
   });
 
@@ -236,7 +240,10 @@ describe("experiments", () => {
       fetch(`${platform.config.s3Endpoint}/${platform.config.bucket}/${key}`, { method: "HEAD" });
     expect((await head()).status).toBe(200);
 
-    expect((await platform.api.call("DELETE", `${experiments()}/${exp.experimentId}`)).status).toBe(204);
+    const deleted = await platform.api.call("DELETE", `${experiments()}/${exp.experimentId}`);
+    expect(deleted.status).toBe(202);
+    const job = await waitForJob(platform.api, projectId, deleted.body.jobId);
+    expect(job).toMatchObject({ status: "SUCCEEDED", result: { artifactsRemoved: 2 } });
     expect((await head()).status).toBe(404);
     // The unfinished multipart upload is aborted too; s3rver does not check upload ids on later
     // part PUTs, so that part shows only on AWS (the bucket's 7-day abort rule is the backstop).
@@ -267,7 +274,9 @@ describe("experiments", () => {
       (await fetch(`${platform.config.s3Endpoint}/${platform.config.bucket}/${key}`, { method: "HEAD" }))
         .status;
     expect(await Promise.all(objects.map(status))).toEqual([200, 200]);
-    expect((await platform.api.call("DELETE", `/v1/projects/${project.projectId}`)).status).toBe(204);
+    const deleted = await platform.api.call("DELETE", `/v1/projects/${project.projectId}`);
+    expect(deleted.status).toBe(202);
+    expect((await waitForJob(platform.api, project.projectId, deleted.body.jobId)).status).toBe("SUCCEEDED");
     expect(await Promise.all(objects.map(status))).toEqual([404, 404]);
   });
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitForJob } from "../support/artifacts.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
@@ -83,14 +84,20 @@ describe("projects and access control", () => {
     expect((await platform.api.call("GET", `/v1/projects/${project.projectId}`)).status).toBe(200);
   });
 
-  it("refuses to remove the last owner (409) and deletes a project (204, then 404)", async () => {
+  it("refuses to remove the last owner (409) and deletes a project (202 and a job, then 404)", async () => {
     const { body: project } = await platform.api.call("POST", "/v1/projects", { name: "short-lived" });
     const lastOwner = await platform.api.call(
       "DELETE",
       `/v1/projects/${project.projectId}/members?principal=${encodeURIComponent("local:admin")}`,
     );
     expect(lastOwner.status).toBe(409);
-    expect((await platform.api.call("DELETE", `/v1/projects/${project.projectId}`)).status).toBe(204);
+    const deleting = await platform.api.call("DELETE", `/v1/projects/${project.projectId}`);
+    expect(deleting.status).toBe(202);
+    expect(deleting.headers.get("location")).toBe(
+      `/v1/projects/${project.projectId}/jobs/${deleting.body.jobId}`,
+    );
+    const job = await waitForJob(platform.api, project.projectId, deleting.body.jobId);
+    expect(job).toMatchObject({ kind: "delete-project", status: "SUCCEEDED", error: null });
     expect((await platform.api.call("GET", `/v1/projects/${project.projectId}`)).status).toBe(404);
   });
 

@@ -80,12 +80,30 @@ export async function uploadArtifact(
       done.push({ partNumber: part.partNumber, etag: response.headers.get("etag") as string });
     }
     const completed = await api.call("POST", `${base}/${artifact.artifactId}/complete`, { parts: done });
-    expect(completed.status, JSON.stringify(completed.body)).toBe(200);
+    expect(completed.status, JSON.stringify(completed.body)).toBe(202);
+    expect((await waitForJob(api, projectId, completed.body.jobId)).status).toBe("SUCCEEDED");
   } else {
     const response = await fetch(upload.url, { method: "PUT", headers: upload.headers, body: bytes });
     expect(response.status).toBe(200);
   }
   return { artifactId: artifact.artifactId, created: created.body };
+}
+
+/** Polls a job until it is SUCCEEDED or FAILED (bounded); returns it. */
+export async function waitForJob(
+  api: ApiClient,
+  projectId: string,
+  jobId: string,
+  timeoutMs = 60_000,
+): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await api.call("GET", `/v1/projects/${projectId}/jobs/${jobId}`);
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    if (response.body.status === "SUCCEEDED" || response.body.status === "FAILED") return response.body;
+    if (Date.now() > deadline) throw new Error(`job still ${response.body.status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Polls an artifact until it is READY or FAILED (bounded). */

@@ -9,6 +9,7 @@ import {
 } from "./deployments.ts";
 import { experimentsList, experimentsSetSchema, experimentsShow } from "./experiments.ts";
 import { importMlflow } from "./import-mlflow.ts";
+import { jobsWait, projectsDelete } from "./jobs.ts";
 import { modelsList, modelsRegister, modelsShow } from "./models.ts";
 import {
   membersAdd,
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   projectsCreate,
   projectsList,
   projectsShow,
+  projectsDelete,
   membersList,
   membersAdd,
   membersRemove,
@@ -45,4 +47,5 @@ export const COMMANDS: readonly Command[] = [
   scoreCommand,
   catalogList,
   catalogCompositions,
+  jobsWait,
 ];

@@ -3,6 +3,7 @@ import { createReadStream, statSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
 import type { ByomClient, ResponseOf } from "../../api-client.ts";
 import { ApiError, ClientError, UsageError } from "../../errors.ts";
+import { waitForJob } from "../../jobs.ts";
 import type { RouteOf } from "../../operations.ts";
 import {
   type MultipartPlan,
@@ -297,7 +298,10 @@ async function sendBytes(
     throw error;
   }
   bar.finish();
-  await client.call("completeArtifactUpload", { params: ref, body: { parts } });
+  // S3 assembles the parts in a job (it can take minutes for a large object).
+  const accepted = await client.call("completeArtifactUpload", { params: ref, body: { parts } });
+  stderr.write(`Assembling ${parts.length} parts (job ${accepted.jobId}) …\n`);
+  await waitForJob(client, ref.projectId, accepted.jobId, { timeoutSeconds: 3600 });
 }
 
 /** Polls the artifact until ingestion ends: READY or FAILED. */
@@ -358,7 +362,7 @@ function sha256Of(file: string): Promise<string> {
   });
 }
 
-function positiveInt(text: string, option: string): number {
+export function positiveInt(text: string, option: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1)
     throw new UsageError(`${option} must be a positive whole number.`);

@@ -1,8 +1,8 @@
+import { acceptedJob } from "#lambdas/jobs/jobs.ts";
 import { httpHandler } from "#lambdas/shared/http/handler.ts";
-import { ok } from "#lambdas/shared/http/respond.ts";
-import { completeArtifactUpload } from "../artifacts.ts";
 import { completeArtifactRoute } from "../routes.ts";
+import { completeArtifactUpload } from "../upload-completion.ts";
 
 export const handler = httpHandler(completeArtifactRoute, async ({ caller, params, body }) =>
-  ok(await completeArtifactUpload(caller, params, body.parts)),
+  acceptedJob(await completeArtifactUpload(caller, params, body.parts)),
 );

@@ -1,0 +1,30 @@
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { logger } from "#lambdas/shared/logger.ts";
+import { runJobChunk } from "../worker.ts";
+
+/**
+ * The job worker Lambda: SQS messages `{"jobId"}`, one at a time (batch size 1), each one chunk of
+ * a job's work within this invocation's time. A failing message is reported as a partial batch
+ * failure (retried, then dead-lettered).
+ */
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
+  for (const record of event.Records) {
+    try {
+      const { jobId } = JSON.parse(record.body) as { jobId?: unknown };
+      if (typeof jobId !== "string") {
+        logger.warn("job message without a jobId: dropped", { messageId: record.messageId });
+        continue;
+      }
+      const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? "1");
+      await runJobChunk(jobId, context.getRemainingTimeInMillis(), receiveCount);
+    } catch (error) {
+      logger.error("job message failed; it will be retried", {
+        messageId: record.messageId,
+        error: error instanceof Error ? error : String(error),
+      });
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures };
+}

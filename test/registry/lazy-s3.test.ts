@@ -1,0 +1,46 @@
+import { join } from "node:path";
+import { build } from "esbuild";
+import { describe, expect, it } from "vitest";
+import { LAMBDA_BUNDLING } from "#cdk/lambda-bundling.ts";
+import { usesS3 } from "#cdk/module-graph.ts";
+import { ROUTES } from "#lambdas/routes.ts";
+import { REPO_ROOT } from "../support/platform.ts";
+
+/**
+ * Cold start (docs/benchmarks.md): the S3 SDK and the presigner cost tens of milliseconds to load,
+ * so the handlers that use S3 load them on first use only. Checked on the real bundles: in each,
+ * those packages are reached by dynamic import() and never by a static import.
+ */
+const S3_PACKAGES = ["@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner"];
+
+describe("S3-using handlers load the S3 SDK lazily", () => {
+  const handlers = [...new Set(ROUTES.map((r) => r.handler)), "lambdas/ingest/handlers/ingest.ts"].filter(
+    usesS3,
+  );
+
+  it("covers the handlers that talk to S3", () => {
+    expect(handlers).toEqual(
+      expect.arrayContaining([
+        "lambdas/artifacts/handlers/create-artifact.ts",
+        "lambdas/artifacts/handlers/download-artifact.ts",
+        "lambdas/projects/handlers/delete-project.ts",
+      ]),
+    );
+  });
+
+  it.each(handlers)("%s imports the S3 SDK only dynamically", async (handler) => {
+    const result = await build({
+      ...LAMBDA_BUNDLING,
+      entryPoints: [join(REPO_ROOT, handler)],
+      absWorkingDir: REPO_ROOT,
+      write: false,
+      outdir: join(REPO_ROOT, ".byom", "lazy-s3-check"),
+      metafile: true,
+    });
+    const imports = Object.values(result.metafile.outputs).flatMap((output) => output.imports);
+    // Some reach S3 only through job code they merely start (then not at all): fine, even lazier.
+    const s3Imports = imports.filter((i) => S3_PACKAGES.includes(i.path));
+    if (handler.endsWith("create-artifact.ts")) expect(s3Imports.length).toBeGreaterThan(0);
+    for (const i of s3Imports) expect(i.kind, `${i.path} in ${handler}`).toBe("dynamic-import");
+  });
+});
