@@ -444,6 +444,12 @@ def convert_arrow(array: Any, column: Column, first_row: int) -> np.ndarray:
     values = array.to_pylist()
     if pa.types.is_binary(typ) or pa.types.is_large_binary(typ):
         values = [_utf8(v, column, first_row + row) for row, v in enumerate(values)]
+    return convert_values(values, column, first_row)
+
+
+def convert_values(values: list[Any], column: Column, first_row: int) -> np.ndarray:
+    """Values as JSON would give them, converted one by one; errors say "row n column x"."""
+    kind = column.type
     converted = _checked(values, column, -1, _converter(column), first_row)
     if kind == "String":
         out = np.empty(len(converted), dtype=object)
