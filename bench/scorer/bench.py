@@ -1,7 +1,10 @@
 """Scorer benchmark: in-process predict vs Byom's runtime vs `mlflow models serve` vs MLServer.
 
-Run by `npm run bench:scorer` (bench/scorer/run.ts), which prepares the venvs. Same models, same
-machine, same closed-loop load generator (wrk), loopback only, bounded in time.
+Run by `npm run bench:scorer` (bench/scorer/run.ts), which prepares the venvs. Like with like:
+every server runs ONE worker process pinned to the same core (taskset -c 1) as the in-process
+baseline's predict calls, while wrk and this script's client run on the other core (taskset -c
+0); the servers' runs are interleaved round by round (a shared machine drifts within minutes);
+every wrk run's raw output is kept, and a non-2xx answer or a socket error fails the benchmark.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse
+import contextlib
 import http.client
 import json
 import re
@@ -107,6 +111,24 @@ def wait_http(port: int, path: str, timeout: float = 240) -> None:
     raise RuntimeError(f"server on {port} not ready at {path}")
 
 
+SERVER_CORE, CLIENT_CORE = (1, 0) if (os.cpu_count() or 1) >= 2 else (0, 0)
+
+
+def pinned(core: int) -> list[str]:
+    return ["taskset", "-c", str(core)] if shutil.which("taskset") else []
+
+
+@contextlib.contextmanager
+def on_core(core: int):
+    """Runs this process's block on one core (the in-process baseline on the servers' core)."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {core})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
 @dataclass
 class Server:
     name: str
@@ -114,6 +136,7 @@ class Server:
     path: str
     process: subprocess.Popen[bytes]
     body_for: Any
+    v2_path: str | None = None
 
     def stop(self) -> None:
         try:
@@ -135,23 +158,56 @@ def mlflow_body(frame: pd.DataFrame) -> bytes:
     return json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}).encode()
 
 
-def start_byom(python: str, model_dir: Path, work: Path, log: Path) -> Server:
-    ready = work / "ready"
-    subprocess.run(
-        [python, "-m", "byom_mlflow_processor"],
-        env={**os.environ, "PYTHONPATH": str(PYTHON_SOURCE), "SOURCE_PATH": str(model_dir), "TARGET_PATH": str(ready)},
-        check=True,
-    )
+_V2_TYPES = {"int64": "INT64", "int32": "INT32", "float64": "FP64", "float32": "FP32", "bool": "BOOL"}
+
+
+def v2_body(frame: pd.DataFrame) -> bytes:
+    """One V2 request both Byom and MLServer take (MLServer reads content_type; Byom ignores it)."""
+    inputs = [
+        {"name": name, "datatype": _V2_TYPES[str(frame[name].dtype)], "shape": [len(frame)], "data": frame[name].tolist()}
+        for name in frame.columns
+    ]
+    return json.dumps({"parameters": {"content_type": "pd"}, "inputs": inputs}).encode()
+
+
+def columnar_body(frame: pd.DataFrame, kind: str) -> bytes:
+    import io
+
+    import pyarrow as pa
+
+    if kind == "text/csv":
+        return frame.to_csv(index=False).encode()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def process_ready(python: str, model_dir: Path, ready: Path, source: Path) -> Path:
+    if not (ready / "byom-model.json").exists():
+        subprocess.run(
+            [python, "-m", "byom_mlflow_processor"],
+            env={**os.environ, "PYTHONPATH": str(source), "SOURCE_PATH": str(model_dir), "TARGET_PATH": str(ready)},
+            check=True,
+        )
+    return ready
+
+
+def start_byom(name: str, python: str, source: Path, ready: Path, log: Path) -> Server:
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(PYTHON_SOURCE), "MODEL_PATH": str(ready), "MODEL_ID": "bench", "PORT": str(port), "BYOM_HOST": "127.0.0.1"}
-    process = subprocess.Popen([python, "-m", "byom_scorer"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+    env = {**os.environ, "PYTHONPATH": str(source), "MODEL_PATH": str(ready), "MODEL_ID": "bench", "PORT": str(port),
+           "BYOM_HOST": "127.0.0.1", "BYOM_WORKERS": "1"}
+    process = subprocess.Popen([*pinned(SERVER_CORE), python, "-m", "byom_scorer"], env=env, stdout=log.open("ab"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
     wait_http(port, "/readyz")
-    return Server("byom", port, "/model/score", process, byom_body)
+    return Server(name, port, "/model/score", process, byom_body, "/v2/models/bench/infer")
 
 
 def start_mlflow(python: str, model_dir: Path, log: Path) -> Server:
     port = free_port()
-    command = [python, "-m", "mlflow", "models", "serve", "-m", str(model_dir), "-h", "127.0.0.1", "-p", str(port), "-w", "2", "--env-manager", "local"]
+    command = [*pinned(SERVER_CORE), python, "-m", "mlflow", "models", "serve", "-m", str(model_dir), "-h", "127.0.0.1",
+               "-p", str(port), "-w", "1", "--env-manager", "local"]
     # mlflow execs `uvicorn` by name: its venv's bin must be on PATH.
     env = {**os.environ, "PATH": f"{Path(python).parent}:{os.environ.get('PATH', '')}"}
     process = subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
@@ -162,18 +218,20 @@ def start_mlflow(python: str, model_dir: Path, log: Path) -> Server:
 def start_mlserver(python: str, model_dir: Path, work: Path, log: Path) -> Server:
     port, grpc = free_port(), free_port()
     folder = work / "mlserver"
-    (folder / "model").mkdir(parents=True)
+    (folder / "model").mkdir(parents=True, exist_ok=True)
+    # parallel_workers 0: inference in the server process itself, one process as for the others.
     (folder / "settings.json").write_text(
-        json.dumps({"http_port": port, "grpc_port": grpc, "host": "127.0.0.1", "parallel_workers": 2, "metrics_endpoint": None})
+        json.dumps({"http_port": port, "grpc_port": grpc, "host": "127.0.0.1", "parallel_workers": 0, "metrics_endpoint": None})
     )
     (folder / "model" / "model-settings.json").write_text(
         json.dumps({"name": "model", "implementation": "mlserver_mlflow.MLflowRuntime", "parameters": {"uri": str(model_dir)}})
     )
     mlserver = str(Path(python).parent / "mlserver")
     env = {**os.environ, "PATH": f"{Path(python).parent}:{os.environ.get('PATH', '')}"}
-    process = subprocess.Popen([mlserver, "start", str(folder)], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen([*pinned(SERVER_CORE), mlserver, "start", str(folder)], env=env, stdout=log.open("ab"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
     wait_http(port, "/v2/models/model/ready")
-    return Server("MLServer", port, "/invocations", process, mlflow_body)
+    return Server("MLServer", port, "/invocations", process, mlflow_body, "/v2/models/model/infer")
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
@@ -190,35 +248,91 @@ class Load:
     rps: float
     p50_ms: float
     p99_ms: float
-    errors: int
+    requests: int
+    non_2xx: int
+    socket_errors: int
 
 
-def wrk(server: Server, body: bytes, concurrency: int, seconds: int, work: Path) -> Load:
-    body_file = work / f"body-{server.port}.json"
+FAILURES: list[str] = []
+
+
+def wrk(server: Server, path: str, body: bytes, concurrency: int, seconds: int, work: Path, raw: Path, label: str) -> Load:
+    body_file = work / f"body-{server.port}-{len(body)}.json"
     body_file.write_bytes(body)
-    script = work / f"post-{server.port}.lua"
+    script = work / f"post-{server.port}-{len(body)}.lua"
     script.write_text(
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
         f'local f = io.open("{body_file}", "rb")\nwrk.body = f:read("*a")\nf:close()\n'
-        "function response(status, headers, body)\n  if status ~= 200 then errors_seen = (errors_seen or 0) + 1 end\nend\n"
     )
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", str(script), f"http://127.0.0.1:{server.port}{server.path}"],
-        capture_output=True, text=True, check=True,
-    ).stdout
+    command = [*pinned(CLIENT_CORE), "wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", str(script),
+               f"http://127.0.0.1:{server.port}{path}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    with raw.open("a") as keep:
+        keep.write(f"### {label} c={concurrency} {time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.1f}\n$ {' '.join(command)}\n{out}\n")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = int(bad.group(1)) if bad else 0
-    errors += sum(int(n) for n in re.findall(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)[0]) if "Socket errors" in out else 0
-    return Load(concurrency, rps, p50, p99, errors)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    load = Load(concurrency, rps, p50, p99, requests, int(bad.group(1)) if bad else 0,
+                sum(int(n) for n in sockets.groups()) if sockets else 0)
+    if load.non_2xx or load.socket_errors:
+        FAILURES.append(f"{label} c={concurrency}: {load.non_2xx} non-2xx, {load.socket_errors} socket errors")
+    return load
 
 
-def post_once(server: Server, body: bytes) -> tuple[float, int]:
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
+def closed_loop(port: int, path: str, body: bytes, seconds: float, quickack: bool = False) -> dict[str, float]:
+    """One keep-alive connection, one request at a time, every latency kept: a check on wrk's
+    percentiles. With `quickack`, the client ACKs at once (TCP_QUICKACK) instead of delaying it."""
+    request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    with on_core(CLIENT_CORE), socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        reader = conn.makefile("rb")
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline and len(latencies) < 200_000:
+            start = time.perf_counter()
+            conn.sendall(request)
+            if quickack:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            status = int(reader.readline().split()[1])
+            length = 0
+            chunked = False
+            while True:
+                line = reader.readline()
+                if quickack:
+                    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+                if line in (b"\r\n", b""):
+                    break
+                key, _, value = line.partition(b":")
+                if key.strip().lower() == b"content-length":
+                    length = int(value)
+                if key.strip().lower() == b"transfer-encoding" and b"chunked" in value.lower():
+                    chunked = True
+            if chunked:
+                while True:
+                    size = int(reader.readline().strip(), 16)
+                    reader.read(size + 2)
+                    if size == 0:
+                        break
+            else:
+                reader.read(length)
+            latencies.append(time.perf_counter() - start)
+            statuses[status] = statuses.get(status, 0) + 1
+    if set(statuses) != {200}:
+        FAILURES.append(f"closed loop on {port}{path}: statuses {statuses}")
+    values = np.array(latencies) * 1000
+    return {"requests": len(values), "rps": len(values) / values.sum() * 1000, "p50_ms": float(np.percentile(values, 50)),
+            "p99_ms": float(np.percentile(values, 99)), "max_ms": float(values.max())}
+
+
+def post_once(port: int, path: str, body: bytes, content_type: str = "application/json") -> tuple[float, int]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     start = time.perf_counter()
-    connection.request("POST", server.path, body=body, headers={"Content-Type": "application/json"})
+    connection.request("POST", path, body=body, headers={"Content-Type": content_type})
     response = connection.getresponse()
     response.read()
     elapsed = time.perf_counter() - start
@@ -226,127 +340,172 @@ def post_once(server: Server, body: bytes) -> tuple[float, int]:
     return elapsed, response.status
 
 
-def paired_batch_time(server: Server, body: bytes, predict: Any, frame: pd.DataFrame, repeats: int) -> tuple[float, float, float, int]:
-    """The 10k-row POST and the in-process predict of the same rows, alternated round by round so
-    both see the machine in the same state (a shared machine drifts by tens of percent within a
-    minute). Returns (median POST ms, median predict ms, median of the per-round ratios, status)."""
-    post_once(server, body)  # warm-up: first-touch allocations, caches
+def paired(port: int, path: str, body: bytes, content_type: str, predict: Any, frame: pd.DataFrame, repeats: int) -> dict[str, float]:
+    """The 10k-row POST and the in-process predict of the same rows (on the servers' core),
+    alternated round by round so both see the machine in the same state."""
+    post_once(port, path, body, content_type)  # warm-up
     posts, predicts, ratios = [], [], []
     status = 0
     for _ in range(repeats):
-        start = time.perf_counter()
-        predict(frame)
-        predicted = time.perf_counter() - start
-        posted, status = post_once(server, body)
+        with on_core(SERVER_CORE):
+            start = time.perf_counter()
+            predict(frame)
+            predicted = time.perf_counter() - start
+        with on_core(CLIENT_CORE):
+            posted, status = post_once(port, path, body, content_type)
+        if status != 200:
+            FAILURES.append(f"10k POST to {port}{path} ({content_type}): HTTP {status}")
         posts.append(posted)
         predicts.append(predicted)
         ratios.append(posted / predicted)
-    print("   rounds (predict ms, post ms):", [(round(a * 1000, 1), round(b * 1000, 1)) for a, b in zip(predicts, posts)], flush=True)
-    return statistics.median(posts) * 1000, statistics.median(predicts) * 1000, statistics.median(ratios), status
+    return {"ms": statistics.median(posts) * 1000, "inProcessMs": statistics.median(predicts) * 1000,
+            "ratio": statistics.median(ratios), "status": status}
 
 
-@dataclass
-class Result:
-    model: str
-    server: str
-    loads: list[Load] = field(default_factory=list)
-    batch_ms: float = float("nan")
-    batch_in_process_ms: float = float("nan")
-    batch_ratio: float = float("nan")
-    batch_status: int = 0
-
-    @property
-    def peak(self) -> Load:
-        return max(self.loads, key=lambda load: load.rps)
+def peak_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return -1
 
 
-def in_process(model: Any, single: pd.DataFrame, batch: pd.DataFrame, repeats: int) -> tuple[float, float, float]:
-    """pyfunc predict, as a user calls it in-process: single-row calls/s, p99 of those, 10k-row ms."""
-    model.predict(single)
-    latencies = []
-    deadline = time.perf_counter() + 3
-    while time.perf_counter() < deadline:
-        start = time.perf_counter()
+def in_process(model: Any, single: pd.DataFrame) -> tuple[float, float]:
+    """pyfunc predict on the servers' core, as a user calls it: single-row calls/s and p99."""
+    with on_core(SERVER_CORE):
         model.predict(single)
-        latencies.append(time.perf_counter() - start)
-    batch_times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model.predict(batch)
-        batch_times.append(time.perf_counter() - start)
-    return len(latencies) / sum(latencies), float(np.percentile(latencies, 99)) * 1000, statistics.median(batch_times) * 1000
+        latencies = []
+        deadline = time.perf_counter() + 3
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            model.predict(single)
+            latencies.append(time.perf_counter() - start)
+    return len(latencies) / sum(latencies), float(np.percentile(latencies, 99)) * 1000
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mlflow-python", required=True)
     parser.add_argument("--mlserver-python", required=True)
-    parser.add_argument("--seconds", type=int, default=6)
-    parser.add_argument("--concurrency", default="1,4,16")
-    parser.add_argument("--repeats", type=int, default=11)
+    parser.add_argument("--before-python", default="", help="venv of the runtime before this change (optional)")
+    parser.add_argument("--before-source", default="", help="its runtime-images/python (optional)")
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--concurrency", default="1,4")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--million", type=int, default=1_000_000)
     parser.add_argument("--models", default="sklearn-gbm,xgboost,lightgbm")
     parser.add_argument("--servers", default="byom,mlflow,mlserver")
+    parser.add_argument("--raw", required=True, help="file that keeps every wrk output")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     load_start = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="byom-bench-"))
+    raw = Path(args.raw)
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    raw.write_text(f"# bench:scorer raw wrk output, {time.strftime('%Y-%m-%d %H:%M:%S')}\n\n")
     log = work / "servers.log"
-    print(f"work folder {work} (server logs in servers.log)", flush=True)
+    print(f"work folder {work} (server logs in servers.log); raw wrk output in {raw}", flush=True)
     models = build_models(work)
     single_frame, _ = training_data(1, 42)
     batch_frame, _ = training_data(10_000, 43)
-    results: list[Result] = []
-    baselines: dict[str, tuple[float, float, float]] = {}
-    pyfunc_models: dict[str, Any] = {}
+    report: dict[str, Any] = {"models": {}}
+    import mlflow.pyfunc
+
     for model_name in args.models.split(","):
         model_dir = models[model_name]
-        import mlflow.pyfunc
-
-        pyfunc_models[model_name] = mlflow.pyfunc.load_model(str(model_dir))
-        baselines[model_name] = in_process(pyfunc_models[model_name], single_frame, batch_frame, args.repeats)
-        print(f"{model_name}: in-process {baselines[model_name][0]:.0f} calls/s, 10k rows {baselines[model_name][2]:.1f} ms", flush=True)
-        for server_name in args.servers.split(","):
-            server_work = work / "runs" / model_name / server_name.replace(" ", "-")
-            server_work.mkdir(parents=True)
-            if server_name == "byom":
-                server = start_byom(sys.executable, model_dir, server_work, log)
-            elif server_name == "mlflow":
-                server = start_mlflow(args.mlflow_python, model_dir, log)
-            else:
-                server = start_mlserver(args.mlserver_python, model_dir, server_work, log)
-            try:
-                result = Result(model_name, server.name)
-                one = server.body_for(single_frame)
-                wrk(server, one, 4, 1, server_work)  # warm-up
+        pyfunc_model = mlflow.pyfunc.load_model(str(model_dir))
+        calls, p99 = in_process(pyfunc_model, single_frame)
+        entry: dict[str, Any] = {"inProcess": {"callsPerSecond": calls, "p99Ms": p99}, "servers": {}, "batch": {}, "closedLoop": {}}
+        report["models"][model_name] = entry
+        print(f"{model_name}: in-process {calls:.0f} calls/s (core {SERVER_CORE})", flush=True)
+        ready = process_ready(sys.executable, model_dir, work / "ready" / model_name, PYTHON_SOURCE)
+        servers: list[Server] = []
+        try:
+            for server_name in args.servers.split(","):
+                if server_name == "byom":
+                    servers.append(start_byom("byom", sys.executable, PYTHON_SOURCE, ready, log))
+                    if args.before_python:
+                        before_ready = process_ready(args.before_python, model_dir, work / "ready-before" / model_name, Path(args.before_source))
+                        servers.append(start_byom("byom before", args.before_python, Path(args.before_source), before_ready, log))
+                elif server_name == "mlflow":
+                    servers.append(start_mlflow(args.mlflow_python, model_dir, log))
+                else:
+                    servers.append(start_mlserver(args.mlserver_python, model_dir, work / "mlserver" / model_name, log))
+            one = {server.name: server.body_for(single_frame) for server in servers}
+            for server in servers:  # warm-up
+                wrk(server, server.path, one[server.name], 1, 1, work, raw, f"{model_name} {server.name} warm-up")
+            # Interleaved: every server at one concurrency, then the next; all of that per round.
+            runs: dict[str, dict[int, list[Load]]] = {s.name: {c: [] for c in concurrencies} for s in servers}
+            v2_runs: dict[str, list[Load]] = {s.name: [] for s in servers if s.v2_path and s.name != "byom before"}
+            v2_one = v2_body(single_frame)
+            for round_ in range(args.rounds):
                 for concurrency in concurrencies:
-                    load = wrk(server, one, concurrency, args.seconds, server_work)
-                    result.loads.append(load)
-                    print(f"  {server.name:<20} c={concurrency:<3} {load.rps:8.0f} req/s  p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  errors {load.errors}", flush=True)
-                result.batch_ms, result.batch_in_process_ms, result.batch_ratio, result.batch_status = paired_batch_time(
-                    server, server.body_for(batch_frame), pyfunc_models[model_name].predict, batch_frame, args.repeats
-                )
-                print(
-                    f"  {server.name:<20} 10k rows {result.batch_ms:8.1f} ms (HTTP {result.batch_status}); "
-                    f"in-process alongside {result.batch_in_process_ms:.1f} ms; paired ratio {result.batch_ratio:.2f}",
-                    flush=True,
-                )
-                results.append(result)
-            finally:
+                    for server in servers:
+                        load = wrk(server, server.path, one[server.name], concurrency, args.seconds, work, raw,
+                                   f"{model_name} {server.name} round {round_ + 1}")
+                        runs[server.name][concurrency].append(load)
+                        print(f"  r{round_ + 1} {server.name:<20} c={concurrency:<3} {load.rps:8.0f} req/s  p50 {load.p50_ms:6.2f} ms  "
+                              f"p99 {load.p99_ms:6.2f} ms  ({load.requests} requests, {load.non_2xx} non-2xx, {load.socket_errors} socket errors)", flush=True)
+                for server in servers:
+                    if server.name in v2_runs:
+                        load = wrk(server, server.v2_path, v2_one, 1, args.seconds, work, raw, f"{model_name} {server.name} V2 round {round_ + 1}")
+                        v2_runs[server.name].append(load)
+                        print(f"  r{round_ + 1} {server.name:<20} V2 c=1 {load.rps:8.0f} req/s  p99 {load.p99_ms:6.2f} ms", flush=True)
+            for server in servers:
+                entry["servers"][server.name] = {
+                    str(c): {"rps": statistics.median(l.rps for l in loads), "p50Ms": statistics.median(l.p50_ms for l in loads),
+                             "p99Ms": statistics.median(l.p99_ms for l in loads), "all": [vars(l) for l in loads]}
+                    for c, loads in runs[server.name].items()
+                }
+                if server.name in v2_runs:
+                    loads = v2_runs[server.name]
+                    entry["servers"][server.name]["v2"] = {"rps": statistics.median(l.rps for l in loads),
+                                                           "p99Ms": statistics.median(l.p99_ms for l in loads)}
+                # wrk's c=1 percentiles checked by a client that keeps every latency; and the same
+                # with the client's ACKs sent at once (delayed ACK x Nagle shows as a ~40 ms floor).
+                plain = closed_loop(server.port, server.path, one[server.name], 3)
+                quick = closed_loop(server.port, server.path, one[server.name], 3, quickack=True)
+                entry["closedLoop"][server.name] = {"plain": plain, "quickack": quick}
+                print(f"  {server.name:<20} own client c=1: {plain['rps']:.0f} req/s p99 {plain['p99_ms']:.2f} ms max {plain['max_ms']:.1f} ms; "
+                      f"with TCP_QUICKACK {quick['rps']:.0f} req/s p99 {quick['p99_ms']:.2f} ms", flush=True)
+            # 10k rows: JSON for every server; Arrow and CSV for Byom.
+            for server in servers:
+                bodies = [("application/json", server.body_for(batch_frame))]
+                if server.name == "byom":
+                    bodies += [(kind, columnar_body(batch_frame, kind)) for kind in ("application/vnd.apache.arrow.stream", "text/csv")]
+                for content_type, body in bodies:
+                    result = paired(server.port, server.path, body, content_type, pyfunc_model.predict, batch_frame, args.repeats)
+                    entry["batch"][f"{server.name}|{content_type}"] = result
+                    print(f"  {server.name:<20} 10k {content_type:<38} {result['ms']:8.1f} ms; in-process alongside "
+                          f"{result['inProcessMs']:.1f} ms; paired ratio {result['ratio']:.2f}", flush=True)
+            byom = next((s for s in servers if s.name == "byom"), None)
+            if byom is not None and args.million:
+                frame, _ = training_data(args.million, 44)
+                body = frame.to_csv(index=False).encode()
+                del frame
+                before = peak_rss_kib(byom.process.pid)
+                with on_core(CLIENT_CORE):
+                    elapsed, status = post_once(byom.port, byom.path, body, "text/csv")
+                if status != 200:
+                    FAILURES.append(f"{model_name} 1M-row CSV: HTTP {status}")
+                entry["million"] = {"rows": args.million, "bytes": len(body), "seconds": elapsed, "rowsPerSecond": args.million / elapsed,
+                                    "peakRssMiB": peak_rss_kib(byom.process.pid) / 1024, "peakRssBeforeMiB": before / 1024}
+                print(f"  byom {args.million} rows CSV ({len(body) / 1e6:.0f} MB): {elapsed:.1f} s, {args.million / elapsed:,.0f} rows/s, "
+                      f"peak RSS {entry['million']['peakRssMiB']:.0f} MiB (before {before / 1024:.0f} MiB)", flush=True)
+                del body
+        finally:
+            for server in servers:
                 server.stop()
-    Path(args.out).write_text(json.dumps({
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "loadStart": load_start, "loadEnd": os.getloadavg()[0]},
-        "seconds": args.seconds,
-        "concurrency": concurrencies,
-        "baselines": {k: {"callsPerSecond": v[0], "p99Ms": v[1], "batch10kMs": v[2]} for k, v in baselines.items()},
-        "results": [
-            {"model": r.model, "server": r.server, "batch10kMs": r.batch_ms, "batchStatus": r.batch_status,
-             "batchInProcessMs": r.batch_in_process_ms, "batchRatio": r.batch_ratio,
-             "loads": [vars(load) for load in r.loads]}
-            for r in results
-        ],
-    }, indent=2))
+    report["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "loadStart": load_start,
+                         "loadEnd": os.getloadavg()[0], "serverCore": SERVER_CORE, "clientCore": CLIENT_CORE}
+    report["seconds"], report["rounds"], report["concurrency"] = args.seconds, args.rounds, concurrencies
+    report["failures"] = FAILURES
+    Path(args.out).write_text(json.dumps(report, indent=2))
     shutil.rmtree(work, ignore_errors=True)
+    if FAILURES:
+        print("FAILED: " + "; ".join(FAILURES), file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

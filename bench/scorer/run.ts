@@ -2,43 +2,70 @@
  * `npm run bench:scorer`: in-process predict vs Byom's runtime vs `mlflow models serve` vs Seldon
  * MLServer (MLflow runtime), same models and load generator (wrk, closed loop), loopback only.
  * Prints the table and rewrites the Scorer section of docs/benchmarks.md.
- * Options via env: BENCH_SECONDS (6), BENCH_CONCURRENCY (1,4,16), BENCH_MODELS, BENCH_SERVERS.
+ * Options via env: BENCH_SECONDS (5), BENCH_ROUNDS (2), BENCH_CONCURRENCY (1,4), BENCH_MILLION
+ * (rows of the large CSV, 0 = skip), BENCH_MODELS, BENCH_SERVERS, BENCH_BEFORE (a commit whose
+ * runtime is served beside today's), BENCH_NO_WRITE (do not rewrite docs/benchmarks.md).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureImageEnv, REPO_ROOT } from "#local/python-env.ts";
+import { ensureImageEnv, ensurePythonEnv, REPO_ROOT, VENVS_DIR } from "#local/python-env.ts";
 import { ensurePeerEnvs } from "./peers.ts";
 
-interface Load {
-  concurrency: number;
+interface Stat {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+interface Paired {
+  ms: number;
+  inProcessMs: number;
+  ratio: number;
+  status: number;
+}
+interface Loop {
   rps: number;
   p50_ms: number;
   p99_ms: number;
-  errors: number;
+  max_ms: number;
+  requests: number;
 }
-interface Row {
-  model: string;
-  server: string;
-  batch10kMs: number;
-  batchStatus: number;
-  /** The in-process predict of the same rows, timed alternately with the POSTs. */
-  batchInProcessMs: number;
-  /** Median over rounds of POST time ÷ in-process time in the same round. */
-  batchRatio: number;
-  loads: Load[];
+interface ModelReport {
+  inProcess: { callsPerSecond: number; p99Ms: number };
+  servers: Record<string, Record<string, Stat> & { v2?: { rps: number; p99Ms: number } }>;
+  batch: Record<string, Paired>;
+  closedLoop: Record<string, { plain: Loop; quickack: Loop }>;
+  million?: {
+    rows: number;
+    bytes: number;
+    seconds: number;
+    rowsPerSecond: number;
+    peakRssMiB: number;
+    peakRssBeforeMiB: number;
+  };
 }
 interface Report {
-  machine: { cpus: number; python: string; loadStart?: number; loadEnd?: number };
+  machine: {
+    cpus: number;
+    python: string;
+    loadStart: number;
+    loadEnd: number;
+    serverCore: number;
+    clientCore: number;
+  };
   seconds: number;
+  rounds: number;
   concurrency: number[];
-  baselines: Record<string, { callsPerSecond: number; p99Ms: number; batch10kMs: number }>;
-  results: Row[];
+  models: Record<string, ModelReport>;
+  failures: string[];
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
+const RAW = join(here, "results", "wrk-raw.txt");
 
 function ensureWrk(): void {
   if (spawnSync("wrk", ["--version"]).error === undefined) return;
@@ -46,66 +73,72 @@ function ensureWrk(): void {
   spawnSync("apt-get", ["install", "-y", "-q", "wrk"], { stdio: "inherit" });
 }
 
-function run(command: string, args: string[]): Promise<void> {
+function run(command: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: "inherit", cwd: REPO_ROOT });
     child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}`))));
+    child.on("exit", (code) => resolve(code ?? 1));
   });
 }
 
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
-const peak = (row: Row) => row.loads.reduce((best, load) => (load.rps > best.rps ? load : best));
-const atLowest = (row: Row) =>
-  row.loads.reduce((low, load) => (load.concurrency < low.concurrency ? load : low));
+const fmt = (n: number | undefined, digits = 0) =>
+  n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : "n/a";
 
 function table(report: Report): string {
   const lines: string[] = [];
   const date = new Date().toISOString().slice(0, 10);
+  const { machine } = report;
   lines.push(
-    `Scorer benchmark, ${date}, ${report.machine.cpus} cores, CPython ${report.machine.python}; wrk closed loop, one keep-alive connection per concurrency level, ${report.seconds} s per level at concurrency ${report.concurrency.join(", ")}; single-row bodies; 10k-row batch = median of 11 POSTs, each timed right after an in-process predict of the same rows (the ×in-process column is the median of those paired ratios: a shared machine drifts by tens of percent within a minute, so ratios of separately timed runs mislead). Every process (and the in-process baseline) runs with OMP_NUM_THREADS=1. Models: 20 columns (8 integer, 9 float, 3 boolean), MLflow flavors with signatures. Byom: 2 worker processes; \`mlflow models serve -w 2\`; MLServer 1.7.1 + mlserver-mlflow, parallel_workers 2.`,
+    `Scorer benchmark, ${date}, ${machine.cpus} cores, CPython ${machine.python}. **Like with like**: every server runs one worker process pinned to core ${machine.serverCore} (\`taskset\`), the in-process baseline predicts on that same core, and wrk and the benchmark's own client run on core ${machine.clientCore}. Byom \`BYOM_WORKERS=1\`; \`mlflow models serve -w 1\`; MLServer 1.7.1 + mlserver-mlflow with \`parallel_workers: 0\`. The servers' runs are interleaved (each concurrency level runs on every server in turn, ${report.rounds} rounds of ${report.seconds} s; medians shown). wrk closed loop, one keep-alive connection per concurrency level; the raw wrk output of every run is in \`bench/scorer/results/wrk-raw.txt\`; any non-2xx answer or socket error fails the benchmark (this run: ${report.failures.length ? report.failures.join("; ") : "none"}). Load average of the shared machine at start/end: ${fmt(machine.loadStart, 1)} / ${fmt(machine.loadEnd, 1)} — **the machine was shared with other sessions: treat the figures as indicative only**.`,
   );
   lines.push("");
   lines.push(
-    `Load average of the machine (shared with other sessions) at start/end: ${fmt(report.machine.loadStart ?? Number.NaN, 1)} / ${fmt(report.machine.loadEnd ?? Number.NaN, 1)}. "In-process" is \`mlflow.pyfunc.load_model(...).predict(DataFrame)\` in one thread, what a user runs in a notebook: its single-row calls/s include pandas and MLflow's schema enforcement, which Byom skips when its load-time probe shows the raw model on a numpy matrix answers the same, so Byom's single-row rate can exceed it. The 10k-row times include JSON encoding on the client, parsing, conversion and the answer.`,
+    `| model | server | ${report.concurrency.map((c) => `req/s c=${c}`).join(" | ")} | p99 ms c=${report.concurrency[0]} (wrk) | own client c=1: req/s, p99, max ms | same with TCP_QUICKACK: req/s, p99 | V2 infer req/s c=1 |`,
   );
-  lines.push("");
-  lines.push(
-    "| model | server | peak req/s (c) | p50 ms at peak | p99 ms at peak | p99 ms at c=" +
-      `${Math.min(...report.concurrency)} (req/s) | 10k rows ms | in-process alongside ms | ×in-process (10k, paired) |`,
-  );
-  lines.push("|---|---|---:|---:|---:|---:|---:|---:|---:|");
-  for (const [model, base] of Object.entries(report.baselines)) {
+  lines.push(`|---|---|${report.concurrency.map(() => "---:").join("|")}|---:|---:|---:|---:|`);
+  for (const [model, entry] of Object.entries(report.models)) {
     lines.push(
-      `| ${model} | in-process pyfunc predict | ${fmt(base.callsPerSecond)} (1 thread) | | | ${fmt(base.p99Ms, 2)} | ${fmt(base.batch10kMs, 1)} | | 1.00 |`,
+      `| ${model} | in-process pyfunc predict | ${fmt(entry.inProcess.callsPerSecond)} (1 thread) |${report.concurrency
+        .slice(1)
+        .map(() => " |")
+        .join("")} ${fmt(entry.inProcess.p99Ms, 2)} | | | |`,
     );
-    for (const row of report.results.filter((r) => r.model === model)) {
-      const top = peak(row);
-      const low = atLowest(row);
+    for (const [server, stats] of Object.entries(entry.servers)) {
+      const loop = entry.closedLoop[server];
+      const first = stats[String(report.concurrency[0])];
       lines.push(
-        `| ${model} | ${row.server} | ${fmt(top.rps)} (${top.concurrency}) | ${fmt(top.p50_ms, 2)} | ${fmt(top.p99_ms, 2)} | ${fmt(low.p99_ms, 2)} (${fmt(low.rps)}) | ${fmt(row.batch10kMs, 1)}${row.batchStatus === 200 ? "" : ` (HTTP ${row.batchStatus})`} | ${fmt(row.batchInProcessMs, 1)} | ${fmt(row.batchRatio, 2)} |`,
+        `| ${model} | ${server} | ${report.concurrency.map((c) => fmt(stats[String(c)]?.rps)).join(" | ")} | ${fmt(first?.p99Ms, 2)} | ${fmt(loop?.plain.rps)}, ${fmt(loop?.plain.p99_ms, 2)}, ${fmt(loop?.plain.max_ms, 1)} | ${fmt(loop?.quickack.rps)}, ${fmt(loop?.quickack.p99_ms, 2)} | ${stats.v2 ? fmt(stats.v2.rps) : ""} |`,
       );
     }
   }
   lines.push("");
   lines.push(
-    "Ratios of Byom against each peer (peak single-row req/s; 10k-row batch time, lower is better):",
+    "10,000-row batches: each POST timed right after an in-process predict of the same rows on the servers' core; ×in-process is the median of the per-round ratios.",
   );
   lines.push("");
-  lines.push(
-    "| model | ×MLServer req/s | ×mlflow serve req/s | Byom 10k ÷ MLServer 10k | Byom 10k ÷ mlflow 10k |",
-  );
-  lines.push("|---|---:|---:|---:|---:|");
-  for (const model of Object.keys(report.baselines)) {
-    const byServer = (name: string) => report.results.find((r) => r.model === model && r.server === name);
-    const byom = byServer("byom");
-    const mlserver = byServer("MLServer");
-    const mlflow = byServer("mlflow models serve");
-    if (!byom) continue;
-    const ratio = (a?: Row, f?: (r: Row) => number) => (a && f ? f(a) : Number.NaN);
-    lines.push(
-      `| ${model} | ${fmt(peak(byom).rps / ratio(mlserver, (r) => peak(r).rps), 1)} | ${fmt(peak(byom).rps / ratio(mlflow, (r) => peak(r).rps), 1)} | ${fmt(byom.batch10kMs / ratio(mlserver, (r) => r.batch10kMs), 2)} | ${fmt(byom.batch10kMs / ratio(mlflow, (r) => r.batch10kMs), 2)} |`,
-    );
+  lines.push("| model | server | body | ms | in-process alongside ms | ×in-process |");
+  lines.push("|---|---|---|---:|---:|---:|");
+  for (const [model, entry] of Object.entries(report.models)) {
+    for (const [key, paired] of Object.entries(entry.batch)) {
+      const [server, kind] = key.split("|");
+      lines.push(
+        `| ${model} | ${server} | ${kind} | ${fmt(paired.ms, 1)}${paired.status === 200 ? "" : ` (HTTP ${paired.status})`} | ${fmt(paired.inProcessMs, 1)} | ${fmt(paired.ratio, 2)} |`,
+      );
+    }
+  }
+  const millions = Object.entries(report.models).filter(([, e]) => e.million);
+  if (millions.length) {
+    lines.push("");
+    lines.push("One POST of a CSV body, Byom (one worker), answer as CSV:");
+    lines.push("");
+    lines.push("| model | rows | body MB | seconds | rows/s | worker peak RSS MiB (before the POST) |");
+    lines.push("|---|---:|---:|---:|---:|---:|");
+    for (const [model, entry] of millions) {
+      const m = entry.million as NonNullable<ModelReport["million"]>;
+      lines.push(
+        `| ${model} | ${m.rows} | ${fmt(m.bytes / 1e6)} | ${fmt(m.seconds, 1)} | ${fmt(m.rowsPerSecond)} | ${fmt(m.peakRssMiB)} (${fmt(m.peakRssBeforeMiB)}) |`,
+      );
+    }
   }
   return lines.join("\n");
 }
@@ -126,20 +159,28 @@ ensureWrk();
 const tabular = await ensureImageEnv("tabular-runtime");
 const peers = await ensurePeerEnvs();
 const out = join(tmpdir(), `byom-bench-scorer-${process.pid}.json`);
-await run(tabular.python, [
+const before = await runtimeBefore();
+const code = await run(tabular.python, [
   join(here, "bench.py"),
   "--mlflow-python",
   peers.mlflowServe,
   "--mlserver-python",
   peers.mlserver,
+  ...(before ? ["--before-python", before.python, "--before-source", before.source] : []),
   "--seconds",
-  process.env.BENCH_SECONDS ?? "6",
+  process.env.BENCH_SECONDS ?? "5",
+  "--rounds",
+  process.env.BENCH_ROUNDS ?? "2",
   "--concurrency",
-  process.env.BENCH_CONCURRENCY ?? "1,4,16",
+  process.env.BENCH_CONCURRENCY ?? "1,4",
+  "--million",
+  process.env.BENCH_MILLION ?? "1000000",
   "--models",
   process.env.BENCH_MODELS ?? "sklearn-gbm,xgboost,lightgbm",
   "--servers",
   process.env.BENCH_SERVERS ?? "byom,mlflow,mlserver",
+  "--raw",
+  RAW,
   "--out",
   out,
 ]);
@@ -147,3 +188,35 @@ const report = JSON.parse(await readFile(out, "utf8")) as Report;
 const markdown = table(report);
 console.log(`\n${markdown}\n`);
 if (!process.env.BENCH_NO_WRITE) await writeSection(markdown);
+if (code !== 0) {
+  process.stderr.write(`bench:scorer failed: ${report.failures.join("; ") || `exit ${code}`}\n`);
+  process.exit(1);
+}
+
+/**
+ * The runtime as it was before a given commit (BENCH_BEFORE, e.g. a merge base), served beside
+ * today's in the same run so single-row figures compare like with like; skipped when unset.
+ */
+async function runtimeBefore(): Promise<{ python: string; source: string } | undefined> {
+  const commit = process.env.BENCH_BEFORE;
+  if (!commit) return undefined;
+  const dir = join(tmpdir(), `byom-bench-before-${commit}`);
+  await mkdir(dir, { recursive: true });
+  const archive = spawnSync("sh", ["-c", `git archive ${commit} runtime-images | tar -x -C ${dir}`], {
+    cwd: REPO_ROOT,
+    stdio: "inherit",
+  });
+  if (archive.status !== 0) throw new Error(`cannot extract runtime-images at ${commit}`);
+  const requirements = join(dir, "runtime-images", "tabular-runtime", "requirements.txt");
+  // The image venv of those requirements when this machine has one already (same naming as
+  // local/python-env.ts), else a venv of its own.
+  const hash = createHash("sha256")
+    .update(await readFile(requirements))
+    .digest("hex")
+    .slice(0, 12);
+  const existing = join(VENVS_DIR, `tabular-runtime-${hash}`);
+  const python = existsSync(join(existing, ".byom-ready"))
+    ? join(existing, "bin", "python")
+    : (await ensurePythonEnv("bench-runtime-before", [requirements])).python;
+  return { python, source: join(dir, "runtime-images", "python") };
+}

@@ -54,11 +54,12 @@ export type ProcessorEnvironment = Readonly<
 
 /**
  * What a runtime gets besides its catalog env: the model, its id, the passphrase hash of a
- * protected deployment and, for a champion, where to mirror its requests.
+ * protected deployment, the deployment's name (the V2 model name) and, for a champion, where to
+ * mirror its requests.
  */
 export type RuntimeEnvironment = Readonly<
   Record<"MODEL_PATH" | "MODEL_ID", string> &
-    Partial<Record<"BYOM_PASSPHRASE_HASH" | "BYOM_SHADOW_URL", string>> &
+    Partial<Record<"BYOM_PASSPHRASE_HASH" | "BYOM_SHADOW_URL" | "BYOM_MODEL_NAME", string>> &
     Record<string, string>
 >;
 

@@ -77,6 +77,27 @@ describe("a model from the drop folder to a live endpoint and back", () => {
     const idAnswer = await fetch(`${healthy.endpointUrl}/model/id`);
     expect(await idAnswer.text()).toBe(`${modelId}-v1`);
 
+    // The same deployment through the Open Inference Protocol (V2), named by the deployment.
+    const metadata = await fetch(`${healthy.endpointUrl}/v2/models/churn`);
+    expect(metadata.status).toBe(200);
+    const inputs = ((await metadata.json()) as { inputs: Array<{ name: string }> }).inputs;
+    expect(inputs.map((i) => i.name)).toEqual(models.expected.fields);
+    const infer = await fetch(`${healthy.endpointUrl}/v2/models/churn/infer`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        inputs: inputs.map((input, column) => ({
+          name: input.name,
+          datatype: "BYTES",
+          shape: [models.expected.rows.length],
+          data: models.expected.rows.map((row) => String(row[column])),
+        })),
+      }),
+    });
+    const inferred = (await infer.json()) as { outputs: Array<{ data: unknown[] }> };
+    expect(infer.status, JSON.stringify(inferred)).toBe(200);
+    expect(inferred.outputs[0]?.data.map(String)).toEqual(models.expected.v1);
+
     // Version 2, then PATCH while a client scores continuously: no request may fail.
     const v2 = await registerDropped(platform, projectId, modelId, "churn-v2", models.v2);
     expect(v2.version).toBe(2);

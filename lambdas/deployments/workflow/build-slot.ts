@@ -103,6 +103,8 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
     ...target.runtimeEnv,
     MODEL_PATH: modelPathOf(item.deploymentId, slot.slotId),
     MODEL_ID: modelIdOf(target),
+    // The V2 (Open Inference Protocol) model name through the deployment's endpoint.
+    BYOM_MODEL_NAME: record.name,
     ...(record.security.mode === "passphrase"
       ? { BYOM_PASSPHRASE_HASH: record.security.passphraseHash }
       : {}),

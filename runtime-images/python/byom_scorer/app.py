@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import parse_qs
 
+import numpy as np
 import orjson
 
 from byom_ready.schema import scorer_data_type
 from byom_scorer import formats, v2
 from byom_scorer.auth import PassphraseCheck
 from byom_scorer.config import Settings
-from byom_scorer.convert import Batch, ScoreRequest, check_columnar_fields, convert_arrow, parse_json, parse_request
+from byom_scorer.convert import NUMPY_DTYPES, Batch, ScoreRequest, check_columnar_fields, convert_arrow, parse_json, parse_request
 from byom_scorer.errors import RequestError
 from byom_scorer.model import Outputs, Predictor, as_text_columns
 from byom_scorer.peer import SPLIT_ROWS, Peer
@@ -222,8 +223,6 @@ class ScorerApp:
             extra_names.append(name)
             extra_columns.append(values)
         if answer_kind != formats.JSON:
-            import numpy as np
-
             table = formats.output_table(
                 extra_names + names,
                 [np.array(c, dtype=object) for c in extra_columns] + list(outputs.columns),
@@ -336,8 +335,14 @@ class ScorerApp:
             raise RequestError(400, "Inference-Header-Content-Length must be a number of bytes")
         infer = v2.parse_infer(body, None if length is None else int(length), predictor.input_schema)
         outputs = self._predict(predictor, Batch(infer.columns, predictor.input_schema), infer.rows)
-        table = formats.output_table(list(outputs.names), list(outputs.columns), predictor.output_schema)
-        columns = [column.to_numpy(zero_copy_only=False) for column in table.columns]
+        columns = list(outputs.columns)
+        types = {column.name: column.type for column in predictor.output_schema or []}
+        if any(
+            name in types and column.dtype != np.dtype(NUMPY_DTYPES[types[name]])
+            for name, column in zip(outputs.names, columns, strict=True)
+        ):  # typed by the output schema, as columnar answers are
+            table = formats.output_table(list(outputs.names), columns, predictor.output_schema)
+            columns = [column.to_numpy(zero_copy_only=False) for column in table.columns]
         answer, head_length = v2.answer(name, infer, list(outputs.names), columns)
         if head_length is None:
             return 200, JSON, answer

@@ -16,7 +16,7 @@ import numpy as np
 import orjson
 
 from byom_ready.schema import Column
-from byom_scorer.convert import check_columnar_fields, convert_arrow
+from byom_scorer.convert import NUMPY_DTYPES, check_columnar_fields, convert_arrow, convert_values
 from byom_scorer.errors import bad_request
 
 # Scorer type -> V2 datatype, and the numpy dtype of each fixed-size V2 datatype.
@@ -92,7 +92,7 @@ def parse_infer(body: bytes, header_length: int | None, schema: list[Column]) ->
             raise bad_request(f"input {name!r} appears twice")
         arrays[name] = values
     check_columnar_fields(list(arrays), schema)
-    columns = [convert_arrow(arrays[column.name], column, 0) for column in schema]
+    columns = [_column(arrays[column.name], column) for column in schema]
     outputs = request.get("outputs")
     wanted: list[str] | None = None
     per_output: dict[str, bool] = {}
@@ -110,6 +110,21 @@ def parse_infer(body: bytes, header_length: int | None, schema: list[Column]) ->
     return Infer(columns, rows or 0, request_id if isinstance(request_id, str) else None, wanted, per_output, default)
 
 
+def _column(values: Any, column: Column) -> np.ndarray:
+    """A tensor already of the field's own type is the column (the common case, and the cheap
+    one); any other goes through the input rules: JSON data as the same JSON values, binary data
+    and BYTES as Arrow arrays."""
+    if isinstance(values, list):
+        return convert_values(values, column, 0)
+    if isinstance(values, np.ndarray):
+        if values.dtype == np.dtype(NUMPY_DTYPES[column.type]):
+            return values
+        import pyarrow as pa
+
+        values = pa.array(values)
+    return convert_arrow(values, column, 0)
+
+
 def _from_json(name: str, datatype: Any, data: Any, count: int) -> Any:
     import pyarrow as pa
 
@@ -122,10 +137,14 @@ def _from_json(name: str, datatype: Any, data: Any, count: int) -> Any:
         return pa.array([v if v is None or isinstance(v, str) else orjson.dumps(v).decode() for v in flat], pa.string())
     if datatype not in _NUMPY:
         raise bad_request(f"input {name!r}: datatype {datatype!r} is not a V2 datatype")
-    try:
-        return pa.array(np.array(flat, dtype=_NUMPY[datatype]))
-    except (TypeError, ValueError, OverflowError) as error:
-        raise bad_request(f"input {name!r}: the data are not {datatype}: {error}") from None
+    kinds = set(map(type, flat))
+    exact = {bool} if datatype == "BOOL" else {int, float} if datatype.startswith("FP") else {int}
+    if kinds <= exact:
+        try:
+            return np.array(flat, dtype=_NUMPY[datatype])
+        except OverflowError:
+            pass
+    return flat  # anything else: the JSON rules, value by value
 
 
 def _flatten(data: Any) -> list[Any]:
@@ -162,7 +181,7 @@ def _from_binary(name: str, datatype: Any, raw: memoryview, count: int) -> Any:
     values_array = np.frombuffer(raw, dtype=np.uint8 if datatype == "BOOL" else dtype)
     if datatype == "BOOL":
         values_array = values_array.astype(np.bool_)
-    return pa.array(values_array.astype(values_array.dtype.newbyteorder("=")))
+    return values_array.astype(values_array.dtype.newbyteorder("="))
 
 
 def datatype_of(column: np.ndarray) -> str:
