@@ -32,7 +32,14 @@ afterAll(async () => {
 
 /** Runs the real `mlflow deployments` CLI; resolves to its exit code and output either way. */
 function deployments(...args: string[]): Promise<{ code: number; output: string }> {
-  return run(venv.bin("mlflow"), ["deployments", ...args], { cwd: work, env }).then(
+  return deploymentsWith(env, ...args);
+}
+
+function deploymentsWith(
+  environment: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; output: string }> {
+  return run(venv.bin("mlflow"), ["deployments", ...args], { cwd: work, env: environment }).then(
     (output) => ({ code: 0, output }),
     (error: Error) => ({ code: 1, output: error.message }),
   );
@@ -144,6 +151,25 @@ describe("the byom target of mlflow deployments", () => {
     const gone = await deployments("get", "-t", "byom:/plugin", "--name", "churn");
     expect(gone.code).toBe(1);
     expect(gone.output).toContain("No deployment named 'churn'");
+
+    // run-local deploys to local mode on this machine even when an AWS API is configured.
+    const local = await deploymentsWith(
+      { ...env, BYOM_API_URL: "https://abc123.execute-api.eu-west-1.amazonaws.com/prod" },
+      "run-local",
+      "-t",
+      "byom",
+      "-m",
+      "models:/plugin-churn/2",
+      "--name",
+      "local-churn",
+      "-C",
+      "project=plugin",
+    );
+    expect(local.code, local.output).toBe(0);
+    expect(local.output).toMatch(
+      /Deployment local-churn serves at http:\/\/127\.0\.0\.1:\d+\/dep-\w+\/model\/score/,
+    );
+    expect((await deployments("delete", "-t", "byom:/plugin", "--name", "local-churn")).code).toBe(0);
   }, 1_200_000);
 
   it("runs docs/python.md's notebook walkthrough, block by block in one process", async () => {
