@@ -38,10 +38,16 @@ class SigV4Auth:
 
         with self._lock:
             if self._credentials is None:
+                import os
+
                 import botocore.session
 
                 from byom.errors import ConfigError
 
+                if os.environ.get("AWS_PROFILE") == "":
+                    # Empty means unset (as for the JS SDK and the CLI), not a profile named "":
+                    # botocore reads the variable itself, so it has to go.
+                    del os.environ["AWS_PROFILE"]
                 credentials = botocore.session.get_session().get_credentials()
                 if credentials is None:
                     raise ConfigError(

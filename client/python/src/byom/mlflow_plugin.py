@@ -13,6 +13,7 @@ config keys.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -59,11 +60,12 @@ def target_help() -> str:
     )
 
 
-def run_local(target: str, name: str, model_uri: str, flavor: str | None = None, config: dict[str, Any] | None = None) -> None:
+def run_local(name: str, model_uri: str, flavor: str | None = None, config: dict[str, Any] | None = None) -> None:
     """Deploys to Byom's local mode on this machine (`npm start`, .byom/local.json), whatever
-    BYOM_API_URL says, and prints the endpoint to score."""
-    local = resolve_config(env={k: v for k, v in __import__("os").environ.items() if k not in ("BYOM_API_URL", "BYOM_TOKEN")})
-    client = ByomDeploymentClient(target, byom_client=Client(config=local))
+    BYOM_API_URL says, and prints the endpoint to score. (MLflow passes no target: the project
+    comes from -C project=….)"""
+    local = resolve_config(env={k: v for k, v in os.environ.items() if k not in ("BYOM_API_URL", "BYOM_TOKEN")})
+    client = ByomDeploymentClient("byom", byom_client=Client(config=local, progress=False))
     deployment = client.create_deployment(name, model_uri, flavor, config)
     print(f"Deployment {name} serves at {deployment['endpoint']}/model/score (Byom local mode)")
 
