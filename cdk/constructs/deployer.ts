@@ -29,6 +29,8 @@ import type { ModelFileSystem } from "./model-file-system.ts";
 import type { Network } from "./network.ts";
 import type { ScoringCluster } from "./scoring-cluster.ts";
 
+/** The family of the processor task definitions the workflow registers per slot (aws-serving.ts). */
+const SLOT_PROCESSOR_FAMILIES = "byom-*-processor";
 /** Set on the API functions and the monitor only, once the state machines exist. */
 type WorkflowArns = "DEPLOY_STATE_MACHINE_ARN" | "DELETE_STATE_MACHINE_ARN";
 /** The operations of the deployments API that start workflows. */
@@ -189,7 +191,6 @@ export class Deployer extends Construct {
       RUNTIME_LOG_GROUP: runtimeLogs.logGroupName,
       PROCESSOR_LOG_GROUP: processorLogs.logGroupName,
       EFS_FILE_SYSTEM_ID: props.fileSystem.fileSystem.fileSystemId,
-      EFS_ACCESS_POINT_ID: props.fileSystem.accessPoint.accessPointId,
       RUNTIME_CPU: String(props.runtimeCpu ?? 1024),
       RUNTIME_MEMORY_MB: String(props.runtimeMemoryMiB ?? 2048),
       DRAIN_SECONDS: String(drain.toSeconds()),
@@ -198,7 +199,10 @@ export class Deployer extends Construct {
       HEALTH_CHECK_POLL_SECONDS: "20",
       HEALTH_CHECK_TIMEOUT_SECONDS: "900",
     };
-    const filesystem = lambda.FileSystem.fromEfsAccessPoint(props.fileSystem.accessPoint, MODELS_MOUNT_PATH);
+    const filesystem = lambda.FileSystem.fromEfsAccessPoint(
+      props.fileSystem.stepsAccessPoint,
+      MODELS_MOUNT_PATH,
+    );
     const stepFunctions: ByomFunction[] = [];
     const stepFunction = (state: string, entry: string, invokedByWorkflow = true) => {
       const fn = new ByomFunction(this, `Step${state}`, {
@@ -213,7 +217,14 @@ export class Deployer extends Construct {
         securityGroups: [this.securityGroup],
         filesystem,
       });
-      this.grantStep(fn, props, { processorLogs, runtimeRoles: [runtimeExecutionRole, runtimeTaskRole] });
+      this.grantStep(fn, props, {
+        processorLogs,
+        passRoles: [
+          runtimeExecutionRole,
+          runtimeTaskRole,
+          ...[...processorTasks.values()].flatMap((task) => [task.taskRole, task.obtainExecutionRole()]),
+        ],
+      });
       if (invokedByWorkflow) stepFunctions.push(fn);
       else this.monitor = fn;
       return fn.function;
@@ -235,7 +246,15 @@ export class Deployer extends Construct {
         clusterArn: cluster.clusterArn,
         subnetIds: props.vpc.selectSubnets(props.taskSubnets).subnetIds,
         securityGroupIds: [props.scoring.processorSecurityGroup.securityGroupId],
-        taskDefinitionArns: [...processorTasks.values()].map((t) => t.taskDefinitionArn),
+        // The workflow runs only the task definitions it registers per slot (each mounting the
+        // slot's own access point), never the catalog's templates with the shared one.
+        taskDefinitionArns: [
+          stack.formatArn({
+            service: "ecs",
+            resource: "task-definition",
+            resourceName: `${SLOT_PROCESSOR_FAMILIES}:*`,
+          }),
+        ],
         passRoleArns: processorRoles,
       },
     });
@@ -281,7 +300,7 @@ export class Deployer extends Construct {
   private grantStep(
     fn: ByomFunction,
     props: DeployerProps,
-    extra: { processorLogs: logs.ILogGroup; runtimeRoles: iam.IRole[] },
+    extra: { processorLogs: logs.ILogGroup; passRoles: iam.IRole[] },
   ): void {
     const stack = Stack.of(this);
     const cluster = props.scoring.cluster.clusterArn;
@@ -292,14 +311,36 @@ export class Deployer extends Construct {
         resources: [props.bucket.arnForObjects(`${ARTIFACTS_PREFIX}*`)],
       }),
     );
+    // Root through the steps' access point: they hand each slot's directory to its own user.
     props.fileSystem.fileSystem.grant(
       fn.role,
       "elasticfilesystem:ClientMount",
       "elasticfilesystem:ClientWrite",
+      "elasticfilesystem:ClientRootAccess",
     );
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:TagResource"],
+        actions: ["elasticfilesystem:CreateAccessPoint"],
+        resources: [props.fileSystem.fileSystem.fileSystemArn],
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["elasticfilesystem:DeleteAccessPoint", "elasticfilesystem:TagResource"],
+        resources: [
+          stack.formatArn({ service: "elasticfilesystem", resource: "access-point", resourceName: "*" }),
+        ],
+        conditions: { StringLike: { "aws:ResourceTag/byom:slot": "*" } },
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          "ecs:RegisterTaskDefinition",
+          "ecs:DeregisterTaskDefinition",
+          "ecs:DescribeTaskDefinition",
+          "ecs:TagResource",
+        ],
         resources: ["*"],
       }),
     );
@@ -313,7 +354,8 @@ export class Deployer extends Construct {
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ["iam:PassRole"],
-        resources: extra.runtimeRoles.map((role) => role.roleArn),
+        // Runtime roles, and the processors' (their task definitions are registered per slot).
+        resources: extra.passRoles.map((role) => role.roleArn),
         conditions: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
       }),
     );
@@ -372,7 +414,7 @@ export class Deployer extends Construct {
       `arn:${partition}:${service}:${region}:<AWS::AccountId>:${resource}`;
     const reasons: Record<string, string> = {
       "AwsSolutions-IAM5[Resource::*]":
-        "APIs without resource-level permissions: ecs:RegisterTaskDefinition/DeregisterTaskDefinition, elasticloadbalancing:Describe*, ecr:GetAuthorizationToken for image pulls, and the X-Ray and log-delivery calls of the state machines.",
+        "APIs without resource-level permissions: ecs:RegisterTaskDefinition/DeregisterTaskDefinition/DescribeTaskDefinition, elasticloadbalancing:Describe*, ecr:GetAuthorizationToken for image pulls, and the X-Ray and log-delivery calls of the state machines.",
       [`AwsSolutions-IAM5[Resource::${arnOf(processorLogs)}:*]`]:
         "Steps read the log streams of processor tasks in this one log group to report why a processor failed.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", "service/*")}]`]:
@@ -383,6 +425,10 @@ export class Deployer extends Construct {
         "Target groups are created per deployment slot at run time, all named byom-<slot>.",
       [`AwsSolutions-IAM5[Resource::${arn("elasticloadbalancing", "listener-rule/app/*")}]`]:
         "Listener rules are created per deployment at run time on the scoring and shadow listeners.",
+      [`AwsSolutions-IAM5[Resource::${arn("ecs", `task-definition/${SLOT_PROCESSOR_FAMILIES}:*`)}]`]:
+        "Processor task definitions are registered per slot at run time (each mounting the slot's own access point), all in families byom-<deployment>-<slot>-processor; limited to this cluster by an ecs:cluster condition.",
+      [`AwsSolutions-IAM5[Resource::${arn("elasticfilesystem", "access-point/*")}]`]:
+        "Each slot's access point is created at run time; deleting and tagging is limited to access points tagged byom:slot.",
     };
     for (const step of steps) {
       reasons[`AwsSolutions-IAM5[Resource::${arnOf(step.function)}:*]`] =

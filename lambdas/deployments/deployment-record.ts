@@ -67,6 +67,13 @@ export interface SlotResources {
   readonly slotRuleArn?: string;
   readonly taskDefinitionArn?: string;
   readonly serviceArn?: string;
+  /**
+   * The slot's own entry to the models volume (an EFS access point rooted at the slot's directory,
+   * with a POSIX owner of its own): its processor and runtime mount only this.
+   */
+  readonly accessPointId?: string;
+  /** The processor's task definition registered for this slot (mounting only the slot's volume). */
+  readonly processorTaskDefinitionArn?: string;
 }
 
 export interface Slot {

@@ -38,6 +38,13 @@ export interface TrafficRule {
   readonly listener?: TrafficListener;
 }
 
+/** The slot's own entry to the models volume, and the owner its files get (AWS only). */
+export interface SlotVolume {
+  readonly accessPointId: string;
+  /** The POSIX user and group the slot's processor and runtime run as; undefined locally. */
+  readonly owner?: { readonly uid: number; readonly gid: number } | undefined;
+}
+
 export type RuntimeHealth =
   | { readonly state: "healthy" }
   | { readonly state: "starting"; readonly detail: string }
@@ -51,6 +58,23 @@ export interface ServingInfrastructure {
    */
   createTargetGroup(deploymentId: string, slot: Slot, listener?: TrafficListener): Promise<string>;
   deleteTargetGroup(targetGroupArn: string): Promise<void>;
+  /**
+   * The slot's own entry to the models volume: on AWS an EFS access point rooted at the slot's
+   * directory with a POSIX user of its own, so its model code reads no other slot's files.
+   */
+  createSlotVolume(deploymentId: string, slot: Slot): Promise<SlotVolume>;
+  deleteSlotVolume(accessPointId: string): Promise<void>;
+  /**
+   * The task definition the slot's processor runs with: the catalog's `taskDefinitionArn` with the
+   * slot's volume in place of any other (a task definition's volumes cannot be overridden per run).
+   */
+  processorTaskFor(
+    deploymentId: string,
+    slot: Slot,
+    processor: { readonly taskDefinitionArn: string; readonly containerName: string },
+    accessPointId: string,
+  ): Promise<string>;
+  deleteProcessorTask(taskDefinitionArn: string): Promise<void>;
   /** Creates or replaces the rule for `rule.pathPrefix`; returns its id (an ARN on AWS). */
   putTrafficRule(rule: TrafficRule, existingRuleArn?: string): Promise<string>;
   deleteTrafficRule(ruleArn: string): Promise<void>;
