@@ -2,13 +2,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { ALLOW_UNAUTHENTICATED_SCORING_CONTEXT } from "#lambdas/deployments/serving-contract.ts";
 import { REPO_ROOT } from "./paths.ts";
 import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
 
 /**
  * Context values (`cdk deploy -c byom:internetFacing=true …`, or cdk.json), all optional:
  * byom:stackName, byom:region, byom:retainData, byom:internetFacing, byom:allowedCidr,
- * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:maxIntegrationTimeoutSeconds.
+ * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:maxIntegrationTimeoutSeconds,
+ * byom:allowUnauthenticatedScoring.
  * docs/deploy-aws.md explains each.
  */
 export function createApp(
@@ -45,6 +47,7 @@ export function createApp(
     tracing: flag("byom:tracing"),
     maxIntegrationTimeoutSeconds: seconds("byom:maxIntegrationTimeoutSeconds"),
     endpointsInEveryAz: flag("byom:endpointsInEveryAz"),
+    allowUnauthenticatedScoring: flag(ALLOW_UNAUTHENTICATED_SCORING_CONTEXT),
   };
   const stack = new ByomStack(app, text("byom:stackName") ?? "Byom", props);
   // cdk-nag 3: a policy validation plugin; synth fails on any finding not acknowledged with a reason.

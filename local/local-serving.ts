@@ -158,6 +158,13 @@ export class LocalServing implements ServingInfrastructure {
 
   async deleteSlotVolume(_accessPointId: string): Promise<void> {}
 
+  /** Locally the hash stays in the runtime's environment (serving.json keeps hashes only). */
+  async storeRuntimeSecret(): Promise<string | undefined> {
+    return undefined;
+  }
+
+  async deleteRuntimeSecret(_secretArn: string): Promise<void> {}
+
   /** The catalog's processor as it is: local processes mount nothing. */
   async processorTaskFor(
     _deploymentId: string,

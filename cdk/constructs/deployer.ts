@@ -1,4 +1,4 @@
-import { type CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from "aws-cdk-lib";
+import { ArnFormat, type CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecs from "aws-cdk-lib/aws-ecs";
@@ -31,8 +31,10 @@ import type { ScoringCluster } from "./scoring-cluster.ts";
 
 /** The family of the processor task definitions the workflow registers per slot (aws-serving.ts). */
 const SLOT_PROCESSOR_FAMILIES = "byom-*-processor";
-/** Set on the API functions and the monitor only, once the state machines exist. */
-type WorkflowArns = "DEPLOY_STATE_MACHINE_ARN" | "DELETE_STATE_MACHINE_ARN";
+/** Runtime secrets are named `byom/<deploymentId>/<slotId>` (aws-serving.ts, RUNTIME_SECRET_PREFIX). */
+const RUNTIME_SECRET_NAMES = "byom/";
+/** Set on the API functions (and the monitor) only, not on the steps. */
+type ApiSettings = "DEPLOY_STATE_MACHINE_ARN" | "DELETE_STATE_MACHINE_ARN" | "UNAUTHENTICATED_SCORING";
 /** The operations of the deployments API that start workflows. */
 const WORKFLOW_STARTING_OPERATIONS = ["createDeployment", "updateDeployment", "deleteDeployment"];
 const DEPLOYMENT_OPERATIONS = [...WORKFLOW_STARTING_OPERATIONS, "getDeployment", "listDeployments"];
@@ -56,6 +58,8 @@ export interface DeployerProps {
   readonly runtimeMemoryMiB?: number;
   /** @default false */
   readonly tracing?: boolean;
+  /** Whether the API accepts deployments with security mode none. @default "allowed" */
+  readonly unauthenticatedScoring?: "allowed" | "refused";
 }
 
 /**
@@ -103,6 +107,9 @@ export class Deployer extends Construct {
       Ecs: ec2.InterfaceVpcEndpointAwsService.ECS,
       ElasticLoadBalancing: ec2.InterfaceVpcEndpointAwsService.ELASTIC_LOAD_BALANCING,
       StepFunctions: ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
+      // Slot access points (the steps) and the runtimes' passphrase secrets (the ECS agent).
+      ElasticFileSystem: ec2.InterfaceVpcEndpointAwsService.ELASTIC_FILESYSTEM,
+      SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
     })) {
       props.endpoints.addInterfaceEndpoint(`Deployer${name}`, service);
     }
@@ -151,6 +158,16 @@ export class Deployer extends Construct {
       description: "Byom runtime tasks: pull the runtime images, write their logs",
     });
     runtimeLogs.grantWrite(runtimeExecutionRole);
+    const runtimeSecrets = stack.formatArn({
+      service: "secretsmanager",
+      resource: "secret",
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      resourceName: `${RUNTIME_SECRET_NAMES}*`,
+    });
+    // The passphrase hash reaches a runtime through its task definition's `secrets`.
+    runtimeExecutionRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [runtimeSecrets] }),
+    );
     const runtimeTaskRole = new iam.Role(this, "RuntimeTaskRole", {
       assumedBy: new iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
       description: "Byom runtime tasks: read models from EFS, nothing else",
@@ -164,7 +181,7 @@ export class Deployer extends Construct {
       asset.repository.grantPull(runtimeExecutionRole);
     }
 
-    const environment: Omit<Record<StepSetting, string>, WorkflowArns> = {
+    const environment: Omit<Record<StepSetting, string>, ApiSettings> = {
       TABLE_NAME: props.table.tableName,
       BUCKET_NAME: props.bucket.bucketName,
       MODELS_ROOT: MODELS_MOUNT_PATH,
@@ -285,6 +302,11 @@ export class Deployer extends Construct {
         "DELETE_STATE_MACHINE_ARN",
         this.deleteWorkflow.stateMachine.stateMachineArn,
       );
+      if (operation === "createDeployment")
+        fn.function.addEnvironment(
+          "UNAUTHENTICATED_SCORING" satisfies StepSetting,
+          props.unauthenticatedScoring ?? "allowed",
+        );
       if (WORKFLOW_STARTING_OPERATIONS.includes(operation)) {
         for (const workflow of [this.deployWorkflow, this.deleteWorkflow]) {
           workflow.stateMachine.grantStartExecution(fn.function);
@@ -296,6 +318,29 @@ export class Deployer extends Construct {
     this.acknowledge(stepFunctions, processorLogs);
   }
 
+  /** The runtimes' passphrase secrets the steps create and remove (`byom/<deployment>/<slot>`). */
+  private grantRuntimeSecrets(fn: ByomFunction): void {
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          "secretsmanager:CreateSecret",
+          "secretsmanager:PutSecretValue",
+          "secretsmanager:DescribeSecret",
+          "secretsmanager:DeleteSecret",
+          "secretsmanager:TagResource",
+        ],
+        resources: [
+          Stack.of(this).formatArn({
+            service: "secretsmanager",
+            resource: "secret",
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            resourceName: `${RUNTIME_SECRET_NAMES}*`,
+          }),
+        ],
+      }),
+    );
+  }
+
   /** What the steps do: the table, artifacts, ECS services and task definitions, ELB groups and rules. */
   private grantStep(
     fn: ByomFunction,
@@ -304,6 +349,7 @@ export class Deployer extends Construct {
   ): void {
     const stack = Stack.of(this);
     const cluster = props.scoring.cluster.clusterArn;
+    this.grantRuntimeSecrets(fn);
     props.table.grantReadWriteData(fn.function);
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -429,6 +475,8 @@ export class Deployer extends Construct {
         "Processor task definitions are registered per slot at run time (each mounting the slot's own access point), all in families byom-<deployment>-<slot>-processor; limited to this cluster by an ecs:cluster condition.",
       [`AwsSolutions-IAM5[Resource::${arn("elasticfilesystem", "access-point/*")}]`]:
         "Each slot's access point is created at run time; deleting and tagging is limited to access points tagged byom:slot.",
+      [`AwsSolutions-IAM5[Resource::${arn("secretsmanager", `secret:${RUNTIME_SECRET_NAMES}*`)}]`]:
+        "Each runtime slot's passphrase-hash secret is created at run time, named byom/<deployment>/<slot>; runtimes read and the steps manage only secrets under that prefix.",
     };
     for (const step of steps) {
       reasons[`AwsSolutions-IAM5[Resource::${arnOf(step.function)}:*]`] =

@@ -28,6 +28,11 @@ export interface ByomStackProps extends StackProps {
   readonly tracing?: boolean;
   /** API Gateway's integration timeout cap (raise only after raising the account quota). @default 29 */
   readonly maxIntegrationTimeoutSeconds?: number;
+  /**
+   * Let an internet-facing install serve deployments without a passphrase (security mode none).
+   * @default false (refused with 409 when internetFacing; always allowed on an internal ALB)
+   */
+  readonly allowUnauthenticatedScoring?: boolean;
   /** Interface endpoints in every AZ. @default false (first AZ only) */
   readonly endpointsInEveryAz?: boolean;
   /** @default ROUTES from lambdas/routes.ts */
@@ -122,6 +127,8 @@ export class ByomStack extends Stack {
       images: this.images,
       apiFunctions: this.api.functions,
       tracing: props.tracing,
+      unauthenticatedScoring:
+        props.internetFacing && !props.allowUnauthenticatedScoring ? "refused" : "allowed",
     });
 
     new CfnOutput(this, "ApiUrl", { value: this.api.api.url, description: "Registry API base URL" });

@@ -74,6 +74,8 @@ export interface SlotResources {
   readonly accessPointId?: string;
   /** The processor's task definition registered for this slot (mounting only the slot's volume). */
   readonly processorTaskDefinitionArn?: string;
+  /** The Secrets Manager secret holding the passphrase hash the runtime's task reads (AWS). */
+  readonly passphraseSecretArn?: string;
 }
 
 export interface Slot {

@@ -47,7 +47,11 @@ export const STEP_SETTINGS = {
   HEALTH_CHECK_TIMEOUT_SECONDS: "how long a runtime may take to become ready",
   DEPLOY_STATE_MACHINE_ARN: "the deploy workflow",
   DELETE_STATE_MACHINE_ARN: "the delete workflow",
+  UNAUTHENTICATED_SCORING:
+    "`allowed`, or `refused` (an internet-facing install without byom:allowUnauthenticatedScoring): whether a deployment may take security mode none",
 } as const;
+/** The context value that lets an internet-facing install serve deployments without a passphrase. */
+export const ALLOW_UNAUTHENTICATED_SCORING_CONTEXT = "byom:allowUnauthenticatedScoring";
 export type StepSetting = keyof typeof STEP_SETTINGS;
 
 /** What a processor task gets (docs/runtimes.md): the raw artifact, where to write, the schema. */

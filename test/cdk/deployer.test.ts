@@ -120,4 +120,37 @@ describe("the deployer in the synthesized stack", () => {
     expect(remove.Condition).toEqual({ StringLike: { "aws:ResourceTag/byom:slot": "*" } });
     expect(JSON.stringify(statements)).toContain("elasticfilesystem:ClientRootAccess");
   });
+
+  it("gives runtimes their passphrase hash through Secrets Manager: the execution role reads byom/ secrets, the steps manage them", () => {
+    const deployer = synth.stack.deployer as any;
+    const executionRole = deployer.node.findChild("RuntimeExecutionRole");
+    const read = policyStatementsOf(logicalId(executionRole.node.defaultChild)).find((s: any) =>
+      [s.Action].flat().includes("secretsmanager:GetSecretValue"),
+    );
+    expect(JSON.stringify(read.Resource)).toContain(":secret:byom/*");
+    const prepare = deployer.node.findChild("StepStartRuntime");
+    const manage = policyStatementsOf(logicalId(prepare.role.node.defaultChild)).find((s: any) =>
+      [s.Action].flat().includes("secretsmanager:CreateSecret"),
+    );
+    expect([manage.Action].flat()).toEqual(
+      expect.arrayContaining(["secretsmanager:DeleteSecret", "secretsmanager:PutSecretValue"]),
+    );
+    expect(JSON.stringify(manage.Resource)).toContain(":secret:byom/*");
+    // The internal install lets deployments go without a passphrase.
+    const create = synth.stack.api.functions.get("createDeployment");
+    const env =
+      synth.template.findResources("AWS::Lambda::Function")[logicalId(create?.function.node.defaultChild)]
+        ?.Properties.Environment.Variables;
+    expect(env.UNAUTHENTICATED_SCORING).toBe("allowed");
+  });
+
+  it("reaches EFS and Secrets Manager from the isolated subnets through interface endpoints", () => {
+    const names = JSON.stringify(
+      Object.values(synth.template.findResources("AWS::EC2::VPCEndpoint")).map(
+        (e) => e.Properties.ServiceName,
+      ),
+    );
+    expect(names).toContain(".elasticfilesystem");
+    expect(names).toContain(".secretsmanager");
+  });
 });

@@ -61,7 +61,11 @@ const PROCESSOR_TEMPLATE = {
 };
 
 /** An AwsServing whose ELB and ECS clients record the commands they are sent and answer like the API. */
-function recording(shadow: boolean, shadowListenerArn = SHADOW_LISTENER) {
+function recording(
+  shadow: boolean,
+  shadowListenerArn = SHADOW_LISTENER,
+  options: { secretExists?: boolean } = {},
+) {
   const serving = new AwsServing(settings(shadow, shadowListenerArn));
   const sent: Array<{ command: string; input: any }> = [];
   const send = async (command: { constructor: { name: string }; input: any }) => {
@@ -77,6 +81,12 @@ function recording(shadow: boolean, shadowListenerArn = SHADOW_LISTENER) {
         return { taskDefinition: { taskDefinitionArn: "task-definition-arn" } };
       case "CreateServiceCommand":
         return { service: { serviceArn: "service-arn" } };
+      case "CreateSecretCommand":
+        if (options.secretExists)
+          throw Object.assign(new Error("exists"), { name: "ResourceExistsException" });
+        return { ARN: `arn:secret:${command.input.Name}-AbCdEf` };
+      case "DescribeSecretCommand":
+        return { ARN: `arn:secret:${command.input.SecretId}-AbCdEf` };
       case "CreateAccessPointCommand":
         return { AccessPointId: "fsap-new" };
       case "DescribeTaskDefinitionCommand":
@@ -88,6 +98,7 @@ function recording(shadow: boolean, shadowListenerArn = SHADOW_LISTENER) {
   (serving as unknown as { elb: unknown }).elb = { send };
   (serving as unknown as { ecs: unknown }).ecs = { send };
   (serving as unknown as { efs: unknown }).efs = { send };
+  (serving as unknown as { secrets: unknown }).secrets = { send };
   return { serving, sent };
 }
 
@@ -381,6 +392,65 @@ describe("the AWS serving adapter's per-slot access points", () => {
     expect(sent).toEqual([
       { command: "DeregisterTaskDefinitionCommand", input: { taskDefinition: "td-processor" } },
       { command: "DeleteAccessPointCommand", input: { AccessPointId: "fsap-slot" } },
+    ]);
+  });
+});
+
+describe("the AWS serving adapter's runtime secrets", () => {
+  const slot: Slot = {
+    slotId: "s0123456789ab",
+    position: 0,
+    revision: 1,
+    resources: { accessPointId: "fsap-slot" },
+    target: { role: "primary", weight: 100, runtime: "python-scorer" } as ResolvedTarget,
+  };
+
+  it("stores a passphrase hash as a secret named for the slot, tagged for its deployment", async () => {
+    const { serving, sent } = recording(false);
+    const arn = await serving.storeRuntimeSecret("dep-x", slot, "scrypt$hash");
+    expect(arn).toBe("arn:secret:byom/dep-x/s0123456789ab-AbCdEf");
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.input).toMatchObject({ Name: "byom/dep-x/s0123456789ab", SecretString: "scrypt$hash" });
+    expect(sent[0]?.input.Tags).toEqual(expect.arrayContaining([{ Key: "byom:deployment", Value: "dep-x" }]));
+  });
+
+  it("gives an existing secret of a retried step the value again", async () => {
+    const { serving, sent } = recording(false, SHADOW_LISTENER, { secretExists: true });
+    const arn = await serving.storeRuntimeSecret("dep-x", slot, "scrypt$hash");
+    expect(sent.map((s) => s.command)).toEqual([
+      "CreateSecretCommand",
+      "PutSecretValueCommand",
+      "DescribeSecretCommand",
+    ]);
+    expect(sent[1]?.input).toEqual({ SecretId: "byom/dep-x/s0123456789ab", SecretString: "scrypt$hash" });
+    expect(arn).toBe("arn:secret:byom/dep-x/s0123456789ab-AbCdEf");
+  });
+
+  it("puts the secret in the task definition's secrets, not its environment", async () => {
+    const { serving, sent } = recording(false);
+    await serving.startRuntime({
+      slot,
+      deploymentId: "dep-x",
+      environment: { MODEL_ID: "m-v1" },
+      secrets: { BYOM_PASSPHRASE_HASH: "arn:secret:byom/dep-x/s0123456789ab-AbCdEf" },
+      targetGroupArn: "tg",
+    });
+    const container = sent.find((s) => s.command === "RegisterTaskDefinitionCommand")?.input
+      .containerDefinitions[0];
+    expect(container.secrets).toEqual([
+      { name: "BYOM_PASSPHRASE_HASH", valueFrom: "arn:secret:byom/dep-x/s0123456789ab-AbCdEf" },
+    ]);
+    expect(container.environment).toEqual([{ name: "MODEL_ID", value: "m-v1" }]);
+  });
+
+  it("deletes the secret with the slot, without a recovery window", async () => {
+    const { serving, sent } = recording(false);
+    await removeSlot("dep-x", { ...slot, resources: { passphraseSecretArn: "arn:secret:x" } }, serving);
+    expect(sent).toEqual([
+      {
+        command: "DeleteSecretCommand",
+        input: { SecretId: "arn:secret:x", ForceDeleteWithoutRecovery: true },
+      },
     ]);
   });
 });

@@ -118,7 +118,7 @@ function deployment(slots: Slot[], pendingSlots: Slot[]): DeploymentRecord {
 }
 
 /** A serving port that records what the steps ask of it, with a shadow listener on an ALB of its own. */
-function fakeInfra(shadowTargetGroups: boolean) {
+function fakeInfra(shadowTargetGroups: boolean, options: { secrets?: boolean } = {}) {
   const calls: Array<[string, ...unknown[]]> = [];
   let rules = 0;
   const infra: ServingInfrastructure = {
@@ -159,6 +159,13 @@ function fakeInfra(shadowTargetGroups: boolean) {
     },
     deleteProcessorTask: async (arn) => {
       calls.push(["deleteProcessorTask", arn]);
+    },
+    storeRuntimeSecret: async (_d, slot) => {
+      calls.push(["storeRuntimeSecret", slot.slotId]);
+      return options.secrets ? `secret-${slot.slotId}` : undefined;
+    },
+    deleteRuntimeSecret: async (arn) => {
+      calls.push(["deleteRuntimeSecret", arn]);
     },
     runtimeHealth: async () => ({ state: "healthy" }),
     slotEndpoint: async () => "http://127.0.0.1:1",
@@ -357,5 +364,88 @@ describe("a slot's own entry to the models volume", () => {
       ["deleteProcessorTask", "td-sone-processor"],
       ["deleteSlotVolume", "fsap-sone"],
     ]);
+  });
+});
+
+describe("a passphrase deployment's hash", () => {
+  const protectedDeployment = () => ({
+    ...deployment([], [{ ...pending("sone", "primary", 1), resources: { targetGroupArn: "tg-sone" } }]),
+    security: { mode: "passphrase" as const, passphraseHash: "scrypt$16384$8$1$aa$bb" },
+  });
+
+  it("reaches the runtime through a secret, recorded at once, never in its environment (AWS)", async () => {
+    store.record = protectedDeployment();
+    const { infra, calls } = fakeInfra(false, { secrets: true });
+    await steps.startRuntime(buildItem("sone"), infra);
+    const launch = calls.find((c) => c[0] === "startRuntime")?.[1] as RuntimeLaunch;
+    expect(launch.environment.BYOM_PASSPHRASE_HASH).toBeUndefined();
+    expect(JSON.stringify(launch.environment)).not.toContain("scrypt$");
+    expect(launch.secrets).toEqual({ BYOM_PASSPHRASE_HASH: "secret-sone" });
+    expect(store.record?.pendingSlots[0]?.resources.passphraseSecretArn).toBe("secret-sone");
+
+    calls.length = 0;
+    await steps.recordFailure({ ...IDS, error: { Error: "Boom", Cause: "x" } }, infra);
+    expect(calls).toContainEqual(["deleteRuntimeSecret", "secret-sone"]);
+  });
+
+  it("stays in the process environment where the port keeps no secrets (local mode)", async () => {
+    store.record = protectedDeployment();
+    const { infra, calls } = fakeInfra(false);
+    await steps.startRuntime(buildItem("sone"), infra);
+    const launch = calls.find((c) => c[0] === "startRuntime")?.[1] as RuntimeLaunch;
+    expect(launch.environment.BYOM_PASSPHRASE_HASH).toBe("scrypt$16384$8$1$aa$bb");
+    expect(launch.secrets).toBeUndefined();
+  });
+});
+
+describe("a failed update", () => {
+  it("leaves the previous revision serving: its slots, its traffic rule, its targets", async () => {
+    const live: Slot = {
+      ...pending("slive", "primary", 1),
+      resources: { targetGroupArn: "tg-slive", serviceArn: "svc-slive", taskDefinitionArn: "td-slive" },
+    };
+    const building: Slot = {
+      ...pending("snew", "primary", 2),
+      revision: 2,
+      resources: { accessPointId: "fsap-snew", targetGroupArn: "tg-snew", slotRuleArn: "rule-snew" },
+    };
+    store.record = {
+      ...deployment([live], [building]),
+      mode: "single",
+      status: "HEALTHY",
+      revision: 2,
+      liveRevision: 1,
+      trafficRuleArn: "rule-traffic",
+      targets: [{ modelId: "m", version: 2 }],
+    };
+    const { infra, calls } = fakeInfra(false);
+    await steps.recordFailure(
+      {
+        ...IDS,
+        error: {
+          Error: "States.TaskFailed",
+          Cause: JSON.stringify({ errorMessage: "the processor failed" }),
+        },
+      },
+      infra,
+    );
+    // Only what the failed run built goes; nothing touches the live slot or the traffic rule.
+    expect(calls).toEqual([
+      ["deleteTrafficRule", "rule-snew"],
+      ["deleteTargetGroup", "tg-snew"],
+      ["deleteSlotVolume", "fsap-snew"],
+    ]);
+    expect(store.record?.status).toBe("HEALTHY");
+    expect(store.record?.slots).toEqual([live]);
+    expect(store.record?.pendingSlots).toEqual([]);
+    expect(store.record?.trafficRuleArn).toBe("rule-traffic");
+    expect(store.record?.activeWorkflow).toBeNull();
+    expect(store.record?.targets).toEqual([
+      { modelId: "m", version: 1, runtime: "python-scorer", processor: "mlflow", weight: 100 },
+    ]);
+    expect(store.record?.failureReason).toBe("the processor failed");
+    expect(store.record?.events.at(-1)?.message).toBe(
+      "Update to revision 2 failed, revision 1 keeps serving: the processor failed",
+    );
   });
 });

@@ -23,6 +23,13 @@ import {
   ModifyTargetGroupAttributesCommand,
   type RuleTransform,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
 import type { Slot, SlotResources } from "#lambdas/deployments/deployment-record.ts";
 import type {
   RuntimeHealth,
@@ -94,6 +101,9 @@ function settingsFromEnv(): AwsServingSettings {
   };
 }
 
+/** Runtime secrets are named `byom/<deploymentId>/<slotId>`: the IAM policies name this prefix. */
+export const RUNTIME_SECRET_PREFIX = "byom/";
+
 /**
  * The POSIX user and group of a slot's processor and runtime: one of their own per slot (from the
  * slot id's random hex), above the ids images and the system use.
@@ -126,6 +136,7 @@ export class AwsServing implements ServingInfrastructure {
   private readonly elb = new ElasticLoadBalancingV2Client({});
   private readonly logs = new CloudWatchLogsClient({});
   private readonly efs = new EFSClient({});
+  private readonly secrets = new SecretsManagerClient({});
   readonly endpointBaseUrl: string;
   readonly shadowBaseUrl: string | undefined;
   /**
@@ -268,6 +279,40 @@ export class AwsServing implements ServingInfrastructure {
     throw new Error(`The listener has no free rule priority between ${range.from} and ${range.to}.`);
   }
 
+  async storeRuntimeSecret(deploymentId: string, slot: Slot, value: string): Promise<string> {
+    const name = `${RUNTIME_SECRET_PREFIX}${deploymentId}/${slot.slotId}`;
+    try {
+      const out = await this.secrets.send(
+        new CreateSecretCommand({
+          Name: name,
+          SecretString: value,
+          Description: `Byom: the passphrase hash runtime slot ${slot.slotId} verifies callers with`,
+          Tags: [
+            { Key: "byom:deployment", Value: deploymentId },
+            { Key: "byom:slot", Value: slot.slotId },
+          ],
+        }),
+      );
+      if (!out.ARN) throw new Error(`CreateSecret returned no ARN for ${name}`);
+      return out.ARN;
+    } catch (error) {
+      // A retried step: the secret exists already; it gets the value again.
+      if (!isNamed(error, "ResourceExistsException")) throw error;
+      await this.secrets.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }));
+      const described = await this.secrets.send(new DescribeSecretCommand({ SecretId: name }));
+      if (!described.ARN) throw new Error(`DescribeSecret returned no ARN for ${name}`);
+      return described.ARN;
+    }
+  }
+
+  async deleteRuntimeSecret(secretArn: string): Promise<void> {
+    await tolerateGone(
+      () =>
+        this.secrets.send(new DeleteSecretCommand({ SecretId: secretArn, ForceDeleteWithoutRecovery: true })),
+      "ResourceNotFoundException",
+    );
+  }
+
   async createSlotVolume(deploymentId: string, slot: Slot): Promise<SlotVolume> {
     const id = slotPosixId(slot.slotId);
     const out = await this.efs.send(
@@ -384,6 +429,7 @@ export class AwsServing implements ServingInfrastructure {
             essential: true,
             portMappings: [{ containerPort: RUNTIME_PORT, protocol: "tcp" }],
             environment: Object.entries(launch.environment).map(([name, value]) => ({ name, value })),
+            secrets: Object.entries(launch.secrets ?? {}).map(([name, valueFrom]) => ({ name, valueFrom })),
             // Only the slot's own directory, at the path MODEL_PATH names, read only.
             mountPoints: [
               {

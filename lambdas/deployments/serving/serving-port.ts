@@ -13,6 +13,8 @@ export interface RuntimeLaunch {
    * for a champion, BYOM_SHADOW_URL (where it mirrors its score requests).
    */
   readonly environment: Readonly<Record<string, string>>;
+  /** Variables the task reads from a secret at start (name → secret ARN), never in its definition. */
+  readonly secrets?: Readonly<Record<string, string>> | undefined;
   readonly targetGroupArn: string;
   /** A challenger's group on the shadow listener's own load balancer: the service registers in both. */
   readonly shadowTargetGroupArn?: string | undefined;
@@ -82,6 +84,13 @@ export interface ServingInfrastructure {
     launch: RuntimeLaunch,
   ): Promise<Required<Pick<SlotResources, "taskDefinitionArn" | "serviceArn">>>;
   stopRuntime(resources: SlotResources): Promise<void>;
+  /**
+   * Keeps a runtime's passphrase hash where only its task reads it: on AWS a Secrets Manager secret
+   * (its ARN, for the task definition's `secrets`); undefined locally, where it stays in the
+   * process environment.
+   */
+  storeRuntimeSecret(deploymentId: string, slot: Slot, value: string): Promise<string | undefined>;
+  deleteRuntimeSecret(secretArn: string): Promise<void>;
   runtimeHealth(slot: Slot): Promise<RuntimeHealth>;
   /** Where the workflow reaches one healthy slot directly, to verify it before traffic moves. */
   slotEndpoint(deploymentId: string, slot: Slot): Promise<string>;

@@ -134,13 +134,22 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
   const { record, slot } = await pendingSlot(item);
   const { target } = slot;
   if (!slot.resources.targetGroupArn) throw new WorkflowLostError(`Slot ${slot.slotId} has no target group.`);
+  // On AWS the hash reaches the task through a secret, recorded at once so a failure removes it.
+  const hash = record.security.mode === "passphrase" ? record.security.passphraseHash : undefined;
+  const secretArn = hash ? await infra.storeRuntimeSecret(item.deploymentId, slot, hash) : undefined;
+  if (secretArn)
+    await recordSlotResource(
+      item.projectId,
+      item.deploymentId,
+      slot.slotId,
+      "passphraseSecretArn",
+      secretArn,
+    );
   const environment: RuntimeEnvironment = {
     ...target.runtimeEnv,
     MODEL_PATH: modelPathOf(item.deploymentId, slot.slotId),
     MODEL_ID: modelIdOf(target),
-    ...(record.security.mode === "passphrase"
-      ? { BYOM_PASSPHRASE_HASH: record.security.passphraseHash }
-      : {}),
+    ...(hash && !secretArn ? { BYOM_PASSPHRASE_HASH: hash } : {}),
     ...(target.role === "champion" && infra.shadowBaseUrl
       ? { BYOM_SHADOW_URL: `${infra.shadowBaseUrl}${shadowPathPrefix(item.deploymentId)}` }
       : {}),
@@ -149,6 +158,7 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
     slot,
     deploymentId: item.deploymentId,
     environment,
+    secrets: secretArn ? { BYOM_PASSPHRASE_HASH: secretArn } : undefined,
     targetGroupArn: slot.resources.targetGroupArn,
     shadowTargetGroupArn: slot.resources.shadowTargetGroupArn,
   });

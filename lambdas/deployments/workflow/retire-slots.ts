@@ -19,6 +19,7 @@ export async function removeSlot(
   if (resources.processorTaskDefinitionArn)
     await infra.deleteProcessorTask(resources.processorTaskDefinitionArn);
   if (resources.accessPointId) await infra.deleteSlotVolume(resources.accessPointId);
+  if (resources.passphraseSecretArn) await infra.deleteRuntimeSecret(resources.passphraseSecretArn);
   await removeSlotDir(deploymentId, slot.slotId);
 }
 
