@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { App, Aspects, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { ALLOW_UNAUTHENTICATED_SCORING_CONTEXT } from "#lambdas/deployments/serving-contract.ts";
 import { CheckovAcknowledgements } from "./checkov-acknowledgements.ts";
 import { REPO_ROOT } from "./paths.ts";
 import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
@@ -10,7 +11,7 @@ import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
  * Context values (`cdk deploy -c byom:internetFacing=true …`, or cdk.json), all optional:
  * byom:stackName, byom:region, byom:retainData, byom:internetFacing, byom:allowedCidr,
  * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:maxIntegrationTimeoutSeconds,
- * byom:longRunningConcurrency.
+ * byom:longRunningConcurrency, byom:allowUnauthenticatedScoring.
  * docs/deploy-aws.md explains each.
  */
 export function createApp(
@@ -57,6 +58,7 @@ export function createApp(
     maxIntegrationTimeoutSeconds: seconds("byom:maxIntegrationTimeoutSeconds"),
     longRunningReservedConcurrency: count("byom:longRunningConcurrency"),
     endpointsInEveryAz: flag("byom:endpointsInEveryAz"),
+    allowUnauthenticatedScoring: flag(ALLOW_UNAUTHENTICATED_SCORING_CONTEXT),
   };
   const stack = new ByomStack(app, text("byom:stackName") ?? "Byom", props);
   // cdk-nag 3: a policy validation plugin; synth fails on any finding not acknowledged with a reason.

@@ -7,6 +7,7 @@ import type {
   RuntimeHealth,
   RuntimeLaunch,
   ServingInfrastructure,
+  SlotVolume,
   TrafficRule,
 } from "#lambdas/deployments/serving/serving-port.ts";
 import { processorCommand, runtimeCommand } from "./python-env.ts";
@@ -146,6 +147,34 @@ export class LocalServing implements ServingInfrastructure {
     this.persist();
     return ruleArn;
   }
+
+  /**
+   * Local mode runs every process as the same user on one folder: the slot's "access point" is a
+   * name for its directory, and nothing confines a process to it (docs/deployer.md, Local mode).
+   */
+  async createSlotVolume(_deploymentId: string, slot: Slot): Promise<SlotVolume> {
+    return { accessPointId: `fsap-local-${slot.slotId}` };
+  }
+
+  async deleteSlotVolume(_accessPointId: string): Promise<void> {}
+
+  /** Locally the hash stays in the runtime's environment (serving.json keeps hashes only). */
+  async storeRuntimeSecret(): Promise<string | undefined> {
+    return undefined;
+  }
+
+  async deleteRuntimeSecret(_secretArn: string): Promise<void> {}
+
+  /** The catalog's processor as it is: local processes mount nothing. */
+  async processorTaskFor(
+    _deploymentId: string,
+    _slot: Slot,
+    processor: { readonly taskDefinitionArn: string },
+  ): Promise<string> {
+    return processor.taskDefinitionArn;
+  }
+
+  async deleteProcessorTask(_taskDefinitionArn: string): Promise<void> {}
 
   async deleteTrafficRule(ruleArn: string): Promise<void> {
     this.rules.delete(ruleArn);

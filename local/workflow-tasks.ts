@@ -25,7 +25,7 @@ type LocalHandler = (input: unknown) => Promise<unknown>;
 export function localTaskHandlers(serving: LocalServing): Record<string, LocalHandler> {
   const handlers: Record<string, TaskHandler> = {
     [DEPLOY_STATES.prepare]: (input) => prepare(input, registryReader, serving),
-    [DEPLOY_STATES.stageArtifact]: (input) => stageArtifact(input),
+    [DEPLOY_STATES.stageArtifact]: (input) => stageArtifact(input, serving),
     [DEPLOY_STATES.createTargetGroup]: (input) => createTargetGroup(input, serving),
     [DEPLOY_STATES.startRuntime]: (input) => startRuntime(input, serving),
     [DEPLOY_STATES.checkRuntime]: (input) => checkRuntime(input, serving),

@@ -1,4 +1,4 @@
-import { type CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from "aws-cdk-lib";
+import { ArnFormat, type CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecs from "aws-cdk-lib/aws-ecs";
@@ -29,8 +29,12 @@ import type { ModelFileSystem } from "./model-file-system.ts";
 import type { Network } from "./network.ts";
 import type { ScoringCluster } from "./scoring-cluster.ts";
 
-/** Set on the API functions and the monitor only, once the state machines exist. */
-type WorkflowArns = "DEPLOY_STATE_MACHINE_ARN" | "DELETE_STATE_MACHINE_ARN";
+/** The family of the processor task definitions the workflow registers per slot (aws-serving.ts). */
+const SLOT_PROCESSOR_FAMILIES = "byom-*-processor";
+/** Runtime secrets are named `byom/<deploymentId>/<slotId>` (aws-serving.ts, RUNTIME_SECRET_PREFIX). */
+const RUNTIME_SECRET_NAMES = "byom/";
+/** Set on the API functions (and the monitor) only, not on the steps. */
+type ApiSettings = "DEPLOY_STATE_MACHINE_ARN" | "DELETE_STATE_MACHINE_ARN" | "UNAUTHENTICATED_SCORING";
 /** The operations of the deployments API that start workflows. */
 const WORKFLOW_STARTING_OPERATIONS = ["createDeployment", "updateDeployment", "deleteDeployment"];
 const DEPLOYMENT_OPERATIONS = [...WORKFLOW_STARTING_OPERATIONS, "getDeployment", "listDeployments"];
@@ -54,6 +58,8 @@ export interface DeployerProps {
   readonly runtimeMemoryMiB?: number;
   /** @default false */
   readonly tracing?: boolean;
+  /** Whether the API accepts deployments with security mode none. @default "allowed" */
+  readonly unauthenticatedScoring?: "allowed" | "refused";
 }
 
 /**
@@ -102,6 +108,9 @@ export class Deployer extends Construct {
       Ecs: ec2.InterfaceVpcEndpointAwsService.ECS,
       ElasticLoadBalancing: ec2.InterfaceVpcEndpointAwsService.ELASTIC_LOAD_BALANCING,
       StepFunctions: ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
+      // Slot access points (the steps) and the runtimes' passphrase secrets (the ECS agent).
+      ElasticFileSystem: ec2.InterfaceVpcEndpointAwsService.ELASTIC_FILESYSTEM,
+      SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
     })) {
       props.endpoints.addInterfaceEndpoint(`Deployer${name}`, service);
     }
@@ -150,6 +159,16 @@ export class Deployer extends Construct {
       description: "Byom runtime tasks: pull the runtime images, write their logs",
     });
     runtimeLogs.grantWrite(runtimeExecutionRole);
+    const runtimeSecrets = stack.formatArn({
+      service: "secretsmanager",
+      resource: "secret",
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      resourceName: `${RUNTIME_SECRET_NAMES}*`,
+    });
+    // The passphrase hash reaches a runtime through its task definition's `secrets`.
+    runtimeExecutionRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [runtimeSecrets] }),
+    );
     const runtimeTaskRole = new iam.Role(this, "RuntimeTaskRole", {
       assumedBy: new iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
       description: "Byom runtime tasks: read models from EFS, nothing else",
@@ -163,7 +182,7 @@ export class Deployer extends Construct {
       asset.repository.grantPull(runtimeExecutionRole);
     }
 
-    const environment: Omit<Record<StepSetting, string>, WorkflowArns> = {
+    const environment: Omit<Record<StepSetting, string>, ApiSettings> = {
       TABLE_NAME: props.table.tableName,
       BUCKET_NAME: props.bucket.bucketName,
       MODELS_ROOT: MODELS_MOUNT_PATH,
@@ -190,7 +209,6 @@ export class Deployer extends Construct {
       RUNTIME_LOG_GROUP: runtimeLogs.logGroupName,
       PROCESSOR_LOG_GROUP: processorLogs.logGroupName,
       EFS_FILE_SYSTEM_ID: props.fileSystem.fileSystem.fileSystemId,
-      EFS_ACCESS_POINT_ID: props.fileSystem.accessPoint.accessPointId,
       RUNTIME_CPU: String(props.runtimeCpu ?? 1024),
       RUNTIME_MEMORY_MB: String(props.runtimeMemoryMiB ?? 2048),
       DRAIN_SECONDS: String(drain.toSeconds()),
@@ -199,7 +217,10 @@ export class Deployer extends Construct {
       HEALTH_CHECK_POLL_SECONDS: "20",
       HEALTH_CHECK_TIMEOUT_SECONDS: "900",
     };
-    const filesystem = lambda.FileSystem.fromEfsAccessPoint(props.fileSystem.accessPoint, MODELS_MOUNT_PATH);
+    const filesystem = lambda.FileSystem.fromEfsAccessPoint(
+      props.fileSystem.stepsAccessPoint,
+      MODELS_MOUNT_PATH,
+    );
     const stepFunctions: ByomFunction[] = [];
     const stepFunction = (state: string, entry: string, invokedByWorkflow = true) => {
       const fn = new ByomFunction(this, `Step${state}`, {
@@ -214,7 +235,14 @@ export class Deployer extends Construct {
         securityGroups: [this.securityGroup],
         filesystem,
       });
-      this.grantStep(fn, props, { processorLogs, runtimeRoles: [runtimeExecutionRole, runtimeTaskRole] });
+      this.grantStep(fn, props, {
+        processorLogs,
+        passRoles: [
+          runtimeExecutionRole,
+          runtimeTaskRole,
+          ...[...processorTasks.values()].flatMap((task) => [task.taskRole, task.obtainExecutionRole()]),
+        ],
+      });
       if (invokedByWorkflow) stepFunctions.push(fn);
       else this.monitor = fn;
       return fn.function;
@@ -236,7 +264,15 @@ export class Deployer extends Construct {
         clusterArn: cluster.clusterArn,
         subnetIds: props.vpc.selectSubnets(props.taskSubnets).subnetIds,
         securityGroupIds: [props.scoring.processorSecurityGroup.securityGroupId],
-        taskDefinitionArns: [...processorTasks.values()].map((t) => t.taskDefinitionArn),
+        // The workflow runs only the task definitions it registers per slot (each mounting the
+        // slot's own access point), never the catalog's templates with the shared one.
+        taskDefinitionArns: [
+          stack.formatArn({
+            service: "ecs",
+            resource: "task-definition",
+            resourceName: `${SLOT_PROCESSOR_FAMILIES}:*`,
+          }),
+        ],
         passRoleArns: processorRoles,
       },
     });
@@ -267,6 +303,11 @@ export class Deployer extends Construct {
         "DELETE_STATE_MACHINE_ARN",
         this.deleteWorkflow.stateMachine.stateMachineArn,
       );
+      if (operation === "createDeployment")
+        fn.function.addEnvironment(
+          "UNAUTHENTICATED_SCORING" satisfies StepSetting,
+          props.unauthenticatedScoring ?? "allowed",
+        );
       if (WORKFLOW_STARTING_OPERATIONS.includes(operation)) {
         for (const workflow of [this.deployWorkflow, this.deleteWorkflow]) {
           workflow.stateMachine.grantStartExecution(fn.function);
@@ -278,14 +319,38 @@ export class Deployer extends Construct {
     this.acknowledge(stepFunctions, processorLogs);
   }
 
+  /** The runtimes' passphrase secrets the steps create and remove (`byom/<deployment>/<slot>`). */
+  private grantRuntimeSecrets(fn: ByomFunction): void {
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          "secretsmanager:CreateSecret",
+          "secretsmanager:PutSecretValue",
+          "secretsmanager:DescribeSecret",
+          "secretsmanager:DeleteSecret",
+          "secretsmanager:TagResource",
+        ],
+        resources: [
+          Stack.of(this).formatArn({
+            service: "secretsmanager",
+            resource: "secret",
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            resourceName: `${RUNTIME_SECRET_NAMES}*`,
+          }),
+        ],
+      }),
+    );
+  }
+
   /** What the steps do: the table, artifacts, ECS services and task definitions, ELB groups and rules. */
   private grantStep(
     fn: ByomFunction,
     props: DeployerProps,
-    extra: { processorLogs: logs.ILogGroup; runtimeRoles: iam.IRole[] },
+    extra: { processorLogs: logs.ILogGroup; passRoles: iam.IRole[] },
   ): void {
     const stack = Stack.of(this);
     const cluster = props.scoring.cluster.clusterArn;
+    this.grantRuntimeSecrets(fn);
     props.table.grantReadWriteData(fn.function);
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -294,14 +359,36 @@ export class Deployer extends Construct {
         resources: [props.bucket.arnForObjects(`${ARTIFACTS_PREFIX}*`)],
       }),
     );
+    // Root through the steps' access point: they hand each slot's directory to its own user.
     props.fileSystem.fileSystem.grant(
       fn.role,
       "elasticfilesystem:ClientMount",
       "elasticfilesystem:ClientWrite",
+      "elasticfilesystem:ClientRootAccess",
     );
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:TagResource"],
+        actions: ["elasticfilesystem:CreateAccessPoint"],
+        resources: [props.fileSystem.fileSystem.fileSystemArn],
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["elasticfilesystem:DeleteAccessPoint", "elasticfilesystem:TagResource"],
+        resources: [
+          stack.formatArn({ service: "elasticfilesystem", resource: "access-point", resourceName: "*" }),
+        ],
+        conditions: { StringLike: { "aws:ResourceTag/byom:slot": "*" } },
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          "ecs:RegisterTaskDefinition",
+          "ecs:DeregisterTaskDefinition",
+          "ecs:DescribeTaskDefinition",
+          "ecs:TagResource",
+        ],
         resources: ["*"],
       }),
     );
@@ -315,7 +402,8 @@ export class Deployer extends Construct {
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ["iam:PassRole"],
-        resources: extra.runtimeRoles.map((role) => role.roleArn),
+        // Runtime roles, and the processors' (their task definitions are registered per slot).
+        resources: extra.passRoles.map((role) => role.roleArn),
         conditions: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
       }),
     );
@@ -374,7 +462,7 @@ export class Deployer extends Construct {
       `arn:${partition}:${service}:${region}:<AWS::AccountId>:${resource}`;
     const reasons: Record<string, string> = {
       "AwsSolutions-IAM5[Resource::*]":
-        "APIs without resource-level permissions: ecs:RegisterTaskDefinition/DeregisterTaskDefinition, elasticloadbalancing:Describe*, ecr:GetAuthorizationToken for image pulls, and the X-Ray and log-delivery calls of the state machines.",
+        "APIs without resource-level permissions: ecs:RegisterTaskDefinition/DeregisterTaskDefinition/DescribeTaskDefinition, elasticloadbalancing:Describe*, ecr:GetAuthorizationToken for image pulls, and the X-Ray and log-delivery calls of the state machines.",
       [`AwsSolutions-IAM5[Resource::${arnOf(processorLogs)}:*]`]:
         "Steps read the log streams of processor tasks in this one log group to report why a processor failed.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", "service/*")}]`]:
@@ -385,6 +473,12 @@ export class Deployer extends Construct {
         "Target groups are created per deployment slot at run time, all named byom-<slot>.",
       [`AwsSolutions-IAM5[Resource::${arn("elasticloadbalancing", "listener-rule/app/*")}]`]:
         "Listener rules are created per deployment at run time on the scoring and shadow listeners.",
+      [`AwsSolutions-IAM5[Resource::${arn("ecs", `task-definition/${SLOT_PROCESSOR_FAMILIES}:*`)}]`]:
+        "Processor task definitions are registered per slot at run time (each mounting the slot's own access point), all in families byom-<deployment>-<slot>-processor; limited to this cluster by an ecs:cluster condition.",
+      [`AwsSolutions-IAM5[Resource::${arn("elasticfilesystem", "access-point/*")}]`]:
+        "Each slot's access point is created at run time; deleting and tagging is limited to access points tagged byom:slot.",
+      [`AwsSolutions-IAM5[Resource::${arn("secretsmanager", `secret:${RUNTIME_SECRET_NAMES}*`)}]`]:
+        "Each runtime slot's passphrase-hash secret is created at run time, named byom/<deployment>/<slot>; runtimes read and the steps manage only secrets under that prefix.",
     };
     for (const step of steps) {
       reasons[`AwsSolutions-IAM5[Resource::${arnOf(step.function)}:*]`] =

@@ -3,6 +3,7 @@ import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as efs from "aws-cdk-lib/aws-efs";
 import * as iam from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
+import { MODELS_FILE_SYSTEM_PATH } from "#lambdas/deployments/serving-contract.ts";
 
 /** The uid/gid the processor and runtime images run as (`USER 10001` in their Dockerfiles). */
 export const IMAGE_USER_ID = "10001";
@@ -18,12 +19,16 @@ export interface ModelFileSystemProps {
  * EFS for models: the deploy workflow stages an artifact here, the processor writes the ready model
  * (TARGET_PATH) and the runtime reads it (MODEL_PATH). Encrypted at rest; the file system policy
  * refuses clients without TLS and anonymous ones (mount with transit encryption and IAM
- * authorization); tasks get in through the `/models` access point as the images' user, and only
- * security groups passed to `allowFrom` reach port 2049.
+ * authorization). The deploy workflow's steps get in through `stepsAccessPoint` as root (they
+ * hand each slot's directory to the slot's own POSIX user and remove it); each slot's processor and
+ * runtime through an access point of their own, rooted at the slot's directory, which the workflow
+ * creates. `accessPoint` (the images' user) is what the catalog's processor task definitions name;
+ * the workflow replaces it per slot. Only security groups passed to `allowFrom` reach port 2049.
  */
 export class ModelFileSystem extends Construct {
   public readonly fileSystem: efs.FileSystem;
   public readonly accessPoint: efs.AccessPoint;
+  public readonly stepsAccessPoint: efs.AccessPoint;
   public readonly securityGroup: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: ModelFileSystemProps) {
@@ -55,8 +60,13 @@ export class ModelFileSystem extends Construct {
       }),
     );
     this.accessPoint = this.fileSystem.addAccessPoint("Models", {
-      path: "/models",
+      path: MODELS_FILE_SYSTEM_PATH,
       posixUser: { uid: IMAGE_USER_ID, gid: IMAGE_USER_ID },
+      createAcl: { ownerUid: IMAGE_USER_ID, ownerGid: IMAGE_USER_ID, permissions: "750" },
+    });
+    this.stepsAccessPoint = this.fileSystem.addAccessPoint("Steps", {
+      path: MODELS_FILE_SYSTEM_PATH,
+      posixUser: { uid: "0", gid: "0" },
       createAcl: { ownerUid: IMAGE_USER_ID, ownerGid: IMAGE_USER_ID, permissions: "750" },
     });
   }

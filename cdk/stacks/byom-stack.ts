@@ -33,6 +33,11 @@ export interface ByomStackProps extends StackProps {
   readonly maxIntegrationTimeoutSeconds?: number;
   /** Reserved concurrency for each long-running API route's function. @default none */
   readonly longRunningReservedConcurrency?: number;
+  /**
+   * Let an internet-facing install serve deployments without a passphrase (security mode none).
+   * @default false (refused with 409 when internetFacing; always allowed on an internal ALB)
+   */
+  readonly allowUnauthenticatedScoring?: boolean;
   /** Interface endpoints in every AZ. @default false (first AZ only) */
   readonly endpointsInEveryAz?: boolean;
   /** @default ROUTES from lambdas/routes.ts */
@@ -152,6 +157,8 @@ export class ByomStack extends Stack {
       images: this.images,
       apiFunctions: this.api.functions,
       tracing: props.tracing,
+      unauthenticatedScoring:
+        props.internetFacing && !props.allowUnauthenticatedScoring ? "refused" : "allowed",
     });
 
     // The deployer's steps (Byom's code, in the VPC): EFS (Deployer), AWS APIs through the

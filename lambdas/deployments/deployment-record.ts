@@ -67,6 +67,15 @@ export interface SlotResources {
   readonly slotRuleArn?: string;
   readonly taskDefinitionArn?: string;
   readonly serviceArn?: string;
+  /**
+   * The slot's own entry to the models volume (an EFS access point rooted at the slot's directory,
+   * with a POSIX owner of its own): its processor and runtime mount only this.
+   */
+  readonly accessPointId?: string;
+  /** The processor's task definition registered for this slot (mounting only the slot's volume). */
+  readonly processorTaskDefinitionArn?: string;
+  /** The Secrets Manager secret holding the passphrase hash the runtime's task reads (AWS). */
+  readonly passphraseSecretArn?: string;
 }
 
 export interface Slot {

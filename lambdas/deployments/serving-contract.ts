@@ -10,6 +10,11 @@ export const RUNTIME_PORT = 8080;
 export const SHADOW_PORT = 8081;
 /** Where the models volume (EFS) is mounted in the step Lambdas and every task (MODELS_ROOT). */
 export const MODELS_MOUNT_PATH = "/mnt/models";
+/**
+ * The models' directory on the file system: the steps' access point is rooted here, and each slot's
+ * own access point at `<MODELS_FILE_SYSTEM_PATH>/<deploymentId>/<slotId>`.
+ */
+export const MODELS_FILE_SYSTEM_PATH = "/models";
 
 /**
  * The environment of the deployer's step Lambdas (and of the deployments API functions, which read
@@ -34,7 +39,6 @@ export const STEP_SETTINGS = {
   RUNTIME_LOG_GROUP: "the log group of runtime tasks",
   PROCESSOR_LOG_GROUP: "the log group of processor tasks",
   EFS_FILE_SYSTEM_ID: "the models file system",
-  EFS_ACCESS_POINT_ID: "the models file system's access point",
   RUNTIME_CPU: "vCPU units of a runtime task",
   RUNTIME_MEMORY_MB: "memory of a runtime task in MiB",
   DRAIN_SECONDS: "how long a previous revision drains after a switch",
@@ -43,7 +47,11 @@ export const STEP_SETTINGS = {
   HEALTH_CHECK_TIMEOUT_SECONDS: "how long a runtime may take to become ready",
   DEPLOY_STATE_MACHINE_ARN: "the deploy workflow",
   DELETE_STATE_MACHINE_ARN: "the delete workflow",
+  UNAUTHENTICATED_SCORING:
+    "`allowed`, or `refused` (an internet-facing install without byom:allowUnauthenticatedScoring): whether a deployment may take security mode none",
 } as const;
+/** The context value that lets an internet-facing install serve deployments without a passphrase. */
+export const ALLOW_UNAUTHENTICATED_SCORING_CONTEXT = "byom:allowUnauthenticatedScoring";
 export type StepSetting = keyof typeof STEP_SETTINGS;
 
 /** What a processor task gets (docs/runtimes.md): the raw artifact, where to write, the schema. */

@@ -51,12 +51,13 @@ describe("the deployer in the synthesized stack", () => {
     expect(definition.States[DELETE_STATES.teardown].Catch[0].Next).toBe(DELETE_STATES.recordFailure);
   });
 
-  it("lets the deploy state machine run only the processor task definitions, in the scoring cluster", () => {
+  it("lets the deploy state machine run only the per-slot processor task definitions, in the scoring cluster", () => {
     const role = logicalId(synth.stack.deployer.deployWorkflow.stateMachine.role.node.defaultChild);
     const runTask = policyStatementsOf(role).find((s: any) => [s.Action].flat().includes("ecs:RunTask"));
     expect(runTask).toBeDefined();
-    expect([runTask.Resource].flat().length).toBeGreaterThan(0);
-    expect(JSON.stringify(runTask.Resource)).not.toContain('"*"');
+    // Not the catalog's templates, which mount the shared access point: only what a slot registers.
+    expect([runTask.Resource].flat()).toHaveLength(1);
+    expect(JSON.stringify(runTask.Resource)).toContain(":task-definition/byom-*-processor:*");
     expect(runTask.Condition.ArnEquals["ecs:cluster"]).toBeDefined();
   });
 
@@ -90,5 +91,66 @@ describe("the deployer in the synthesized stack", () => {
       expect(fn.Properties.FileSystemConfigs[0].LocalMountPath).toBe("/mnt/models");
       expect(fn.Properties.Environment.Variables.MODELS_ROOT).toBe("/mnt/models");
     }
+  });
+
+  it("mounts the models volume in the steps as root through an access point of their own, and lets them make slot access points", () => {
+    const points = synth.template.findResources("AWS::EFS::AccessPoint");
+    const steps = points[logicalId(synth.stack.fileSystem.stepsAccessPoint.node.defaultChild)];
+    expect(steps?.Properties.PosixUser).toEqual({ Uid: "0", Gid: "0" });
+    expect(steps?.Properties.RootDirectory.Path).toBe("/models");
+    const prepare = synth.stack.deployer.node.findChild("StepPrepare") as any;
+    const fn =
+      synth.template.findResources("AWS::Lambda::Function")[logicalId(prepare.function.node.defaultChild)];
+    expect(fn?.Properties.FileSystemConfigs).toEqual([
+      { Arn: expect.anything(), LocalMountPath: "/mnt/models" },
+    ]);
+    expect(JSON.stringify(fn?.Properties.FileSystemConfigs[0].Arn)).toContain(
+      logicalId(synth.stack.fileSystem.stepsAccessPoint.node.defaultChild),
+    );
+    const statements = policyStatementsOf(logicalId(prepare.role.node.defaultChild));
+    const create = statements.find((s: any) =>
+      [s.Action].flat().includes("elasticfilesystem:CreateAccessPoint"),
+    );
+    expect(JSON.stringify(create.Resource)).toContain(
+      logicalId(synth.stack.fileSystem.fileSystem.node.defaultChild),
+    );
+    const remove = statements.find((s: any) =>
+      [s.Action].flat().includes("elasticfilesystem:DeleteAccessPoint"),
+    );
+    expect(remove.Condition).toEqual({ StringLike: { "aws:ResourceTag/byom:slot": "*" } });
+    expect(JSON.stringify(statements)).toContain("elasticfilesystem:ClientRootAccess");
+  });
+
+  it("gives runtimes their passphrase hash through Secrets Manager: the execution role reads byom/ secrets, the steps manage them", () => {
+    const deployer = synth.stack.deployer as any;
+    const executionRole = deployer.node.findChild("RuntimeExecutionRole");
+    const read = policyStatementsOf(logicalId(executionRole.node.defaultChild)).find((s: any) =>
+      [s.Action].flat().includes("secretsmanager:GetSecretValue"),
+    );
+    expect(JSON.stringify(read.Resource)).toContain(":secret:byom/*");
+    const prepare = deployer.node.findChild("StepStartRuntime");
+    const manage = policyStatementsOf(logicalId(prepare.role.node.defaultChild)).find((s: any) =>
+      [s.Action].flat().includes("secretsmanager:CreateSecret"),
+    );
+    expect([manage.Action].flat()).toEqual(
+      expect.arrayContaining(["secretsmanager:DeleteSecret", "secretsmanager:PutSecretValue"]),
+    );
+    expect(JSON.stringify(manage.Resource)).toContain(":secret:byom/*");
+    // The internal install lets deployments go without a passphrase.
+    const create = synth.stack.api.functions.get("createDeployment");
+    const env =
+      synth.template.findResources("AWS::Lambda::Function")[logicalId(create?.function.node.defaultChild)]
+        ?.Properties.Environment.Variables;
+    expect(env.UNAUTHENTICATED_SCORING).toBe("allowed");
+  });
+
+  it("reaches EFS and Secrets Manager from the isolated subnets through interface endpoints", () => {
+    const names = JSON.stringify(
+      Object.values(synth.template.findResources("AWS::EC2::VPCEndpoint")).map(
+        (e) => e.Properties.ServiceName,
+      ),
+    );
+    expect(names).toContain(".elasticfilesystem");
+    expect(names).toContain(".secretsmanager");
   });
 });

@@ -62,6 +62,14 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
     expect(synth.stack.resolve((scoring.listener.node.defaultChild as CfnListener).port)).toBe(443);
   });
 
+  it("tells the create-deployment function to refuse security mode none (no byom:allowUnauthenticatedScoring)", () => {
+    const fn = synth.stack.api.functions.get("createDeployment");
+    const props =
+      synth.template.findResources("AWS::Lambda::Function")[logicalId(fn?.function.node.defaultChild)]
+        ?.Properties;
+    expect(props.Environment.Variables.UNAUTHENTICATED_SCORING).toBe("refused");
+  });
+
   it("puts the ALB on the internet and serves scoring over HTTPS with the given certificate", () => {
     synth.template.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
       Scheme: "internet-facing",
@@ -186,7 +194,7 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
     const interfaces = Object.values(synth.template.findResources("AWS::EC2::VPCEndpoint")).filter(
       (e) => e.Properties.VpcEndpointType === "Interface",
     );
-    expect(interfaces.length).toBe(6);
+    expect(interfaces.length).toBe(8);
     for (const endpoint of interfaces) expect(endpoint.Properties.SubnetIds.length).toBe(2);
   });
 

@@ -768,6 +768,8 @@ describe("the synthesized Byom stack", () => {
         "ecs",
         "elasticloadbalancing",
         "states",
+        "elasticfilesystem",
+        "secretsmanager",
       ]) {
         expect(
           endpoints.some((name) => name.includes(`.${service}`)),
@@ -778,7 +780,7 @@ describe("the synthesized Byom stack", () => {
       const interfaces = Object.values(synth.template.findResources("AWS::EC2::VPCEndpoint")).filter(
         (e) => e.Properties.VpcEndpointType === "Interface",
       );
-      expect(interfaces.length).toBe(6);
+      expect(interfaces.length).toBe(8);
       for (const endpoint of interfaces) expect(endpoint.Properties.SubnetIds.length).toBe(1);
       synth.template.hasResourceProperties("AWS::ECS::Cluster", {
         ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }],

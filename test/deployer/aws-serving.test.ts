@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 // The step modules read their environment when they load, as Lambdas do.
 process.env.TABLE_NAME ??= "unit";
 process.env.BUCKET_NAME ??= "unit";
-const { AwsServing } = await import("#lambdas/deployments/serving/aws-serving.ts");
+const { AwsServing, slotPosixId } = await import("#lambdas/deployments/serving/aws-serving.ts");
 const { removeSlot } = await import("#lambdas/deployments/workflow/retire-slots.ts");
 const { shadowRuleFor } = await import("#lambdas/deployments/workflow/traffic-rules.ts");
 
@@ -30,14 +30,42 @@ const settings = (shadow: boolean, shadowListenerArn = SHADOW_LISTENER) => ({
   runtimeLogGroup: "runtime-logs",
   processorLogGroup: "processor-logs",
   fileSystemId: "fs",
-  accessPointId: "ap",
   cpu: "1024",
   memory: "2048",
   region: "eu-west-1",
 });
 
+/** A processor's task definition as the CDK app registers it: the shared volume, mounted whole. */
+const PROCESSOR_TEMPLATE = {
+  taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/ByomProcessormlflow:1",
+  networkMode: "awsvpc",
+  requiresCompatibilities: ["FARGATE"],
+  cpu: "1024",
+  memory: "4096",
+  ephemeralStorage: { sizeInGiB: 40 },
+  executionRoleArn: "processor-exec",
+  taskRoleArn: "processor-task",
+  containerDefinitions: [
+    {
+      name: "mlflow",
+      image: "processor:latest",
+      mountPoints: [{ sourceVolume: "models", containerPath: "/mnt/models", readOnly: false }],
+    },
+  ],
+  volumes: [
+    {
+      name: "models",
+      efsVolumeConfiguration: { fileSystemId: "fs", authorizationConfig: { accessPointId: "fsap-shared" } },
+    },
+  ],
+};
+
 /** An AwsServing whose ELB and ECS clients record the commands they are sent and answer like the API. */
-function recording(shadow: boolean, shadowListenerArn = SHADOW_LISTENER) {
+function recording(
+  shadow: boolean,
+  shadowListenerArn = SHADOW_LISTENER,
+  options: { secretExists?: boolean } = {},
+) {
   const serving = new AwsServing(settings(shadow, shadowListenerArn));
   const sent: Array<{ command: string; input: any }> = [];
   const send = async (command: { constructor: { name: string }; input: any }) => {
@@ -53,12 +81,24 @@ function recording(shadow: boolean, shadowListenerArn = SHADOW_LISTENER) {
         return { taskDefinition: { taskDefinitionArn: "task-definition-arn" } };
       case "CreateServiceCommand":
         return { service: { serviceArn: "service-arn" } };
+      case "CreateSecretCommand":
+        if (options.secretExists)
+          throw Object.assign(new Error("exists"), { name: "ResourceExistsException" });
+        return { ARN: `arn:secret:${command.input.Name}-AbCdEf` };
+      case "DescribeSecretCommand":
+        return { ARN: `arn:secret:${command.input.SecretId}-AbCdEf` };
+      case "CreateAccessPointCommand":
+        return { AccessPointId: "fsap-new" };
+      case "DescribeTaskDefinitionCommand":
+        return { taskDefinition: PROCESSOR_TEMPLATE };
       default:
         return {};
     }
   };
   (serving as unknown as { elb: unknown }).elb = { send };
   (serving as unknown as { ecs: unknown }).ecs = { send };
+  (serving as unknown as { efs: unknown }).efs = { send };
+  (serving as unknown as { secrets: unknown }).secrets = { send };
   return { serving, sent };
 }
 
@@ -128,7 +168,7 @@ describe("the AWS serving adapter with the shadow listener on an ALB of its own 
     slotId: "sabc",
     position: 1,
     revision: 1,
-    resources: {},
+    resources: { accessPointId: "fsap-sabc" },
     target: { role: "challenger", weight: 0, runtime: "python-scorer" } as ResolvedTarget,
   };
 
@@ -240,5 +280,177 @@ describe("the AWS serving adapter with the shadow listener on an ALB of its own 
     expect(
       sent.filter((s) => s.command === "DeleteTargetGroupCommand").map((s) => s.input.TargetGroupArn),
     ).toEqual(["tg-scoring", "tg-shadow"]);
+  });
+});
+
+describe("the AWS serving adapter's per-slot access points", () => {
+  const slot: Slot = {
+    slotId: "s0123456789ab",
+    position: 0,
+    revision: 1,
+    resources: { accessPointId: "fsap-slot" },
+    target: { role: "primary", weight: 100, runtime: "python-scorer" } as ResolvedTarget,
+  };
+  const SLOT_DIR = "/mnt/models/dep-x/s0123456789ab";
+
+  it("roots a slot's access point at its own directory, with a POSIX user of its own", async () => {
+    const { serving, sent } = recording(false);
+    const volume = await serving.createSlotVolume("dep-x", slot);
+    const other = await serving.createSlotVolume("dep-x", { ...slot, slotId: "sfedcba987654" });
+    const [input, otherInput] = sent.map((s) => s.input);
+    expect(sent.map((s) => s.command)).toEqual(["CreateAccessPointCommand", "CreateAccessPointCommand"]);
+    expect(input.RootDirectory.Path).toBe("/models/dep-x/s0123456789ab");
+    expect(input.FileSystemId).toBe("fs");
+    const uid = slotPosixId("s0123456789ab");
+    expect(input.PosixUser).toEqual({ Uid: uid, Gid: uid });
+    expect(input.RootDirectory.CreationInfo).toEqual({ OwnerUid: uid, OwnerGid: uid, Permissions: "750" });
+    // Not the images' shared user, and not another slot's.
+    expect(uid).not.toBe(10001);
+    expect(otherInput.PosixUser.Uid).not.toBe(uid);
+    expect(input.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: "byom:deployment", Value: "dep-x" },
+        { Key: "byom:slot", Value: "s0123456789ab" },
+      ]),
+    );
+    expect(volume).toEqual({ accessPointId: "fsap-new", owner: { uid, gid: uid } });
+    expect(other.owner?.uid).toBe(otherInput.PosixUser.Uid);
+  });
+
+  it("mounts only the slot's directory, read only, through its access point in the runtime's task", async () => {
+    const { serving, sent } = recording(false);
+    await serving.startRuntime({
+      slot,
+      deploymentId: "dep-x",
+      environment: { MODEL_PATH: `${SLOT_DIR}/model`, MODEL_ID: "m-v1" },
+      targetGroupArn: "tg",
+    });
+    const task = sent.find((s) => s.command === "RegisterTaskDefinitionCommand")?.input;
+    expect(task.volumes).toEqual([
+      {
+        name: "models",
+        efsVolumeConfiguration: {
+          fileSystemId: "fs",
+          transitEncryption: "ENABLED",
+          authorizationConfig: { accessPointId: "fsap-slot", iam: "ENABLED" },
+        },
+      },
+    ]);
+    expect(task.containerDefinitions[0].mountPoints).toEqual([
+      { sourceVolume: "models", containerPath: SLOT_DIR, readOnly: true },
+    ]);
+  });
+
+  it("registers the slot's processor from the catalog's task definition with the slot's volume alone", async () => {
+    const { serving, sent } = recording(false);
+    const arn = await serving.processorTaskFor(
+      "dep-x",
+      slot,
+      { taskDefinitionArn: PROCESSOR_TEMPLATE.taskDefinitionArn, containerName: "mlflow" },
+      "fsap-slot",
+    );
+    expect(arn).toBe("task-definition-arn");
+    expect(sent[0]).toEqual({
+      command: "DescribeTaskDefinitionCommand",
+      input: { taskDefinition: PROCESSOR_TEMPLATE.taskDefinitionArn },
+    });
+    const task = sent[1]?.input;
+    expect(task.family).toBe("byom-dep-x-s0123456789ab-processor");
+    expect(task).toMatchObject({
+      cpu: "1024",
+      memory: "4096",
+      ephemeralStorage: { sizeInGiB: 40 },
+      executionRoleArn: "processor-exec",
+      taskRoleArn: "processor-task",
+    });
+    expect(task.volumes).toEqual([
+      {
+        name: "models",
+        efsVolumeConfiguration: {
+          fileSystemId: "fs",
+          transitEncryption: "ENABLED",
+          authorizationConfig: { accessPointId: "fsap-slot", iam: "ENABLED" },
+        },
+      },
+    ]);
+    expect(task.containerDefinitions).toEqual([
+      {
+        name: "mlflow",
+        image: "processor:latest",
+        mountPoints: [{ sourceVolume: "models", containerPath: SLOT_DIR, readOnly: false }],
+      },
+    ]);
+  });
+
+  it("deletes the slot's access point and processor task definition with the slot", async () => {
+    const { serving, sent } = recording(false);
+    await removeSlot(
+      "dep-x",
+      { ...slot, resources: { accessPointId: "fsap-slot", processorTaskDefinitionArn: "td-processor" } },
+      serving,
+    );
+    expect(sent).toEqual([
+      { command: "DeregisterTaskDefinitionCommand", input: { taskDefinition: "td-processor" } },
+      { command: "DeleteAccessPointCommand", input: { AccessPointId: "fsap-slot" } },
+    ]);
+  });
+});
+
+describe("the AWS serving adapter's runtime secrets", () => {
+  const slot: Slot = {
+    slotId: "s0123456789ab",
+    position: 0,
+    revision: 1,
+    resources: { accessPointId: "fsap-slot" },
+    target: { role: "primary", weight: 100, runtime: "python-scorer" } as ResolvedTarget,
+  };
+
+  it("stores a passphrase hash as a secret named for the slot, tagged for its deployment", async () => {
+    const { serving, sent } = recording(false);
+    const arn = await serving.storeRuntimeSecret("dep-x", slot, "scrypt$hash");
+    expect(arn).toBe("arn:secret:byom/dep-x/s0123456789ab-AbCdEf");
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.input).toMatchObject({ Name: "byom/dep-x/s0123456789ab", SecretString: "scrypt$hash" });
+    expect(sent[0]?.input.Tags).toEqual(expect.arrayContaining([{ Key: "byom:deployment", Value: "dep-x" }]));
+  });
+
+  it("gives an existing secret of a retried step the value again", async () => {
+    const { serving, sent } = recording(false, SHADOW_LISTENER, { secretExists: true });
+    const arn = await serving.storeRuntimeSecret("dep-x", slot, "scrypt$hash");
+    expect(sent.map((s) => s.command)).toEqual([
+      "CreateSecretCommand",
+      "PutSecretValueCommand",
+      "DescribeSecretCommand",
+    ]);
+    expect(sent[1]?.input).toEqual({ SecretId: "byom/dep-x/s0123456789ab", SecretString: "scrypt$hash" });
+    expect(arn).toBe("arn:secret:byom/dep-x/s0123456789ab-AbCdEf");
+  });
+
+  it("puts the secret in the task definition's secrets, not its environment", async () => {
+    const { serving, sent } = recording(false);
+    await serving.startRuntime({
+      slot,
+      deploymentId: "dep-x",
+      environment: { MODEL_ID: "m-v1" },
+      secrets: { BYOM_PASSPHRASE_HASH: "arn:secret:byom/dep-x/s0123456789ab-AbCdEf" },
+      targetGroupArn: "tg",
+    });
+    const container = sent.find((s) => s.command === "RegisterTaskDefinitionCommand")?.input
+      .containerDefinitions[0];
+    expect(container.secrets).toEqual([
+      { name: "BYOM_PASSPHRASE_HASH", valueFrom: "arn:secret:byom/dep-x/s0123456789ab-AbCdEf" },
+    ]);
+    expect(container.environment).toEqual([{ name: "MODEL_ID", value: "m-v1" }]);
+  });
+
+  it("deletes the secret with the slot, without a recovery window", async () => {
+    const { serving, sent } = recording(false);
+    await removeSlot("dep-x", { ...slot, resources: { passphraseSecretArn: "arn:secret:x" } }, serving);
+    expect(sent).toEqual([
+      {
+        command: "DeleteSecretCommand",
+        input: { SecretId: "arn:secret:x", ForceDeleteWithoutRecovery: true },
+      },
+    ]);
   });
 });

@@ -1,7 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DeployModels, deployModels, registerDropped, waitForStatus } from "../support/deployer.ts";
+import {
+  type DeployModels,
+  deployModels,
+  registerDropped,
+  score,
+  waitFor,
+  waitForStatus,
+} from "../support/deployer.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
@@ -14,7 +21,8 @@ beforeAll(async () => {
   // A processor size limit the padded model exceeds, and a short wait for runtimes to be ready.
   platform = await startTestPlatform({
     BYOM_MAX_UNZIPPED_BYTES: String(512 * 1024),
-    BYOM_RUNTIME_READY_TIMEOUT_SECONDS: "15",
+    // Long enough for a good model's runtime on a loaded machine (the PATCH test deploys one first).
+    BYOM_RUNTIME_READY_TIMEOUT_SECONDS: "60",
   });
   const project = await platform.api.call("POST", "/v1/projects", { name: "deploy-failures" });
   projectId = project.body.projectId;
@@ -150,7 +158,7 @@ describe("deployments that cannot work are refused or end FAILED with nothing le
       "HEALTHY",
     ]);
     expect(failed.status).toBe("FAILED");
-    expect(failed.failureReason).toMatch(/did not become ready within 15 s/);
+    expect(failed.failureReason).toMatch(/did not become ready within 60 s/);
     expect(failed.events.map((e: { status: string }) => e.status)).toEqual(
       expect.arrayContaining(["PROCESSING", "STARTING", "FAILED"]),
     );
@@ -167,4 +175,53 @@ describe("deployments that cannot work are refused or end FAILED with nothing le
     );
     expect(deleted.status).toBe(202);
   }, 300_000);
+
+  it("keeps the previous revision serving when a PATCH fails, and says why", async () => {
+    const good = await registerDropped(platform, projectId, modelId, "served", models.v1);
+    const created = await create({
+      name: "kept",
+      mode: "single",
+      targets: [{ modelId, version: good.version }],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const deploymentId = created.body.deploymentId as string;
+    const path = `${deployments.replace("{p}", projectId)}/${deploymentId}`;
+    const live = await waitForStatus(platform.api, projectId, deploymentId, ["HEALTHY", "FAILED"], 240_000);
+    expect(live.status, JSON.stringify(live.events)).toBe("HEALTHY");
+
+    const bad = await registerDropped(platform, projectId, modelId, "padded-update", models.padded);
+    const patched = await platform.api.call("PATCH", path, { targets: [{ modelId, version: bad.version }] });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(202);
+    const after = await waitFor(
+      "the update to fail",
+      async () => {
+        const got = await platform.api.call("GET", path);
+        return got.body.events.some((e: { message: string }) =>
+          e.message.startsWith("Update to revision 2 failed"),
+        )
+          ? got.body
+          : undefined;
+      },
+      240_000,
+      250,
+    );
+    expect(after.status).toBe("HEALTHY");
+    expect(after.liveRevision).toBe(1);
+    expect(after.failureReason).toMatch(/processor failed \(exit code 1\)/);
+    expect(after.serving.map((s: { version: number }) => s.version)).toEqual([good.version]);
+    expect(after.targets.map((t: { version: number }) => t.version)).toEqual([good.version]);
+    const scored = await score(after.endpointUrl, {
+      fields: models.expected.fields,
+      rows: models.expected.rows,
+    });
+    expect(scored.status, JSON.stringify(scored.body)).toBe(200);
+    expect(scored.body.score.map((row: string[]) => row[0])).toEqual(models.expected.v1);
+    expect(runtimes()).toBe(1);
+    expect((await platform.api.call("DELETE", path)).status).toBe(202);
+    await waitFor(
+      "the deployment to be gone",
+      async () => ((await platform.api.call("GET", path)).status === 404 ? true : undefined),
+      240_000,
+    );
+  }, 600_000);
 });

@@ -9,6 +9,10 @@ import {
   putNewDeployment,
 } from "#lambdas/deployments/deployments-repository.ts";
 import { registryReader } from "#lambdas/deployments/registry-reader.ts";
+import {
+  ALLOW_UNAUTHENTICATED_SCORING_CONTEXT,
+  type StepSetting,
+} from "#lambdas/deployments/serving-contract.ts";
 import { resolveTargets } from "#lambdas/deployments/target-resolution.ts";
 import {
   startWorkflow,
@@ -16,6 +20,7 @@ import {
   workflowRunning,
 } from "#lambdas/deployments/workflow-executions.ts";
 import { authorize } from "#lambdas/projects/access.ts";
+import { optionalEnv } from "#lambdas/shared/env.ts";
 import { ConflictError, NotFoundError } from "#lambdas/shared/errors.ts";
 import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
@@ -37,6 +42,20 @@ export class DeploymentBusyError extends ConflictError {
     );
   }
 }
+
+export class UnauthenticatedScoringRefusedError extends ConflictError {
+  override readonly code = "UNAUTHENTICATED_SCORING_REFUSED";
+  constructor() {
+    super(
+      `This installation's scoring endpoint is internet-facing: a deployment needs security {"mode": "passphrase", "passphrase": ...}. To serve deployments without one, deploy the stack with -c ${ALLOW_UNAUTHENTICATED_SCORING_CONTEXT}=true.`,
+      [{ path: "body.security.mode", message: "refused on an internet-facing installation" }],
+    );
+  }
+}
+
+/** Read when a deployment is created: the CDK app sets it on the API functions; local mode allows. */
+const unauthenticatedScoringAllowed = () =>
+  optionalEnv("UNAUTHENTICATED_SCORING" satisfies StepSetting, "allowed") !== "refused";
 
 export type SecurityInput = { mode: "none" } | { mode: "passphrase"; passphrase: string };
 
@@ -80,6 +99,8 @@ export async function createDeployment(
   input: NewDeployment,
 ): Promise<DeploymentView> {
   await authorize(caller, projectId, "editor");
+  if (input.security.mode === "none" && !unauthenticatedScoringAllowed())
+    throw new UnauthenticatedScoringRefusedError();
   await resolveTargets(registryReader, projectId, input.mode, input.targets);
   const now = nowIso();
   const deploymentId = newId("dep");

@@ -4,10 +4,12 @@ import {
   DeleteServiceCommand,
   DeregisterTaskDefinitionCommand,
   DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
+import { CreateAccessPointCommand, DeleteAccessPointCommand, EFSClient } from "@aws-sdk/client-efs";
 import {
   type Action,
   CreateRuleCommand,
@@ -21,16 +23,28 @@ import {
   ModifyTargetGroupAttributesCommand,
   type RuleTransform,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
 import type { Slot, SlotResources } from "#lambdas/deployments/deployment-record.ts";
 import type {
   RuntimeHealth,
   RuntimeLaunch,
   ServingInfrastructure,
+  SlotVolume,
   TrafficListener,
   TrafficRule,
 } from "#lambdas/deployments/serving/serving-port.ts";
-import { RUNTIME_PORT, type StepSetting } from "#lambdas/deployments/serving-contract.ts";
-import { MODELS_ROOT } from "#lambdas/deployments/workflow/models-volume.ts";
+import {
+  MODELS_FILE_SYSTEM_PATH,
+  RUNTIME_PORT,
+  type StepSetting,
+} from "#lambdas/deployments/serving-contract.ts";
+import { slotDir } from "#lambdas/deployments/workflow/models-volume.ts";
 import { workflowSettings } from "#lambdas/deployments/workflow/workflow-settings.ts";
 import { optionalEnv as optionalEnvOf, requireEnv as requireEnvOf } from "#lambdas/shared/env.ts";
 
@@ -56,7 +70,6 @@ interface AwsServingSettings {
   readonly runtimeLogGroup: string;
   readonly processorLogGroup: string;
   readonly fileSystemId: string;
-  readonly accessPointId: string;
   readonly cpu: string;
   readonly memory: string;
   readonly region: string;
@@ -81,13 +94,22 @@ function settingsFromEnv(): AwsServingSettings {
     runtimeLogGroup: requireEnv("RUNTIME_LOG_GROUP"),
     processorLogGroup: requireEnv("PROCESSOR_LOG_GROUP"),
     fileSystemId: requireEnv("EFS_FILE_SYSTEM_ID"),
-    accessPointId: requireEnv("EFS_ACCESS_POINT_ID"),
     cpu: optionalEnv("RUNTIME_CPU", "1024"),
     memory: optionalEnv("RUNTIME_MEMORY_MB", "2048"),
     // Set by the Lambda runtime itself.
     region: requireEnvOf("AWS_REGION"),
   };
 }
+
+/** Runtime secrets are named `byom/<deploymentId>/<slotId>`: the IAM policies name this prefix. */
+export const RUNTIME_SECRET_PREFIX = "byom/";
+
+/**
+ * The POSIX user and group of a slot's processor and runtime: one of their own per slot (from the
+ * slot id's random hex), above the ids images and the system use.
+ */
+export const slotPosixId = (slotId: string) =>
+  1_000_000 + (Number.parseInt(slotId.slice(1, 8), 16) % 1_000_000_000);
 
 /** `app/<name>/<id>` of the load balancer a listener ARN (`…:listener/app/<name>/<id>/<listener>`) is on. */
 export const loadBalancerOfListener = (listenerArn: string) =>
@@ -113,6 +135,8 @@ export class AwsServing implements ServingInfrastructure {
   private readonly ecs = new ECSClient({});
   private readonly elb = new ElasticLoadBalancingV2Client({});
   private readonly logs = new CloudWatchLogsClient({});
+  private readonly efs = new EFSClient({});
+  private readonly secrets = new SecretsManagerClient({});
   readonly endpointBaseUrl: string;
   readonly shadowBaseUrl: string | undefined;
   /**
@@ -255,6 +279,124 @@ export class AwsServing implements ServingInfrastructure {
     throw new Error(`The listener has no free rule priority between ${range.from} and ${range.to}.`);
   }
 
+  async storeRuntimeSecret(deploymentId: string, slot: Slot, value: string): Promise<string> {
+    const name = `${RUNTIME_SECRET_PREFIX}${deploymentId}/${slot.slotId}`;
+    try {
+      const out = await this.secrets.send(
+        new CreateSecretCommand({
+          Name: name,
+          SecretString: value,
+          Description: `Byom: the passphrase hash runtime slot ${slot.slotId} verifies callers with`,
+          Tags: [
+            { Key: "byom:deployment", Value: deploymentId },
+            { Key: "byom:slot", Value: slot.slotId },
+          ],
+        }),
+      );
+      if (!out.ARN) throw new Error(`CreateSecret returned no ARN for ${name}`);
+      return out.ARN;
+    } catch (error) {
+      // A retried step: the secret exists already; it gets the value again.
+      if (!isNamed(error, "ResourceExistsException")) throw error;
+      await this.secrets.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }));
+      const described = await this.secrets.send(new DescribeSecretCommand({ SecretId: name }));
+      if (!described.ARN) throw new Error(`DescribeSecret returned no ARN for ${name}`);
+      return described.ARN;
+    }
+  }
+
+  async deleteRuntimeSecret(secretArn: string): Promise<void> {
+    await tolerateGone(
+      () =>
+        this.secrets.send(new DeleteSecretCommand({ SecretId: secretArn, ForceDeleteWithoutRecovery: true })),
+      "ResourceNotFoundException",
+    );
+  }
+
+  async createSlotVolume(deploymentId: string, slot: Slot): Promise<SlotVolume> {
+    const id = slotPosixId(slot.slotId);
+    const out = await this.efs.send(
+      new CreateAccessPointCommand({
+        // The same token again returns the same access point (a retried step creates no second one).
+        ClientToken: `byom-${slot.slotId}`,
+        FileSystemId: this.settings.fileSystemId,
+        PosixUser: { Uid: id, Gid: id },
+        RootDirectory: {
+          Path: `${MODELS_FILE_SYSTEM_PATH}/${deploymentId}/${slot.slotId}`,
+          CreationInfo: { OwnerUid: id, OwnerGid: id, Permissions: "750" },
+        },
+        Tags: [
+          { Key: "Name", Value: `byom-${slot.slotId}` },
+          { Key: "byom:deployment", Value: deploymentId },
+          { Key: "byom:slot", Value: slot.slotId },
+        ],
+      }),
+    );
+    if (!out.AccessPointId) throw new Error(`CreateAccessPoint returned no id for slot ${slot.slotId}`);
+    return { accessPointId: out.AccessPointId, owner: { uid: id, gid: id } };
+  }
+
+  async deleteSlotVolume(accessPointId: string): Promise<void> {
+    await tolerateGone(
+      () => this.efs.send(new DeleteAccessPointCommand({ AccessPointId: accessPointId })),
+      "AccessPointNotFound",
+    );
+  }
+
+  async processorTaskFor(
+    deploymentId: string,
+    slot: Slot,
+    processor: { readonly taskDefinitionArn: string; readonly containerName: string },
+    accessPointId: string,
+  ): Promise<string> {
+    const described = await this.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: processor.taskDefinitionArn }),
+    );
+    const template = described.taskDefinition;
+    if (!template) throw new Error(`Task definition ${processor.taskDefinitionArn} was not found.`);
+    const registered = await this.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: `byom-${deploymentId}-${slot.slotId}-processor`,
+        networkMode: template.networkMode,
+        requiresCompatibilities: template.requiresCompatibilities,
+        cpu: template.cpu,
+        memory: template.memory,
+        ephemeralStorage: template.ephemeralStorage,
+        runtimePlatform: template.runtimePlatform,
+        executionRoleArn: template.executionRoleArn,
+        taskRoleArn: template.taskRoleArn,
+        containerDefinitions: (template.containerDefinitions ?? []).map((container) => ({
+          ...container,
+          // SOURCE_PATH and TARGET_PATH are under the slot's directory: only it is mounted.
+          mountPoints: [
+            { sourceVolume: "models", containerPath: slotDir(deploymentId, slot.slotId), readOnly: false },
+          ],
+        })),
+        volumes: [
+          {
+            name: "models",
+            efsVolumeConfiguration: {
+              fileSystemId: this.settings.fileSystemId,
+              transitEncryption: "ENABLED",
+              authorizationConfig: { accessPointId, iam: "ENABLED" },
+            },
+          },
+        ],
+        tags: [{ key: "byom:deployment", value: deploymentId }],
+      }),
+    );
+    const arn = registered.taskDefinition?.taskDefinitionArn;
+    if (!arn) throw new Error("RegisterTaskDefinition returned no ARN");
+    return arn;
+  }
+
+  async deleteProcessorTask(taskDefinitionArn: string): Promise<void> {
+    await tolerateGone(
+      () => this.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: taskDefinitionArn })),
+      "ClientException",
+    );
+  }
+
   async deleteTrafficRule(ruleArn: string): Promise<void> {
     await tolerateGone(
       () => this.elb.send(new DeleteRuleCommand({ RuleArn: ruleArn })),
@@ -287,7 +429,15 @@ export class AwsServing implements ServingInfrastructure {
             essential: true,
             portMappings: [{ containerPort: RUNTIME_PORT, protocol: "tcp" }],
             environment: Object.entries(launch.environment).map(([name, value]) => ({ name, value })),
-            mountPoints: [{ sourceVolume: "models", containerPath: MODELS_ROOT, readOnly: true }],
+            secrets: Object.entries(launch.secrets ?? {}).map(([name, valueFrom]) => ({ name, valueFrom })),
+            // Only the slot's own directory, at the path MODEL_PATH names, read only.
+            mountPoints: [
+              {
+                sourceVolume: "models",
+                containerPath: slotDir(launch.deploymentId, slot.slotId),
+                readOnly: true,
+              },
+            ],
             logConfiguration: {
               logDriver: "awslogs",
               options: {
@@ -304,7 +454,7 @@ export class AwsServing implements ServingInfrastructure {
             efsVolumeConfiguration: {
               fileSystemId: this.settings.fileSystemId,
               transitEncryption: "ENABLED",
-              authorizationConfig: { accessPointId: this.settings.accessPointId, iam: "ENABLED" },
+              authorizationConfig: { accessPointId: slotAccessPoint(slot), iam: "ENABLED" },
             },
           },
         ],
@@ -426,6 +576,11 @@ export class AwsServing implements ServingInfrastructure {
     const lines = (out.events ?? []).map((e) => (e.message ?? "").trim()).filter(Boolean);
     return lines.at(-1);
   }
+}
+
+function slotAccessPoint(slot: Slot): string {
+  if (!slot.resources.accessPointId) throw new Error(`Slot ${slot.slotId} has no access point.`);
+  return slot.resources.accessPointId;
 }
 
 let shared: AwsServing | undefined;

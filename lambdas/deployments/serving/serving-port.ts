@@ -13,6 +13,8 @@ export interface RuntimeLaunch {
    * for a champion, BYOM_SHADOW_URL (where it mirrors its score requests).
    */
   readonly environment: Readonly<Record<string, string>>;
+  /** Variables the task reads from a secret at start (name → secret ARN), never in its definition. */
+  readonly secrets?: Readonly<Record<string, string>> | undefined;
   readonly targetGroupArn: string;
   /** A challenger's group on the shadow listener's own load balancer: the service registers in both. */
   readonly shadowTargetGroupArn?: string | undefined;
@@ -38,6 +40,13 @@ export interface TrafficRule {
   readonly listener?: TrafficListener;
 }
 
+/** The slot's own entry to the models volume, and the owner its files get (AWS only). */
+export interface SlotVolume {
+  readonly accessPointId: string;
+  /** The POSIX user and group the slot's processor and runtime run as; undefined locally. */
+  readonly owner?: { readonly uid: number; readonly gid: number } | undefined;
+}
+
 export type RuntimeHealth =
   | { readonly state: "healthy" }
   | { readonly state: "starting"; readonly detail: string }
@@ -51,6 +60,23 @@ export interface ServingInfrastructure {
    */
   createTargetGroup(deploymentId: string, slot: Slot, listener?: TrafficListener): Promise<string>;
   deleteTargetGroup(targetGroupArn: string): Promise<void>;
+  /**
+   * The slot's own entry to the models volume: on AWS an EFS access point rooted at the slot's
+   * directory with a POSIX user of its own, so its model code reads no other slot's files.
+   */
+  createSlotVolume(deploymentId: string, slot: Slot): Promise<SlotVolume>;
+  deleteSlotVolume(accessPointId: string): Promise<void>;
+  /**
+   * The task definition the slot's processor runs with: the catalog's `taskDefinitionArn` with the
+   * slot's volume in place of any other (a task definition's volumes cannot be overridden per run).
+   */
+  processorTaskFor(
+    deploymentId: string,
+    slot: Slot,
+    processor: { readonly taskDefinitionArn: string; readonly containerName: string },
+    accessPointId: string,
+  ): Promise<string>;
+  deleteProcessorTask(taskDefinitionArn: string): Promise<void>;
   /** Creates or replaces the rule for `rule.pathPrefix`; returns its id (an ARN on AWS). */
   putTrafficRule(rule: TrafficRule, existingRuleArn?: string): Promise<string>;
   deleteTrafficRule(ruleArn: string): Promise<void>;
@@ -58,6 +84,13 @@ export interface ServingInfrastructure {
     launch: RuntimeLaunch,
   ): Promise<Required<Pick<SlotResources, "taskDefinitionArn" | "serviceArn">>>;
   stopRuntime(resources: SlotResources): Promise<void>;
+  /**
+   * Keeps a runtime's passphrase hash where only its task reads it: on AWS a Secrets Manager secret
+   * (its ARN, for the task definition's `secrets`); undefined locally, where it stays in the
+   * process environment.
+   */
+  storeRuntimeSecret(deploymentId: string, slot: Slot, value: string): Promise<string | undefined>;
+  deleteRuntimeSecret(secretArn: string): Promise<void>;
   runtimeHealth(slot: Slot): Promise<RuntimeHealth>;
   /** Where the workflow reaches one healthy slot directly, to verify it before traffic moves. */
   slotEndpoint(deploymentId: string, slot: Slot): Promise<string>;

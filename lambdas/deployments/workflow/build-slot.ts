@@ -13,7 +13,13 @@ import {
   pendingSlot,
   WorkflowLostError,
 } from "#lambdas/deployments/workflow/held-deployment.ts";
-import { modelPathOf, prepareSlotDirs, sourcePathOf } from "#lambdas/deployments/workflow/models-volume.ts";
+import {
+  giveToOwner,
+  modelPathOf,
+  prepareSlotDirs,
+  removeSourceDir,
+  sourcePathOf,
+} from "#lambdas/deployments/workflow/models-volume.ts";
 import { needsShadowGroup } from "#lambdas/deployments/workflow/traffic-rules.ts";
 import type { BuildItem } from "#lambdas/deployments/workflow/workflow-io.ts";
 import { workflowSettings } from "#lambdas/deployments/workflow/workflow-settings.ts";
@@ -34,19 +40,46 @@ export class ProcessorUnavailableError extends DomainError {
   readonly code = "PROCESSOR_UNAVAILABLE";
 }
 
-/** Copies the artifact onto the models volume and says how to run the processor on it. */
-export async function stageArtifact(item: BuildItem): Promise<BuildItem> {
+/**
+ * Gives the slot its own entry to the models volume (recorded at once, so a failure removes it),
+ * copies the artifact into the slot's directory and says how to run the processor on it: with a
+ * task definition that mounts that directory alone.
+ */
+export async function stageArtifact(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
   const { slot } = await pendingSlot(item);
   const { target } = slot;
-  await prepareSlotDirs(item.deploymentId, slot.slotId);
-  const bytes = await downloadArtifact(target.objectKey, sourcePathOf(item.deploymentId, slot.slotId));
-  logger.info("artifact staged", { deploymentId: item.deploymentId, slotId: slot.slotId, bytes });
   const processor = workflowSettings().processorTaskDefinitions[target.processor];
   if (!processor) {
     throw new ProcessorUnavailableError(
       `Processor '${target.processor}' has no task definition in this installation. Add its image to the CDK app's catalog, or deploy with a built-in processor.`,
     );
   }
+  const volume = await infra.createSlotVolume(item.deploymentId, slot);
+  await recordSlotResource(
+    item.projectId,
+    item.deploymentId,
+    slot.slotId,
+    "accessPointId",
+    volume.accessPointId,
+  );
+  await prepareSlotDirs(item.deploymentId, slot.slotId, volume.owner);
+  const source = sourcePathOf(item.deploymentId, slot.slotId);
+  const bytes = await downloadArtifact(target.objectKey, source);
+  await giveToOwner(source, volume.owner);
+  logger.info("artifact staged", { deploymentId: item.deploymentId, slotId: slot.slotId, bytes });
+  const taskDefinition = await infra.processorTaskFor(
+    item.deploymentId,
+    slot,
+    processor,
+    volume.accessPointId,
+  );
+  await recordSlotResource(
+    item.projectId,
+    item.deploymentId,
+    slot.slotId,
+    "processorTaskDefinitionArn",
+    taskDefinition,
+  );
   const env: ProcessorEnvironment = {
     SOURCE_PATH: sourcePathOf(item.deploymentId, slot.slotId),
     TARGET_PATH: modelPathOf(item.deploymentId, slot.slotId),
@@ -58,7 +91,7 @@ export async function stageArtifact(item: BuildItem): Promise<BuildItem> {
   return {
     ...item,
     processorRun: {
-      taskDefinition: processor.taskDefinitionArn,
+      taskDefinition,
       containerName: processor.containerName,
       environment: Object.entries(env).map(([Name, Value]) => ({ Name, Value })),
     },
@@ -74,6 +107,8 @@ export const modelIdOf = (target: ResolvedTarget) => `${target.modelId}-v${targe
 export async function createTargetGroup(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
   const { slot } = await pendingSlot(item);
   const { processorRun: _done, ...rest } = item;
+  // The processor has written the model: the raw artifact goes (the bucket keeps it).
+  await removeSourceDir(item.deploymentId, slot.slotId);
   const targetGroupArn = await infra.createTargetGroup(item.deploymentId, slot);
   await recordSlotResource(item.projectId, item.deploymentId, slot.slotId, "targetGroupArn", targetGroupArn);
   const ruleArn = await infra.putTrafficRule({
@@ -99,15 +134,24 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
   const { record, slot } = await pendingSlot(item);
   const { target } = slot;
   if (!slot.resources.targetGroupArn) throw new WorkflowLostError(`Slot ${slot.slotId} has no target group.`);
+  // On AWS the hash reaches the task through a secret, recorded at once so a failure removes it.
+  const hash = record.security.mode === "passphrase" ? record.security.passphraseHash : undefined;
+  const secretArn = hash ? await infra.storeRuntimeSecret(item.deploymentId, slot, hash) : undefined;
+  if (secretArn)
+    await recordSlotResource(
+      item.projectId,
+      item.deploymentId,
+      slot.slotId,
+      "passphraseSecretArn",
+      secretArn,
+    );
   const environment: RuntimeEnvironment = {
     ...target.runtimeEnv,
     MODEL_PATH: modelPathOf(item.deploymentId, slot.slotId),
     MODEL_ID: modelIdOf(target),
     // The V2 (Open Inference Protocol) model name through the deployment's endpoint.
     BYOM_MODEL_NAME: record.name,
-    ...(record.security.mode === "passphrase"
-      ? { BYOM_PASSPHRASE_HASH: record.security.passphraseHash }
-      : {}),
+    ...(hash && !secretArn ? { BYOM_PASSPHRASE_HASH: hash } : {}),
     ...(target.role === "champion" && infra.shadowBaseUrl
       ? { BYOM_SHADOW_URL: `${infra.shadowBaseUrl}${shadowPathPrefix(item.deploymentId)}` }
       : {}),
@@ -116,6 +160,7 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
     slot,
     deploymentId: item.deploymentId,
     environment,
+    secrets: secretArn ? { BYOM_PASSPHRASE_HASH: secretArn } : undefined,
     targetGroupArn: slot.resources.targetGroupArn,
     shadowTargetGroupArn: slot.resources.shadowTargetGroupArn,
   });

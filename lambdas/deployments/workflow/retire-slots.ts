@@ -16,6 +16,10 @@ export async function removeSlot(
   if (resources.slotRuleArn) await infra.deleteTrafficRule(resources.slotRuleArn);
   if (resources.targetGroupArn) await infra.deleteTargetGroup(resources.targetGroupArn);
   if (resources.shadowTargetGroupArn) await infra.deleteTargetGroup(resources.shadowTargetGroupArn);
+  if (resources.processorTaskDefinitionArn)
+    await infra.deleteProcessorTask(resources.processorTaskDefinitionArn);
+  if (resources.accessPointId) await infra.deleteSlotVolume(resources.accessPointId);
+  if (resources.passphraseSecretArn) await infra.deleteRuntimeSecret(resources.passphraseSecretArn);
   await removeSlotDir(deploymentId, slot.slotId);
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it, vi } from "vitest";
@@ -17,7 +17,10 @@ import type {
 // The step modules read their environment when they load, as Lambdas do.
 process.env.TABLE_NAME ??= "unit";
 process.env.BUCKET_NAME ??= "unit";
-process.env.MODELS_ROOT = mkdtempSync(join(tmpdir(), "byom-shadow-groups-"));
+process.env.MODELS_ROOT = mkdtempSync(join(tmpdir(), "byom-workflow-steps-"));
+process.env.PROCESSOR_TASK_DEFINITIONS = JSON.stringify({
+  mlflow: { taskDefinitionArn: "td-catalog-mlflow", containerName: "mlflow" },
+});
 
 /** The deployment item, held in memory: the steps' reads and conditional writes go here. */
 const store: { record: DeploymentRecord | undefined } = { record: undefined };
@@ -47,6 +50,13 @@ vi.mock("#lambdas/deployments/deployments-repository.ts", () => ({
         s.slotId === slotId ? { ...s, resources: { ...s.resources, [resource]: value } } : s,
       ),
     };
+  },
+}));
+/** The bucket is not what these tests are about: the "download" writes the object key as the file. */
+vi.mock("#lambdas/deployments/workflow/artifact-store.ts", () => ({
+  downloadArtifact: async (objectKey: string, destination: string) => {
+    writeFileSync(destination, objectKey);
+    return objectKey.length;
   },
 }));
 /** Targets resolve to what the test puts here (the registry is not what these tests are about). */
@@ -108,7 +118,7 @@ function deployment(slots: Slot[], pendingSlots: Slot[]): DeploymentRecord {
 }
 
 /** A serving port that records what the steps ask of it, with a shadow listener on an ALB of its own. */
-function fakeInfra(shadowTargetGroups: boolean) {
+function fakeInfra(shadowTargetGroups: boolean, options: { secrets?: boolean } = {}) {
   const calls: Array<[string, ...unknown[]]> = [];
   let rules = 0;
   const infra: ServingInfrastructure = {
@@ -135,6 +145,27 @@ function fakeInfra(shadowTargetGroups: boolean) {
     },
     stopRuntime: async (resources) => {
       calls.push(["stopRuntime", resources.serviceArn]);
+    },
+    createSlotVolume: async (_d, slot) => {
+      calls.push(["createSlotVolume", slot.slotId]);
+      return { accessPointId: `fsap-${slot.slotId}` };
+    },
+    deleteSlotVolume: async (id) => {
+      calls.push(["deleteSlotVolume", id]);
+    },
+    processorTaskFor: async (_d, slot, processor, accessPointId) => {
+      calls.push(["processorTaskFor", slot.slotId, processor.taskDefinitionArn, accessPointId]);
+      return `td-${slot.slotId}-processor`;
+    },
+    deleteProcessorTask: async (arn) => {
+      calls.push(["deleteProcessorTask", arn]);
+    },
+    storeRuntimeSecret: async (_d, slot) => {
+      calls.push(["storeRuntimeSecret", slot.slotId]);
+      return options.secrets ? `secret-${slot.slotId}` : undefined;
+    },
+    deleteRuntimeSecret: async (arn) => {
+      calls.push(["deleteRuntimeSecret", arn]);
     },
     runtimeHealth: async () => ({ state: "healthy" }),
     slotEndpoint: async () => "http://127.0.0.1:1",
@@ -262,5 +293,159 @@ describe("a challenger's target group on a shadow ALB of its own", () => {
       ["deleteTargetGroup", "tg-schall"],
       ["deleteTargetGroup", "tg-schall-shadow"],
     ]);
+  });
+});
+
+describe("a slot's own entry to the models volume", () => {
+  const slotPath = (slotId: string, ...rest: string[]) =>
+    join(process.env.MODELS_ROOT as string, IDS.deploymentId, slotId, ...rest);
+
+  beforeEach(() => {
+    store.record = deployment([], [pending("sone", "primary", 1)]);
+  });
+
+  it("is created and recorded before the artifact is staged, and the processor runs with it", async () => {
+    const { infra, calls } = fakeInfra(false);
+    const staged = await steps.stageArtifact(buildItem("sone"), infra);
+    expect(calls).toEqual([
+      ["createSlotVolume", "sone"],
+      ["processorTaskFor", "sone", "td-catalog-mlflow", "fsap-sone"],
+    ]);
+    expect(store.record?.pendingSlots[0]?.resources).toEqual({
+      accessPointId: "fsap-sone",
+      processorTaskDefinitionArn: "td-sone-processor",
+    });
+    expect(staged.processorRun?.taskDefinition).toBe("td-sone-processor");
+    const env = Object.fromEntries(staged.processorRun?.environment.map((e) => [e.Name, e.Value]) ?? []);
+    expect(env.SOURCE_PATH).toBe(slotPath("sone", "source", "artifact"));
+    expect(env.TARGET_PATH).toBe(slotPath("sone", "model"));
+    expect(existsSync(slotPath("sone", "source", "artifact"))).toBe(true);
+  });
+
+  it("loses the raw source/ copy once the processor has succeeded; model/ stays", async () => {
+    const { infra } = fakeInfra(false);
+    await steps.stageArtifact(buildItem("sone"), infra);
+    await steps.createTargetGroup(buildItem("sone"), infra);
+    expect(existsSync(slotPath("sone", "source"))).toBe(false);
+    expect(existsSync(slotPath("sone", "model"))).toBe(true);
+  });
+
+  it("is removed with the slot's processor task definition and files when the run fails", async () => {
+    const { infra, calls } = fakeInfra(false);
+    await steps.stageArtifact(buildItem("sone"), infra);
+    calls.length = 0;
+    await steps.recordFailure({ ...IDS, error: { Error: "States.TaskFailed", Cause: "{}" } }, infra);
+    expect(calls).toEqual([
+      ["deleteProcessorTask", "td-sone-processor"],
+      ["deleteSlotVolume", "fsap-sone"],
+    ]);
+    expect(existsSync(slotPath("sone"))).toBe(false);
+    expect(store.record?.status).toBe("FAILED");
+  });
+
+  it("is removed by the delete workflow, after the runtime and the target group", async () => {
+    const { infra, calls } = fakeInfra(false);
+    const live = {
+      ...pending("sone", "primary", 1),
+      resources: {
+        accessPointId: "fsap-sone",
+        processorTaskDefinitionArn: "td-sone-processor",
+        targetGroupArn: "tg-sone",
+        serviceArn: "svc-sone",
+        taskDefinitionArn: "td-sone",
+      },
+    };
+    store.record = { ...deployment([live], []), trafficRuleArn: "rule-traffic" };
+    await deleteSteps.teardown(IDS, infra);
+    expect(calls).toEqual([
+      ["deleteTrafficRule", "rule-traffic"],
+      ["stopRuntime", "svc-sone"],
+      ["deleteTargetGroup", "tg-sone"],
+      ["deleteProcessorTask", "td-sone-processor"],
+      ["deleteSlotVolume", "fsap-sone"],
+    ]);
+  });
+});
+
+describe("a passphrase deployment's hash", () => {
+  const protectedDeployment = () => ({
+    ...deployment([], [{ ...pending("sone", "primary", 1), resources: { targetGroupArn: "tg-sone" } }]),
+    security: { mode: "passphrase" as const, passphraseHash: "scrypt$16384$8$1$aa$bb" },
+  });
+
+  it("reaches the runtime through a secret, recorded at once, never in its environment (AWS)", async () => {
+    store.record = protectedDeployment();
+    const { infra, calls } = fakeInfra(false, { secrets: true });
+    await steps.startRuntime(buildItem("sone"), infra);
+    const launch = calls.find((c) => c[0] === "startRuntime")?.[1] as RuntimeLaunch;
+    expect(launch.environment.BYOM_PASSPHRASE_HASH).toBeUndefined();
+    expect(JSON.stringify(launch.environment)).not.toContain("scrypt$");
+    expect(launch.secrets).toEqual({ BYOM_PASSPHRASE_HASH: "secret-sone" });
+    expect(store.record?.pendingSlots[0]?.resources.passphraseSecretArn).toBe("secret-sone");
+
+    calls.length = 0;
+    await steps.recordFailure({ ...IDS, error: { Error: "Boom", Cause: "x" } }, infra);
+    expect(calls).toContainEqual(["deleteRuntimeSecret", "secret-sone"]);
+  });
+
+  it("stays in the process environment where the port keeps no secrets (local mode)", async () => {
+    store.record = protectedDeployment();
+    const { infra, calls } = fakeInfra(false);
+    await steps.startRuntime(buildItem("sone"), infra);
+    const launch = calls.find((c) => c[0] === "startRuntime")?.[1] as RuntimeLaunch;
+    expect(launch.environment.BYOM_PASSPHRASE_HASH).toBe("scrypt$16384$8$1$aa$bb");
+    expect(launch.secrets).toBeUndefined();
+  });
+});
+
+describe("a failed update", () => {
+  it("leaves the previous revision serving: its slots, its traffic rule, its targets", async () => {
+    const live: Slot = {
+      ...pending("slive", "primary", 1),
+      resources: { targetGroupArn: "tg-slive", serviceArn: "svc-slive", taskDefinitionArn: "td-slive" },
+    };
+    const building: Slot = {
+      ...pending("snew", "primary", 2),
+      revision: 2,
+      resources: { accessPointId: "fsap-snew", targetGroupArn: "tg-snew", slotRuleArn: "rule-snew" },
+    };
+    store.record = {
+      ...deployment([live], [building]),
+      mode: "single",
+      status: "HEALTHY",
+      revision: 2,
+      liveRevision: 1,
+      trafficRuleArn: "rule-traffic",
+      targets: [{ modelId: "m", version: 2 }],
+    };
+    const { infra, calls } = fakeInfra(false);
+    await steps.recordFailure(
+      {
+        ...IDS,
+        error: {
+          Error: "States.TaskFailed",
+          Cause: JSON.stringify({ errorMessage: "the processor failed" }),
+        },
+      },
+      infra,
+    );
+    // Only what the failed run built goes; nothing touches the live slot or the traffic rule.
+    expect(calls).toEqual([
+      ["deleteTrafficRule", "rule-snew"],
+      ["deleteTargetGroup", "tg-snew"],
+      ["deleteSlotVolume", "fsap-snew"],
+    ]);
+    expect(store.record?.status).toBe("HEALTHY");
+    expect(store.record?.slots).toEqual([live]);
+    expect(store.record?.pendingSlots).toEqual([]);
+    expect(store.record?.trafficRuleArn).toBe("rule-traffic");
+    expect(store.record?.activeWorkflow).toBeNull();
+    expect(store.record?.targets).toEqual([
+      { modelId: "m", version: 1, runtime: "python-scorer", processor: "mlflow", weight: 100 },
+    ]);
+    expect(store.record?.failureReason).toBe("the processor failed");
+    expect(store.record?.events.at(-1)?.message).toBe(
+      "Update to revision 2 failed, revision 1 keeps serving: the processor failed",
+    );
   });
 });
