@@ -10,7 +10,7 @@ import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
  * Context values (`cdk deploy -c byom:internetFacing=true …`, or cdk.json), all optional:
  * byom:stackName, byom:region, byom:retainData, byom:internetFacing, byom:allowedCidr,
  * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:maxIntegrationTimeoutSeconds,
- * byom:allowUnauthenticatedScoring.
+ * byom:allowUnauthenticatedScoring, byom:maxReplicas.
  * docs/deploy-aws.md explains each.
  */
 export function createApp(
@@ -36,6 +36,15 @@ export function createApp(
     }
     return number;
   };
+  const count = (name: string): number | undefined => {
+    const value = text(name) ?? app.node.tryGetContext(name);
+    if (value === undefined) return undefined;
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 1 || number > 1000) {
+      throw new Error(`Context ${name} must be a whole number from 1 to 1000, not '${value}'.`);
+    }
+    return number;
+  };
   const props: ByomStackProps = {
     // Account-agnostic, so `cdk synth` needs no credentials; the region is known so that ALB
     // access logging can name the region's log delivery principal.
@@ -48,6 +57,7 @@ export function createApp(
     maxIntegrationTimeoutSeconds: seconds("byom:maxIntegrationTimeoutSeconds"),
     endpointsInEveryAz: flag("byom:endpointsInEveryAz"),
     allowUnauthenticatedScoring: flag(ALLOW_UNAUTHENTICATED_SCORING_CONTEXT),
+    maxReplicas: count("byom:maxReplicas"),
   };
   const stack = new ByomStack(app, text("byom:stackName") ?? "Byom", props);
   // cdk-nag 3: a policy validation plugin; synth fails on any finding not acknowledged with a reason.

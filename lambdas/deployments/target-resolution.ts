@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_REPLICAS, resolveResources } from "#lambdas/deployments/capacity.ts";
 import type {
   DeploymentMode,
   ResolvedTarget,
@@ -5,6 +6,8 @@ import type {
   TargetRole,
   TargetSpec,
 } from "#lambdas/deployments/deployment-record.ts";
+import type { StepSetting } from "#lambdas/deployments/serving-contract.ts";
+import { optionalEnv } from "#lambdas/shared/env.ts";
 import { ConflictError, ValidationFailedError } from "#lambdas/shared/errors.ts";
 
 /**
@@ -88,6 +91,12 @@ export function checkTargetsForMode(mode: DeploymentMode, targets: readonly Targ
   }
 }
 
+/** The installation's replica limit: the CDK app sets it from byom:maxReplicas. */
+const maxReplicas = () => {
+  const value = Number(optionalEnv("MAX_REPLICAS" satisfies StepSetting, String(DEFAULT_MAX_REPLICAS)));
+  return Number.isInteger(value) && value > 0 ? value : DEFAULT_MAX_REPLICAS;
+};
+
 function roleAndWeight(mode: DeploymentMode, target: TargetSpec): { role: TargetRole; weight: number } {
   if (mode === "single") return { role: "primary", weight: WEIGHT_TOTAL };
   if (mode === "ab") return { role: "primary", weight: target.weight ?? 0 };
@@ -108,8 +117,14 @@ export async function resolveTargets(
 ): Promise<ResolvedTarget[]> {
   checkTargetsForMode(mode, targets);
   const resolved: ResolvedTarget[] = [];
-  for (const target of targets) {
-    resolved.push({ ...(await resolveTarget(reader, projectId, target)), ...roleAndWeight(mode, target) });
+  const limit = maxReplicas();
+  for (const [i, target] of targets.entries()) {
+    const resources = resolveResources(target.resources, limit, `body.targets.${i}.resources`);
+    resolved.push({
+      ...(await resolveTarget(reader, projectId, target)),
+      ...roleAndWeight(mode, target),
+      resources,
+    });
   }
   return resolved;
 }
@@ -118,7 +133,7 @@ async function resolveTarget(
   reader: RegistryReader,
   projectId: string,
   target: TargetSpec,
-): Promise<Omit<ResolvedTarget, "role" | "weight">> {
+): Promise<Omit<ResolvedTarget, "role" | "weight" | "resources">> {
   const { modelId, version } = target;
   const found = await reader.modelVersion(projectId, modelId, version);
   const label = `${found.modelName} version ${version} (experiment ${found.experimentId})`;
