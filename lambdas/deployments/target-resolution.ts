@@ -49,6 +49,35 @@ export class NotDeployableError extends ConflictError {
 
 const WEIGHT_TOTAL = 100;
 
+/** Elastic Load Balancing's quota: one forward action sends to at most this many target groups. */
+export const TARGET_GROUPS_PER_FORWARD_ACTION = 5;
+
+export class LoadBalancerQuotaError extends ConflictError {
+  override readonly code = "LOAD_BALANCER_QUOTA";
+}
+
+/**
+ * What the ALB cannot carry is refused before a workflow starts (and the same in local mode, so a
+ * deployment that works locally works on AWS): the deployment's rule forwards to every target but
+ * a challenger.
+ */
+export function checkLoadBalancerQuotas(targets: readonly TargetSpec[]): void {
+  const forwarded = targets.filter((t) => t.role !== "challenger").length;
+  if (forwarded > TARGET_GROUPS_PER_FORWARD_ACTION) {
+    throw new LoadBalancerQuotaError(
+      `An ALB rule forwards to at most ${TARGET_GROUPS_PER_FORWARD_ACTION} target groups; this deployment splits traffic between ${forwarded} targets. Split it over at most ${TARGET_GROUPS_PER_FORWARD_ACTION} targets.`,
+      [
+        {
+          path: "body.targets",
+          message: "over the ALB quota",
+          limit: TARGET_GROUPS_PER_FORWARD_ACTION,
+          requested: forwarded,
+        },
+      ],
+    );
+  }
+}
+
 /** Checks the targets against the mode's rules (DESIGN §1) before anything is read. */
 export function checkTargetsForMode(mode: DeploymentMode, targets: readonly TargetSpec[]): void {
   const fail = (message: string, path = "body.targets") => {
@@ -116,6 +145,7 @@ export async function resolveTargets(
   targets: readonly TargetSpec[],
 ): Promise<ResolvedTarget[]> {
   checkTargetsForMode(mode, targets);
+  checkLoadBalancerQuotas(targets);
   const resolved: ResolvedTarget[] = [];
   const limit = maxReplicas();
   for (const [i, target] of targets.entries()) {

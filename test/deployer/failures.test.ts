@@ -122,6 +122,14 @@ describe("deployments that cannot work are refused or end FAILED with nothing le
     const over = await sized({ replicas: { max: 11 } });
     expect(over.status).toBe(400);
     expect(over.body.error.message).toMatch(/limit of 10 .*byom:maxReplicas/);
+    // More weighted targets than one ALB forward action takes: 409 with the numbers.
+    const wide = await create({
+      name: "x",
+      mode: "ab",
+      targets: [20, 20, 20, 20, 10, 10].map((weight) => ({ modelId, version: 1, weight })),
+    });
+    expect(wide.status).toBe(409);
+    expect(wide.body.error.message).toMatch(/at most 5 target groups.*between 6 targets/);
     expect((await platform.api.call("GET", deployments.replace("{p}", projectId))).body.items.length).toBe(
       before,
     );
