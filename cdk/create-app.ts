@@ -11,7 +11,7 @@ import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
  * Context values (`cdk deploy -c byom:internetFacing=true …`, or cdk.json), all optional:
  * byom:stackName, byom:region, byom:retainData, byom:internetFacing, byom:allowedCidr,
  * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:maxIntegrationTimeoutSeconds,
- * byom:longRunningConcurrency, byom:allowUnauthenticatedScoring.
+ * byom:longRunningConcurrency, byom:allowUnauthenticatedScoring, byom:maxReplicas.
  * docs/deploy-aws.md explains each.
  */
 export function createApp(
@@ -59,6 +59,7 @@ export function createApp(
     longRunningReservedConcurrency: count("byom:longRunningConcurrency"),
     endpointsInEveryAz: flag("byom:endpointsInEveryAz"),
     allowUnauthenticatedScoring: flag(ALLOW_UNAUTHENTICATED_SCORING_CONTEXT),
+    maxReplicas: count("byom:maxReplicas"),
   };
   const stack = new ByomStack(app, text("byom:stackName") ?? "Byom", props);
   // cdk-nag 3: a policy validation plugin; synth fails on any finding not acknowledged with a reason.

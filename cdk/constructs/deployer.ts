@@ -10,6 +10,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
+import { DEFAULT_MAX_REPLICAS } from "#lambdas/deployments/capacity.ts";
 import {
   DELETE_STEP_HANDLERS,
   DEPLOY_STEP_HANDLERS,
@@ -56,6 +57,8 @@ export interface DeployerProps {
   /** vCPU units and memory of a runtime task. @default 1024 and 2048 MiB */
   readonly runtimeCpu?: number;
   readonly runtimeMemoryMiB?: number;
+  /** The most replicas a deployment target may ask for. @default 10 */
+  readonly maxReplicas?: number;
   /** @default false */
   readonly tracing?: boolean;
   /** Whether the API accepts deployments with security mode none. @default "allowed" */
@@ -111,6 +114,7 @@ export class Deployer extends Construct {
       // Slot access points (the steps) and the runtimes' passphrase secrets (the ECS agent).
       ElasticFileSystem: ec2.InterfaceVpcEndpointAwsService.ELASTIC_FILESYSTEM,
       SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+      ApplicationAutoScaling: ec2.InterfaceVpcEndpointAwsService.APPLICATION_AUTOSCALING,
     })) {
       props.endpoints.addInterfaceEndpoint(`Deployer${name}`, service);
     }
@@ -212,6 +216,7 @@ export class Deployer extends Construct {
       RUNTIME_CPU: String(props.runtimeCpu ?? 1024),
       RUNTIME_MEMORY_MB: String(props.runtimeMemoryMiB ?? 2048),
       DRAIN_SECONDS: String(drain.toSeconds()),
+      MAX_REPLICAS: String(props.maxReplicas ?? DEFAULT_MAX_REPLICAS),
       HEALTH_CHECK_INTERVAL_SECONDS: "5",
       // Each CheckRuntime call polls DescribeTargetHealth for up to 20 s: fewer state transitions.
       HEALTH_CHECK_POLL_SECONDS: "20",
@@ -303,6 +308,11 @@ export class Deployer extends Construct {
         "DELETE_STATE_MACHINE_ARN",
         this.deleteWorkflow.stateMachine.stateMachineArn,
       );
+      // The API refuses a target above it before a workflow starts.
+      fn.function.addEnvironment(
+        "MAX_REPLICAS" satisfies StepSetting,
+        String(props.maxReplicas ?? DEFAULT_MAX_REPLICAS),
+      );
       if (operation === "createDeployment")
         fn.function.addEnvironment(
           "UNAUTHENTICATED_SCORING" satisfies StepSetting,
@@ -351,6 +361,35 @@ export class Deployer extends Construct {
     const stack = Stack.of(this);
     const cluster = props.scoring.cluster.clusterArn;
     this.grantRuntimeSecrets(fn);
+    // Replica bounds of runtime services (resource-level permissions exist only for the target's
+    // ARN, which is known after registration): registered, changed and removed with the slot.
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          "application-autoscaling:RegisterScalableTarget",
+          "application-autoscaling:DeregisterScalableTarget",
+          "application-autoscaling:PutScalingPolicy",
+          "application-autoscaling:DescribeScalableTargets",
+        ],
+        resources: ["*"],
+      }),
+    );
+    // Application Auto Scaling scales ECS services through its service-linked role.
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["iam:CreateServiceLinkedRole"],
+        resources: [
+          stack.formatArn({
+            service: "iam",
+            region: "",
+            resource: "role",
+            resourceName:
+              "aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
+          }),
+        ],
+        conditions: { StringLike: { "iam:AWSServiceName": "ecs.application-autoscaling.amazonaws.com" } },
+      }),
+    );
     props.table.grantReadWriteData(fn.function);
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -462,7 +501,7 @@ export class Deployer extends Construct {
       `arn:${partition}:${service}:${region}:<AWS::AccountId>:${resource}`;
     const reasons: Record<string, string> = {
       "AwsSolutions-IAM5[Resource::*]":
-        "APIs without resource-level permissions: ecs:RegisterTaskDefinition/DeregisterTaskDefinition/DescribeTaskDefinition, elasticloadbalancing:Describe*, ecr:GetAuthorizationToken for image pulls, and the X-Ray and log-delivery calls of the state machines.",
+        "APIs without resource-level permissions: ecs:RegisterTaskDefinition/DeregisterTaskDefinition/DescribeTaskDefinition, application-autoscaling on services created at run time, elasticloadbalancing:Describe*, ecr:GetAuthorizationToken for image pulls, and the X-Ray and log-delivery calls of the state machines.",
       [`AwsSolutions-IAM5[Resource::${arnOf(processorLogs)}:*]`]:
         "Steps read the log streams of processor tasks in this one log group to report why a processor failed.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", "service/*")}]`]:

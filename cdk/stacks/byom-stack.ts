@@ -38,6 +38,8 @@ export interface ByomStackProps extends StackProps {
    * @default false (refused with 409 when internetFacing; always allowed on an internal ALB)
    */
   readonly allowUnauthenticatedScoring?: boolean;
+  /** The most replicas a deployment target may ask for. @default 10 */
+  readonly maxReplicas?: number;
   /** Interface endpoints in every AZ. @default false (first AZ only) */
   readonly endpointsInEveryAz?: boolean;
   /** @default ROUTES from lambdas/routes.ts */
@@ -157,6 +159,7 @@ export class ByomStack extends Stack {
       images: this.images,
       apiFunctions: this.api.functions,
       tracing: props.tracing,
+      maxReplicas: props.maxReplicas,
       unauthenticatedScoring:
         props.internetFacing && !props.allowUnauthenticatedScoring ? "refused" : "allowed",
     });

@@ -1,3 +1,5 @@
+import type { Resources, ResourcesSpec } from "#lambdas/deployments/capacity.ts";
+
 /**
  * The deployer's vocabulary (DESIGN §1): deployments, their targets, and the slots that serve them.
  * A slot is one processed model version running in one runtime service behind one target group;
@@ -23,6 +25,7 @@ export type TargetRole = (typeof TARGET_ROLES)[number];
 
 /** A target as the API takes it. */
 export interface TargetSpec {
+  readonly resources?: ResourcesSpec | undefined;
   readonly modelId: string;
   readonly version: number;
   readonly runtime?: string | undefined;
@@ -54,6 +57,8 @@ export interface ResolvedTarget {
   /** Share of traffic in percent (0 for a shadow challenger). */
   readonly weight: number;
   readonly role: TargetRole;
+  /** Task size and replica bounds (absent on slots built before capacity existed: the defaults). */
+  readonly resources?: Resources;
 }
 
 /** The per-deployment cloud resources a slot owns; each is recorded as soon as it exists. */

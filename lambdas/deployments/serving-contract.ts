@@ -47,6 +47,7 @@ export const STEP_SETTINGS = {
   HEALTH_CHECK_TIMEOUT_SECONDS: "how long a runtime may take to become ready",
   DEPLOY_STATE_MACHINE_ARN: "the deploy workflow",
   DELETE_STATE_MACHINE_ARN: "the delete workflow",
+  MAX_REPLICAS: "the most replicas a target may ask for (context byom:maxReplicas)",
   UNAUTHENTICATED_SCORING:
     "`allowed`, or `refused` (an internet-facing install without byom:allowUnauthenticatedScoring): whether a deployment may take security mode none",
 } as const;

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_REPLICAS, resolveResources } from "#lambdas/deployments/capacity.ts";
 import type {
   DeploymentMode,
   ResolvedTarget,
@@ -5,6 +6,8 @@ import type {
   TargetRole,
   TargetSpec,
 } from "#lambdas/deployments/deployment-record.ts";
+import type { StepSetting } from "#lambdas/deployments/serving-contract.ts";
+import { optionalEnv } from "#lambdas/shared/env.ts";
 import { ConflictError, ValidationFailedError } from "#lambdas/shared/errors.ts";
 
 /**
@@ -45,6 +48,35 @@ export class NotDeployableError extends ConflictError {
 }
 
 const WEIGHT_TOTAL = 100;
+
+/** Elastic Load Balancing's quota: one forward action sends to at most this many target groups. */
+export const TARGET_GROUPS_PER_FORWARD_ACTION = 5;
+
+export class LoadBalancerQuotaError extends ConflictError {
+  override readonly code = "LOAD_BALANCER_QUOTA";
+}
+
+/**
+ * What the ALB cannot carry is refused before a workflow starts (and the same in local mode, so a
+ * deployment that works locally works on AWS): the deployment's rule forwards to every target but
+ * a challenger.
+ */
+export function checkLoadBalancerQuotas(targets: readonly TargetSpec[]): void {
+  const forwarded = targets.filter((t) => t.role !== "challenger").length;
+  if (forwarded > TARGET_GROUPS_PER_FORWARD_ACTION) {
+    throw new LoadBalancerQuotaError(
+      `An ALB rule forwards to at most ${TARGET_GROUPS_PER_FORWARD_ACTION} target groups; this deployment splits traffic between ${forwarded} targets. Split it over at most ${TARGET_GROUPS_PER_FORWARD_ACTION} targets.`,
+      [
+        {
+          path: "body.targets",
+          message: "over the ALB quota",
+          limit: TARGET_GROUPS_PER_FORWARD_ACTION,
+          requested: forwarded,
+        },
+      ],
+    );
+  }
+}
 
 /** Checks the targets against the mode's rules (DESIGN §1) before anything is read. */
 export function checkTargetsForMode(mode: DeploymentMode, targets: readonly TargetSpec[]): void {
@@ -88,6 +120,12 @@ export function checkTargetsForMode(mode: DeploymentMode, targets: readonly Targ
   }
 }
 
+/** The installation's replica limit: the CDK app sets it from byom:maxReplicas. */
+const maxReplicas = () => {
+  const value = Number(optionalEnv("MAX_REPLICAS" satisfies StepSetting, String(DEFAULT_MAX_REPLICAS)));
+  return Number.isInteger(value) && value > 0 ? value : DEFAULT_MAX_REPLICAS;
+};
+
 function roleAndWeight(mode: DeploymentMode, target: TargetSpec): { role: TargetRole; weight: number } {
   if (mode === "single") return { role: "primary", weight: WEIGHT_TOTAL };
   if (mode === "ab") return { role: "primary", weight: target.weight ?? 0 };
@@ -107,9 +145,16 @@ export async function resolveTargets(
   targets: readonly TargetSpec[],
 ): Promise<ResolvedTarget[]> {
   checkTargetsForMode(mode, targets);
+  checkLoadBalancerQuotas(targets);
   const resolved: ResolvedTarget[] = [];
-  for (const target of targets) {
-    resolved.push({ ...(await resolveTarget(reader, projectId, target)), ...roleAndWeight(mode, target) });
+  const limit = maxReplicas();
+  for (const [i, target] of targets.entries()) {
+    const resources = resolveResources(target.resources, limit, `body.targets.${i}.resources`);
+    resolved.push({
+      ...(await resolveTarget(reader, projectId, target)),
+      ...roleAndWeight(mode, target),
+      resources,
+    });
   }
   return resolved;
 }
@@ -118,7 +163,7 @@ async function resolveTarget(
   reader: RegistryReader,
   projectId: string,
   target: TargetSpec,
-): Promise<Omit<ResolvedTarget, "role" | "weight">> {
+): Promise<Omit<ResolvedTarget, "role" | "weight" | "resources">> {
   const { modelId, version } = target;
   const found = await reader.modelVersion(projectId, modelId, version);
   const label = `${found.modelName} version ${version} (experiment ${found.experimentId})`;

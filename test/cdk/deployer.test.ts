@@ -153,4 +153,27 @@ describe("the deployer in the synthesized stack", () => {
     expect(names).toContain(".elasticfilesystem");
     expect(names).toContain(".secretsmanager");
   });
+
+  it("lets the steps register runtime services with Application Auto Scaling, and tells the API the replica limit", () => {
+    const deployer = synth.stack.deployer as any;
+    const start = deployer.node.findChild("StepStartRuntime");
+    const statements = policyStatementsOf(logicalId(start.role.node.defaultChild));
+    const actions = statements.flatMap((s: any) => [s.Action].flat());
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:DeregisterScalableTarget",
+      ]),
+    );
+    const linked = statements.find((s: any) => [s.Action].flat().includes("iam:CreateServiceLinkedRole"));
+    expect(linked.Condition).toEqual({
+      StringLike: { "iam:AWSServiceName": "ecs.application-autoscaling.amazonaws.com" },
+    });
+    const create = synth.stack.api.functions.get("createDeployment");
+    const env =
+      synth.template.findResources("AWS::Lambda::Function")[logicalId(create?.function.node.defaultChild)]
+        ?.Properties.Environment.Variables;
+    expect(env.MAX_REPLICAS).toBe("10");
+  });
 });

@@ -770,6 +770,7 @@ describe("the synthesized Byom stack", () => {
         "states",
         "elasticfilesystem",
         "secretsmanager",
+        "application-autoscaling",
       ]) {
         expect(
           endpoints.some((name) => name.includes(`.${service}`)),
@@ -780,7 +781,7 @@ describe("the synthesized Byom stack", () => {
       const interfaces = Object.values(synth.template.findResources("AWS::EC2::VPCEndpoint")).filter(
         (e) => e.Properties.VpcEndpointType === "Interface",
       );
-      expect(interfaces.length).toBe(8);
+      expect(interfaces.length).toBe(9);
       for (const endpoint of interfaces) expect(endpoint.Properties.SubnetIds.length).toBe(1);
       synth.template.hasResourceProperties("AWS::ECS::Cluster", {
         ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }],

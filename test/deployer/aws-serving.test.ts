@@ -64,7 +64,7 @@ const PROCESSOR_TEMPLATE = {
 function recording(
   shadow: boolean,
   shadowListenerArn = SHADOW_LISTENER,
-  options: { secretExists?: boolean } = {},
+  options: { secretExists?: boolean; serviceArn?: string } = {},
 ) {
   const serving = new AwsServing(settings(shadow, shadowListenerArn));
   const sent: Array<{ command: string; input: any }> = [];
@@ -80,7 +80,7 @@ function recording(
       case "RegisterTaskDefinitionCommand":
         return { taskDefinition: { taskDefinitionArn: "task-definition-arn" } };
       case "CreateServiceCommand":
-        return { service: { serviceArn: "service-arn" } };
+        return { service: { serviceArn: options.serviceArn ?? "service-arn" } };
       case "CreateSecretCommand":
         if (options.secretExists)
           throw Object.assign(new Error("exists"), { name: "ResourceExistsException" });
@@ -99,6 +99,7 @@ function recording(
   (serving as unknown as { ecs: unknown }).ecs = { send };
   (serving as unknown as { efs: unknown }).efs = { send };
   (serving as unknown as { secrets: unknown }).secrets = { send };
+  (serving as unknown as { scaling: unknown }).scaling = { send };
   return { serving, sent };
 }
 
@@ -270,6 +271,7 @@ describe("the AWS serving adapter with the shadow listener on an ALB of its own 
       serving,
     );
     expect(sent.map((s) => s.command)).toEqual([
+      "DeregisterScalableTargetCommand",
       "UpdateServiceCommand",
       "DeleteServiceCommand",
       "DeregisterTaskDefinitionCommand",
@@ -452,5 +454,83 @@ describe("the AWS serving adapter's runtime secrets", () => {
         input: { SecretId: "arn:secret:x", ForceDeleteWithoutRecovery: true },
       },
     ]);
+  });
+});
+
+describe("the AWS serving adapter's capacity", () => {
+  const sized = (replicas: { min: number; max: number }): Slot => ({
+    slotId: "s0123456789ab",
+    position: 0,
+    revision: 1,
+    resources: { accessPointId: "fsap-slot" },
+    target: {
+      role: "primary",
+      weight: 100,
+      runtime: "python-scorer",
+      resources: { cpu: "0.5", memoryMiB: 3072, replicas },
+    } as ResolvedTarget,
+  });
+  const TARGET_GROUP =
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/byom-s0123456789ab/73e2d6bc24d8a067";
+  const SERVICE = "arn:aws:ecs:eu-west-1:123456789012:service/byom/byom-s0123456789ab";
+
+  it("sizes the task as the target asks and starts min tasks", async () => {
+    const { serving, sent } = recording(false);
+    await serving.startRuntime({
+      slot: sized({ min: 2, max: 2 }),
+      deploymentId: "dep-x",
+      environment: {},
+      targetGroupArn: "tg",
+    });
+    const task = sent.find((s) => s.command === "RegisterTaskDefinitionCommand")?.input;
+    expect([task.cpu, task.memory]).toEqual(["512", "3072"]);
+    const service = sent.find((s) => s.command === "CreateServiceCommand")?.input;
+    expect(service.desiredCount).toBe(2);
+    // Fixed at 2: no autoscaling.
+    expect(sent.map((s) => s.command)).not.toContain("RegisterScalableTargetCommand");
+  });
+
+  it("registers autoscaling between min and max, tracking ALB requests per task and CPU", async () => {
+    const { serving, sent } = recording(false, SHADOW_LISTENER, { serviceArn: SERVICE });
+    await serving.startRuntime({
+      slot: sized({ min: 1, max: 4 }),
+      deploymentId: "dep-x",
+      environment: {},
+      targetGroupArn: TARGET_GROUP,
+    });
+    const scaling = sent.filter((s) => /Scal/.test(s.command));
+    expect(scaling.map((s) => s.command)).toEqual([
+      "RegisterScalableTargetCommand",
+      "PutScalingPolicyCommand",
+      "PutScalingPolicyCommand",
+    ]);
+    expect(scaling[0]?.input).toEqual({
+      ServiceNamespace: "ecs",
+      ResourceId: "service/byom/byom-s0123456789ab",
+      ScalableDimension: "ecs:service:DesiredCount",
+      MinCapacity: 1,
+      MaxCapacity: 4,
+    });
+    const [requests, cpu] = scaling.slice(1).map((s) => s.input.TargetTrackingScalingPolicyConfiguration);
+    expect(requests.PredefinedMetricSpecification).toEqual({
+      PredefinedMetricType: "ALBRequestCountPerTarget",
+      ResourceLabel: "app/byom/1/targetgroup/byom-s0123456789ab/73e2d6bc24d8a067",
+    });
+    expect(requests.TargetValue).toBe(1000);
+    expect(cpu.PredefinedMetricSpecification).toEqual({
+      PredefinedMetricType: "ECSServiceAverageCPUUtilization",
+    });
+    expect(cpu.TargetValue).toBe(70);
+  });
+
+  it("removes the scalable target before the service", async () => {
+    const { serving, sent } = recording(false);
+    await serving.stopRuntime({ serviceArn: SERVICE });
+    expect(sent.map((s) => s.command)).toEqual([
+      "DeregisterScalableTargetCommand",
+      "UpdateServiceCommand",
+      "DeleteServiceCommand",
+    ]);
+    expect(sent[0]?.input.ResourceId).toBe("service/byom/byom-s0123456789ab");
   });
 });

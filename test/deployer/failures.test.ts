@@ -105,6 +105,34 @@ describe("deployments that cannot work are refused or end FAILED with nothing le
       security: { mode: "passphrase", passphrase: "short" },
     });
     expect(shortPassphrase.status).toBe(400);
+
+    // Capacity a target cannot have: 400 before anything is written.
+    const before = (await platform.api.call("GET", deployments.replace("{p}", projectId))).body.items.length;
+    const sized = (resources: Record<string, unknown>) =>
+      create({ name: "x", mode: "single", targets: [{ modelId, version: 1, resources }] });
+    const memory = await sized({ cpu: "0.25", memoryMiB: 4096 });
+    expect(memory.status).toBe(400);
+    expect(memory.body.error.message).toBe(
+      "Fargate runs 0.25 vCPU with 512, 1024, 2048 MiB of memory; 4096 MiB is not one of them.",
+    );
+    expect((await sized({ cpu: "3" })).status).toBe(400);
+    const swapped = await sized({ replicas: { min: 3, max: 2 } });
+    expect(swapped.status).toBe(400);
+    expect(swapped.body.error.message).toMatch(/replicas.min \(3\) is above replicas.max \(2\)/);
+    const over = await sized({ replicas: { max: 11 } });
+    expect(over.status).toBe(400);
+    expect(over.body.error.message).toMatch(/limit of 10 .*byom:maxReplicas/);
+    // More weighted targets than one ALB forward action takes: 409 with the numbers.
+    const wide = await create({
+      name: "x",
+      mode: "ab",
+      targets: [20, 20, 20, 20, 10, 10].map((weight) => ({ modelId, version: 1, weight })),
+    });
+    expect(wide.status).toBe(409);
+    expect(wide.body.error.message).toMatch(/at most 5 target groups.*between 6 targets/);
+    expect((await platform.api.call("GET", deployments.replace("{p}", projectId))).body.items.length).toBe(
+      before,
+    );
   });
 
   it("lets viewers read deployments but not change them, and hides them from non-members", async () => {

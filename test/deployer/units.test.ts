@@ -5,7 +5,10 @@ process.env.TABLE_NAME ??= "unit";
 process.env.BUCKET_NAME ??= "unit";
 const { failureReasonOf } = await import("#lambdas/deployments/workflow/failure-reason.ts");
 const { shadowRuleFor, trafficRuleFor } = await import("#lambdas/deployments/workflow/traffic-rules.ts");
-const { checkTargetsForMode } = await import("#lambdas/deployments/target-resolution.ts");
+const { checkLoadBalancerQuotas, checkTargetsForMode } = await import(
+  "#lambdas/deployments/target-resolution.ts"
+);
+const { errorResponse } = await import("#lambdas/shared/http/error-response.ts");
 const { resolveTokens } = await import("#local/state-machines.ts");
 const { hashPassphrase } = await import("#lambdas/deployments/api/passphrase-hash.ts");
 
@@ -107,5 +110,24 @@ describe("deployer rules", () => {
     });
     expect(derived.toString("hex")).toBe(key);
     expect(await hashPassphrase("correct horse battery staple")).not.toBe(encoded);
+  });
+
+  it("refuses more targets than an ALB forward action takes with 409 and the numbers", () => {
+    const targets = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ modelId: "m", version: i + 1, weight: 1 }));
+    expect(() => checkLoadBalancerQuotas(targets(5))).not.toThrow();
+    const refused = (() => {
+      try {
+        checkLoadBalancerQuotas(targets(6));
+      } catch (error) {
+        return errorResponse(error);
+      }
+      throw new Error("expected a refusal");
+    })();
+    expect(refused.statusCode).toBe(409);
+    const body = JSON.parse(refused.body);
+    expect(body.error.code).toBe("LOAD_BALANCER_QUOTA");
+    expect(body.error.message).toContain("at most 5 target groups");
+    expect(body.error.message).toContain("between 6 targets");
   });
 });

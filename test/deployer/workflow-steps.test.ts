@@ -449,3 +449,26 @@ describe("a failed update", () => {
     );
   });
 });
+
+describe("a target's resources", () => {
+  it("build a new slot when they change, and reuse the live one when they do not", async () => {
+    const small = { cpu: "0.5" as const, memoryMiB: 1024, replicas: { min: 1, max: 1 } };
+    const live: Slot = {
+      ...pending("slive", "primary", 1),
+      target: { ...target("primary", 1), resources: small },
+      resources: { targetGroupArn: "tg-slive" },
+    };
+    const { infra } = fakeInfra(false);
+    store.record = { ...deployment([live], []), mode: "single", revision: 2, liveRevision: 1 };
+    resolved.targets = [{ ...target("primary", 1), resources: { ...small, replicas: { min: 2, max: 4 } } }];
+    const bigger = await steps.prepare(IDS, {} as never, infra);
+    expect(bigger.build).toHaveLength(1);
+    expect(bigger.build[0]?.slotId).not.toBe("slive");
+
+    store.record = { ...deployment([live], []), mode: "single", revision: 2, liveRevision: 1 };
+    resolved.targets = [{ ...target("primary", 1), resources: small }];
+    const same = await steps.prepare(IDS, {} as never, infra);
+    expect(same.build).toEqual([]);
+    expect(store.record?.pendingSlots.map((s) => s.slotId)).toEqual(["slive"]);
+  });
+});

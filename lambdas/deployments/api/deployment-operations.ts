@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hashPassphrase } from "#lambdas/deployments/api/passphrase-hash.ts";
+import { DEFAULT_RESOURCES } from "#lambdas/deployments/capacity.ts";
 import type { DeploymentMode, DeploymentRecord, TargetSpec } from "#lambdas/deployments/deployment-record.ts";
 import {
   changeDeployment,
@@ -270,6 +271,7 @@ export function deploymentView(record: DeploymentRecord): DeploymentView {
       processor: target.processor,
       weight: target.weight,
       role: target.role,
+      resources: target.resources ?? DEFAULT_RESOURCES,
     })),
     revision: record.revision,
     liveRevision: record.liveRevision,

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { FARGATE_CPU } from "#lambdas/deployments/capacity.ts";
 import { DEPLOYMENT_MODES, DEPLOYMENT_STATUSES } from "#lambdas/deployments/deployment-record.ts";
 import { modelIdParam } from "#lambdas/models/routes.ts";
 import { projectIdParam } from "#lambdas/projects/routes.ts";
@@ -6,6 +7,34 @@ import { defineRoute } from "#lambdas/shared/http/route.ts";
 import { conflictError, idParam, listQuery, pageOf, standardErrors } from "#lambdas/shared/http/schemas.ts";
 
 export const deploymentIdParam = idParam("dep");
+
+const resourcesSchema = z
+  .strictObject({
+    cpu: z.enum(FARGATE_CPU).optional().describe("vCPUs of one replica (a Fargate size); default 1"),
+    memoryMiB: z
+      .int("memoryMiB must be a whole number")
+      .min(512)
+      .max(122880)
+      .optional()
+      .describe("Memory of one replica in MiB, valid for the cpu on Fargate; default 2048"),
+    replicas: z
+      .strictObject({
+        min: z
+          .int()
+          .min(1)
+          .max(1000)
+          .optional()
+          .describe("Replicas always running (spread over the AZs); default 1"),
+        max: z
+          .int()
+          .min(1)
+          .max(1000)
+          .optional()
+          .describe("Autoscaling's upper bound, at most the installation's limit; default min"),
+      })
+      .optional(),
+  })
+  .meta({ id: "DeploymentResources" });
 
 const targetSchema = z
   .strictObject({
@@ -36,6 +65,7 @@ const targetSchema = z
       .enum(["champion", "challenger"])
       .optional()
       .describe("Mode champion_challenger: the champion answers, the challenger gets shadow copies"),
+    resources: resourcesSchema.optional(),
   })
   .meta({ id: "DeploymentTarget" });
 
@@ -61,6 +91,13 @@ const servingSchema = z.object({
   processor: z.string(),
   weight: z.int(),
   role: z.enum(["primary", "champion", "challenger"]),
+  resources: z
+    .object({
+      cpu: z.enum(FARGATE_CPU),
+      memoryMiB: z.int(),
+      replicas: z.object({ min: z.int(), max: z.int() }),
+    })
+    .describe("The size and replica bounds it runs with"),
 });
 
 export const deploymentSchema = z

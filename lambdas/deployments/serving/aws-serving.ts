@@ -1,3 +1,9 @@
+import {
+  ApplicationAutoScalingClient,
+  DeregisterScalableTargetCommand,
+  PutScalingPolicyCommand,
+  RegisterScalableTargetCommand,
+} from "@aws-sdk/client-application-auto-scaling";
 import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import {
   CreateServiceCommand,
@@ -30,6 +36,7 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
+import { cpuUnits, type Replicas, SCALING_TARGETS } from "#lambdas/deployments/capacity.ts";
 import type { Slot, SlotResources } from "#lambdas/deployments/deployment-record.ts";
 import type {
   RuntimeHealth,
@@ -137,6 +144,7 @@ export class AwsServing implements ServingInfrastructure {
   private readonly logs = new CloudWatchLogsClient({});
   private readonly efs = new EFSClient({});
   private readonly secrets = new SecretsManagerClient({});
+  private readonly scaling = new ApplicationAutoScalingClient({});
   readonly endpointBaseUrl: string;
   readonly shadowBaseUrl: string | undefined;
   /**
@@ -406,6 +414,8 @@ export class AwsServing implements ServingInfrastructure {
 
   async startRuntime(launch: RuntimeLaunch) {
     const { slot } = launch;
+    const { resources } = slot.target;
+    const replicas = resources?.replicas ?? { min: 1, max: 1 };
     const image = this.settings.runtimeImages[slot.target.runtime];
     if (!image) {
       throw new Error(
@@ -417,8 +427,9 @@ export class AwsServing implements ServingInfrastructure {
         family: `byom-${launch.deploymentId}-${slot.slotId}`,
         networkMode: "awsvpc",
         requiresCompatibilities: ["FARGATE"],
-        cpu: this.settings.cpu,
-        memory: this.settings.memory,
+        // The target's size; a slot built before targets had one keeps the installation's.
+        cpu: resources ? String(cpuUnits(resources.cpu)) : this.settings.cpu,
+        memory: resources ? String(resources.memoryMiB) : this.settings.memory,
         runtimePlatform: { cpuArchitecture: "X86_64", operatingSystemFamily: "LINUX" },
         executionRoleArn: this.settings.executionRoleArn,
         taskRoleArn: this.settings.taskRoleArn,
@@ -468,7 +479,8 @@ export class AwsServing implements ServingInfrastructure {
         cluster: this.settings.clusterArn,
         serviceName: `byom-${slot.slotId}`,
         taskDefinition: taskDefinitionArn,
-        desiredCount: 1,
+        // Fargate spreads a service's tasks over the subnets' AZs.
+        desiredCount: replicas.min,
         launchType: "FARGATE",
         networkConfiguration: {
           awsvpcConfiguration: {
@@ -494,7 +506,54 @@ export class AwsServing implements ServingInfrastructure {
     );
     const serviceArn = created.service?.serviceArn;
     if (!serviceArn) throw new Error("CreateService returned no ARN");
+    if (replicas.max > replicas.min) await this.scaleBetween(serviceArn, launch.targetGroupArn, replicas);
     return { taskDefinitionArn, serviceArn };
+  }
+
+  /**
+   * Application Auto Scaling moves the service between min and max tasks, tracking ALB requests
+   * per task and CPU (whichever asks for more tasks wins).
+   */
+  private async scaleBetween(serviceArn: string, targetGroupArn: string, replicas: Replicas): Promise<void> {
+    const target = {
+      ServiceNamespace: "ecs" as const,
+      ResourceId: scalingResourceOf(serviceArn),
+      ScalableDimension: "ecs:service:DesiredCount" as const,
+    };
+    await this.scaling.send(
+      new RegisterScalableTargetCommand({ ...target, MinCapacity: replicas.min, MaxCapacity: replicas.max }),
+    );
+    // `app/<lb>/<id>/targetgroup/<name>/<id>`: the ALB's metric for this target group.
+    const resourceLabel = `${loadBalancerOfListener(this.settings.listenerArn)}/${targetGroupArn.split(":").at(-1)}`;
+    await this.scaling.send(
+      new PutScalingPolicyCommand({
+        ...target,
+        PolicyName: "byom-requests-per-task",
+        PolicyType: "TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration: {
+          TargetValue: SCALING_TARGETS.requestsPerReplicaPerMinute,
+          PredefinedMetricSpecification: {
+            PredefinedMetricType: "ALBRequestCountPerTarget",
+            ResourceLabel: resourceLabel,
+          },
+          ScaleOutCooldown: 60,
+          ScaleInCooldown: 300,
+        },
+      }),
+    );
+    await this.scaling.send(
+      new PutScalingPolicyCommand({
+        ...target,
+        PolicyName: "byom-cpu",
+        PolicyType: "TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration: {
+          TargetValue: SCALING_TARGETS.cpuPercent,
+          PredefinedMetricSpecification: { PredefinedMetricType: "ECSServiceAverageCPUUtilization" },
+          ScaleOutCooldown: 60,
+          ScaleInCooldown: 300,
+        },
+      }),
+    );
   }
 
   async stopRuntime(resources: SlotResources): Promise<void> {
@@ -502,6 +561,18 @@ export class AwsServing implements ServingInfrastructure {
     const gone = ["ServiceNotFoundException", "ServiceNotActiveException"];
     if (resources.serviceArn) {
       const service = resources.serviceArn;
+      // Its policies go with the scalable target; a service that never scaled has none.
+      await tolerateGone(
+        () =>
+          this.scaling.send(
+            new DeregisterScalableTargetCommand({
+              ServiceNamespace: "ecs",
+              ResourceId: scalingResourceOf(service),
+              ScalableDimension: "ecs:service:DesiredCount",
+            }),
+          ),
+        "ObjectNotFoundException",
+      );
       await tolerateGone(
         () => this.ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount: 0 })),
         ...gone,
@@ -577,6 +648,9 @@ export class AwsServing implements ServingInfrastructure {
     return lines.at(-1);
   }
 }
+
+/** `service/<cluster>/<service>`: Application Auto Scaling's id of an ECS service. */
+const scalingResourceOf = (serviceArn: string) => serviceArn.split(":").at(-1) as string;
 
 function slotAccessPoint(slot: Slot): string {
   if (!slot.resources.accessPointId) throw new Error(`Slot ${slot.slotId} has no access point.`);

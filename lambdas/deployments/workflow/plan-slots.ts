@@ -1,3 +1,4 @@
+import { DEFAULT_RESOURCES } from "#lambdas/deployments/capacity.ts";
 import type { ResolvedTarget, Slot } from "#lambdas/deployments/deployment-record.ts";
 import { changeDeployment } from "#lambdas/deployments/deployments-repository.ts";
 import type { ServingInfrastructure } from "#lambdas/deployments/serving/serving-port.ts";
@@ -24,6 +25,8 @@ const sameServing = (a: ResolvedTarget, b: ResolvedTarget) =>
   a.artifactId === b.artifactId &&
   a.processor === b.processor &&
   a.runtime === b.runtime &&
+  // Another size or replica range runs as a new slot, swapped in like a new version.
+  JSON.stringify(a.resources ?? DEFAULT_RESOURCES) === JSON.stringify(b.resources ?? DEFAULT_RESOURCES) &&
   // Only a champion mirrors (BYOM_SHADOW_URL): a champion that became challenger would send copies
   // to itself, so a role swap builds new slots.
   (a.role === "champion") === (b.role === "champion");

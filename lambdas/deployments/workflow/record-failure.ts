@@ -58,5 +58,6 @@ function specOf(target: ResolvedTarget) {
     runtime: target.runtime,
     processor: target.processor,
     ...(target.role === "primary" ? { weight: target.weight } : { role: target.role }),
+    ...(target.resources ? { resources: target.resources } : {}),
   };
 }

@@ -1,0 +1,87 @@
+import { ValidationFailedError } from "#lambdas/shared/errors.ts";
+
+/**
+ * What a deployment target may ask for: task size and replica bounds (docs/deployer.md, Capacity).
+ * The API checks a request with these rules before anything starts; the AWS adapter sizes the
+ * Fargate task and its autoscaling from them.
+ */
+export const FARGATE_CPU = ["0.25", "0.5", "1", "2", "4", "8", "16"] as const;
+export type FargateCpu = (typeof FARGATE_CPU)[number];
+
+const range = (from: number, to: number, step: number) =>
+  Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
+
+/** Fargate's memory sizes (MiB) for each vCPU size (Amazon ECS, "Task CPU and memory"). */
+const FARGATE_MEMORY_MIB: Readonly<Record<FargateCpu, readonly number[]>> = {
+  "0.25": [512, 1024, 2048],
+  "0.5": range(1024, 4096, 1024),
+  "1": range(2048, 8192, 1024),
+  "2": range(4096, 16384, 1024),
+  "4": range(8192, 30720, 1024),
+  "8": range(16384, 61440, 4096),
+  "16": range(32768, 122880, 8192),
+};
+
+export const validMemoryMiB = (cpu: FargateCpu): readonly number[] => FARGATE_MEMORY_MIB[cpu];
+
+export interface Replicas {
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface Resources {
+  readonly cpu: FargateCpu;
+  readonly memoryMiB: number;
+  readonly replicas: Replicas;
+}
+
+/** A target's `resources` as the API takes it: every field optional. */
+export interface ResourcesSpec {
+  readonly cpu?: FargateCpu | undefined;
+  readonly memoryMiB?: number | undefined;
+  readonly replicas?: Partial<Replicas> | undefined;
+}
+
+/** Today's size: one task of 1 vCPU and 2 GiB. */
+export const DEFAULT_RESOURCES: Resources = { cpu: "1", memoryMiB: 2048, replicas: { min: 1, max: 1 } };
+/** The installation's replica limit when the CDK app (byom:maxReplicas) or local mode sets none. */
+export const DEFAULT_MAX_REPLICAS = 10;
+
+/** ECS's CPU units for a vCPU size. */
+export const cpuUnits = (cpu: FargateCpu) => Math.round(Number(cpu) * 1024);
+
+/**
+ * The resources a target gets: defaults filled in, checked against Fargate's sizes and the
+ * installation's replica limit. `path` names the target in a 400's details.
+ */
+export function resolveResources(
+  spec: ResourcesSpec | undefined,
+  maxReplicas: number,
+  path: string,
+): Resources {
+  const cpu = spec?.cpu ?? DEFAULT_RESOURCES.cpu;
+  const valid = validMemoryMiB(cpu);
+  const memoryMiB =
+    spec?.memoryMiB ??
+    (valid.includes(DEFAULT_RESOURCES.memoryMiB) ? DEFAULT_RESOURCES.memoryMiB : (valid[0] as number));
+  const min = spec?.replicas?.min ?? Math.min(DEFAULT_RESOURCES.replicas.min, spec?.replicas?.max ?? 1);
+  const max = spec?.replicas?.max ?? Math.max(DEFAULT_RESOURCES.replicas.max, min);
+  const fail = (field: string, message: string): never => {
+    throw new ValidationFailedError(message, [{ path: `${path}.${field}`, message }]);
+  };
+  if (!valid.includes(memoryMiB))
+    fail(
+      "memoryMiB",
+      `Fargate runs ${cpu} vCPU with ${valid.join(", ")} MiB of memory; ${memoryMiB} MiB is not one of them.`,
+    );
+  if (min > max) fail("replicas", `replicas.min (${min}) is above replicas.max (${max}).`);
+  if (max > maxReplicas)
+    fail(
+      "replicas.max",
+      `replicas.max ${max} is above this installation's limit of ${maxReplicas} (the CDK context value byom:maxReplicas sets it).`,
+    );
+  return { cpu, memoryMiB, replicas: { min, max } };
+}
+
+/** Target tracking aims at this many ALB requests per task per minute, and at this CPU share. */
+export const SCALING_TARGETS = { requestsPerReplicaPerMinute: 1000, cpuPercent: 70 } as const;
