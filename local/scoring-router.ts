@@ -11,6 +11,15 @@ import type { TrafficRule } from "#lambdas/deployments/serving/serving-port.ts";
 
 /** Larger request bodies are refused with 413, as the runtime would. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/**
+ * Columnar score bodies (Arrow, Parquet, CSV) are streamed through, not buffered: the runtime
+ * spools them and reads them batch by batch (docs/runtimes.md), up to its own, larger limit.
+ */
+const COLUMNAR = new Set([
+  "application/vnd.apache.arrow.stream",
+  "application/vnd.apache.parquet",
+  "text/csv",
+]);
 
 /**
  * Local mode's stand-in for the scoring ALB and its listeners' rules. A rule matches a path prefix
@@ -86,7 +95,8 @@ export class ScoringRouter {
       reply(res, 404, "No deployment answers at this path. Score at /{deploymentId}/model/score.");
       return;
     }
-    const body = await readBody(req);
+    const mediaType = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+    const body = COLUMNAR.has(mediaType) ? req : await readBody(req);
     if (body === undefined) {
       reply(res, 413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
       return;
@@ -139,13 +149,15 @@ function forward(
   port: number,
   req: IncomingMessage,
   path: string,
-  body: Buffer,
+  body: Buffer | IncomingMessage,
 ): Promise<UpstreamAnswer> {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
   }
-  headers["content-length"] = String(body.length);
+  if (Buffer.isBuffer(body)) headers["content-length"] = String(body.length);
+  else if (req.headers["content-length"]) headers["content-length"] = req.headers["content-length"];
+  else headers["transfer-encoding"] = "chunked";
   headers["x-forwarded-for"] = req.socket.remoteAddress ?? "127.0.0.1";
   return new Promise((resolve, reject) => {
     const upstream = request(
@@ -165,7 +177,8 @@ function forward(
     );
     upstream.on("timeout", () => upstream.destroy(new Error("timed out after 60 s")));
     upstream.on("error", reject);
-    upstream.end(body);
+    if (Buffer.isBuffer(body)) upstream.end(body);
+    else body.pipe(upstream);
   });
 }
 

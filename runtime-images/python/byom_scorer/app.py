@@ -18,7 +18,7 @@ from byom_ready.schema import scorer_data_type
 from byom_scorer import formats, v2
 from byom_scorer.auth import PassphraseCheck
 from byom_scorer.config import Settings
-from byom_scorer.convert import NUMPY_DTYPES, Batch, ScoreRequest, check_columnar_fields, convert_arrow, parse_json, parse_request
+from byom_scorer.convert import NUMPY_DTYPES, Batch, ScoreRequest, convert_arrow, parse_json, parse_request
 from byom_scorer.errors import RequestError
 from byom_scorer.model import Outputs, Predictor, as_text_columns
 from byom_scorer.peer import SPLIT_ROWS, Peer
@@ -255,8 +255,6 @@ class ScorerApp:
         empty = None
         try:
             for batch in formats.read_batches(kind, body, schema):
-                if first_row == 0:
-                    check_columnar_fields(batch.schema.names, schema)
                 rows = batch.num_rows
                 if rows == 0:
                     continue

@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 
 from byom_ready.schema import Column
-from byom_scorer.convert import arrow_type
+from byom_scorer.convert import arrow_type, check_columnar_fields
 from byom_scorer.errors import RequestError, bad_request
 
 JSON = "application/json"
@@ -81,7 +81,8 @@ def is_columnar(content_type: str | None) -> bool:
 
 
 def read_batches(kind: str, body: IO[bytes], schema: list[Column]) -> Iterator[Any]:
-    """pyarrow RecordBatches of at most BATCH_ROWS rows; 400 for a body that is not `kind`."""
+    """pyarrow RecordBatches of at most BATCH_ROWS rows; 400 for a body that is not `kind`, and
+    for columns that do not match the schema (checked from the header, before any row)."""
     import pyarrow as pa
 
     try:
@@ -89,12 +90,14 @@ def read_batches(kind: str, body: IO[bytes], schema: list[Column]) -> Iterator[A
             yield from _csv_batches(body, schema)
         elif kind == ARROW:
             reader = pa.ipc.open_stream(body)
+            check_columnar_fields(reader.schema.names, schema)
             for batch in reader:
                 yield from _slices(batch)
         else:
             import pyarrow.parquet as pq
 
             parquet = pq.ParquetFile(body)
+            check_columnar_fields(parquet.schema_arrow.names, schema)
             yield from parquet.iter_batches(batch_size=BATCH_ROWS)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
         raise bad_request(f"the body is not a valid {kind} body: {' '.join(str(error).split())}") from None
@@ -120,6 +123,7 @@ def _csv_batches(body: IO[bytes], schema: list[Column]) -> Iterator[Any]:
             quoted_strings_can_be_null=False,
         ),
     )
+    check_columnar_fields(reader.schema.names, schema)
     for batch in reader:
         yield from _slices(batch)
 

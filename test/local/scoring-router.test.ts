@@ -1,0 +1,80 @@
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ScoringRouter } from "#local/scoring-router.ts";
+
+/** A runtime stand-in that answers with the number of body bytes it received. */
+let upstream: Server;
+let router: ScoringRouter;
+let routerPort: number;
+
+beforeAll(async () => {
+  upstream = createServer((req, res) => {
+    let bytes = 0;
+    req.on("data", (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ path: req.url, bytes, forwardedFor: req.headers["x-forwarded-for"] }));
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", () => resolve()));
+  const upstreamPort = (upstream.address() as AddressInfo).port;
+  router = new ScoringRouter((arn) => (arn === "tg-1" ? upstreamPort : undefined));
+  router.putRule("r1", {
+    deploymentId: "d-1",
+    pathPrefix: "/d-1",
+    targets: [{ targetGroupArn: "tg-1", weight: 100 }],
+  });
+  routerPort = await router.listen(0);
+});
+
+afterAll(async () => {
+  await router?.close();
+  await new Promise<void>((resolve) => upstream?.close(() => resolve()));
+});
+
+function post(path: string, contentType: string, size: number): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port: routerPort, method: "POST", path, headers: { "content-type": contentType } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }),
+        );
+      },
+    );
+    req.on("error", reject);
+    // Sent in 1 MiB chunks without a Content-Length (chunked), as a streaming client would.
+    const chunk = Buffer.alloc(1024 * 1024, 0x61);
+    let sent = 0;
+    const pump = () => {
+      while (sent < size) {
+        const piece = chunk.subarray(0, Math.min(chunk.length, size - sent));
+        sent += piece.length;
+        if (!req.write(piece)) {
+          req.once("drain", pump);
+          return;
+        }
+      }
+      req.end();
+    };
+    pump();
+  });
+}
+
+describe("the local scoring router", () => {
+  it("streams columnar score bodies past the JSON limit to the runtime, and routes /v2", async () => {
+    const size = 70 * 1024 * 1024; // over the 64 MiB JSON limit
+    const csv = await post("/d-1/model/score", "text/csv; charset=utf-8", size);
+    expect(csv.status).toBe(200);
+    expect(csv.body).toMatchObject({ path: "/model/score", bytes: size });
+    const json = await post("/d-1/model/score", "application/json", size);
+    expect(json.status).toBe(413);
+    const v2 = await post("/d-1/v2/models/churn/infer", "application/json", 10);
+    expect(v2.body).toMatchObject({ path: "/v2/models/churn/infer", bytes: 10, forwardedFor: "127.0.0.1" });
+  }, 120_000);
+});
