@@ -33,8 +33,14 @@ export async function ingestDropObject(event: ObjectEvent, messageId: string): P
     logger.warn("drop-folder object outside drop/{projectId}/<name>.zip: ignored", { key: event.key });
     return;
   }
-  if (!(await getProject(drop.projectId))) {
+  const project = await getProject(drop.projectId);
+  if (!project) {
     logger.warn("drop-folder object for an unknown project: ignored", { key: event.key });
+    return;
+  }
+  if (project.deletingJob) {
+    // A project being deleted takes no more writes (docs/data-model.md, "Deleting a project").
+    logger.warn("drop-folder object for a project being deleted: ignored", { key: event.key });
     return;
   }
   const head = await headObject(event.key);

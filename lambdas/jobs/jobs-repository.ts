@@ -125,7 +125,12 @@ export async function yieldJob(
 
 export type JobEnd =
   | { readonly status: "SUCCEEDED"; readonly result: unknown; readonly progress: JobProgress }
-  | { readonly status: "FAILED"; readonly error: { code: string; message: string } };
+  | {
+      readonly status: "FAILED";
+      readonly error: { code: string; message: string };
+      /** How far it got, when that moved since the last record. */
+      readonly progress?: JobProgress;
+    };
 
 /** RUNNING → SUCCEEDED or FAILED; with a token only by the lease's holder. */
 export async function finishJob(jobId: string, token: string | undefined, end: JobEnd): Promise<boolean> {
@@ -142,6 +147,10 @@ export async function finishJob(jobId: string, token: string | undefined, end: J
   } else {
     set += ", #error = :error";
     values[":error"] = end.error;
+    if (end.progress) {
+      set += ", progress = :p";
+      values[":p"] = end.progress;
+    }
   }
   if (token) values[":t"] = token;
   else {

@@ -113,8 +113,9 @@ export async function runJobChunk(jobId: string, remainingMs: number, receiveCou
         code: "JOB_STALLED",
         message: stalled
           ? `The job made no progress within one invocation of the job worker (${outcome.progress.message}). Report it with this job id.`
-          : `The job did not finish within ${MAX_CHUNKS} invocations of the job worker (${outcome.progress.message}). Report it with this job id.`,
+          : `The job did not finish within ${MAX_CHUNKS} invocations of the job worker (${outcome.progress.message}). Ask again to resume it.`,
       },
+      progress: outcome.progress,
     });
     return;
   }

@@ -33,11 +33,18 @@ export async function deleteProject(
   }
   let jobId = newId("job");
   if (!(await markProjectDeleting(projectId, jobId))) {
-    // Asked again: the same job, or (when the first request died before queueing it) that job now.
+    // Asked again: the same job while it runs; a new one (resuming where it stopped) once it
+    // FAILED; that job itself when the first request died before queueing it.
     const running = (await getProject(projectId))?.deletingJob;
     const existing = running ? await getJob(running) : undefined;
-    if (existing) return existing;
-    if (running) jobId = running;
+    if (existing && existing.status !== "FAILED") return existing;
+    if (existing) {
+      if (!(await markProjectDeleting(projectId, jobId, existing.jobId))) {
+        throw new ConflictError(
+          `Project '${projectId}' is being deleted by another request right now; retry.`,
+        );
+      }
+    } else if (running) jobId = running;
   }
   return startJob(caller, projectId, "delete-project", {}, "deleting the artifacts", jobId);
 }

@@ -190,14 +190,21 @@ export async function projectHas(projectId: string, skPrefix: string): Promise<b
  * Marks the project as being deleted by `jobId`, then every membership (authorisation reads only the
  * membership, so that is where writes learn of it). False when another deletion marked it first.
  */
-export async function markProjectDeleting(projectId: string, jobId: string): Promise<boolean> {
+export async function markProjectDeleting(
+  projectId: string,
+  jobId: string,
+  /** A deletion job that FAILED: the new job takes its place. */
+  replacing?: string,
+): Promise<boolean> {
   const marked = await writeIfCondition(
     new UpdateCommand({
       TableName: TABLE_NAME,
       Key: keys.project(projectId),
       UpdateExpression: "SET deletingJob = :j",
-      ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(deletingJob)",
-      ExpressionAttributeValues: { ":j": jobId },
+      ConditionExpression: replacing
+        ? "attribute_exists(pk) AND deletingJob = :previous"
+        : "attribute_exists(pk) AND attribute_not_exists(deletingJob)",
+      ExpressionAttributeValues: { ":j": jobId, ...(replacing ? { ":previous": replacing } : {}) },
     }),
   );
   let cursor: string | undefined;
