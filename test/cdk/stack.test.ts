@@ -582,7 +582,7 @@ describe("the synthesized Byom stack", () => {
     it("limits every VPC endpoint to this account: the S3 one to the artifact bucket and ECR's layer bucket, the DynamoDB one to the table", () => {
       const { network, artifacts, table } = synth.stack;
       const endpoints = synth.template.findResources("AWS::EC2::VPCEndpoint");
-      expect(Object.keys(endpoints)).toHaveLength(8);
+      expect(Object.keys(endpoints)).toHaveLength(11);
       const thisAccount = { Ref: "AWS::AccountId" };
       const bucket = logicalId(artifacts.bucket.node.defaultChild);
       expect(endpoints[logicalId(network.s3Endpoint.node.defaultChild)]?.Properties.PolicyDocument).toEqual({
