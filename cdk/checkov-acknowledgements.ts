@@ -150,7 +150,42 @@ export const CHECKOV_ACKNOWLEDGEMENTS: readonly CheckovAcknowledgement[] = [
       "No API Gateway cache: answers depend on the caller's SigV4 identity (what projects it may see) and change with every write, so a cache would serve one principal's view to another or stale state; it also costs from USD 14 a month.",
     appliesTo: (r) => r.Type === "AWS::ApiGateway::Stage" && r.Properties.CacheClusterEnabled !== true,
   },
+  {
+    check: "CKV_AWS_111",
+    reason:
+      "The deployer's steps register a task definition and, with replicas.max > min, a scalable target and its policies per slot: ecs:RegisterTaskDefinition/DeregisterTaskDefinition/TagResource and application-autoscaling:RegisterScalableTarget/DeregisterScalableTarget/PutScalingPolicy support no resource-level permission for what they create (nor, with byom:tracing, do X-Ray's PutTraceSegments/PutTelemetryRecords). Every other write of theirs is scoped to Byom's resources (byom-* target groups, this cluster's services, byom/* secrets, the file system).",
+    appliesTo: (r) => onlyWildcardOnlyWrites(r),
+  },
 ];
+
+/**
+ * Write actions that AWS authorizes only on `*`: a task definition family or a scalable target
+ * that does not exist yet has no ARN to name (the deployer's steps register them per slot).
+ */
+const WILDCARD_ONLY_WRITES = new Set([
+  "ecs:RegisterTaskDefinition",
+  "ecs:DeregisterTaskDefinition",
+  "ecs:TagResource",
+  "application-autoscaling:RegisterScalableTarget",
+  "application-autoscaling:DeregisterScalableTarget",
+  "application-autoscaling:PutScalingPolicy",
+  // With byom:tracing: X-Ray has no resource-level permissions either.
+  "xray:PutTraceSegments",
+  "xray:PutTelemetryRecords",
+]);
+const asList = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+/** A policy whose only unscoped write actions are ones AWS allows on `*` alone. */
+function onlyWildcardOnlyWrites(r: RenderedResource): boolean {
+  if (r.Type !== "AWS::IAM::Policy") return false;
+  const unscoped = asList<Properties>(r.Properties.PolicyDocument?.Statement)
+    .filter((statement) => asList(statement.Resource).includes("*"))
+    .flatMap((statement) => asList<string>(statement.Action));
+  const writes = unscoped.filter(
+    (action) => !/:(Describe|Get|List)/.test(action) && action !== "elasticfilesystem:ClientMount",
+  );
+  return writes.length > 0 && writes.every((action) => WILDCARD_ONLY_WRITES.has(action));
+}
 
 /** The metadata key checkov reads skips from, on a CloudFormation resource. */
 export const CHECKOV_METADATA_KEY = "checkov";
