@@ -1,6 +1,13 @@
 import * as z from "zod";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
-import { conflictError, idParam, listQuery, pageOf, standardErrors } from "#lambdas/shared/http/schemas.ts";
+import {
+  conflictError,
+  idParam,
+  listQuery,
+  pageOf,
+  standardErrors,
+  text,
+} from "#lambdas/shared/http/schemas.ts";
 import { ROLES } from "./roles.ts";
 
 const roleSchema = z.enum(ROLES);
@@ -33,8 +40,8 @@ export const createProjectRoute = defineRoute({
   tag: "projects",
   handler: `${handlers}/create-project.ts`,
   body: z.strictObject({
-    name: z.string().trim().min(1, "name must not be empty").max(200),
-    description: z.string().max(2000).optional(),
+    name: text("name", { max: 200, notBlank: true, trim: true }),
+    description: text("description", { max: 2000 }).optional(),
   }),
   responses: { 201: { description: "Created", schema: projectSchema }, ...standardErrors },
 });

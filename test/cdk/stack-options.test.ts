@@ -6,6 +6,7 @@ import { RUNTIME_PORT, SHADOW_PORT } from "#cdk/constructs/scoring-cluster.ts";
 import { type SynthesizedApp, synthesize } from "../support/cdk.ts";
 import { cfnLintErrors } from "../support/cfn-lint.ts";
 
+const ADMIN = "arn:aws:iam::123456789012:role/ByomAdmin";
 const CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000";
 
 describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, disposable data and endpoints in every AZ", () => {
@@ -19,7 +20,28 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
       "byom:tracing": "true",
       "byom:maxIntegrationTimeoutSeconds": "300",
       "byom:endpointsInEveryAz": "true",
+      "byom:adminPrincipals": `${ADMIN}, arn:aws:iam::123456789012:user/ops`,
+      "byom:mlflowAllowedHosts": "mlflow.internal",
     });
+  });
+
+  it("tells the catalog's write functions who the installation admins are, and only them", () => {
+    const env = (operationId: string) => {
+      const fn = synth.stack.api.functions.get(operationId);
+      if (!fn) throw new Error(`no function for ${operationId}`);
+      return synth.stack.resolve((fn.function.node.defaultChild as CfnFunction).environment)?.variables ?? {};
+    };
+    for (const operationId of ["addCatalogEntry", "deleteCatalogEntry"]) {
+      expect(env(operationId).ADMIN_PRINCIPALS).toBe(`${ADMIN},arn:aws:iam::123456789012:user/ops`);
+    }
+    expect(env("listCatalogEntries").ADMIN_PRINCIPALS).toBeUndefined();
+    expect(env("importMlflowModel").MLFLOW_ALLOWED_HOSTS).toBe("mlflow.internal");
+  });
+
+  it("refuses admin principals that are not IAM ARNs", () => {
+    expect(() => synthesize({ "byom:adminPrincipals": "alice" })).toThrow(
+      /byom:adminPrincipals lists IAM principal ARNs/,
+    );
   });
 
   it("stays cdk-nag clean: the open scoring port is acknowledged because the operator asked for it", () => {
