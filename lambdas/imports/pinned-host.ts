@@ -83,9 +83,10 @@ export async function pinHost(url: URL, allowedHosts: readonly string[]): Promis
       ]);
     } catch (error) {
       const code = (error as { code?: string }).code ?? "lookup failed";
-      throw new UpstreamError(
-        `The MLflow tracking server's host '${hostname}' does not resolve (${code}). Check trackingUri.`,
-        [{ message: code, host: hostname }],
+      // The caller's input names no reachable host: bad input, not a failing server.
+      throw new ValidationFailedError(
+        `trackingUri's host '${hostname}' does not resolve (${code}). Check the tracking server's name.`,
+        [{ path: "body.trackingUri", message: `does not resolve (${code})`, host: hostname }],
       );
     }
   }

@@ -85,8 +85,18 @@ function linksFrom(source: Route, schema: z.ZodType | undefined): Record<string,
   return links;
 }
 
+/** Whether a body names another resource by id, at its top level or in a list (`targets[].modelId`). */
 function referencesOtherIds(body: z.ZodType | undefined): boolean {
-  return body instanceof z.ZodObject && Object.keys(body.shape).some((name) => /Id$/.test(name));
+  const options = body instanceof z.ZodDiscriminatedUnion ? (body.options as z.ZodType[]) : [body];
+  return options.some(
+    (option) =>
+      option instanceof z.ZodObject &&
+      Object.entries(option.shape).some(
+        ([name, field]) =>
+          /Id$/.test(name) ||
+          (field instanceof z.ZodArray && referencesOtherIds((field as z.ZodArray).element as z.ZodType)),
+      ),
+  );
 }
 
 function requiredNames(schema: z.ZodObject | undefined): string[] {

@@ -52,6 +52,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const reportDir = mkdtempSync(join(tmpdir(), "byom-fuzz-"));
   try {
     const args = [
+      "--config-file",
+      join(HOOKS_DIR, "schemathesis.toml"),
       "run",
       `${options.apiUrl}/v1/openapi.json`,
       "--url",
