@@ -1,6 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
-import { UpstreamError, ValidationFailedError } from "#lambdas/shared/errors.ts";
+import { NotFoundError, UpstreamError, ValidationFailedError } from "#lambdas/shared/errors.ts";
 
 /**
  * Where an import may connect. A tracking URI is the caller's to choose, so without a check it
@@ -61,6 +61,17 @@ function hexToIpv4(text: string): string | undefined {
 const LOOKUP_TIMEOUT_MS = 5_000;
 
 /**
+ * The tracking URI names a host that does not resolve: the model version it points at cannot be
+ * found (404, as for an unknown model or version); not a failing server (502), not malformed input.
+ */
+export class TrackingHostNotFoundError extends NotFoundError {
+  constructor(hostname: string, code: string) {
+    super("MLflow tracking host", hostname);
+    this.message = `trackingUri's host '${hostname}' does not resolve (${code}). Check the tracking server's name.`;
+  }
+}
+
+/**
  * Resolves the URI's host and returns the address to connect to. Refuses (400) a host any of whose
  * addresses is loopback, private, unique-local, link-local and the like, unless `allowedHosts`
  * names it (the name as written in the URI, or the address literal).
@@ -83,11 +94,7 @@ export async function pinHost(url: URL, allowedHosts: readonly string[]): Promis
       ]);
     } catch (error) {
       const code = (error as { code?: string }).code ?? "lookup failed";
-      // The caller's input names no reachable host: bad input, not a failing server.
-      throw new ValidationFailedError(
-        `trackingUri's host '${hostname}' does not resolve (${code}). Check the tracking server's name.`,
-        [{ path: "body.trackingUri", message: `does not resolve (${code})`, host: hostname }],
-      );
+      throw new TrackingHostNotFoundError(hostname, code);
     }
   }
   const allowed = allowedHosts.map((h) => h.replace(/^\[|\]$/g, "").toLowerCase()).includes(hostname);

@@ -36,7 +36,8 @@ describe("where an MLflow import may connect", () => {
     const local = await pinHost(new URL("http://localhost:5000"), ["localhost"]);
     expect(["127.0.0.1", "::1"]).toContain(local.address);
     await expect(pinHost(new URL("http://no-such-host.invalid"), [])).rejects.toMatchObject({
-      code: "VALIDATION_FAILED",
+      code: "NOT_FOUND",
+      message: expect.stringContaining("does not resolve"),
     });
   });
 });
