@@ -21,16 +21,10 @@ const targetSchema = z
       .int("version must be a whole number")
       .min(1, "versions start at 1")
       .max(2 ** 31),
-    runtime: z
-      .string()
-      .min(1)
-      .max(200)
+    runtime: text("runtime", { min: 1, max: 200 })
       .optional()
       .describe("A runtime of the catalog; default: the first that serves the model's framework"),
-    processor: z
-      .string()
-      .min(1)
-      .max(200)
+    processor: text("processor", { min: 1, max: 200 })
       .optional()
       .describe("An artifact processor of the catalog; default: the one for the artifact's type"),
     weight: z

@@ -100,12 +100,9 @@ export const putMemberRoute = defineRoute({
   handler: `${handlers}/put-member.ts`,
   params: projectParams,
   body: z.strictObject({
-    principal: z
-      .string()
-      .trim()
-      .min(1)
-      .max(512)
-      .describe("An IAM principal ARN, or local:<user> in local mode"),
+    principal: text("principal", { max: 512, notBlank: true, trim: true }).describe(
+      "An IAM principal ARN, or local:<user> in local mode",
+    ),
     role: roleSchema,
   }),
   responses: {
@@ -123,7 +120,7 @@ export const deleteMemberRoute = defineRoute({
   tag: "projects",
   handler: `${handlers}/delete-member.ts`,
   params: projectParams,
-  query: z.object({ principal: z.string().min(1).max(512) }),
+  query: z.object({ principal: text("principal", { min: 1, max: 512 }) }),
   responses: { 204: { description: "Removed" }, ...standardErrors, ...conflictError },
 });
 
