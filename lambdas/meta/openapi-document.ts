@@ -66,8 +66,10 @@ function linksFrom(source: Route, schema: z.ZodType | undefined): Record<string,
   const fromPath = new Set(source.params ? Object.keys(source.params.shape) : []);
   const links: Record<string, object> = {};
   for (const target of ROUTES) {
-    // A body naming another resource (`{experimentId}`) needs an id no link can supply.
-    if (target === source || target.public || referencesOtherIds(target.body)) continue;
+    // A body naming another resource (`{experimentId}`) needs an id no link can supply, and an
+    // import needs an MLflow server no link can supply either.
+    if (target === source || target.public || NOT_LINKED.has(target.operationId)) continue;
+    if (referencesOtherIds(target.body)) continue;
     const needed = [...requiredNames(target.params), ...requiredNames(target.query)];
     if (needed.length === 0) continue;
     const parameters: Record<string, string> = {};
@@ -84,6 +86,8 @@ function linksFrom(source: Route, schema: z.ZodType | undefined): Record<string,
   }
   return links;
 }
+
+const NOT_LINKED = new Set(["importMlflowModel"]);
 
 /** Whether a body names another resource by id, at its top level or in a list (`targets[].modelId`). */
 function referencesOtherIds(body: z.ZodType | undefined): boolean {
