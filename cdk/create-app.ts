@@ -11,7 +11,8 @@ import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
  * Context values (`cdk deploy -c byom:internetFacing=true …`, or cdk.json), all optional:
  * byom:stackName, byom:region, byom:retainData, byom:internetFacing, byom:allowedCidr,
  * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:maxIntegrationTimeoutSeconds,
- * byom:longRunningConcurrency, byom:allowUnauthenticatedScoring, byom:maxReplicas.
+ * byom:longRunningConcurrency, byom:allowUnauthenticatedScoring, byom:maxReplicas,
+ * byom:adminPrincipals, byom:mlflowAllowedHosts (comma-separated lists).
  * docs/deploy-aws.md explains each.
  */
 export function createApp(
@@ -46,6 +47,22 @@ export function createApp(
     }
     return number;
   };
+  const list = (name: string): string[] | undefined => {
+    const value = app.node.tryGetContext(name);
+    if (value === undefined || value === "") return undefined;
+    const items = (Array.isArray(value) ? value.map(String) : String(value).split(","))
+      .map((item) => item.trim())
+      .filter(Boolean);
+    return items.length > 0 ? items : undefined;
+  };
+  const adminPrincipals = list("byom:adminPrincipals");
+  for (const principal of adminPrincipals ?? []) {
+    if (!/^arn:aws[a-z-]*:(iam|sts)::\d{12}:/.test(principal)) {
+      throw new Error(
+        `Context byom:adminPrincipals lists IAM principal ARNs (arn:aws:iam::<account>:role/<name> or :user/<name>), not '${principal}'.`,
+      );
+    }
+  }
   const props: ByomStackProps = {
     // Account-agnostic, so `cdk synth` needs no credentials; the region is known so that ALB
     // access logging can name the region's log delivery principal.
@@ -60,6 +77,8 @@ export function createApp(
     endpointsInEveryAz: flag("byom:endpointsInEveryAz"),
     allowUnauthenticatedScoring: flag(ALLOW_UNAUTHENTICATED_SCORING_CONTEXT),
     maxReplicas: count("byom:maxReplicas"),
+    adminPrincipals,
+    mlflowAllowedHosts: list("byom:mlflowAllowedHosts"),
   };
   const stack = new ByomStack(app, text("byom:stackName") ?? "Byom", props);
   // cdk-nag 3: a policy validation plugin; synth fails on any finding not acknowledged with a reason.

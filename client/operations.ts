@@ -88,7 +88,8 @@ export const OPERATIONS = {
 
   listCompositions: { method: "GET", path: "/v1/catalog/compositions" },
   listCatalogEntries: { method: "GET", path: "/v1/catalog/{kind}" },
-  addCatalogEntry: { method: "POST", path: "/v1/catalog/{kind}" },
+  addCatalogEntry: { method: "POST", path: "/v1/catalog/entries" },
+  deleteCatalogEntry: { method: "DELETE", path: "/v1/catalog/{kind}" },
 
   importMlflowModel: { method: "POST", path: "/v1/projects/{projectId}/imports/mlflow" },
 

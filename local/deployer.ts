@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import type { StepSetting } from "#lambdas/deployments/serving-contract.ts";
+import type { EmulatorCredentials } from "./emulator-guard.ts";
 import { LocalServing, localProcessorTaskDefinitions } from "./local-serving.ts";
 import { prepareImage } from "./python-env.ts";
 import { RuntimeSupervisor } from "./runtime-supervisor.ts";
@@ -45,6 +46,8 @@ export async function startDeployer(options: {
   home: string;
   repoRoot: string;
   scoringPort: number;
+  /** What the Step Functions stand-in accepts (local/emulator-guard.ts). */
+  credentials: EmulatorCredentials;
 }): Promise<LocalDeployer> {
   const { home, repoRoot } = options;
   const supervisor = new RuntimeSupervisor(home);
@@ -59,7 +62,7 @@ export async function startDeployer(options: {
   void localServing.restore();
   void prepareImageEnvs();
 
-  const stepFunctions = new LocalStepFunctions(home, async () => {
+  const stepFunctions = new LocalStepFunctions(home, options.credentials, async () => {
     // Loaded at the first execution: the step modules read their environment when they load.
     const { localTaskHandlers } = await import("./workflow-tasks.ts");
     return localTaskHandlers(localServing);

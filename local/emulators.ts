@@ -1,6 +1,6 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CreateTableCommand,
@@ -10,26 +10,58 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import S3rver from "s3rver";
+import S3rverAccount from "s3rver/lib/models/account.js";
 import { TABLE_DEFINITION } from "#lambdas/shared/table-definition.ts";
+import { type EmulatorCredentials, guardEmulator, newEmulatorCredentials } from "./emulator-guard.ts";
 
-/** Credentials the emulators accept (s3rver checks for exactly these). */
-export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
 export const LOCAL_REGION = "us-east-1";
 
 export interface Emulator {
   readonly endpoint: string;
+  /** What requests must be signed with (made for this start unless given). */
+  readonly credentials: EmulatorCredentials;
   close(): Promise<void>;
 }
 
-/** dynalite on loopback, persisted under `dir` (LevelDB). */
-export async function startDynamo(dir: string, port: number): Promise<Emulator> {
+/**
+ * A private folder (0700) for an emulator's Unix socket: only the guard in front of it, on
+ * 127.0.0.1, is reachable over TCP (local/emulator-guard.ts). Under the OS temp folder, as a
+ * socket path must stay short.
+ */
+export function privateSocket(name: string): { path: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "byom-"));
+  chmodSync(dir, 0o700);
+  return { path: join(dir, `${name}.sock`), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** dynalite persisted under `dir` (LevelDB), behind the guard on 127.0.0.1:`port`. */
+export async function startDynamo(
+  dir: string,
+  port: number,
+  credentials: EmulatorCredentials = newEmulatorCredentials(),
+): Promise<Emulator> {
   mkdirSync(dir, { recursive: true });
+  const socket = privateSocket("dynamodb");
   const server: Server = dynalite({ path: dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await listen(server, port, "DynamoDB emulator");
-  const { port: bound } = server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(socket.path, () => resolve());
+  });
+  const guard = await guardEmulator({
+    what: "DynamoDB emulator",
+    port,
+    upstreamSocket: socket.path,
+    credentials,
+    bodyInSignature: true,
+  });
   return {
-    endpoint: `http://127.0.0.1:${bound}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    endpoint: guard.endpoint,
+    credentials,
+    close: async () => {
+      await guard.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      socket.remove();
+    },
   };
 }
 
@@ -57,19 +89,20 @@ export interface S3ObjectEvent {
 }
 
 /**
- * s3rver on loopback, persisted under `dir`. It emits events for every bucket and with raw keys; the
- * caller gets plain object events and does the filtering.
+ * s3rver persisted under `dir`, behind the guard on 127.0.0.1:`port` (s3rver checks no SigV4
+ * signature: the guard does). It emits events for every bucket and with raw keys; the caller gets
+ * plain object events and does the filtering.
  */
 export async function startS3(
   dir: string,
   port: number,
   bucket: string,
   onObjectEvent: (event: S3ObjectEvent) => void,
+  credentials: EmulatorCredentials = newEmulatorCredentials(),
 ): Promise<Emulator> {
   mkdirSync(dir, { recursive: true });
+  const socket = privateSocket("s3");
   const s3rver = new S3rver({
-    address: "127.0.0.1",
-    port,
     directory: dir,
     silent: true,
     allowMismatchedSignatures: true,
@@ -93,19 +126,42 @@ export async function startS3(
       });
     }
   });
-  const address = (await s3rver.run()) as AddressInfo;
+  // s3rver looks the access key up in its account registry (and checks no v4 signature: the guard
+  // did): it knows this start's key, and no longer its built-in S3RVER one.
+  S3rverAccount.DUMMY_ACCOUNT.revokeAccessKey("S3RVER");
+  S3rverAccount.DUMMY_ACCOUNT.createKeyPair(credentials.accessKeyId, credentials.secretAccessKey);
+  // What s3rver.run() does, on the socket instead of a TCP port.
+  await s3rver.configureBuckets();
+  const httpServer = await s3rver.listen(socket.path);
+  s3rver.httpServer = httpServer;
   // Completing a multi-GB multipart upload assembles the object inside one request; Node's default
   // 300 s request timeout would cut it off on a busy machine (S3 itself has no such limit).
-  if (s3rver.httpServer) s3rver.httpServer.requestTimeout = 0;
+  httpServer.requestTimeout = 0;
+  const guard = await guardEmulator({
+    what: "S3 emulator",
+    port,
+    upstreamSocket: socket.path,
+    credentials,
+    bodyInSignature: false,
+  });
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
-    close: () => s3rver.close(),
+    endpoint: guard.endpoint,
+    credentials,
+    close: async () => {
+      await guard.close();
+      await s3rver.close();
+      socket.remove();
+    },
   };
 }
 
 /** Creates the table from its one declaration unless it already exists (data survives restarts). */
-export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+export async function ensureTable(dynamo: Emulator, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: LOCAL_REGION,
+    credentials: dynamo.credentials,
+  });
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
     await waitUntilActive(client, tableName);
@@ -163,19 +219,4 @@ async function waitUntilActive(client: DynamoDBClient, tableName: string): Promi
 
 export function dataDirs(home: string) {
   return { dynamo: join(home, "dynamodb"), s3: join(home, "s3"), deadLetters: join(home, "dead-letters") };
-}
-
-function listen(server: Server, port: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === "EADDRINUSE"
-          ? new Error(
-              `${what}: port ${port} on 127.0.0.1 is in use. Stop what holds it or choose another port.`,
-            )
-          : error,
-      );
-    });
-    server.listen(port, "127.0.0.1", () => resolve());
-  });
 }

@@ -15,6 +15,8 @@ interface CompiledRoute {
   readonly route: Route;
   readonly pattern: RegExp;
   readonly paramNames: readonly string[];
+  /** Literal segments: the more, the more specific the template. */
+  readonly literals: number;
 }
 
 /**
@@ -36,7 +38,9 @@ export function createGateway(routes: readonly Route[], tokens: TokenVerifier, r
     return handler;
   };
 
-  return createServer((req, res) => {
+  // Long query strings (a 2,048-character cursor of 4-byte characters) must reach the handler's
+  // validation, not end in Node's 431: API Gateway reads URLs of up to 10 KB.
+  return createServer({ maxHeaderSize: 256 * 1024 }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       console.error("local gateway: handler crashed", error);
       if (!res.headersSent)
@@ -48,6 +52,8 @@ export function createGateway(routes: readonly Route[], tokens: TokenVerifier, r
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
     const method = req.method ?? "GET";
+    // As in API Gateway and OpenAPI, a literal path segment wins over a template: of the matching
+    // templates only the most specific one answers, with its own methods.
     const matches = compiled
       .map((c) => ({ c, m: c.pattern.exec(url.pathname) }))
       .filter((x): x is { c: CompiledRoute; m: RegExpExecArray } => x.m !== null);
@@ -59,13 +65,16 @@ export function createGateway(routes: readonly Route[], tokens: TokenVerifier, r
       );
       return;
     }
-    const match = matches.find((x) => x.c.route.method === method);
+    const specificity = Math.max(...matches.map((x) => x.c.literals));
+    const resource = matches.filter((x) => x.c.literals === specificity);
+    const match = resource.find((x) => x.c.route.method === method);
     if (!match) {
-      const allowed = matches.map((x) => x.c.route.method).join(", ");
+      const allowed = [...new Set(resource.map((x) => x.c.route.method))].join(", ");
       send(
         res,
         405,
         errorJson("METHOD_NOT_ALLOWED", `${method} is not supported on ${url.pathname}; use ${allowed}.`),
+        { allow: allowed },
       );
       return;
     }
@@ -114,7 +123,8 @@ function compile(route: Route): CompiledRoute {
       return "([^/]+)";
     })
     .join("/");
-  return { route, pattern: new RegExp(`^${source}$`), paramNames };
+  const literals = route.path.split("/").length - paramNames.length;
+  return { route, pattern: new RegExp(`^${source}$`), paramNames, literals };
 }
 
 function proxyEvent(
@@ -212,7 +222,7 @@ function errorJson(code: string, message: string): string {
   return JSON.stringify({ error: { code, message, details: [] } });
 }
 
-function send(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { "content-type": "application/json" });
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(body);
 }

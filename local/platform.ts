@@ -1,13 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { type LocalDeployer, startDeployer } from "./deployer.ts";
-import { dataDirs, ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamo, startS3 } from "./emulators.ts";
+import { newEmulatorCredentials } from "./emulator-guard.ts";
+import { dataDirs, ensureTable, LOCAL_REGION, startDynamo, startS3 } from "./emulators.ts";
 import { createGateway } from "./gateway.ts";
 import { LocalIngestQueue, type LocalQueue, localJobQueue } from "./ingest-queue.ts";
-import { addLocalUser, TokenVerifier } from "./tokens.ts";
+import { addLocalUser, localPrincipal, TokenVerifier } from "./tokens.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const LOCAL_TABLE = "byom";
@@ -28,7 +29,14 @@ export interface LocalConfig {
   readonly apiUrl: string;
   readonly scoringUrl: string;
   readonly s3Endpoint: string;
+  readonly dynamodbEndpoint: string;
   readonly bucket: string;
+  /**
+   * What the emulators accept, made anew at every start (docs/local-mode.md): e.g.
+   * `AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… aws --endpoint-url <s3Endpoint> s3 cp …`.
+   */
+  readonly awsAccessKeyId: string;
+  readonly awsSecretAccessKey: string;
   readonly token: string;
   readonly principal: string;
   readonly region: string;
@@ -49,26 +57,41 @@ export interface Platform {
  */
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const home = resolve(options.home);
-  mkdirSync(home, { recursive: true });
+  // The data folder holds tokens, credentials and models: its owner's only.
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  chmodSync(home, 0o700);
   const dirs = dataDirs(home);
+  const credentials = newEmulatorCredentials();
 
-  const dynamo = await startDynamo(dirs.dynamo, options.dynamoPort);
+  const dynamo = await startDynamo(dirs.dynamo, options.dynamoPort, credentials);
   const ingestQueue = new LocalIngestQueue(home, LOCAL_BUCKET, REPO_ROOT);
-  const s3 = await startS3(dirs.s3, options.s3Port, LOCAL_BUCKET, ingestQueue.onObjectEvent);
-  const deployer = await startDeployer({ home, repoRoot: REPO_ROOT, scoringPort: options.scoringPort });
+  const s3 = await startS3(dirs.s3, options.s3Port, LOCAL_BUCKET, ingestQueue.onObjectEvent, credentials);
+  const deployer = await startDeployer({
+    home,
+    repoRoot: REPO_ROOT,
+    scoringPort: options.scoringPort,
+    credentials,
+  });
 
   Object.assign(process.env, {
     TABLE_NAME: LOCAL_TABLE,
     BUCKET_NAME: LOCAL_BUCKET,
     AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_S3: s3.endpoint,
     BYOM_S3_FORCE_PATH_STYLE: "true",
+    // The installation admin (catalog writes): the platform's own user, docs/local-mode.md.
+    ADMIN_PRINCIPALS: localPrincipal(LOCAL_USER),
+    // MLflow imports may reach this machine (the common case: mlflow server on localhost), plus
+    // the hosts BYOM_MLFLOW_ALLOWED_HOSTS names; other private addresses stay refused.
+    MLFLOW_ALLOWED_HOSTS: ["localhost", "127.0.0.1", "::1", process.env.BYOM_MLFLOW_ALLOWED_HOSTS ?? ""]
+      .filter(Boolean)
+      .join(","),
     ...deployer.env,
   });
-  await ensureTable(dynamo.endpoint, LOCAL_TABLE);
+  await ensureTable(dynamo, LOCAL_TABLE);
   await seedCatalog();
 
   // Jobs the handlers start go to local mode's queue, drained by the same worker handler as on AWS.
@@ -86,11 +109,15 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     apiUrl: `http://127.0.0.1:${apiPort}`,
     scoringUrl: deployer.scoringUrl,
     s3Endpoint: s3.endpoint,
+    dynamodbEndpoint: dynamo.endpoint,
     bucket: LOCAL_BUCKET,
     region: LOCAL_REGION,
+    awsAccessKeyId: credentials.accessKeyId,
+    awsSecretAccessKey: credentials.secretAccessKey,
     ...localUser(home),
   };
   writeFileSync(join(home, "local.json"), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(join(home, "local.json"), 0o600);
   ingestQueue.kick();
   jobQueue.kick();
   deployer.startMonitor();

@@ -214,9 +214,48 @@ async function sitePackages(python: string): Promise<string> {
   });
 }
 
-function childEnv(extra: Readonly<Record<string, string>>): Record<string, string> {
+/**
+ * What a processor or runtime process may see of this one's environment: the basics a Python
+ * process needs, nothing of the platform (its emulator credentials, endpoints, table and bucket).
+ * Model code is untrusted; docs/runtimes.md lists the contract variables it gets on top.
+ */
+const INHERITED = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TMPDIR",
+  "TERM",
+  "LD_LIBRARY_PATH",
+  "JAVA_HOME",
+];
+/** Processor and runtime tuning an installation may set for every process (docs/runtimes.md). */
+const RUNTIME_SETTINGS = [
+  "BYOM_LOG_LEVEL",
+  "BYOM_MAX_UNZIPPED_BYTES",
+  "BYOM_MAX_ZIP_ENTRIES",
+  "BYOM_MAX_ZIP_RATIO",
+  "BYOM_MAX_BODY_BYTES",
+  "BYOM_ONNX_THREADS",
+  "BYOM_PARSE_THREADS",
+  "BYOM_THREADS_PER_WORKER",
+  "BYOM_SPLIT_ROWS",
+  "BYOM_SPLIT_TIMEOUT_SECONDS",
+];
+
+function childEnv(extra: Readonly<Record<string, string>>, inheritSettings: boolean): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined) continue;
+    // `npm run local:runtime|local:processor` take BYOM_* settings from the user's shell.
+    const setting = key.startsWith("BYOM_") && (inheritSettings || RUNTIME_SETTINGS.includes(key));
+    if (INHERITED.includes(key) || key.startsWith("LC_") || setting) {
+      env[key] = value;
+    }
+  }
   return { ...env, PYTHONPATH: PYTHON_SOURCE_DIR, PYTHONUNBUFFERED: "1", ...extra };
 }
 
@@ -225,6 +264,8 @@ export interface ProcessorRun {
   readonly targetPath: string;
   /** BYOM_FRAMEWORK, BYOM_INPUT_SCHEMA, BYOM_OUTPUT_SCHEMA, BYOM_MODEL_ID … (docs/runtimes.md). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Pass this process's BYOM_* variables on (the command-line entry points only). */
+  readonly inheritSettings?: boolean;
 }
 
 /** True for images whose ENTRYPOINT runs `java` (local/java-image.ts runs them). */
@@ -239,30 +280,46 @@ export async function prepareImage(image: string): Promise<void> {
 }
 
 /** A Java image's ENTRYPOINT as a local process (no PYTHONPATH: it runs no Python). */
-async function javaCommand(image: string, env: Record<string, string>): Promise<PythonCommand> {
+async function javaCommand(
+  image: string,
+  env: Record<string, string>,
+  inheritSettings: boolean,
+): Promise<PythonCommand> {
   const java = await ensureJavaImage(imageDir(image), RUNTIME_IMAGES_DIR);
-  return { command: java.command, args: java.args, env: childEnv(env), cwd: java.projectDir };
+  return {
+    command: java.command,
+    args: java.args,
+    env: childEnv(env, inheritSettings),
+    cwd: java.projectDir,
+  };
 }
 
 /** The processor as a local process: SOURCE_PATH/TARGET_PATH as the ECS task gets them. */
 export async function processorCommand(name: string, run: ProcessorRun): Promise<PythonCommand> {
   const image = processorImage(name);
   if (await isJavaImage(image)) {
-    return javaCommand(image, {
-      ...run.env,
-      SOURCE_PATH: resolve(run.sourcePath),
-      TARGET_PATH: resolve(run.targetPath),
-    });
+    return javaCommand(
+      image,
+      {
+        ...run.env,
+        SOURCE_PATH: resolve(run.sourcePath),
+        TARGET_PATH: resolve(run.targetPath),
+      },
+      run.inheritSettings ?? false,
+    );
   }
   const { python } = await ensureImageEnv(image);
   return {
     command: python,
     args: ["-m", await entrypointModule(image)],
-    env: childEnv({
-      ...run.env,
-      SOURCE_PATH: resolve(run.sourcePath),
-      TARGET_PATH: resolve(run.targetPath),
-    }),
+    env: childEnv(
+      {
+        ...run.env,
+        SOURCE_PATH: resolve(run.sourcePath),
+        TARGET_PATH: resolve(run.targetPath),
+      },
+      run.inheritSettings ?? false,
+    ),
     cwd: PYTHON_SOURCE_DIR,
   };
 }
@@ -274,31 +331,40 @@ export interface RuntimeRun {
   readonly port: number;
   /** BYOM_PASSPHRASE_HASH, BYOM_PREDICT_PROBA, BYOM_BATCH_DIR, BYOM_WORKERS … (docs/runtimes.md). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Pass this process's BYOM_* variables on (the command-line entry points only). */
+  readonly inheritSettings?: boolean;
 }
 
 /** The runtime as a local process, with the catalog entry's env under the deployment's own. */
 export async function runtimeCommand(name: string, run: RuntimeRun): Promise<PythonCommand> {
   const entry = runtimeEntry(name);
   if (await isJavaImage(entry.image)) {
-    return javaCommand(entry.image, {
-      ...entry.env,
-      ...run.env,
-      MODEL_PATH: resolve(run.modelPath),
-      MODEL_ID: run.modelId,
-      PORT: String(run.port),
-    });
+    return javaCommand(
+      entry.image,
+      {
+        ...entry.env,
+        ...run.env,
+        MODEL_PATH: resolve(run.modelPath),
+        MODEL_ID: run.modelId,
+        PORT: String(run.port),
+      },
+      run.inheritSettings ?? false,
+    );
   }
   const { python } = await ensureImageEnv(entry.image);
   return {
     command: python,
     args: ["-m", await entrypointModule(entry.image)],
-    env: childEnv({
-      ...entry.env,
-      ...run.env,
-      MODEL_PATH: resolve(run.modelPath),
-      MODEL_ID: run.modelId,
-      PORT: String(run.port),
-    }),
+    env: childEnv(
+      {
+        ...entry.env,
+        ...run.env,
+        MODEL_PATH: resolve(run.modelPath),
+        MODEL_ID: run.modelId,
+        PORT: String(run.port),
+      },
+      run.inheritSettings ?? false,
+    ),
     cwd: PYTHON_SOURCE_DIR,
   };
 }

@@ -10,5 +10,5 @@ if (!name || !sourcePath || !targetPath) {
   process.stderr.write("usage: npm run local:processor -- <processor-name> <SOURCE_PATH> <TARGET_PATH>\n");
   process.exit(64);
 }
-const command = await processorCommand(name, { sourcePath, targetPath });
+const command = await processorCommand(name, { sourcePath, targetPath, inheritSettings: true });
 process.exit(await runToExit(command));

@@ -10,5 +10,10 @@ if (!name || !modelPath || !modelId || !port || !/^\d+$/.test(port)) {
   process.stderr.write("usage: npm run local:runtime -- <runtime-name> <MODEL_PATH> <MODEL_ID> <PORT>\n");
   process.exit(64);
 }
-const command = await runtimeCommand(name, { modelPath, modelId, port: Number(port) });
+const command = await runtimeCommand(name, {
+  modelPath,
+  modelId,
+  port: Number(port),
+  inheritSettings: true,
+});
 process.exit(await runToExit(command));

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { startPlatform } from "./platform.ts";
 
 /** `npm start`: local mode in the foreground until Ctrl-C. */
@@ -26,8 +27,9 @@ try {
     [
       `Byom local mode is ready: API ${apiUrl}, S3 ${s3Endpoint}, scoring ${scoringUrl}/{deploymentId}/model/score, data in ${home}/ (settings in ${home}/local.json).`,
       "Try:",
-      `  curl -s -H "Authorization: Bearer $(node -p 'require("./${home}/local.json").token')" \\`,
+      `  curl -s -H "Authorization: Bearer $(node -p 'require(${JSON.stringify(resolve(home, "local.json"))}).token')" \\`,
       `       -H 'content-type: application/json' -d '{"name":"demo"}' ${apiUrl}/v1/projects`,
+      `The emulators' credentials for this start (awsAccessKeyId, awsSecretAccessKey) are in ${home}/local.json too; docs/local-mode.md.`,
     ].join("\n"),
   );
   let stopping = false;

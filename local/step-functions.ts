@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { StateMachine } from "aws-local-stepfunctions";
+import { type EmulatorCredentials, type GuardedEndpoint, guardEmulator } from "./emulator-guard.ts";
+import { privateSocket } from "./emulators.ts";
 
 type TaskHandler = (input: unknown) => Promise<unknown>;
 
@@ -34,8 +35,12 @@ export class LocalStepFunctions {
   private server: Server | undefined;
   private readonly executionDir: string;
 
+  private guard: GuardedEndpoint | undefined;
+  private socket: { path: string; remove(): void } | undefined;
+
   constructor(
     home: string,
+    private readonly credentials: EmulatorCredentials,
     private readonly taskHandlers: () => Promise<Record<string, TaskHandler>>,
   ) {
     this.executionDir = join(home, "executions");
@@ -63,8 +68,18 @@ export class LocalStepFunctions {
       });
     });
     this.server = server;
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Like the other emulators: a private socket, reachable only through the guard.
+    const socket = privateSocket("states");
+    this.socket = socket;
+    await new Promise<void>((resolve) => server.listen(socket.path, () => resolve()));
+    this.guard = await guardEmulator({
+      what: "Step Functions stand-in",
+      port: 0,
+      upstreamSocket: socket.path,
+      credentials: this.credentials,
+      bodyInSignature: true,
+    });
+    return this.guard.endpoint;
   }
 
   /** Resolves once no execution runs (tests and benchmarks wait on this). */
@@ -75,11 +90,13 @@ export class LocalStepFunctions {
   async close(): Promise<void> {
     for (const abort of this.aborters.values()) abort();
     await Promise.allSettled([...this.running.values()]);
+    await this.guard?.close();
     const server = this.server;
     if (server) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
     }
+    this.socket?.remove();
   }
 
   async start(stateMachineArn: string, name: string, input: unknown): Promise<ExecutionSummary> {

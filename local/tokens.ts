@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -25,6 +25,7 @@ export function addLocalUser(home: string, user: string): { principal: string; t
   }
   const principal = localPrincipal(user);
   const token = `byom_${randomBytes(32).toString("base64url")}`;
+  mkdirSync(home, { recursive: true, mode: 0o700 });
   const entries = readEntries(home).filter((entry) => entry.principal !== principal);
   entries.push({ principal, sha256: hash(token) });
   writeFileSync(fileOf(home), `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 });

@@ -1,4 +1,4 @@
-// Minimal typings for the two emulators, which ship none.
+// Minimal typings for the two emulators (and s3rver's account registry), which ship none.
 declare module "dynalite" {
   import type { Server } from "node:http";
 
@@ -26,8 +26,21 @@ declare module "s3rver" {
   export default class S3rver extends EventEmitter {
     constructor(options?: S3rverOptions);
     run(): Promise<import("node:net").AddressInfo>;
-    /** The listening server, once `run` resolved. */
-    readonly httpServer?: import("node:http").Server;
+    /** Creates the configured buckets (the first half of `run`). */
+    configureBuckets(): Promise<void>;
+    /** Listens with `server.listen(...args)` (the second half of `run`, without remembering the server). */
+    listen(...args: unknown[]): Promise<import("node:http").Server>;
+    /** The listening server, once `run` resolved; `close` closes it. */
+    httpServer?: import("node:http").Server;
     close(): Promise<void>;
   }
+}
+
+declare module "s3rver/lib/models/account.js" {
+  interface AWSAccount {
+    createKeyPair(accessKeyId: string, secretAccessKey: string): void;
+    revokeAccessKey(accessKeyId: string): void;
+  }
+  const account: { readonly DUMMY_ACCOUNT: AWSAccount };
+  export default account;
 }

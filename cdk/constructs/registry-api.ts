@@ -45,6 +45,10 @@ export interface RegistryApiProps {
   readonly longRunningReservedConcurrency?: number;
   /** Where handlers that start jobs send them. */
   readonly jobs: JobWorker;
+  /** Principals (role or user ARNs) that `admin` routes accept. @default none: nobody may call them */
+  readonly adminPrincipals?: readonly string[];
+  /** Hosts the MLflow import may reach at private addresses (imports' MLFLOW_ALLOWED_HOSTS). @default none */
+  readonly mlflowAllowedHosts?: readonly string[];
 }
 
 /** API Gateway REST's integration timeout without a quota increase. */
@@ -93,7 +97,7 @@ export class RegistryApi extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.api = new apigateway.RestApi(this, "Api", {
-      description: "Byom registry API (DESIGN §3); the OpenAPI document is at /v1/openapi.json",
+      description: "Byom registry API; the OpenAPI document is at /v1/openapi.json",
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       cloudWatchRole: false,
       deployOptions: {
@@ -134,6 +138,10 @@ export class RegistryApi extends Construct {
         environment: {
           ...(usesDynamoDb(route.handler) ? { TABLE_NAME: props.table.tableName } : {}),
           ...(usesS3(route.handler) ? { BUCKET_NAME: props.bucket.bucketName } : {}),
+          ...(route.admin ? { ADMIN_PRINCIPALS: (props.adminPrincipals ?? []).join(",") } : {}),
+          ...(route.operationId === "importMlflowModel" && props.mlflowAllowedHosts?.length
+            ? { MLFLOW_ALLOWED_HOSTS: props.mlflowAllowedHosts.join(",") }
+            : {}),
         },
       });
       this.grant(route, fn, props);

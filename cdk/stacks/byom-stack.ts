@@ -42,6 +42,10 @@ export interface ByomStackProps extends StackProps {
   readonly maxReplicas?: number;
   /** Interface endpoints in every AZ. @default false (first AZ only) */
   readonly endpointsInEveryAz?: boolean;
+  /** IAM principal ARNs allowed to change the catalog. @default none (nobody) */
+  readonly adminPrincipals?: readonly string[];
+  /** Hosts MLflow imports may reach although they resolve to private addresses. @default none */
+  readonly mlflowAllowedHosts?: readonly string[];
   /** @default ROUTES from lambdas/routes.ts */
   readonly routes?: readonly Route[];
   /** @default the built-in handler paths (for tests that stand in a handler) */
@@ -128,6 +132,8 @@ export class ByomStack extends Stack {
       tracing: props.tracing,
       maxIntegrationTimeoutSeconds: props.maxIntegrationTimeoutSeconds,
       longRunningReservedConcurrency: props.longRunningReservedConcurrency,
+      adminPrincipals: props.adminPrincipals,
+      mlflowAllowedHosts: props.mlflowAllowedHosts,
     });
     this.ingest = new IngestPipeline(this, "Ingest", {
       table: this.table.table,

@@ -1,4 +1,5 @@
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
+import { UnknownCatalogEntryError } from "#lambdas/catalog/catalog-errors.ts";
 import { ExperimentFrozenError, ExperimentNotFoundError } from "#lambdas/experiments/experiments.ts";
 import { getExperiment } from "#lambdas/experiments/experiments-repository.ts";
 import { authorize } from "#lambdas/projects/access.ts";
@@ -298,8 +299,8 @@ export async function requireUnregisteredExperiment(projectId: string, experimen
 async function checkArtifactType(input: NewArtifact): Promise<void> {
   const known = await knownArtifactTypes(input.type);
   if (!known.includes(input.type)) {
-    throw new ValidationFailedError(
-      `Artifact type '${input.type}' is not in the catalog. Known types: ${known.join(", ")}. Add a new one with POST /v1/catalog/artifact-types.`,
+    throw new UnknownCatalogEntryError(
+      `Artifact type '${input.type}' is not in the catalog. Known types: ${known.join(", ")}. An installation admin adds new ones with POST /v1/catalog/entries.`,
       [{ path: "body.type", message: "unknown artifact type", known }],
     );
   }

@@ -3,7 +3,15 @@ import { experimentIdParam } from "#lambdas/experiments/routes.ts";
 import { jobAccepted } from "#lambdas/jobs/routes.ts";
 import { projectIdParam } from "#lambdas/projects/routes.ts";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
-import { conflictError, idParam, listQuery, pageOf, standardErrors } from "#lambdas/shared/http/schemas.ts";
+import {
+  conflictError,
+  errorBody,
+  idParam,
+  listQuery,
+  pageOf,
+  standardErrors,
+  text,
+} from "#lambdas/shared/http/schemas.ts";
 import { ARTIFACT_STATUSES, MAX_ARTIFACT_BYTES } from "./artifact-limits.ts";
 
 export const artifactIdParam = idParam("art");
@@ -72,34 +80,50 @@ export const createArtifactRoute = defineRoute({
   tag: "artifacts",
   handler: `${handlers}/create-artifact.ts`,
   params: experimentParams,
-  body: z.strictObject({
-    type: z.string().trim().min(1).max(200).describe("An artifact type of the catalog, e.g. python/mlflow"),
-    fileName: z
-      .string()
-      .min(1)
-      .max(255)
-      .regex(PLAIN_FILE_NAME, "fileName must be a plain file name (no slashes or control characters)"),
-    sizeBytes: z
-      .int()
-      .min(1, "sizeBytes must be at least 1: an empty file is not a model")
-      .max(MAX_ARTIFACT_BYTES, `sizeBytes must be at most ${MAX_ARTIFACT_BYTES} (5 TiB, S3's object limit)`),
-    sha256: z
-      .string()
-      .regex(/^[0-9a-fA-F]{64}$/, "sha256 must be 64 hexadecimal characters")
-      .optional()
-      .describe("SHA-256 of the file (hex); S3 and ingestion verify it"),
-    framework: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]{1,64}$/, "framework must be a library name such as sklearn or xgboost")
-      .optional()
-      .describe("Required for python/pickle: the library that wrote the file"),
-  }),
+  body: z
+    .strictObject({
+      type: text("type", { max: 200, notBlank: true, trim: true }).describe(
+        "An artifact type of the catalog, e.g. python/mlflow",
+      ),
+      fileName: text("fileName", { min: 1, max: 255 }).regex(
+        PLAIN_FILE_NAME,
+        "fileName must be a plain file name (no slashes or control characters)",
+      ),
+      sizeBytes: z
+        .int()
+        .min(1, "sizeBytes must be at least 1: an empty file is not a model")
+        .max(
+          MAX_ARTIFACT_BYTES,
+          `sizeBytes must be at most ${MAX_ARTIFACT_BYTES} (5 TiB, S3's object limit)`,
+        ),
+      sha256: z
+        .string()
+        .regex(/^[0-9a-fA-F]{64}$/, "sha256 must be 64 hexadecimal characters")
+        .optional()
+        .describe("SHA-256 of the file (hex); S3 and ingestion verify it"),
+      framework: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/, "framework must be a library name such as sklearn or xgboost")
+        .optional()
+        .describe("Required for python/pickle: the library that wrote the file"),
+    })
+    .meta({
+      // What checkArtifactType requires, stated in the document too: not a pickle, or a framework.
+      anyOf: [
+        { not: { properties: { type: { const: "python/pickle" } }, required: ["type"] } },
+        { required: ["framework"] },
+      ],
+    }),
   responses: {
     201: {
       description: "Created; upload the bytes as `upload` says",
       schema: z.object({ artifact: artifactSchema, upload: uploadSchema }),
     },
     ...standardErrors,
+    409: {
+      description: "The artifact type is not in the catalog (UNKNOWN_CATALOG_ENTRY)",
+      schema: errorBody,
+    },
   },
 });
 

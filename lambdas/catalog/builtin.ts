@@ -1,7 +1,7 @@
 /**
  * The built-in catalog, declared once. The CDK app reads it to build one image asset per `image`
  * folder under `runtime-images/` and to seed the catalog table; local mode reads it to run the same
- * images' entrypoints as local processes. Users add entries through `POST /v1/catalog/{kind}`.
+ * images' entrypoints as local processes. Installation admins add entries through `POST /v1/catalog/entries`.
  */
 
 export interface ArtifactTypeEntry {

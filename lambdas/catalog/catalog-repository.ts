@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailure } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
@@ -63,6 +63,24 @@ export async function putNewEntry(record: CatalogRecord): Promise<{ existing?: C
     if (!isConditionFailure(error)) throw error;
     const existing = await getEntry(record.kind, record.entry.name);
     return { existing: existing ?? record };
+  }
+}
+
+/** Deletes a user entry; false when there is none (built-ins are never deleted). */
+export async function deleteUserEntry(kind: CatalogKind, name: string): Promise<boolean> {
+  try {
+    await dynamo.send(
+      new DeleteCommand({
+        TableName: TABLE_NAME,
+        Key: keys.catalogEntry(kind, name),
+        ConditionExpression: "attribute_exists(pk) AND builtIn = :false",
+        ExpressionAttributeValues: { ":false": false },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
   }
 }
 

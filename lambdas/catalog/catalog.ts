@@ -1,17 +1,20 @@
-import { ConflictError, NotFoundError, ValidationFailedError } from "#lambdas/shared/errors.ts";
+import { listAllDeployments } from "#lambdas/deployments/deployments-repository.ts";
+import { ConflictError, NotFoundError } from "#lambdas/shared/errors.ts";
 import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { nowIso } from "#lambdas/shared/ids.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import type { ArtifactProcessorEntry, DeployableArtifactTypeEntry, RuntimeEntry } from "./builtin.ts";
+import { UnknownCatalogEntryError } from "./catalog-errors.ts";
 import {
   type CatalogRecord,
+  deleteUserEntry,
   getEntry,
   listAllEntries,
   listEntries,
   putNewEntry,
   USER_ENTRY_ORDER,
 } from "./catalog-repository.ts";
-import { type CatalogEntry, type CatalogKind, ENTRY_INPUT_SCHEMAS, REFERENCES } from "./entries.ts";
+import { CATALOG_KIND_LIMITS, type CatalogEntry, type CatalogKind, REFERENCES } from "./entries.ts";
 
 export type CatalogEntryView = CatalogEntry & { builtIn: boolean; createdAt: string; createdBy: string };
 
@@ -53,35 +56,40 @@ export async function listCatalog(
   return { items: records.items.map(entryView), nextCursor: records.nextCursor };
 }
 
+export class CatalogLimitError extends ConflictError {
+  override readonly code = "CATALOG_LIMIT_REACHED";
+}
+
+export class CatalogEntryInUseError extends ConflictError {
+  override readonly code = "CATALOG_ENTRY_IN_USE";
+}
+
 /**
- * Adds a user entry to the catalog. Any authenticated caller may; built-ins are never overwritten
- * and every reference (e.g. a runtime's modelType) must name an existing entry.
+ * Adds a user entry to the catalog (installation admins: the route says so). Built-ins are never
+ * overwritten, every reference (e.g. a runtime's modelType) must name an existing entry, and each
+ * kind holds at most CATALOG_KIND_LIMITS user entries (checked before the write: two admins adding
+ * at the same moment can pass the limit by one each).
  */
 export async function addCatalogEntry(
   caller: Caller,
   kind: CatalogKind,
-  input: unknown,
+  entry: CatalogEntry,
 ): Promise<CatalogEntryView> {
-  const parsed = ENTRY_INPUT_SCHEMAS[kind].safeParse(input);
-  if (!parsed.success) {
-    const details = parsed.error.issues.map((issue) => ({
-      path: ["body", ...issue.path.map(String)].join("."),
-      message: issue.message,
-    }));
-    throw new ValidationFailedError(
-      `The ${kind} entry is invalid: ${details.map((d) => `${d.path}: ${d.message}`).join("; ")}.`,
-      details,
-    );
-  }
-  const entry = parsed.data as CatalogEntry;
   for (const [field, referencedKind] of REFERENCES[kind]) {
     const name = (entry as unknown as Record<string, string>)[field] as string;
     if (!(await getEntry(referencedKind, name))) {
-      throw new ValidationFailedError(
+      throw new UnknownCatalogEntryError(
         `${field} '${name}' is not in the catalog. List the ${referencedKind} with GET /v1/catalog/${referencedKind}, or add it first.`,
         [{ path: `body.${field}`, message: `no ${referencedKind} entry named '${name}'` }],
       );
     }
+  }
+  const userEntries = (await listAllEntries(kind)).filter((r) => !r.builtIn).length;
+  if (userEntries >= CATALOG_KIND_LIMITS[kind]) {
+    throw new CatalogLimitError(
+      `The catalog holds ${userEntries} user ${kind} entries, its limit. Delete one you no longer need with DELETE /v1/catalog/${kind}?name=<name>.`,
+      [{ message: "limit reached", kind, limit: CATALOG_KIND_LIMITS[kind] }],
+    );
   }
   const record: CatalogRecord = {
     kind,
@@ -94,6 +102,71 @@ export async function addCatalogEntry(
   const { existing } = await putNewEntry(record);
   if (existing) throw new CatalogEntryExistsError(kind, entry.name, existing.builtIn);
   return entryView(record);
+}
+
+/**
+ * Deletes a user entry nothing uses: no other entry refers to it and no deployment runs it (slots
+ * serving or being built, and the targets asked for). Reads every deployment: an admin's rare
+ * call, a Query on the deployments index, never a Scan. A deployment created while this runs can
+ * still pick the entry; it then fails with a message naming the missing entry.
+ */
+export async function deleteCatalogEntry(_caller: Caller, kind: CatalogKind, name: string): Promise<void> {
+  const record = await getEntry(kind, name);
+  if (!record) {
+    throw new NotFoundError(`Catalog ${kind} entry`, name, `List them with GET /v1/catalog/${kind}.`);
+  }
+  if (record.builtIn) {
+    throw new CatalogEntryInUseError(`'${name}' is a built-in ${kind} entry; built-ins cannot be deleted.`, [
+      { message: "built-in", kind, name },
+    ]);
+  }
+  for (const [otherKind, references] of Object.entries(REFERENCES) as [
+    CatalogKind,
+    (typeof REFERENCES)[CatalogKind],
+  ][]) {
+    const fields = references.filter(([, referenced]) => referenced === kind).map(([field]) => field);
+    if (fields.length === 0) continue;
+    const users = (await listAllEntries(otherKind)).filter((r) =>
+      fields.some((field) => (r.entry as unknown as Record<string, unknown>)[field] === name),
+    );
+    if (users.length > 0) {
+      throw new CatalogEntryInUseError(
+        `${kind} '${name}' is used by ${otherKind} ${users.map((u) => `'${u.entry.name}'`).join(", ")}. Delete those first.`,
+        [{ message: "referenced", kind: otherKind, names: users.map((u) => u.entry.name) }],
+      );
+    }
+  }
+  if (kind === "runtimes" || kind === "artifact-processors") {
+    const field = kind === "runtimes" ? "runtime" : "processor";
+    const deployment = await deploymentUsing(field, name);
+    if (deployment) {
+      throw new CatalogEntryInUseError(
+        `${kind} '${name}' is used by deployment ${deployment.deploymentId} of project ${deployment.projectId}. Delete or update that deployment first.`,
+        [{ message: "deployed", projectId: deployment.projectId, deploymentId: deployment.deploymentId }],
+      );
+    }
+  }
+  if (!(await deleteUserEntry(kind, name))) {
+    throw new NotFoundError(`Catalog ${kind} entry`, name, `List them with GET /v1/catalog/${kind}.`);
+  }
+}
+
+async function deploymentUsing(
+  field: "runtime" | "processor",
+  name: string,
+): Promise<{ projectId: string; deploymentId: string } | undefined> {
+  let cursor: string | undefined;
+  do {
+    const page = await listAllDeployments(cursor);
+    for (const d of page.items) {
+      const slots = [...d.slots, ...d.pendingSlots].map((slot) => slot.target[field]);
+      const asked = d.targets.map((target) => target[field]);
+      if ([...slots, ...asked].includes(name))
+        return { projectId: d.projectId, deploymentId: d.deploymentId };
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return undefined;
 }
 
 /**
@@ -156,7 +229,7 @@ export async function resolveComposition(
       available.length
         ? `Available: ${available.join("; ")}.`
         : "The catalog has no path for this artifact type at all."
-    } Add a runtime with POST /v1/catalog/runtimes, or choose another processor or runtime.`,
+    } An installation admin adds runtimes with POST /v1/catalog/entries; or choose another processor or runtime.`,
     [{ message: "no composition", artifactType, ...(framework ? { framework } : {}), ...wanted }],
   );
 }

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { instant, text } from "#lambdas/shared/http/schemas.ts";
 import type {
   ArtifactProcessorEntry,
   ArtifactTypeEntry,
@@ -27,7 +28,7 @@ export interface CatalogEntryByKind {
 }
 export type CatalogEntry = CatalogEntryByKind[CatalogKind];
 
-const catalogName = z
+export const catalogName = z
   .string()
   .min(1, "name must not be empty")
   .max(128)
@@ -36,15 +37,14 @@ const catalogName = z
     "names start with a letter or digit and use letters, digits and . _ : / @ + -",
   );
 const reference = (what: string) => catalogName.describe(`The name of an existing ${what}`);
-const readableName = z.string().trim().min(1, "readableName must not be empty").max(200);
-const image = z
-  .string()
-  .trim()
-  .min(1, "image must not be empty")
-  .max(512)
-  .describe("A container image URI (built-ins name a folder under runtime-images/)");
+const readableName = text("readableName", { max: 200, notBlank: true, trim: true });
+const image = text("image", { max: 512, notBlank: true, trim: true }).describe(
+  "A container image URI (built-ins name a folder under runtime-images/)",
+);
 
-/** What POST /v1/catalog/{kind} accepts for each kind. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The fields of each kind's entries, as POST /v1/catalog/entries takes them (beside `kind`). */
 export const ENTRY_INPUT_SCHEMAS = {
   "artifact-types": z.strictObject({ name: catalogName, readableName }),
   "deployable-artifact-types": z.strictObject({
@@ -64,14 +64,48 @@ export const ENTRY_INPUT_SCHEMAS = {
     modelType: reference("model type"),
     image,
     env: z
-      .record(
-        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are [A-Za-z_][A-Za-z0-9_]*"),
-        z.string(),
-      )
+      .record(z.string().regex(ENV_NAME, "environment variable names are [A-Za-z_][A-Za-z0-9_]*"), z.string())
+      .meta({ propertyNames: { pattern: ENV_NAME.source } })
       .default({}),
-    frameworks: z.array(z.string().min(1).max(128)).max(100).default([]),
+    frameworks: z
+      .array(text("framework", { min: 1, max: 128 }))
+      .max(100)
+      .default([]),
   }),
 } as const satisfies Record<CatalogKind, z.ZodType>;
+
+const NEW_ENTRY_IDS: Record<CatalogKind, string> = {
+  "artifact-types": "NewArtifactType",
+  "deployable-artifact-types": "NewDeployableArtifactType",
+  "artifact-processors": "NewArtifactProcessor",
+  "model-types": "NewModelType",
+  runtimes: "NewRuntime",
+};
+
+/**
+ * POST /v1/catalog/entries: an entry with its kind. The kind travels in the body, not the path, so
+ * that the document states exactly which fields go with which kind (a path parameter cannot
+ * select a body schema in OpenAPI).
+ */
+export const newCatalogEntrySchema = z
+  .discriminatedUnion(
+    "kind",
+    CATALOG_KIND_NAMES.map((kind) =>
+      ENTRY_INPUT_SCHEMAS[kind].extend({ kind: z.literal(kind) }).meta({ id: NEW_ENTRY_IDS[kind] }),
+    ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+  )
+  .meta({ id: "NewCatalogEntry" }) as unknown as z.ZodType<
+  { [K in CatalogKind]: { kind: K } & z.output<(typeof ENTRY_INPUT_SCHEMAS)[K]> }[CatalogKind]
+>;
+
+/** User entries each kind may hold: the catalog is read whole to compose deployments. */
+export const CATALOG_KIND_LIMITS: Readonly<Record<CatalogKind, number>> = {
+  "artifact-types": 50,
+  "deployable-artifact-types": 50,
+  "artifact-processors": 50,
+  "model-types": 50,
+  runtimes: 100,
+};
 
 /** The references each kind makes to entries of other kinds (checked on POST). */
 export const REFERENCES: {
@@ -89,7 +123,7 @@ export const REFERENCES: {
 
 const provenance = {
   builtIn: z.boolean().describe("Declared by Byom (lambdas/catalog/builtin.ts); cannot be overwritten"),
-  createdAt: z.string(),
+  createdAt: instant(),
   createdBy: z.string(),
 };
 

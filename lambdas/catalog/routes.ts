@@ -1,7 +1,13 @@
 import * as z from "zod";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
-import { conflictError, listQuery, pageOf, standardErrors } from "#lambdas/shared/http/schemas.ts";
-import { CATALOG_KIND_NAMES, catalogEntryView, compositionSchema } from "./entries.ts";
+import { errorBody, listQuery, pageOf, standardErrors, text } from "#lambdas/shared/http/schemas.ts";
+import {
+  CATALOG_KIND_NAMES,
+  catalogEntryView,
+  catalogName,
+  compositionSchema,
+  newCatalogEntrySchema,
+} from "./entries.ts";
 
 const kindParams = z.object({
   kind: z
@@ -11,7 +17,7 @@ const kindParams = z.object({
 
 const handlers = "lambdas/catalog/handlers";
 
-// Declared before the {kind} routes: a router trying routes in order must match the literal path first.
+// Literal paths (compositions, entries) win over /v1/catalog/{kind}, as in API Gateway and OpenAPI.
 export const listCompositionsRoute = defineRoute({
   operationId: "listCompositions",
   method: "GET",
@@ -20,8 +26,10 @@ export const listCompositionsRoute = defineRoute({
   tag: "catalog",
   handler: `${handlers}/list-compositions.ts`,
   query: z.object({
-    artifactType: z.string().min(1, "artifactType is required, e.g. python/mlflow").max(128),
-    framework: z.string().min(1).max(128).optional().describe("Only runtimes that serve this framework"),
+    artifactType: text("artifactType", { min: 1, max: 128 }).describe("e.g. python/mlflow"),
+    framework: text("framework", { min: 1, max: 128 })
+      .optional()
+      .describe("Only runtimes that serve this framework"),
   }),
   responses: {
     200: {
@@ -52,21 +60,46 @@ export const listCatalogRoute = defineRoute({
 export const addCatalogEntryRoute = defineRoute({
   operationId: "addCatalogEntry",
   method: "POST",
-  path: "/v1/catalog/{kind}",
-  summary: "Add a catalog entry (any authenticated caller; built-ins cannot be overwritten)",
+  path: "/v1/catalog/entries",
+  summary: "Add a catalog entry of any kind (installation admins; built-ins cannot be overwritten)",
   tag: "catalog",
   handler: `${handlers}/add-entry.ts`,
-  params: kindParams,
-  body: z
-    .looseObject({ name: z.string() })
-    .describe(
-      "Fields by kind: artifact-types and model-types {name, readableName}; deployable-artifact-types {name, readableName, artifactType}; artifact-processors {name, deployableArtifactType, modelType, image}; runtimes {name, modelType, image, env?, frameworks?}. References must name existing entries.",
-    ),
+  admin: true,
+  body: newCatalogEntrySchema,
   responses: {
     201: { description: "Added", schema: catalogEntryView },
     ...standardErrors,
-    ...conflictError,
+    409: {
+      description:
+        "The name is taken, a referenced entry does not exist (UNKNOWN_CATALOG_ENTRY) or the kind is full (CATALOG_LIMIT_REACHED)",
+      schema: errorBody,
+    },
   },
 });
 
-export const catalogRoutes = [listCompositionsRoute, listCatalogRoute, addCatalogEntryRoute];
+export const deleteCatalogEntryRoute = defineRoute({
+  operationId: "deleteCatalogEntry",
+  method: "DELETE",
+  path: "/v1/catalog/{kind}",
+  summary: "Delete a catalog entry that nothing uses (installation admins; built-ins stay)",
+  tag: "catalog",
+  handler: `${handlers}/delete-entry.ts`,
+  admin: true,
+  params: kindParams,
+  query: z.object({ name: catalogName.describe("The entry's name, e.g. python/mlflow") }),
+  responses: {
+    204: { description: "Deleted" },
+    ...standardErrors,
+    409: {
+      description: "A built-in, or in use: a deployment runs it or another entry refers to it",
+      schema: errorBody,
+    },
+  },
+});
+
+export const catalogRoutes = [
+  listCompositionsRoute,
+  addCatalogEntryRoute,
+  listCatalogRoute,
+  deleteCatalogEntryRoute,
+];

@@ -1,9 +1,10 @@
 import * as z from "zod";
 import { InvalidSchemaError, ValidationFailedError } from "#lambdas/shared/errors.ts";
+import { exactlyOneOf } from "#lambdas/shared/http/schemas.ts";
 import { isSchemaKey, parseModelSchema } from "./schema-rules.ts";
 
 /**
- * A typed metadata value (DESIGN §1): exactly one of the six fields. `int64_value` is always a
+ * A typed metadata value (docs/data-model.md): exactly one of the six fields. `int64_value` is always a
  * decimal string once stored, so 64-bit integers survive JSON clients that parse numbers as doubles.
  */
 export type MetadataValue =
@@ -32,71 +33,122 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const KEY_CHARACTERS = /^[^\u0000-\u001f\u007f]+$/;
+
 export const metadataKeySchema = z
   .string()
   .min(1, "metadata keys must not be empty")
-  .max(MAX_KEY_LENGTH, `metadata keys are at most ${MAX_KEY_LENGTH} characters`)
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-  .regex(/^[^\u0000-\u001f\u007f]+$/, "metadata keys must not contain control characters");
+  .refine((k) => [...k].length <= MAX_KEY_LENGTH, `metadata keys are at most ${MAX_KEY_LENGTH} characters`)
+  .regex(KEY_CHARACTERS, "metadata keys must not contain control characters");
 
-const int64Input = z.union([z.int(), z.string()]).superRefine((value, ctx) => {
-  if (typeof value === "number") {
-    if (!Number.isSafeInteger(value)) {
-      ctx.addIssue({
-        code: "custom",
-        message: "int64_value beyond ±2^53 loses precision as a JSON number; send it as a decimal string",
-      });
-    }
-    return;
-  }
-  if (!/^-?\d{1,19}$/.test(value)) {
-    ctx.addIssue({ code: "custom", message: "int64_value must be an integer or a decimal string of one" });
-    return;
-  }
-  const parsed = BigInt(value);
-  if (parsed < INT64_MIN || parsed > INT64_MAX) {
-    ctx.addIssue({ code: "custom", message: "int64_value is outside the signed 64-bit range" });
-  }
-});
+/** The key rules as JSON Schema (a record's keys are `propertyNames`; lengths count code points). */
+const KEYS_IN_DOCUMENT = {
+  propertyNames: { minLength: 1, maxLength: MAX_KEY_LENGTH, pattern: KEY_CHARACTERS.source },
+  maxProperties: MAX_METADATA_KEYS_PER_REQUEST,
+};
 
-/** The value object as a request carries it (validation only; see `normalizeMetadataValue`). */
-export const metadataValueSchema = z
-  .strictObject({
-    string_value: z.string().optional(),
-    int64_value: int64Input.optional().describe("A JSON integer or a decimal string; returned as a string"),
-    double_value: z.number().optional(),
-    bool_value: z.boolean().optional(),
-    json_value: z.unknown().optional().describe("Any JSON value"),
-    timestamp_value: z
-      .string()
-      .refine((v) => RFC3339.test(v) && !Number.isNaN(Date.parse(v)), "timestamp_value must be RFC 3339")
-      .optional(),
-  })
-  .superRefine((value, ctx) => {
-    const present = Object.keys(value).filter((k) => (VALUE_FIELDS as readonly string[]).includes(k));
-    if (present.length !== 1) {
-      ctx.addIssue({
-        code: "custom",
-        message: `a metadata value holds exactly one of ${VALUE_FIELDS.join(", ")}; this one has ${present.length === 0 ? "none" : present.join(", ")}`,
-      });
-    }
-  })
-  .meta({ id: "MetadataValueInput" });
+/**
+ * Decimal strings not above `max`, as a regular expression: the document's pattern is then exactly
+ * the range the API accepts. `[0-9]`, not `\\d`: Python's `\\d` (a fuzzer's) matches any Unicode digit.
+ */
+function decimalsUpTo(max: bigint): string {
+  const digits = max.toString();
+  const options = [`[0-9]{1,${digits.length - 1}}`];
+  for (let i = 0; i < digits.length; i++) {
+    const d = Number(digits[i]);
+    const rest = digits.length - i - 1;
+    if (d > 0) options.push(`${digits.slice(0, i)}[0-${d - 1}]${rest > 0 ? `[0-9]{${rest}}` : ""}`);
+  }
+  options.push(digits);
+  return options.join("|");
+}
+
+const INT64_PATTERN = new RegExp(`^(${decimalsUpTo(INT64_MAX)}|-(${decimalsUpTo(-INT64_MIN)}))$`);
+
+const int64Input = z.union([
+  z
+    .int("int64_value beyond ±2^53 loses precision as a JSON number; send it as a decimal string")
+    .min(-Number.MAX_SAFE_INTEGER)
+    .max(Number.MAX_SAFE_INTEGER),
+  z.string().regex(INT64_PATTERN, "int64_value must be a decimal string within the signed 64-bit range"),
+]);
+
+/** Timestamps are RFC 3339 date-times (JSON Schema `format: date-time`) that name a real instant. */
+export const rfc3339Timestamp = (field: string) =>
+  z
+    .string()
+    .refine((v) => RFC3339.test(v) && !Number.isNaN(Date.parse(v)), `${field} must be an RFC 3339 date-time`)
+    .meta({ format: "date-time" });
+
+/** One present field, and nothing else: that is what `oneOf` of these options says in the document. */
+const VALUE_OPTIONS = {
+  string_value: z.string(),
+  int64_value: int64Input.describe("A JSON integer or a decimal string; returned as a string"),
+  double_value: z.number(),
+  bool_value: z.boolean(),
+  // Required like the others: a JSON null is a value, a missing key is not.
+  json_value: z
+    .unknown()
+    .refine((v) => v !== undefined, { message: "json_value is missing", abort: true })
+    .describe("Any JSON value"),
+  timestamp_value: rfc3339Timestamp("timestamp_value"),
+} as const;
+
+/**
+ * The value object as a request carries it (validation only; see `normalizeMetadataValue`). A
+ * union of six one-key objects is "exactly one of" by construction; the error says which rule broke
+ * instead of the union's generic message.
+ */
+export const metadataValueSchema = exactlyOneOf(
+  z.union(
+    VALUE_FIELDS.map((field) => z.strictObject({ [field]: VALUE_OPTIONS[field] })) as unknown as [
+      z.ZodObject,
+      z.ZodObject,
+    ],
+    { error: (issue) => metadataValueMessage(issue.input) },
+  ),
+  "MetadataValueInput",
+) as unknown as z.ZodType<
+  Partial<{
+    string_value: string;
+    int64_value: number | string;
+    double_value: number;
+    bool_value: boolean;
+    json_value: unknown;
+    timestamp_value: string;
+  }>
+>;
+
+function metadataValueMessage(input: unknown): string {
+  const exactly = `a metadata value holds exactly one of ${VALUE_FIELDS.join(", ")}`;
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return `${exactly}, as an object`;
+  const keys = Object.keys(input);
+  const unknown = keys.filter((k) => !(VALUE_FIELDS as readonly string[]).includes(k));
+  if (unknown.length > 0) return `${exactly}; '${unknown.join("', '")}' is not one of them`;
+  if (keys.length !== 1) return `${exactly}; this one has ${keys.length === 0 ? "none" : keys.join(", ")}`;
+  const field = keys[0] as (typeof VALUE_FIELDS)[number];
+  const result = VALUE_OPTIONS[field].safeParse((input as Record<string, unknown>)[field]);
+  const issue = result.error?.issues[0];
+  return issue?.code === "custom" ? issue.message : `${field}: ${issue?.message ?? "invalid"}`;
+}
 
 /** The value object as responses carry it. */
-export const metadataValueView = z
-  .union([
+export const metadataValueView = exactlyOneOf(
+  z.union([
     z.strictObject({ string_value: z.string() }),
-    z.strictObject({ int64_value: z.string().regex(/^-?\d+$/) }),
+    z.strictObject({ int64_value: z.string().regex(/^-?[0-9]+$/) }),
     z.strictObject({ double_value: z.number() }),
     z.strictObject({ bool_value: z.boolean() }),
     z.strictObject({ json_value: z.unknown() }),
-    z.strictObject({ timestamp_value: z.string() }),
-  ])
-  .meta({ id: "MetadataValue" });
+    z.strictObject({ timestamp_value: z.string().meta({ format: "date-time" }) }),
+  ]),
+  "MetadataValue",
+);
 
 export const metadataSchema = z
   .record(metadataKeySchema, metadataValueSchema)
+  .meta(KEYS_IN_DOCUMENT)
   .refine(
     (m) => Object.keys(m).length <= MAX_METADATA_KEYS_PER_REQUEST,
     `at most ${MAX_METADATA_KEYS_PER_REQUEST} metadata keys per request`,
@@ -105,6 +157,7 @@ export const metadataSchema = z
 /** A PATCH's metadata: a value sets (or replaces) a key, null removes it. */
 export const metadataPatchSchema = z
   .record(metadataKeySchema, metadataValueSchema.nullable())
+  .meta(KEYS_IN_DOCUMENT)
   .refine(
     (m) => Object.keys(m).length <= MAX_METADATA_KEYS_PER_REQUEST,
     `at most ${MAX_METADATA_KEYS_PER_REQUEST} metadata keys per request`,

@@ -2,7 +2,14 @@ import * as z from "zod";
 import { jobAccepted } from "#lambdas/jobs/routes.ts";
 import { projectIdParam } from "#lambdas/projects/routes.ts";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
-import { conflictError, idParam, listQuery, pageOf, standardErrors } from "#lambdas/shared/http/schemas.ts";
+import {
+  conflictError,
+  idParam,
+  listQuery,
+  pageOf,
+  standardErrors,
+  text,
+} from "#lambdas/shared/http/schemas.ts";
 import { metadataKeySchema, metadataPatchSchema, metadataSchema, metadataValueView } from "./metadata.ts";
 
 export const experimentIdParam = idParam("exp");
@@ -38,8 +45,8 @@ export const createExperimentRoute = defineRoute({
   handler: `${handlers}/create-experiment.ts`,
   params: projectParams,
   body: z.strictObject({
-    name: z.string().trim().min(1, "name must not be empty").max(200),
-    description: z.string().max(2000).optional(),
+    name: text("name", { max: 200, notBlank: true, trim: true }),
+    description: text("description", { max: 2000 }).optional(),
     metadata: metadataSchema.optional(),
   }),
   responses: { 201: { description: "Created", schema: experimentSchema }, ...standardErrors },

@@ -11,10 +11,19 @@ import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import { artifactObjectKey } from "#lambdas/shared/object-keys.ts";
 import { MlflowRegistry } from "./mlflow-registry.ts";
+import { pinHost } from "./pinned-host.ts";
 import { ZipStreamWriter } from "./zip-writer.ts";
 
 const MAX_FILES = Number(optionalEnv("BYOM_IMPORT_MAX_FILES", "10000"));
 const MAX_TOTAL_BYTES = Number(optionalEnv("BYOM_IMPORT_MAX_BYTES", String(50 * 1024 ** 3)));
+/**
+ * Hosts an import may reach although they resolve to loopback, private or link-local addresses
+ * (comma-separated; the CDK app sets it from byom:mlflowAllowedHosts, local mode to loopback).
+ */
+const ALLOWED_HOSTS = optionalEnv("MLFLOW_ALLOWED_HOSTS", "")
+  .split(",")
+  .map((h) => h.trim())
+  .filter(Boolean);
 
 export interface MlflowImportRequest {
   readonly trackingUri: string;
@@ -40,7 +49,7 @@ export async function importFromMlflow(
 ): Promise<MlflowImportResult> {
   await authorize(caller, projectId, "editor");
   const trackingUri = checkTrackingUri(input.trackingUri);
-  const registry = new MlflowRegistry(trackingUri);
+  const registry = new MlflowRegistry(trackingUri, await pinHost(new URL(trackingUri), ALLOWED_HOSTS));
   const modelVersion = await registry.modelVersion(input.modelName, input.version);
   if (modelVersion.status !== "READY") {
     throw new ConflictError(
@@ -96,7 +105,7 @@ export async function importFromMlflow(
       await writer.write(chunk);
     });
     for (const file of files)
-      await zip.addFile(file.path, await registry.download(root, file.path), file.sizeBytes);
+      await zip.addFile(file.path, await registry.download(root, file.path, file.sizeBytes), file.sizeBytes);
     await zip.finish();
     // Recorded before the object exists, so ingestion checks the zip against what was written.
     await setUploadedObject(ref, size, hash.digest("hex"), nowIso());
@@ -121,7 +130,7 @@ export async function importFromMlflow(
   };
 }
 
-/** http(s) only, no credentials in the URI, and not the link-local metadata addresses. */
+/** http(s) only, no credentials in the URI; where it may connect is pinHost's to say. */
 function checkTrackingUri(raw: string): string {
   let url: URL;
   try {
@@ -142,13 +151,6 @@ function checkTrackingUri(raw: string): string {
     throw new ValidationFailedError(
       "trackingUri must not carry credentials; Byom imports from servers that allow anonymous reads.",
       [{ path: "body.trackingUri", message: "credentials in the URI" }],
-    );
-  }
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  if (/^169\.254\./.test(host) || /^fd00:ec2::/i.test(host) || /^fe80:/i.test(host)) {
-    throw new ValidationFailedError(
-      `trackingUri points at a link-local address (${host}), which Byom never calls.`,
-      [{ path: "body.trackingUri", message: "link-local address" }],
     );
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;

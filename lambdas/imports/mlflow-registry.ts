@@ -1,4 +1,8 @@
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import type { LookupFunction } from "node:net";
 import { NotFoundError, UpstreamError, ValidationFailedError } from "#lambdas/shared/errors.ts";
+import type { PinnedHost } from "./pinned-host.ts";
 
 /**
  * A small client of an MLflow tracking server's REST API: the Model Registry
@@ -7,6 +11,14 @@ import { NotFoundError, UpstreamError, ValidationFailedError } from "#lambdas/sh
  */
 const CALL_TIMEOUT_MS = 30_000;
 const DOWNLOAD_TIMEOUT_MS = 14 * 60_000;
+/** The registry's JSON answers are small; a larger one is refused, not read. */
+const MAX_JSON_BYTES = 4 * 1024 * 1024;
+
+/** An answer of the tracking server: its status, and its body read once. */
+interface Answer {
+  readonly status: number;
+  readonly stream: IncomingMessage;
+}
 
 export class MlflowModelVersionNotFoundError extends NotFoundError {
   constructor(trackingUri: string, modelName: string, version: string) {
@@ -33,19 +45,24 @@ export interface ArtifactFile {
 }
 
 export class MlflowRegistry {
-  private readonly base: string;
+  private readonly base: URL;
 
-  constructor(readonly trackingUri: string) {
-    this.base = trackingUri.replace(/\/+$/, "");
+  /** Every connection goes to `pinned.address` (docs/ingestion.md), whatever DNS says later. */
+  constructor(
+    readonly trackingUri: string,
+    private readonly pinned: PinnedHost,
+  ) {
+    this.base = new URL(trackingUri.replace(/\/+$/, ""));
   }
 
   async modelVersion(name: string, version: string): Promise<ModelVersion> {
     const query = new URLSearchParams({ name, version });
     const response = await this.call(`/api/2.0/mlflow/model-versions/get?${query}`);
-    if (response.status === 404 && (await errorCode(response)) === "RESOURCE_DOES_NOT_EXIST") {
-      throw new MlflowModelVersionNotFoundError(this.trackingUri, name, version);
-    }
-    const body = await this.json<{ model_version?: Record<string, unknown> }>(response, "model-versions/get");
+    const body = await this.json<{ model_version?: Record<string, unknown> }>(
+      response,
+      "model-versions/get",
+      () => new MlflowModelVersionNotFoundError(this.trackingUri, name, version),
+    );
     const mv = body.model_version;
     if (!mv) throw this.unusable("model-versions/get", "no model_version in the answer");
     return {
@@ -61,17 +78,18 @@ export class MlflowRegistry {
   async downloadPath(name: string, version: string): Promise<string> {
     const query = new URLSearchParams({ name, version });
     const response = await this.call(`/api/2.0/mlflow/model-versions/get-download-uri?${query}`);
-    if (response.status === 404 && (await errorCode(response)) === "RESOURCE_DOES_NOT_EXIST") {
-      throw new MlflowModelVersionNotFoundError(this.trackingUri, name, version);
-    }
-    const body = await this.json<{ artifact_uri?: string }>(response, "get-download-uri");
+    const body = await this.json<{ artifact_uri?: string }>(
+      response,
+      "get-download-uri",
+      () => new MlflowModelVersionNotFoundError(this.trackingUri, name, version),
+    );
     const uri = body.artifact_uri;
     if (!uri) throw this.unusable("get-download-uri", "no artifact_uri in the answer");
     // mlflow-artifacts:/<path> or mlflow-artifacts://<host>/<path>: both served by this server.
     const match = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.*)$/.exec(uri);
     if (!match) {
       throw new UpstreamError(
-        `Model '${name}' version ${version} is stored at '${uri}', which the tracking server at ${this.trackingUri} does not serve. Byom imports through the server's artifact proxy: run it with --serve-artifacts (mlflow-artifacts: URIs), the default of 'mlflow server'.`,
+        `Model '${name}' version ${version} is not stored behind the tracking server's artifact proxy, which the tracking server at ${this.trackingUri} does not serve. Byom imports through the server's artifact proxy: run it with --serve-artifacts (mlflow-artifacts: URIs), the default of 'mlflow server'.`,
       );
     }
     return match[1] as string;
@@ -95,7 +113,7 @@ export class MlflowRegistry {
           .split("/")
           .pop() as string;
         if (!name || name === "." || name === "..") {
-          throw this.unusable("mlflow-artifacts list", `an entry named '${entry.path}'`);
+          throw this.unusable("mlflow-artifacts list", "an entry without a usable name");
         }
         const child = relative ? `${relative}/${name}` : name;
         if (entry.is_dir) await walk(child, depth + 1);
@@ -111,46 +129,96 @@ export class MlflowRegistry {
     return files;
   }
 
-  /** Streams one artifact file. */
-  async download(root: string, file: string): Promise<AsyncIterable<Uint8Array>> {
+  /** Streams one artifact file: at most `sizeBytes`, the size the server listed for it. */
+  async download(root: string, file: string, sizeBytes: number): Promise<AsyncIterable<Uint8Array>> {
     const path = `${root}/${file}`.split("/").map(encodeURIComponent).join("/");
     const response = await this.call(`/api/2.0/mlflow-artifacts/artifacts/${path}`, DOWNLOAD_TIMEOUT_MS);
-    if (!response.ok || !response.body) {
+    if (response.status !== 200) {
+      response.stream.resume();
       throw this.unusable(`download of ${file}`, `HTTP ${response.status}`);
     }
-    return response.body as unknown as AsyncIterable<Uint8Array>;
+    const unusable = () => this.unusable(`download of ${file}`, `more than the ${sizeBytes} bytes it listed`);
+    return (async function* capped() {
+      let received = 0;
+      for await (const chunk of response.stream as AsyncIterable<Buffer>) {
+        received += chunk.length;
+        if (received > sizeBytes) {
+          response.stream.destroy();
+          throw unusable();
+        }
+        yield chunk;
+      }
+    })();
   }
 
-  private async call(pathAndQuery: string, timeoutMs = CALL_TIMEOUT_MS): Promise<Response> {
-    try {
-      return await fetch(`${this.base}${pathAndQuery}`, {
-        headers: { accept: "application/json" },
-        redirect: "error",
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (error as Error).message;
-      throw new UpstreamError(
-        `The MLflow tracking server at ${this.trackingUri} is unreachable (${why}). Check trackingUri and that the server is running and reachable from Byom.`,
-        [{ message: why, trackingUri: this.trackingUri }],
+  private call(pathAndQuery: string, timeoutMs = CALL_TIMEOUT_MS): Promise<Answer> {
+    const basePath = this.base.pathname.replace(/\/+$/, "");
+    const pinned = this.pinned;
+    // The connection goes to the checked address; TLS still verifies the certificate for the name.
+    const pinnedLookup: LookupFunction = (_host, options, callback) => {
+      if ((options as { all?: boolean }).all) {
+        (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [
+          { address: pinned.address, family: pinned.family },
+        ]);
+      } else callback(null, pinned.address, pinned.family);
+    };
+    const request = this.base.protocol === "https:" ? httpsRequest : httpRequest;
+    return new Promise<Answer>((resolve, reject) => {
+      const req = request(
+        {
+          protocol: this.base.protocol,
+          hostname: this.base.hostname,
+          port: this.base.port || undefined,
+          path: `${basePath}${pathAndQuery}`,
+          method: "GET",
+          headers: { accept: "application/json" },
+          lookup: pinnedLookup,
+          timeout: timeoutMs,
+        },
+        (stream) => resolve({ status: stream.statusCode ?? 0, stream }),
       );
-    }
+      req.on("timeout", () => req.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })));
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        const why = error.code ?? error.message;
+        reject(
+          new UpstreamError(
+            `The MLflow tracking server at ${this.trackingUri} is unreachable (${why}). Check trackingUri and that the server is running and reachable from Byom.`,
+            [{ message: why, trackingUri: this.trackingUri }],
+          ),
+        );
+      });
+      req.end();
+    });
   }
 
-  private async json<T>(response: Response, what: string): Promise<T> {
-    const text = await response.text();
+  /**
+   * The answer as JSON, read up to MAX_JSON_BYTES. The server's own words never reach the caller:
+   * an import must not become a way to read other servers' answers through Byom.
+   */
+  private async json<T>(response: Answer, what: string, notFound?: () => Error): Promise<T> {
     if (response.status === 401 || response.status === 403) {
+      response.stream.resume();
       throw new UpstreamError(
         `The MLflow tracking server at ${this.trackingUri} refused ${what} with HTTP ${response.status}. Byom imports from servers that allow anonymous reads.`,
       );
     }
-    if (!response.ok) throw this.unusable(what, `HTTP ${response.status}: ${text.slice(0, 200)}`);
+    const text = await readCapped(response.stream, MAX_JSON_BYTES);
+    if (text === undefined) throw this.unusable(what, `an answer over ${MAX_JSON_BYTES} bytes`);
+    let parsed: unknown;
     try {
-      return JSON.parse(text) as T;
+      parsed = JSON.parse(text);
     } catch {
-      throw this.unusable(what, `not JSON: ${text.slice(0, 100)}`);
+      throw this.unusable(what, `HTTP ${response.status}, not JSON`);
     }
+    if (
+      response.status === 404 &&
+      notFound &&
+      (parsed as { error_code?: unknown })?.error_code === "RESOURCE_DOES_NOT_EXIST"
+    ) {
+      throw notFound();
+    }
+    if (response.status !== 200) throw this.unusable(what, `HTTP ${response.status}`);
+    return parsed as T;
   }
 
   private unusable(what: string, detail: string): UpstreamError {
@@ -160,10 +228,17 @@ export class MlflowRegistry {
   }
 }
 
-async function errorCode(response: Response): Promise<string | undefined> {
-  try {
-    return ((await response.clone().json()) as { error_code?: string }).error_code;
-  } catch {
-    return undefined;
+/** The body as text, or undefined once it passes `maxBytes` (the rest is not read). */
+async function readCapped(stream: IncomingMessage, maxBytes: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      stream.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
   }
+  return Buffer.concat(chunks).toString("utf8");
 }

@@ -3,7 +3,7 @@ import { artifactSchema } from "#lambdas/artifacts/routes.ts";
 import { experimentSchema } from "#lambdas/experiments/routes.ts";
 import { projectIdParam } from "#lambdas/projects/routes.ts";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
-import { conflictError, errorBody, standardErrors } from "#lambdas/shared/http/schemas.ts";
+import { conflictError, errorBody, standardErrors, text } from "#lambdas/shared/http/schemas.ts";
 
 export const importMlflowRoute = defineRoute({
   operationId: "importMlflowModel",
@@ -14,14 +14,17 @@ export const importMlflowRoute = defineRoute({
   handler: "lambdas/imports/handlers/import-mlflow.ts",
   params: z.object({ projectId: projectIdParam }),
   body: z.strictObject({
-    trackingUri: z
-      .string()
-      .min(1)
-      .max(2048)
-      .describe("Base URL of the MLflow tracking server (http or https)"),
-    modelName: z.string().trim().min(1, "modelName must not be empty").max(256),
+    trackingUri: text("trackingUri", { max: 2048 })
+      .meta({ format: "uri" })
+      .describe(
+        "Base URL of the MLflow tracking server (http or https). Hosts at loopback, private or link-local addresses are refused unless the installation allows them.",
+      ),
+    modelName: text("modelName", { max: 256, notBlank: true, trim: true }),
     version: z
-      .union([z.int().min(1), z.string().regex(/^[1-9]\d{0,9}$/, "version must be a positive integer")])
+      .union([
+        z.int().min(1).max(Number.MAX_SAFE_INTEGER),
+        z.string().regex(/^[1-9][0-9]{0,9}$/, "version must be a positive integer"),
+      ])
       .transform(String)
       .describe("The registered model version, e.g. 3"),
   }),

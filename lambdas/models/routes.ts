@@ -2,7 +2,14 @@ import * as z from "zod";
 import { experimentIdParam, experimentSchema } from "#lambdas/experiments/routes.ts";
 import { projectIdParam } from "#lambdas/projects/routes.ts";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
-import { conflictError, idParam, listQuery, pageOf, standardErrors } from "#lambdas/shared/http/schemas.ts";
+import {
+  conflictError,
+  idParam,
+  listQuery,
+  pageOf,
+  standardErrors,
+  text,
+} from "#lambdas/shared/http/schemas.ts";
 
 export const modelIdParam = idParam("mdl");
 
@@ -67,8 +74,8 @@ export const createModelRoute = defineRoute({
   handler: `${handlers}/create-model.ts`,
   params: projectParams,
   body: z.strictObject({
-    name: z.string().trim().min(1, "name must not be empty").max(200),
-    description: z.string().max(2000).optional(),
+    name: text("name", { max: 200, notBlank: true, trim: true }),
+    description: text("description", { max: 2000 }).optional(),
   }),
   responses: { 201: { description: "Created", schema: modelSchema }, ...standardErrors, ...conflictError },
 });

@@ -1,7 +1,14 @@
 import * as z from "zod";
 import { jobAccepted } from "#lambdas/jobs/routes.ts";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
-import { conflictError, idParam, listQuery, pageOf, standardErrors } from "#lambdas/shared/http/schemas.ts";
+import {
+  conflictError,
+  idParam,
+  listQuery,
+  pageOf,
+  standardErrors,
+  text,
+} from "#lambdas/shared/http/schemas.ts";
 import { ROLES } from "./roles.ts";
 
 const roleSchema = z.enum(ROLES);
@@ -34,8 +41,8 @@ export const createProjectRoute = defineRoute({
   tag: "projects",
   handler: `${handlers}/create-project.ts`,
   body: z.strictObject({
-    name: z.string().trim().min(1, "name must not be empty").max(200),
-    description: z.string().max(2000).optional(),
+    name: text("name", { max: 200, notBlank: true, trim: true }),
+    description: text("description", { max: 2000 }).optional(),
   }),
   responses: { 201: { description: "Created", schema: projectSchema }, ...standardErrors },
 });
@@ -95,12 +102,9 @@ export const putMemberRoute = defineRoute({
   handler: `${handlers}/put-member.ts`,
   params: projectParams,
   body: z.strictObject({
-    principal: z
-      .string()
-      .trim()
-      .min(1)
-      .max(512)
-      .describe("An IAM principal ARN, or local:<user> in local mode"),
+    principal: text("principal", { max: 512, notBlank: true, trim: true }).describe(
+      "An IAM principal ARN, or local:<user> in local mode",
+    ),
     role: roleSchema,
   }),
   responses: {
@@ -118,7 +122,7 @@ export const deleteMemberRoute = defineRoute({
   tag: "projects",
   handler: `${handlers}/delete-member.ts`,
   params: projectParams,
-  query: z.object({ principal: z.string().min(1).max(512) }),
+  query: z.object({ principal: text("principal", { min: 1, max: 512 }) }),
   responses: { 204: { description: "Removed" }, ...standardErrors, ...conflictError },
 });
 

@@ -1,4 +1,6 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -153,6 +155,65 @@ describe("import from an MLflow Model Registry", () => {
         version: bad,
       });
       expect(response.status, String(bad)).toBe(400);
+    }
+  });
+
+  it("refuses private, link-local and IPv4-mapped addresses with 400 unless allowed, before any connection", async () => {
+    const before = await experimentCount();
+    for (const trackingUri of [
+      "http://169.254.169.254/latest",
+      "http://10.0.0.7:5000",
+      "http://192.168.1.2",
+      "http://[fd00:ec2::254]",
+      "http://[::ffff:169.254.169.254]",
+      "http://[::ffff:a9fe:a9fe]",
+      "http://[fe80::1]:5000",
+      "http://0.0.0.0:5000",
+    ]) {
+      const response = await platform.api.call("POST", importPath(), {
+        trackingUri,
+        modelName: "churn",
+        version: "1",
+      });
+      expect(response.status, trackingUri).toBe(400);
+      expect(response.body.error.details[0].path).toBe("body.trackingUri");
+      expect(response.body.error.message).toContain("byom:mlflowAllowedHosts");
+    }
+    expect(await experimentCount()).toBe(before);
+  });
+
+  it("never echoes the upstream server's answer and refuses oversized ones", async () => {
+    const secret = "internal-only: db password hunter2";
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith("/api/2.0/mlflow/model-versions/get?")) {
+        // Far more than an MLflow answer: the reader stops at its cap.
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(`{"model_version": {"name": "${"x".repeat(5 * 1024 * 1024)}"}}`);
+        return;
+      }
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end(secret);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const big = await platform.api.call("POST", importPath(), {
+        trackingUri: base,
+        modelName: "churn",
+        version: "1",
+      });
+      expect(big.status).toBe(502);
+      expect(big.body.error.message).toMatch(/over \d+ bytes/);
+      const failing = await platform.api.call("POST", importPath(), {
+        trackingUri: `${base}/prefix`,
+        modelName: "churn",
+        version: "1",
+      });
+      expect(failing.status).toBe(502);
+      expect(JSON.stringify(failing.body)).not.toContain("hunter2");
+      expect(failing.body.error.message).toContain("HTTP 500");
+    } finally {
+      server.close();
     }
   });
 

@@ -212,14 +212,15 @@ describe("artifact uploads and ingestion", () => {
     expect(experiment.body.metadata.framework).toEqual({ string_value: "sklearn" });
   });
 
-  it("refuses an unknown artifact type with 400 naming the known types, and bad sizes", async () => {
+  it("refuses an unknown artifact type with 409 naming the known types, and bad sizes with 400", async () => {
     const { projectId, experimentId } = await newProjectAndExperiment(platform.api);
     const unknown = await platform.api.call("POST", artifactsPath(projectId, experimentId), {
       type: "python/unheard-of",
       fileName: "x.bin",
       sizeBytes: 10,
     });
-    expect(unknown.status).toBe(400);
+    expect(unknown.status).toBe(409);
+    expect(unknown.body.error.code).toBe("UNKNOWN_CATALOG_ENTRY");
     expect(unknown.body.error.message).toContain("python/mlflow");
     expect(unknown.body.error.message).toContain("python/pickle");
     for (const sizeBytes of [0, -1, 1.5, 6 * 1024 ** 4]) {
@@ -246,10 +247,11 @@ describe("artifact uploads and ingestion", () => {
     expect(badSha.status).toBe(400);
   });
 
-  it("accepts an artifact type a user added to the catalog (size and checksum only)", async () => {
+  it("accepts an artifact type an admin added to the catalog (size and checksum only)", async () => {
     const { projectId, experimentId } = await newProjectAndExperiment(platform.api);
     const type = `custom/onnx-${Date.now()}`;
-    const added = await platform.api.call("POST", "/v1/catalog/artifact-types", {
+    const added = await platform.api.call("POST", "/v1/catalog/entries", {
+      kind: "artifact-types",
       name: type,
       readableName: "An ONNX file",
     });

@@ -8,6 +8,7 @@ import { egressRules, type SynthesizedApp, synthesize } from "../support/cdk.ts"
 import { cfnLintErrors } from "../support/cfn-lint.ts";
 import { checkovVenv, scanWithCheckov } from "../support/checkov.ts";
 
+const ADMIN = "arn:aws:iam::123456789012:role/ByomAdmin";
 const CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000";
 
 describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, disposable data and endpoints in every AZ", () => {
@@ -23,8 +24,29 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
       "byom:maxIntegrationTimeoutSeconds": "300",
       "byom:endpointsInEveryAz": "true",
       "byom:longRunningConcurrency": "3",
+      "byom:adminPrincipals": `${ADMIN}, arn:aws:iam::123456789012:user/ops`,
+      "byom:mlflowAllowedHosts": "mlflow.internal",
     });
   }, 300_000);
+
+  it("tells the catalog's write functions who the installation admins are, and only them", () => {
+    const env = (operationId: string) => {
+      const fn = synth.stack.api.functions.get(operationId);
+      if (!fn) throw new Error(`no function for ${operationId}`);
+      return synth.stack.resolve((fn.function.node.defaultChild as CfnFunction).environment)?.variables ?? {};
+    };
+    for (const operationId of ["addCatalogEntry", "deleteCatalogEntry"]) {
+      expect(env(operationId).ADMIN_PRINCIPALS).toBe(`${ADMIN},arn:aws:iam::123456789012:user/ops`);
+    }
+    expect(env("listCatalogEntries").ADMIN_PRINCIPALS).toBeUndefined();
+    expect(env("importMlflowModel").MLFLOW_ALLOWED_HOSTS).toBe("mlflow.internal");
+  });
+
+  it("refuses admin principals that are not IAM ARNs", () => {
+    expect(() => synthesize({ "byom:adminPrincipals": "alice" })).toThrow(
+      /byom:adminPrincipals lists IAM principal ARNs/,
+    );
+  });
 
   it("stays cdk-nag clean: the open scoring port is acknowledged because the operator asked for it", () => {
     expect(synth.unacknowledgedFindings).toEqual([]);

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeEventKey } from "#lambdas/shared/object-keys.ts";
@@ -35,8 +35,8 @@ beforeAll(async () => {
     TABLE_NAME: "byom",
     BUCKET_NAME: platform.config.bucket,
     AWS_REGION: platform.config.region,
-    AWS_ACCESS_KEY_ID: "S3RVER",
-    AWS_SECRET_ACCESS_KEY: "S3RVER",
+    AWS_ACCESS_KEY_ID: platform.config.awsAccessKeyId,
+    AWS_SECRET_ACCESS_KEY: platform.config.awsSecretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${dynamoPort}`,
     AWS_ENDPOINT_URL_S3: platform.config.s3Endpoint,
     BYOM_S3_FORCE_PATH_STYLE: "true",
@@ -45,7 +45,10 @@ beforeAll(async () => {
     endpoint: platform.config.s3Endpoint,
     region: platform.config.region,
     forcePathStyle: true,
-    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    credentials: {
+      accessKeyId: platform.config.awsAccessKeyId,
+      secretAccessKey: platform.config.awsSecretAccessKey,
+    },
   });
   ingest = (await import("#lambdas/ingest/handlers/ingest.ts")).handler;
 }, 600_000);
@@ -118,10 +121,8 @@ describe("S3 events", () => {
     );
 
     const key = `artifacts/${projectId}/${experimentId}/${artifactId}`;
-    const head = await fetch(`${platform.config.s3Endpoint}/${platform.config.bucket}/${key}`, {
-      method: "HEAD",
-    });
-    const body = notification(key, bytes.length, head.headers.get("etag") as string);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: platform.config.bucket, Key: key }));
+    const body = notification(key, bytes.length, head.ETag as string);
     expect(await ingest(sqsEvent(body, body))).toEqual({ batchItemFailures: [] });
     const concurrent = await Promise.all([
       ingest(sqsEvent(body)),

@@ -4,13 +4,7 @@ import { join } from "node:path";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
-import {
-  type Emulator,
-  ensureTable,
-  LOCAL_CREDENTIALS,
-  LOCAL_REGION,
-  startDynamo,
-} from "#local/emulators.ts";
+import { type Emulator, ensureTable, LOCAL_REGION, startDynamo } from "#local/emulators.ts";
 
 // The custom resource handler against a DynamoDB emulator of its own, as CloudFormation would call it.
 let dynamo: Emulator;
@@ -21,12 +15,12 @@ let repository: typeof import("#lambdas/catalog/catalog-repository.ts");
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "byom-seed-"));
   dynamo = await startDynamo(dir, 0);
-  await ensureTable(dynamo.endpoint, "seed-test");
+  await ensureTable(dynamo, "seed-test");
   Object.assign(process.env, {
     TABLE_NAME: "seed-test",
     AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: dynamo.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: dynamo.credentials.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
   });
   // Imported only now: the modules read their environment when they load.
@@ -127,6 +121,6 @@ describe("resolveComposition (the deployer's choice of processor and runtime)", 
       processor: { name: "h2o3-mojo-processor" },
       runtime: { name: "h2o3-mojo-runtime" },
     });
-    await expect(resolveComposition("python/mlflow", "h2o")).rejects.toThrow(/POST \/v1\/catalog\/runtimes/);
+    await expect(resolveComposition("python/mlflow", "h2o")).rejects.toThrow(/POST \/v1\/catalog\/entries/);
   });
 });

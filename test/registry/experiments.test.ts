@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitForJob } from "../support/artifacts.ts";
-import { type ApiClient, startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { type ApiClient, objectStatus, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
 let projectId: string;
@@ -236,15 +236,14 @@ describe("experiments", () => {
     });
     expect(big.body.upload.multipart.uploadId).toBeTruthy();
     const key = `artifacts/${projectId}/${exp.experimentId}/${small.body.artifact.artifactId}`;
-    const head = () =>
-      fetch(`${platform.config.s3Endpoint}/${platform.config.bucket}/${key}`, { method: "HEAD" });
-    expect((await head()).status).toBe(200);
+    const head = () => objectStatus(platform.config, key);
+    expect(await head()).toBe(200);
 
     const deleted = await platform.api.call("DELETE", `${experiments()}/${exp.experimentId}`);
     expect(deleted.status).toBe(202);
     const job = await waitForJob(platform.api, projectId, deleted.body.jobId);
     expect(job).toMatchObject({ status: "SUCCEEDED", result: { artifactsRemoved: 2 } });
-    expect((await head()).status).toBe(404);
+    expect(await head()).toBe(404);
     // The unfinished multipart upload is aborted too; s3rver does not check upload ids on later
     // part PUTs, so that part shows only on AWS (the bucket's 7-day abort rule is the backstop).
   });
@@ -270,9 +269,7 @@ describe("experiments", () => {
       expect(put.status).toBe(200);
       objects.push(`artifacts/${project.projectId}/${exp.experimentId}/${created.body.artifact.artifactId}`);
     }
-    const status = async (key: string) =>
-      (await fetch(`${platform.config.s3Endpoint}/${platform.config.bucket}/${key}`, { method: "HEAD" }))
-        .status;
+    const status = (key: string) => objectStatus(platform.config, key);
     expect(await Promise.all(objects.map(status))).toEqual([200, 200]);
     const deleted = await platform.api.call("DELETE", `/v1/projects/${project.projectId}`);
     expect(deleted.status).toBe(202);

@@ -129,25 +129,70 @@ describe("the OpenAPI document", () => {
     ]) {
       await call("GET", "/v1/catalog/{kind}", `/v1/catalog/${kind}?limit=100`);
     }
-    await call("POST", "/v1/catalog/{kind}", "/v1/catalog/model-types", {
-      name: "openapi/type",
-      readableName: "t",
-    });
-    await call("POST", "/v1/catalog/{kind}", "/v1/catalog/runtimes", {
+    const entries = "/v1/catalog/entries";
+    await call("POST", entries, entries, { kind: "model-types", name: "openapi/type", readableName: "t" });
+    const runtime = {
+      kind: "runtimes",
       name: "openapi-runtime",
       modelType: "openapi/type",
       image: "example.com/r:1",
-    });
-    await call("POST", "/v1/catalog/{kind}", "/v1/catalog/runtimes", { name: "python-tabular-runtime" });
-    await call("POST", "/v1/catalog/{kind}", "/v1/catalog/model-types", {
+    };
+    await call("POST", entries, entries, runtime);
+    await call("POST", entries, entries, { kind: "runtimes", name: "python-tabular-runtime" });
+    await call("POST", entries, entries, {
+      kind: "model-types",
       name: "python/ready-model",
       readableName: "x",
     });
+    await call("POST", entries, entries, { ...runtime, name: "openapi-orphan", modelType: "missing" });
+    await call("POST", entries, entries, { ...runtime, name: "openapi-other" }, outsider);
+    await call("DELETE", "/v1/catalog/{kind}", "/v1/catalog/runtimes?name=openapi-runtime");
+    await call("DELETE", "/v1/catalog/{kind}", "/v1/catalog/runtimes?name=openapi-runtime");
+    await call("DELETE", "/v1/catalog/{kind}", "/v1/catalog/model-types?name=python%2Fready-model");
     await call("GET", "/v1/catalog/compositions", "/v1/catalog/compositions?artifactType=python%2Fmlflow");
     await call("GET", "/v1/catalog/compositions", "/v1/catalog/compositions?artifactType=unknown");
 
     await call("DELETE", "/v1/projects/{projectId}", `/v1/projects/${p}`);
     expect(checked.size).toBeGreaterThanOrEqual(30);
+  });
+
+  it("says exactly what a metadata value and a name accept", () => {
+    const value = document.components.schemas.MetadataValueInput;
+    expect(value.oneOf).toHaveLength(6);
+    for (const option of value.oneOf) {
+      expect(option.required).toHaveLength(1);
+      expect(option.additionalProperties).toBe(false);
+    }
+    const timestamp = value.oneOf.find((o: any) => o.required[0] === "timestamp_value");
+    expect(timestamp.properties.timestamp_value.format).toBe("date-time");
+    const body = document.paths["/v1/projects"].post.requestBody.content["application/json"].schema;
+    expect(body.properties.name).toMatchObject({ type: "string", maxLength: 200 });
+    const imports =
+      document.paths["/v1/projects/{projectId}/imports/mlflow"].post.requestBody.content["application/json"]
+        .schema;
+    expect(imports.properties.trackingUri.format).toBe("uri");
+  });
+
+  it("links each create to the get, patch and delete of what it made", () => {
+    const links = document.paths["/v1/projects/{projectId}/experiments"].post.responses["201"].links;
+    for (const operationId of ["getExperiment", "patchExperiment", "deleteExperiment"]) {
+      expect(links[operationId]).toEqual({
+        operationId,
+        parameters: { projectId: "$request.path.projectId", experimentId: "$response.body#/experimentId" },
+      });
+    }
+    expect(document.paths["/v1/projects"].post.responses["201"].links.getProject.parameters).toEqual({
+      projectId: "$response.body#/projectId",
+    });
+  });
+
+  it("answers an undeclared method with 405 and an Allow header naming each method once", async () => {
+    const response = await fetch(`${platform.config.apiUrl}/v1/catalog/compositions`, { method: "DELETE" });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("GET");
+    const kinds = await fetch(`${platform.config.apiUrl}/v1/catalog/runtimes`, { method: "PUT" });
+    expect(kinds.status).toBe(405);
+    expect(kinds.headers.get("allow")).toBe("GET, DELETE");
   });
 
   it("describes a 401", async () => {

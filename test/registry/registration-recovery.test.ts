@@ -2,13 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type Emulator,
-  ensureTable,
-  LOCAL_CREDENTIALS,
-  LOCAL_REGION,
-  startDynamo,
-} from "#local/emulators.ts";
+import { type Emulator, ensureTable, LOCAL_REGION, startDynamo } from "#local/emulators.ts";
 
 // A registration whose Lambda died between its steps leaves state no HTTP request can produce; this
 // drives the domain functions against a DynamoDB emulator of its own to build exactly that state.
@@ -24,12 +18,12 @@ const caller = { principal: "local:recovery" };
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "byom-recovery-"));
   dynamo = await startDynamo(dir, 0);
-  await ensureTable(dynamo.endpoint, "recovery-test");
+  await ensureTable(dynamo, "recovery-test");
   Object.assign(process.env, {
     TABLE_NAME: "recovery-test",
     AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: dynamo.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: dynamo.credentials.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
   });
   // Imported only now: the modules read their environment when they load.

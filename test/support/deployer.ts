@@ -65,7 +65,10 @@ export async function dropModel(
     endpoint: platform.config.s3Endpoint,
     region: platform.config.region,
     forcePathStyle: true,
-    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    credentials: {
+      accessKeyId: platform.config.awsAccessKeyId,
+      secretAccessKey: platform.config.awsSecretAccessKey,
+    },
   });
   await s3.send(
     new PutObjectCommand({

@@ -130,3 +130,27 @@ export function apiClient(apiUrl: string, token: string): ApiClient {
     },
   };
 }
+
+/**
+ * The status of a HEAD on an object of the platform's bucket, signed with the start's emulator
+ * credentials (local mode's S3 answers nothing unsigned): 200 or 404.
+ */
+export async function objectStatus(config: LocalConfig, key: string): Promise<number> {
+  const { S3Client, HeadObjectCommand } = await import("@aws-sdk/client-s3");
+  const s3 = new S3Client({
+    endpoint: config.s3Endpoint,
+    region: config.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: config.awsAccessKeyId, secretAccessKey: config.awsSecretAccessKey },
+  });
+  try {
+    const out = await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key }));
+    return out.$metadata.httpStatusCode ?? 200;
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === undefined) throw error;
+    return status;
+  } finally {
+    s3.destroy();
+  }
+}

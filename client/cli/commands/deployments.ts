@@ -1,4 +1,4 @@
-import type { ByomClient, ResponseOf } from "../../api-client.ts";
+import type { ByomClient, RequestOf, ResponseOf } from "../../api-client.ts";
 import { ApiError, ClientError, UsageError } from "../../errors.ts";
 import type { RouteOf } from "../../operations.ts";
 import { type CommandContext, defineCommand } from "../command.ts";
@@ -128,12 +128,13 @@ export const deploy = defineCommand({
     const first = specs[0] as { model: string; version: number };
     const created = await client.call("createDeployment", {
       params: { projectId },
+      // One body shape per mode; which one the targets fit is the API's to check.
       body: {
         name: ctx.string("name") ?? `${first.model}-v${first.version}`,
         mode,
         targets,
         security: passphrase ? { mode: "passphrase", passphrase } : { mode: "none" },
-      },
+      } as RequestOf<RouteOf<"createDeployment">>["body"],
     });
     if (!ctx.flag("wait")) {
       ctx.out.result(created, () =>

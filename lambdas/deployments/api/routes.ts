@@ -4,7 +4,14 @@ import { DEPLOYMENT_MODES, DEPLOYMENT_STATUSES } from "#lambdas/deployments/depl
 import { modelIdParam } from "#lambdas/models/routes.ts";
 import { projectIdParam } from "#lambdas/projects/routes.ts";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
-import { conflictError, idParam, listQuery, pageOf, standardErrors } from "#lambdas/shared/http/schemas.ts";
+import {
+  conflictError,
+  idParam,
+  listQuery,
+  pageOf,
+  standardErrors,
+  text,
+} from "#lambdas/shared/http/schemas.ts";
 
 export const deploymentIdParam = idParam("dep");
 
@@ -43,16 +50,10 @@ const targetSchema = z
       .int("version must be a whole number")
       .min(1, "versions start at 1")
       .max(2 ** 31),
-    runtime: z
-      .string()
-      .min(1)
-      .max(200)
+    runtime: text("runtime", { min: 1, max: 200 })
       .optional()
       .describe("A runtime of the catalog; default: the first that serves the model's framework"),
-    processor: z
-      .string()
-      .min(1)
-      .max(200)
+    processor: text("processor", { min: 1, max: 200 })
       .optional()
       .describe("An artifact processor of the catalog; default: the one for the artifact's type"),
     weight: z
@@ -121,6 +122,55 @@ export const deploymentSchema = z
   })
   .meta({ id: "Deployment" });
 
+/**
+ * The create body, one shape per mode, so that the document says which targets each mode takes
+ * (docs/deployer.md). One rule no schema can state: the weights of an `ab` deployment add up to 100.
+ */
+const deploymentFields = {
+  name: text("name", { max: 200, notBlank: true, trim: true }),
+  security: securitySchema.default({ mode: "none" }),
+};
+const abTarget = targetSchema.omit({ role: true }).extend({ weight: z.int().min(0).max(100) });
+const ROLE_CHECKS = (["champion", "challenger"] as const).map((role) => ({
+  contains: { type: "object", properties: { role: { const: role } }, required: ["role"] },
+  minContains: 1,
+  maxContains: 1,
+}));
+const createDeploymentBody = z.discriminatedUnion("mode", [
+  z.strictObject({
+    ...deploymentFields,
+    mode: z.literal("single"),
+    targets: z
+      .array(targetSchema.omit({ role: true, weight: true }).extend({ weight: z.literal(100).optional() }))
+      // min and max, not length: the document generator states only those.
+      .min(1, "mode single serves exactly one target")
+      .max(1, "mode single serves exactly one target"),
+  }),
+  z.strictObject({
+    ...deploymentFields,
+    mode: z.literal("ab"),
+    targets: z
+      .array(abTarget)
+      .min(2, "mode ab splits traffic between at least two targets")
+      .max(10)
+      .describe("Each with its weight in percent; the weights add up to 100"),
+  }),
+  z.strictObject({
+    ...deploymentFields,
+    mode: z.literal("champion_challenger"),
+    targets: z
+      .array(targetSchema.omit({ weight: true }).required({ role: true }))
+      .min(2, "mode champion_challenger takes exactly two targets")
+      .max(2, "mode champion_challenger takes exactly two targets")
+      .meta({ allOf: ROLE_CHECKS })
+      .refine(
+        (targets) =>
+          targets.some((t) => t.role === "champion") && targets.some((t) => t.role === "challenger"),
+        "mode champion_challenger takes one champion and one challenger",
+      ),
+  }),
+]);
+
 const projectParams = z.object({ projectId: projectIdParam });
 const deploymentParams = projectParams.extend({ deploymentId: deploymentIdParam });
 const handlers = "lambdas/deployments/api/handlers";
@@ -133,12 +183,7 @@ export const createDeploymentRoute = defineRoute({
   tag: "deployments",
   handler: `${handlers}/create-deployment.ts`,
   params: projectParams,
-  body: z.strictObject({
-    name: z.string().trim().min(1, "name must not be empty").max(200),
-    mode: z.enum(DEPLOYMENT_MODES),
-    targets: z.array(targetSchema).min(1, "give at least one target").max(10),
-    security: securitySchema.default({ mode: "none" }),
-  }),
+  body: createDeploymentBody,
   responses: {
     201: { description: "Accepted: status PENDING, the workflow has started", schema: deploymentSchema },
     ...standardErrors,

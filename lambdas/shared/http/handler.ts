@@ -1,7 +1,12 @@
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import type * as z from "zod";
-import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationFailedError } from "../errors.ts";
+import {
+  ForbiddenError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationFailedError,
+} from "../errors.ts";
 import { logger } from "../logger.ts";
 import { type Caller, callerOf } from "./caller.ts";
 import { errorResponse, JSON_HEADERS } from "./error-response.ts";
@@ -58,6 +63,7 @@ function requestContract<R extends Route>(
     before: async ({ event, context }) => {
       logger.appendKeys({ operation: route.operationId, requestId: context.awsRequestId });
       const caller = route.public ? undefined : callerOf(event);
+      if (route.admin && caller) requireAdmin(caller);
       const params = parsePart(route.params, event.pathParameters ?? {}, "path");
       const query = parsePart(route.query, event.queryStringParameters ?? {}, "query");
       const body = route.body === undefined ? undefined : parsePart(route.body, readJsonBody(event), "body");
@@ -70,6 +76,22 @@ function requestContract<R extends Route>(
       } as ApiRequest<R>);
     },
   };
+}
+
+/**
+ * Installation admins: principals listed in ADMIN_PRINCIPALS (comma-separated; the CDK app sets it
+ * from the context value byom:adminPrincipals, local mode to local:admin). None listed: nobody.
+ */
+function requireAdmin(caller: Caller): void {
+  const admins = (process.env.ADMIN_PRINCIPALS ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (!admins.includes(caller.principal)) {
+    throw new ForbiddenError(
+      `Only installation admins may change the catalog, and ${caller.principal} is not one. On AWS admins are listed in the context value byom:adminPrincipals; in local mode use the local:admin token from .byom/local.json.`,
+    );
+  }
 }
 
 function readJsonBody(event: APIGatewayProxyEvent): unknown {

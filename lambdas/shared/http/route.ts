@@ -27,6 +27,8 @@ export interface Route {
   readonly responses: Readonly<Record<number, RouteResponse>>;
   /** Answers without a caller identity (health and the OpenAPI document only). */
   readonly public?: boolean;
+  /** Only installation admins may call it (the catalog's writes; docs/deploy-aws.md, docs/local-mode.md). */
+  readonly admin?: boolean;
   /** Lambda settings for the few handlers that need more than the defaults. */
   readonly lambda?: { readonly timeoutSeconds?: number; readonly memoryMb?: number };
   /**
