@@ -1,5 +1,5 @@
 /**
- * `npm run bench:deploy`: time from upload to first successful score in local mode (DESIGN §6:
+ * `npm run bench:deploy`: time from upload to first successful score in local mode (docs/benchmarks.md:
  * ≤ 15 s for a scikit-learn model), and the state transitions of the deploy workflow.
  *
  * Each run: an MLflow scikit-learn zip written to the S3 drop folder → ingestion (experiment with

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:registry`: the registry against DESIGN §6.
+ * `npm run bench:registry`: the registry against docs/benchmarks.md.
  * - p50/p99 latency per endpoint against local mode (real HTTP, real emulators), N sequential calls each;
  * - the minified bundle size of each Lambda (esbuild, the CDK app's bundling options);
  * - cold module load time of each bundle (a fresh Node process importing it), median of 5.

@@ -184,7 +184,11 @@ function onlyWildcardOnlyWrites(r: RenderedResource): boolean {
   const writes = unscoped.filter(
     (action) => !/:(Describe|Get|List)/.test(action) && action !== "elasticfilesystem:ClientMount",
   );
-  return writes.length > 0 && writes.every((action) => WILDCARD_ONLY_WRITES.has(action));
+  // X-Ray's writes alone do not fail the check; only the deployer's registrations do.
+  return (
+    writes.some((action) => !action.startsWith("xray:")) &&
+    writes.every((action) => WILDCARD_ONLY_WRITES.has(action))
+  );
 }
 
 /** The metadata key checkov reads skips from, on a CloudFormation resource. */

@@ -4,7 +4,7 @@
  * is down). The CLI maps these to exit codes in one place (`cli/main.ts`).
  */
 
-/** The registry answered with its error shape (DESIGN §3); the message is shown as it is. */
+/** The registry answered with its error shape (docs/registry-api.md); the message is shown as it is. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,

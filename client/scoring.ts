@@ -1,6 +1,6 @@
 import { ApiError, ClientError } from "./errors.ts";
 
-/** A score request and answer of the scorer API (DESIGN §4). */
+/** A score request and answer of the scorer API (docs/scorer-api.md). */
 export interface ScoreRequest {
   readonly fields: readonly string[];
   readonly rows: readonly (readonly unknown[])[];

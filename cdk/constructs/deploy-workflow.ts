@@ -40,7 +40,7 @@ export const TRANSIENT_ECS_ERRORS = [
 ] as const;
 
 /**
- * The deploy workflow (DESIGN §2), Standard Step Functions in JSONPath: Prepare → for each new slot
+ * The deploy workflow (docs/concepts.md), Standard Step Functions in JSONPath: Prepare → for each new slot
  * (Map): stage the artifact on EFS → processor task (ECS runTask.sync) → target group and a rule of
  * its own → runtime service → wait healthy (bounded loop) → score the sample request → switch the
  * deployment's traffic rule to the new slots → drain → remove the previous revision's slots. Any

@@ -66,7 +66,7 @@ export interface DeployerProps {
 }
 
 /**
- * The deployer (DESIGN §2): the step Lambdas (in the VPC, with the models volume mounted), one
+ * The deployer (docs/concepts.md): the step Lambdas (in the VPC, with the models volume mounted), one
  * Fargate task definition per built-in processor, the roles runtime tasks run with, and the deploy
  * and delete state machines; the deployments API functions get the state machines' ARNs and the
  * right to start them.

@@ -1,7 +1,7 @@
 import type { Resources, ResourcesSpec } from "#lambdas/deployments/capacity.ts";
 
 /**
- * The deployer's vocabulary (DESIGN §1): deployments, their targets, and the slots that serve them.
+ * The deployer's vocabulary (docs/concepts.md): deployments, their targets, and the slots that serve them.
  * A slot is one processed model version running in one runtime service behind one target group;
  * a deployment's traffic rule splits requests between its live slots.
  */

@@ -78,7 +78,7 @@ export function checkLoadBalancerQuotas(targets: readonly TargetSpec[]): void {
   }
 }
 
-/** Checks the targets against the mode's rules (DESIGN §1) before anything is read. */
+/** Checks the targets against the mode's rules (docs/concepts.md) before anything is read. */
 export function checkTargetsForMode(mode: DeploymentMode, targets: readonly TargetSpec[]): void {
   const fail = (message: string, path = "body.targets") => {
     throw new ValidationFailedError(message, [{ path, message }]);

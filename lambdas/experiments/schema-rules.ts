@@ -1,6 +1,6 @@
 import { InvalidSchemaError } from "#lambdas/shared/errors.ts";
 
-/** The column types a model schema may use (DESIGN §1), in their canonical spelling. */
+/** The column types a model schema may use (docs/concepts.md), in their canonical spelling. */
 export const COLUMN_TYPES = ["Boolean", "Time64", "Float32", "Float64", "Int32", "Int64", "String"] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
@@ -25,7 +25,7 @@ export const isSchemaKey = (key: string): key is SchemaKey =>
   (SCHEMA_KEYS as readonly string[]).includes(key);
 
 /**
- * Checks a model schema against the rules of DESIGN §1 and returns it with canonical type names
+ * Checks a model schema against the rules of docs/concepts.md and returns it with canonical type names
  * (types are matched case-insensitively). Throws InvalidSchemaError naming the first offending entry
  * by index and name, so the message tells the caller exactly what to fix.
  */

@@ -25,7 +25,7 @@ export class ValidationFailedError extends DomainError {
   readonly code = "VALIDATION_FAILED";
 }
 
-/** An input_schema/output_schema value breaks the schema rules of DESIGN §1. */
+/** An input_schema/output_schema value breaks the schema rules of docs/concepts.md. */
 export class InvalidSchemaError extends DomainError {
   readonly code = "INVALID_SCHEMA";
 }

@@ -48,7 +48,7 @@ def prepare_target(target: Path) -> None:
 
 
 def run_processor(process: Callable[[Path, Path], None]) -> None:
-    """Exit 0 on success; otherwise one line on stderr and a non-zero exit (DESIGN §1)."""
+    """Exit 0 on success; otherwise one line on stderr and a non-zero exit (docs/concepts.md)."""
     try:
         source = Path(required_env("SOURCE_PATH"))
         target = Path(required_env("TARGET_PATH"))

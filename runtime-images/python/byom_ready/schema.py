@@ -1,4 +1,4 @@
-"""Model schemas in the registry's format (DESIGN §1) and their scorer API names (§4)."""
+"""Model schemas in the registry's format (docs/concepts.md) and their scorer API names (docs/scorer-api.md)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Byom's scorer: the scorer API of DESIGN §4 over a ready model (model type python/ready-model)."""
+"""Byom's scorer: the scorer API of docs/scorer-api.md over a ready model (model type python/ready-model)."""

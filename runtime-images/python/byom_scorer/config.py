@@ -34,7 +34,7 @@ class Settings:
         model_path = os.environ.get("MODEL_PATH")
         model_id = os.environ.get("MODEL_ID")
         if not model_path or not model_id:
-            raise SystemExit("MODEL_PATH and MODEL_ID must be set (DESIGN §1 runtime contract)")
+            raise SystemExit("MODEL_PATH and MODEL_ID must be set (docs/scorer-api.md, image contract)")
         batch_dir = os.environ.get("BYOM_BATCH_DIR")
         return Settings(
             model_path=Path(model_path),

@@ -1,6 +1,6 @@
 """Champion/challenger shadow copies: the champion runtime mirrors its score requests.
 
-An ALB cannot mirror requests, so the champion does (DESIGN §1: the challenger gets a copy of every
+An ALB cannot mirror requests, so the champion does (docs/concepts.md: the challenger gets a copy of every
 request, its answer is recorded and never returned). Once the champion's answer is written, the
 request goes into a bounded queue; one background thread per worker process sends it to the
 challenger (BYOM_SHADOW_URL) and writes one JSON line per request to stdout, which the platform

@@ -1,4 +1,4 @@
-"""Input rules of DESIGN §4, at the conversion level (the HTTP tests cover the same end to end)."""
+"""Input rules of docs/scorer-api.md, at the conversion level (the HTTP tests cover the same end to end)."""
 
 from __future__ import annotations
 

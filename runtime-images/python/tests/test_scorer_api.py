@@ -1,4 +1,4 @@
-"""The scorer API of DESIGN §4 over real HTTP against a real runtime process."""
+"""The scorer API of docs/scorer-api.md over real HTTP against a real runtime process."""
 
 from __future__ import annotations
 
