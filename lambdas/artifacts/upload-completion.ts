@@ -1,8 +1,8 @@
 import { type JobView, startJob } from "#lambdas/jobs/jobs.ts";
 import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/worker.ts";
 import { authorize } from "#lambdas/projects/access.ts";
+import type { Caller } from "#lambdas/shared/caller.ts";
 import { ConflictError, ValidationFailedError } from "#lambdas/shared/errors.ts";
-import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { completeMultipartUpload, headObject } from "./artifact-store.ts";
 import { artifactView, checkPartList, findArtifact, requireUnregisteredExperiment } from "./artifacts.ts";
 import type { ArtifactRef } from "./artifacts-repository.ts";

@@ -1,6 +1,6 @@
 import { listAllDeployments } from "#lambdas/deployments/deployments-repository.ts";
+import type { Caller } from "#lambdas/shared/caller.ts";
 import { ConflictError, NotFoundError } from "#lambdas/shared/errors.ts";
-import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { nowIso } from "#lambdas/shared/ids.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import type { ArtifactProcessorEntry, DeployableArtifactTypeEntry, RuntimeEntry } from "./builtin.ts";

@@ -2,7 +2,7 @@ import { removeArtifactBatch } from "#lambdas/artifacts/artifact-cleanup.ts";
 import { startJob } from "#lambdas/jobs/jobs.ts";
 import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/worker.ts";
 import { authorize } from "#lambdas/projects/access.ts";
-import type { Caller } from "#lambdas/shared/http/caller.ts";
+import type { Caller } from "#lambdas/shared/caller.ts";
 import { ExperimentNotFoundError, ExperimentRegisteredError, findExperiment } from "./experiments.ts";
 import { deleteExperiment as deleteExperimentItem } from "./experiments-repository.ts";
 

@@ -1,6 +1,6 @@
 import { authorize } from "#lambdas/projects/access.ts";
+import type { Caller } from "#lambdas/shared/caller.ts";
 import { ConflictError, NotFoundError } from "#lambdas/shared/errors.ts";
-import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import {

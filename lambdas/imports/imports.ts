@@ -4,9 +4,9 @@ import { type ArtifactView, artifactView, createInternalArtifact } from "#lambda
 import { failUpload, setUploadedObject } from "#lambdas/artifacts/artifacts-repository.ts";
 import { createExperimentRecord, type ExperimentView } from "#lambdas/experiments/experiments.ts";
 import { authorize } from "#lambdas/projects/access.ts";
+import type { Caller } from "#lambdas/shared/caller.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
 import { ConflictError, DomainError, UpstreamError, ValidationFailedError } from "#lambdas/shared/errors.ts";
-import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import { artifactObjectKey } from "#lambdas/shared/object-keys.ts";

@@ -1,6 +1,6 @@
 import { authorize } from "#lambdas/projects/access.ts";
+import type { Caller } from "#lambdas/shared/caller.ts";
 import { NotFoundError } from "#lambdas/shared/errors.ts";
-import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { getJob, type JobKind, type JobProgress, type JobRecord, type JobStatus } from "./jobs-repository.ts";
 
 /**

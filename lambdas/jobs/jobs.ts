@@ -1,4 +1,4 @@
-import type { Caller } from "#lambdas/shared/http/caller.ts";
+import type { Caller } from "#lambdas/shared/caller.ts";
 import type { HttpResult } from "#lambdas/shared/http/respond.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import { enqueueJob } from "./job-queue.ts";

@@ -1,5 +1,5 @@
+import type { Caller } from "#lambdas/shared/caller.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "#lambdas/shared/errors.ts";
-import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { getMember, type MemberRecord } from "./projects-repository.ts";
 import { type Role, roleAllows } from "./roles.ts";
 

@@ -2,8 +2,8 @@ import { removeArtifactBatch } from "#lambdas/artifacts/artifact-cleanup.ts";
 import { type JobView, startJob } from "#lambdas/jobs/jobs.ts";
 import { getJob } from "#lambdas/jobs/jobs-repository.ts";
 import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/worker.ts";
+import type { Caller } from "#lambdas/shared/caller.ts";
 import { ConflictError } from "#lambdas/shared/errors.ts";
-import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { newId } from "#lambdas/shared/ids.ts";
 import { authorize } from "./access.ts";
 import {

@@ -1,5 +1,5 @@
+import type { Caller } from "#lambdas/shared/caller.ts";
 import { ConflictError, ValidationFailedError } from "#lambdas/shared/errors.ts";
-import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import { authorize } from "./access.ts";

@@ -21,9 +21,9 @@ import {
   workflowRunning,
 } from "#lambdas/deployments/workflow-executions.ts";
 import { authorize } from "#lambdas/projects/access.ts";
+import type { Caller } from "#lambdas/shared/caller.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
 import { ConflictError, NotFoundError } from "#lambdas/shared/errors.ts";
-import type { Caller } from "#lambdas/shared/http/caller.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";

@@ -1,10 +1,6 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
+import type { Caller } from "../caller.ts";
 import { UnauthenticatedError } from "../errors.ts";
-
-/** Who is calling: an IAM principal on AWS, a local user in local mode. */
-export interface Caller {
-  readonly principal: string;
-}
 
 const ASSUMED_ROLE = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/;
 

@@ -1,6 +1,7 @@
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import type * as z from "zod";
+import type { Caller } from "../caller.ts";
 import {
   ForbiddenError,
   PayloadTooLargeError,
@@ -8,7 +9,7 @@ import {
   ValidationFailedError,
 } from "../errors.ts";
 import { logger } from "../logger.ts";
-import { type Caller, callerOf } from "./caller.ts";
+import { callerOf } from "./caller.ts";
 import { errorResponse, JSON_HEADERS } from "./error-response.ts";
 import type { HttpResult } from "./respond.ts";
 import type { Route } from "./route.ts";
