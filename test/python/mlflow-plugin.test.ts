@@ -89,6 +89,10 @@ describe("the byom target of mlflow deployments", () => {
       "churn",
       "-C",
       "project=plugin",
+      "-C",
+      "cpu=0.5",
+      "-C",
+      "memory_mib=1024",
     );
     expect(created.code, created.output).toBe(0);
     expect(created.output).toContain("python_function deployment churn is created");
@@ -98,6 +102,24 @@ describe("the byom target of mlflow deployments", () => {
     const got = await deployments("get", "-t", "byom:/plugin", "--name", "churn");
     expect(got.output).toContain("status: HEALTHY");
     expect(got.output).toContain("serving: ['plugin-churn@1']");
+    const size = "{'cpu': '0.5', 'memoryMiB': 1024, 'replicas': {'min': 1, 'max': 1}}";
+    expect(got.output).toContain(`resources: [${size}]`);
+
+    // A size Fargate does not run: the API's refusal, and the deployment is left as it was.
+    const tooSmall = await deployments(
+      "update",
+      "-t",
+      "byom:/plugin",
+      "--name",
+      "churn",
+      "-C",
+      "cpu=0.25",
+      "-C",
+      "memory_mib=4096",
+    );
+    expect(tooSmall.code).toBe(1);
+    expect(tooSmall.output).toContain("VALIDATION_FAILED");
+    expect(tooSmall.output).toContain("Fargate runs 0.25 vCPU with 512, 1024, 2048 MiB");
 
     const rows = join(work, "rows.json");
     const frame = Array.from({ length: 30 }, (_, i) => ({ tenure: (i * 7) % 72, charges: 40 + i * 2.5 }));
@@ -142,9 +164,9 @@ describe("the byom target of mlflow deployments", () => {
       "models:/plugin-churn/2",
     );
     expect(updated.code, updated.output).toBe(0);
-    expect((await deployments("get", "-t", "byom:/plugin", "--name", "churn")).output).toContain(
-      "serving: ['plugin-churn@2']",
-    );
+    const swapped = (await deployments("get", "-t", "byom:/plugin", "--name", "churn")).output;
+    expect(swapped).toContain("serving: ['plugin-churn@2']");
+    expect(swapped).toContain(`resources: [${size}]`); // the new version keeps the size
 
     const deleted = await deployments("delete", "-t", "byom:/plugin", "--name", "churn");
     expect(deleted.code, deleted.output).toBe(0);

@@ -33,6 +33,7 @@ class Generator:
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
         self.classes: dict[str, list[str]] = {}
+        self.shapes: dict[str, str] = {}  # class name -> the schema it was made from (JSON)
         self.aliases: dict[str, str] = {}
 
     def expr(self, schema: dict[str, Any], hint: str) -> str:
@@ -41,12 +42,23 @@ class Generator:
             return schema["$ref"].rsplit("/", 1)[-1]
         if "anyOf" in schema or "oneOf" in schema:
             variants = schema.get("anyOf") or schema.get("oneOf")
-            names = [self.expr(v, self.variant_name(v, hint, i)) for i, v in enumerate(variants)]
+            tag = (schema.get("discriminator") or {}).get("propertyName")
+            names = [self.expr(v, self.variant_name(v, hint, i, tag)) for i, v in enumerate(variants)]
             return " | ".join(dict.fromkeys(names))
         if "allOf" in schema:
-            # zod-to-openapi writes `X.nullable()` of a referenced schema as allOf [X, {type: [.., null]}].
-            base = self.expr(schema["allOf"][0], hint)
-            nullable = any("null" in as_list(part.get("type")) for part in schema["allOf"][1:])
+            parts = schema["allOf"]
+            nullable = any("null" in as_list(part.get("type")) for part in parts[1:])
+            if any(part.get("properties") for part in parts[1:]):
+                # An extension (X.extend({...}) of a registered X): one TypedDict with every property.
+                merged: dict[str, Any] = {"properties": {}, "required": []}
+                for part in parts:
+                    part = self.resolve(part)
+                    merged["properties"].update(part.get("properties", {}))
+                    merged["required"] += part.get("required", [])
+                base = self.typed_dict(merged, hint)
+            else:
+                # zod-to-openapi writes `X.nullable()` of a referenced schema as allOf [X, {type: [.., null]}].
+                base = self.expr(parts[0], hint)
             return f"{base} | None" if nullable else base
         types = as_list(schema.get("type"))
         nullable = "null" in types
@@ -57,8 +69,10 @@ class Generator:
         return f"{result} | None" if nullable else result
 
     def plain(self, schema: dict[str, Any], kind: str | None, hint: str) -> str:
+        if "const" in schema:
+            return f"Literal[{literal(schema['const'])}]"
         if "enum" in schema:
-            return "Literal[" + ", ".join(json.dumps(v) for v in schema["enum"]) + "]"
+            return "Literal[" + ", ".join(literal(v) for v in schema["enum"]) + "]"
         if kind == "string":
             return "str"
         if kind == "integer":
@@ -78,16 +92,36 @@ class Generator:
             return "dict[str, Any]"
         return "Any"
 
-    def variant_name(self, variant: dict[str, Any], hint: str, index: int) -> str:
+    def variant_name(self, variant: dict[str, Any], hint: str, index: int, tag: str | None = None) -> str:
         props = variant.get("properties", {})
         if not props:
             return f"{hint}{index}"
-        first, sub = next(iter(props.items()))
-        # A discriminator ({mode: "none"} | {mode: "passphrase", …}) names a variant by its value.
-        tag = sub.get("const", (sub.get("enum") or [None])[0] if len(sub.get("enum") or []) == 1 else None)
-        return hint + camel(str(tag) if tag is not None else first)
+        # A discriminator ({mode: "none"} | {mode: "passphrase", …}) names a variant by its value:
+        # the declared one, else the first property with a single possible value.
+        for name, sub in props.items():
+            if tag is not None and name != tag:
+                continue
+            value = sub.get("const", sub["enum"][0] if len(sub.get("enum") or []) == 1 else None)
+            if value is not None:
+                return hint + camel(str(value))
+        # Else by its first property ({string_value} | {int64_value} | …); typed_dict numbers the
+        # name if two variants share it.
+        return hint + camel(next(iter(props)))
+
+    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if "$ref" not in schema:
+            return schema
+        return self.resolve(self.doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]])
 
     def typed_dict(self, schema: dict[str, Any], name: str) -> str:
+        shape = json.dumps(schema, sort_keys=True)
+        base, n = name, 1
+        while name in self.shapes and self.shapes[name] != shape:
+            # Two different inline schemas want one name (variants with the same first property):
+            # number the later one. Component names never collide (they are unique keys).
+            n += 1
+            name = f"{base}{n}"
+        self.shapes[name] = shape
         required = set(schema.get("required", []))
         lines = []
         for prop, sub in schema["properties"].items():
@@ -98,8 +132,6 @@ class Generator:
                 kind = f"NotRequired[{kind}]"
             doc = sub.get("description")
             lines.append(f"    {prop}: {kind}" + (f"  # {doc}" if doc and len(doc) < 90 else ""))
-        if name in self.classes and self.classes[name] != lines:
-            raise SystemExit(f"two different schemas want the name {name}")
         self.classes[name] = lines
         return name
 
@@ -168,6 +200,13 @@ class Generator:
         for name in sorted(self.aliases):
             out.append(f'{name}: TypeAlias = "{self.aliases[name]}"')
         return "\n".join(out).rstrip() + "\n"
+
+
+def literal(value: Any) -> str:
+    """A Literal[...] argument: Python's spelling of JSON's true/false/null."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def as_list(value: Any) -> list[str]:

@@ -88,3 +88,34 @@ def test_a_deployment_that_cannot_serve_raises_with_the_reason(client: byom.Clie
         version.deploy(name="broken", timeout=600)
     assert failed.value.deployment["status"] == "FAILED"
     assert failed.value.deployment["failureReason"]
+
+
+def test_resources_size_each_target_on_create_and_update(versions, models: dict) -> None:
+    v1, v2 = versions
+    project = v1.model.project
+    # 0.25 vCPU runs with 512, 1024 or 2048 MiB on Fargate: refused before anything starts.
+    with pytest.raises(byom.ApiError) as refused:
+        v1.deploy(name="too-small", resources={"cpu": 0.25, "memoryMiB": 4096})
+    assert (refused.value.status, refused.value.code) == (400, "VALIDATION_FAILED")
+    assert "0.25 vCPU with 512, 1024, 2048 MiB" in refused.value.message
+    assert [d["path"] for d in refused.value.details if str(d.get("path", "")).endswith("memoryMiB")]
+    assert "too-small" not in [d.name for d in project.deployments.list()]
+
+    size = {"cpu": "0.5", "memoryMiB": 1024, "replicas": {"min": 1, "max": 2}}
+    sized = v1.deploy(name="sized", resources={"cpu": 0.5, "memoryMiB": 1024, "replicas": {"min": 1, "max": 2}})
+    assert sized.data["targets"][0]["resources"] == size
+    assert sized.data["serving"][0]["resources"] == size
+
+    sized.update(v2)  # a new version keeps the target's size
+    assert [(s["version"], s["resources"]) for s in sized.data["serving"]] == [(2, size)]
+
+    with pytest.raises(byom.ApiError) as bad:
+        sized.update(resources={"replicas": {"min": 3, "max": 2}})
+    assert (bad.value.status, bad.value.code) == (400, "VALIDATION_FAILED")
+    assert any(str(d.get("path", "")).endswith("replicas") for d in bad.value.details)
+    assert sized.refresh().data["serving"][0]["resources"] == size  # unchanged, still serving
+
+    sized.update(resources={"cpu": 1, "memoryMiB": 3072})  # resized in place, zero downtime
+    assert sized.data["serving"][0]["resources"] == {"cpu": "1", "memoryMiB": 3072, "replicas": {"min": 1, "max": 1}}
+    assert [str(v) for v in sized.score(rows(models))["prediction"]] == models["expected"]["v2"]
+    sized.delete()

@@ -20,9 +20,11 @@ from byom.errors import (
     ConnectionFailed,
     DeploymentFailed,
     IngestionFailed,
+    JobFailed,
     UploadFailed,
     WaitTimeout,
 )
+from byom.jobs import Job
 from byom.metadata import Column, Json
 from byom.uploads import UploadInterrupted
 from byom.waiting import wait_until
@@ -42,6 +44,8 @@ __all__ = [
     "DeploymentFailed",
     "Experiment",
     "IngestionFailed",
+    "Job",
+    "JobFailed",
     "Json",
     "Model",
     "ModelVersion",

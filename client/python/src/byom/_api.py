@@ -31,6 +31,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "getArtifact": ("GET", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}"),
     "getDeployment": ("GET", "/v1/projects/{projectId}/deployments/{deploymentId}"),
     "getExperiment": ("GET", "/v1/projects/{projectId}/experiments/{experimentId}"),
+    "getJob": ("GET", "/v1/projects/{projectId}/jobs/{jobId}"),
     "getModel": ("GET", "/v1/projects/{projectId}/models/{modelId}"),
     "getModelVersion": ("GET", "/v1/projects/{projectId}/models/{modelId}/versions/{version}"),
     "getProject": ("GET", "/v1/projects/{projectId}"),
@@ -250,6 +251,17 @@ class DeploymentEventsItem(TypedDict):
     message: str
 
 
+class DeploymentResources(TypedDict):
+    cpu: NotRequired[Literal["1", "2", "4", "8", "16", "0.25", "0.5"]]  # vCPUs of one replica (a Fargate size); default 1
+    memoryMiB: NotRequired[int]  # Memory of one replica in MiB, valid for the cpu on Fargate; default 2048
+    replicas: NotRequired[DeploymentResourcesReplicas]
+
+
+class DeploymentResourcesReplicas(TypedDict):
+    min: NotRequired[int]  # Replicas always running (spread over the AZs); default 1
+    max: NotRequired[int]  # Autoscaling's upper bound, at most the installation's limit; default min
+
+
 class DeploymentSecurity(TypedDict):
     mode: Literal["none", "passphrase"]
 
@@ -271,6 +283,18 @@ class DeploymentServingItem(TypedDict):
     processor: str
     weight: int
     role: Literal["primary", "champion", "challenger"]
+    resources: DeploymentServingItemResources  # The size and replica bounds it runs with
+
+
+class DeploymentServingItemResources(TypedDict):
+    cpu: Literal["1", "2", "4", "8", "16", "0.25", "0.5"]
+    memoryMiB: int
+    replicas: DeploymentServingItemResourcesReplicas
+
+
+class DeploymentServingItemResourcesReplicas(TypedDict):
+    min: int
+    max: int
 
 
 class DeploymentTarget(TypedDict):
@@ -280,6 +304,7 @@ class DeploymentTarget(TypedDict):
     processor: NotRequired[str]  # An artifact processor of the catalog; default: the one for the artifact's type
     weight: NotRequired[int]  # Mode ab: the target's share of traffic in percent; the weights add up to 100
     role: NotRequired[Literal["champion", "challenger"]]  # Mode champion_challenger: the champion answers, the challenger gets shadow copies
+    resources: NotRequired[DeploymentResources]
 
 
 class Error(TypedDict):
@@ -318,6 +343,36 @@ class ImportMlflowModelBody(TypedDict):
     trackingUri: str  # Base URL of the MLflow tracking server (http or https)
     modelName: str
     version: int | str  # The registered model version, e.g. 3
+
+
+class Job(TypedDict):
+    jobId: str
+    projectId: str
+    kind: Literal["delete-project", "delete-experiment", "complete-upload"]
+    status: Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"]
+    progress: JobProgress
+    result: NotRequired[Any]  # What the job produced, once SUCCEEDED (null before)
+    error: JobError | None  # Why the job FAILED (null otherwise)
+    createdBy: str
+    createdAt: str
+    updatedAt: str
+
+
+class JobAccepted(TypedDict):
+    jobId: str
+    status: Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"]
+    location: str
+
+
+class JobError(TypedDict):
+    code: str
+    message: str
+
+
+class JobProgress(TypedDict):
+    done: int
+    total: int | None
+    message: str
 
 
 class ListArtifactsQuery(TypedDict):
@@ -448,8 +503,19 @@ class ModelVersion(TypedDict):
     projectId: str
     version: int
     experimentId: str
+    artifact: ModelVersionArtifact | None  # Exactly the bytes this version is; null if the experiment had no READY artifact
     createdAt: str
     createdBy: str
+
+
+class ModelVersionArtifact(TypedDict):
+    artifactId: str
+    type: str
+    sha256: str
+    sizeBytes: int
+    objectKey: str
+    etag: str
+    versionId: str | None  # The S3 object version (versioned buckets)
 
 
 class ModelVersionWithExperiment(TypedDict):
@@ -457,9 +523,20 @@ class ModelVersionWithExperiment(TypedDict):
     projectId: str
     version: int
     experimentId: str
+    artifact: ModelVersionWithExperimentArtifact | None  # Exactly the bytes this version is; null if the experiment had no READY artifact
     createdAt: str
     createdBy: str
     experiment: Experiment
+
+
+class ModelVersionWithExperimentArtifact(TypedDict):
+    artifactId: str
+    type: str
+    sha256: str
+    sizeBytes: int
+    objectKey: str
+    etag: str
+    versionId: str | None  # The S3 object version (versioned buckets)
 
 
 class PatchExperimentBody(TypedDict):
@@ -506,20 +583,21 @@ class UpdateDeploymentBody(TypedDict):
 AddCatalogEntryResult: TypeAlias = "CatalogEntry"
 ArtifactUpload: TypeAlias = "ArtifactUploadPUT | ArtifactUploadMultipart"
 CatalogEntry: TypeAlias = "CatalogArtifactProcessor | CatalogRuntime | CatalogDeployableArtifactType | CatalogArtifactType | CatalogModelType"
-CompleteArtifactUploadResult: TypeAlias = "Artifact"
+CompleteArtifactUploadResult: TypeAlias = "JobAccepted"
 CreateDeploymentResult: TypeAlias = "Deployment"
 CreateExperimentResult: TypeAlias = "Experiment"
 CreateModelResult: TypeAlias = "RegisteredModel"
 CreateProjectResult: TypeAlias = "Project"
 DeleteDeploymentResult: TypeAlias = "Deployment"
-DeleteExperimentResult: TypeAlias = "None"
+DeleteExperimentResult: TypeAlias = "JobAccepted"
 DeleteMemberResult: TypeAlias = "None"
-DeleteProjectResult: TypeAlias = "None"
+DeleteProjectResult: TypeAlias = "JobAccepted"
 DeploymentSecurityInput: TypeAlias = "DeploymentSecurityInputNone | DeploymentSecurityInputPassphrase"
 DownloadArtifactResult: TypeAlias = "ArtifactDownload"
 GetArtifactResult: TypeAlias = "Artifact"
 GetDeploymentResult: TypeAlias = "Deployment"
 GetExperimentResult: TypeAlias = "Experiment"
+GetJobResult: TypeAlias = "Job"
 GetModelResult: TypeAlias = "RegisteredModel"
 GetModelVersionResult: TypeAlias = "ModelVersionWithExperiment"
 GetProjectResult: TypeAlias = "Project"

@@ -24,6 +24,7 @@ from byom import _api
 from byom._transport import Transport
 from byom.config import Config, resolve_config
 from byom.errors import ApiError, ByomError, DeploymentFailed, IngestionFailed
+from byom.jobs import Job
 from byom.metadata import Column, from_schema, from_value, to_schema, to_value
 from byom.progress import Progress, default_enabled
 from byom.scoring import DEFAULT_BATCH_ROWS, Scorer, json_cell, typed_frame
@@ -35,6 +36,8 @@ TYPE_BY_EXTENSION = {".zip": "python/mlflow", ".pkl": "python/pickle", ".pickle"
 SETTLED = ("HEALTHY", "FAILED", "UNHEALTHY", "DELETED")
 CATALOG_KINDS = ("artifact-types", "deployable-artifact-types", "artifact-processors", "model-types", "runtimes")
 Mode = Literal["single", "ab", "champion_challenger"]
+#: A target's size and replica bounds, as the API takes it: {"cpu", "memoryMiB", "replicas": {"min", "max"}}.
+Resources = Mapping[str, Any]
 
 
 def _is_id(value: str, prefix: str) -> bool:
@@ -68,6 +71,10 @@ class Client:
 
     def project(self, name_or_id: str) -> Project:
         return self.projects.get(name_or_id)
+
+    def job(self, project_id: str, job_id: str) -> Job:
+        """A job by its ids (what a 202 answered); also after the job deleted its project."""
+        return Job(self, project_id, {"jobId": job_id, "status": "QUEUED"}).refresh()
 
     def close(self) -> None:
         self.transport.close()
@@ -149,8 +156,16 @@ class Project(_Resource):
         self.data = self.client.call("getProject", {"projectId": self.id})
         return self
 
-    def delete(self) -> None:
-        self.client.call("deleteProject", {"projectId": self.id})
+    def delete(self, wait: bool = True, timeout: float = 1800, progress: bool | None = None) -> Job:
+        """Deletes the project and everything in it (owners; 409 while deployments exist), as a job:
+        from now on the project takes no writes. Waits for the job (showing its progress) unless
+        `wait=False`; returns the Job either way (JobFailed if it fails)."""
+        job = Job(self.client, self.id, self.client.call("deleteProject", {"projectId": self.id}))
+        return job.wait(timeout, progress, f"deleting project {self.name}") if wait else job
+
+    def job(self, job_id: str) -> Job:
+        """One of the project's jobs by id (e.g. from `delete(wait=False)`), fetched now."""
+        return self.client.job(self.id, job_id)
 
     def upload(
         self,
@@ -206,7 +221,7 @@ class Project(_Resource):
         passphrase: str | None = None,
         runtime: str | None = None,
         processor: str | None = None,
-        resources: Mapping[str, Any] | None = None,
+        resources: Resources | Sequence[Resources | None] | None = None,
         wait: bool = True,
         timeout: float = 900,
         progress: bool | None = None,
@@ -327,8 +342,11 @@ class Experiment(_Resource):
             model = self.project.models.get_or_create(model)
         return model.register(self)
 
-    def delete(self) -> None:
-        self.client.call("deleteExperiment", self._params)
+    def delete(self, wait: bool = True, timeout: float = 1800, progress: bool | None = None) -> Job:
+        """Deletes the experiment at once (refused once registered) and its artifacts in a job,
+        waited for unless `wait=False`; returns the Job either way (JobFailed if it fails)."""
+        job = Job(self.client, self.project.id, self.client.call("deleteExperiment", self._params))
+        return job.wait(timeout, progress, f"deleting experiment {self.name}") if wait else job
 
 
 class _Uploader:
@@ -390,7 +408,10 @@ class _Uploader:
             state["plan"] = self.client.call("renewArtifactUpload", ref)["upload"]
             store.save(state)
         if artifact["status"] == "UPLOADING":
-            self._send(state, store, parallel)
+            self._send(state, store, parallel, timeout)
+        elif state.get("completionJobId"):
+            # Interrupted while S3 assembled the parts, which has ended since: its outcome.
+            self.project.job(state["completionJobId"]).wait(timeout, self.progress, self._assembling(len(state["done"])))
         if not wait:
             store.clear()
             return exp.refresh()
@@ -427,7 +448,7 @@ class _Uploader:
             # the empty experiment created a moment ago.
             if created_here:
                 try:
-                    exp.delete()
+                    exp.delete(wait=False)  # gone at once; its (no) artifacts go in the job
                 except ByomError:
                     pass
             raise
@@ -442,7 +463,7 @@ class _Uploader:
             "done": [],
         }
 
-    def _send(self, state: dict[str, Any], store: StateStore, parallel: int) -> None:
+    def _send(self, state: dict[str, Any], store: StateStore, parallel: int, timeout: float) -> None:
         plan, size = state["plan"], state["sizeBytes"]
         http = self.client.transport.http
         ref = {"projectId": self.project.id, "experimentId": state["experimentId"], "artifactId": state["artifactId"]}
@@ -461,7 +482,26 @@ class _Uploader:
         stop = os.environ.get("BYOM_SDK_STOP_AFTER_PARTS")
         with Progress(size, self.path.name, self.progress, initial=done_bytes) as bar:
             parts = put_multipart(http, self.path, size, plan, done, on_part_done, bar.add, parallel, int(stop) if stop else None)
-        self.client.call("completeArtifactUpload", ref, body={"parts": parts})
+        self._complete(state, store, ref, parts, timeout)
+
+    def _complete(self, state: dict[str, Any], store: StateStore, ref: dict[str, str], parts: list[dict[str, Any]], timeout: float) -> Job:
+        """S3 assembles the parts in a registry job (minutes for a large object). Its id is saved
+        with the upload's state, so an upload interrupted while it runs waits for that job when
+        run again instead of completing twice; a job that FAILED is asked for once more (the API
+        checks the parts again and a job that fails again raises JobFailed)."""
+        job = None
+        if state.get("completionJobId"):
+            job = self.project.job(state["completionJobId"])
+            if job.status == "FAILED":
+                job = None
+        if job is None:
+            job = Job(self.client, self.project.id, self.client.call("completeArtifactUpload", ref, body={"parts": parts}))
+            state.update(done=parts, completionJobId=job.id)
+            store.save(state)
+        return job.wait(timeout, self.progress, self._assembling(len(parts)))
+
+    def _assembling(self, parts: int) -> str:
+        return f"assembling {parts} parts of {self.path.name}"
 
 
 class Models:
@@ -577,16 +617,19 @@ class Deployments:
         passphrase: str | None = None,
         runtime: str | None = None,
         processor: str | None = None,
-        resources: Mapping[str, Any] | None = None,
+        resources: Resources | Sequence[Resources | None] | None = None,
         wait: bool = True,
         timeout: float = 900,
         progress: bool | None = None,
     ) -> Deployment:
         """Deploys model versions. One target is mode single; two or more need mode "ab" (split by
         `weights`, default even) or "champion_challenger" (the first answers, the second gets
-        shadow copies). `passphrase` protects scoring. `resources` ({cpu, memoryMiB, replicas:
-        {min, max}}) is passed to the API as given, for APIs that take it. With `wait`, returns
-        once HEALTHY, showing each state; raises DeploymentFailed if it ends otherwise."""
+        shadow copies). `passphrase` protects scoring. `resources` sizes every target
+        ({"cpu": "0.5", "memoryMiB": 1024, "replicas": {"min": 1, "max": 3}}, each field optional;
+        cpu may be a number), or each target in turn when a list; a target dict's own "resources"
+        wins. A size Fargate does not run is ApiError 400 VALIDATION_FAILED naming the field, and
+        nothing is created. With `wait`, returns once HEALTHY, showing each state; raises
+        DeploymentFailed if it ends otherwise."""
         items = [targets] if isinstance(targets, ModelVersion) else list(targets)
         mode = mode or ("single" if len(items) == 1 else None)
         if mode is None:
@@ -594,18 +637,29 @@ class Deployments:
         body: dict[str, Any] = {
             "name": name,
             "mode": mode,
-            "targets": _targets(self.project, items, mode, weights, runtime, processor),
+            "targets": _targets(self.project, items, mode, weights, runtime, processor, resources),
             "security": {"mode": "passphrase", "passphrase": passphrase} if passphrase else {"mode": "none"},
         }
-        if resources is not None:
-            body["resources"] = dict(resources)
         deployment = Deployment(self.project, self.client.call("createDeployment", {"projectId": self.project.id}, body=body), passphrase)
         if wait:
             deployment.wait(timeout=timeout, progress=progress)
         return deployment
 
 
-def _targets(project: Project, items: list[Any], mode: str, weights: Sequence[int] | None, runtime: str | None, processor: str | None, previous: list[Any] | None = None) -> list[dict[str, Any]]:
+def _targets(
+    project: Project,
+    items: list[Any],
+    mode: str,
+    weights: Sequence[int] | None,
+    runtime: str | None,
+    processor: str | None,
+    resources: Resources | Sequence[Resources | None] | None,
+    previous: list[Any] | None = None,
+) -> list[dict[str, Any]]:
+    """The API's targets. What is not given (runtime, processor, resources) is what the target at
+    the same position had before (`previous`, on update), else the API's default."""
+    per_target = _per_target(resources, len(items))
+    explicit_weights = weights is not None
     if mode == "ab" and weights is None:
         even = 100 // len(items)
         weights = [100 - even * (len(items) - 1)] + [even] * (len(items) - 1)
@@ -623,12 +677,40 @@ def _targets(project: Project, items: list[Any], mode: str, weights: Sequence[in
         for key, value in (("runtime", runtime or old.get("runtime")), ("processor", processor or old.get("processor"))):
             if value and key not in target:
                 target[key] = value
-        if mode == "ab" and weights is not None and "weight" not in target:
+        size = per_target[i] if per_target[i] is not None else old.get("resources")
+        if size is not None and "resources" not in target:
+            target["resources"] = size
+        if "resources" in target:
+            target["resources"] = _resources_body(target["resources"])
+        if mode == "ab" and weights is not None and ("weight" not in target or explicit_weights):
             target["weight"] = int(weights[i])
         if mode == "champion_challenger" and "role" not in target:
             target["role"] = "champion" if i == 0 else "challenger"
         targets.append(target)
     return targets
+
+
+def _per_target(resources: Resources | Sequence[Resources | None] | None, count: int) -> list[Resources | None]:
+    if resources is None or isinstance(resources, Mapping):
+        return [resources] * count
+    sizes = list(resources)
+    if len(sizes) != count:
+        raise ByomError(f"resources= has {len(sizes)} entries for {count} targets: give one per target, or one mapping for all.")
+    return sizes
+
+
+def _resources_body(resources: Resources) -> dict[str, Any]:
+    """The API's spelling: cpu is one of Fargate's sizes as a string ("0.25" … "16"), so a number
+    or another spelling of one (0.5, 1, "2.0") is written that way; everything else goes as given
+    for the API to check."""
+    body = {k: dict(v) if isinstance(v, Mapping) else v for k, v in resources.items()}
+    cpu = body.get("cpu")
+    if not isinstance(cpu, bool) and isinstance(cpu, (int, float, str)):
+        try:
+            body["cpu"] = format(float(cpu), "g")
+        except ValueError:
+            pass  # not a number: the API says which values it takes
+    return body
 
 
 class Deployment(_Resource):
@@ -702,22 +784,27 @@ class Deployment(_Resource):
 
     def update(
         self,
-        targets: Sequence[ModelVersion | Mapping[str, Any] | tuple[Any, int]] | ModelVersion,
+        targets: Sequence[ModelVersion | Mapping[str, Any] | tuple[Any, int]] | ModelVersion | None = None,
         weights: Sequence[int] | None = None,
-        resources: Mapping[str, Any] | None = None,
+        resources: Resources | Sequence[Resources | None] | None = None,
         wait: bool = True,
         timeout: float = 900,
         progress: bool | None = None,
     ) -> Deployment:
-        """Swaps the model versions (or A/B weights) without downtime: the old revision serves until
-        the new one is live. With `wait`, returns once the new revision serves; raises
-        DeploymentFailed if it fails (the old one keeps serving)."""
-        items = [targets] if isinstance(targets, ModelVersion) else list(targets)
+        """Swaps the model versions, A/B weights or resources without downtime: the old revision
+        serves until the new one is live. `targets` default to the current ones; `resources`
+        (as for create) replaces a target's size, and a target given none keeps what it had.
+        A refused change is ApiError (nothing changes). With `wait`, returns once the new
+        revision serves; raises DeploymentFailed if it fails (the old one keeps serving)."""
         self.refresh()
+        current = list(self.data["targets"])
+        if targets is None:
+            # The current targets, sized by `resources` if given (else by what they had).
+            items: list[Any] = [{k: v for k, v in t.items() if k != "resources"} for t in current]
+        else:
+            items = [targets] if isinstance(targets, ModelVersion) else list(targets)
         before = len(self.data["events"])
-        body: dict[str, Any] = {"targets": _targets(self.project, items, self.data["mode"], weights, None, None, list(self.data["targets"]))}
-        if resources is not None:
-            body["resources"] = dict(resources)
+        body: dict[str, Any] = {"targets": _targets(self.project, items, self.data["mode"], weights, None, None, resources, current)}
         self.data = self.client.call("updateDeployment", self._params, body=body)
         self._schema = None
         revision = self.data["revision"]

@@ -56,5 +56,19 @@ class DeploymentFailed(ByomError):
         self.deployment = deployment
 
 
+class JobFailed(ByomError):
+    """A registry job (a deletion, a multipart completion) ended FAILED.
+
+    `code` and `message` are the job's error (VALIDATION_FAILED for a part list S3 refused,
+    JOB_FAILED or JOB_STALLED when the worker gave up); `job` is the job's JSON.
+    """
+
+    def __init__(self, message: str, code: str, job: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.job = job
+
+
 class WaitTimeout(ByomError):
     """A wait ran out of time; what it waited for may still finish later."""

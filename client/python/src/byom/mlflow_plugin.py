@@ -35,11 +35,11 @@ _CONFIG_KEYS = {
     "passphrase": "scoring then needs 'Authorization: Bearer <passphrase>' (predict: -C passphrase=… or BYOM_PASSPHRASE)",
     "runtime": "a runtime of the Byom catalog (default: chosen by framework)",
     "processor": "an artifact processor of the Byom catalog (default: by artifact type)",
-    "resources": 'JSON passed to the API as the deployment\'s resources, e.g. {"cpu": 1, "memoryMiB": 2048, "replicas": {"min": 1, "max": 3}}',
-    "cpu": "resources.cpu",
-    "memory_mib": "resources.memoryMiB",
-    "min_replicas": "resources.replicas.min",
-    "max_replicas": "resources.replicas.max",
+    "resources": 'JSON, the size of every target (on update too), e.g. {"cpu": "1", "memoryMiB": 2048, "replicas": {"min": 1, "max": 3}}',
+    "cpu": "resources.cpu: vCPUs of one replica, a Fargate size (0.25, 0.5, 1, 2, 4, 8, 16; default 1)",
+    "memory_mib": "resources.memoryMiB: memory of one replica, one Fargate runs with that cpu (default 2048)",
+    "min_replicas": "resources.replicas.min (default 1)",
+    "max_replicas": "resources.replicas.max: autoscaling's upper bound (default min)",
     "timeout": "seconds to wait for the deployment to serve (default 900)",
     "api_url": "the Byom API (default: BYOM_API_URL, else local mode's .byom/local.json)",
     "region": "AWS region for SigV4 (default: AWS_REGION or the API's host name)",
@@ -121,6 +121,8 @@ class ByomDeploymentClient(BaseDeploymentClient):
                 current[-1] = {k: v for k, v in current[-1].items() if k not in ("modelId", "version")} | {"modelId": version.model.id, "version": version.number}
             elif "weights" not in config and _resources(config) is None:
                 raise MlflowException("Nothing to update: give --model-uri, -C weights=… or resources.")
+            if _resources(config) is not None:
+                current = [{k: v for k, v in t.items() if k != "resources"} for t in current]
             weights = _weights(config.get("weights"))
             if weights:
                 current = [{**t, "weight": w} for t, w in zip(current, weights, strict=True)]
@@ -219,7 +221,10 @@ def _resources(config: Mapping[str, Any]) -> dict[str, Any] | None:
             raise MlflowException(f"resources must be JSON, e.g. {{\"cpu\": 1}}: {error}") from error
     for key, path in (("cpu", ("cpu",)), ("memory_mib", ("memoryMiB",)), ("min_replicas", ("replicas", "min")), ("max_replicas", ("replicas", "max"))):
         if key in config:
-            value = float(config[key]) if key == "cpu" else int(config[key])
+            try:
+                value = str(config[key]) if key == "cpu" else int(config[key])
+            except ValueError as error:
+                raise MlflowException(f"{key} must be a whole number, not '{config[key]}'.") from error
             node = resources
             for part in path[:-1]:
                 node = node.setdefault(part, {})
@@ -243,6 +248,7 @@ def _describe(deployment: Deployment) -> dict[str, Any]:
         "mode": data["mode"],
         "endpoint": data["endpointUrl"],
         "serving": [f"{s['modelName']}@{s['version']}" for s in data["serving"]],
+        "resources": [s.get("resources") for s in data["serving"]],
         "failureReason": data["failureReason"],
     }
 

@@ -7,7 +7,7 @@ from typing import Any
 
 
 class Progress:
-    def __init__(self, total: int, description: str, enabled: bool, initial: int = 0, unit: str = "B") -> None:
+    def __init__(self, total: int | None, description: str, enabled: bool, initial: int = 0, unit: str = "B") -> None:
         self._bar: Any = None
         if enabled:
             from tqdm.auto import tqdm
@@ -27,6 +27,13 @@ class Progress:
     def add(self, delta: int) -> None:
         if self._bar is not None:
             self._bar.update(delta)
+
+    def set(self, done: int, total: int | None = None) -> None:
+        """Moves the bar to `done` (of `total`, when it became known): a job reports where it is."""
+        if self._bar is not None:
+            if total is not None and self._bar.total != total:
+                self._bar.total = total
+            self._bar.update(done - self._bar.n)
 
     def note(self, text: str) -> None:
         if self._bar is not None:
