@@ -16,13 +16,14 @@ else:  # pragma: no cover
     from typing_extensions import NotRequired, TypeAlias
 
 OPERATIONS: dict[str, tuple[str, str]] = {
-    "addCatalogEntry": ("POST", "/v1/catalog/{kind}"),
+    "addCatalogEntry": ("POST", "/v1/catalog/entries"),
     "completeArtifactUpload": ("POST", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}/complete"),
     "createArtifact": ("POST", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts"),
     "createDeployment": ("POST", "/v1/projects/{projectId}/deployments"),
     "createExperiment": ("POST", "/v1/projects/{projectId}/experiments"),
     "createModel": ("POST", "/v1/projects/{projectId}/models"),
     "createProject": ("POST", "/v1/projects"),
+    "deleteCatalogEntry": ("DELETE", "/v1/catalog/{kind}"),
     "deleteDeployment": ("DELETE", "/v1/projects/{projectId}/deployments/{deploymentId}"),
     "deleteExperiment": ("DELETE", "/v1/projects/{projectId}/experiments/{experimentId}"),
     "deleteMember": ("DELETE", "/v1/projects/{projectId}/members"),
@@ -53,10 +54,6 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "renewArtifactUpload": ("POST", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}/upload"),
     "updateDeployment": ("PATCH", "/v1/projects/{projectId}/deployments/{deploymentId}"),
 }
-
-
-class AddCatalogEntryBody(TypedDict):
-    name: str
 
 
 class Artifact(TypedDict):
@@ -186,24 +183,48 @@ class Compositions(TypedDict):
     items: list[Composition]
 
 
-class CreateArtifactBody(TypedDict):
-    type: str  # An artifact type of the catalog, e.g. python/mlflow
-    fileName: str
-    sizeBytes: int
-    sha256: NotRequired[str]  # SHA-256 of the file (hex); S3 and ingestion verify it
-    framework: NotRequired[str]  # Required for python/pickle: the library that wrote the file
-
-
 class CreateArtifactResult(TypedDict):
     artifact: Artifact
     upload: ArtifactUpload
 
 
-class CreateDeploymentBody(TypedDict):
+class CreateDeploymentBodyAb(TypedDict):
     name: str
-    mode: Literal["single", "ab", "champion_challenger"]
-    targets: list[DeploymentTarget]
     security: NotRequired[DeploymentSecurityInput]
+    mode: Literal["ab"]
+    targets: list[CreateDeploymentBodyAbTargetsItem]  # Each with its weight in percent; the weights add up to 100
+
+
+class CreateDeploymentBodyAbTargetsItem(TypedDict):
+    modelId: str
+    version: int
+    runtime: NotRequired[str]  # A runtime of the catalog; default: the first that serves the model's framework
+    processor: NotRequired[str]  # An artifact processor of the catalog; default: the one for the artifact's type
+    weight: int
+    resources: NotRequired[DeploymentResources]
+
+
+class CreateDeploymentBodyChampionChallenger(TypedDict):
+    name: str
+    security: NotRequired[DeploymentSecurityInput]
+    mode: Literal["champion_challenger"]
+    targets: Any
+
+
+class CreateDeploymentBodySingle(TypedDict):
+    name: str
+    security: NotRequired[DeploymentSecurityInput]
+    mode: Literal["single"]
+    targets: list[CreateDeploymentBodySingleTargetsItem]
+
+
+class CreateDeploymentBodySingleTargetsItem(TypedDict):
+    modelId: str
+    version: int
+    runtime: NotRequired[str]  # A runtime of the catalog; default: the first that serves the model's framework
+    processor: NotRequired[str]  # An artifact processor of the catalog; default: the one for the artifact's type
+    resources: NotRequired[DeploymentResources]
+    weight: NotRequired[Literal[100]]
 
 
 class CreateExperimentBody(TypedDict):
@@ -220,6 +241,10 @@ class CreateModelBody(TypedDict):
 class CreateProjectBody(TypedDict):
     name: str
     description: NotRequired[str]
+
+
+class DeleteCatalogEntryQuery(TypedDict):
+    name: NotRequired[str]  # The entry's name, e.g. python/mlflow
 
 
 class DeleteMemberQuery(TypedDict):
@@ -340,7 +365,7 @@ class HealthResult(TypedDict):
 
 
 class ImportMlflowModelBody(TypedDict):
-    trackingUri: str  # Base URL of the MLflow tracking server (http or https)
+    trackingUri: str
     modelName: str
     version: int | str  # The registered model version, e.g. 3
 
@@ -377,7 +402,7 @@ class JobProgress(TypedDict):
 
 class ListArtifactsQuery(TypedDict):
     limit: NotRequired[int]
-    cursor: NotRequired[str]
+    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
 
 
 class ListArtifactsResult(TypedDict):
@@ -387,7 +412,7 @@ class ListArtifactsResult(TypedDict):
 
 class ListCatalogEntriesQuery(TypedDict):
     limit: NotRequired[int]
-    cursor: NotRequired[str]
+    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
 
 
 class ListCatalogEntriesResult(TypedDict):
@@ -396,13 +421,13 @@ class ListCatalogEntriesResult(TypedDict):
 
 
 class ListCompositionsQuery(TypedDict):
-    artifactType: NotRequired[str]
+    artifactType: NotRequired[str]  # e.g. python/mlflow
     framework: NotRequired[str]  # Only runtimes that serve this framework
 
 
 class ListDeploymentsQuery(TypedDict):
     limit: NotRequired[int]
-    cursor: NotRequired[str]
+    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
 
 
 class ListDeploymentsResult(TypedDict):
@@ -412,7 +437,7 @@ class ListDeploymentsResult(TypedDict):
 
 class ListExperimentsQuery(TypedDict):
     limit: NotRequired[int]
-    cursor: NotRequired[str]
+    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
 
 
 class ListExperimentsResult(TypedDict):
@@ -422,7 +447,7 @@ class ListExperimentsResult(TypedDict):
 
 class ListMembersQuery(TypedDict):
     limit: NotRequired[int]
-    cursor: NotRequired[str]
+    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
 
 
 class ListMembersResult(TypedDict):
@@ -432,7 +457,7 @@ class ListMembersResult(TypedDict):
 
 class ListModelVersionsQuery(TypedDict):
     limit: NotRequired[int]
-    cursor: NotRequired[str]
+    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
 
 
 class ListModelVersionsResult(TypedDict):
@@ -442,7 +467,7 @@ class ListModelVersionsResult(TypedDict):
 
 class ListModelsQuery(TypedDict):
     limit: NotRequired[int]
-    cursor: NotRequired[str]
+    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
 
 
 class ListModelsResult(TypedDict):
@@ -452,7 +477,7 @@ class ListModelsResult(TypedDict):
 
 class ListProjectsQuery(TypedDict):
     limit: NotRequired[int]
-    cursor: NotRequired[str]
+    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
 
 
 class ListProjectsResult(TypedDict):
@@ -468,13 +493,28 @@ class MetadataValueDoubleValue(TypedDict):
     double_value: float
 
 
-class MetadataValueInput(TypedDict):
-    string_value: NotRequired[str]
-    int64_value: NotRequired[int | str]  # A JSON integer or a decimal string; returned as a string
-    double_value: NotRequired[float]
-    bool_value: NotRequired[bool]
-    json_value: NotRequired[Any]  # Any JSON value
-    timestamp_value: NotRequired[str]
+class MetadataValueInputBoolValue(TypedDict):
+    bool_value: bool
+
+
+class MetadataValueInputDoubleValue(TypedDict):
+    double_value: float
+
+
+class MetadataValueInputInt64Value(TypedDict):
+    int64_value: int | str  # A JSON integer or a decimal string; returned as a string
+
+
+class MetadataValueInputJsonValue(TypedDict):
+    json_value: Any  # Any JSON value
+
+
+class MetadataValueInputStringValue(TypedDict):
+    string_value: str
+
+
+class MetadataValueInputTimestampValue(TypedDict):
+    timestamp_value: str
 
 
 class MetadataValueInt64Value(TypedDict):
@@ -539,8 +579,44 @@ class ModelVersionWithExperimentArtifact(TypedDict):
     versionId: str | None  # The S3 object version (versioned buckets)
 
 
+class NewArtifactProcessor(TypedDict):
+    name: str
+    deployableArtifactType: str  # The name of an existing deployable artifact type
+    modelType: str  # The name of an existing model type
+    image: str  # A container image URI (built-ins name a folder under runtime-images/)
+    kind: Literal["artifact-processors"]
+
+
+class NewArtifactType(TypedDict):
+    name: str
+    readableName: str
+    kind: Literal["artifact-types"]
+
+
+class NewDeployableArtifactType(TypedDict):
+    name: str
+    readableName: str
+    artifactType: str  # The name of an existing artifact type
+    kind: Literal["deployable-artifact-types"]
+
+
+class NewModelType(TypedDict):
+    name: str
+    readableName: str
+    kind: Literal["model-types"]
+
+
+class NewRuntime(TypedDict):
+    name: str
+    modelType: str  # The name of an existing model type
+    image: str  # A container image URI (built-ins name a folder under runtime-images/)
+    env: NotRequired[dict[str, str]]
+    frameworks: NotRequired[list[str]]
+    kind: Literal["runtimes"]
+
+
 class PatchExperimentBody(TypedDict):
-    metadata: dict[str, MetadataValueInput | None]
+    metadata: dict[str, MetadataValueInput]
 
 
 class Project(TypedDict):
@@ -580,14 +656,18 @@ class UpdateDeploymentBody(TypedDict):
     targets: list[DeploymentTarget]
 
 
+AddCatalogEntryBody: TypeAlias = "NewCatalogEntry"
 AddCatalogEntryResult: TypeAlias = "CatalogEntry"
 ArtifactUpload: TypeAlias = "ArtifactUploadPUT | ArtifactUploadMultipart"
 CatalogEntry: TypeAlias = "CatalogArtifactProcessor | CatalogRuntime | CatalogDeployableArtifactType | CatalogArtifactType | CatalogModelType"
 CompleteArtifactUploadResult: TypeAlias = "JobAccepted"
+CreateArtifactBody: TypeAlias = "Any"
+CreateDeploymentBody: TypeAlias = "CreateDeploymentBodySingle | CreateDeploymentBodyAb | CreateDeploymentBodyChampionChallenger"
 CreateDeploymentResult: TypeAlias = "Deployment"
 CreateExperimentResult: TypeAlias = "Experiment"
 CreateModelResult: TypeAlias = "RegisteredModel"
 CreateProjectResult: TypeAlias = "Project"
+DeleteCatalogEntryResult: TypeAlias = "None"
 DeleteDeploymentResult: TypeAlias = "Deployment"
 DeleteExperimentResult: TypeAlias = "JobAccepted"
 DeleteMemberResult: TypeAlias = "None"
@@ -604,6 +684,8 @@ GetProjectResult: TypeAlias = "Project"
 ImportMlflowModelResult: TypeAlias = "MlflowImport"
 ListCompositionsResult: TypeAlias = "Compositions"
 MetadataValue: TypeAlias = "MetadataValueStringValue | MetadataValueInt64Value | MetadataValueDoubleValue | MetadataValueBoolValue | MetadataValueJsonValue | MetadataValueTimestampValue"
+MetadataValueInput: TypeAlias = "MetadataValueInputStringValue | MetadataValueInputInt64Value | MetadataValueInputDoubleValue | MetadataValueInputBoolValue | MetadataValueInputJsonValue | MetadataValueInputTimestampValue"
+NewCatalogEntry: TypeAlias = "NewArtifactType | NewDeployableArtifactType | NewArtifactProcessor | NewModelType | NewRuntime"
 OpenapiResult: TypeAlias = "dict[str, Any]"
 PatchExperimentResult: TypeAlias = "Experiment"
 PutMemberResult: TypeAlias = "ProjectMember"
