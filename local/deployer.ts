@@ -94,6 +94,8 @@ export async function startDeployer(options: {
     HEALTH_CHECK_POLL_SECONDS: "10",
     HEALTH_CHECK_TIMEOUT_SECONDS: String(Math.max(1, Math.round(readyTimeout))),
     DRAIN_SECONDS: process.env.BYOM_DRAIN_SECONDS || "2",
+    // No container engine here: built-in images run as processes, image-only entries get 409.
+    CONTAINER_ENGINE: "none",
   } satisfies Partial<Record<StepSetting | "AWS_ENDPOINT_URL_SFN", string>>;
   // The health monitor the CDK app schedules every minute, every few seconds here; started once the
   // platform has set the environment its modules read when they load.

@@ -186,7 +186,8 @@ export class Deployer extends Construct {
       asset.repository.grantPull(runtimeExecutionRole);
     }
 
-    const environment: Omit<Record<StepSetting, string>, ApiSettings> = {
+    // CONTAINER_ENGINE stays unset here: ECS runs any catalog image (only local mode sets it).
+    const environment: Omit<Record<StepSetting, string>, ApiSettings | "CONTAINER_ENGINE"> = {
       TABLE_NAME: props.table.tableName,
       BUCKET_NAME: props.bucket.bucketName,
       MODELS_ROOT: MODELS_MOUNT_PATH,

@@ -30,6 +30,19 @@ export interface ArtifactProcessorEntry {
   readonly image: string;
 }
 
+/**
+ * An environment variable a deployment target may set for its runtime (`env` of a target,
+ * docs/deployer.md): the value must match `pattern` (anchored) or be one of `allowed`. A secret
+ * setting is never shown by GET and reaches an AWS task through Secrets Manager.
+ */
+export interface SettableEnv {
+  readonly name: string;
+  readonly description: string;
+  readonly pattern?: string;
+  readonly allowed?: readonly string[];
+  readonly secret?: boolean;
+}
+
 export interface RuntimeEntry {
   readonly name: string;
   readonly modelType: string;
@@ -37,6 +50,8 @@ export interface RuntimeEntry {
   readonly image: string;
   /** Environment variables every deployment of this runtime gets. */
   readonly env: Readonly<Record<string, string>>;
+  /** The variables a deployment may set over `env` (none when absent). */
+  readonly settableEnv?: readonly SettableEnv[];
   /**
    * Frameworks (MLflow flavor names or the `framework` of a pickle artifact) this runtime's image
    * has installed. The deployer picks the first runtime whose list holds the model's framework.
@@ -49,6 +64,20 @@ export const READY_MODEL_TYPE = "python/ready-model";
 export const MOJO_MODEL_TYPE = "h2o3/ready-mojo";
 /** The `framework` ingestion records for an H2O-3 MOJO; the MOJO runtime serves it. */
 export const H2O3_FRAMEWORK = "h2o3";
+
+/** What every built-in Python runtime lets a deployment set (docs/runtimes.md). */
+const PYTHON_RUNTIME_SETTINGS: readonly SettableEnv[] = [
+  {
+    name: "BYOM_PREDICT_PROBA",
+    description: "true: classifiers with predict_proba answer one field per class",
+    allowed: ["true", "false"],
+  },
+  {
+    name: "BYOM_WORKERS",
+    description: "Worker processes sharing the port (1-16); default the CPU count",
+    pattern: "^([1-9]|1[0-6])$",
+  },
+];
 
 export const BUILTIN_CATALOG = {
   artifactTypes: [
@@ -98,6 +127,7 @@ export const BUILTIN_CATALOG = {
       modelType: READY_MODEL_TYPE,
       image: "tabular-runtime",
       env: {},
+      settableEnv: PYTHON_RUNTIME_SETTINGS,
       frameworks: ["sklearn", "xgboost", "lightgbm", "statsmodels", "onnx", "python_function"],
     },
     {
@@ -105,6 +135,7 @@ export const BUILTIN_CATALOG = {
       modelType: READY_MODEL_TYPE,
       image: "pytorch-runtime",
       env: {},
+      settableEnv: PYTHON_RUNTIME_SETTINGS,
       frameworks: ["pytorch", "torchvision", "fastai", "python_function"],
     },
     {
@@ -112,6 +143,7 @@ export const BUILTIN_CATALOG = {
       modelType: READY_MODEL_TYPE,
       image: "tensorflow-runtime",
       env: {},
+      settableEnv: PYTHON_RUNTIME_SETTINGS,
       frameworks: ["tensorflow", "keras", "python_function"],
     },
     {
@@ -120,6 +152,7 @@ export const BUILTIN_CATALOG = {
       modelType: READY_MODEL_TYPE,
       image: "legacy-runtime",
       env: {},
+      settableEnv: PYTHON_RUNTIME_SETTINGS,
       frameworks: ["gluon"],
     },
     {

@@ -44,6 +44,35 @@ const image = text("image", { max: 512, notBlank: true, trim: true }).describe(
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+const compiles = (pattern: string) => {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** A variable deployments may set (docs/deployer.md): a pattern or a list of allowed values. */
+const settableEnvSchema = z
+  .strictObject({
+    name: z.string().regex(ENV_NAME, "environment variable names are [A-Za-z_][A-Za-z0-9_]*").max(128),
+    description: text("description", { max: 500, notBlank: true, trim: true }),
+    pattern: z
+      .string()
+      .min(1)
+      .max(500)
+      .refine(compiles, "pattern must be a valid regular expression")
+      .optional()
+      .describe("A regular expression the whole value must match"),
+    allowed: z.array(z.string().max(500)).min(1).max(100).optional().describe("The values it may take"),
+    secret: z.boolean().optional().describe("Never shown by GET; on AWS passed through Secrets Manager"),
+  })
+  .refine((s) => s.pattern !== undefined || s.allowed !== undefined, {
+    message: "a settable variable needs a pattern or allowed values",
+  })
+  .meta({ id: "SettableEnv" });
+
 /** The fields of each kind's entries, as POST /v1/catalog/entries takes them (beside `kind`). */
 export const ENTRY_INPUT_SCHEMAS = {
   "artifact-types": z.strictObject({ name: catalogName, readableName }),
@@ -71,6 +100,12 @@ export const ENTRY_INPUT_SCHEMAS = {
       .array(text("framework", { min: 1, max: 128 }))
       .max(100)
       .default([]),
+    settableEnv: z
+      .array(settableEnvSchema)
+      .max(50)
+      .refine((list) => new Set(list.map((s) => s.name)).size === list.length, "each name once")
+      .optional()
+      .describe("Variables a deployment target may set in its `env`, over `env`"),
   }),
 } as const satisfies Record<CatalogKind, z.ZodType>;
 
@@ -151,6 +186,7 @@ const runtimeView = z
     modelType: z.string(),
     image: z.string(),
     env: z.record(z.string(), z.string()),
+    settableEnv: z.array(settableEnvSchema).optional(),
     frameworks: z.array(z.string()),
     ...provenance,
   })

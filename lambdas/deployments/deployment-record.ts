@@ -32,6 +32,13 @@ export interface TargetSpec {
   readonly processor?: string | undefined;
   readonly weight?: number | undefined;
   readonly role?: TargetRole | undefined;
+  /** Runtime settings the runtime's catalog entry declares settable (docs/deployer.md). */
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Stored, never shown: which names of `env` are secret, so that GET answers "***" for them
+   * without reading the catalog (which may have changed since).
+   */
+  readonly secretEnv?: readonly string[] | undefined;
 }
 
 export interface SchemaColumnRef {
@@ -50,7 +57,10 @@ export interface ResolvedTarget {
   readonly objectKey: string;
   readonly processor: string;
   readonly runtime: string;
+  /** The entry's env with the target's settings merged over it. */
   readonly runtimeEnv: Readonly<Record<string, string>>;
+  /** Names in runtimeEnv whose values are secret: on AWS they go through Secrets Manager. */
+  readonly secretEnv?: readonly string[];
   readonly framework: string | null;
   readonly inputSchema: readonly SchemaColumnRef[];
   readonly outputSchema: readonly SchemaColumnRef[] | null;
@@ -79,7 +89,7 @@ export interface SlotResources {
   readonly accessPointId?: string;
   /** The processor's task definition registered for this slot (mounting only the slot's volume). */
   readonly processorTaskDefinitionArn?: string;
-  /** The Secrets Manager secret holding the passphrase hash the runtime's task reads (AWS). */
+  /** The Secrets Manager secret (JSON) holding the passphrase hash and secret settings its task reads (AWS). */
   readonly passphraseSecretArn?: string;
 }
 

@@ -1,4 +1,5 @@
 import { listArtifacts } from "#lambdas/artifacts/artifacts-repository.ts";
+import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import { resolveComposition } from "#lambdas/catalog/catalog.ts";
 import type { RegistryReader } from "#lambdas/deployments/target-resolution.ts";
 import { parseModelSchema } from "#lambdas/experiments/schema-rules.ts";
@@ -49,6 +50,13 @@ export const registryReader: RegistryReader = {
       processor: resolved.processor.name,
       runtime: resolved.runtime.name,
       runtimeEnv: { ...resolved.runtime.env },
+      settableEnv: resolved.runtime.settableEnv ?? [],
+      // Built-in names cannot be taken by user entries (lambdas/catalog/catalog.ts).
+      builtIn: {
+        processor: BUILTIN_CATALOG.artifactProcessors.some((p) => p.name === resolved.processor.name),
+        runtime: BUILTIN_CATALOG.runtimes.some((r) => r.name === resolved.runtime.name),
+      },
+      images: { processor: resolved.processor.image, runtime: resolved.runtime.image },
     };
   },
 

@@ -48,6 +48,8 @@ export const STEP_SETTINGS = {
   DEPLOY_STATE_MACHINE_ARN: "the deploy workflow",
   DELETE_STATE_MACHINE_ARN: "the delete workflow",
   MAX_REPLICAS: "the most replicas a target may ask for (context byom:maxReplicas)",
+  CONTAINER_ENGINE:
+    "`none` in local mode: only built-in processors and runtimes run (as processes), a deployment of an image-only catalog entry gets 409; unset on AWS, where ECS runs any image",
   UNAUTHENTICATED_SCORING:
     "`allowed`, or `refused` (an internet-facing install without byom:allowUnauthenticatedScoring): whether a deployment may take security mode none",
 } as const;

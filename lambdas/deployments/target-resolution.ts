@@ -1,3 +1,4 @@
+import type { SettableEnv } from "#lambdas/catalog/builtin.ts";
 import { DEFAULT_MAX_REPLICAS, resolveResources } from "#lambdas/deployments/capacity.ts";
 import type {
   DeploymentMode,
@@ -34,10 +35,28 @@ export interface RegistryReader {
     artifactType: string,
     framework: string | null,
     choice: { processor?: string | undefined; runtime?: string | undefined },
-  ): Promise<{ processor: string; runtime: string; runtimeEnv: Record<string, string> } | undefined>;
+  ): Promise<Composition | undefined>;
   /** Parses an input_schema/output_schema json_value; throws when it breaks the schema rules. */
   parseSchema(key: "input_schema" | "output_schema", value: unknown): SchemaColumnRef[];
 }
+
+/** A processor and runtime from the catalog, with what the deployer needs of their entries. */
+export interface Composition {
+  readonly processor: string;
+  readonly runtime: string;
+  readonly runtimeEnv: Record<string, string>;
+  readonly settableEnv: readonly SettableEnv[];
+  /** Entries declared by Byom (lambdas/catalog/builtin.ts), whose images local mode runs as processes. */
+  readonly builtIn: { readonly processor: boolean; readonly runtime: boolean };
+  readonly images: { readonly processor: string; readonly runtime: string };
+}
+
+export class ContainerEngineRequiredError extends ConflictError {
+  override readonly code = "CONTAINER_ENGINE_REQUIRED";
+}
+
+/** `none` in local mode (local/deployer.ts): only the built-in images run, as processes. */
+const containerEngine = () => optionalEnv("CONTAINER_ENGINE" satisfies StepSetting, "ecs");
 
 export class SchemaUnknownError extends ConflictError {
   override readonly code = "SCHEMA_UNKNOWN";
@@ -151,7 +170,7 @@ export async function resolveTargets(
   for (const [i, target] of targets.entries()) {
     const resources = resolveResources(target.resources, limit, `body.targets.${i}.resources`);
     resolved.push({
-      ...(await resolveTarget(reader, projectId, target)),
+      ...(await resolveTarget(reader, projectId, target, `body.targets.${i}`)),
       ...roleAndWeight(mode, target),
       resources,
     });
@@ -163,6 +182,7 @@ async function resolveTarget(
   reader: RegistryReader,
   projectId: string,
   target: TargetSpec,
+  path: string,
 ): Promise<Omit<ResolvedTarget, "role" | "weight" | "resources">> {
   const { modelId, version } = target;
   const found = await reader.modelVersion(projectId, modelId, version);
@@ -215,6 +235,8 @@ async function resolveTarget(
       [{ path: "targets", message: "no composition", modelId, version }],
     );
   }
+  checkRunnable(composition, label, path);
+  const settings = checkSettings(composition, target.env ?? {}, `${path}.env`);
   return {
     modelId,
     modelName: found.modelName,
@@ -225,11 +247,65 @@ async function resolveTarget(
     objectKey: artifacts.ready.objectKey,
     processor: composition.processor,
     runtime: composition.runtime,
-    runtimeEnv: composition.runtimeEnv,
+    runtimeEnv: { ...composition.runtimeEnv, ...settings.env },
+    ...(settings.secret.length > 0 ? { secretEnv: settings.secret } : {}),
     framework,
     inputSchema,
     outputSchema,
   };
+}
+
+/**
+ * Local mode has no container engine: an entry it cannot run as a process (one added to the
+ * catalog, known only by its image) is refused before anything starts.
+ */
+function checkRunnable(composition: Composition, label: string, path: string): void {
+  if (containerEngine() !== "none") return;
+  const imageOnly = (["processor", "runtime"] as const).filter((kind) => !composition.builtIn[kind]);
+  if (imageOnly.length === 0) return;
+  const named = imageOnly
+    .map((kind) => `${kind} '${composition[kind]}' (image ${composition.images[kind]})`)
+    .join(" and ");
+  throw new ContainerEngineRequiredError(
+    `${label} would run the image-only catalog ${named}. Local mode has no container engine: it runs only the built-in processors and runtimes, as processes. Deploy it on an AWS installation (ECS runs any image), or choose a built-in ${imageOnly.join(" and ")} for this target.`,
+    imageOnly.map((kind) => ({
+      path: `${path}.${kind}`,
+      message: "needs a container engine",
+      [kind]: composition[kind],
+      image: composition.images[kind],
+    })),
+  );
+}
+
+/** The target's `env`, checked against what the runtime entry declares settable. */
+function checkSettings(
+  composition: Composition,
+  env: Readonly<Record<string, string>>,
+  path: string,
+): { env: Record<string, string>; secret: string[] } {
+  const secret: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    const declared = composition.settableEnv.find((s) => s.name === name);
+    const fail = (message: string): never => {
+      throw new ValidationFailedError(message, [{ path: `${path}.${name}`, message }]);
+    };
+    if (!declared) {
+      const settable = composition.settableEnv.map((s) => s.name);
+      fail(
+        `Runtime '${composition.runtime}' does not let a deployment set '${name}'. ${
+          settable.length ? `Settable: ${settable.join(", ")}.` : "It declares no settable variables."
+        } See GET /v1/catalog/runtimes.`,
+      );
+    }
+    if (!declared) continue;
+    const shown = declared.secret ? "The value" : `'${value}'`;
+    if (declared.allowed && !declared.allowed.includes(value))
+      fail(`${shown} is not a value of ${name}: one of ${declared.allowed.join(", ")}.`);
+    if (declared.pattern && !new RegExp(`^(?:${declared.pattern})$`).test(value))
+      fail(`${shown} is not a valid ${name}: it must match ${declared.pattern} (${declared.description}).`);
+    if (declared.secret) secret.push(name);
+  }
+  return { env: { ...env }, secret };
 }
 
 function jsonValueOf(value: unknown): unknown {

@@ -445,6 +445,28 @@ describe("the AWS serving adapter's runtime secrets", () => {
     expect(container.environment).toEqual([{ name: "MODEL_ID", value: "m-v1" }]);
   });
 
+  it("passes each secret setting by its JSON key of the slot's secret, none in the environment", async () => {
+    const { serving, sent } = recording(false);
+    const arn = "arn:secret:byom/dep-x/s0123456789ab-AbCdEf";
+    await serving.startRuntime({
+      slot,
+      deploymentId: "dep-x",
+      environment: { MODEL_ID: "m-v1", BYOM_WORKERS: "2" },
+      secrets: { ACME_TOKEN: `${arn}:ACME_TOKEN::`, BYOM_PASSPHRASE_HASH: `${arn}:BYOM_PASSPHRASE_HASH::` },
+      targetGroupArn: "tg",
+    });
+    const container = sent.find((s) => s.command === "RegisterTaskDefinitionCommand")?.input
+      .containerDefinitions[0];
+    expect(container.secrets).toEqual([
+      { name: "ACME_TOKEN", valueFrom: `${arn}:ACME_TOKEN::` },
+      { name: "BYOM_PASSPHRASE_HASH", valueFrom: `${arn}:BYOM_PASSPHRASE_HASH::` },
+    ]);
+    expect(container.environment).toEqual([
+      { name: "MODEL_ID", value: "m-v1" },
+      { name: "BYOM_WORKERS", value: "2" },
+    ]);
+  });
+
   it("deletes the secret with the slot, without a recovery window", async () => {
     const { serving, sent } = recording(false);
     await removeSlot("dep-x", { ...slot, resources: { passphraseSecretArn: "arn:secret:x" } }, serving);

@@ -160,8 +160,8 @@ function fakeInfra(shadowTargetGroups: boolean, options: { secrets?: boolean } =
     deleteProcessorTask: async (arn) => {
       calls.push(["deleteProcessorTask", arn]);
     },
-    storeRuntimeSecret: async (_d, slot) => {
-      calls.push(["storeRuntimeSecret", slot.slotId]);
+    storeRuntimeSecret: async (_d, slot, value) => {
+      calls.push(["storeRuntimeSecret", slot.slotId, value]);
       return options.secrets ? `secret-${slot.slotId}` : undefined;
     },
     deleteRuntimeSecret: async (arn) => {
@@ -380,7 +380,10 @@ describe("a passphrase deployment's hash", () => {
     const launch = calls.find((c) => c[0] === "startRuntime")?.[1] as RuntimeLaunch;
     expect(launch.environment.BYOM_PASSPHRASE_HASH).toBeUndefined();
     expect(JSON.stringify(launch.environment)).not.toContain("scrypt$");
-    expect(launch.secrets).toEqual({ BYOM_PASSPHRASE_HASH: "secret-sone" });
+    expect(launch.secrets).toEqual({ BYOM_PASSPHRASE_HASH: "secret-sone:BYOM_PASSPHRASE_HASH::" });
+    expect(calls.find((c) => c[0] === "storeRuntimeSecret")?.[2]).toBe(
+      JSON.stringify({ BYOM_PASSPHRASE_HASH: "scrypt$16384$8$1$aa$bb" }),
+    );
     expect(store.record?.pendingSlots[0]?.resources.passphraseSecretArn).toBe("secret-sone");
 
     calls.length = 0;
@@ -394,6 +397,57 @@ describe("a passphrase deployment's hash", () => {
     await steps.startRuntime(buildItem("sone"), infra);
     const launch = calls.find((c) => c[0] === "startRuntime")?.[1] as RuntimeLaunch;
     expect(launch.environment.BYOM_PASSPHRASE_HASH).toBe("scrypt$16384$8$1$aa$bb");
+    expect(launch.secrets).toBeUndefined();
+  });
+});
+
+describe("a target's secret runtime settings", () => {
+  const withSettings = (security: DeploymentRecord["security"]) => {
+    const slot = { ...pending("sone", "primary", 1), resources: { targetGroupArn: "tg-sone" } };
+    const settings = {
+      ...slot,
+      target: {
+        ...slot.target,
+        runtimeEnv: { FROM_ENTRY: "x", API_TOKEN: "tok-123456", BYOM_WORKERS: "2" },
+        secretEnv: ["API_TOKEN"],
+      },
+    };
+    return { ...deployment([], [settings]), security };
+  };
+
+  it("go through the slot's secret with the passphrase hash, keyed by name, never the environment (AWS)", async () => {
+    store.record = withSettings({ mode: "passphrase", passphraseHash: "scrypt$h" });
+    const { infra, calls } = fakeInfra(false, { secrets: true });
+    await steps.startRuntime(buildItem("sone"), infra);
+    const launch = calls.find((c) => c[0] === "startRuntime")?.[1] as RuntimeLaunch;
+    expect(launch.secrets).toEqual({
+      API_TOKEN: "secret-sone:API_TOKEN::",
+      BYOM_PASSPHRASE_HASH: "secret-sone:BYOM_PASSPHRASE_HASH::",
+    });
+    expect(JSON.parse(calls.find((c) => c[0] === "storeRuntimeSecret")?.[2] as string)).toEqual({
+      API_TOKEN: "tok-123456",
+      BYOM_PASSPHRASE_HASH: "scrypt$h",
+    });
+    expect(JSON.stringify(launch.environment)).not.toContain("tok-123456");
+    expect(launch.environment).toMatchObject({ FROM_ENTRY: "x", BYOM_WORKERS: "2" });
+  });
+
+  it("get a secret of their own without a passphrase", async () => {
+    store.record = withSettings({ mode: "none" });
+    const { infra, calls } = fakeInfra(false, { secrets: true });
+    await steps.startRuntime(buildItem("sone"), infra);
+    const launch = calls.find((c) => c[0] === "startRuntime")?.[1] as RuntimeLaunch;
+    expect(launch.secrets).toEqual({ API_TOKEN: "secret-sone:API_TOKEN::" });
+    expect(launch.environment.API_TOKEN).toBeUndefined();
+    expect(store.record?.pendingSlots[0]?.resources.passphraseSecretArn).toBe("secret-sone");
+  });
+
+  it("stay in the process environment where the port keeps no secrets (local mode)", async () => {
+    store.record = withSettings({ mode: "none" });
+    const { infra, calls } = fakeInfra(false);
+    await steps.startRuntime(buildItem("sone"), infra);
+    const launch = calls.find((c) => c[0] === "startRuntime")?.[1] as RuntimeLaunch;
+    expect(launch.environment.API_TOKEN).toBe("tok-123456");
     expect(launch.secrets).toBeUndefined();
   });
 });

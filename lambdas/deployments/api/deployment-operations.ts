@@ -1,7 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { hashPassphrase } from "#lambdas/deployments/api/passphrase-hash.ts";
 import { DEFAULT_RESOURCES } from "#lambdas/deployments/capacity.ts";
-import type { DeploymentMode, DeploymentRecord, TargetSpec } from "#lambdas/deployments/deployment-record.ts";
+import type {
+  DeploymentMode,
+  DeploymentRecord,
+  ResolvedTarget,
+  TargetSpec,
+} from "#lambdas/deployments/deployment-record.ts";
 import {
   changeDeployment,
   type DeploymentChange,
@@ -102,7 +107,10 @@ export async function createDeployment(
   await authorize(caller, projectId, "editor");
   if (input.security.mode === "none" && !unauthenticatedScoringAllowed())
     throw new UnauthenticatedScoringRefusedError();
-  await resolveTargets(registryReader, projectId, input.mode, input.targets);
+  const targets = withSecretNames(
+    input.targets,
+    await resolveTargets(registryReader, projectId, input.mode, input.targets),
+  );
   const now = nowIso();
   const deploymentId = newId("dep");
   const workflowId = workflowIdOf("deploy", deploymentId, 1);
@@ -111,7 +119,7 @@ export async function createDeployment(
     deploymentId,
     name: input.name,
     mode: input.mode,
-    targets: input.targets,
+    targets,
     security:
       input.security.mode === "passphrase"
         ? { mode: "passphrase", passphraseHash: await hashPassphrase(input.security.passphrase) }
@@ -163,14 +171,17 @@ export async function updateDeployment(
 ): Promise<DeploymentView> {
   await authorize(caller, projectId, "editor");
   const record = await findDeployment(projectId, deploymentId);
-  await resolveTargets(registryReader, projectId, record.mode, input.targets);
+  const targets = withSecretNames(
+    input.targets,
+    await resolveTargets(registryReader, projectId, record.mode, input.targets),
+  );
   if (record.status === "DELETING" || record.status === "DELETED") {
     throw new ConflictError(`Deployment '${deploymentId}' is being deleted; create a new one instead.`);
   }
   const revision = record.revision + 1;
   const workflowId = workflowIdOf("deploy", deploymentId, revision);
   await claim(record, workflowId, {
-    set: { targets: input.targets, revision, failureReason: null, updatedAt: nowIso() },
+    set: { targets, revision, failureReason: null, updatedAt: nowIso() },
     event: {
       at: nowIso(),
       status: record.status,
@@ -252,13 +263,31 @@ async function start(kind: WorkflowKind, record: DeploymentRecord, workflowId: s
   }
 }
 
+/** The targets as stored: each remembers which of its settings are secret, for GET to hide. */
+function withSecretNames(targets: readonly TargetSpec[], resolved: readonly ResolvedTarget[]): TargetSpec[] {
+  return targets.map((target, i) => {
+    const secretEnv = resolved[i]?.secretEnv ?? [];
+    return secretEnv.length > 0 ? { ...target, secretEnv } : target;
+  });
+}
+
+/** A target as GET shows it: the values of secret settings are never shown. */
+export const SECRET_MASK = "***";
+function targetView({ secretEnv, ...target }: TargetSpec): TargetSpec {
+  if (!target.env || !secretEnv?.length) return target;
+  const env = Object.fromEntries(
+    Object.entries(target.env).map(([name, value]) => [name, secretEnv.includes(name) ? SECRET_MASK : value]),
+  );
+  return { ...target, env };
+}
+
 export function deploymentView(record: DeploymentRecord): DeploymentView {
   return {
     deploymentId: record.deploymentId,
     projectId: record.projectId,
     name: record.name,
     mode: record.mode,
-    targets: record.targets,
+    targets: record.targets.map(targetView),
     security: { mode: record.security.mode },
     status: record.status,
     failureReason: record.failureReason,

@@ -67,6 +67,19 @@ const targetSchema = z
       .optional()
       .describe("Mode champion_challenger: the champion answers, the challenger gets shadow copies"),
     resources: resourcesSchema.optional(),
+    env: z
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+          .max(128),
+        z.string().max(4096),
+      )
+      .refine((env) => Object.keys(env).length <= 50, "at most 50 settings")
+      .optional()
+      .describe(
+        "Runtime settings: variables the runtime's catalog entry declares in settableEnv, merged over its env. GET shows the values of secret ones as ***",
+      ),
   })
   .meta({ id: "DeploymentTarget" });
 

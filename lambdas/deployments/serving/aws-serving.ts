@@ -294,7 +294,7 @@ export class AwsServing implements ServingInfrastructure {
         new CreateSecretCommand({
           Name: name,
           SecretString: value,
-          Description: `Byom: the passphrase hash runtime slot ${slot.slotId} verifies callers with`,
+          Description: `Byom: the secrets of runtime slot ${slot.slotId} (passphrase hash, secret settings)`,
           Tags: [
             { Key: "byom:deployment", Value: deploymentId },
             { Key: "byom:slot", Value: slot.slotId },

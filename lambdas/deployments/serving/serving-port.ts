@@ -85,9 +85,9 @@ export interface ServingInfrastructure {
   ): Promise<Required<Pick<SlotResources, "taskDefinitionArn" | "serviceArn">>>;
   stopRuntime(resources: SlotResources): Promise<void>;
   /**
-   * Keeps a runtime's passphrase hash where only its task reads it: on AWS a Secrets Manager secret
-   * (its ARN, for the task definition's `secrets`); undefined locally, where it stays in the
-   * process environment.
+   * Keeps a runtime's secrets (a JSON object: the passphrase hash, secret settings) where only its
+   * task reads them: on AWS a Secrets Manager secret (its ARN, for the task definition's `secrets`);
+   * undefined locally, where they stay in the process environment.
    */
   storeRuntimeSecret(deploymentId: string, slot: Slot, value: string): Promise<string | undefined>;
   deleteRuntimeSecret(secretArn: string): Promise<void>;

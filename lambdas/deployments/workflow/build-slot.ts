@@ -134,9 +134,18 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
   const { record, slot } = await pendingSlot(item);
   const { target } = slot;
   if (!slot.resources.targetGroupArn) throw new WorkflowLostError(`Slot ${slot.slotId} has no target group.`);
-  // On AWS the hash reaches the task through a secret, recorded at once so a failure removes it.
+  // The passphrase hash and the target's secret settings: on AWS one secret per slot holds them as
+  // JSON (recorded at once so a failure removes it), each variable read from its key by ECS.
   const hash = record.security.mode === "passphrase" ? record.security.passphraseHash : undefined;
-  const secretArn = hash ? await infra.storeRuntimeSecret(item.deploymentId, slot, hash) : undefined;
+  const secretNames = target.secretEnv ?? [];
+  const secretValues: Record<string, string> = {
+    ...Object.fromEntries(secretNames.map((name) => [name, target.runtimeEnv[name] ?? ""])),
+    ...(hash ? { BYOM_PASSPHRASE_HASH: hash } : {}),
+  };
+  const secretArn =
+    Object.keys(secretValues).length > 0
+      ? await infra.storeRuntimeSecret(item.deploymentId, slot, JSON.stringify(secretValues))
+      : undefined;
   if (secretArn)
     await recordSlotResource(
       item.projectId,
@@ -145,8 +154,11 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
       "passphraseSecretArn",
       secretArn,
     );
+  const plainEnv = secretArn
+    ? Object.fromEntries(Object.entries(target.runtimeEnv).filter(([name]) => !secretNames.includes(name)))
+    : target.runtimeEnv;
   const environment: RuntimeEnvironment = {
-    ...target.runtimeEnv,
+    ...plainEnv,
     MODEL_PATH: modelPathOf(item.deploymentId, slot.slotId),
     MODEL_ID: modelIdOf(target),
     // The V2 (Open Inference Protocol) model name through the deployment's endpoint.
@@ -160,7 +172,10 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
     slot,
     deploymentId: item.deploymentId,
     environment,
-    secrets: secretArn ? { BYOM_PASSPHRASE_HASH: secretArn } : undefined,
+    // ECS's `<secret ARN>:<JSON key>::` form: each variable gets its own key's value.
+    secrets: secretArn
+      ? Object.fromEntries(Object.keys(secretValues).map((name) => [name, `${secretArn}:${name}::`]))
+      : undefined,
     targetGroupArn: slot.resources.targetGroupArn,
     shadowTargetGroupArn: slot.resources.shadowTargetGroupArn,
   });
