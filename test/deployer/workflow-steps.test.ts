@@ -526,3 +526,29 @@ describe("a target's resources", () => {
     expect(store.record?.pendingSlots.map((s) => s.slotId)).toEqual(["slive"]);
   });
 });
+
+describe("a target's runtime settings", () => {
+  it("build a new slot when they change, and reuse the live one when only their order differs", async () => {
+    const live: Slot = {
+      ...pending("slive", "primary", 1),
+      target: { ...target("primary", 1), runtimeEnv: { BYOM_WORKERS: "2", BYOM_PREDICT_PROBA: "false" } },
+      resources: { targetGroupArn: "tg-slive" },
+    };
+    const { infra } = fakeInfra(false);
+    store.record = { ...deployment([live], []), mode: "single", revision: 2, liveRevision: 1 };
+    resolved.targets = [
+      { ...target("primary", 1), runtimeEnv: { BYOM_WORKERS: "2", BYOM_PREDICT_PROBA: "true" } },
+    ];
+    const changed = await steps.prepare(IDS, {} as never, infra);
+    expect(changed.build).toHaveLength(1);
+    expect(changed.build[0]?.slotId).not.toBe("slive");
+
+    store.record = { ...deployment([live], []), mode: "single", revision: 2, liveRevision: 1 };
+    resolved.targets = [
+      { ...target("primary", 1), runtimeEnv: { BYOM_PREDICT_PROBA: "false", BYOM_WORKERS: "2" } },
+    ];
+    const same = await steps.prepare(IDS, {} as never, infra);
+    expect(same.build).toEqual([]);
+    expect(store.record?.pendingSlots.map((s) => s.slotId)).toEqual(["slive"]);
+  });
+});

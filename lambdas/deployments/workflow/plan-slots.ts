@@ -27,9 +27,17 @@ const sameServing = (a: ResolvedTarget, b: ResolvedTarget) =>
   a.runtime === b.runtime &&
   // Another size or replica range runs as a new slot, swapped in like a new version.
   JSON.stringify(a.resources ?? DEFAULT_RESOURCES) === JSON.stringify(b.resources ?? DEFAULT_RESOURCES) &&
+  // Other runtime settings (or entry env) run as a new slot too: a process reads its env once.
+  sameEnv(a, b) &&
   // Only a champion mirrors (BYOM_SHADOW_URL): a champion that became challenger would send copies
   // to itself, so a role swap builds new slots.
   (a.role === "champion") === (b.role === "champion");
+
+const sortedEntries = (env: Readonly<Record<string, string>>) =>
+  JSON.stringify(Object.entries(env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+const sameEnv = (a: ResolvedTarget, b: ResolvedTarget) =>
+  sortedEntries(a.runtimeEnv) === sortedEntries(b.runtimeEnv) &&
+  JSON.stringify([...(a.secretEnv ?? [])].sort()) === JSON.stringify([...(b.secretEnv ?? [])].sort());
 
 /** Resolves the targets again (the registry may have changed) and plans the slots to build. */
 export async function prepare(

@@ -155,6 +155,7 @@ class CatalogRuntime(TypedDict):
     modelType: str
     image: str
     env: dict[str, str]
+    settableEnv: NotRequired[list[SettableEnv]]
     frameworks: list[str]
     builtIn: bool  # Declared by Byom (lambdas/catalog/builtin.ts); cannot be overwritten
     createdAt: str
@@ -202,6 +203,7 @@ class CreateDeploymentBodyAbTargetsItem(TypedDict):
     processor: NotRequired[str]  # An artifact processor of the catalog; default: the one for the artifact's type
     weight: int
     resources: NotRequired[DeploymentResources]
+    env: NotRequired[dict[str, str]]
 
 
 class CreateDeploymentBodyChampionChallenger(TypedDict):
@@ -224,6 +226,7 @@ class CreateDeploymentBodySingleTargetsItem(TypedDict):
     runtime: NotRequired[str]  # A runtime of the catalog; default: the first that serves the model's framework
     processor: NotRequired[str]  # An artifact processor of the catalog; default: the one for the artifact's type
     resources: NotRequired[DeploymentResources]
+    env: NotRequired[dict[str, str]]
     weight: NotRequired[Literal[100]]
 
 
@@ -330,6 +333,7 @@ class DeploymentTarget(TypedDict):
     weight: NotRequired[int]  # Mode ab: the target's share of traffic in percent; the weights add up to 100
     role: NotRequired[Literal["champion", "challenger"]]  # Mode champion_challenger: the champion answers, the challenger gets shadow copies
     resources: NotRequired[DeploymentResources]
+    env: NotRequired[dict[str, str]]
 
 
 class Error(TypedDict):
@@ -612,6 +616,7 @@ class NewRuntime(TypedDict):
     image: str  # A container image URI (built-ins name a folder under runtime-images/)
     env: NotRequired[dict[str, str]]
     frameworks: NotRequired[list[str]]
+    settableEnv: NotRequired[list[SettableEnv]]  # Variables a deployment target may set in its `env`, over `env`
     kind: Literal["runtimes"]
 
 
@@ -650,6 +655,14 @@ class RegisteredModel(TypedDict):
     description: str
     createdAt: str
     createdBy: str
+
+
+class SettableEnv(TypedDict):
+    name: str
+    description: str
+    pattern: NotRequired[str]  # A regular expression the whole value must match
+    allowed: NotRequired[list[str]]  # The values it may take
+    secret: NotRequired[bool]  # Never shown by GET; on AWS passed through Secrets Manager
 
 
 class UpdateDeploymentBody(TypedDict):
