@@ -140,6 +140,26 @@ describe("an image-only catalog entry in local mode", () => {
     expect(after.body.targets).toEqual(live.targets);
   });
 
+  it("is refused the same way for an image-only processor, naming it and not the built-in runtime", async () => {
+    const image = "registry.example.com/acme/mlflow-unpacker:2";
+    const entry = await platform.api.call("POST", "/v1/catalog/entries", {
+      kind: "artifact-processors",
+      name: "acme-mlflow-processor",
+      deployableArtifactType: "python/mlflow",
+      modelType: "python/ready-model",
+      image,
+    });
+    expect(entry.status, JSON.stringify(entry.body)).toBe(201);
+    const before = await listed();
+    const refused = await create({ processor: "acme-mlflow-processor" }, "acme-processor");
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe("CONTAINER_ENGINE_REQUIRED");
+    expect(refused.body.error.message).toContain(`processor 'acme-mlflow-processor' (image ${image})`);
+    expect(refused.body.error.message).not.toContain("runtime 'python-tabular-runtime'");
+    expect(refused.body.error.details[0].path).toBe("body.targets.0.processor");
+    expect(await listed()).toEqual(before);
+  });
+
   it("refuses a settable declaration without a pattern or allowed values, or with a broken pattern", async () => {
     for (const settable of [
       { name: "X", description: "no rule" },
