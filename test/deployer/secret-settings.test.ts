@@ -19,13 +19,17 @@ vi.mock("#lambdas/deployments/deployments-repository.ts", () => ({
     written.push(record);
   },
   getDeployment: async () => written.at(-1),
+  changeDeployment: async (_p: string, _d: string, change: { set: Record<string, unknown> }) => {
+    written.push({ ...written.at(-1), ...change.set, activeWorkflow: null });
+    return true;
+  },
 }));
 vi.mock("#lambdas/deployments/workflow-executions.ts", () => ({
   startWorkflow: async () => "execution",
   workflowRunning: async () => false,
 }));
 
-const { createDeployment, showDeployment } = await import(
+const { createDeployment, showDeployment, updateDeployment } = await import(
   "#lambdas/deployments/api/deployment-operations.ts"
 );
 
@@ -58,5 +62,26 @@ describe("a secret runtime setting", () => {
       });
       expect(JSON.stringify(view)).not.toContain("s3cret-token-value");
     }
+  });
+
+  it("keeps its value when a PATCH sends back the *** GET showed, and takes a new value as sent", async () => {
+    written.length = 0;
+    const modelId = "mdl-0000000000abcdefghjkmnpqrs";
+    const created = await createDeployment(caller, "prj-x", {
+      name: "acme",
+      mode: "single",
+      targets: [{ modelId, version: 1, env: { ACME_TOKEN: "s3cret-token-value" } }],
+      security: { mode: "none" },
+    });
+    const shown = await showDeployment(caller, "prj-x", created.deploymentId);
+    await updateDeployment(caller, "prj-x", created.deploymentId, { targets: shown.targets });
+    const kept = written.at(-1)?.targets as Array<{ env: Record<string, string> }>;
+    expect(kept[0]?.env.ACME_TOKEN).toBe("s3cret-token-value");
+
+    await updateDeployment(caller, "prj-x", created.deploymentId, {
+      targets: [{ modelId, version: 1, env: { ACME_TOKEN: "n3w-token-value" } }],
+    });
+    const replaced = written.at(-1)?.targets as Array<{ env: Record<string, string> }>;
+    expect(replaced[0]?.env.ACME_TOKEN).toBe("n3w-token-value");
   });
 });

@@ -171,10 +171,8 @@ export async function updateDeployment(
 ): Promise<DeploymentView> {
   await authorize(caller, projectId, "editor");
   const record = await findDeployment(projectId, deploymentId);
-  const targets = withSecretNames(
-    input.targets,
-    await resolveTargets(registryReader, projectId, record.mode, input.targets),
-  );
+  const asked = keepSecretValues(input.targets, record.targets);
+  const targets = withSecretNames(asked, await resolveTargets(registryReader, projectId, record.mode, asked));
   if (record.status === "DELETING" || record.status === "DELETED") {
     throw new ConflictError(`Deployment '${deploymentId}' is being deleted; create a new one instead.`);
   }
@@ -268,6 +266,24 @@ function withSecretNames(targets: readonly TargetSpec[], resolved: readonly Reso
   return targets.map((target, i) => {
     const secretEnv = resolved[i]?.secretEnv ?? [];
     return secretEnv.length > 0 ? { ...target, secretEnv } : target;
+  });
+}
+
+/**
+ * A PATCH may send back the targets GET showed: a secret setting still "***" keeps the value the
+ * same model version's target has now, rather than becoming "***".
+ */
+function keepSecretValues(targets: readonly TargetSpec[], current: readonly TargetSpec[]): TargetSpec[] {
+  return targets.map((target) => {
+    const before = current.find((c) => c.modelId === target.modelId && c.version === target.version);
+    if (!target.env || !before?.env || !before.secretEnv?.length) return target;
+    const env = Object.fromEntries(
+      Object.entries(target.env).map(([name, value]) => [
+        name,
+        value === SECRET_MASK && before.secretEnv?.includes(name) ? (before.env?.[name] ?? value) : value,
+      ]),
+    );
+    return { ...target, env };
   });
 }
 
