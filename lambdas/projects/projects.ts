@@ -2,7 +2,8 @@ import type { Caller } from "#lambdas/shared/caller.ts";
 import { ConflictError, ValidationFailedError } from "#lambdas/shared/errors.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
-import { authorize } from "./access.ts";
+import { authorize, ProjectNotFoundError } from "./access.ts";
+import { PRINCIPAL } from "./principals.ts";
 import {
   deleteMember,
   getMember,
@@ -48,7 +49,11 @@ export async function listMyProjects(caller: Caller, page: PageRequest): Promise
 }
 
 export async function showProject(caller: Caller, projectId: string): Promise<ProjectView> {
-  return projectView(await authorize(caller, projectId, "viewer"));
+  const member = await authorize(caller, projectId, "viewer");
+  // Once its deletion was accepted (202) the project is gone for its members; the job shows how
+  // far the deletion got.
+  if (member.projectDeleting) throw new ProjectNotFoundError(projectId);
+  return projectView(member);
 }
 
 /** Deletes a project and all it holds; refused while it still has deployments. */
@@ -62,15 +67,8 @@ export async function listProjectMembers(
   return { items: members.items.map(memberView), nextCursor: members.nextCursor };
 }
 
-/**
- * The principals a membership can name: an IAM user or role ARN (a role session is granted through
- * its role, as callerOf reduces it), or a local-mode user.
- */
-const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(user|role)\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
-const LOCAL_PRINCIPAL = /^local:[A-Za-z0-9._-]{1,64}$/;
-
 export function checkPrincipal(principal: string): void {
-  if (IAM_PRINCIPAL.test(principal) || LOCAL_PRINCIPAL.test(principal)) return;
+  if (PRINCIPAL.test(principal)) return;
   const session = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(principal);
   const hint = session
     ? ` That is a role session: name its role instead, arn:aws:iam::${session[1]}:role/${session[2]}.`

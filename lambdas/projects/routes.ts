@@ -9,6 +9,7 @@ import {
   standardErrors,
   text,
 } from "#lambdas/shared/http/schemas.ts";
+import { PRINCIPAL_PATTERN } from "./principals.ts";
 import { ROLES } from "./roles.ts";
 
 const roleSchema = z.enum(ROLES);
@@ -102,9 +103,10 @@ export const putMemberRoute = defineRoute({
   handler: `${handlers}/put-member.ts`,
   params: projectParams,
   body: z.strictObject({
-    principal: text("principal", { max: 512, notBlank: true, trim: true }).describe(
-      "An IAM principal ARN, or local:<user> in local mode",
-    ),
+    // The domain checks the pattern itself (with a hint for role sessions); the document states it.
+    principal: text("principal", { max: 512, notBlank: true })
+      .meta({ pattern: PRINCIPAL_PATTERN })
+      .describe("An IAM principal ARN, or local:<user> in local mode"),
     role: roleSchema,
   }),
   responses: {

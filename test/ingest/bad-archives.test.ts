@@ -91,9 +91,37 @@ describe("ingestion refuses bad archives with a reason a person can act on", () 
 
   it("an object whose size differs from the declared size", async () => {
     const bytes = readFileSync(zips.column);
-    const { artifact } = await ingest(bytes, { sizeBytes: bytes.length + 1 });
-    expect(artifact.status).toBe("FAILED");
-    expect(artifact.failureReason).toContain(
+    const { projectId, experimentId } = await newProjectAndExperiment(platform.api, "bad-archives");
+    const base = `/v1/projects/${projectId}/experiments/${experimentId}/artifacts`;
+    const created = await platform.api.call("POST", base, {
+      type: "python/mlflow",
+      fileName: "model.zip",
+      sizeBytes: bytes.length + 1,
+    });
+    expect(created.status).toBe(201);
+    const { artifact, upload } = created.body;
+    // The presigned PUT signs Content-Length: S3 refuses a body of another size outright.
+    const refused = await fetch(upload.url, { method: "PUT", headers: upload.headers, body: bytes });
+    expect(refused.status).toBe(403);
+    // A principal that may write the bucket directly (on AWS: one of Byom's writer roles) is still
+    // checked by ingestion, which compares the object's size with the declared one.
+    const { S3Client, PutObjectCommand } = await import("@aws-sdk/client-s3");
+    const { config } = platform;
+    const s3 = new S3Client({
+      endpoint: config.s3Endpoint,
+      region: config.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: config.awsAccessKeyId, secretAccessKey: config.awsSecretAccessKey },
+    });
+    try {
+      const key = `artifacts/${projectId}/${experimentId}/${artifact.artifactId}`;
+      await s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: bytes }));
+    } finally {
+      s3.destroy();
+    }
+    const ingested = await waitForArtifact(platform.api, projectId, experimentId, artifact.artifactId);
+    expect(ingested.status).toBe("FAILED");
+    expect(ingested.failureReason).toContain(
       `is ${bytes.length} bytes but the artifact was declared as ${bytes.length + 1}`,
     );
   });
