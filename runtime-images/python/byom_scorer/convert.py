@@ -367,10 +367,11 @@ def parse_request(body: Any, schema: list[Column]) -> ScoreRequest:
     rows = body["rows"]
     position = header.position
     width = len(header.fields)
-    for row_index, row in enumerate(rows):
-        if not isinstance(row, list) or len(row) != width:
-            size = len(row) if isinstance(row, list) else "not a list"
-            raise bad_request(f"rows[{row_index}] has {size} values; fields has {width}")
+    if not (set(map(type, rows)) <= {list} and set(map(len, rows)) <= {width}):  # in C; the loop words it
+        for row_index, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != width:
+                size = len(row) if isinstance(row, list) else "not a list"
+                raise bad_request(f"rows[{row_index}] has {size} values; fields has {width}")
     kinds = _numeric_kinds(schema) if 0 < len(rows) <= _SMALL_BATCH else None
     matrix = _small_numeric_matrix(rows, [position[c.name] for c in schema], kinds) if kinds else None
     if matrix is not None and header.id_field is None and not header.include:
