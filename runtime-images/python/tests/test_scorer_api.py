@@ -106,6 +106,18 @@ def test_no_rows_answer_no_scores_with_the_output_fields_without_calling_the_mod
     assert table.num_rows == 0 and str(table.schema.field("prediction").type) == "int64"
 
 
+def test_no_rows_are_400_when_the_output_fields_are_unknown():
+    # A model whose load-time probe failed and whose manifest has no output schema.
+    from types import SimpleNamespace
+
+    from byom_scorer.app import _no_outputs
+    from byom_scorer.errors import RequestError
+
+    with pytest.raises(RequestError) as caught:
+        _no_outputs(SimpleNamespace(output_schema=None))  # type: ignore[arg-type]
+    assert caught.value.status == 400 and "send at least one row" in caught.value.message
+
+
 def test_generates_ids_when_the_id_field_is_absent_and_can_omit_field_names(runtime, trained):
     _, frame, _, _ = trained
     body = runtime.score({**frame_request(frame.head(3)), "idField": "rid", "noFieldNamesInOutput": True}).json()
