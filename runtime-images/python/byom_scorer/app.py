@@ -212,7 +212,10 @@ class ScorerApp:
             peer.scoring(False)
 
     def _score(self, predictor: Predictor, request: ScoreRequest, answer_kind: str = formats.JSON) -> Response:
-        outputs = self._predict(predictor, request.columns, request.row_count)
+        if request.row_count == 0:
+            outputs = _no_outputs(predictor)
+        else:
+            outputs = self._predict(predictor, request.columns, request.row_count)
         names = list(outputs.names)
         extra_names: list[str] = []
         extra_columns: list[list[str]] = []
@@ -356,6 +359,19 @@ def _memory(body: bytes) -> IO[bytes]:
     import io
 
     return io.BytesIO(body)
+
+
+def _no_outputs(predictor: Predictor) -> Outputs:
+    """The answer to zero rows, without calling the model (many refuse an empty batch): the
+    output schema's fields with no values."""
+    if not predictor.output_schema:
+        raise RequestError(
+            400, '"rows" is empty and the model\'s output fields are unknown without a prediction: send at least one row'
+        )
+    return Outputs(
+        [c.name for c in predictor.output_schema],
+        [np.empty(0, dtype=NUMPY_DTYPES[c.type]) for c in predictor.output_schema],
+    )
 
 
 def _empty_outputs(predictor: Predictor) -> Any:

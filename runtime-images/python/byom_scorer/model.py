@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from byom_ready.manifest import Manifest, read_manifest
 from byom_ready.schema import Column
@@ -99,14 +100,32 @@ def split_outputs(result: Any, rows: int) -> tuple[list[str] | None, list[np.nda
     return None, [array[:, index] for index in range(array.shape[1])]
 
 
+def _numbers_text(values: list[Any]) -> list[str]:
+    """orjson writes a list of numbers in C; split, that is each number's text."""
+    return orjson.dumps(values).decode().removeprefix("[").removesuffix("]").split(",") if values else []
+
+
+def _float64_text(column: np.ndarray) -> list[str]:
+    """repr() of each value, as answers always gave it. orjson writes the same shortest digits and
+    the same layout, except NaN/inf (null) and exponents -5 to -9 (`1e-5`, repr `1e-05`): those few
+    values take repr itself. tests/test_convert.py holds the two to the same text."""
+    values = column.tolist()
+    text = _numbers_text(values)
+    with np.errstate(invalid="ignore"):
+        odd = np.flatnonzero(~np.isfinite(column) | ((np.abs(column) < 1e-4) & (column != 0)))
+    for index in odd.tolist():
+        text[index] = repr(values[index])
+    return text
+
+
 def _text_column(column: np.ndarray) -> list[str]:
     kind = column.dtype.kind
     if kind == "f":
         if column.dtype == np.float64:
-            return [repr(value) for value in column.tolist()]
+            return _float64_text(column)
         return column.astype(str).tolist()
     if kind in "iu":
-        return [str(value) for value in column.tolist()]
+        return _numbers_text(column.tolist())
     if kind == "b":
         return ["true" if value else "false" for value in column.tolist()]
     if kind == "M":

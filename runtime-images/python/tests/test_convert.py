@@ -138,3 +138,21 @@ class _no_error:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_answers_write_numbers_as_repr_and_str_do():
+    from byom_scorer.model import as_text_columns
+
+    rng = np.random.default_rng(5)
+    floats = np.concatenate([
+        rng.random(200) * 10.0 ** rng.integers(-323, 308, 200).astype(float),
+        rng.normal(size=2000),
+        np.array([0.0, -0.0, 1.0, -1.0, 5e-324, 1.7976931348623157e308, 1e16, 1e15, 1e-4, 1e-5, 9.99e-5, 1.5e-9,
+                  1e-10, 123456789012345678.0, np.nan, np.inf, -np.inf]),
+    ])
+    floats = np.concatenate([floats, -floats])
+    ints = np.array([0, 1, -1, 2**63 - 1, -(2**63), 7, 2**31], dtype=np.int64)
+    texts = as_text_columns([floats, ints, np.array([], dtype=np.float64), np.array([2**64 - 1], dtype=np.uint64)])
+    assert texts[0] == [repr(value) for value in floats.tolist()]
+    assert texts[1] == [str(value) for value in ints.tolist()]
+    assert texts[2] == [] and texts[3] == [str(2**64 - 1)]

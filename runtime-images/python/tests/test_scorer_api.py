@@ -93,6 +93,31 @@ def test_includes_fields_and_ids_in_output(runtime, trained):
     assert [row[:2] for row in body["score"]] == [["a", str(frame.age[0])], ["b", str(frame.age[1])]]
 
 
+def test_no_rows_answer_no_scores_with_the_output_fields_without_calling_the_model(runtime, trained):
+    _, frame, _, _ = trained
+    fields = frame_request(frame.head(1))["fields"]
+    answer = runtime.score({"fields": fields, "rows": []})
+    assert answer.status == 200, answer.body
+    assert answer.json() == {"id": "gbm-1", "fields": ["prediction"], "score": []}
+    as_arrow = runtime.request("POST", "/model/score", json.dumps({"fields": fields, "rows": []}).encode(),
+                               {"Content-Type": "application/json", "Accept": ARROW})
+    assert as_arrow.status == 200
+    table = _decode(as_arrow.body, ARROW)
+    assert table.num_rows == 0 and str(table.schema.field("prediction").type) == "int64"
+
+
+def test_no_rows_are_400_when_the_output_fields_are_unknown():
+    # A model whose load-time probe failed and whose manifest has no output schema.
+    from types import SimpleNamespace
+
+    from byom_scorer.app import _no_outputs
+    from byom_scorer.errors import RequestError
+
+    with pytest.raises(RequestError) as caught:
+        _no_outputs(SimpleNamespace(output_schema=None))  # type: ignore[arg-type]
+    assert caught.value.status == 400 and "send at least one row" in caught.value.message
+
+
 def test_generates_ids_when_the_id_field_is_absent_and_can_omit_field_names(runtime, trained):
     _, frame, _, _ = trained
     body = runtime.score({**frame_request(frame.head(3)), "idField": "rid", "noFieldNamesInOutput": True}).json()
