@@ -36,10 +36,12 @@ export const jobPath = (projectId: string, jobId: string) => `/v1/projects/${pro
 export async function showJob(caller: Caller, projectId: string, jobId: string): Promise<JobView> {
   const job = await getJob(jobId);
   if (!job || job.projectId !== projectId) {
-    await authorize(caller, projectId, "viewer");
+    await authorize(caller, projectId, "viewer", { evenWhileDeleting: true });
     throw new JobNotFoundError(jobId);
   }
-  if (job.createdBy !== caller.principal) await authorize(caller, projectId, "viewer");
+  // Members follow a project's deletion through its job while everything else of it reads as gone.
+  if (job.createdBy !== caller.principal)
+    await authorize(caller, projectId, "viewer", { evenWhileDeleting: true });
   return jobView(job);
 }
 

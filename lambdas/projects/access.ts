@@ -31,9 +31,12 @@ export async function authorize(
 ): Promise<MemberRecord> {
   const member = await getMember(projectId, caller.principal);
   if (!member) throw new ProjectNotFoundError(projectId);
-  // A project being deleted takes no more writes (reads go on until it is gone).
-  if (member.projectDeleting && needed !== "viewer" && !options.evenWhileDeleting)
+  // Once its deletion was accepted (202) a project is gone for reads, and refuses writes with a
+  // 409 that points at the job; only the deletion's own job and its status read on.
+  if (member.projectDeleting && !options.evenWhileDeleting) {
+    if (needed === "viewer") throw new ProjectNotFoundError(projectId);
     throw new ProjectDeletingError(projectId);
+  }
   if (!roleAllows(member.role, needed)) {
     throw new ForbiddenError(
       `Your role in project '${projectId}' is ${member.role}; this needs ${needed}. Ask a project owner to change your role.`,

@@ -2,7 +2,7 @@ import type { Caller } from "#lambdas/shared/caller.ts";
 import { ConflictError, ValidationFailedError } from "#lambdas/shared/errors.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
-import { authorize, ProjectNotFoundError } from "./access.ts";
+import { authorize } from "./access.ts";
 import { PRINCIPAL } from "./principals.ts";
 import {
   deleteMember,
@@ -49,11 +49,7 @@ export async function listMyProjects(caller: Caller, page: PageRequest): Promise
 }
 
 export async function showProject(caller: Caller, projectId: string): Promise<ProjectView> {
-  const member = await authorize(caller, projectId, "viewer");
-  // Once its deletion was accepted (202) the project is gone for its members; the job shows how
-  // far the deletion got.
-  if (member.projectDeleting) throw new ProjectNotFoundError(projectId);
-  return projectView(member);
+  return projectView(await authorize(caller, projectId, "viewer"));
 }
 
 /** Deletes a project and all it holds; refused while it still has deployments. */

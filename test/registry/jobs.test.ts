@@ -61,7 +61,8 @@ describe("project deletion as a job", () => {
     expect(deleting.status).toBe(202);
     const location = deleting.headers.get("location");
     expect(location).toBe(`/v1/projects/${p}/jobs/${deleting.body.jobId}`);
-    // Marked deleting at once: no new writes, reads go on; asking again gives the same job.
+    // Marked deleting at once: writes get 409, reads 404 (the job still answers); asking again gives the same job.
+    expect((await platform.api.call("GET", `/v1/projects/${p}`)).status).toBe(404);
     const write = await platform.api.call("POST", `/v1/projects/${p}/experiments`, { name: "late" });
     expect(write.status).toBe(409);
     expect(write.body.error.code).toBe("PROJECT_DELETING");

@@ -76,6 +76,8 @@ const targetSchema = z
         z.string().max(4096),
       )
       .refine((env) => Object.keys(env).length <= 50, "at most 50 settings")
+      // The generator leaves a record's key rules out of the document: state them.
+      .meta({ propertyNames: { pattern: "^[A-Za-z_][A-Za-z0-9_]*$", maxLength: 128 }, maxProperties: 50 })
       .optional()
       .describe(
         "Runtime settings: variables the runtime's catalog entry declares in settableEnv, merged over its env. GET shows the values of secret ones as ***",
