@@ -2,6 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-ope
 import * as z from "zod";
 import { ROUTES } from "#lambdas/routes.ts";
 import type { Route } from "#lambdas/shared/http/route.ts";
+import { errorBody } from "#lambdas/shared/http/schemas.ts";
 import { API_VERSION } from "./version.ts";
 
 /** The OpenAPI 3.1 document, generated from the same route declarations that validate requests. */
@@ -30,7 +31,7 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31["generateDocum
           : {}),
       },
       responses: Object.fromEntries(
-        Object.entries(route.responses).map(([status, response]) => {
+        Object.entries(withProjectDeleting(route)).map(([status, response]) => {
           const links = status.startsWith("2") ? linksFrom(route, response.schema) : {};
           return [
             status,
@@ -52,6 +53,19 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31["generateDocum
       description: "Bring your own model: projects, experiments, artifacts, models, catalog and deployments.",
     },
   });
+}
+
+/**
+ * Every write inside a project can meet the project being deleted: 409 PROJECT_DELETING
+ * (lambdas/projects/access.ts), whether or not the route declares conflicts of its own.
+ */
+function withProjectDeleting(route: Route): Route["responses"] {
+  const projectWrite = route.path.startsWith("/v1/projects/{projectId}") && route.method !== "GET";
+  if (!projectWrite || "409" in route.responses) return route.responses;
+  return {
+    ...route.responses,
+    409: { description: "The project is being deleted (PROJECT_DELETING)", schema: errorBody },
+  };
 }
 
 /**
