@@ -34,6 +34,7 @@ const RUNNERS: Readonly<Record<JobKind, () => Promise<JobRunner>>> = {
     (await import("#lambdas/experiments/experiment-deletion.ts")).runExperimentDeletion,
   "complete-upload": async () =>
     (await import("#lambdas/artifacts/upload-completion.ts")).runUploadCompletion,
+  "import-image": async () => (await import("#lambdas/catalog/image-import.ts")).runImageImport,
 };
 
 const num = (name: string, fallback: number) => Number(optionalEnv(name, String(fallback)));
