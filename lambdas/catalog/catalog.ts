@@ -15,10 +15,6 @@ import {
   USER_ENTRY_ORDER,
 } from "./catalog-repository.ts";
 import { CATALOG_KIND_LIMITS, type CatalogEntry, type CatalogKind, REFERENCES } from "./entries.ts";
-import { imageImportSettings, prepareImage } from "./image-import.ts";
-
-/** Import jobs belong to no project: their outcome shows on the entry (imageStatus). */
-export const CATALOG_JOBS_PROJECT = "catalog";
 
 export type CatalogEntryView = CatalogEntry & { builtIn: boolean; createdAt: string; createdBy: string };
 
@@ -95,15 +91,9 @@ export async function addCatalogEntry(
       [{ message: "limit reached", kind, limit: CATALOG_KIND_LIMITS[kind] }],
     );
   }
-  // On AWS an image entry's image is read now (400 when it cannot be) and copied into ECR by a job.
-  const settings = imageImportSettings();
-  const prepared =
-    settings && (kind === "artifact-processors" || kind === "runtimes")
-      ? await prepareImage(settings, kind, entry as ArtifactProcessorEntry | RuntimeEntry)
-      : { entry };
   const record: CatalogRecord = {
     kind,
-    entry: prepared.entry,
+    entry,
     builtIn: false,
     order: USER_ENTRY_ORDER,
     createdAt: nowIso(),
@@ -111,16 +101,6 @@ export async function addCatalogEntry(
   };
   const { existing } = await putNewEntry(record);
   if (existing) throw new CatalogEntryExistsError(kind, entry.name, existing.builtIn);
-  if ("importJob" in prepared && prepared.importJob) {
-    const { startJob } = await import("#lambdas/jobs/jobs.ts");
-    await startJob(
-      caller,
-      CATALOG_JOBS_PROJECT,
-      "import-image",
-      prepared.importJob,
-      `Copying the image of ${kind} '${entry.name}' into ECR`,
-    );
-  }
   return entryView(record);
 }
 

@@ -1,12 +1,15 @@
 import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { startJob } from "#lambdas/jobs/jobs.ts";
 import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/worker.ts";
+import type { Caller } from "#lambdas/shared/caller.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
 import { DomainError, ValidationFailedError } from "#lambdas/shared/errors.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import type { ImageFields } from "./builtin.ts";
+import { addCatalogEntry, type CatalogEntryView } from "./catalog.ts";
 import { getEntry, replaceUserEntry } from "./catalog-repository.ts";
-import type { CatalogKind } from "./entries.ts";
+import type { CatalogEntry, CatalogKind } from "./entries.ts";
 import { copyImage, type EcrDestination, hasImage, pinnedReference } from "./images/ecr-copy.ts";
 import {
   ecrRegistryOf,
@@ -50,6 +53,36 @@ export function imageImportSettings(): ImageImportSettings | undefined {
     repositoryPrefix: optionalEnv("IMAGE_REPOSITORY_PREFIX", "byom/images"),
     ...clients,
   };
+}
+
+/** Import jobs belong to no project: their outcome shows on the entry (imageStatus). */
+export const CATALOG_JOBS_PROJECT = "catalog";
+
+/**
+ * POST /v1/catalog/entries: on AWS a processor's or runtime's image is read first (400 when it
+ * cannot be) and, unless ECR holds it already, copied by an import-image job after the entry is
+ * recorded. Other kinds, and local mode (no ECR), add the entry as it is.
+ */
+export async function addCatalogEntryWithImage(
+  caller: Caller,
+  kind: CatalogKind,
+  entry: CatalogEntry,
+): Promise<CatalogEntryView> {
+  const settings = imageImportSettings();
+  if (!settings || (kind !== "artifact-processors" && kind !== "runtimes"))
+    return addCatalogEntry(caller, kind, entry);
+  const prepared = await prepareImage(settings, kind, entry as ImageFields & { name: string });
+  const added = await addCatalogEntry(caller, kind, prepared.entry as CatalogEntry);
+  if (prepared.importJob) {
+    await startJob(
+      caller,
+      CATALOG_JOBS_PROJECT,
+      "import-image",
+      prepared.importJob,
+      `Copying the image of ${kind} '${entry.name}' into ECR`,
+    );
+  }
+  return added;
 }
 
 export class ImageImportFailedError extends DomainError {

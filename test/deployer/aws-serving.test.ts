@@ -24,8 +24,9 @@ const settings = (shadow: boolean, shadowListenerArn = SHADOW_LISTENER) => ({
   shadowBaseUrl: shadow ? "http://internal-byom.elb.amazonaws.com:8081" : undefined,
   subnetIds: ["subnet-a"],
   securityGroupIds: ["sg-runtime"],
-  runtimeImages: { "python-scorer": "image:latest" },
   executionRoleArn: "exec",
+  processorExecutionRoleArn: "processor-exec",
+  processorTaskRoleArn: "processor-task",
   taskRoleArn: "task",
   runtimeLogGroup: "runtime-logs",
   processorLogGroup: "processor-logs",
@@ -34,6 +35,8 @@ const settings = (shadow: boolean, shadowListenerArn = SHADOW_LISTENER) => ({
   memory: "2048",
   region: "eu-west-1",
 });
+
+const PROCESSOR_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/byom/images/ghcr.io/acme/p@sha256:def";
 
 /** A processor's task definition as the CDK app registers it: the shared volume, mounted whole. */
 const PROCESSOR_TEMPLATE = {
@@ -170,7 +173,12 @@ describe("the AWS serving adapter with the shadow listener on an ALB of its own 
     position: 1,
     revision: 1,
     resources: { accessPointId: "fsap-sabc" },
-    target: { role: "challenger", weight: 0, runtime: "python-scorer" } as ResolvedTarget,
+    target: {
+      role: "challenger",
+      weight: 0,
+      runtime: "python-scorer",
+      images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
+    } as ResolvedTarget,
   };
 
   it("tells a shadow listener on another load balancer from one on the scoring ALB", () => {
@@ -291,7 +299,13 @@ describe("the AWS serving adapter's per-slot access points", () => {
     position: 0,
     revision: 1,
     resources: { accessPointId: "fsap-slot" },
-    target: { role: "primary", weight: 100, runtime: "python-scorer" } as ResolvedTarget,
+    target: {
+      role: "primary",
+      weight: 100,
+      runtime: "python-scorer",
+      images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
+      processorEnv: { MLFLOW_MODE: "strict" },
+    } as unknown as ResolvedTarget,
   };
   const SLOT_DIR = "/mnt/models/dep-x/s0123456789ab";
 
@@ -343,20 +357,12 @@ describe("the AWS serving adapter's per-slot access points", () => {
     ]);
   });
 
-  it("registers the slot's processor from the catalog's task definition with the slot's volume alone", async () => {
+  it("registers the slot's processor from its catalog entry (pinned image, env) with the slot's volume alone", async () => {
     const { serving, sent } = recording(false);
-    const arn = await serving.processorTaskFor(
-      "dep-x",
-      slot,
-      { taskDefinitionArn: PROCESSOR_TEMPLATE.taskDefinitionArn, containerName: "mlflow" },
-      "fsap-slot",
-    );
-    expect(arn).toBe("task-definition-arn");
-    expect(sent[0]).toEqual({
-      command: "DescribeTaskDefinitionCommand",
-      input: { taskDefinition: PROCESSOR_TEMPLATE.taskDefinitionArn },
-    });
-    const task = sent[1]?.input;
+    const processor = await serving.processorTaskFor("dep-x", slot, "fsap-slot");
+    expect(processor).toEqual({ taskDefinitionArn: "task-definition-arn", containerName: "processor" });
+    expect(sent.map((s) => s.command)).toEqual(["RegisterTaskDefinitionCommand"]);
+    const task = sent[0]?.input;
     expect(task.family).toBe("byom-dep-x-s0123456789ab-processor");
     expect(task).toMatchObject({
       cpu: "1024",
@@ -376,11 +382,12 @@ describe("the AWS serving adapter's per-slot access points", () => {
       },
     ]);
     expect(task.containerDefinitions).toEqual([
-      {
-        name: "mlflow",
-        image: "processor:latest",
+      expect.objectContaining({
+        name: "processor",
+        image: PROCESSOR_IMAGE,
+        environment: [{ name: "MLFLOW_MODE", value: "strict" }],
         mountPoints: [{ sourceVolume: "models", containerPath: SLOT_DIR, readOnly: false }],
-      },
+      }),
     ]);
   });
 
@@ -404,7 +411,13 @@ describe("the AWS serving adapter's runtime secrets", () => {
     position: 0,
     revision: 1,
     resources: { accessPointId: "fsap-slot" },
-    target: { role: "primary", weight: 100, runtime: "python-scorer" } as ResolvedTarget,
+    target: {
+      role: "primary",
+      weight: 100,
+      runtime: "python-scorer",
+      images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
+      processorEnv: { MLFLOW_MODE: "strict" },
+    } as unknown as ResolvedTarget,
   };
 
   it("stores a passphrase hash as a secret named for the slot, tagged for its deployment", async () => {
@@ -489,6 +502,7 @@ describe("the AWS serving adapter's capacity", () => {
       role: "primary",
       weight: 100,
       runtime: "python-scorer",
+      images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
       resources: { cpu: "0.5", memoryMiB: 3072, replicas },
     } as ResolvedTarget,
   });

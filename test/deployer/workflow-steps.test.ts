@@ -18,9 +18,6 @@ import type {
 process.env.TABLE_NAME ??= "unit";
 process.env.BUCKET_NAME ??= "unit";
 process.env.MODELS_ROOT = mkdtempSync(join(tmpdir(), "byom-workflow-steps-"));
-process.env.PROCESSOR_TASK_DEFINITIONS = JSON.stringify({
-  mlflow: { taskDefinitionArn: "td-catalog-mlflow", containerName: "mlflow" },
-});
 
 /** The deployment item, held in memory: the steps' reads and conditional writes go here. */
 const store: { record: DeploymentRecord | undefined } = { record: undefined };
@@ -153,9 +150,9 @@ function fakeInfra(shadowTargetGroups: boolean, options: { secrets?: boolean } =
     deleteSlotVolume: async (id) => {
       calls.push(["deleteSlotVolume", id]);
     },
-    processorTaskFor: async (_d, slot, processor, accessPointId) => {
-      calls.push(["processorTaskFor", slot.slotId, processor.taskDefinitionArn, accessPointId]);
-      return `td-${slot.slotId}-processor`;
+    processorTaskFor: async (_d, slot, accessPointId) => {
+      calls.push(["processorTaskFor", slot.slotId, slot.target.processor, accessPointId]);
+      return { taskDefinitionArn: `td-${slot.slotId}-processor`, containerName: "processor" };
     },
     deleteProcessorTask: async (arn) => {
       calls.push(["deleteProcessorTask", arn]);
@@ -309,7 +306,7 @@ describe("a slot's own entry to the models volume", () => {
     const staged = await steps.stageArtifact(buildItem("sone"), infra);
     expect(calls).toEqual([
       ["createSlotVolume", "sone"],
-      ["processorTaskFor", "sone", "td-catalog-mlflow", "fsap-sone"],
+      ["processorTaskFor", "sone", "mlflow", "fsap-sone"],
     ]);
     expect(store.record?.pendingSlots[0]?.resources).toEqual({
       accessPointId: "fsap-sone",

@@ -33,7 +33,7 @@ let registry: TestRegistry;
 let privateRegistry: TestRegistry;
 let dir: string;
 let ecr: ECRClient;
-let catalog: typeof import("#lambdas/catalog/catalog.ts");
+let catalog: { addCatalogEntry: typeof import("#lambdas/catalog/image-import.ts").addCatalogEntryWithImage };
 let repository: typeof import("#lambdas/catalog/catalog-repository.ts");
 let runJobChunk: typeof import("#lambdas/jobs/worker.ts").runJobChunk;
 const queued: string[] = [];
@@ -59,7 +59,7 @@ beforeAll(async () => {
     IMAGE_REPOSITORY_PREFIX: "byom/images",
   });
   ecr = new ECRClient({ endpoint: moto.endpoint, region: LOCAL_REGION });
-  catalog = await import("#lambdas/catalog/catalog.ts");
+  catalog = { addCatalogEntry: (await import("#lambdas/catalog/image-import.ts")).addCatalogEntryWithImage };
   repository = await import("#lambdas/catalog/catalog-repository.ts");
   runJobChunk = (await import("#lambdas/jobs/worker.ts")).runJobChunk;
   (await import("#lambdas/jobs/job-queue.ts")).useLocalJobQueue((body) => {

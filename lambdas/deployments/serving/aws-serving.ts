@@ -47,7 +47,9 @@ import type {
   TrafficRule,
 } from "#lambdas/deployments/serving/serving-port.ts";
 import {
+  LEGACY_HEALTH_PATH,
   MODELS_FILE_SYSTEM_PATH,
+  PROCESSOR_CONTAINER,
   RUNTIME_PORT,
   type StepSetting,
 } from "#lambdas/deployments/serving-contract.ts";
@@ -70,9 +72,9 @@ interface AwsServingSettings {
   readonly shadowBaseUrl: string | undefined;
   readonly subnetIds: string[];
   readonly securityGroupIds: string[];
-  /** Runtime name → image URI. */
-  readonly runtimeImages: Record<string, string>;
   readonly executionRoleArn: string;
+  readonly processorExecutionRoleArn: string;
+  readonly processorTaskRoleArn: string;
   readonly taskRoleArn: string;
   readonly runtimeLogGroup: string;
   readonly processorLogGroup: string;
@@ -95,7 +97,8 @@ function settingsFromEnv(): AwsServingSettings {
     shadowBaseUrl: optionalEnv("SHADOW_BASE_URL", "") || undefined,
     subnetIds: requireEnv("TASK_SUBNET_IDS").split(","),
     securityGroupIds: requireEnv("RUNTIME_SECURITY_GROUP_IDS").split(","),
-    runtimeImages: JSON.parse(requireEnv("RUNTIME_IMAGES")) as Record<string, string>,
+    processorExecutionRoleArn: requireEnv("PROCESSOR_EXECUTION_ROLE_ARN"),
+    processorTaskRoleArn: requireEnv("PROCESSOR_TASK_ROLE_ARN"),
     executionRoleArn: requireEnv("RUNTIME_EXECUTION_ROLE_ARN"),
     taskRoleArn: requireEnv("RUNTIME_TASK_ROLE_ARN"),
     runtimeLogGroup: requireEnv("RUNTIME_LOG_GROUP"),
@@ -179,7 +182,8 @@ export class AwsServing implements ServingInfrastructure {
         Port: RUNTIME_PORT,
         VpcId: this.settings.vpcId,
         TargetType: "ip",
-        HealthCheckPath: "/readyz",
+        // The runtime entry's health path (docs/catalog.md): a custom image may lack /readyz.
+        HealthCheckPath: slot.target.healthPath ?? LEGACY_HEALTH_PATH,
         HealthCheckIntervalSeconds: 10,
         HealthCheckTimeoutSeconds: 5,
         HealthyThresholdCount: 2,
@@ -351,35 +355,51 @@ export class AwsServing implements ServingInfrastructure {
     );
   }
 
+  /**
+   * Registers the slot's processor task definition from the processor's catalog entry: its image
+   * (pinned by digest), its env, the processor roles and the slot's access point alone. The state
+   * machine adds SOURCE_PATH/TARGET_PATH and the model's description per run.
+   */
   async processorTaskFor(
     deploymentId: string,
     slot: Slot,
-    processor: { readonly taskDefinitionArn: string; readonly containerName: string },
     accessPointId: string,
-  ): Promise<string> {
-    const described = await this.ecs.send(
-      new DescribeTaskDefinitionCommand({ taskDefinition: processor.taskDefinitionArn }),
-    );
-    const template = described.taskDefinition;
-    if (!template) throw new Error(`Task definition ${processor.taskDefinitionArn} was not found.`);
+  ): Promise<{ taskDefinitionArn: string; containerName: string }> {
+    const image = imageOf(slot, "processor");
     const registered = await this.ecs.send(
       new RegisterTaskDefinitionCommand({
         family: `byom-${deploymentId}-${slot.slotId}-processor`,
-        networkMode: template.networkMode,
-        requiresCompatibilities: template.requiresCompatibilities,
-        cpu: template.cpu,
-        memory: template.memory,
-        ephemeralStorage: template.ephemeralStorage,
-        runtimePlatform: template.runtimePlatform,
-        executionRoleArn: template.executionRoleArn,
-        taskRoleArn: template.taskRoleArn,
-        containerDefinitions: (template.containerDefinitions ?? []).map((container) => ({
-          ...container,
-          // SOURCE_PATH and TARGET_PATH are under the slot's directory: only it is mounted.
-          mountPoints: [
-            { sourceVolume: "models", containerPath: slotDir(deploymentId, slot.slotId), readOnly: false },
-          ],
-        })),
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        cpu: "1024",
+        memory: "4096",
+        ephemeralStorage: { sizeInGiB: 40 },
+        runtimePlatform: { cpuArchitecture: "X86_64", operatingSystemFamily: "LINUX" },
+        executionRoleArn: this.settings.processorExecutionRoleArn,
+        taskRoleArn: this.settings.processorTaskRoleArn,
+        containerDefinitions: [
+          {
+            name: PROCESSOR_CONTAINER,
+            image,
+            essential: true,
+            environment: Object.entries(slot.target.processorEnv ?? {}).map(([name, value]) => ({
+              name,
+              value,
+            })),
+            // SOURCE_PATH and TARGET_PATH are under the slot's directory: only it is mounted.
+            mountPoints: [
+              { sourceVolume: "models", containerPath: slotDir(deploymentId, slot.slotId), readOnly: false },
+            ],
+            logConfiguration: {
+              logDriver: "awslogs",
+              options: {
+                "awslogs-group": this.settings.processorLogGroup,
+                "awslogs-region": this.settings.region,
+                "awslogs-stream-prefix": "processor",
+              },
+            },
+          },
+        ],
         volumes: [
           {
             name: "models",
@@ -395,7 +415,7 @@ export class AwsServing implements ServingInfrastructure {
     );
     const arn = registered.taskDefinition?.taskDefinitionArn;
     if (!arn) throw new Error("RegisterTaskDefinition returned no ARN");
-    return arn;
+    return { taskDefinitionArn: arn, containerName: PROCESSOR_CONTAINER };
   }
 
   async deleteProcessorTask(taskDefinitionArn: string): Promise<void> {
@@ -416,12 +436,7 @@ export class AwsServing implements ServingInfrastructure {
     const { slot } = launch;
     const { resources } = slot.target;
     const replicas = resources?.replicas ?? { min: 1, max: 1 };
-    const image = this.settings.runtimeImages[slot.target.runtime];
-    if (!image) {
-      throw new Error(
-        `Runtime '${slot.target.runtime}' has no image in this installation; known: ${Object.keys(this.settings.runtimeImages).join(", ")}.`,
-      );
-    }
+    const image = imageOf(slot, "runtime");
     const registered = await this.ecs.send(
       new RegisterTaskDefinitionCommand({
         family: `byom-${launch.deploymentId}-${slot.slotId}`,
@@ -651,6 +666,17 @@ export class AwsServing implements ServingInfrastructure {
 
 /** `service/<cluster>/<service>`: Application Auto Scaling's id of an ECS service. */
 const scalingResourceOf = (serviceArn: string) => serviceArn.split(":").at(-1) as string;
+
+/** The image the target recorded from its catalog entry (pinned by digest once imported). */
+function imageOf(slot: Slot, kind: "processor" | "runtime"): string {
+  const image = slot.target.images?.[kind];
+  if (!image) {
+    throw new Error(
+      `Slot ${slot.slotId} records no ${kind} image: it was planned before images came from the catalog. Update the deployment to plan it again.`,
+    );
+  }
+  return image;
+}
 
 function slotAccessPoint(slot: Slot): string {
   if (!slot.resources.accessPointId) throw new Error(`Slot ${slot.slotId} has no access point.`);
