@@ -398,6 +398,21 @@ export class Deployer extends Construct {
         conditions: { ArnEquals: { "ecs:cluster": cluster } },
       }),
     );
+    // Why a runtime task stopped (a pull failure, a container that exited): the deployment's reason.
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ecs:ListTasks"],
+        resources: ["*"],
+        conditions: { ArnEquals: { "ecs:cluster": cluster } },
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ecs:DescribeTasks"],
+        resources: [stack.formatArn({ service: "ecs", resource: "task", resourceName: "*" })],
+        conditions: { ArnEquals: { "ecs:cluster": cluster } },
+      }),
+    );
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ["iam:PassRole"],
@@ -461,13 +476,13 @@ export class Deployer extends Construct {
       `arn:${partition}:${service}:${region}:<AWS::AccountId>:${resource}`;
     const reasons: Record<string, string> = {
       "AwsSolutions-IAM5[Resource::*]":
-        "APIs without resource-level permissions: ecs:RegisterTaskDefinition/DeregisterTaskDefinition/DescribeTaskDefinition, application-autoscaling on services created at run time, elasticloadbalancing:Describe*, ecr:GetAuthorizationToken for image pulls, and the X-Ray and log-delivery calls of the state machines.",
+        "APIs without resource-level permissions: ecs:RegisterTaskDefinition/DeregisterTaskDefinition/DescribeTaskDefinition, ecs:ListTasks (limited to this cluster by an ecs:cluster condition), application-autoscaling on services created at run time, elasticloadbalancing:Describe*, ecr:GetAuthorizationToken for image pulls, and the X-Ray and log-delivery calls of the state machines.",
       [`AwsSolutions-IAM5[Resource::${arnOf(processorLogs)}:*]`]:
         "Steps read the log streams of processor tasks in this one log group to report why a processor failed.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", "service/*")}]`]:
         "Runtime services are created per deployment at run time; the statement is limited to this cluster by an ecs:cluster condition.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", "task/*")}]`]:
-        "runTask.sync watches and stops the processor tasks it starts, limited to this cluster by an ecs:cluster condition.",
+        "runTask.sync watches and stops the processor tasks it starts, and the steps read why a runtime task stopped; limited to this cluster by an ecs:cluster condition.",
       [`AwsSolutions-IAM5[Resource::${arn("elasticloadbalancing", "targetgroup/byom-*")}]`]:
         "Target groups are created per deployment slot at run time, all named byom-<slot>.",
       [`AwsSolutions-IAM5[Resource::${arn("elasticloadbalancing", "listener-rule/app/*")}]`]:

@@ -38,36 +38,11 @@ const settings = (shadow: boolean, shadowListenerArn = SHADOW_LISTENER) => ({
 
 const PROCESSOR_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/byom/images/ghcr.io/acme/p@sha256:def";
 
-/** A processor's task definition as the CDK app registers it: the shared volume, mounted whole. */
-const PROCESSOR_TEMPLATE = {
-  taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/ByomProcessormlflow:1",
-  networkMode: "awsvpc",
-  requiresCompatibilities: ["FARGATE"],
-  cpu: "1024",
-  memory: "4096",
-  ephemeralStorage: { sizeInGiB: 40 },
-  executionRoleArn: "processor-exec",
-  taskRoleArn: "processor-task",
-  containerDefinitions: [
-    {
-      name: "mlflow",
-      image: "processor:latest",
-      mountPoints: [{ sourceVolume: "models", containerPath: "/mnt/models", readOnly: false }],
-    },
-  ],
-  volumes: [
-    {
-      name: "models",
-      efsVolumeConfiguration: { fileSystemId: "fs", authorizationConfig: { accessPointId: "fsap-shared" } },
-    },
-  ],
-};
-
 /** An AwsServing whose ELB and ECS clients record the commands they are sent and answer like the API. */
 function recording(
   shadow: boolean,
   shadowListenerArn = SHADOW_LISTENER,
-  options: { secretExists?: boolean; serviceArn?: string } = {},
+  options: { secretExists?: boolean; serviceArn?: string; stoppedTasks?: any[] } = {},
 ) {
   const serving = new AwsServing(settings(shadow, shadowListenerArn));
   const sent: Array<{ command: string; input: any }> = [];
@@ -92,8 +67,12 @@ function recording(
         return { ARN: `arn:secret:${command.input.SecretId}-AbCdEf` };
       case "CreateAccessPointCommand":
         return { AccessPointId: "fsap-new" };
-      case "DescribeTaskDefinitionCommand":
-        return { taskDefinition: PROCESSOR_TEMPLATE };
+      case "ListTasksCommand":
+        return { taskArns: options.stoppedTasks?.map((t) => t.taskArn) ?? [] };
+      case "DescribeTasksCommand":
+        return { tasks: options.stoppedTasks ?? [] };
+      case "DescribeServicesCommand":
+        return { services: [{ events: [{ message: "(service byom-s1) has started 1 tasks" }] }] };
       default:
         return {};
     }
@@ -568,5 +547,85 @@ describe("the AWS serving adapter's capacity", () => {
       "DeleteServiceCommand",
     ]);
     expect(sent[0]?.input.ResourceId).toBe("service/byom/byom-s0123456789ab");
+  });
+});
+
+describe("the AWS serving adapter's view of a runtime that does not start", () => {
+  // ECS's answers are recorded here: moto launches no tasks for a service, so it cannot produce a
+  // stopped task with a stop code (what real ECS reports for a pull failure or an exited container).
+  const slot = {
+    slotId: "s1",
+    position: 0,
+    revision: 1,
+    resources: {
+      targetGroupArn: "tg-s1",
+      serviceArn: "arn:aws:ecs:eu-west-1:123456789012:service/byom/byom-s1",
+    },
+    target: { role: "primary", weight: 100, runtime: "acme" },
+  } as unknown as Slot;
+
+  it("fails at once with ECS's reason when the image cannot be pulled", async () => {
+    const { serving, sent } = recording(false, SHADOW_LISTENER, {
+      stoppedTasks: [
+        {
+          taskArn: "t-1",
+          stopCode: "TaskFailedToStart",
+          stoppedAt: new Date(),
+          stoppedReason:
+            "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref 123456789012.dkr.ecr.eu-west-1.amazonaws.com/byom/images/ghcr.io/acme/r@sha256:abc: not found",
+          containers: [{ name: "runtime" }],
+        },
+      ],
+    });
+    const health = await serving.runtimeHealth(slot);
+    expect(health.state).toBe("failing");
+    expect(health.state !== "healthy" && health.detail).toMatch(
+      /^a task stopped: CannotPullContainerError: .*not found/,
+    );
+    const list = sent.find((s) => s.command === "ListTasksCommand")?.input;
+    expect(list).toEqual({ cluster: "cluster", serviceName: "byom-s1", desiredStatus: "STOPPED" });
+  });
+
+  it("fails with the container's exit code when the runtime exits, naming the latest stopped task", async () => {
+    const { serving } = recording(false, SHADOW_LISTENER, {
+      stoppedTasks: [
+        {
+          taskArn: "t-old",
+          stopCode: "ServiceSchedulerInitiated",
+          stoppedAt: new Date(1000),
+          stoppedReason: "Task failed ELB health checks",
+        },
+        {
+          taskArn: "t-new",
+          stopCode: "EssentialContainerExited",
+          stoppedAt: new Date(2000),
+          stoppedReason: "Essential container in task exited",
+          containers: [{ name: "runtime", exitCode: 3 }],
+        },
+      ],
+    });
+    const health = await serving.runtimeHealth(slot);
+    expect(health).toEqual({
+      state: "failing",
+      detail: expect.stringContaining(
+        "a task stopped: Essential container in task exited; container runtime exited with code 3",
+      ),
+    });
+  });
+
+  it("keeps waiting, with the reason, when the load balancer stopped a task that was slow to become healthy", async () => {
+    const { serving } = recording(false, SHADOW_LISTENER, {
+      stoppedTasks: [
+        {
+          taskArn: "t",
+          stopCode: "ServiceSchedulerInitiated",
+          stoppedAt: new Date(),
+          stoppedReason: "Task failed ELB health checks in (target-group tg-s1)",
+        },
+      ],
+    });
+    const health = await serving.runtimeHealth(slot);
+    expect(health.state).toBe("starting");
+    expect(health.state !== "healthy" && health.detail).toContain("Task failed ELB health checks");
   });
 });

@@ -10,8 +10,9 @@ import {
   DeleteServiceCommand,
   DeregisterTaskDefinitionCommand,
   DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
   ECSClient,
+  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
@@ -606,7 +607,11 @@ export class AwsServing implements ServingInfrastructure {
     }
   }
 
-  /** The ALB's view: healthy once a target passes /readyz; otherwise why not, from the service's events. */
+  /**
+   * The ALB's view: healthy once a target passes the health path; otherwise why not, from the
+   * service's events and its last stopped task. A task that could not start (an image ECR cannot
+   * give, say) or whose container exited means failing: waiting longer would not help.
+   */
   async runtimeHealth(slot: Slot): Promise<RuntimeHealth> {
     const group = slot.resources.targetGroupArn;
     if (!group) return { state: "failing", detail: "the slot has no target group" };
@@ -620,6 +625,7 @@ export class AwsServing implements ServingInfrastructure {
       )
       .join("; ");
     let serviceEvent = "";
+    let stopped: StoppedTask | undefined;
     if (slot.resources.serviceArn) {
       const described = await this.ecs.send(
         new DescribeServicesCommand({
@@ -628,12 +634,45 @@ export class AwsServing implements ServingInfrastructure {
         }),
       );
       serviceEvent = described.services?.[0]?.events?.[0]?.message ?? "";
+      stopped = await this.lastStoppedTask(slot.resources.serviceArn);
     }
+    const detail = [
+      stopped && `a task stopped: ${stopped.reason}`,
+      states || "no task registered yet",
+      serviceEvent && `latest service event: ${serviceEvent}`,
+    ]
+      .filter(Boolean)
+      .join("; ");
+    return { state: stopped?.final ? "failing" : "starting", detail };
+  }
+
+  /** Why the service's most recent stopped task stopped: ECS's stoppedReason and its containers'. */
+  private async lastStoppedTask(serviceArn: string): Promise<StoppedTask | undefined> {
+    const cluster = this.settings.clusterArn;
+    const listed = await this.ecs.send(
+      new ListTasksCommand({ cluster, serviceName: serviceArn.split("/").pop(), desiredStatus: "STOPPED" }),
+    );
+    const arns = (listed.taskArns ?? []).slice(0, 100);
+    if (arns.length === 0) return undefined;
+    const described = await this.ecs.send(new DescribeTasksCommand({ cluster, tasks: arns }));
+    const [task] = (described.tasks ?? []).sort(
+      (a, b) => (b.stoppedAt?.getTime() ?? 0) - (a.stoppedAt?.getTime() ?? 0),
+    );
+    if (!task) return undefined;
+    const containers = (task.containers ?? [])
+      .map((c) =>
+        c.reason
+          ? `container ${c.name}: ${c.reason}`
+          : c.exitCode !== undefined && c.exitCode !== null
+            ? `container ${c.name} exited with code ${c.exitCode}`
+            : "",
+      )
+      .filter(Boolean);
     return {
-      state: "starting",
-      detail: [states || "no task registered yet", serviceEvent && `latest service event: ${serviceEvent}`]
-        .filter(Boolean)
-        .join("; "),
+      reason: [task.stoppedReason ?? task.stopCode ?? "no reason given", ...containers].join("; "),
+      // TaskFailedToStart: the image could not be pulled or the task not set up; an essential
+      // container that exited before the runtime was ever healthy will do so again.
+      final: task.stopCode === "TaskFailedToStart" || task.stopCode === "EssentialContainerExited",
     };
   }
 
@@ -662,6 +701,12 @@ export class AwsServing implements ServingInfrastructure {
     const lines = (out.events ?? []).map((e) => (e.message ?? "").trim()).filter(Boolean);
     return lines.at(-1);
   }
+}
+
+interface StoppedTask {
+  readonly reason: string;
+  /** The runtime will not come up by waiting (the image, or the container, is at fault). */
+  readonly final: boolean;
 }
 
 /** `service/<cluster>/<service>`: Application Auto Scaling's id of an ECS service. */

@@ -196,6 +196,11 @@ export async function checkRuntime(item: BuildItem, infra: ServingInfrastructure
     const health = await infra.runtimeHealth(slot);
     if (health.state === "healthy")
       return { ...item, health: { ...item.health, attempts, deadline, healthy: true } };
+    // ECS says it will not start (a pull failure, a container that exited): fail with its reason now.
+    if (health.state === "failing")
+      throw new RuntimeNotReadyError(
+        `Runtime ${slot.target.runtime} for ${describeTarget(slot.target)} cannot start: ${health.detail}`,
+      );
     if (Date.now() >= deadline) {
       throw new RuntimeNotReadyError(
         `Runtime ${slot.target.runtime} for ${describeTarget(slot.target)} did not become ready within ${item.health.timeoutSeconds} s: ${health.detail}`,
