@@ -549,3 +549,69 @@ describe("a target's runtime settings", () => {
     expect(store.record?.pendingSlots.map((s) => s.slotId)).toEqual(["slive"]);
   });
 });
+
+describe("a custom runtime that implements only the seed's minimum", () => {
+  // A runtime over real HTTP with GET /model/schema and POST /model/score only (no sample_request,
+  // no /readyz): verification scores one row built from the model's input schema.
+  it("is verified with a row built from the schema", async () => {
+    const { createServer } = await import("node:http");
+    const bodies: unknown[] = [];
+    const server = createServer((req, res) => {
+      if (req.method === "POST" && req.url === "/model/score") {
+        let text = "";
+        req.on("data", (c) => {
+          text += c;
+        });
+        req.on("end", () => {
+          bodies.push(JSON.parse(text));
+          res.writeHead(200, { "content-type": "application/json" }).end('{"score": [["1"]]}');
+        });
+        return;
+      }
+      res.writeHead(req.url === "/model/schema" ? 200 : 404).end("{}");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const slot = pending("scustom", "primary", 1);
+      store.record = deployment(
+        [],
+        [
+          {
+            ...slot,
+            target: {
+              ...slot.target,
+              inputSchema: [
+                { name: "age", type: "Int64" },
+                { name: "income", type: "Float64" },
+                { name: "city", type: "String" },
+                { name: "member", type: "Boolean" },
+              ],
+            },
+          },
+        ],
+      );
+      const { infra } = fakeInfra(false);
+      infra.slotEndpoint = async () => `http://127.0.0.1:${port}`;
+      const { verifySample } = await import("#lambdas/deployments/workflow/verify-sample.ts");
+      await verifySample(buildItem("scustom"), infra);
+      expect(bodies).toEqual([
+        { fields: ["age", "income", "city", "member"], rows: [["1", "0.5", "a", "true"]] },
+      ]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("fails the check at once when ECS says the runtime cannot start", async () => {
+    store.record = deployment([], [pending("sbroken", "primary", 1)]);
+    const { infra } = fakeInfra(false);
+    infra.runtimeHealth = async () => ({
+      state: "failing",
+      detail: "a task stopped: CannotPullContainerError: pull access denied",
+    });
+    await expect(steps.checkRuntime(buildItem("sbroken"), infra)).rejects.toThrow(
+      /cannot start: a task stopped: CannotPullContainerError: pull access denied/,
+    );
+  });
+});
