@@ -4,8 +4,10 @@ import { join } from "node:path";
 import {
   BatchCheckLayerAvailabilityCommand,
   BatchGetImageCommand,
+  CreateRepositoryCommand,
   DescribeImagesCommand,
   ECRClient,
+  PutImageCommand,
 } from "@aws-sdk/client-ecr";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -218,5 +220,56 @@ describe("an image from another registry", () => {
     });
     const job = await (await import("#lambdas/jobs/jobs-repository.ts")).getJob(jobId);
     expect(job).toMatchObject({ status: "FAILED", error: { code: "IMAGE_IMPORT_FAILED" } });
+  });
+});
+
+describe("the built-ins", () => {
+  it("are seeded on AWS with their asset images pinned by ECR's digest, as any in-account image", async () => {
+    // The CDK asset an image folder was built into, tagged with its asset hash.
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: "cdk-hnb659fds-container-assets" }));
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+      config: {
+        mediaType: "application/vnd.docker.container.image.v1+json",
+        digest: `sha256:${"c".repeat(64)}`,
+        size: 10,
+      },
+      layers: [
+        {
+          mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+          digest: `sha256:${"d".repeat(64)}`,
+          size: 20,
+        },
+      ],
+    });
+    const put = await ecr.send(
+      new PutImageCommand({
+        repositoryName: "cdk-hnb659fds-container-assets",
+        imageManifest: manifest,
+        imageTag: "abc123",
+      }),
+    );
+    const digest = put.image?.imageId?.imageDigest as string;
+    const { seedBuiltinCatalog } = await import("#lambdas/catalog/seed.ts");
+    const { pinEcrImage } = await import("#lambdas/catalog/images/ecr-copy.ts");
+    const uri = `${REGISTRY}/cdk-hnb659fds-container-assets:abc123`;
+    await seedBuiltinCatalog({
+      imageUris: { "tabular-runtime": uri },
+      pinImage: (u) => pinEcrImage(ecr, REGISTRY, u),
+    });
+    const tabular = (await repository.getEntry("runtimes", "python-tabular-runtime"))?.entry;
+    expect(tabular).toMatchObject({
+      image: uri,
+      pinnedImage: `${REGISTRY}/cdk-hnb659fds-container-assets@${digest}`,
+      imageStatus: "READY",
+    });
+    // An asset that is not in ECR fails the seeding (and so the stack update), naming it.
+    await expect(
+      seedBuiltinCatalog({
+        imageUris: { "tabular-runtime": `${REGISTRY}/cdk-hnb659fds-container-assets:missing` },
+        pinImage: (u) => pinEcrImage(ecr, REGISTRY, u),
+      }),
+    ).rejects.toThrow();
   });
 });

@@ -9,6 +9,7 @@ import {
   PutImageCommand,
   UploadLayerPartCommand,
 } from "@aws-sdk/client-ecr";
+import { parseImageReference } from "./image-reference.ts";
 import {
   type Descriptor,
   type ImageManifest,
@@ -168,4 +169,23 @@ async function copyBlob(source: OciRegistry, blob: Descriptor, to: EcrDestinatio
       layerDigests: [blob.digest],
     }),
   );
+}
+
+/**
+ * `repository@sha256:…` of an image already in this account's ECR (a built-in's asset, named by
+ * tag): what task definitions name, so a re-pushed tag never changes a deployed image.
+ */
+export async function pinEcrImage(ecr: ECRClient, registryHost: string, uri: string): Promise<string> {
+  const ref = parseImageReference(uri);
+  if (ref.registry !== registryHost)
+    throw new ImageUnavailableError(`${uri} is not in this account's ECR (${registryHost}).`);
+  const out = await ecr.send(
+    new DescribeImagesCommand({
+      repositoryName: ref.repository,
+      imageIds: [ref.digest ? { imageDigest: ref.digest } : { imageTag: ref.tag ?? "latest" }],
+    }),
+  );
+  const digest = out.imageDetails?.[0]?.imageDigest;
+  if (!digest) throw new ImageUnavailableError(`ECR has no image ${uri}.`);
+  return `${registryHost}/${ref.repository}@${digest}`;
 }
