@@ -91,6 +91,9 @@ export class ImageImportFailedError extends DomainError {
 
 /** The ECR repository an image is copied to: its registry and repository under the prefix. */
 export function destinationOf(settings: ImageImportSettings, ref: ImageReference): EcrDestination {
+  // Already imported (an entry naming another's pinnedImage): it stays where it is.
+  if (ref.registry === settings.registryHost && ref.repository.startsWith(`${settings.repositoryPrefix}/`))
+    return { ecr: settings.ecr, registryHost: settings.registryHost, repositoryName: ref.repository };
   const registry = ref.registry.toLowerCase().replace(/[^a-z0-9.-]+/g, "-");
   return {
     ecr: settings.ecr,

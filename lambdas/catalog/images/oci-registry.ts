@@ -39,7 +39,10 @@ const MANIFEST_TYPES = [
   "application/vnd.docker.distribution.manifest.v2+json",
 ];
 const PLATFORM = { os: "linux", architecture: "amd64" };
-const TIMEOUT_MS = 30_000;
+/** Manifests and tokens are small: adding an entry answers within API Gateway's 29 s. */
+const TIMEOUT_MS = 10_000;
+/** A blob's response must start within this; its body then streams as long as the job allows. */
+const BLOB_TIMEOUT_MS = 60_000;
 
 export const sha256Of = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
@@ -98,7 +101,7 @@ export class OciRegistry {
 
   /** A blob's body as the registry streams it (the caller checks its digest). */
   async blob(digest: string): Promise<ReadableStream<Uint8Array>> {
-    const response = await this.get(`${this.base}/blobs/${digest}`, {});
+    const response = await this.get(`${this.base}/blobs/${digest}`, {}, BLOB_TIMEOUT_MS);
     if (!response.ok || !response.body) {
       throw new ImageUnavailableError(
         `Reading blob ${digest} of ${formatReference(this.ref)} failed: HTTP ${response.status}.`,
@@ -134,21 +137,34 @@ export class OciRegistry {
   }
 
   /** GET with the registry's authentication: answers a 401 challenge once, then reuses the token. */
-  private async get(url: string, headers: Record<string, string>): Promise<Response> {
-    const send = () =>
-      fetch(url, {
-        headers: { ...headers, ...(this.token ? { authorization: this.token } : {}) },
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      }).catch((error: Error) => {
+  private async get(url: string, headers: Record<string, string>, timeoutMs = TIMEOUT_MS): Promise<Response> {
+    // The time limit covers the answer's headers only: a blob's body may take minutes to stream.
+    const send = async () => {
+      const controller = new AbortController();
+      const timer = setTimeout(
+        () => controller.abort(new Error(`no answer within ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
+      try {
+        return await fetch(url, {
+          headers: { ...headers, ...(this.token ? { authorization: this.token } : {}) },
+          signal: controller.signal,
+        });
+      } catch (error) {
+        const cause = (error as Error).cause as Error | undefined;
         throw new ImageUnavailableError(
-          `The registry ${this.ref.registry} cannot be reached: ${(error.cause as Error | undefined)?.message ?? error.message}.`,
+          `The registry ${this.ref.registry} cannot be reached: ${cause?.message ?? (error as Error).message}.`,
         );
-      });
+      } finally {
+        clearTimeout(timer);
+      }
+    };
     let response = await send();
     if (response.status !== 401) return response;
     const challenge = response.headers.get("www-authenticate") ?? "";
     this.token = await this.authenticate(challenge);
     if (!this.token) return response;
+    await response.body?.cancel();
     response = await send();
     return response;
   }
