@@ -348,8 +348,13 @@ function checkCapabilities(
   for (const kind of ["processor", "runtime"] as const) {
     const state = composition.pinned[kind];
     if (state.status === "READY") continue;
+    const list = kind === "runtime" ? "runtimes" : "artifact-processors";
+    const next =
+      state.status === "IMPORTING"
+        ? `Deploy again once GET /v1/catalog/${list} shows it READY.`
+        : `Fix the image, then delete the entry (DELETE /v1/catalog/${list}?name=${composition[kind]}) and add it again.`;
     throw new ImageNotReadyError(
-      `The image of ${kind} '${composition[kind]}' is ${state.status === "IMPORTING" ? "still being copied into this account's ECR" : "not in this account's ECR"}${state.reason ? `: ${state.reason}` : ""}. ${state.status === "IMPORTING" ? "Deploy again once GET /v1/catalog/" : "Fix the image and add the entry again; see GET /v1/catalog/"}${kind === "runtime" ? "runtimes" : "artifact-processors"} shows imageStatus READY.`,
+      `The image of ${kind} '${composition[kind]}' is ${state.status === "IMPORTING" ? "still being copied into this account's ECR" : "not in this account's ECR"}${state.reason ? `: ${state.reason.replace(/\.?$/, ".")}` : "."} ${next}`,
       [{ path: `${path}.${kind}`, message: `image ${state.status}`, [kind]: composition[kind] }],
     );
   }
