@@ -65,6 +65,8 @@ export const addCatalogEntryRoute = defineRoute({
   tag: "catalog",
   handler: `${handlers}/add-entry.ts`,
   admin: true,
+  // On AWS it reads the image's manifest from its registry (a few round trips) before answering.
+  lambda: { timeoutSeconds: 29 },
   body: newCatalogEntrySchema,
   responses: {
     201: {
