@@ -70,7 +70,9 @@ export type ProcessorEnvironment = Readonly<
  */
 export type RuntimeEnvironment = Readonly<
   Record<"MODEL_PATH" | "MODEL_ID", string> &
-    Partial<Record<"BYOM_PASSPHRASE_HASH" | "BYOM_SHADOW_URL" | "BYOM_MODEL_NAME", string>> &
+    Partial<
+      Record<"BYOM_PASSPHRASE_HASH" | "BYOM_SHADOW_URL" | "BYOM_MODEL_NAME" | "BYOM_DEPLOYMENT_ID", string>
+    > &
     Record<string, string>
 >;
 
