@@ -93,7 +93,8 @@ export interface WindowInput {
 export function metricsWindow(input: WindowInput, now: Date = new Date()): MetricsWindow {
   const invalid = (path: string, message: string) => new ValidationFailedError(message, [{ path, message }]);
   const to = input.to ? Date.parse(input.to) : now.getTime();
-  const from = input.from ? Date.parse(input.from) : to - DEFAULT_RANGE_MS;
+  // The default hour ends at the next whole minute, so that it is exactly 60 one-minute points.
+  const from = input.from ? Date.parse(input.from) : Math.ceil(to / 60_000) * 60_000 - DEFAULT_RANGE_MS;
   if (!(from < to)) throw invalid("query.from", "from must be before to (both RFC 3339 instants).");
   const age = now.getTime() - from;
   if (age > 455 * DAY_MS)

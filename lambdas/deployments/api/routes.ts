@@ -290,8 +290,8 @@ const comparisonKeys = [
   "challengerLatencyP50Ms",
   "challengerLatencyP99Ms",
 ] as const;
-const figuresOf = <K extends string>(keys: readonly K[], value: z.ZodType) =>
-  z.object(Object.fromEntries(keys.map((k) => [k, value])) as Record<K, z.ZodType>);
+const figuresOf = <K extends string, T extends z.ZodType>(keys: readonly K[], value: T) =>
+  z.object(Object.fromEntries(keys.map((k) => [k, value])) as Record<K, T>);
 const trafficMetricsSchema = z
   .object({
     totals: figuresOf(trafficKeys, figure).describe("Over the whole window"),
