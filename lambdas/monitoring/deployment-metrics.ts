@@ -69,8 +69,8 @@ export interface ComparisonMetrics {
 
 export interface DeploymentMetrics {
   readonly deploymentId: string;
-  readonly from: string;
-  readonly to: string;
+  readonly start: string;
+  readonly end: string;
   readonly periodSeconds: number;
   /** The start of each period; every series has one value per period. */
   readonly timestamps: string[];
@@ -233,8 +233,8 @@ export async function readMetrics(
   );
   return {
     deploymentId,
-    from: window.start.toISOString(),
-    to: window.end.toISOString(),
+    start: window.start.toISOString(),
+    end: window.end.toISOString(),
     periodSeconds: window.periodSeconds,
     timestamps,
     deployment: traffic(deploymentQueries),

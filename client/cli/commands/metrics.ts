@@ -80,7 +80,7 @@ function render(out: Output, metrics: Metrics): string {
     ...metrics.targets.map((t) => ({ name: `${t.target} (${t.role})`, traffic: t })),
   ];
   const lines = [
-    `${out.colour("bold", metrics.deploymentId)}  ${metrics.from} → ${metrics.to}, ${metrics.periodSeconds} s per point`,
+    `${out.colour("bold", metrics.deploymentId)}  ${metrics.start} → ${metrics.end}, ${metrics.periodSeconds} s per point`,
     "",
     out.table(scopes, [
       { header: "SCOPE", value: (s) => s.name },

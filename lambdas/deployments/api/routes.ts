@@ -302,8 +302,8 @@ const trafficMetricsSchema = z
 export const deploymentMetricsSchema = z
   .object({
     deploymentId: z.string(),
-    from: instant().describe("The window's start, widened to a whole period"),
-    to: instant().describe("The window's end, widened to a whole period"),
+    start: instant().describe("The window's start (from), widened to a whole period"),
+    end: instant().describe("The window's end (to), widened to a whole period"),
     periodSeconds: z.int(),
     timestamps: z.array(instant()).describe("The start of each period"),
     deployment: trafficMetricsSchema.describe("Callers' traffic to the deployment (shadow copies excluded)"),
