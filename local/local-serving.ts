@@ -185,6 +185,10 @@ export class LocalServing implements ServingInfrastructure {
 
   async deleteProcessorTask(_taskDefinitionArn: string): Promise<void> {}
 
+  /** Local mode has no alarm service: the same figures are in the metrics API (docs/monitoring.md). */
+  async putDeploymentAlarms(_deploymentId: string, _deploymentName: string): Promise<void> {}
+  async deleteDeploymentAlarms(_deploymentId: string): Promise<void> {}
+
   async deleteTrafficRule(ruleArn: string): Promise<void> {
     this.rules.delete(ruleArn);
     this.router.deleteRule(ruleArn);

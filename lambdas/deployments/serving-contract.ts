@@ -4,6 +4,9 @@
  * environment or imports an SDK, so the CDK app loads it freely.
  */
 
+/** Every deployment alarm's name starts so (docs/monitoring.md): the steps may put and delete only those. */
+export const ALARM_NAME_PREFIX = "byom-";
+
 /** The container port every runtime serves the scorer API on (docs/runtimes.md). */
 export const RUNTIME_PORT = 8080;
 /** The shadow listener's port: champions send their copies there, clients never reach it. */
@@ -38,6 +41,7 @@ export const STEP_SETTINGS = {
   RUNTIME_TASK_ROLE_ARN: "the task role of runtime tasks",
   RUNTIME_LOG_GROUP: "the log group of runtime tasks",
   PROCESSOR_LOG_GROUP: "the log group of processor tasks",
+  ALARM_TOPIC_ARN: "an SNS topic the deployments' alarms notify (context byom:alarmTopicArn), or empty",
   EFS_FILE_SYSTEM_ID: "the models file system",
   RUNTIME_CPU: "vCPU units of a runtime task",
   RUNTIME_MEMORY_MB: "memory of a runtime task in MiB",

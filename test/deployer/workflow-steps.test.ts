@@ -139,6 +139,12 @@ function fakeInfra(shadowTargetGroups: boolean, options: { secrets?: boolean } =
     deleteTrafficRule: async (arn) => {
       calls.push(["deleteTrafficRule", arn]);
     },
+    putDeploymentAlarms: async (deploymentId) => {
+      calls.push(["putDeploymentAlarms", deploymentId]);
+    },
+    deleteDeploymentAlarms: async (deploymentId) => {
+      calls.push(["deleteDeploymentAlarms", deploymentId]);
+    },
     startRuntime: async (launch: RuntimeLaunch) => {
       calls.push(["startRuntime", launch]);
       return { taskDefinitionArn: `td-${launch.slot.slotId}`, serviceArn: `svc-${launch.slot.slotId}` };
