@@ -108,10 +108,12 @@ describe("deployment metrics in local mode", () => {
       .map((l) => JSON.parse(l));
     expect(lines.every((l) => l._aws.CloudWatchMetrics[0].Namespace === "Byom/Scoring")).toBe(true);
 
-    // A window before the deployment existed: zero counts, no percentiles.
+    // A window before the deployment existed, on whole periods: zero counts, no percentiles.
+    const hour = Math.floor(Date.now() / 3600_000) * 3600_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
     const before = await metricsOf(
       single.deploymentId,
-      `?from=${new Date(Date.now() - 5 * 3600_000).toISOString()}&to=${new Date(Date.now() - 4 * 3600_000).toISOString()}&period=600`,
+      `?from=${iso(hour - 5 * 3600_000)}&to=${iso(hour - 4 * 3600_000)}&period=600`,
     );
     expect(before.status).toBe(200);
     expect(before.body.timestamps).toHaveLength(6);
