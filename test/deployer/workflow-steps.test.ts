@@ -298,6 +298,7 @@ describe("a challenger's target group on a shadow ALB of its own", () => {
       ["stopRuntime", "svc-schall"],
       ["deleteTargetGroup", "tg-schall"],
       ["deleteTargetGroup", "tg-schall-shadow"],
+      ["deleteDeploymentAlarms", IDS.deploymentId],
     ]);
   });
 });
@@ -369,6 +370,7 @@ describe("a slot's own entry to the models volume", () => {
       ["deleteTargetGroup", "tg-sone"],
       ["deleteProcessorTask", "td-sone-processor"],
       ["deleteSlotVolume", "fsap-sone"],
+      ["deleteDeploymentAlarms", IDS.deploymentId],
     ]);
   });
 });

@@ -1,10 +1,20 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CloudWatchClient, type MetricDatum, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  type MetricDatum,
+  PutMetricDataCommand,
+} from "@aws-sdk/client-cloudwatch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeploymentRecord, Slot } from "#lambdas/deployments/deployment-record.ts";
 import { CloudWatchMetricsSource } from "#lambdas/monitoring/cloudwatch-metrics-source.ts";
+import {
+  alarmNames,
+  deleteDeploymentAlarms,
+  putDeploymentAlarms,
+} from "#lambdas/monitoring/deployment-alarms.ts";
 import { LocalMetricsSource } from "#lambdas/monitoring/local-metrics-source.ts";
 import { metricsWindow, readMetrics } from "#lambdas/monitoring/metrics-answer.ts";
 import { METRICS_NAMESPACE } from "#lambdas/monitoring/metrics-source.ts";
@@ -188,6 +198,47 @@ describe("metrics through CloudWatch (moto) and through local files", () => {
       JSON.parse(JSON.stringify(answer), (key, value) => (key.endsWith("Ms") ? undefined : value));
     expect(withoutPercentiles(fromFiles)).toEqual(withoutPercentiles(fromCloudWatch));
   }, 120_000);
+});
+
+describe("a deployment's alarms in CloudWatch (moto)", () => {
+  // moto stores and lists alarms as sent; it does not evaluate them (no state change is checked).
+  it("are put with the deployment's metrics and the topic, replaced by a second put, and deleted", async () => {
+    const topic = "arn:aws:sns:us-east-1:123456789012:byom-alarms";
+    const names = alarmNames(DEPLOYMENT);
+    const listed = async () =>
+      (await client.send(new DescribeAlarmsCommand({ AlarmNamePrefix: `byom-${DEPLOYMENT}` })))
+        .MetricAlarms ?? [];
+
+    await putDeploymentAlarms(client, DEPLOYMENT, "churn", { topicArn: topic });
+    await putDeploymentAlarms(client, DEPLOYMENT, "churn", { topicArn: topic, p99LatencyMs: 250 });
+    const alarms = await listed();
+    expect(alarms.map((a) => a.AlarmName).sort()).toEqual([names.errorRate, names.latency].sort());
+    const latency = alarms.find((a) => a.AlarmName === names.latency);
+    expect(latency).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: "Latency",
+      ExtendedStatistic: "p99",
+      Dimensions: [{ Name: "DeploymentId", Value: DEPLOYMENT }],
+      Threshold: 250,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+      AlarmActions: [topic],
+      OKActions: [topic],
+    });
+    const rate = alarms.find((a) => a.AlarmName === names.errorRate);
+    expect(rate?.Threshold).toBe(5);
+    expect(rate?.Metrics?.find((m) => m.ReturnData)?.Expression).toBe("100 * errors / requests");
+    expect(
+      rate?.Metrics?.map((m) => m.MetricStat?.Metric?.MetricName)
+        .filter(Boolean)
+        .sort(),
+    ).toEqual(["Errors5xx", "Requests"]);
+
+    await deleteDeploymentAlarms(client, DEPLOYMENT);
+    expect(await listed()).toEqual([]);
+    // A retried delete workflow deletes again: no error.
+    await deleteDeploymentAlarms(client, DEPLOYMENT);
+  }, 60_000);
 });
 
 function emf(
