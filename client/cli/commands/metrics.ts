@@ -121,7 +121,7 @@ function render(out: Output, metrics: Metrics): string {
   for (const chart of charts) {
     const peak = Math.max(0, ...chart.values.filter((v): v is number => v !== null));
     lines.push(
-      `${chart.name.padEnd(width)}  ${sparkline(chart.values)}  ${out.colour("dim", `max ${number(peak, peak < 10 ? 2 : 0)}`)}`,
+      `${chart.name.padEnd(width)}  ${sparkline(chart.values)}  ${out.colour("dim", `max ${number(peak, Number.isInteger(peak) || peak >= 10 ? 0 : 2)}`)}`,
     );
   }
   return lines.join("\n");
