@@ -12,7 +12,7 @@ import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
  * byom:stackName, byom:region, byom:retainData, byom:internetFacing, byom:allowedCidr,
  * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:maxIntegrationTimeoutSeconds,
  * byom:longRunningConcurrency, byom:allowUnauthenticatedScoring, byom:maxReplicas,
- * byom:adminPrincipals, byom:mlflowAllowedHosts (comma-separated lists).
+ * byom:adminPrincipals, byom:mlflowAllowedHosts (comma-separated lists), byom:alarmTopicArn.
  * docs/deploy-aws.md explains each.
  */
 export function createApp(
@@ -63,6 +63,15 @@ export function createApp(
       );
     }
   }
+  const alarmTopicArn = text("byom:alarmTopicArn");
+  if (
+    alarmTopicArn &&
+    !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+(\.fifo)?$/.test(alarmTopicArn)
+  ) {
+    throw new Error(
+      `Context byom:alarmTopicArn is an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>), not '${alarmTopicArn}'.`,
+    );
+  }
   const props: ByomStackProps = {
     // Account-agnostic, so `cdk synth` needs no credentials; the region is known so that ALB
     // access logging can name the region's log delivery principal.
@@ -79,6 +88,7 @@ export function createApp(
     maxReplicas: count("byom:maxReplicas"),
     adminPrincipals,
     mlflowAllowedHosts: list("byom:mlflowAllowedHosts"),
+    alarmTopicArn,
   };
   const stack = new ByomStack(app, text("byom:stackName") ?? "Byom", props);
   // cdk-nag 3: a policy validation plugin; synth fails on any finding not acknowledged with a reason.

@@ -63,6 +63,11 @@ export function usesJobQueue(entry: string): boolean {
   return packagesImportedBy(entry).has("@aws-sdk/client-sqs");
 }
 
+/** Whether the handler's code reads CloudWatch metrics. */
+export function usesCloudWatchMetrics(entry: string): boolean {
+  return packagesImportedBy(entry).has("@aws-sdk/client-cloudwatch");
+}
+
 /** Whether the handler's code talks to DynamoDB. */
 export function usesDynamoDb(entry: string): boolean {
   return [...packagesImportedBy(entry)].some(

@@ -85,6 +85,10 @@ export const OPERATIONS = {
   getDeployment: { method: "GET", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
   updateDeployment: { method: "PATCH", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
   deleteDeployment: { method: "DELETE", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
+  getDeploymentMetrics: {
+    method: "GET",
+    path: "/v1/projects/{projectId}/deployments/{deploymentId}/metrics",
+  },
 
   listCompositions: { method: "GET", path: "/v1/catalog/compositions" },
   listCatalogEntries: { method: "GET", path: "/v1/catalog/{kind}" },

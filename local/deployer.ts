@@ -57,6 +57,8 @@ export async function startDeployer(options: {
   const scoringUrl = `http://127.0.0.1:${scoringPort}`;
   serving = new LocalServing(home, supervisor, router, scoringUrl, {
     BYOM_WORKERS: process.env.BYOM_LOCAL_RUNTIME_WORKERS || "1",
+    // Metric lines every 10 s rather than CloudWatch's minute: a local try-out sees them soon.
+    BYOM_METRICS_INTERVAL_SECONDS: process.env.BYOM_LOCAL_METRICS_INTERVAL_SECONDS || "10",
   });
   const localServing = serving;
   void localServing.restore();

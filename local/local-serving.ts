@@ -15,6 +15,9 @@ import type { RuntimeSupervisor } from "./runtime-supervisor.ts";
 import type { ScoringRouter } from "./scoring-router.ts";
 import { LOCAL_ACCOUNT, LOCAL_REGION } from "./state-machines.ts";
 
+/** Where local mode keeps runtimes' metric lines: `<home>/metrics/<deploymentId>.jsonl`. */
+export const localMetricsDir = (home: string) => join(home, "metrics");
+
 const ARN = {
   targetGroup: (slotId: string) =>
     `arn:aws:elasticloadbalancing:${LOCAL_REGION}:${LOCAL_ACCOUNT}:targetgroup/byom-${slotId}/local`,
@@ -56,6 +59,7 @@ export class LocalServing implements ServingInfrastructure {
   private readonly rules = new Map<string, TrafficRule>();
   private readonly taskLogDir: string;
   private readonly shadowDir: string;
+  private readonly metricsDir: string;
   private readonly stateFile: string;
   /** Champions mirror through the router too: it serves the shadow rules on the same port. */
   readonly shadowBaseUrl: string;
@@ -72,6 +76,7 @@ export class LocalServing implements ServingInfrastructure {
   ) {
     this.taskLogDir = join(home, "logs", "tasks");
     this.shadowDir = join(home, "shadow");
+    this.metricsDir = localMetricsDir(home);
     this.stateFile = join(home, "serving.json");
     this.shadowBaseUrl = endpointBaseUrl;
     mkdirSync(this.taskLogDir, { recursive: true });
@@ -122,7 +127,11 @@ export class LocalServing implements ServingInfrastructure {
           env: { BYOM_HOST: "127.0.0.1", ...this.runtimeEnv, ...env },
         }),
       // A champion's shadow records (stdout), kept by deployment as CloudWatch Logs keeps them on AWS.
-      { recordsFile: spec.deploymentId && join(this.shadowDir, `${spec.deploymentId}.jsonl`) },
+      // Its metric lines (EMF), kept by deployment for the metrics API (docs/monitoring.md).
+      {
+        recordsFile: spec.deploymentId && join(this.shadowDir, `${spec.deploymentId}.jsonl`),
+        metricsFile: spec.deploymentId && join(this.metricsDir, `${spec.deploymentId}.jsonl`),
+      },
     );
   }
 
@@ -174,6 +183,10 @@ export class LocalServing implements ServingInfrastructure {
   }
 
   async deleteProcessorTask(_taskDefinitionArn: string): Promise<void> {}
+
+  /** Local mode has no alarm service: the same figures are in the metrics API (docs/monitoring.md). */
+  async putDeploymentAlarms(_deploymentId: string, _deploymentName: string): Promise<void> {}
+  async deleteDeploymentAlarms(_deploymentId: string): Promise<void> {}
 
   async deleteTrafficRule(ruleArn: string): Promise<void> {
     this.rules.delete(ruleArn);

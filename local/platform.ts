@@ -9,6 +9,7 @@ import { newEmulatorCredentials } from "./emulator-guard.ts";
 import { dataDirs, ensureTable, LOCAL_REGION, startDynamo, startS3 } from "./emulators.ts";
 import { createGateway } from "./gateway.ts";
 import { LocalIngestQueue, type LocalQueue, localJobQueue } from "./ingest-queue.ts";
+import { localMetricsDir } from "./local-serving.ts";
 import { addLocalUser, localPrincipal, TokenVerifier } from "./tokens.ts";
 
 export const LOCAL_TABLE = "byom";
@@ -90,6 +91,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       .filter(Boolean)
       .join(","),
     ...deployer.env,
+    // The metrics API reads the runtimes' metric lines here (docs/monitoring.md).
+    METRICS_DIR: localMetricsDir(home),
   });
   await ensureTable(dynamo, LOCAL_TABLE);
   await seedCatalog();

@@ -8,7 +8,9 @@ import type { PythonCommand } from "./python-env.ts";
  * Local mode's stand-in for ECS services: each service is one process, restarted with a backoff
  * when it dies (as ECS replaces a stopped task), its output appended to `<home>/logs/services/`.
  * A runtime's record lines on stdout (`{"event":"shadow"…}`: a champion's shadow copies) go to the
- * service's records file instead, where they can be read as on AWS with a Logs Insights filter.
+ * service's records file instead, where they can be read as on AWS with a Logs Insights filter;
+ * its embedded-metric-format lines (`{"_aws"…}`) go to its metrics file, which the metrics API reads
+ * as CloudWatch would extract them (docs/monitoring.md).
  */
 export interface ServiceStatus {
   readonly serviceId: string;
@@ -33,14 +35,19 @@ interface Service {
   log: WriteStream;
   readonly recordsFile: string | undefined;
   records: WriteStream | undefined;
+  readonly metricsFile: string | undefined;
+  metrics: WriteStream | undefined;
 }
 
 export interface ServiceOptions {
   /** Where the service's record lines are appended (created with the first one). @default none: logged */
   readonly recordsFile?: string | undefined;
+  /** Where the service's metric lines are appended (created with the first one). @default none: logged */
+  readonly metricsFile?: string | undefined;
 }
 
 const RECORD_LINE = /^\{"event":"shadow/;
+const METRIC_LINE = /^\{"_aws":/;
 
 const MAX_BACKOFF_MS = 10_000;
 const KEPT_LINES = 20;
@@ -88,6 +95,8 @@ export class RuntimeSupervisor {
       log: createWriteStream(join(this.logDir, `${serviceId}.log`), { flags: "a" }),
       recordsFile: options.recordsFile,
       records: undefined,
+      metricsFile: options.metricsFile,
+      metrics: undefined,
     };
     this.services.set(serviceId, service);
     build(port).then(
@@ -140,6 +149,7 @@ export class RuntimeSupervisor {
     }
     service.log.end();
     service.records?.end();
+    service.metrics?.end();
   }
 
   private recordsOf(service: Service): WriteStream {
@@ -181,6 +191,9 @@ export class RuntimeSupervisor {
       for (const line of lines) {
         if (service.recordsFile && RECORD_LINE.test(line)) {
           this.recordsOf(service).write(`${line}\n`);
+        } else if (service.metricsFile && METRIC_LINE.test(line)) {
+          service.metrics ??= recordsStream(service.metricsFile);
+          service.metrics.write(`${line}\n`);
         } else {
           service.log.write(`${line}\n`);
           remember(line);

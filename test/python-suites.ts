@@ -15,6 +15,7 @@ const FAMILIES: Record<string, { image: string; tests: string[]; tritonClient?: 
     tests: [
       "tests/test_convert.py",
       "tests/test_formats.py",
+      "tests/test_metrics.py",
       "tests/test_peer.py",
       "tests/test_processors.py",
       "tests/test_scorer_api.py",

@@ -7,9 +7,11 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
+import type * as sns from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { DEFAULT_MAX_REPLICAS } from "#lambdas/deployments/capacity.ts";
 import {
+  ALARM_NAME_PREFIX,
   DELETE_STEP_HANDLERS,
   DEPLOY_STEP_HANDLERS,
   type DeleteStep,
@@ -62,6 +64,8 @@ export interface DeployerProps {
   readonly tracing?: boolean;
   /** Whether the API accepts deployments with security mode none. @default "allowed" */
   readonly unauthenticatedScoring?: "allowed" | "refused";
+  /** Where the deployments' alarms notify (context byom:alarmTopicArn). @default none */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 /**
@@ -114,6 +118,8 @@ export class Deployer extends Construct {
       ElasticFileSystem: ec2.InterfaceVpcEndpointAwsService.ELASTIC_FILESYSTEM,
       SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
       ApplicationAutoScaling: ec2.InterfaceVpcEndpointAwsService.APPLICATION_AUTOSCALING,
+      // The deployments' alarms (PutMetricAlarm, DeleteAlarms).
+      CloudWatch: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
     })) {
       props.endpoints.addInterfaceEndpoint(`Deployer${name}`, service);
     }
@@ -179,6 +185,7 @@ export class Deployer extends Construct {
       RUNTIME_TASK_ROLE_ARN: runtimeTaskRole.roleArn,
       RUNTIME_LOG_GROUP: runtimeLogs.logGroupName,
       PROCESSOR_LOG_GROUP: processorLogs.logGroupName,
+      ALARM_TOPIC_ARN: props.alarmTopic?.topicArn ?? "",
       EFS_FILE_SYSTEM_ID: props.fileSystem.fileSystem.fileSystemId,
       RUNTIME_CPU: String(props.runtimeCpu ?? 1024),
       RUNTIME_MEMORY_MB: String(props.runtimeMemoryMiB ?? 2048),
@@ -325,6 +332,20 @@ export class Deployer extends Construct {
     const stack = Stack.of(this);
     const cluster = props.scoring.cluster.clusterArn;
     this.grantRuntimeSecrets(fn);
+    // The deployments' alarms (docs/monitoring.md), all named byom-<deploymentId>-…
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
+        resources: [
+          stack.formatArn({
+            service: "cloudwatch",
+            resource: "alarm",
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            resourceName: `${ALARM_NAME_PREFIX}*`,
+          }),
+        ],
+      }),
+    );
     // Replica bounds of runtime services (resource-level permissions exist only for the target's
     // ARN, which is known after registration): registered, changed and removed with the slot.
     fn.role.addToPrincipalPolicy(
@@ -487,6 +508,8 @@ export class Deployer extends Construct {
         "Runtime services are created per deployment at run time; the statement is limited to this cluster by an ecs:cluster condition.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", "task/*")}]`]:
         "runTask.sync watches and stops the processor tasks it starts, and the steps read why a runtime task stopped; limited to this cluster by an ecs:cluster condition.",
+      [`AwsSolutions-IAM5[Resource::${arn("cloudwatch", `alarm:${ALARM_NAME_PREFIX}*`)}]`]:
+        "Each deployment's two alarms are created at run time, all named byom-<deploymentId>-…; the steps put and delete only those.",
       [`AwsSolutions-IAM5[Resource::${arn("elasticloadbalancing", "targetgroup/byom-*")}]`]:
         "Target groups are created per deployment slot at run time, all named byom-<slot>.",
       [`AwsSolutions-IAM5[Resource::${arn("elasticloadbalancing", "listener-rule/app/*")}]`]:

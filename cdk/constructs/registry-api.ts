@@ -7,7 +7,7 @@ import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import type { Route } from "#lambdas/shared/http/route.ts";
 import { ARTIFACTS_PREFIX } from "#lambdas/shared/object-keys.ts";
-import { usesDynamoDb, usesJobQueue, usesS3 } from "../module-graph.ts";
+import { usesCloudWatchMetrics, usesDynamoDb, usesJobQueue, usesS3 } from "../module-graph.ts";
 import { ByomFunction } from "./byom-function.ts";
 import type { JobWorker } from "./job-worker.ts";
 
@@ -201,6 +201,17 @@ export class RegistryApi extends Construct {
     if (usesDynamoDb(route.handler)) {
       if (readOnly) props.table.grantReadData(fn.function);
       else props.table.grantReadWriteData(fn.function);
+    }
+    if (usesCloudWatchMetrics(route.handler)) {
+      // GetMetricData has no resource-level permissions: "*" is the only resource it takes.
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ["cloudwatch:GetMetricData"], resources: ["*"] }),
+      );
+      Validations.of(fn.role).acknowledge({
+        id: "AwsSolutions-IAM5[Resource::*]",
+        reason:
+          "cloudwatch:GetMetricData takes no resource-level permission; the function only reads (deployment metrics).",
+      });
     }
     if (!usesS3(route.handler)) return;
     // Presigned URLs carry the signer's permissions: GET routes presign downloads, the others

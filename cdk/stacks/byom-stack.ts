@@ -1,5 +1,6 @@
 import { CfnOutput, type CfnResource, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import { Port } from "aws-cdk-lib/aws-ec2";
+import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct, IConstruct } from "constructs";
 import { RUNTIME_PORT } from "#lambdas/deployments/serving-contract.ts";
 import type { Route } from "#lambdas/shared/http/route.ts";
@@ -41,6 +42,8 @@ export interface ByomStackProps extends StackProps {
   readonly allowUnauthenticatedScoring?: boolean;
   /** The most replicas a deployment target may ask for. @default 10 */
   readonly maxReplicas?: number;
+  /** An existing SNS topic the deployments' 5xx-rate and p99-latency alarms notify. @default none */
+  readonly alarmTopicArn?: string;
   /** Interface endpoints in every AZ. @default false (first AZ only) */
   readonly endpointsInEveryAz?: boolean;
   /** IAM principal ARNs allowed to change the catalog. @default none (nobody) */
@@ -175,6 +178,9 @@ export class ByomStack extends Stack {
       apiFunctions: this.api.functions,
       tracing: props.tracing,
       maxReplicas: props.maxReplicas,
+      alarmTopic: props.alarmTopicArn
+        ? sns.Topic.fromTopicArn(this, "AlarmTopic", props.alarmTopicArn)
+        : undefined,
       unauthenticatedScoring:
         props.internetFacing && !props.allowUnauthenticatedScoring ? "refused" : "allowed",
     });

@@ -156,6 +156,10 @@ export interface DeploymentRecord {
   readonly createdBy: string;
 }
 
+/** A target's runtime MODEL_ID, also the Target dimension of its metrics (docs/monitoring.md). */
+export const modelIdOf = (target: Pick<ResolvedTarget, "modelId" | "version">) =>
+  `${target.modelId}-v${target.version}`;
+
 /** How a request reaches a deployment: through its traffic rule or one slot's own rule. */
 export const deploymentPathPrefix = (deploymentId: string) => `/${deploymentId}`;
 export const slotPathPrefix = (deploymentId: string, slotId: string) => `/${deploymentId}/slots/${slotId}`;

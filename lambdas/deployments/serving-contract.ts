@@ -4,6 +4,9 @@
  * environment or imports an SDK, so the CDK app loads it freely.
  */
 
+/** Every deployment alarm's name starts so (docs/monitoring.md): the steps may put and delete only those. */
+export const ALARM_NAME_PREFIX = "byom-";
+
 /** The container port every runtime serves the scorer API on (docs/runtimes.md). */
 export const RUNTIME_PORT = 8080;
 /** The container every processor task definition names (the state machine overrides its env). */
@@ -42,6 +45,7 @@ export const STEP_SETTINGS = {
   RUNTIME_TASK_ROLE_ARN: "the task role of runtime tasks",
   RUNTIME_LOG_GROUP: "the log group of runtime tasks",
   PROCESSOR_LOG_GROUP: "the log group of processor tasks",
+  ALARM_TOPIC_ARN: "an SNS topic the deployments' alarms notify (context byom:alarmTopicArn), or empty",
   EFS_FILE_SYSTEM_ID: "the models file system",
   RUNTIME_CPU: "vCPU units of a runtime task",
   RUNTIME_MEMORY_MB: "memory of a runtime task in MiB",
@@ -74,7 +78,9 @@ export type ProcessorEnvironment = Readonly<
  */
 export type RuntimeEnvironment = Readonly<
   Record<"MODEL_PATH" | "MODEL_ID", string> &
-    Partial<Record<"BYOM_PASSPHRASE_HASH" | "BYOM_SHADOW_URL" | "BYOM_MODEL_NAME", string>> &
+    Partial<
+      Record<"BYOM_PASSPHRASE_HASH" | "BYOM_SHADOW_URL" | "BYOM_MODEL_NAME" | "BYOM_DEPLOYMENT_ID", string>
+    > &
     Record<string, string>
 >;
 

@@ -252,3 +252,48 @@ describe("catalog images in the synthesized stack", () => {
     expect(env.PROCESSOR_TASK_DEFINITIONS).toBeUndefined();
   });
 });
+
+describe("deployment monitoring in the synthesized stack", () => {
+  const stepEnv = (state: string) => {
+    const fn = (synth.stack.deployer as any).node.findChild(`Step${state}`);
+    return synth.template.findResources("AWS::Lambda::Function")[logicalId(fn.function.node.defaultChild)]
+      ?.Properties.Environment.Variables;
+  };
+
+  it("lets the steps put and delete only byom-* alarms, reached through a monitoring endpoint", () => {
+    for (const state of ["SwitchTraffic", "Teardown"]) {
+      const fn = (synth.stack.deployer as any).node.findChild(`Step${state}`);
+      const statements = policyStatementsOf(logicalId(fn.role.node.defaultChild));
+      const alarms = statements.filter((s: any) =>
+        [s.Action].flat().some((a: string) => a.startsWith("cloudwatch:")),
+      );
+      expect(alarms, state).toHaveLength(1);
+      expect([alarms[0].Action].flat().sort()).toEqual([
+        "cloudwatch:DeleteAlarms",
+        "cloudwatch:PutMetricAlarm",
+      ]);
+      expect(JSON.stringify(alarms[0].Resource)).toMatch(/:cloudwatch:.*:alarm:byom-\*"/);
+    }
+    // Without byom:alarmTopicArn the alarms change state and notify nobody.
+    expect(stepEnv("SwitchTraffic").ALARM_TOPIC_ARN).toBe("");
+    const services = Object.values(synth.template.findResources("AWS::EC2::VPCEndpoint")).map((e) =>
+      JSON.stringify(e.Properties.ServiceName),
+    );
+    expect(services.some((name) => name.includes(".monitoring"))).toBe(true);
+  });
+
+  it("lets the metrics route read metrics and nothing else of CloudWatch", () => {
+    const metrics = synth.stack.api.functions.get("getDeploymentMetrics");
+    const statements = policyStatementsOf(logicalId(metrics?.role.node.defaultChild));
+    const cloudwatch = statements.filter((s: any) => JSON.stringify(s.Action).includes("cloudwatch:"));
+    expect(cloudwatch).toEqual([
+      expect.objectContaining({ Action: "cloudwatch:GetMetricData", Resource: "*" }),
+    ]);
+    // The other API functions get no CloudWatch permission.
+    const show = synth.stack.api.functions.get("getDeployment");
+    expect(JSON.stringify(policyStatementsOf(logicalId(show?.role.node.defaultChild)))).not.toContain(
+      "cloudwatch:",
+    );
+    expect(synth.unacknowledgedFindings).toEqual([]);
+  });
+});

@@ -216,7 +216,7 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
     const interfaces = Object.values(synth.template.findResources("AWS::EC2::VPCEndpoint")).filter(
       (e) => e.Properties.VpcEndpointType === "Interface",
     );
-    expect(interfaces.length).toBe(9);
+    expect(interfaces.length).toBe(10);
     for (const endpoint of interfaces) expect(endpoint.Properties.SubnetIds.length).toBe(2);
   });
 

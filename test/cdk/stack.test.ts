@@ -583,7 +583,7 @@ describe("the synthesized Byom stack", () => {
     it("limits every VPC endpoint to this account: the S3 one to the artifact bucket and ECR's layer bucket, the DynamoDB one to the table", () => {
       const { network, artifacts, table } = synth.stack;
       const endpoints = synth.template.findResources("AWS::EC2::VPCEndpoint");
-      expect(Object.keys(endpoints)).toHaveLength(11);
+      expect(Object.keys(endpoints)).toHaveLength(12);
       const thisAccount = { Ref: "AWS::AccountId" };
       const bucket = logicalId(artifacts.bucket.node.defaultChild);
       expect(endpoints[logicalId(network.s3Endpoint.node.defaultChild)]?.Properties.PolicyDocument).toEqual({
@@ -772,6 +772,7 @@ describe("the synthesized Byom stack", () => {
         "elasticfilesystem",
         "secretsmanager",
         "application-autoscaling",
+        "monitoring",
       ]) {
         expect(
           endpoints.some((name) => name.includes(`.${service}`)),
@@ -782,7 +783,7 @@ describe("the synthesized Byom stack", () => {
       const interfaces = Object.values(synth.template.findResources("AWS::EC2::VPCEndpoint")).filter(
         (e) => e.Properties.VpcEndpointType === "Interface",
       );
-      expect(interfaces.length).toBe(9);
+      expect(interfaces.length).toBe(10);
       for (const endpoint of interfaces) expect(endpoint.Properties.SubnetIds.length).toBe(1);
       synth.template.hasResourceProperties("AWS::ECS::Cluster", {
         ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }],

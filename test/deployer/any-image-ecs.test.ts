@@ -72,6 +72,7 @@ beforeAll(async () => {
     endpointBaseUrl: "http://byom.example",
     shadowListenerArn: undefined,
     shadowBaseUrl: undefined,
+    alarmTopicArn: undefined,
     subnetIds: [subnetId],
     securityGroupIds: [groupId],
     executionRoleArn: "arn:aws:iam::123456789012:role/runtime-exec",

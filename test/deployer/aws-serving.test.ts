@@ -30,6 +30,7 @@ const settings = (shadow: boolean, shadowListenerArn = SHADOW_LISTENER) => ({
   taskRoleArn: "task",
   runtimeLogGroup: "runtime-logs",
   processorLogGroup: "processor-logs",
+  alarmTopicArn: undefined,
   fileSystemId: "fs",
   cpu: "1024",
   memory: "2048",

@@ -136,6 +136,12 @@ function fakeInfra(shadowTargetGroups: boolean, options: { secrets?: boolean } =
     deleteTrafficRule: async (arn) => {
       calls.push(["deleteTrafficRule", arn]);
     },
+    putDeploymentAlarms: async (deploymentId) => {
+      calls.push(["putDeploymentAlarms", deploymentId]);
+    },
+    deleteDeploymentAlarms: async (deploymentId) => {
+      calls.push(["deleteDeploymentAlarms", deploymentId]);
+    },
     startRuntime: async (launch: RuntimeLaunch) => {
       calls.push(["startRuntime", launch]);
       return { taskDefinitionArn: `td-${launch.slot.slotId}`, serviceArn: `svc-${launch.slot.slotId}` };
@@ -289,6 +295,7 @@ describe("a challenger's target group on a shadow ALB of its own", () => {
       ["stopRuntime", "svc-schall"],
       ["deleteTargetGroup", "tg-schall"],
       ["deleteTargetGroup", "tg-schall-shadow"],
+      ["deleteDeploymentAlarms", IDS.deploymentId],
     ]);
   });
 });
@@ -360,6 +367,7 @@ describe("a slot's own entry to the models volume", () => {
       ["deleteTargetGroup", "tg-sone"],
       ["deleteProcessorTask", "td-sone-processor"],
       ["deleteSlotVolume", "fsap-sone"],
+      ["deleteDeploymentAlarms", IDS.deploymentId],
     ]);
   });
 });

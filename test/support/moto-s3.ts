@@ -9,8 +9,8 @@ export interface MotoServer {
 }
 
 /**
- * moto's server on a loopback port: S3 with object versions (s3rver keeps none), spoken to over the
- * real wire protocol. Any access key is accepted.
+ * moto's server on a loopback port: S3 with object versions (s3rver keeps none) and CloudWatch
+ * (metrics, alarms), spoken to over the real wire protocol. Any access key is accepted.
  */
 export async function startMotoServer(): Promise<MotoServer> {
   const venv = await ensurePythonEnv("moto", [join(REPO_ROOT, "test/fixtures/moto-requirements.txt")]);

@@ -10,6 +10,7 @@ import {
 import { experimentsList, experimentsSetSchema, experimentsShow } from "./experiments.ts";
 import { importMlflow } from "./import-mlflow.ts";
 import { jobsWait, projectsDelete } from "./jobs.ts";
+import { deploymentsMetrics } from "./metrics.ts";
 import { modelsList, modelsRegister, modelsShow } from "./models.ts";
 import {
   membersAdd,
@@ -44,6 +45,7 @@ export const COMMANDS: readonly Command[] = [
   deploymentsShow,
   deploymentsUpdate,
   deploymentsDelete,
+  deploymentsMetrics,
   scoreCommand,
   catalogList,
   catalogCompositions,

@@ -33,6 +33,7 @@ class Generator:
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
         self.classes: dict[str, list[str]] = {}
+        self.functional: set[str] = set()  # classes written as TypedDict("Name", {...})
         self.shapes: dict[str, str] = {}  # class name -> the schema it was made from (JSON)
         self.aliases: dict[str, str] = {}
 
@@ -124,14 +125,17 @@ class Generator:
         self.shapes[name] = shape
         required = set(schema.get("required", []))
         lines = []
+        # A field named by a keyword (?from=) only fits TypedDict's functional form.
+        functional = any(not prop.isidentifier() or keyword.iskeyword(prop) for prop in schema["properties"])
         for prop, sub in schema["properties"].items():
-            if not prop.isidentifier() or keyword.iskeyword(prop):
-                raise SystemExit(f"{name}.{prop} is not a Python identifier: teach the generator the functional form")
             kind = self.expr(sub, name + camel(prop))
             if prop not in required:
                 kind = f"NotRequired[{kind}]"
             doc = sub.get("description")
-            lines.append(f"    {prop}: {kind}" + (f"  # {doc}" if doc and len(doc) < 90 else ""))
+            comment = f"  # {doc}" if doc and len(doc) < 90 else ""
+            lines.append(f'    "{prop}": {kind},{comment}' if functional else f"    {prop}: {kind}{comment}")
+        if functional:
+            self.functional.add(name)
         self.classes[name] = lines
         return name
 
@@ -195,7 +199,10 @@ class Generator:
             "",
         ]
         for name in sorted(self.classes):
-            out += ["", f"class {name}(TypedDict):", *(self.classes[name] or ["    pass"]), ""]
+            if name in self.functional:
+                out += ["", f'{name} = TypedDict("{name}", {{', *self.classes[name], "})", ""]
+            else:
+                out += ["", f"class {name}(TypedDict):", *(self.classes[name] or ["    pass"]), ""]
         out.append("")
         for name in sorted(self.aliases):
             out.append(f'{name}: TypeAlias = "{self.aliases[name]}"')

@@ -7,6 +7,7 @@ import { defineRoute } from "#lambdas/shared/http/route.ts";
 import {
   conflictError,
   idParam,
+  instant,
   listQuery,
   pageOf,
   standardErrors,
@@ -263,10 +264,113 @@ export const deleteDeploymentRoute = defineRoute({
   },
 });
 
+const figure = z.number().nullable();
+const series = z
+  .array(figure)
+  .describe("One value per period, aligned with timestamps; null where there was no data");
+const trafficKeys = [
+  "requests",
+  "rows",
+  "errors4xx",
+  "errors5xx",
+  "latencyP50Ms",
+  "latencyP90Ms",
+  "latencyP99Ms",
+  "scoringTimeP50Ms",
+  "scoringTimeP99Ms",
+] as const;
+const comparisonKeys = [
+  "copies",
+  "failures",
+  "rowsCompared",
+  "rowsAgreed",
+  "agreement",
+  "championLatencyP50Ms",
+  "championLatencyP99Ms",
+  "challengerLatencyP50Ms",
+  "challengerLatencyP99Ms",
+] as const;
+const figuresOf = <K extends string, T extends z.ZodType>(keys: readonly K[], value: T) =>
+  z.object(Object.fromEntries(keys.map((k) => [k, value])) as Record<K, T>);
+const trafficMetricsSchema = z
+  .object({
+    totals: figuresOf(trafficKeys, figure).describe("Over the whole window"),
+    series: figuresOf(trafficKeys, series),
+  })
+  .meta({ id: "TrafficMetrics" });
+
+export const deploymentMetricsSchema = z
+  .object({
+    deploymentId: z.string(),
+    start: instant().describe("The window's start (from), widened to a whole period"),
+    end: instant().describe("The window's end (to), widened to a whole period"),
+    periodSeconds: z.int(),
+    timestamps: z.array(instant()).describe("The start of each period"),
+    deployment: trafficMetricsSchema.describe("Callers' traffic to the deployment (shadow copies excluded)"),
+    targets: z
+      .array(
+        trafficMetricsSchema.extend({
+          target: z.string().describe("The runtime's MODEL_ID, <modelId>-v<version>"),
+          modelId: z.string(),
+          version: z.int(),
+          role: z.enum(["primary", "champion", "challenger"]),
+        }),
+      )
+      .describe("Each target serving now; a challenger's figures are those of the shadow copies it answered"),
+    comparison: z
+      .object({
+        champion: z.string(),
+        challenger: z.string(),
+        tolerance: z.number().describe("Numbers agree when |a - b| <= tolerance * max(1, |a|, |b|)"),
+        totals: figuresOf(comparisonKeys, figure).extend({
+          meanAbsDiff: z.record(z.string(), figure).describe("Per numeric output column"),
+        }),
+        series: figuresOf(comparisonKeys, series).extend({ meanAbsDiff: z.record(z.string(), series) }),
+      })
+      .nullable()
+      .describe("Champion/challenger only: how the challenger's answers to the shadow copies compare"),
+  })
+  .meta({ id: "DeploymentMetrics" });
+
+export const getDeploymentMetricsRoute = defineRoute({
+  operationId: "getDeploymentMetrics",
+  method: "GET",
+  path: "/v1/projects/{projectId}/deployments/{deploymentId}/metrics",
+  summary: "Requests, rows, errors, latency percentiles and the champion/challenger comparison over time",
+  tag: "deployments",
+  handler: `${handlers}/get-deployment-metrics.ts`,
+  params: deploymentParams,
+  query: z.object({
+    from: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe("RFC 3339 start of the window; default: an hour before to"),
+    to: z.iso.datetime({ offset: true }).optional().describe("RFC 3339 end of the window; default: now"),
+    period: z.coerce
+      .number()
+      .int("period must be a whole number of seconds")
+      .min(60, "period is at least 60 seconds")
+      .max(86400, "period is at most 86400 seconds")
+      .multipleOf(60, "period must be a multiple of 60 seconds")
+      .optional()
+      .describe(
+        "Seconds per point, a multiple of 60; default: the smallest that keeps the window within 60 points",
+      ),
+  }),
+  responses: {
+    200: {
+      description: "Series and totals; docs/monitoring.md explains each figure",
+      schema: deploymentMetricsSchema,
+    },
+    ...standardErrors,
+  },
+});
+
 export const deploymentRoutes = [
   createDeploymentRoute,
   listDeploymentsRoute,
   getDeploymentRoute,
   updateDeploymentRoute,
   deleteDeploymentRoute,
+  getDeploymentMetricsRoute,
 ];

@@ -4,6 +4,7 @@ import {
   PutScalingPolicyCommand,
   RegisterScalableTargetCommand,
 } from "@aws-sdk/client-application-auto-scaling";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import {
   CreateServiceCommand,
@@ -56,6 +57,7 @@ import {
 } from "#lambdas/deployments/serving-contract.ts";
 import { slotDir } from "#lambdas/deployments/workflow/models-volume.ts";
 import { workflowSettings } from "#lambdas/deployments/workflow/workflow-settings.ts";
+import { deleteDeploymentAlarms, putDeploymentAlarms } from "#lambdas/monitoring/deployment-alarms.ts";
 import { optionalEnv as optionalEnvOf, requireEnv as requireEnvOf } from "#lambdas/shared/env.ts";
 
 const RUNTIME_CONTAINER = "runtime";
@@ -79,6 +81,8 @@ interface AwsServingSettings {
   readonly taskRoleArn: string;
   readonly runtimeLogGroup: string;
   readonly processorLogGroup: string;
+  /** Where the deployments' alarms notify (context byom:alarmTopicArn); absent: they only change state. */
+  readonly alarmTopicArn: string | undefined;
   readonly fileSystemId: string;
   readonly cpu: string;
   readonly memory: string;
@@ -104,6 +108,7 @@ function settingsFromEnv(): AwsServingSettings {
     taskRoleArn: requireEnv("RUNTIME_TASK_ROLE_ARN"),
     runtimeLogGroup: requireEnv("RUNTIME_LOG_GROUP"),
     processorLogGroup: requireEnv("PROCESSOR_LOG_GROUP"),
+    alarmTopicArn: optionalEnv("ALARM_TOPIC_ARN", "") || undefined,
     fileSystemId: requireEnv("EFS_FILE_SYSTEM_ID"),
     cpu: optionalEnv("RUNTIME_CPU", "1024"),
     memory: optionalEnv("RUNTIME_MEMORY_MB", "2048"),
@@ -149,6 +154,7 @@ export class AwsServing implements ServingInfrastructure {
   private readonly efs = new EFSClient({});
   private readonly secrets = new SecretsManagerClient({});
   private readonly scaling = new ApplicationAutoScalingClient({});
+  private readonly cloudwatch = new CloudWatchClient({});
   readonly endpointBaseUrl: string;
   readonly shadowBaseUrl: string | undefined;
   /**
@@ -163,6 +169,16 @@ export class AwsServing implements ServingInfrastructure {
     this.shadowTargetGroups =
       settings.shadowListenerArn !== undefined &&
       loadBalancerOfListener(settings.shadowListenerArn) !== loadBalancerOfListener(settings.listenerArn);
+  }
+
+  async putDeploymentAlarms(deploymentId: string, deploymentName: string): Promise<void> {
+    await putDeploymentAlarms(this.cloudwatch, deploymentId, deploymentName, {
+      topicArn: this.settings.alarmTopicArn,
+    });
+  }
+
+  async deleteDeploymentAlarms(deploymentId: string): Promise<void> {
+    await deleteDeploymentAlarms(this.cloudwatch, deploymentId);
   }
 
   async createTargetGroup(

@@ -80,6 +80,10 @@ export interface ServingInfrastructure {
   /** Creates or replaces the rule for `rule.pathPrefix`; returns its id (an ARN on AWS). */
   putTrafficRule(rule: TrafficRule, existingRuleArn?: string): Promise<string>;
   deleteTrafficRule(ruleArn: string): Promise<void>;
+  /** The deployment's alarms on its 5xx rate and p99 latency (docs/monitoring.md), replaced if they exist. */
+  putDeploymentAlarms(deploymentId: string, deploymentName: string): Promise<void>;
+  /** Removes them; succeeds when they do not exist. */
+  deleteDeploymentAlarms(deploymentId: string): Promise<void>;
   startRuntime(
     launch: RuntimeLaunch,
   ): Promise<Required<Pick<SlotResources, "taskDefinitionArn" | "serviceArn">>>;

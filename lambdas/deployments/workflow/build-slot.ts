@@ -1,8 +1,4 @@
-import {
-  type ResolvedTarget,
-  shadowPathPrefix,
-  slotPathPrefix,
-} from "#lambdas/deployments/deployment-record.ts";
+import { modelIdOf, shadowPathPrefix, slotPathPrefix } from "#lambdas/deployments/deployment-record.ts";
 import { recordSlotResource } from "#lambdas/deployments/deployments-repository.ts";
 import type { ServingInfrastructure } from "#lambdas/deployments/serving/serving-port.ts";
 import type { ProcessorEnvironment, RuntimeEnvironment } from "#lambdas/deployments/serving-contract.ts";
@@ -84,8 +80,6 @@ export async function stageArtifact(item: BuildItem, infra: ServingInfrastructur
   };
 }
 
-export const modelIdOf = (target: ResolvedTarget) => `${target.modelId}-v${target.version}`;
-
 /**
  * A target group for the slot and a rule that reaches it alone, for verification; a challenger also
  * gets its group on the shadow load balancer when that is a load balancer of its own.
@@ -149,6 +143,8 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
     MODEL_ID: modelIdOf(target),
     // The V2 (Open Inference Protocol) model name through the deployment's endpoint.
     BYOM_MODEL_NAME: record.name,
+    // The DeploymentId dimension of the runtime's metrics (docs/monitoring.md).
+    BYOM_DEPLOYMENT_ID: item.deploymentId,
     ...(hash && !secretArn ? { BYOM_PASSPHRASE_HASH: hash } : {}),
     ...(target.role === "champion" && infra.shadowBaseUrl
       ? { BYOM_SHADOW_URL: `${infra.shadowBaseUrl}${shadowPathPrefix(item.deploymentId)}` }

@@ -27,6 +27,7 @@ export async function teardown(input: WorkflowInput, infra: ServingInfrastructur
   }
   for (const slot of [...record.slots, ...record.pendingSlots])
     await removeSlot(input.deploymentId, slot, infra);
+  await infra.deleteDeploymentAlarms(input.deploymentId);
   await removeDeploymentDir(input.deploymentId);
   await changeDeployment(input.projectId, input.deploymentId, {
     set: { slots: [], pendingSlots: [], status: "DELETED", endpointUrl: null, updatedAt: nowIso() },

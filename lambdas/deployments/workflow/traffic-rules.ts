@@ -97,6 +97,8 @@ export async function switchTraffic(
     trafficRuleFor(input.deploymentId, live),
     record.trafficRuleArn ?? undefined,
   );
+  // Before the switch is recorded: a failed put fails the workflow, which then retries.
+  await infra.putDeploymentAlarms(input.deploymentId, record.name);
   const retire = record.slots.filter((old) => !live.some((s) => s.slotId === old.slotId));
   const endpointUrl = `${infra.endpointBaseUrl}${deploymentPathPrefix(input.deploymentId)}`;
   await changeDeployment(input.projectId, input.deploymentId, {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import logging
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
@@ -20,6 +21,7 @@ from byom_scorer.auth import PassphraseCheck
 from byom_scorer.config import Settings
 from byom_scorer.convert import NUMPY_DTYPES, Batch, ScoreRequest, convert_arrow, parse_json, parse_request
 from byom_scorer.errors import RequestError
+from byom_scorer.metrics import Metrics
 from byom_scorer.model import Outputs, Predictor, as_text_columns
 from byom_scorer.peer import SPLIT_ROWS, Peer
 
@@ -82,6 +84,7 @@ class ScorerApp:
         self.model_names = [name for name in (settings.model_name, settings.model_id) if name]
         self._parsed: Any = None
         self.peer: Peer | None = None  # the sibling worker that predicts half of large batches
+        self.metrics = Metrics.from_env(settings.model_id)  # None outside a deployment
 
     def model_loaded(self, predictor: Predictor) -> None:
         manifest = predictor.manifest
@@ -131,6 +134,22 @@ class ScorerApp:
         spool: IO[bytes] | None = None,
     ) -> Response:
         """`spool`: a columnar body, already on disk (server); `body` holds every other body."""
+        if self.metrics is None:
+            return self._answer(method, path, query, headers, body, spool)
+        started = time.perf_counter()
+        answer = self._answer(method, path, query, headers, body, spool)
+        self.metrics.observe(path, answer[0], time.perf_counter() - started, headers.get(b"x-byom-shadow"))
+        return answer
+
+    def _answer(
+        self,
+        method: bytes,
+        path: str,
+        query: str,
+        headers: dict[bytes, bytes],
+        body: bytes,
+        spool: IO[bytes] | None,
+    ) -> Response:
         try:
             if path.startswith("/v2"):
                 return self._route_v2(method, path, headers, body)
@@ -200,6 +219,14 @@ class ScorerApp:
         self._parsed = None
 
     def _predict(self, predictor: Predictor, columns: Any, rows: int) -> Outputs:
+        if self.metrics is None:
+            return self._predict_rows(predictor, columns, rows)
+        started = time.perf_counter()
+        outputs = self._predict_rows(predictor, columns, rows)
+        self.metrics.scored(rows, time.perf_counter() - started)
+        return outputs
+
+    def _predict_rows(self, predictor: Predictor, columns: Any, rows: int) -> Outputs:
         peer = self.peer
         if peer is None:
             return predictor.predict(columns, rows)

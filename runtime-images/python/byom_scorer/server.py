@@ -167,7 +167,8 @@ class _Connection(asyncio.Protocol):
                 body = spool.read()
             millis = (time.perf_counter() - started) * 1000
             if spool is None or len(body) == self.size:
-                self.shadow.offer(method, path.decode("latin-1"), query.decode("latin-1"), self.headers, body, status, millis)
+                answer = payload if isinstance(payload, bytes) and kind == b"application/json" else None
+                self.shadow.offer(method, path.decode("latin-1"), query.decode("latin-1"), self.headers, body, status, millis, answer)
         self._drop_spool()
         if isinstance(payload, Streamed):
             self.streaming = True
@@ -228,7 +229,12 @@ class _Connection(asyncio.Protocol):
 async def serve(app: ScorerApp, listener: socket.socket) -> None:
     loop = asyncio.get_running_loop()
     settings = app.settings
-    shadow = ShadowMirror(settings.shadow_url, settings.model_id, settings.shadow_queue) if settings.shadow_url else None
+    comparison = app.metrics.comparison if app.metrics is not None else None
+    shadow = (
+        ShadowMirror(settings.shadow_url, settings.model_id, settings.shadow_queue, comparison=comparison)
+        if settings.shadow_url
+        else None
+    )
     server = await loop.create_server(lambda: _Connection(app, shadow), sock=listener, backlog=2048)
     async with server:
         await server.serve_forever()

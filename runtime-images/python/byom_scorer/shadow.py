@@ -10,9 +10,7 @@ can delay or change the champion's answer: a full queue drops the copy and count
 
 from __future__ import annotations
 
-import fcntl
 import http.client
-import os
 import queue
 import threading
 import time
@@ -20,7 +18,8 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-import orjson
+from byom_scorer.metrics import Comparison
+from byom_scorer.records import write_record
 
 #: A request carrying this header is never mirrored: copies carry it (a challenger that mirrors
 #: too cannot loop), and so do the deploy workflow's verification requests (not user traffic).
@@ -40,12 +39,16 @@ class Copy(NamedTuple):
     content_type: bytes | None
     champion_status: int
     champion_millis: float
+    #: The champion's JSON answer, compared with the challenger's (byom_scorer.metrics.Comparison).
+    champion_answer: bytes | None
 
 
 class ShadowMirror:
     """Mirrors one worker's score requests to the challenger; `offer` never blocks."""
 
-    def __init__(self, url: str, model_id: str, capacity: int = 256, out_fd: int = 1) -> None:
+    def __init__(
+        self, url: str, model_id: str, capacity: int = 256, out_fd: int = 1, comparison: Comparison | None = None
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SystemExit(f"BYOM_SHADOW_URL must be an http(s) URL, got {url!r}")
@@ -61,6 +64,8 @@ class ShadowMirror:
         self._dropped = 0
         self._connection: http.client.HTTPConnection | None = None
         self._thread: threading.Thread | None = None
+        self._comparison = comparison
+        self._answer: bytes | None = None  # the challenger's last answer, whole
 
     def offer(
         self,
@@ -71,15 +76,19 @@ class ShadowMirror:
         body: bytes,
         champion_status: int,
         champion_millis: float,
+        champion_answer: bytes | None = None,
     ) -> None:
         """Queues a copy of a score request the champion has answered (other requests are ignored)."""
         if path != SCORE_PATH or SHADOW_HEADER in headers:
             return
+        if self._comparison is None:
+            champion_answer = None
+        size = len(body) + len(champion_answer or b"")
         with self._lock:
-            if self._queued_bytes + len(body) > MAX_QUEUED_BYTES or self._queue.full():
+            if self._queued_bytes + size > MAX_QUEUED_BYTES or self._queue.full():
                 self._dropped += 1
                 return
-            self._queued_bytes += len(body)
+            self._queued_bytes += size
             self._queue.put_nowait(
                 Copy(
                     method.decode("latin-1"),
@@ -89,6 +98,7 @@ class ShadowMirror:
                     headers.get(b"content-type"),
                     champion_status,
                     champion_millis,
+                    champion_answer,
                 )
             )
         if self._thread is None:
@@ -100,8 +110,16 @@ class ShadowMirror:
         while True:
             copy = self._queue.get()
             with self._lock:
-                self._queued_bytes -= len(copy.body)
-            self._write(self._send(copy))
+                self._queued_bytes -= len(copy.body) + len(copy.champion_answer or b"")
+            record = self._send(copy)
+            self._write(record)
+            if self._comparison is not None:
+                answer, self._answer = self._answer, None
+                self._comparison.add(
+                    copy.champion_answer if copy.champion_status == 200 else None,
+                    copy.champion_millis,
+                    {**record, "body": None if answer is None else answer.decode("utf-8", "replace")},
+                )
             with self._lock:
                 dropped, self._dropped = self._dropped, 0
             if dropped:
@@ -134,6 +152,7 @@ class ShadowMirror:
                 answer = response.read()
                 if response.will_close:
                     self._close()
+                self._answer = answer
                 record.update(
                     status=response.status,
                     millis=_millis(started),
@@ -158,23 +177,7 @@ class ShadowMirror:
             self._connection = None
 
     def _write(self, record: dict[str, object]) -> None:
-        line = orjson.dumps(record) + b"\n"
-        # Workers share stdout: a record over the pipe's atomic size must not interleave with
-        # another worker's. POSIX locks belong to the process, so forked siblings exclude each other.
-        try:
-            fcntl.lockf(self._out_fd, fcntl.LOCK_EX)
-            locked = True
-        except OSError:
-            locked = False
-        try:
-            view = memoryview(line)
-            while view:
-                view = view[os.write(self._out_fd, view) :]
-        except OSError:
-            pass  # stdout gone: the records are lost, scoring goes on
-        finally:
-            if locked:
-                fcntl.lockf(self._out_fd, fcntl.LOCK_UN)
+        write_record(record, self._out_fd)
 
 
 def _now() -> str:

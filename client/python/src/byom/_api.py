@@ -31,6 +31,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "downloadArtifact": ("GET", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}/download"),
     "getArtifact": ("GET", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}"),
     "getDeployment": ("GET", "/v1/projects/{projectId}/deployments/{deploymentId}"),
+    "getDeploymentMetrics": ("GET", "/v1/projects/{projectId}/deployments/{deploymentId}/metrics"),
     "getExperiment": ("GET", "/v1/projects/{projectId}/experiments/{experimentId}"),
     "getJob": ("GET", "/v1/projects/{projectId}/jobs/{jobId}"),
     "getModel": ("GET", "/v1/projects/{projectId}/models/{modelId}"),
@@ -290,6 +291,113 @@ class DeploymentEventsItem(TypedDict):
     message: str
 
 
+class DeploymentMetrics(TypedDict):
+    deploymentId: str
+    start: str  # The window's start (from), widened to a whole period
+    end: str  # The window's end (to), widened to a whole period
+    periodSeconds: int
+    timestamps: list[str]  # The start of each period
+    deployment: DeploymentMetricsDeployment  # Callers' traffic to the deployment (shadow copies excluded)
+    targets: list[DeploymentMetricsTargetsItem]
+    comparison: DeploymentMetricsComparison | None  # Champion/challenger only: how the challenger's answers to the shadow copies compare
+
+
+class DeploymentMetricsComparison(TypedDict):
+    champion: str
+    challenger: str
+    tolerance: float  # Numbers agree when |a - b| <= tolerance * max(1, |a|, |b|)
+    totals: DeploymentMetricsComparisonTotals
+    series: DeploymentMetricsComparisonSeries
+
+
+class DeploymentMetricsComparisonSeries(TypedDict):
+    copies: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    failures: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    rowsCompared: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    rowsAgreed: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    agreement: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    championLatencyP50Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    championLatencyP99Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    challengerLatencyP50Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    challengerLatencyP99Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    meanAbsDiff: dict[str, list[float | None]]
+
+
+class DeploymentMetricsComparisonTotals(TypedDict):
+    copies: float | None
+    failures: float | None
+    rowsCompared: float | None
+    rowsAgreed: float | None
+    agreement: float | None
+    championLatencyP50Ms: float | None
+    championLatencyP99Ms: float | None
+    challengerLatencyP50Ms: float | None
+    challengerLatencyP99Ms: float | None
+    meanAbsDiff: dict[str, float | None]  # Per numeric output column
+
+
+class DeploymentMetricsDeployment(TypedDict):
+    totals: DeploymentMetricsDeploymentTotals  # Over the whole window
+    series: DeploymentMetricsDeploymentSeries
+
+
+class DeploymentMetricsDeploymentSeries(TypedDict):
+    requests: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    rows: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    errors4xx: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    errors5xx: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    latencyP50Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    latencyP90Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    latencyP99Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    scoringTimeP50Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    scoringTimeP99Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+
+
+class DeploymentMetricsDeploymentTotals(TypedDict):
+    requests: float | None
+    rows: float | None
+    errors4xx: float | None
+    errors5xx: float | None
+    latencyP50Ms: float | None
+    latencyP90Ms: float | None
+    latencyP99Ms: float | None
+    scoringTimeP50Ms: float | None
+    scoringTimeP99Ms: float | None
+
+
+class DeploymentMetricsTargetsItem(TypedDict):
+    totals: DeploymentMetricsTargetsItemTotals  # Over the whole window
+    series: DeploymentMetricsTargetsItemSeries
+    target: str  # The runtime's MODEL_ID, <modelId>-v<version>
+    modelId: str
+    version: int
+    role: Literal["primary", "champion", "challenger"]
+
+
+class DeploymentMetricsTargetsItemSeries(TypedDict):
+    requests: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    rows: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    errors4xx: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    errors5xx: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    latencyP50Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    latencyP90Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    latencyP99Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    scoringTimeP50Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    scoringTimeP99Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+
+
+class DeploymentMetricsTargetsItemTotals(TypedDict):
+    requests: float | None
+    rows: float | None
+    errors4xx: float | None
+    errors5xx: float | None
+    latencyP50Ms: float | None
+    latencyP90Ms: float | None
+    latencyP99Ms: float | None
+    scoringTimeP50Ms: float | None
+    scoringTimeP99Ms: float | None
+
+
 class DeploymentResources(TypedDict):
     cpu: NotRequired[Literal["1", "2", "4", "8", "16", "0.25", "0.5"]]  # vCPUs of one replica (a Fargate size); default 1
     memoryMiB: NotRequired[int]  # Memory of one replica in MiB, valid for the cpu on Fargate; default 2048
@@ -372,6 +480,13 @@ class Experiment(TypedDict):
 class ExperimentRegisteredAs(TypedDict):
     modelId: str
     version: int
+
+
+GetDeploymentMetricsQuery = TypedDict("GetDeploymentMetricsQuery", {
+    "from": NotRequired[str],  # RFC 3339 start of the window; default: an hour before to
+    "to": NotRequired[str],  # RFC 3339 end of the window; default: now
+    "period": NotRequired[int],
+})
 
 
 class HealthResult(TypedDict):
@@ -704,6 +819,7 @@ DeleteProjectResult: TypeAlias = "JobAccepted"
 DeploymentSecurityInput: TypeAlias = "DeploymentSecurityInputNone | DeploymentSecurityInputPassphrase"
 DownloadArtifactResult: TypeAlias = "ArtifactDownload"
 GetArtifactResult: TypeAlias = "Artifact"
+GetDeploymentMetricsResult: TypeAlias = "DeploymentMetrics"
 GetDeploymentResult: TypeAlias = "Deployment"
 GetExperimentResult: TypeAlias = "Experiment"
 GetJobResult: TypeAlias = "Job"
