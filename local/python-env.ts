@@ -1,8 +1,8 @@
 /**
  * Local stand-ins for the processor and runtime images: no Docker engine is needed. Each image
  * folder under runtime-images/ gets a project-local venv holding exactly that image's pinned
- * requirements.txt (so what runs locally is what the image holds), and its Dockerfile's
- * ENTRYPOINT module runs in it with runtime-images/python on PYTHONPATH, as in the image.
+ * requirements.txt (so what runs locally is what the image holds), and the package the image
+ * runs (cdk/image-builds.ts) runs in it with runtime-images/python on PYTHONPATH, as in the image.
  *
  * Local mode's deployer spawns processors and runtimes through `processorCommand` and
  * `runtimeCommand`; the `local:processor` and `local:runtime` scripts are thin wrappers.
@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { imageBuild } from "#cdk/image-builds.ts";
 import { REPO_ROOT, RUNTIME_IMAGES_DIR } from "#cdk/paths.ts";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import { withDirLock } from "./dir-lock.ts";
@@ -87,18 +88,13 @@ function imageDir(image: string): string {
   return join(RUNTIME_IMAGES_DIR, image);
 }
 
-/** The module the image's `ENTRYPOINT ["python", "-m", "<module>"]` runs. */
-export async function entrypointModule(image: string): Promise<string> {
-  const dockerfile = await readFile(join(imageDir(image), "Dockerfile"), "utf8");
-  const match = /^ENTRYPOINT\s+\[\s*"python",\s*"-m",\s*"([\w.]+)"\s*\]/m.exec(dockerfile);
-  if (!match?.[1]) {
-    throw new PythonEnvError(
-      `runtime-images/${image}/Dockerfile has no ENTRYPOINT ["python", "-m", "<module>"]`,
-    );
-  }
-  return match[1];
+/** The package a Python image runs with `python -m` (cdk/image-builds.ts, as its Dockerfile does). */
+export function entrypointModule(image: string): string {
+  const module = imageBuild(image).pythonPackage;
+  if (!module)
+    throw new PythonEnvError(`runtime-images/${image} is not a Python image (cdk/image-builds.ts)`);
+  return module;
 }
-
 async function hashFiles(files: readonly string[], length = 12): Promise<string> {
   const hash = createHash("sha256");
   for (const file of files) hash.update(await readFile(file));
@@ -244,7 +240,10 @@ export interface ProcessorRun {
 
 /** True for images whose ENTRYPOINT runs `java` (local/java-image.ts runs them). */
 async function isJavaImage(image: string): Promise<boolean> {
-  return isJavaDockerfile(await readFile(join(imageDir(image), "Dockerfile"), "utf8"));
+  imageDir(image); // refuses a name that is no image folder
+  const build = imageBuild(image);
+  if (build.pythonPackage) return false;
+  return isJavaDockerfile(await readFile(join(RUNTIME_IMAGES_DIR, build.file), "utf8"));
 }
 
 /** What local mode prepares before first use: the venv of a Python image, the jar of a Java one. */
@@ -285,7 +284,7 @@ export async function processorCommand(name: string, run: ProcessorRun): Promise
   const { python } = await ensureImageEnv(image);
   return {
     command: python,
-    args: ["-m", await entrypointModule(image)],
+    args: ["-m", entrypointModule(image)],
     env: childEnv(
       {
         ...run.env,
@@ -328,7 +327,7 @@ export async function runtimeCommand(name: string, run: RuntimeRun): Promise<Pyt
   const { python } = await ensureImageEnv(entry.image);
   return {
     command: python,
-    args: ["-m", await entrypointModule(entry.image)],
+    args: ["-m", entrypointModule(entry.image)],
     env: childEnv(
       {
         ...entry.env,
