@@ -10,7 +10,7 @@ import type {
   SlotVolume,
   TrafficRule,
 } from "#lambdas/deployments/serving/serving-port.ts";
-import { processorCommand, runtimeCommand } from "./python-env.ts";
+import { processorCommand, runtimeCommand, runtimePreparation } from "./python-env.ts";
 import type { RuntimeSupervisor } from "./runtime-supervisor.ts";
 import type { ScoringRouter } from "./scoring-router.ts";
 import { LOCAL_ACCOUNT, LOCAL_REGION } from "./state-machines.ts";
@@ -122,7 +122,10 @@ export class LocalServing implements ServingInfrastructure {
           env: { BYOM_HOST: "127.0.0.1", ...this.runtimeEnv, ...env },
         }),
       // A champion's shadow records (stdout), kept by deployment as CloudWatch Logs keeps them on AWS.
-      { recordsFile: spec.deploymentId && join(this.shadowDir, `${spec.deploymentId}.jsonl`) },
+      {
+        recordsFile: spec.deploymentId && join(this.shadowDir, `${spec.deploymentId}.jsonl`),
+        preparation: () => runtimePreparation(spec.runtime),
+      },
     );
   }
 

@@ -117,11 +117,18 @@ export async function ensureImageEnv(image: string, options: EnsureOptions = {})
   const basePython = options.basePython ?? process.env.BYOM_PYTHON ?? "python3";
   const requirements = join(imageDir(image), "requirements.txt");
   const venvDir = join(VENVS_DIR, `${image}-${await hashFiles([requirements])}`);
-  await ensureVenv(venvDir, basePython, [requirements], options.verbose ?? false);
+  await ensureVenv(image, venvDir, basePython, [requirements], options.verbose ?? false);
   if (!options.withTestTools) return { image, ...pythonEnvAt(venvDir) };
   const testRequirements = join(PYTHON_SOURCE_DIR, "requirements-test.txt");
   const testDir = `${venvDir}-test-${await hashFiles([testRequirements])}`;
-  await ensureVenv(testDir, basePython, [testRequirements], options.verbose ?? false, venvDir);
+  await ensureVenv(
+    `${image}-test`,
+    testDir,
+    basePython,
+    [testRequirements],
+    options.verbose ?? false,
+    venvDir,
+  );
   return { image, ...pythonEnvAt(testDir) };
 }
 
@@ -136,11 +143,39 @@ export async function ensurePythonEnv(
 ): Promise<PythonEnv> {
   const basePython = options.basePython ?? process.env.BYOM_PYTHON ?? "python3";
   const venvDir = join(VENVS_DIR, `${name}-${await hashFiles(requirementFiles)}`);
-  await ensureVenv(venvDir, basePython, requirementFiles, options.verbose ?? false, undefined, true);
+  await ensureVenv(name, venvDir, basePython, requirementFiles, options.verbose ?? false, undefined, true);
   return pythonEnvAt(venvDir);
 }
 
+/** What is being prepared now in this process, by image (or env) name, for people waiting on it. */
+const preparing = new Map<string, string>();
+
+/**
+ * What this process is doing to the Python environment of `name` (an image folder or an env
+ * name), e.g. "installing the Python environment of image tabular-runtime (step 2 of 2: …)";
+ * undefined when nothing is under way. Local mode shows it while a deployment waits for its runtime.
+ */
+export function environmentPreparation(name: string): string | undefined {
+  return preparing.get(name);
+}
+
+/** The same for a built-in runtime, by its catalog name (undefined for a name the catalog lacks). */
+export function runtimePreparation(runtime: string): string | undefined {
+  const image = BUILTIN_CATALOG.runtimes.find((r) => r.name === runtime)?.image;
+  return image === undefined ? undefined : environmentPreparation(image);
+}
+
+async function countRequirements(files: readonly string[]): Promise<number> {
+  let count = 0;
+  for (const file of files) {
+    const lines = (await readFile(file, "utf8")).split("\n").map((line) => line.trim());
+    count += lines.filter((line) => line && !line.startsWith("#") && !line.startsWith("-")).length;
+  }
+  return count;
+}
+
 async function ensureVenv(
+  name: string,
   venvDir: string,
   basePython: string,
   requirementFiles: readonly string[],
@@ -150,33 +185,45 @@ async function ensureVenv(
 ): Promise<void> {
   if (existsSync(join(venvDir, READY_MARKER))) return;
   await mkdir(VENVS_DIR, { recursive: true });
-  await withDirLock(`${venvDir}.lock`, async () => {
-    if (existsSync(join(venvDir, READY_MARKER))) return;
-    await rm(venvDir, { recursive: true, force: true });
-    const started = Date.now();
-    await run(basePython, ["-m", "venv", venvDir], { inheritOutput: verbose });
-    const python = join(venvDir, "bin", "python");
-    if (layeredOver) {
-      // The layer sees the base venv's packages (and pip counts them as installed), so test
-      // tools are added without copying torch or TensorFlow a second time.
-      const site = await sitePackages(python);
-      const baseSite = await sitePackages(join(layeredOver, "bin", "python"));
-      await writeFile(join(site, "byom-base-venv.pth"), `${baseSite}\n`);
-    }
-    const pip = [
-      "-m",
-      "pip",
-      "install",
-      "--disable-pip-version-check",
-      ...(verbose ? [] : ["--quiet"]),
-      ...(layeredOver || resolveDependencies ? [] : ["--no-deps"]),
-    ];
-    for (const file of requirementFiles) pip.push("-r", file);
-    await run(python, pip, { inheritOutput: verbose });
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    await writeFile(join(venvDir, READY_MARKER), `installed in ${seconds} s\n`);
-    process.stderr.write(`byom: created ${venvDir} in ${seconds} s\n`);
-  });
+  const what = `installing the Python environment of ${name}`;
+  const say = (step: string) => preparing.set(name, `${what} (${step})`);
+  // Set before the lock: another install of the same venv (this process or another) may hold it.
+  if (!preparing.has(name)) say("waiting for the install already under way to finish");
+  try {
+    await withDirLock(`${venvDir}.lock`, async () => {
+      if (existsSync(join(venvDir, READY_MARKER))) return;
+      await rm(venvDir, { recursive: true, force: true });
+      const started = Date.now();
+      const packages = await countRequirements(requirementFiles);
+      process.stderr.write(`byom: ${what}: ${packages} packages into ${venvDir} (once per machine)\n`);
+      say("step 1 of 2: creating the venv");
+      await run(basePython, ["-m", "venv", venvDir], { inheritOutput: verbose });
+      const python = join(venvDir, "bin", "python");
+      if (layeredOver) {
+        // The layer sees the base venv's packages (and pip counts them as installed), so test
+        // tools are added without copying torch or TensorFlow a second time.
+        const site = await sitePackages(python);
+        const baseSite = await sitePackages(join(layeredOver, "bin", "python"));
+        await writeFile(join(site, "byom-base-venv.pth"), `${baseSite}\n`);
+      }
+      say(`step 2 of 2: pip installs ${packages} packages, once per machine; this can take minutes`);
+      const pip = [
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        ...(verbose ? [] : ["--quiet"]),
+        ...(layeredOver || resolveDependencies ? [] : ["--no-deps"]),
+      ];
+      for (const file of requirementFiles) pip.push("-r", file);
+      await run(python, pip, { inheritOutput: verbose });
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      await writeFile(join(venvDir, READY_MARKER), `installed in ${seconds} s\n`);
+      process.stderr.write(`byom: created ${venvDir} in ${seconds} s\n`);
+    });
+  } finally {
+    preparing.delete(name);
+  }
 }
 
 async function sitePackages(python: string): Promise<string> {
