@@ -18,7 +18,7 @@ export const PYTHON_DOCKERFILE = "python.Dockerfile";
 
 /**
  * The Python images: folder → what it holds (its requirements.txt pins it), its kind and package.
- * A folder not listed here builds from its own `<folder>/Dockerfile` (the Java MOJO images).
+ * A folder listed in neither table builds from its own `<folder>/Dockerfile`.
  */
 export const PYTHON_IMAGES: Readonly<
   Record<
@@ -59,7 +59,18 @@ export const PYTHON_IMAGES: Readonly<
   },
 };
 
+/**
+ * The Java images: one Maven project, one Dockerfile (`mojo-runtime/Dockerfile`) whose build stage
+ * makes the jar both run; the target picks the runtime's or the processor's final stage.
+ */
+export const JAVA_IMAGES: Readonly<Record<string, { readonly file: string; readonly target: string }>> = {
+  "mojo-runtime": { file: "mojo-runtime/Dockerfile", target: "runtime" },
+  "mojo-processor": { file: "mojo-runtime/Dockerfile", target: "processor" },
+};
+
 export function imageBuild(folder: string): ImageBuild {
+  const java = JAVA_IMAGES[folder];
+  if (java) return { file: java.file, target: java.target };
   const python = PYTHON_IMAGES[folder];
   if (python) {
     return {

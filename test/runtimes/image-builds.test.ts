@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { imageBuild, PYTHON_DOCKERFILE, PYTHON_IMAGES } from "#cdk/image-builds.ts";
+import { imageBuild, JAVA_IMAGES, PYTHON_DOCKERFILE, PYTHON_IMAGES } from "#cdk/image-builds.ts";
 import { RUNTIME_IMAGES_DIR } from "#cdk/paths.ts";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
+import { entrypointOf, stageOf } from "#local/java-image.ts";
 import { entrypointModule } from "#local/python-env.ts";
 
 describe("image builds (cdk/image-builds.ts)", () => {
@@ -25,13 +26,22 @@ describe("image builds (cdk/image-builds.ts)", () => {
     expect(declared).toEqual(Object.keys(imageBuild("tabular-runtime").buildArgs ?? {}).sort());
   });
 
-  it("builds every other catalog image from its own Dockerfile, and refuses a folder with neither", () => {
-    const others = [...BUILTIN_CATALOG.artifactProcessors, ...BUILTIN_CATALOG.runtimes]
-      .map((entry) => entry.image)
-      .filter((folder) => !(folder in PYTHON_IMAGES));
-    expect(others.length).toBeGreaterThan(0);
-    for (const folder of others) expect(imageBuild(folder)).toEqual({ file: `${folder}/Dockerfile` });
+  it("builds the Java images as two stages of one Dockerfile, each running the shared jar its way", async () => {
+    for (const [folder, java] of Object.entries(JAVA_IMAGES)) {
+      const build = imageBuild(folder);
+      expect(build).toEqual({ file: java.file, target: java.target });
+      const dockerfile = readFileSync(join(RUNTIME_IMAGES_DIR, build.file), "utf8");
+      expect(entrypointOf(stageOf(dockerfile, build.target))?.slice(-2)).toEqual([
+        "/app/byom-mojo.jar",
+        build.target,
+      ]);
+    }
+    // Every catalog image is one of the two kinds; a folder with neither is refused.
+    for (const entry of [...BUILTIN_CATALOG.artifactProcessors, ...BUILTIN_CATALOG.runtimes]) {
+      expect(entry.image in PYTHON_IMAGES || entry.image in JAVA_IMAGES, entry.image).toBe(true);
+    }
     expect(() => imageBuild("python")).toThrow(/has no Dockerfile and is not a Python image/);
     expect(() => entrypointModule("mojo-runtime")).toThrow(/is not a Python image/);
+    expect(() => stageOf("FROM a AS build\n", "runtime")).toThrow(/no stage "runtime"/);
   });
 });
