@@ -299,49 +299,40 @@ export async function prepareImage(image: string): Promise<void> {
   else await ensureImageEnv(image);
 }
 
-/** A Java image's ENTRYPOINT as a local process (no PYTHONPATH: it runs no Python). */
-async function javaCommand(
+/**
+ * An image's process as local mode runs it: a Java image's ENTRYPOINT (no PYTHONPATH: it runs no
+ * Python), or a Python image's package in its venv, with the contract variables in `env`.
+ */
+async function imageCommand(
   image: string,
   env: Record<string, string>,
   inheritSettings: boolean,
 ): Promise<PythonCommand> {
-  const java = await ensureJavaImage(imageDir(image), RUNTIME_IMAGES_DIR);
-  return {
-    command: java.command,
-    args: java.args,
-    env: childEnv(env, inheritSettings),
-    cwd: java.projectDir,
-  };
-}
-
-/** The processor as a local process: SOURCE_PATH/TARGET_PATH as the ECS task gets them. */
-export async function processorCommand(name: string, run: ProcessorRun): Promise<PythonCommand> {
-  const image = processorImage(name);
   if (await isJavaImage(image)) {
-    return javaCommand(
-      image,
-      {
-        ...run.env,
-        SOURCE_PATH: resolve(run.sourcePath),
-        TARGET_PATH: resolve(run.targetPath),
-      },
-      run.inheritSettings ?? false,
-    );
+    const java = await ensureJavaImage(imageDir(image), RUNTIME_IMAGES_DIR);
+    return {
+      command: java.command,
+      args: java.args,
+      env: childEnv(env, inheritSettings),
+      cwd: java.projectDir,
+    };
   }
   const { python } = await ensureImageEnv(image);
   return {
     command: python,
     args: ["-m", entrypointModule(image)],
-    env: childEnv(
-      {
-        ...run.env,
-        SOURCE_PATH: resolve(run.sourcePath),
-        TARGET_PATH: resolve(run.targetPath),
-      },
-      run.inheritSettings ?? false,
-    ),
+    env: childEnv(env, inheritSettings),
     cwd: PYTHON_SOURCE_DIR,
   };
+}
+
+/** The processor as a local process: SOURCE_PATH/TARGET_PATH as the ECS task gets them. */
+export async function processorCommand(name: string, run: ProcessorRun): Promise<PythonCommand> {
+  return imageCommand(
+    processorImage(name),
+    { ...run.env, SOURCE_PATH: resolve(run.sourcePath), TARGET_PATH: resolve(run.targetPath) },
+    run.inheritSettings ?? false,
+  );
 }
 
 export interface RuntimeRun {
@@ -358,33 +349,15 @@ export interface RuntimeRun {
 /** The runtime as a local process, with the catalog entry's env under the deployment's own. */
 export async function runtimeCommand(name: string, run: RuntimeRun): Promise<PythonCommand> {
   const entry = runtimeEntry(name);
-  if (await isJavaImage(entry.image)) {
-    return javaCommand(
-      entry.image,
-      {
-        ...entry.env,
-        ...run.env,
-        MODEL_PATH: resolve(run.modelPath),
-        MODEL_ID: run.modelId,
-        PORT: String(run.port),
-      },
-      run.inheritSettings ?? false,
-    );
-  }
-  const { python } = await ensureImageEnv(entry.image);
-  return {
-    command: python,
-    args: ["-m", entrypointModule(entry.image)],
-    env: childEnv(
-      {
-        ...entry.env,
-        ...run.env,
-        MODEL_PATH: resolve(run.modelPath),
-        MODEL_ID: run.modelId,
-        PORT: String(run.port),
-      },
-      run.inheritSettings ?? false,
-    ),
-    cwd: PYTHON_SOURCE_DIR,
-  };
+  return imageCommand(
+    entry.image,
+    {
+      ...entry.env,
+      ...run.env,
+      MODEL_PATH: resolve(run.modelPath),
+      MODEL_ID: run.modelId,
+      PORT: String(run.port),
+    },
+    run.inheritSettings ?? false,
+  );
 }
