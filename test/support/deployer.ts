@@ -1,14 +1,14 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "vitest";
 import { PREPARED_IMAGES } from "#local/deployer.ts";
 import { run, waitFor } from "#local/processes.ts";
 import { prepareImage } from "#local/python-env.ts";
 import { MLFLOW_REQUIREMENTS, mlflowVenv } from "./artifacts.ts";
 import { fixtureDir } from "./fixture-dir.ts";
-import { type ApiClient, REPO_ROOT, startTestPlatform, type TestPlatform } from "./platform.ts";
+import { type ApiClient, REPO_ROOT, s3ClientFor, startTestPlatform, type TestPlatform } from "./platform.ts";
 
 export interface DeployModels {
   readonly v1: string;
@@ -92,15 +92,7 @@ export async function dropModel(
   name: string,
   zip: string,
 ): Promise<void> {
-  const s3 = new S3Client({
-    endpoint: platform.config.s3Endpoint,
-    region: platform.config.region,
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: platform.config.awsAccessKeyId,
-      secretAccessKey: platform.config.awsSecretAccessKey,
-    },
-  });
+  const s3 = await s3ClientFor(platform.config);
   await s3.send(
     new PutObjectCommand({
       Bucket: platform.config.bucket,
