@@ -85,11 +85,7 @@ async function main(): Promise<void> {
       sdk.push((performance.now() - started) / 1000);
     }
 
-    await run(venv.python, [
-      join(REPO_ROOT, "test/fixtures/register_mlflow_model.py"),
-      mlflow.url,
-      "bench-churn",
-    ]);
+    await mlflow.registerModel("bench-churn", venv.python);
     const rows = join(dir, "rows.json");
     writeFileSync(rows, JSON.stringify([{ tenure: 12, charges: 80.5 }]));
     const mlflowCli = (...args: string[]) =>

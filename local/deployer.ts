@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { PYTHON_IMAGES } from "#cdk/image-builds.ts";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import type { StepSetting } from "#lambdas/deployments/serving-contract.ts";
 import type { EmulatorCredentials } from "./emulator-guard.ts";
@@ -13,11 +14,13 @@ const MONITOR_INTERVAL_MS = 3_000;
 /** Images whose environments (venv or jar) local mode prepares at start (others on their first use). */
 export const PREPARED_IMAGES = [
   ...new Set([...BUILTIN_CATALOG.artifactProcessors.map((p) => p.image), "tabular-runtime"]),
-];
+  // Python first: the default runtime should not wait behind a Maven build of the Java images.
+].sort((a, b) => Number(!(a in PYTHON_IMAGES)) - Number(!(b in PYTHON_IMAGES)));
 
 /**
  * The first start on a machine installs the processors' and the tabular runtime's pinned
- * requirements in the background, so the first deployment does not wait for pip.
+ * requirements in the background, so the first deployment does not wait for pip (or, if it comes
+ * sooner, its events say which install step it waits for: python-env.ts environmentPreparation).
  */
 async function prepareImageEnvs(): Promise<void> {
   for (const image of PREPARED_IMAGES) {

@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { imageBuild } from "#cdk/image-builds.ts";
 import { withDirLock } from "./dir-lock.ts";
 
 export class JavaBuildError extends Error {
@@ -39,19 +40,33 @@ export function isJavaDockerfile(dockerfile: string): boolean {
   return entrypointOf(dockerfile)?.[0] === "java";
 }
 
+/**
+ * The instructions of the stage `target` (from its `FROM … AS target` to the next FROM), or the
+ * whole Dockerfile when no target is given.
+ */
+export function stageOf(dockerfile: string, target: string | undefined): string {
+  if (target === undefined) return dockerfile;
+  const stages = dockerfile.split(/^(?=FROM\s)/m);
+  const stage = stages.find((text) => new RegExp(`^FROM\\s+\\S+\\s+AS\\s+${target}\\s*$`, "im").test(text));
+  if (!stage) throw new JavaBuildError(`the Dockerfile has no stage "${target}"`);
+  return stage;
+}
+
 /** Builds the image's Maven project if needed; answers what to run. */
 export async function ensureJavaImage(imageDir: string, runtimeImagesDir: string): Promise<JavaImage> {
-  const dockerfile = await readFile(join(imageDir, "Dockerfile"), "utf8");
-  const entrypoint = entrypointOf(dockerfile);
+  const build = imageBuild(basename(imageDir));
+  const file = join(runtimeImagesDir, build.file);
+  const dockerfile = await readFile(file, "utf8");
+  const entrypoint = entrypointOf(stageOf(dockerfile, build.target));
   const project = /^COPY\s+([a-z0-9][a-z0-9-]*)\/pom\.xml\s/m.exec(dockerfile)?.[1];
   if (entrypoint?.[0] !== "java" || !project) {
     throw new JavaBuildError(
-      `${join(imageDir, "Dockerfile")} needs ENTRYPOINT ["java", ...] and COPY <folder>/pom.xml to run locally`,
+      `${file} needs ENTRYPOINT ["java", ...] and COPY <folder>/pom.xml to run locally`,
     );
   }
   const projectDir = join(runtimeImagesDir, project);
   const jar = entrypoint.find((arg) => /^\/app\/[\w.-]+\.jar$/.test(arg));
-  if (!jar) throw new JavaBuildError(`${join(imageDir, "Dockerfile")}: ENTRYPOINT names no /app/<name>.jar`);
+  if (!jar) throw new JavaBuildError(`${file}: ENTRYPOINT names no /app/<name>.jar`);
   await buildIfStale(projectDir, basename(jar));
   const args = entrypoint
     .slice(1)

@@ -10,7 +10,7 @@ import type {
   SlotVolume,
   TrafficRule,
 } from "#lambdas/deployments/serving/serving-port.ts";
-import { processorCommand, runtimeCommand } from "./python-env.ts";
+import { processorCommand, runtimeCommand, runtimePreparation } from "./python-env.ts";
 import type { RuntimeSupervisor } from "./runtime-supervisor.ts";
 import type { ScoringRouter } from "./scoring-router.ts";
 import { LOCAL_ACCOUNT, LOCAL_REGION } from "./state-machines.ts";
@@ -131,6 +131,7 @@ export class LocalServing implements ServingInfrastructure {
       {
         recordsFile: spec.deploymentId && join(this.shadowDir, `${spec.deploymentId}.jsonl`),
         metricsFile: spec.deploymentId && join(this.metricsDir, `${spec.deploymentId}.jsonl`),
+        preparation: () => runtimePreparation(spec.runtime),
       },
     );
   }

@@ -1,8 +1,8 @@
 /**
  * Local stand-ins for the processor and runtime images: no Docker engine is needed. Each image
  * folder under runtime-images/ gets a project-local venv holding exactly that image's pinned
- * requirements.txt (so what runs locally is what the image holds), and its Dockerfile's
- * ENTRYPOINT module runs in it with runtime-images/python on PYTHONPATH, as in the image.
+ * requirements.txt (so what runs locally is what the image holds), and the package the image
+ * runs (cdk/image-builds.ts) runs in it with runtime-images/python on PYTHONPATH, as in the image.
  *
  * Local mode's deployer spawns processors and runtimes through `processorCommand` and
  * `runtimeCommand`; the `local:processor` and `local:runtime` scripts are thin wrappers.
@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { imageBuild } from "#cdk/image-builds.ts";
 import { REPO_ROOT, RUNTIME_IMAGES_DIR } from "#cdk/paths.ts";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import { withDirLock } from "./dir-lock.ts";
@@ -87,18 +88,13 @@ function imageDir(image: string): string {
   return join(RUNTIME_IMAGES_DIR, image);
 }
 
-/** The module the image's `ENTRYPOINT ["python", "-m", "<module>"]` runs. */
-export async function entrypointModule(image: string): Promise<string> {
-  const dockerfile = await readFile(join(imageDir(image), "Dockerfile"), "utf8");
-  const match = /^ENTRYPOINT\s+\[\s*"python",\s*"-m",\s*"([\w.]+)"\s*\]/m.exec(dockerfile);
-  if (!match?.[1]) {
-    throw new PythonEnvError(
-      `runtime-images/${image}/Dockerfile has no ENTRYPOINT ["python", "-m", "<module>"]`,
-    );
-  }
-  return match[1];
+/** The package a Python image runs with `python -m` (cdk/image-builds.ts, as its Dockerfile does). */
+export function entrypointModule(image: string): string {
+  const module = imageBuild(image).pythonPackage;
+  if (!module)
+    throw new PythonEnvError(`runtime-images/${image} is not a Python image (cdk/image-builds.ts)`);
+  return module;
 }
-
 async function hashFiles(files: readonly string[], length = 12): Promise<string> {
   const hash = createHash("sha256");
   for (const file of files) hash.update(await readFile(file));
@@ -121,11 +117,18 @@ export async function ensureImageEnv(image: string, options: EnsureOptions = {})
   const basePython = options.basePython ?? process.env.BYOM_PYTHON ?? "python3";
   const requirements = join(imageDir(image), "requirements.txt");
   const venvDir = join(VENVS_DIR, `${image}-${await hashFiles([requirements])}`);
-  await ensureVenv(venvDir, basePython, [requirements], options.verbose ?? false);
+  await ensureVenv(image, venvDir, basePython, [requirements], options.verbose ?? false);
   if (!options.withTestTools) return { image, ...pythonEnvAt(venvDir) };
   const testRequirements = join(PYTHON_SOURCE_DIR, "requirements-test.txt");
   const testDir = `${venvDir}-test-${await hashFiles([testRequirements])}`;
-  await ensureVenv(testDir, basePython, [testRequirements], options.verbose ?? false, venvDir);
+  await ensureVenv(
+    `${image}-test`,
+    testDir,
+    basePython,
+    [testRequirements],
+    options.verbose ?? false,
+    venvDir,
+  );
   return { image, ...pythonEnvAt(testDir) };
 }
 
@@ -140,11 +143,39 @@ export async function ensurePythonEnv(
 ): Promise<PythonEnv> {
   const basePython = options.basePython ?? process.env.BYOM_PYTHON ?? "python3";
   const venvDir = join(VENVS_DIR, `${name}-${await hashFiles(requirementFiles)}`);
-  await ensureVenv(venvDir, basePython, requirementFiles, options.verbose ?? false, undefined, true);
+  await ensureVenv(name, venvDir, basePython, requirementFiles, options.verbose ?? false, undefined, true);
   return pythonEnvAt(venvDir);
 }
 
+/** What is being prepared now in this process, by image (or env) name, for people waiting on it. */
+const preparing = new Map<string, string>();
+
+/**
+ * What this process is doing to the Python environment of `name` (an image folder or an env
+ * name), e.g. "installing the Python environment of image tabular-runtime (step 2 of 2: …)";
+ * undefined when nothing is under way. Local mode shows it while a deployment waits for its runtime.
+ */
+export function environmentPreparation(name: string): string | undefined {
+  return preparing.get(name);
+}
+
+/** The same for a built-in runtime, by its catalog name (undefined for a name the catalog lacks). */
+export function runtimePreparation(runtime: string): string | undefined {
+  const image = BUILTIN_CATALOG.runtimes.find((r) => r.name === runtime)?.image;
+  return image === undefined ? undefined : environmentPreparation(image);
+}
+
+async function countRequirements(files: readonly string[]): Promise<number> {
+  let count = 0;
+  for (const file of files) {
+    const lines = (await readFile(file, "utf8")).split("\n").map((line) => line.trim());
+    count += lines.filter((line) => line && !line.startsWith("#") && !line.startsWith("-")).length;
+  }
+  return count;
+}
+
 async function ensureVenv(
+  name: string,
   venvDir: string,
   basePython: string,
   requirementFiles: readonly string[],
@@ -154,33 +185,45 @@ async function ensureVenv(
 ): Promise<void> {
   if (existsSync(join(venvDir, READY_MARKER))) return;
   await mkdir(VENVS_DIR, { recursive: true });
-  await withDirLock(`${venvDir}.lock`, async () => {
-    if (existsSync(join(venvDir, READY_MARKER))) return;
-    await rm(venvDir, { recursive: true, force: true });
-    const started = Date.now();
-    await run(basePython, ["-m", "venv", venvDir], { inheritOutput: verbose });
-    const python = join(venvDir, "bin", "python");
-    if (layeredOver) {
-      // The layer sees the base venv's packages (and pip counts them as installed), so test
-      // tools are added without copying torch or TensorFlow a second time.
-      const site = await sitePackages(python);
-      const baseSite = await sitePackages(join(layeredOver, "bin", "python"));
-      await writeFile(join(site, "byom-base-venv.pth"), `${baseSite}\n`);
-    }
-    const pip = [
-      "-m",
-      "pip",
-      "install",
-      "--disable-pip-version-check",
-      ...(verbose ? [] : ["--quiet"]),
-      ...(layeredOver || resolveDependencies ? [] : ["--no-deps"]),
-    ];
-    for (const file of requirementFiles) pip.push("-r", file);
-    await run(python, pip, { inheritOutput: verbose });
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    await writeFile(join(venvDir, READY_MARKER), `installed in ${seconds} s\n`);
-    process.stderr.write(`byom: created ${venvDir} in ${seconds} s\n`);
-  });
+  const what = `installing the Python environment of ${name}`;
+  const say = (step: string) => preparing.set(name, `${what} (${step})`);
+  // Set before the lock: another install of the same venv (this process or another) may hold it.
+  if (!preparing.has(name)) say("waiting for the install already under way to finish");
+  try {
+    await withDirLock(`${venvDir}.lock`, async () => {
+      if (existsSync(join(venvDir, READY_MARKER))) return;
+      await rm(venvDir, { recursive: true, force: true });
+      const started = Date.now();
+      const packages = await countRequirements(requirementFiles);
+      process.stderr.write(`byom: ${what}: ${packages} packages into ${venvDir} (once per machine)\n`);
+      say("step 1 of 2: creating the venv");
+      await run(basePython, ["-m", "venv", venvDir], { inheritOutput: verbose });
+      const python = join(venvDir, "bin", "python");
+      if (layeredOver) {
+        // The layer sees the base venv's packages (and pip counts them as installed), so test
+        // tools are added without copying torch or TensorFlow a second time.
+        const site = await sitePackages(python);
+        const baseSite = await sitePackages(join(layeredOver, "bin", "python"));
+        await writeFile(join(site, "byom-base-venv.pth"), `${baseSite}\n`);
+      }
+      say(`step 2 of 2: pip installs ${packages} packages, once per machine; this can take minutes`);
+      const pip = [
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        ...(verbose ? [] : ["--quiet"]),
+        ...(layeredOver || resolveDependencies ? [] : ["--no-deps"]),
+      ];
+      for (const file of requirementFiles) pip.push("-r", file);
+      await run(python, pip, { inheritOutput: verbose });
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      await writeFile(join(venvDir, READY_MARKER), `installed in ${seconds} s\n`);
+      process.stderr.write(`byom: created ${venvDir} in ${seconds} s\n`);
+    });
+  } finally {
+    preparing.delete(name);
+  }
 }
 
 async function sitePackages(python: string): Promise<string> {
@@ -244,7 +287,10 @@ export interface ProcessorRun {
 
 /** True for images whose ENTRYPOINT runs `java` (local/java-image.ts runs them). */
 async function isJavaImage(image: string): Promise<boolean> {
-  return isJavaDockerfile(await readFile(join(imageDir(image), "Dockerfile"), "utf8"));
+  imageDir(image); // refuses a name that is no image folder
+  const build = imageBuild(image);
+  if (build.pythonPackage) return false;
+  return isJavaDockerfile(await readFile(join(RUNTIME_IMAGES_DIR, build.file), "utf8"));
 }
 
 /** What local mode prepares before first use: the venv of a Python image, the jar of a Java one. */
@@ -253,49 +299,40 @@ export async function prepareImage(image: string): Promise<void> {
   else await ensureImageEnv(image);
 }
 
-/** A Java image's ENTRYPOINT as a local process (no PYTHONPATH: it runs no Python). */
-async function javaCommand(
+/**
+ * An image's process as local mode runs it: a Java image's ENTRYPOINT (no PYTHONPATH: it runs no
+ * Python), or a Python image's package in its venv, with the contract variables in `env`.
+ */
+async function imageCommand(
   image: string,
   env: Record<string, string>,
   inheritSettings: boolean,
 ): Promise<PythonCommand> {
-  const java = await ensureJavaImage(imageDir(image), RUNTIME_IMAGES_DIR);
+  if (await isJavaImage(image)) {
+    const java = await ensureJavaImage(imageDir(image), RUNTIME_IMAGES_DIR);
+    return {
+      command: java.command,
+      args: java.args,
+      env: childEnv(env, inheritSettings),
+      cwd: java.projectDir,
+    };
+  }
+  const { python } = await ensureImageEnv(image);
   return {
-    command: java.command,
-    args: java.args,
+    command: python,
+    args: ["-m", entrypointModule(image)],
     env: childEnv(env, inheritSettings),
-    cwd: java.projectDir,
+    cwd: PYTHON_SOURCE_DIR,
   };
 }
 
 /** The processor as a local process: SOURCE_PATH/TARGET_PATH as the ECS task gets them. */
 export async function processorCommand(name: string, run: ProcessorRun): Promise<PythonCommand> {
-  const image = processorImage(name);
-  if (await isJavaImage(image)) {
-    return javaCommand(
-      image,
-      {
-        ...run.env,
-        SOURCE_PATH: resolve(run.sourcePath),
-        TARGET_PATH: resolve(run.targetPath),
-      },
-      run.inheritSettings ?? false,
-    );
-  }
-  const { python } = await ensureImageEnv(image);
-  return {
-    command: python,
-    args: ["-m", await entrypointModule(image)],
-    env: childEnv(
-      {
-        ...run.env,
-        SOURCE_PATH: resolve(run.sourcePath),
-        TARGET_PATH: resolve(run.targetPath),
-      },
-      run.inheritSettings ?? false,
-    ),
-    cwd: PYTHON_SOURCE_DIR,
-  };
+  return imageCommand(
+    processorImage(name),
+    { ...run.env, SOURCE_PATH: resolve(run.sourcePath), TARGET_PATH: resolve(run.targetPath) },
+    run.inheritSettings ?? false,
+  );
 }
 
 export interface RuntimeRun {
@@ -312,33 +349,15 @@ export interface RuntimeRun {
 /** The runtime as a local process, with the catalog entry's env under the deployment's own. */
 export async function runtimeCommand(name: string, run: RuntimeRun): Promise<PythonCommand> {
   const entry = runtimeEntry(name);
-  if (await isJavaImage(entry.image)) {
-    return javaCommand(
-      entry.image,
-      {
-        ...entry.env,
-        ...run.env,
-        MODEL_PATH: resolve(run.modelPath),
-        MODEL_ID: run.modelId,
-        PORT: String(run.port),
-      },
-      run.inheritSettings ?? false,
-    );
-  }
-  const { python } = await ensureImageEnv(entry.image);
-  return {
-    command: python,
-    args: ["-m", await entrypointModule(entry.image)],
-    env: childEnv(
-      {
-        ...entry.env,
-        ...run.env,
-        MODEL_PATH: resolve(run.modelPath),
-        MODEL_ID: run.modelId,
-        PORT: String(run.port),
-      },
-      run.inheritSettings ?? false,
-    ),
-    cwd: PYTHON_SOURCE_DIR,
-  };
+  return imageCommand(
+    entry.image,
+    {
+      ...entry.env,
+      ...run.env,
+      MODEL_PATH: resolve(run.modelPath),
+      MODEL_ID: run.modelId,
+      PORT: String(run.port),
+    },
+    run.inheritSettings ?? false,
+  );
 }

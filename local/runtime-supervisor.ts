@@ -37,6 +37,7 @@ interface Service {
   records: WriteStream | undefined;
   readonly metricsFile: string | undefined;
   metrics: WriteStream | undefined;
+  readonly preparation: (() => string | undefined) | undefined;
 }
 
 export interface ServiceOptions {
@@ -44,12 +45,19 @@ export interface ServiceOptions {
   readonly recordsFile?: string | undefined;
   /** Where the service's metric lines are appended (created with the first one). @default none: logged */
   readonly metricsFile?: string | undefined;
+  /** While the command is being built: what is being done for it (the Python environment's install step). */
+  readonly preparation?: () => string | undefined;
 }
 
 const RECORD_LINE = /^\{"event":"shadow/;
 const METRIC_LINE = /^\{"_aws":/;
 
 const MAX_BACKOFF_MS = 10_000;
+const PREPARING = "is preparing its Python environment (the first time an image runs, pip installs it)";
+const preparationOf = (s: Service) => {
+  const step = s.preparation?.();
+  return step && `is ${step}`;
+};
 const KEPT_LINES = 20;
 
 export class RuntimeSupervisor {
@@ -89,11 +97,12 @@ export class RuntimeSupervisor {
       child: undefined,
       restarts: 0,
       lastLines: [],
-      lastExit: "is preparing its Python environment (the first time an image runs, pip installs it)",
+      lastExit: PREPARING,
       stopped: false,
       restartTimer: undefined,
       log: createWriteStream(join(this.logDir, `${serviceId}.log`), { flags: "a" }),
       recordsFile: options.recordsFile,
+      preparation: options.preparation,
       records: undefined,
       metricsFile: options.metricsFile,
       metrics: undefined,
@@ -123,7 +132,7 @@ export class RuntimeSupervisor {
       pid: s.child?.exitCode === null ? s.child.pid : undefined,
       restarts: s.restarts,
       lastLines: [...s.lastLines],
-      lastExit: s.lastExit,
+      lastExit: (s.command === undefined && s.lastExit === PREPARING && preparationOf(s)) || s.lastExit,
     };
   }
 

@@ -2,6 +2,7 @@ import * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import { Construct } from "constructs";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
+import { imageBuild } from "../image-builds.ts";
 import { RUNTIME_IMAGES_DIR } from "../paths.ts";
 
 /**
@@ -25,8 +26,8 @@ export interface ContainerImagesProps {
 
 /**
  * One image asset per image folder of the built-in catalog, built by `cdk deploy` from
- * `runtime-images/` (the shared Python packages live in `runtime-images/python/`) with
- * `<folder>/Dockerfile`. Synth only stages the build context; Docker is needed to deploy, not to synth.
+ * `runtime-images/` (the shared Python packages live in `runtime-images/python/`) as
+ * cdk/image-builds.ts says: the one Python Dockerfile with build arguments, or `<folder>/Dockerfile`. Synth only stages the build context; Docker is needed to deploy, not to synth.
  */
 export class ContainerImages extends Construct {
   /** Image folder (the catalog entry's `image`) → its asset. */
@@ -36,11 +37,14 @@ export class ContainerImages extends Construct {
     super(scope, id);
     const assets = new Map<string, ecrAssets.DockerImageAsset>();
     for (const folder of props.folders ?? builtinImageFolders()) {
+      const { file, buildArgs, target } = imageBuild(folder);
       assets.set(
         folder,
         new ecrAssets.DockerImageAsset(this, folder, {
           directory: RUNTIME_IMAGES_DIR,
-          file: `${folder}/Dockerfile`,
+          file,
+          buildArgs: buildArgs && { ...buildArgs },
+          target,
           platform: IMAGE_PLATFORM,
           displayName: `byom/${folder}`,
           exclude: [

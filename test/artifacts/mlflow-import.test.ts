@@ -5,10 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, run } from "#local/processes.ts";
-import { mlflowVenv, waitForArtifact } from "../support/artifacts.ts";
+import { waitForArtifact } from "../support/artifacts.ts";
 import { type MlflowServer, startMlflowServer } from "../support/mlflow-server.ts";
 import { openApiChecker } from "../support/openapi-conformance.ts";
-import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
 let mlflow: MlflowServer;
@@ -18,13 +18,7 @@ let projectId: string;
 beforeAll(async () => {
   [platform, mlflow] = await Promise.all([startTestPlatform(), startMlflowServer()]);
   // A model trained and registered by the real MLflow client.
-  const venv = await mlflowVenv();
-  const out = await run(venv.python, [
-    join(REPO_ROOT, "test/fixtures/register_mlflow_model.py"),
-    mlflow.url,
-    "churn",
-  ]);
-  version = out.trim().split("\n").at(-1) as string;
+  version = await mlflow.registerModel("churn");
   const project = await platform.api.call("POST", "/v1/projects", { name: "imports" });
   projectId = project.body.projectId;
 }, 600_000);

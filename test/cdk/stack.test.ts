@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { builtinImageFolders } from "#cdk/constructs/container-images.ts";
 import { INGEST_TIMEOUT_SECONDS } from "#cdk/constructs/ingest-pipeline.ts";
 import { JOB_TIMEOUT_SECONDS } from "#cdk/constructs/job-worker.ts";
+import { imageBuild } from "#cdk/image-builds.ts";
 import { usesS3 } from "#cdk/module-graph.ts";
 import { ROUTES } from "#cdk/routes.ts";
 import { RUNTIME_PORT, SHADOW_PORT } from "#lambdas/deployments/serving-contract.ts";
@@ -798,12 +799,34 @@ describe("the synthesized Byom stack", () => {
       const manifest = JSON.parse(
         readFileSync(join(synth.assembly.directory, `${synth.stack.artifactId}.assets.json`), "utf8"),
       ) as {
-        dockerImages: Record<string, { source: { directory: string; dockerFile: string; platform: string } }>;
+        dockerImages: Record<
+          string,
+          {
+            source: {
+              directory: string;
+              dockerFile: string;
+              platform: string;
+              dockerBuildArgs?: Record<string, string>;
+              dockerBuildTarget?: string;
+            };
+          }
+        >;
       };
       const images = Object.values(manifest.dockerImages).map((image) => image.source);
-      expect(images.map((image) => image.dockerFile).sort()).toEqual(
-        folders.map((f) => `${f}/Dockerfile`).sort(),
+      const built = (file: string, args: Record<string, string> | undefined, target: string | undefined) =>
+        `${file} ${JSON.stringify(args ?? {})} ${target ?? ""}`;
+      expect(
+        images.map((image) => built(image.dockerFile, image.dockerBuildArgs, image.dockerBuildTarget)).sort(),
+      ).toEqual(
+        folders
+          .map((f) => imageBuild(f))
+          .map((b) => built(b.file, b.buildArgs, b.target))
+          .sort(),
       );
+      // The Python images share one Dockerfile; only the Java ones have their own.
+      expect(
+        images.filter((image) => image.dockerFile === "python.Dockerfile").length,
+      ).toBeGreaterThanOrEqual(6);
       for (const image of images) {
         expect(image.platform).toBe("linux/amd64");
         // The staged build context is runtime-images/: the shared Python packages and the Dockerfile.

@@ -1,10 +1,8 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, run } from "#local/processes.ts";
-import { mlflowVenv } from "../support/artifacts.ts";
+import { freePort } from "#local/processes.ts";
 import { runCli } from "../support/cli.ts";
 import { type MlflowServer, startMlflowServer } from "../support/mlflow-server.ts";
-import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
 let mlflow: MlflowServer;
@@ -13,14 +11,8 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   [platform, mlflow] = await Promise.all([startTestPlatform(), startMlflowServer()]);
-  // A model trained and registered in the MLflow server by the real MLflow client.
-  const venv = await mlflowVenv();
-  const out = await run(venv.python, [
-    join(REPO_ROOT, "test/fixtures/register_mlflow_model.py"),
-    mlflow.url,
-    "churn",
-  ]);
-  version = out.trim().split("\n").at(-1) as string;
+  // A model trained and registered by the real MLflow client.
+  version = await mlflow.registerModel("churn");
   env = { BYOM_HOME: platform.home };
   await platform.api.call("POST", "/v1/projects", { name: "cli-imports" });
 }, 600_000);

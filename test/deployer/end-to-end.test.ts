@@ -5,12 +5,12 @@ import { waitFor } from "#local/processes.ts";
 import {
   alive,
   type DeployModels,
-  deployModels,
   registerDropped,
   score,
+  startDeployerFixture,
   waitForStatus,
 } from "../support/deployer.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import type { TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
 let models: DeployModels;
@@ -18,13 +18,7 @@ let projectId: string;
 let modelId: string;
 
 beforeAll(async () => {
-  models = await deployModels();
-  platform = await startTestPlatform();
-  const project = await platform.api.call("POST", "/v1/projects", { name: "deploy-e2e" });
-  projectId = project.body.projectId;
-  const model = await platform.api.call("POST", `/v1/projects/${projectId}/models`, { name: "churn" });
-  expect(model.status, JSON.stringify(model.body)).toBe(201);
-  modelId = model.body.modelId;
+  ({ platform, models, projectId, modelId } = await startDeployerFixture("deploy-e2e"));
 }, 900_000);
 
 afterAll(async () => {

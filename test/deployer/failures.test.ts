@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "#local/processes.ts";
 import {
   type DeployModels,
-  deployModels,
   registerDropped,
   score,
+  startDeployerFixture,
   waitForStatus,
 } from "../support/deployer.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import type { TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
 let models: DeployModels;
@@ -17,17 +17,14 @@ let projectId: string;
 let modelId: string;
 
 beforeAll(async () => {
-  models = await deployModels();
   // A processor size limit the padded model exceeds, and a short wait for runtimes to be ready.
-  platform = await startTestPlatform({
-    BYOM_MAX_UNZIPPED_BYTES: String(512 * 1024),
-    // Long enough for a good model's runtime on a loaded machine (the PATCH test deploys one first).
-    BYOM_RUNTIME_READY_TIMEOUT_SECONDS: "60",
-  });
-  const project = await platform.api.call("POST", "/v1/projects", { name: "deploy-failures" });
-  projectId = project.body.projectId;
-  const model = await platform.api.call("POST", `/v1/projects/${projectId}/models`, { name: "churn" });
-  modelId = model.body.modelId;
+  ({ platform, models, projectId, modelId } = await startDeployerFixture("deploy-failures", {
+    env: {
+      BYOM_MAX_UNZIPPED_BYTES: String(512 * 1024),
+      // Long enough for a good model's runtime on a loaded machine (the PATCH test deploys one first).
+      BYOM_RUNTIME_READY_TIMEOUT_SECONDS: "60",
+    },
+  }));
 }, 900_000);
 
 afterAll(async () => {

@@ -2,14 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "#local/processes.ts";
-import {
-  type DeployModels,
-  deployModels,
-  registerDropped,
-  score,
-  waitForStatus,
-} from "../support/deployer.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { type DeployModels, score, startDeployerFixture, waitForStatus } from "../support/deployer.ts";
+import type { TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
 let models: DeployModels;
@@ -17,14 +11,9 @@ let projectId: string;
 let modelId: string;
 
 beforeAll(async () => {
-  models = await deployModels();
-  platform = await startTestPlatform();
-  const project = await platform.api.call("POST", "/v1/projects", { name: "deploy-modes" });
-  projectId = project.body.projectId;
-  const model = await platform.api.call("POST", `/v1/projects/${projectId}/models`, { name: "churn" });
-  modelId = model.body.modelId;
-  await registerDropped(platform, projectId, modelId, "churn-v1", models.v1);
-  await registerDropped(platform, projectId, modelId, "churn-v2", models.v2);
+  ({ platform, models, projectId, modelId } = await startDeployerFixture("deploy-modes", {
+    versions: ["v1", "v2"],
+  }));
 }, 900_000);
 
 afterAll(async () => {

@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type DeployModels,
-  deployModels,
-  registerDropped,
-  score,
-  waitForStatus,
-} from "../support/deployer.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { type DeployModels, score, startDeployerFixture, waitForStatus } from "../support/deployer.ts";
+import type { TestPlatform } from "../support/platform.ts";
 
 /**
  * Per-deployment runtime settings (a target's `env`) and local mode's refusal of image-only catalog
@@ -18,13 +12,10 @@ let projectId: string;
 let modelId: string;
 
 beforeAll(async () => {
-  models = await deployModels();
-  platform = await startTestPlatform({ BYOM_RUNTIME_READY_TIMEOUT_SECONDS: "120" });
-  const project = await platform.api.call("POST", "/v1/projects", { name: "runtime-settings" });
-  projectId = project.body.projectId;
-  const model = await platform.api.call("POST", `/v1/projects/${projectId}/models`, { name: "churn" });
-  modelId = model.body.modelId;
-  await registerDropped(platform, projectId, modelId, "churn-v1", models.v1);
+  ({ platform, models, projectId, modelId } = await startDeployerFixture("runtime-settings", {
+    env: { BYOM_RUNTIME_READY_TIMEOUT_SECONDS: "120" },
+    versions: ["v1"],
+  }));
 }, 900_000);
 
 afterAll(async () => {

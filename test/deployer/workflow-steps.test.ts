@@ -623,3 +623,45 @@ describe("a custom runtime that implements only the seed's minimum", () => {
     );
   });
 });
+
+describe("a runtime that is not ready yet", () => {
+  it("says on the deployment what it is doing, each new detail once, and how the wait ended", async () => {
+    store.record = { ...deployment([], [pending("sfirst", "primary", 1)]), mode: "single" };
+    const { infra } = fakeInfra(false);
+    const details = [
+      "the process is installing the Python environment of tabular-runtime (step 1 of 2: creating the venv)",
+      "the process is installing the Python environment of tabular-runtime (step 2 of 2: pip installs 57 packages)",
+      "the process is installing the Python environment of tabular-runtime (step 2 of 2: pip installs 57 packages)",
+      "/readyz answered 503; the process is running",
+    ];
+    let item = { ...buildItem("sfirst"), health: { ...buildItem("sfirst").health, timeoutSeconds: 60 } };
+    for (const detail of details) {
+      infra.runtimeHealth = async () => ({ state: "starting", detail });
+      item = await steps.checkRuntime(item, infra);
+      expect(item.health.healthy).toBe(false);
+    }
+    infra.runtimeHealth = async () => ({ state: "healthy" });
+    item = await steps.checkRuntime(item, infra);
+    expect(item.health.healthy).toBe(true);
+
+    const said = store.record?.events.map((e) => `${e.status} ${e.message}`);
+    expect(said).toEqual([
+      `STARTING Runtime python-scorer for model v1 (python-scorer) is not ready yet: ${details[0]}`,
+      `STARTING Runtime python-scorer for model v1 (python-scorer) is not ready yet: ${details[1]}`,
+      `STARTING Runtime python-scorer for model v1 (python-scorer) is not ready yet: ${details[3]}`,
+    ]);
+    // The status stays what it was: the events explain it.
+    expect(store.record?.status).toBe("STARTING");
+  });
+
+  it("stops reporting after ten details, so the event list stays readable", async () => {
+    store.record = { ...deployment([], [pending("schatty", "primary", 1)]), mode: "single" };
+    const { infra } = fakeInfra(false);
+    let item = { ...buildItem("schatty"), health: { ...buildItem("schatty").health, timeoutSeconds: 60 } };
+    for (let i = 0; i < 15; i++) {
+      infra.runtimeHealth = async () => ({ state: "starting", detail: `last output: line ${i}` });
+      item = await steps.checkRuntime(item, infra);
+    }
+    expect(store.record?.events).toHaveLength(10);
+  });
+});

@@ -8,7 +8,7 @@ import {
   uploadArtifact,
   waitForArtifact,
 } from "../support/artifacts.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { s3ClientFor, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { buildZip, MINIMAL_MLMODEL } from "../support/zip-builder.ts";
 
 let platform: TestPlatform;
@@ -105,14 +105,9 @@ describe("ingestion refuses bad archives with a reason a person can act on", () 
     expect(refused.status).toBe(403);
     // A principal that may write the bucket directly (on AWS: one of Byom's writer roles) is still
     // checked by ingestion, which compares the object's size with the declared one.
-    const { S3Client, PutObjectCommand } = await import("@aws-sdk/client-s3");
+    const { PutObjectCommand } = await import("@aws-sdk/client-s3");
     const { config } = platform;
-    const s3 = new S3Client({
-      endpoint: config.s3Endpoint,
-      region: config.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: config.awsAccessKeyId, secretAccessKey: config.awsSecretAccessKey },
-    });
+    const s3 = await s3ClientFor(config);
     try {
       const key = `artifacts/${projectId}/${experimentId}/${artifact.artifactId}`;
       await s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: bytes }));

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeEventKey } from "#lambdas/shared/object-keys.ts";
@@ -13,7 +13,7 @@ import {
   uploadArtifact,
   waitForArtifact,
 } from "../support/artifacts.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { s3ClientFor, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 /**
  * S3 events as the ingest Lambda sees them: duplicates, replays and bad messages are delivered
@@ -41,15 +41,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_S3: platform.config.s3Endpoint,
     BYOM_S3_FORCE_PATH_STYLE: "true",
   });
-  s3 = new S3Client({
-    endpoint: platform.config.s3Endpoint,
-    region: platform.config.region,
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: platform.config.awsAccessKeyId,
-      secretAccessKey: platform.config.awsSecretAccessKey,
-    },
-  });
+  s3 = await s3ClientFor(platform.config);
   ingest = (await import("#lambdas/ingest/handlers/ingest.ts")).handler;
 }, 600_000);
 afterAll(async () => {

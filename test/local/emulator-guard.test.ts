@@ -8,7 +8,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, LOCAL_REGION, startDynamo, startS3 } from "#local/emulators.ts";
 import { processorCommand } from "#local/python-env.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { s3ClientFor, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 // The emulators as local mode starts them, attacked over real HTTP the way a web page (or a
 // process without the start's credentials) would.
@@ -196,12 +196,7 @@ describe("local mode's data folder, credentials and child processes", () => {
     expect(statSync(join(platform.home, "local.json")).mode & 0o777).toBe(0o600);
     const { config } = platform;
     expect(config.awsAccessKeyId).toMatch(/^BYOM[0-9A-F]{16}$/);
-    const client = new S3Client({
-      endpoint: config.s3Endpoint,
-      region: config.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: config.awsAccessKeyId, secretAccessKey: config.awsSecretAccessKey },
-    });
+    const client = await s3ClientFor(config);
     await client.send(new PutObjectCommand({ Bucket: config.bucket, Key: "scratch/x.txt", Body: "x" }));
     client.destroy();
   });

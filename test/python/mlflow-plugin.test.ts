@@ -59,13 +59,7 @@ async function inProcess(modelUri: string, rows: string): Promise<number[]> {
 
 describe("the byom target of mlflow deployments", () => {
   it("creates, lists, gets, predicts, updates and deletes through the real mlflow CLI", async () => {
-    for (let i = 0; i < 2; i++) {
-      await run(venv.python, [
-        join(REPO_ROOT, "test/fixtures/register_mlflow_model.py"),
-        mlflow.url,
-        "plugin-churn",
-      ]);
-    }
+    for (let i = 0; i < 2; i++) await mlflow.registerModel("plugin-churn", venv.python);
     const help = await deployments("help", "-t", "byom");
     expect(help.output).toContain("-C project=");
     const noProject = await deployments(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitForArtifact, waitForJob } from "../support/artifacts.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { s3ClientFor, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 /**
  * Jobs (docs/ingestion.md, "Jobs"), with a job worker whose invocations last 3 s and keep 2.5 s
@@ -89,14 +89,9 @@ describe("project deletion as a job", () => {
 
     expect((await platform.api.call("GET", `/v1/projects/${p}`)).status).toBe(404);
     // Local mode's S3 answers only requests signed with the start's credentials.
-    const { S3Client, HeadObjectCommand } = await import("@aws-sdk/client-s3");
+    const { HeadObjectCommand } = await import("@aws-sdk/client-s3");
     const { config } = platform;
-    const s3 = new S3Client({
-      endpoint: config.s3Endpoint,
-      region: config.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: config.awsAccessKeyId, secretAccessKey: config.awsSecretAccessKey },
-    });
+    const s3 = await s3ClientFor(config);
     const status = async (key: string) =>
       s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key })).then(
         (out) => out.$metadata.httpStatusCode ?? 200,

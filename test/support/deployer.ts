@@ -1,14 +1,14 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "vitest";
 import { PREPARED_IMAGES } from "#local/deployer.ts";
 import { run, waitFor } from "#local/processes.ts";
 import { prepareImage } from "#local/python-env.ts";
 import { MLFLOW_REQUIREMENTS, mlflowVenv } from "./artifacts.ts";
 import { fixtureDir } from "./fixture-dir.ts";
-import { type ApiClient, REPO_ROOT, type TestPlatform } from "./platform.ts";
+import { type ApiClient, REPO_ROOT, s3ClientFor, startTestPlatform, type TestPlatform } from "./platform.ts";
 
 export interface DeployModels {
   readonly v1: string;
@@ -54,6 +54,37 @@ export async function deployModels(): Promise<DeployModels> {
   return { ...files, expected: JSON.parse(readFileSync(files.expected, "utf8")) };
 }
 
+/** What every deployer test starts from: a platform, a project and a model "churn" in it. */
+export interface DeployerFixture {
+  readonly platform: TestPlatform;
+  readonly models: DeployModels;
+  readonly projectId: string;
+  readonly modelId: string;
+}
+
+/**
+ * The deployer tests' shared set-up: the model zips, local mode (with `env`), a project named
+ * `project` holding the model "churn", and `versions` of it registered from the drop folder
+ * (dropped as `churn-<key>`). Stop it with `fixture.platform.stop()`.
+ */
+export async function startDeployerFixture(
+  project: string,
+  options: { readonly env?: Record<string, string>; readonly versions?: ReadonlyArray<"v1" | "v2"> } = {},
+): Promise<DeployerFixture> {
+  const models = await deployModels();
+  const platform = await startTestPlatform(options.env);
+  const created = await platform.api.call("POST", "/v1/projects", { name: project });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const projectId = created.body.projectId as string;
+  const model = await platform.api.call("POST", `/v1/projects/${projectId}/models`, { name: "churn" });
+  expect(model.status, JSON.stringify(model.body)).toBe(201);
+  const modelId = model.body.modelId as string;
+  for (const key of options.versions ?? []) {
+    await registerDropped(platform, projectId, modelId, `churn-${key}`, models[key]);
+  }
+  return { platform, models, projectId, modelId };
+}
+
 /** Writes a zip to the S3 drop folder, as a user's `aws s3 cp` would. */
 export async function dropModel(
   platform: TestPlatform,
@@ -61,15 +92,7 @@ export async function dropModel(
   name: string,
   zip: string,
 ): Promise<void> {
-  const s3 = new S3Client({
-    endpoint: platform.config.s3Endpoint,
-    region: platform.config.region,
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: platform.config.awsAccessKeyId,
-      secretAccessKey: platform.config.awsSecretAccessKey,
-    },
-  });
+  const s3 = await s3ClientFor(platform.config);
   await s3.send(
     new PutObjectCommand({
       Bucket: platform.config.bucket,

@@ -1,11 +1,18 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, startServerProcess } from "#local/processes.ts";
+import { REPO_ROOT } from "#cdk/paths.ts";
+import { freePort, run, startServerProcess } from "#local/processes.ts";
 import { mlflowVenv } from "./artifacts.ts";
 
 export interface MlflowServer {
   readonly url: string;
+  /**
+   * Trains a scikit-learn model and registers it as `name` with the real MLflow client
+   * (test/fixtures/register_mlflow_model.py); resolves to the version number, as a string.
+   * `python`: an interpreter with mlflow and scikit-learn. @default the mlflow fixtures venv
+   */
+  registerModel(name: string, python?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -45,6 +52,11 @@ export async function startMlflowServer(): Promise<MlflowServer> {
   });
   return {
     url,
+    async registerModel(name, python = venv.python) {
+      const script = join(REPO_ROOT, "test/fixtures/register_mlflow_model.py");
+      const output = await run(python, [script, url, name]);
+      return output.trim().split("\n").at(-1) as string;
+    },
     async stop() {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });

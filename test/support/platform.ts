@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { REPO_ROOT } from "#cdk/paths.ts";
 import type { LocalConfig } from "#local/platform.ts";
 import { addLocalUser } from "#local/tokens.ts";
@@ -138,13 +139,8 @@ export function apiClient(apiUrl: string, token: string): ApiClient {
  * credentials (local mode's S3 answers nothing unsigned): 200 or 404.
  */
 export async function objectStatus(config: LocalConfig, key: string): Promise<number> {
-  const { S3Client, HeadObjectCommand } = await import("@aws-sdk/client-s3");
-  const s3 = new S3Client({
-    endpoint: config.s3Endpoint,
-    region: config.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: config.awsAccessKeyId, secretAccessKey: config.awsSecretAccessKey },
-  });
+  const { HeadObjectCommand } = await import("@aws-sdk/client-s3");
+  const s3 = await s3ClientFor(config);
   try {
     const out = await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key }));
     return out.$metadata.httpStatusCode ?? 200;
@@ -155,4 +151,16 @@ export async function objectStatus(config: LocalConfig, key: string): Promise<nu
   } finally {
     s3.destroy();
   }
+}
+
+/** An S3 client for local mode's emulator, with this start's credentials from local.json. */
+export async function s3ClientFor(config: LocalConfig): Promise<S3Client> {
+  // Loaded on first use: most tests that start a platform never talk to S3 directly.
+  const { S3Client } = await import("@aws-sdk/client-s3");
+  return new S3Client({
+    endpoint: config.s3Endpoint,
+    region: config.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: config.awsAccessKeyId, secretAccessKey: config.awsSecretAccessKey },
+  });
 }

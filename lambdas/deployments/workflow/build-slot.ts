@@ -1,6 +1,12 @@
-import { modelIdOf, shadowPathPrefix, slotPathPrefix } from "#lambdas/deployments/deployment-record.ts";
+import {
+  type DeploymentStatus,
+  modelIdOf,
+  type ResolvedTarget,
+  shadowPathPrefix,
+  slotPathPrefix,
+} from "#lambdas/deployments/deployment-record.ts";
 import { recordSlotResource } from "#lambdas/deployments/deployments-repository.ts";
-import type { ServingInfrastructure } from "#lambdas/deployments/serving/serving-port.ts";
+import type { RuntimeHealth, ServingInfrastructure } from "#lambdas/deployments/serving/serving-port.ts";
 import type { ProcessorEnvironment, RuntimeEnvironment } from "#lambdas/deployments/serving-contract.ts";
 import { downloadArtifact } from "#lambdas/deployments/workflow/artifact-store.ts";
 import {
@@ -184,7 +190,7 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
  * Wait/Choice loop repeats it until the runtime is ready or its time is up.
  */
 export async function checkRuntime(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
-  const { slot } = await pendingSlot(item);
+  const { record, slot } = await pendingSlot(item);
   const deadline = item.health.deadline ?? Date.now() + item.health.timeoutSeconds * 1000;
   const pollUntil = Math.min(deadline, Date.now() + workflowSettings().healthPollSeconds * 1000);
   const attempts = item.health.attempts + 1;
@@ -202,8 +208,37 @@ export async function checkRuntime(item: BuildItem, infra: ServingInfrastructure
         `Runtime ${slot.target.runtime} for ${describeTarget(slot.target)} did not become ready within ${item.health.timeoutSeconds} s: ${health.detail}`,
       );
     }
-    if (Date.now() >= pollUntil)
-      return { ...item, health: { ...item.health, attempts, deadline, healthy: false } };
+    if (Date.now() >= pollUntil) {
+      const status = record.liveRevision === 0 ? "STARTING" : record.status;
+      const reported = await reportWait(item, status, slot.target, health);
+      return { ...item, health: { ...item.health, ...reported, attempts, deadline, healthy: false } };
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** At most this many "not ready yet" events per slot: the deployment's event list stays readable. */
+const MAX_WAIT_REPORTS = 10;
+
+/**
+ * Says on the deployment what its runtime is doing while it is not ready (installing its Python
+ * environment, loading the model, what ECS says of the task), each new detail once: a first
+ * deploy that waits minutes for an install then shows why in `byom deployments get` and --wait.
+ */
+async function reportWait(
+  item: BuildItem,
+  status: DeploymentStatus,
+  target: ResolvedTarget,
+  health: RuntimeHealth,
+): Promise<Pick<BuildItem["health"], "reported" | "reports">> {
+  const reports = item.health.reports ?? 0;
+  if (health.state === "healthy" || health.detail === item.health.reported || reports >= MAX_WAIT_REPORTS)
+    return { reported: item.health.reported, reports };
+  await noteProgress(
+    item,
+    status,
+    `Runtime ${target.runtime} for ${describeTarget(target)} is not ready yet: ${health.detail}`,
+    false,
+  );
+  return { reported: health.detail, reports: reports + 1 };
 }

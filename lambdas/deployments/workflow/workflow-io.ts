@@ -18,6 +18,9 @@ export interface HealthWait {
   /** Set by the first check: when the runtime has to be ready (epoch milliseconds). */
   readonly deadline?: number;
   readonly healthy: boolean;
+  /** The last "not ready yet" detail recorded as an event, and how many were (bounded). */
+  readonly reported?: string;
+  readonly reports?: number;
 }
 
 export interface ProcessorRun {
