@@ -632,7 +632,7 @@ describe("the synthesized Byom stack", () => {
         ],
       });
       const interfaces = Object.values(endpoints).filter((e) => e.Properties.VpcEndpointType === "Interface");
-      expect(interfaces).toHaveLength(9);
+      expect(interfaces).toHaveLength(10);
       for (const endpoint of interfaces) {
         expect(endpoint.Properties.PolicyDocument, JSON.stringify(endpoint.Properties.ServiceName)).toEqual({
           Version: "2012-10-17",
