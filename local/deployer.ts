@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import type { StepSetting } from "#lambdas/deployments/serving-contract.ts";
 import type { EmulatorCredentials } from "./emulator-guard.ts";
@@ -52,13 +53,24 @@ export async function startDeployer(options: {
   const { home, repoRoot } = options;
   const supervisor = new RuntimeSupervisor(home);
   let serving: LocalServing | undefined;
-  const router = new ScoringRouter((group) => serving?.portOf(group));
+  const router = new ScoringRouter({
+    pick: (group, tried) => serving?.pick(group, tried),
+    begin: (group) => serving?.begin(group),
+    end: (group) => serving?.end(group),
+    unreachable: (group, id) => serving?.unreachable(group, id),
+  });
   const scoringPort = await router.listen(options.scoringPort);
   const scoringUrl = `http://127.0.0.1:${scoringPort}`;
   serving = new LocalServing(home, supervisor, router, scoringUrl, {
     BYOM_WORKERS: process.env.BYOM_LOCAL_RUNTIME_WORKERS || "1",
   });
   const localServing = serving;
+  // GET a deployment reads replica counts from here (the API handlers run in this process). The
+  // module is loaded by file URL, as the gateway loads handlers, so both share one instance.
+  const replicaStatus = await import(
+    pathToFileURL(join(repoRoot, "lambdas/deployments/serving/replica-status.ts")).href
+  );
+  replicaStatus.installReplicaStatusSource(localServing);
   void localServing.restore();
   void prepareImageEnvs();
 
@@ -121,6 +133,7 @@ export async function startDeployer(options: {
       clearInterval(monitor);
       await monitoring;
       await stepFunctions.close();
+      localServing.close();
       await supervisor.stopAll();
       await router.close();
     },

@@ -319,6 +319,7 @@ export class Deployer extends Construct {
           "UNAUTHENTICATED_SCORING" satisfies StepSetting,
           props.unauthenticatedScoring ?? "allowed",
         );
+      if (operation === "getDeployment") this.allowReplicaCounts(fn, cluster);
       if (WORKFLOW_STARTING_OPERATIONS.includes(operation)) {
         for (const workflow of [this.deployWorkflow, this.deleteWorkflow]) {
           workflow.stateMachine.grantStartExecution(fn.function);
@@ -328,6 +329,34 @@ export class Deployer extends Construct {
       }
     }
     this.acknowledge(stepFunctions, processorLogs);
+  }
+
+  /**
+   * GET a deployment shows each target's replicas (desired, running, healthy): DescribeServices on
+   * this cluster's services and the target groups' health (lambdas/deployments/serving/aws-replica-status.ts).
+   */
+  private allowReplicaCounts(fn: ByomFunction, cluster: ecs.ICluster): void {
+    fn.function.addEnvironment("CLUSTER_ARN" satisfies StepSetting, cluster.clusterArn);
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ecs:DescribeServices"],
+        resources: [Stack.of(this).formatArn({ service: "ecs", resource: "service", resourceName: "*" })],
+        conditions: { ArnEquals: { "ecs:cluster": cluster.clusterArn } },
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ["elasticloadbalancing:DescribeTargetHealth"], resources: ["*"] }),
+    );
+    Validations.of(fn).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "elasticloadbalancing:DescribeTargetHealth has no resource-level permissions; the function reads how many of a deployment's runtime tasks pass their health check.",
+    });
+    Validations.of(fn).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:${Token.isUnresolved(Stack.of(this).region) ? "<AWS::Partition>" : "aws"}:ecs:${Token.isUnresolved(Stack.of(this).region) ? "<AWS::Region>" : Stack.of(this).region}:<AWS::AccountId>:service/*]`,
+      reason:
+        "Runtime services are created per deployment at run time; DescribeServices is limited to this cluster by an ecs:cluster condition.",
+    });
   }
 
   /** The runtimes' passphrase secrets the steps create and remove (`byom/<deployment>/<slot>`). */

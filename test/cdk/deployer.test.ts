@@ -176,4 +176,27 @@ describe("the deployer in the synthesized stack", () => {
         ?.Properties.Environment.Variables;
     expect(env.MAX_REPLICAS).toBe("10");
   });
+
+  it("lets GET a deployment read its services' counts in this cluster and target health, no other API function", () => {
+    const functions = synth.template.findResources("AWS::Lambda::Function");
+    for (const operation of ["getDeployment", "listDeployments", "createDeployment"]) {
+      const fn = synth.stack.api.functions.get(operation);
+      const statements = policyStatementsOf(logicalId(fn?.role.node.defaultChild));
+      const describe = statements.find((s: any) => [s.Action].flat().includes("ecs:DescribeServices"));
+      const health = statements.find((s: any) =>
+        [s.Action].flat().includes("elasticloadbalancing:DescribeTargetHealth"),
+      );
+      const env = functions[logicalId(fn?.function.node.defaultChild)]?.Properties.Environment.Variables;
+      if (operation !== "getDeployment") {
+        expect(describe, operation).toBeUndefined();
+        expect(health, operation).toBeUndefined();
+        continue;
+      }
+      expect(describe.Condition.ArnEquals["ecs:cluster"]).toBeDefined();
+      expect(JSON.stringify(describe.Resource)).toContain(":service/*");
+      expect([describe.Action].flat()).toEqual(["ecs:DescribeServices"]);
+      expect([health.Action].flat()).toEqual(["elasticloadbalancing:DescribeTargetHealth"]);
+      expect(env.CLUSTER_ARN).toBeDefined();
+    }
+  });
 });

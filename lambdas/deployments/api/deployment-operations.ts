@@ -15,6 +15,7 @@ import {
   putNewDeployment,
 } from "#lambdas/deployments/deployments-repository.ts";
 import { registryReader } from "#lambdas/deployments/registry-reader.ts";
+import { replicaStatusSource } from "#lambdas/deployments/serving/replica-status.ts";
 import {
   ALLOW_UNAUTHENTICATED_SCORING_CONTEXT,
   type StepSetting,
@@ -149,7 +150,22 @@ export async function showDeployment(
   deploymentId: string,
 ): Promise<DeploymentView> {
   await authorize(caller, projectId, "viewer");
-  return deploymentView(await findDeployment(projectId, deploymentId));
+  const record = await findDeployment(projectId, deploymentId);
+  const view = deploymentView(record);
+  const counts = await replicaStatusSource()
+    .then((source) => source.replicaCounts(record.slots))
+    .catch((error: Error) => {
+      // The record still answers; `replicas` is left out rather than made up.
+      logger.warn("replica counts unavailable", { deploymentId, error: error.message });
+      return new Map();
+    });
+  return {
+    ...view,
+    serving: view.serving.map((entry, i) => {
+      const replicas = counts.get(record.slots[i]?.slotId ?? "");
+      return replicas ? { ...entry, replicas } : entry;
+    }),
+  };
 }
 
 export async function listDeployments(

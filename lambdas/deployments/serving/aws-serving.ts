@@ -36,7 +36,13 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import { cpuUnits, type Replicas, SCALING_TARGETS } from "#lambdas/deployments/capacity.ts";
+import {
+  cpuUnits,
+  desiredReplicas,
+  type Replicas,
+  SCALING_COOLDOWNS_MS,
+  SCALING_TARGETS,
+} from "#lambdas/deployments/capacity.ts";
 import type { Slot, SlotResources } from "#lambdas/deployments/deployment-record.ts";
 import type {
   RuntimeHealth,
@@ -479,8 +485,16 @@ export class AwsServing implements ServingInfrastructure {
         cluster: this.settings.clusterArn,
         serviceName: `byom-${slot.slotId}`,
         taskDefinition: taskDefinitionArn,
-        // Fargate spreads a service's tasks over the subnets' AZs.
-        desiredCount: replicas.min,
+        // Fargate spreads a service's tasks over the subnets' AZs. With no load yet the scaling
+        // rule (the one local mode applies too) asks for min.
+        desiredCount: desiredReplicas({
+          replicas,
+          current: 0,
+          load: 0,
+          targetPerReplica: SCALING_TARGETS.requestsPerReplicaPerMinute,
+          sinceLastChangeMs: 0,
+          cooldownsMs: SCALING_COOLDOWNS_MS,
+        }),
         launchType: "FARGATE",
         networkConfiguration: {
           awsvpcConfiguration: {
@@ -536,8 +550,8 @@ export class AwsServing implements ServingInfrastructure {
             PredefinedMetricType: "ALBRequestCountPerTarget",
             ResourceLabel: resourceLabel,
           },
-          ScaleOutCooldown: 60,
-          ScaleInCooldown: 300,
+          ScaleOutCooldown: SCALING_COOLDOWNS_MS.scaleOut / 1000,
+          ScaleInCooldown: SCALING_COOLDOWNS_MS.scaleIn / 1000,
         },
       }),
     );
@@ -549,8 +563,8 @@ export class AwsServing implements ServingInfrastructure {
         TargetTrackingScalingPolicyConfiguration: {
           TargetValue: SCALING_TARGETS.cpuPercent,
           PredefinedMetricSpecification: { PredefinedMetricType: "ECSServiceAverageCPUUtilization" },
-          ScaleOutCooldown: 60,
-          ScaleInCooldown: 300,
+          ScaleOutCooldown: SCALING_COOLDOWNS_MS.scaleOut / 1000,
+          ScaleInCooldown: SCALING_COOLDOWNS_MS.scaleIn / 1000,
         },
       }),
     );
