@@ -10,6 +10,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
+import { DEFAULT_ALB_QUOTAS } from "#lambdas/deployments/alb-quotas.ts";
 import { DEFAULT_MAX_REPLICAS } from "#lambdas/deployments/capacity.ts";
 import {
   DELETE_STEP_HANDLERS,
@@ -35,7 +36,12 @@ const SLOT_PROCESSOR_FAMILIES = "byom-*-processor";
 /** Runtime secrets are named `byom/<deploymentId>/<slotId>` (aws-serving.ts, RUNTIME_SECRET_PREFIX). */
 const RUNTIME_SECRET_NAMES = "byom/";
 /** Set on the API functions (and the monitor) only, not on the steps. */
-type ApiSettings = "DEPLOY_STATE_MACHINE_ARN" | "DELETE_STATE_MACHINE_ARN" | "UNAUTHENTICATED_SCORING";
+type ApiSettings =
+  | "DEPLOY_STATE_MACHINE_ARN"
+  | "DELETE_STATE_MACHINE_ARN"
+  | "UNAUTHENTICATED_SCORING"
+  | "ALB_RULES_QUOTA"
+  | "ALB_TARGET_GROUPS_QUOTA";
 /** The operations of the deployments API that start workflows. */
 const WORKFLOW_STARTING_OPERATIONS = ["createDeployment", "updateDeployment", "deleteDeployment"];
 const DEPLOYMENT_OPERATIONS = [...WORKFLOW_STARTING_OPERATIONS, "getDeployment", "listDeployments"];
@@ -59,6 +65,8 @@ export interface DeployerProps {
   readonly runtimeMemoryMiB?: number;
   /** The most replicas a deployment target may ask for. @default 10 */
   readonly maxReplicas?: number;
+  /** The account's ELB quotas the API checks a deployment against (rules, target groups per ALB). @default 100 each */
+  readonly albQuotas?: { readonly rules?: number; readonly targetGroups?: number };
   /** @default false */
   readonly tracing?: boolean;
   /** Whether the API accepts deployments with security mode none. @default "allowed" */
@@ -314,6 +322,17 @@ export class Deployer extends Construct {
         "MAX_REPLICAS" satisfies StepSetting,
         String(props.maxReplicas ?? DEFAULT_MAX_REPLICAS),
       );
+      if (operation === "createDeployment" || operation === "updateDeployment") {
+        // The API refuses a change that would take the scoring ALB past a quota (alb-quotas.ts).
+        fn.function.addEnvironment(
+          "ALB_RULES_QUOTA" satisfies StepSetting,
+          String(props.albQuotas?.rules ?? DEFAULT_ALB_QUOTAS.rules),
+        );
+        fn.function.addEnvironment(
+          "ALB_TARGET_GROUPS_QUOTA" satisfies StepSetting,
+          String(props.albQuotas?.targetGroups ?? DEFAULT_ALB_QUOTAS.targetGroups),
+        );
+      }
       if (operation === "createDeployment")
         fn.function.addEnvironment(
           "UNAUTHENTICATED_SCORING" satisfies StepSetting,

@@ -40,6 +40,8 @@ export interface ByomStackProps extends StackProps {
   readonly allowUnauthenticatedScoring?: boolean;
   /** The most replicas a deployment target may ask for. @default 10 */
   readonly maxReplicas?: number;
+  /** The account's raised ELB quotas (rules, target groups per ALB). @default 100 each */
+  readonly albQuotas?: { readonly rules?: number; readonly targetGroups?: number };
   /** Interface endpoints in every AZ. @default false (first AZ only) */
   readonly endpointsInEveryAz?: boolean;
   /** IAM principal ARNs allowed to change the catalog. @default none (nobody) */
@@ -166,6 +168,7 @@ export class ByomStack extends Stack {
       apiFunctions: this.api.functions,
       tracing: props.tracing,
       maxReplicas: props.maxReplicas,
+      albQuotas: props.albQuotas,
       unauthenticatedScoring:
         props.internetFacing && !props.allowUnauthenticatedScoring ? "refused" : "allowed",
     });

@@ -32,7 +32,8 @@ async function scoreOnce(url: string, body: unknown): Promise<{ status: number; 
 describe("a target's replicas in local mode", () => {
   it("run min processes round robin, survive a killed one, scale to max on load and back", async () => {
     const models = await deployModels();
-    platform = await startTestPlatform();
+    // A scoring ALB with room for one more listener rule than this deployment's two (below).
+    platform = await startTestPlatform({ ALB_RULES_QUOTA: "3" });
     const { api } = platform;
     const projectId = (await api.call("POST", "/v1/projects", { name: "replicas" })).body.projectId;
     const modelId = (await api.call("POST", `/v1/projects/${projectId}/models`, { name: "churn" })).body
@@ -140,5 +141,21 @@ describe("a target's replicas in local mode", () => {
     );
     expect(idle.desired).toBe(2);
     expect((await scoreOnce(url, request)).status).toBe(200);
+
+    // A second deployment would need two more rules (its own and its slot's): 409 with the
+    // numbers, before any workflow starts, and nothing is created.
+    const refused = await api.call("POST", `/v1/projects/${projectId}/deployments`, {
+      name: "one-too-many",
+      mode: "single",
+      targets: [{ modelId, version: 1 }],
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe("ALB_QUOTA_EXCEEDED");
+    expect(refused.body.error.message).toContain(
+      "needs 2 listener rules on the scoring load balancer, which has 2 of its 3 in use",
+    );
+    expect(refused.body.error.message).toContain("-c byom:albRulesQuota=");
+    const all = await api.call("GET", `/v1/projects/${projectId}/deployments`);
+    expect(all.body.items.map((d: { name: string }) => d.name)).toEqual(["replicated"]);
   }, 600_000);
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { type AlbUse, albUseOf, albUseOfTargets, checkAlbQuotas } from "#lambdas/deployments/alb-quotas.ts";
 import { hashPassphrase } from "#lambdas/deployments/api/passphrase-hash.ts";
 import { DEFAULT_RESOURCES } from "#lambdas/deployments/capacity.ts";
 import type {
@@ -11,6 +12,7 @@ import {
   changeDeployment,
   type DeploymentChange,
   getDeployment,
+  listAllDeployments,
   listDeployments as listDeploymentItems,
   putNewDeployment,
 } from "#lambdas/deployments/deployments-repository.ts";
@@ -112,6 +114,7 @@ export async function createDeployment(
     input.targets,
     await resolveTargets(registryReader, projectId, input.mode, input.targets),
   );
+  checkAlbQuotas(await albInUse(), albUseOfTargets(input.mode, targets.length));
   const now = nowIso();
   const deploymentId = newId("dep");
   const workflowId = workflowIdOf("deploy", deploymentId, 1);
@@ -192,6 +195,13 @@ export async function updateDeployment(
   if (record.status === "DELETING" || record.status === "DELETED") {
     throw new ConflictError(`Deployment '${deploymentId}' is being deleted; create a new one instead.`);
   }
+  // At its peak the deployment holds its live slots and the new revision's side by side (a slot
+  // the new revision reuses is counted twice: the check errs on the safe side).
+  const holds = albUseOf(record);
+  checkAlbQuotas(await albInUse(deploymentId), {
+    rules: holds.rules + targets.length,
+    targetGroups: holds.targetGroups + targets.length,
+  });
   const revision = record.revision + 1;
   const workflowId = workflowIdOf("deploy", deploymentId, revision);
   await claim(record, workflowId, {
@@ -248,6 +258,23 @@ async function claim(
     }
   }
   throw new DeploymentBusyError(current);
+}
+
+/** What every deployment but `except` holds on the scoring load balancer (docs/deployer.md). */
+async function albInUse(except?: string): Promise<AlbUse> {
+  const total = { rules: 0, targetGroups: 0 };
+  let cursor: string | undefined;
+  do {
+    const page = await listAllDeployments(cursor);
+    for (const record of page.items) {
+      if (record.deploymentId === except) continue;
+      const use = albUseOf(record);
+      total.rules += use.rules;
+      total.targetGroups += use.targetGroups;
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return total;
 }
 
 async function findDeployment(projectId: string, deploymentId: string): Promise<DeploymentRecord> {
