@@ -119,6 +119,8 @@ export async function startDeployer(options: {
         .then(async () => {
           const { monitorDeployments } = await import("#lambdas/deployments/workflow/health-monitor.ts");
           await monitorDeployments(localServing);
+          const { sweepOrphans } = await import("#lambdas/deployments/workflow/orphan-sweep.ts");
+          await sweepOrphans(localServing);
         })
         .catch((error: Error) => console.error(`local mode: health monitor failed: ${error.message}`));
     }, MONITOR_INTERVAL_MS);

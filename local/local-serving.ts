@@ -17,6 +17,8 @@ import type {
   RuntimeLaunch,
   ServingInfrastructure,
   SlotVolume,
+  TaggedResource,
+  TaggedResources,
   TrafficRule,
 } from "#lambdas/deployments/serving/serving-port.ts";
 import { processorCommand, runtimeCommand } from "./python-env.ts";
@@ -106,7 +108,9 @@ interface ServingState {
   readonly rules: Record<string, TrafficRule>;
 }
 
-export class LocalServing implements ServingInfrastructure, RouterTargets, ReplicaStatusSource {
+export class LocalServing
+  implements ServingInfrastructure, RouterTargets, ReplicaStatusSource, TaggedResources
+{
   private readonly serviceOfTargetGroup = new Map<string, string>();
   private readonly services = new Map<string, ServiceSpec>();
   private readonly replicaSets = new Map<string, ReplicaSet>();
@@ -321,6 +325,25 @@ export class LocalServing implements ServingInfrastructure, RouterTargets, Repli
   private setOf(targetGroupArn: string): ReplicaSet | undefined {
     const serviceId = this.serviceOfTargetGroup.get(targetGroupArn);
     return serviceId ? this.replicaSets.get(serviceId) : undefined;
+  }
+
+  /**
+   * The orphan sweep's view locally: runtime services and rules carry their deployment as AWS's
+   * tags do (target groups, volumes and secrets are only names here, holding nothing).
+   */
+  async taggedResources(): Promise<TaggedResource[]> {
+    const found: TaggedResource[] = [];
+    for (const [serviceId, spec] of this.services)
+      if (spec.deploymentId)
+        found.push({ kind: "service", id: ARN.service(serviceId), deploymentId: spec.deploymentId });
+    for (const [ruleArn, rule] of this.rules)
+      found.push({ kind: "listenerRule", id: ruleArn, deploymentId: rule.deploymentId });
+    return found;
+  }
+
+  async deleteTagged(resource: TaggedResource): Promise<void> {
+    if (resource.kind === "service") await this.stopRuntime({ serviceArn: resource.id });
+    if (resource.kind === "listenerRule") await this.deleteTrafficRule(resource.id);
   }
 
   /** What GET shows per target: replicas asked for, running, passing their health check. */

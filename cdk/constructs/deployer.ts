@@ -292,8 +292,10 @@ export class Deployer extends Construct {
     });
     this.deleteWorkflow = new DeleteWorkflow(this, "DeleteWorkflow", { steps: deleteSteps });
 
-    // The health monitor: HEALTHY deployments whose runtimes stop answering become UNHEALTHY.
+    // The health monitor: HEALTHY deployments whose runtimes stop answering become UNHEALTHY;
+    // then the orphan sweep (it removes with the steps' own permissions).
     const monitor = stepFunction("Monitor", MONITOR_HANDLER, false);
+    if (this.monitor) this.allowOrphanListing(this.monitor, props);
     // It releases deployments held by executions that stopped: it reads their status.
     monitor.addEnvironment("DEPLOY_STATE_MACHINE_ARN", this.deployWorkflow.stateMachine.stateMachineArn);
     monitor.addEnvironment("DELETE_STATE_MACHINE_ARN", this.deleteWorkflow.stateMachine.stateMachineArn);
@@ -348,6 +350,49 @@ export class Deployer extends Construct {
       }
     }
     this.acknowledge(stepFunctions, processorLogs);
+  }
+
+  /**
+   * The orphan sweep lists what carries the byom:deployment tag (aws-serving.ts, taggedResources):
+   * target groups and rules with their tags, the cluster's services, the byom- task definition
+   * families, the models file system's access points and the byom/ secrets.
+   */
+  private allowOrphanListing(fn: ByomFunction, props: DeployerProps): void {
+    const stack = Stack.of(this);
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          "elasticloadbalancing:DescribeTargetGroups",
+          "elasticloadbalancing:DescribeTags",
+          "ecs:ListTaskDefinitionFamilies",
+          "ecs:ListTaskDefinitions",
+          "secretsmanager:ListSecrets",
+        ],
+        resources: ["*"],
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ecs:ListServices"],
+        resources: ["*"],
+        conditions: { ArnEquals: { "ecs:cluster": props.scoring.cluster.clusterArn } },
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ecs:ListTagsForResource"],
+        resources: [
+          stack.formatArn({ service: "ecs", resource: "service", resourceName: "*" }),
+          stack.formatArn({ service: "ecs", resource: "task-definition", resourceName: "byom-*" }),
+        ],
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["elasticfilesystem:DescribeAccessPoints"],
+        resources: [props.fileSystem.fileSystem.fileSystemArn],
+      }),
+    );
   }
 
   /**
@@ -563,6 +608,8 @@ export class Deployer extends Construct {
         "Listener rules are created per deployment at run time on the scoring and shadow listeners.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", `task-definition/${SLOT_PROCESSOR_FAMILIES}:*`)}]`]:
         "Processor task definitions are registered per slot at run time (each mounting the slot's own access point), all in families byom-<deployment>-<slot>-processor; limited to this cluster by an ecs:cluster condition.",
+      [`AwsSolutions-IAM5[Resource::${arn("ecs", "task-definition/byom-*")}]`]:
+        "The orphan sweep reads the tags of the task definitions the workflow registers per slot, all in families byom-<deployment>-<slot>[-processor].",
       [`AwsSolutions-IAM5[Resource::${arn("elasticfilesystem", "access-point/*")}]`]:
         "Each slot's access point is created at run time; deleting and tagging is limited to access points tagged byom:slot.",
       [`AwsSolutions-IAM5[Resource::${arn("secretsmanager", `secret:${RUNTIME_SECRET_NAMES}*`)}]`]:

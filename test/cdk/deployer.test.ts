@@ -177,6 +177,36 @@ describe("the deployer in the synthesized stack", () => {
     expect(env.MAX_REPLICAS).toBe("10");
   });
 
+  it("lets the monitor list what the orphan sweep looks for, and remove it with the steps' rights", () => {
+    const monitor = (synth.stack.deployer as any).node.findChild("StepMonitor");
+    const statements = policyStatementsOf(logicalId(monitor.role.node.defaultChild));
+    const actions = statements.flatMap((s: any) => [s.Action].flat());
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTags",
+        "ecs:ListServices",
+        "ecs:ListTaskDefinitionFamilies",
+        "ecs:ListTaskDefinitions",
+        "elasticfilesystem:DescribeAccessPoints",
+        "secretsmanager:ListSecrets",
+        "elasticloadbalancing:DeleteTargetGroup",
+        "elasticloadbalancing:DeleteRule",
+        "ecs:DeleteService",
+        "elasticfilesystem:DeleteAccessPoint",
+        "secretsmanager:DeleteSecret",
+      ]),
+    );
+    const listServices = statements.find((s: any) => [s.Action].flat().includes("ecs:ListServices"));
+    expect(listServices.Condition.ArnEquals["ecs:cluster"]).toBeDefined();
+    // Only the monitor lists: a deploy step has no ListServices.
+    const start = (synth.stack.deployer as any).node.findChild("StepStartRuntime");
+    const stepActions = policyStatementsOf(logicalId(start.role.node.defaultChild)).flatMap((s: any) =>
+      [s.Action].flat(),
+    );
+    expect(stepActions).not.toContain("ecs:ListServices");
+  });
+
   it("lets GET a deployment read its services' counts in this cluster and target health, no other API function", () => {
     const functions = synth.template.findResources("AWS::Lambda::Function");
     for (const operation of ["getDeployment", "listDeployments", "createDeployment"]) {

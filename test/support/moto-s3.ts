@@ -9,16 +9,24 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
+export interface MotoOptions {
+  /** moto's own settings, e.g. MOTO_ECS_SERVICE_RUNNING (the runningCount it reports per service). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /**
- * moto's server on a loopback port: S3 with object versions (s3rver keeps none), spoken to over the
- * real wire protocol. Any access key is accepted.
+ * moto's server on a loopback port, every service moto implements on one endpoint, spoken to over
+ * the real wire protocol (point the SDK at it with AWS_ENDPOINT_URL). Used for S3 with object
+ * versions (s3rver keeps none) and for ECS, ELBv2, EFS, Application Auto Scaling and Secrets
+ * Manager, which have no local product. Any access key is accepted.
  */
-export async function startMotoServer(): Promise<MotoServer> {
+export async function startMotoServer(options: MotoOptions = {}): Promise<MotoServer> {
   const venv = await ensureTestVenv("moto", join(REPO_ROOT, "test/fixtures/moto-requirements.txt"));
   const port = await freePort();
   const child: ChildProcess = spawn(venv.bin("moto_server"), ["-H", "127.0.0.1", "-p", String(port)], {
     detached: true,
     stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, ...options.env },
   });
   let log = "";
   child.stderr?.on("data", (chunk) => {
