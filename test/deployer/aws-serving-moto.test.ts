@@ -18,7 +18,11 @@ import {
   ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { ListSecretsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import {
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { DeploymentRecord, Slot } from "#lambdas/deployments/deployment-record.ts";
 import type { TaggedResource } from "#lambdas/deployments/serving/serving-port.ts";
@@ -248,6 +252,47 @@ describe("the AWS serving adapter against moto", () => {
     expect(scalable.ScalableTargets?.map((t) => [t.ResourceId, t.MinCapacity, t.MaxCapacity])).toEqual([
       [`service/byom/byom-sba9876543210`, 1, 3],
     ]);
+  });
+
+  it("keeps a retried step's secret and rule: the same ARN with the new value, the rule modified in place", async () => {
+    // Not the target group nor the access point: AWS answers a second CreateTargetGroup with the
+    // same name and settings with the existing group, and a second CreateAccessPoint with the same
+    // ClientToken with the existing access point (both documented idempotency); moto refuses the
+    // first as a duplicate name and creates a second access point. The recorder tests cover them.
+    const again = slot("s0123456789ab");
+    // The secret exists: it gets the new value and keeps its ARN.
+    expect(await serving.storeRuntimeSecret("dep-live", again, '{"hash":"y"}')).toBe(live.ids.secret);
+    const { SecretString } = await clients.secrets.send(
+      new GetSecretValueCommand({ SecretId: live.ids.secret }),
+    );
+    expect(SecretString).toBe('{"hash":"y"}');
+    // A rule put again for its ARN is modified in place, to the new weights.
+    const other = await serving.createTargetGroup("dep-live", slot("s0123456789cd"));
+    await serving.putTrafficRule(
+      {
+        deploymentId: "dep-live",
+        pathPrefix: "/dep-live",
+        targets: [
+          { targetGroupArn: live.ids.targetGroup, weight: 90 },
+          { targetGroupArn: other, weight: 10 },
+        ],
+      },
+      live.ids.rule,
+    );
+    const [rule] =
+      (await clients.elb.send(new DescribeRulesCommand({ RuleArns: [live.ids.rule] }))).Rules ?? [];
+    expect(rule?.Actions?.[0]?.ForwardConfig?.TargetGroups?.map((g) => g.Weight)).toEqual([90, 10]);
+    await serving.putTrafficRule(
+      {
+        deploymentId: "dep-live",
+        pathPrefix: "/dep-live",
+        targets: [{ targetGroupArn: live.ids.targetGroup, weight: 100 }],
+      },
+      live.ids.rule,
+    );
+    await serving.deleteTargetGroup(other);
+    // Removing what is already gone is no error (a retried teardown).
+    await serving.deleteTargetGroup(other);
   });
 
   it("reports replicas as GET shows them: desired and running from ECS, healthy from the target group", async () => {
