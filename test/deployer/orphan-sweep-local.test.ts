@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { waitFor } from "../support/deployer.ts";
+import { waitFor } from "#local/processes.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 const home = mkdtempSync(join(tmpdir(), "byom-orphans-"));
