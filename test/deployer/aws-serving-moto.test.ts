@@ -40,13 +40,19 @@ import { type MotoServer, startMotoServer } from "../support/moto-s3.ts";
  * `secrets` for a missing access point or secret, and enforces no IAM policy.
  */
 
-/** The registry table is not what this test is about: the deployments that exist. */
-const existing: { ids: string[] } = { ids: [] };
+/** The registry table is not what this test is about: the deployments that exist, one record. */
+const existing: { ids: string[]; record: DeploymentRecord | undefined } = { ids: [], record: undefined };
 vi.mock("#lambdas/deployments/deployments-repository.ts", () => ({
   listAllDeployments: async () => ({
     items: existing.ids.map((deploymentId) => ({ deploymentId }) as DeploymentRecord),
     nextCursor: null,
   }),
+  getDeployment: async () => structuredClone(existing.record),
+  changeDeployment: async (_p: string, _d: string, change: { set?: Partial<DeploymentRecord> }) => {
+    if (!existing.record) return false;
+    existing.record = { ...existing.record, ...change.set };
+    return true;
+  },
 }));
 
 let moto: MotoServer;
@@ -361,5 +367,39 @@ describe("the AWS serving adapter against moto", () => {
 
     // Nothing is left to sweep; a second sweep removes nothing.
     expect(await sweepOrphans(serving)).toEqual([]);
+  });
+
+  it("runs the delete workflow's Teardown: everything the record names is removed", async () => {
+    const built = await buildSlot("dep-delete", "s00000000dd01", { min: 1, max: 2 });
+    const { teardown } = await import("#lambdas/deployments/workflow/teardown.ts");
+    existing.record = {
+      projectId: "prj-1",
+      deploymentId: "dep-delete",
+      status: "DELETING",
+      trafficRuleArn: built.ids.rule,
+      shadowRuleArn: null,
+      slots: [
+        {
+          ...built.slot,
+          resources: {
+            ...built.slot.resources,
+            processorTaskDefinitionArn: built.ids.processorTask,
+            passphraseSecretArn: built.ids.secret,
+          },
+        },
+      ],
+      pendingSlots: [],
+    } as unknown as DeploymentRecord;
+    expect((await serving.taggedResources()).filter((r) => r.deploymentId === "dep-delete")).toHaveLength(7);
+    await teardown({ projectId: "prj-1", deploymentId: "dep-delete", workflowId: "w-1" } as never, serving);
+    expect(existing.record?.status).toBe("DELETED");
+    expect((await serving.taggedResources()).filter((r) => r.deploymentId === "dep-delete")).toEqual([]);
+    const scalable = await clients.scaling.send(
+      new DescribeScalableTargetsCommand({ ServiceNamespace: "ecs" }),
+    );
+    expect(scalable.ScalableTargets).toEqual([]);
+    // Not a retried Teardown: moto answers DeregisterScalableTarget for a target already gone with
+    // ValidationException where AWS documents ObjectNotFoundException (which stopRuntime
+    // tolerates); the retry stays with the recorder tests.
   });
 });
