@@ -201,16 +201,21 @@ export class LocalServing
   /** Starts or stops replicas until `desired` are in rotation. */
   private async reconcile(set: ReplicaSet): Promise<void> {
     while (set.members.length < set.desired) {
+      // The slot was stopped meanwhile: start nothing more for it.
+      if (this.replicaSets.get(set.serviceId) !== set) return;
       const id = replicaId(set.serviceId, set.members.length);
       set.members.push(id);
       await this.startReplica(id, set.spec);
     }
     while (set.members.length > set.desired) {
-      // Out of rotation first, then stopped (SIGTERM lets it finish what it answers).
+      // Out of rotation first, then stopped (SIGTERM lets it finish what it answers), in the
+      // background: health checks and scaling go on during its grace period.
       const id = set.members.pop() as string;
       set.healthy.delete(id);
       set.failures.delete(id);
-      await this.supervisor.stop(id);
+      this.supervisor
+        .stop(id)
+        .catch((error: Error) => console.error(`local mode: could not stop replica ${id}: ${error.message}`));
     }
   }
 
