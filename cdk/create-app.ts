@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { App, Aspects, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { ALB_QUOTA_CONTEXT } from "#lambdas/deployments/alb-quotas.ts";
 import { ALLOW_UNAUTHENTICATED_SCORING_CONTEXT } from "#lambdas/deployments/serving-contract.ts";
 import { CheckovAcknowledgements } from "./checkov-acknowledgements.ts";
 import { REPO_ROOT } from "./paths.ts";
@@ -12,6 +13,7 @@ import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
  * byom:stackName, byom:region, byom:retainData, byom:internetFacing, byom:allowedCidr,
  * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:maxIntegrationTimeoutSeconds,
  * byom:longRunningConcurrency, byom:allowUnauthenticatedScoring, byom:maxReplicas,
+ * byom:albRulesQuota, byom:albTargetGroupsQuota,
  * byom:adminPrincipals, byom:mlflowAllowedHosts (comma-separated lists), byom:alarmTopicArn.
  * docs/deploy-aws.md explains each.
  */
@@ -86,6 +88,10 @@ export function createApp(
     endpointsInEveryAz: flag("byom:endpointsInEveryAz"),
     allowUnauthenticatedScoring: flag(ALLOW_UNAUTHENTICATED_SCORING_CONTEXT),
     maxReplicas: count("byom:maxReplicas"),
+    albQuotas: {
+      rules: count(ALB_QUOTA_CONTEXT.rules),
+      targetGroups: count(ALB_QUOTA_CONTEXT.targetGroups),
+    },
     adminPrincipals,
     mlflowAllowedHosts: list("byom:mlflowAllowedHosts"),
     alarmTopicArn,

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { PYTHON_IMAGES } from "#cdk/image-builds.ts";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import type { StepSetting } from "#lambdas/deployments/serving-contract.ts";
@@ -55,7 +56,12 @@ export async function startDeployer(options: {
   const { home, repoRoot } = options;
   const supervisor = new RuntimeSupervisor(home);
   let serving: LocalServing | undefined;
-  const router = new ScoringRouter((group) => serving?.portOf(group));
+  const router = new ScoringRouter({
+    pick: (group, tried) => serving?.pick(group, tried),
+    begin: (group) => serving?.begin(group),
+    end: (group) => serving?.end(group),
+    unreachable: (group, id) => serving?.unreachable(group, id),
+  });
   const scoringPort = await router.listen(options.scoringPort);
   const scoringUrl = `http://127.0.0.1:${scoringPort}`;
   serving = new LocalServing(home, supervisor, router, scoringUrl, {
@@ -64,6 +70,12 @@ export async function startDeployer(options: {
     BYOM_METRICS_INTERVAL_SECONDS: process.env.BYOM_LOCAL_METRICS_INTERVAL_SECONDS || "10",
   });
   const localServing = serving;
+  // GET a deployment reads replica counts from here (the API handlers run in this process). The
+  // module is loaded by file URL, as the gateway loads handlers, so both share one instance.
+  const replicaStatus = await import(
+    pathToFileURL(join(repoRoot, "lambdas/deployments/serving/replica-status.ts")).href
+  );
+  replicaStatus.installReplicaStatusSource(localServing);
   void localServing.restore();
   void prepareImageEnvs();
 
@@ -109,6 +121,8 @@ export async function startDeployer(options: {
         .then(async () => {
           const { monitorDeployments } = await import("#lambdas/deployments/workflow/health-monitor.ts");
           await monitorDeployments(localServing);
+          const { sweepOrphans } = await import("#lambdas/deployments/workflow/orphan-sweep.ts");
+          await sweepOrphans(localServing);
         })
         .catch((error: Error) => console.error(`local mode: health monitor failed: ${error.message}`));
     }, MONITOR_INTERVAL_MS);
@@ -123,6 +137,7 @@ export async function startDeployer(options: {
       clearInterval(monitor);
       await monitoring;
       await stepFunctions.close();
+      localServing.close();
       await supervisor.stopAll();
       await router.close();
     },

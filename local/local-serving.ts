@@ -2,17 +2,28 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import {
+  DEFAULT_RESOURCES,
+  desiredReplicas,
+  type ReplicaCounts,
+  type Replicas,
+  SCALING_COOLDOWNS_MS,
+  SCALING_TARGETS,
+} from "#lambdas/deployments/capacity.ts";
 import { type Slot, type SlotResources, slotPathPrefix } from "#lambdas/deployments/deployment-record.ts";
+import type { ReplicaStatusSource } from "#lambdas/deployments/serving/replica-status.ts";
 import type {
   RuntimeHealth,
   RuntimeLaunch,
   ServingInfrastructure,
   SlotVolume,
+  TaggedResource,
+  TaggedResources,
   TrafficRule,
 } from "#lambdas/deployments/serving/serving-port.ts";
 import { processorCommand, runtimeCommand, runtimePreparation } from "./python-env.ts";
 import type { RuntimeSupervisor } from "./runtime-supervisor.ts";
-import type { ScoringRouter } from "./scoring-router.ts";
+import type { RouterTargets, ScoringRouter } from "./scoring-router.ts";
 import { LOCAL_ACCOUNT, LOCAL_REGION } from "./state-machines.ts";
 
 /** Where local mode keeps runtimes' metric lines: `<home>/metrics/<deploymentId>.jsonl`. */
@@ -45,7 +56,54 @@ interface ServiceSpec {
   readonly runtime: string;
   readonly targetGroupArn: string;
   readonly environment: Readonly<Record<string, string>>;
+  /** The target's replica bounds (absent in a serving.json written before replicas: one). */
+  readonly replicas?: Replicas;
 }
+
+/**
+ * A slot's runtime processes, as an ECS service's tasks behind its target group: `desired` of them,
+ * each a supervised process of its own (restarted when it dies, as ECS replaces a stopped task).
+ * Replica 0 is the service id itself (the slot id), replica k > 0 is `<slotId>.<k>`.
+ */
+interface ReplicaSet {
+  readonly serviceId: string;
+  readonly spec: ServiceSpec;
+  readonly bounds: Replicas;
+  desired: number;
+  /** Supervisor ids of the replicas in rotation, in order. */
+  readonly members: string[];
+  /** Members in rotation: passed a health check (/readyz), not failed UNHEALTHY_THRESHOLD since. */
+  readonly healthy: Set<string>;
+  /** Consecutive failed checks per member. */
+  readonly failures: Map<string, number>;
+  /** Round robin position. */
+  next: number;
+  /** Requests the router has in flight to this target group: the load local autoscaling tracks. */
+  inFlight: number;
+  /** In-flight samples of the last tick window, averaged into the load. */
+  readonly samples: number[];
+  lastChange: number;
+}
+
+/**
+ * Seconds of load locally stand for minutes on AWS: local mode keeps AWS's cooldown ratio
+ * (docs/local-mode.md, Replicas) at 1/60 of its length.
+ */
+const LOCAL_COOLDOWNS_MS = {
+  scaleOut: SCALING_COOLDOWNS_MS.scaleOut / 60,
+  scaleIn: SCALING_COOLDOWNS_MS.scaleIn / 60,
+};
+/** How often replicas are health-checked and the scaling rule applied (the ALB checks every 10 s). */
+const TICK_MS = 500;
+/**
+ * A running replica leaves the rotation after this many failed checks in a row, as the ALB's
+ * UnhealthyThresholdCount (a busy runtime may answer /readyz late); a dead one leaves at once.
+ */
+const UNHEALTHY_THRESHOLD = 3;
+/** Load is the average of this many ticks' in-flight samples. */
+const LOAD_WINDOW = 4;
+
+const replicaId = (serviceId: string, index: number) => (index === 0 ? serviceId : `${serviceId}.${index}`);
 
 /** What ECS and the ALB would keep across a restart: `<home>/serving.json` (hashes only, no secrets). */
 interface ServingState {
@@ -53,9 +111,14 @@ interface ServingState {
   readonly rules: Record<string, TrafficRule>;
 }
 
-export class LocalServing implements ServingInfrastructure {
+export class LocalServing
+  implements ServingInfrastructure, RouterTargets, ReplicaStatusSource, TaggedResources
+{
   private readonly serviceOfTargetGroup = new Map<string, string>();
   private readonly services = new Map<string, ServiceSpec>();
+  private readonly replicaSets = new Map<string, ReplicaSet>();
+  private readonly ticker: NodeJS.Timeout;
+  private ticking = false;
   private readonly rules = new Map<string, TrafficRule>();
   private readonly taskLogDir: string;
   private readonly shadowDir: string;
@@ -80,6 +143,13 @@ export class LocalServing implements ServingInfrastructure {
     this.stateFile = join(home, "serving.json");
     this.shadowBaseUrl = endpointBaseUrl;
     mkdirSync(this.taskLogDir, { recursive: true });
+    this.ticker = setInterval(() => void this.tick(), TICK_MS);
+    this.ticker.unref();
+  }
+
+  /** Stops health checks and scaling (the processes are the supervisor's to stop). */
+  close(): void {
+    clearInterval(this.ticker);
   }
 
   /**
@@ -112,12 +182,52 @@ export class LocalServing implements ServingInfrastructure {
   }
 
   private async launch(serviceId: string, spec: ServiceSpec): Promise<void> {
-    const { MODEL_PATH, MODEL_ID, ...env } = spec.environment;
+    const bounds = spec.replicas ?? DEFAULT_RESOURCES.replicas;
     this.services.set(serviceId, spec);
     this.serviceOfTargetGroup.set(spec.targetGroupArn, serviceId);
     this.persist();
-    await this.supervisor.start(
+    const set: ReplicaSet = {
       serviceId,
+      spec,
+      bounds,
+      desired: bounds.min,
+      members: [],
+      healthy: new Set(),
+      failures: new Map(),
+      next: 0,
+      inFlight: 0,
+      samples: [],
+      lastChange: Date.now(),
+    };
+    this.replicaSets.set(serviceId, set);
+    await this.reconcile(set);
+  }
+
+  /** Starts or stops replicas until `desired` are in rotation. */
+  private async reconcile(set: ReplicaSet): Promise<void> {
+    while (set.members.length < set.desired) {
+      // The slot was stopped meanwhile: start nothing more for it.
+      if (this.replicaSets.get(set.serviceId) !== set) return;
+      const id = replicaId(set.serviceId, set.members.length);
+      set.members.push(id);
+      await this.startReplica(id, set.spec);
+    }
+    while (set.members.length > set.desired) {
+      // Out of rotation first, then stopped (SIGTERM lets it finish what it answers), in the
+      // background: health checks and scaling go on during its grace period.
+      const id = set.members.pop() as string;
+      set.healthy.delete(id);
+      set.failures.delete(id);
+      this.supervisor
+        .stop(id)
+        .catch((error: Error) => console.error(`local mode: could not stop replica ${id}: ${error.message}`));
+    }
+  }
+
+  private async startReplica(id: string, spec: ServiceSpec): Promise<void> {
+    const { MODEL_PATH, MODEL_ID, ...env } = spec.environment;
+    await this.supervisor.start(
+      id,
       (port) =>
         runtimeCommand(spec.runtime, {
           modelPath: MODEL_PATH ?? "",
@@ -136,11 +246,136 @@ export class LocalServing implements ServingInfrastructure {
     );
   }
 
-  /** For the router: the port of the runtime registered in a target group. */
-  portOf = (targetGroupArn: string): number | undefined => {
+  /**
+   * Every tick: each replica's /readyz (the ALB's health check; a dead process is unhealthy at
+   * once), then the scaling rule AWS's target tracking applies (capacity.ts), on requests in flight.
+   */
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      for (const set of [...this.replicaSets.values()]) {
+        await Promise.all(
+          set.members.map(async (id) => {
+            if (await this.replicaReady(id)) {
+              set.healthy.add(id);
+              set.failures.set(id, 0);
+              return;
+            }
+            const failures = (set.failures.get(id) ?? 0) + 1;
+            set.failures.set(id, failures);
+            if (failures >= UNHEALTHY_THRESHOLD || !this.supervisor.status(id)?.pid) set.healthy.delete(id);
+          }),
+        );
+        set.samples.push(set.inFlight);
+        if (set.samples.length > LOAD_WINDOW) set.samples.shift();
+        const load = set.samples.reduce((sum, n) => sum + n, 0) / set.samples.length;
+        const desired = desiredReplicas({
+          replicas: set.bounds,
+          current: set.desired,
+          load,
+          targetPerReplica: SCALING_TARGETS.inFlightPerReplica,
+          sinceLastChangeMs: Date.now() - set.lastChange,
+          cooldownsMs: LOCAL_COOLDOWNS_MS,
+        });
+        if (desired !== set.desired && this.replicaSets.get(set.serviceId) === set) {
+          set.desired = desired;
+          set.lastChange = Date.now();
+          await this.reconcile(set);
+        }
+      }
+    } catch (error) {
+      console.error(`local mode: replica health check or scaling failed: ${(error as Error).message}`);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async replicaReady(id: string): Promise<boolean> {
+    const status = this.supervisor.status(id);
+    if (!status?.pid) return false;
+    try {
+      const response = await fetch(`http://127.0.0.1:${status.port}/readyz`, {
+        signal: AbortSignal.timeout(2_000),
+      });
+      await response.body?.cancel();
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * For the router: the next replica of a target group, round robin over the healthy ones not yet
+   * tried for this request. With none healthy it tries the running ones, as an ALB fails open when
+   * every target is unhealthy (a replica that just started answers before its first check).
+   */
+  pick(targetGroupArn: string, tried: ReadonlySet<string>): { id: string; port: number } | undefined {
+    const set = this.setOf(targetGroupArn);
+    if (!set) return undefined;
+    const running = set.members.filter((id) => !tried.has(id) && this.supervisor.status(id)?.pid);
+    const healthy = running.filter((id) => set.healthy.has(id));
+    const pool = healthy.length > 0 ? healthy : running;
+    if (pool.length === 0) return undefined;
+    const id = pool[set.next++ % pool.length] as string;
+    const port = this.supervisor.status(id)?.port;
+    return port === undefined ? undefined : { id, port };
+  }
+
+  begin(targetGroupArn: string): void {
+    const set = this.setOf(targetGroupArn);
+    if (set) set.inFlight += 1;
+  }
+
+  end(targetGroupArn: string): void {
+    const set = this.setOf(targetGroupArn);
+    if (set) set.inFlight = Math.max(0, set.inFlight - 1);
+  }
+
+  /** A replica refused or dropped a connection: out of rotation until its next check passes. */
+  unreachable(targetGroupArn: string, id: string): void {
+    this.setOf(targetGroupArn)?.healthy.delete(id);
+  }
+
+  private setOf(targetGroupArn: string): ReplicaSet | undefined {
     const serviceId = this.serviceOfTargetGroup.get(targetGroupArn);
-    return serviceId ? this.supervisor.status(serviceId)?.port : undefined;
-  };
+    return serviceId ? this.replicaSets.get(serviceId) : undefined;
+  }
+
+  /**
+   * The orphan sweep's view locally: runtime services and rules carry their deployment as AWS's
+   * tags do (target groups, volumes and secrets are only names here, holding nothing).
+   */
+  async taggedResources(): Promise<TaggedResource[]> {
+    const found: TaggedResource[] = [];
+    for (const [serviceId, spec] of this.services)
+      if (spec.deploymentId)
+        found.push({ kind: "service", id: ARN.service(serviceId), deploymentId: spec.deploymentId });
+    for (const [ruleArn, rule] of this.rules)
+      found.push({ kind: "listenerRule", id: ruleArn, deploymentId: rule.deploymentId });
+    return found;
+  }
+
+  async deleteTagged(resource: TaggedResource): Promise<void> {
+    if (resource.kind === "service") await this.stopRuntime({ serviceArn: resource.id });
+    if (resource.kind === "listenerRule") await this.deleteTrafficRule(resource.id);
+  }
+
+  /** What GET shows per target: replicas asked for, running, passing their health check. */
+  async replicaCounts(slots: readonly Slot[]): Promise<ReadonlyMap<string, ReplicaCounts>> {
+    const counts = new Map<string, ReplicaCounts>();
+    for (const slot of slots) {
+      const set = this.replicaSets.get(slot.slotId);
+      if (!set) continue;
+      const running = set.members.filter((id) => this.supervisor.status(id)?.pid);
+      counts.set(slot.slotId, {
+        desired: set.desired,
+        running: running.length,
+        healthy: running.filter((id) => set.healthy.has(id)).length,
+      });
+    }
+    return counts;
+  }
 
   async createTargetGroup(_deploymentId: string, slot: Slot): Promise<string> {
     return ARN.targetGroup(slot.slotId);
@@ -203,6 +438,7 @@ export class LocalServing implements ServingInfrastructure {
       runtime: slot.target.runtime,
       targetGroupArn: launch.targetGroupArn,
       environment: launch.environment,
+      replicas: slot.target.resources?.replicas ?? DEFAULT_RESOURCES.replicas,
     });
     return { serviceArn, taskDefinitionArn: ARN.taskDefinition(`${slot.target.runtime}-${slot.slotId}`) };
   }
@@ -214,32 +450,44 @@ export class LocalServing implements ServingInfrastructure {
       if (id === serviceId) this.serviceOfTargetGroup.delete(group);
     this.services.delete(serviceId);
     this.persist();
-    await this.supervisor.stop(serviceId);
+    const set = this.replicaSets.get(serviceId);
+    this.replicaSets.delete(serviceId);
+    await Promise.all((set?.members ?? [serviceId]).map((id) => this.supervisor.stop(id)));
   }
 
-  /** As the ALB's health check: GET /readyz on the runtime, healthy on 200. */
+  /** As the ALB's health check: GET /readyz on each replica, healthy when one answers 200. */
   async runtimeHealth(slot: Slot): Promise<RuntimeHealth> {
-    const status = this.supervisor.status(slot.slotId);
-    if (!status) return { state: "failing", detail: "no runtime process is registered for it" };
-    const why = () => {
-      const last = status.lastLines.at(-1);
-      return [
-        status.lastExit ? `the process ${status.lastExit}` : "the process is running",
-        status.restarts > 0 ? `after ${status.restarts} restart(s)` : "",
-        last ? `; last output: ${last}` : "",
-      ]
-        .filter(Boolean)
-        .join(" ");
-    };
-    try {
-      const response = await fetch(`http://127.0.0.1:${status.port}/readyz`, {
-        signal: AbortSignal.timeout(2_000),
-      });
-      if (response.ok) return { state: "healthy" };
-      return { state: "starting", detail: `/readyz answered ${response.status}; ${why()}` };
-    } catch {
-      return { state: "starting", detail: `/readyz did not answer; ${why()}` };
+    const set = this.replicaSets.get(slot.slotId);
+    const statuses = (set?.members ?? [slot.slotId])
+      .map((id) => this.supervisor.status(id))
+      .filter((s) => s !== undefined);
+    if (statuses.length === 0) return { state: "failing", detail: "no runtime process is registered for it" };
+    const details: string[] = [];
+    for (const status of statuses) {
+      const why = () => {
+        const last = status.lastLines.at(-1);
+        return [
+          status.lastExit ? `the process ${status.lastExit}` : "the process is running",
+          status.restarts > 0 ? `after ${status.restarts} restart(s)` : "",
+          last ? `; last output: ${last}` : "",
+        ]
+          .filter(Boolean)
+          .join(" ");
+      };
+      try {
+        const response = await fetch(`http://127.0.0.1:${status.port}/readyz`, {
+          signal: AbortSignal.timeout(2_000),
+        });
+        if (response.ok) {
+          set?.healthy.add(status.serviceId);
+          return { state: "healthy" };
+        }
+        details.push(`/readyz answered ${response.status}; ${why()}`);
+      } catch {
+        details.push(`/readyz did not answer; ${why()}`);
+      }
     }
+    return { state: "starting", detail: details.join(" | ") };
   }
 
   async slotEndpoint(deploymentId: string, slot: Slot): Promise<string> {

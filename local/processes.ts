@@ -107,12 +107,15 @@ export async function startServerProcess(options: {
   readonly command: string;
   readonly args: readonly string[];
   readonly cwd?: string;
+  /** Added to this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
   readonly ready: () => Promise<boolean>;
   readonly timeoutMs: number;
   readonly intervalMs?: number;
 }): Promise<ServerProcess> {
   const child = spawn(options.command, [...options.args], {
     cwd: options.cwd,
+    env: options.env ? { ...process.env, ...options.env } : process.env,
     detached: true,
     stdio: ["ignore", "ignore", "pipe"],
   });

@@ -21,21 +21,38 @@ const COLUMNAR = new Set([
   "text/csv",
 ]);
 
+/** What the router forwards to: the replicas registered in target groups (local/local-serving.ts). */
+export interface RouterTargets {
+  /** The next replica of a target group (round robin), none of `tried`; undefined when none runs. */
+  pick(targetGroupArn: string, tried: ReadonlySet<string>): { id: string; port: number } | undefined;
+  /** A request to the group began / ended: the in-flight count local autoscaling tracks. */
+  begin(targetGroupArn: string): void;
+  end(targetGroupArn: string): void;
+  /** A replica refused or dropped the connection before answering. */
+  unreachable(targetGroupArn: string, id: string): void;
+}
+
+/** Which replica answered (local mode only: the ALB names none). */
+export const REPLICA_HEADER = "x-byom-replica";
+
+/** Connection failures before any answer: the request can go to another replica. */
+const NOT_ANSWERED = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE"]);
+
 /**
  * Local mode's stand-in for the scoring ALB and its listeners' rules. A rule matches a path prefix
  * (`/{deploymentId}`, a slot's own prefix, or the shadow prefix champions send their copies to),
  * strips it (the ALB's URL rewrite transform) and forwards to one of its weighted target groups.
- * One loopback port serves the scoring and the shadow listener's rules alike.
+ * One loopback port serves the scoring and the shadow listener's rules alike. Within a target group
+ * it goes round robin over the healthy replicas; a replica that refuses or drops the connection
+ * before answering (it was killed) gets the request's next try on another one (scoring is free of
+ * side effects, and a buffered body can be sent again), so a dead replica costs no failed request.
  */
 export class ScoringRouter {
   private readonly rules = new Map<string, TrafficRule>();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
   private server: Server | undefined;
 
-  constructor(
-    /** The loopback port serving a target group, when a runtime is registered in it. */
-    private readonly portOf: (targetGroupArn: string) => number | undefined,
-  ) {}
+  constructor(private readonly targets: RouterTargets) {}
 
   putRule(ruleId: string, rule: TrafficRule): void {
     this.rules.set(ruleId, rule);
@@ -102,18 +119,38 @@ export class ScoringRouter {
       return;
     }
     const target = pickWeighted(rule);
-    const port = target && this.portOf(target.targetGroupArn);
-    if (!port) {
+    if (!target) {
       reply(res, 503, "The deployment has no running runtime right now; retry shortly.");
       return;
     }
+    const group = target.targetGroupArn;
     const path = (url.pathname.slice(rule.pathPrefix.length) || "/") + url.search;
-    const upstream = await forward(this.agent, port, req, path, body).catch((error: Error) => error);
-    if (upstream instanceof Error) {
-      reply(res, 502, `The runtime did not answer: ${upstream.message}`);
-    } else {
-      res.writeHead(upstream.status, upstream.headers);
-      res.end(upstream.body);
+    const tried = new Set<string>();
+    this.targets.begin(group);
+    try {
+      for (;;) {
+        const replica = this.targets.pick(group, tried);
+        if (!replica) {
+          reply(res, 503, "The deployment has no running runtime right now; retry shortly.");
+          return;
+        }
+        tried.add(replica.id);
+        const upstream = await forward(this.agent, replica.port, req, path, body).catch(
+          (error: NodeJS.ErrnoException) => error,
+        );
+        if (upstream instanceof Error) {
+          const unanswered = NOT_ANSWERED.has(upstream.code ?? "") || upstream.message === "socket hang up";
+          if (unanswered) this.targets.unreachable(group, replica.id);
+          if (unanswered && Buffer.isBuffer(body)) continue;
+          reply(res, 502, `The runtime did not answer: ${upstream.message}`);
+        } else {
+          res.writeHead(upstream.status, { ...upstream.headers, [REPLICA_HEADER]: replica.id });
+          res.end(upstream.body);
+        }
+        return;
+      }
+    } finally {
+      this.targets.end(group);
     }
   }
 }

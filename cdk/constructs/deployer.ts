@@ -1,6 +1,7 @@
 import { ArnFormat, type CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
+import type * as ecs from "aws-cdk-lib/aws-ecs";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -9,6 +10,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
+import { DEFAULT_ALB_QUOTAS } from "#lambdas/deployments/alb-quotas.ts";
 import { DEFAULT_MAX_REPLICAS } from "#lambdas/deployments/capacity.ts";
 import {
   ALARM_NAME_PREFIX,
@@ -36,7 +38,12 @@ const SLOT_PROCESSOR_FAMILIES = "byom-*-processor";
 /** Runtime secrets are named `byom/<deploymentId>/<slotId>` (aws-serving.ts, RUNTIME_SECRET_PREFIX). */
 const RUNTIME_SECRET_NAMES = "byom/";
 /** Set on the API functions (and the monitor) only, not on the steps. */
-type ApiSettings = "DEPLOY_STATE_MACHINE_ARN" | "DELETE_STATE_MACHINE_ARN" | "UNAUTHENTICATED_SCORING";
+type ApiSettings =
+  | "DEPLOY_STATE_MACHINE_ARN"
+  | "DELETE_STATE_MACHINE_ARN"
+  | "UNAUTHENTICATED_SCORING"
+  | "ALB_RULES_QUOTA"
+  | "ALB_TARGET_GROUPS_QUOTA";
 /** The operations of the deployments API that start workflows. */
 const WORKFLOW_STARTING_OPERATIONS = ["createDeployment", "updateDeployment", "deleteDeployment"];
 const DEPLOYMENT_OPERATIONS = [...WORKFLOW_STARTING_OPERATIONS, "getDeployment", "listDeployments"];
@@ -60,6 +67,8 @@ export interface DeployerProps {
   readonly runtimeMemoryMiB?: number;
   /** The most replicas a deployment target may ask for. @default 10 */
   readonly maxReplicas?: number;
+  /** The account's ELB quotas the API checks a deployment against (rules, target groups per ALB). @default 100 each */
+  readonly albQuotas?: { readonly rules?: number; readonly targetGroups?: number };
   /** @default false */
   readonly tracing?: boolean;
   /** Whether the API accepts deployments with security mode none. @default "allowed" */
@@ -254,8 +263,10 @@ export class Deployer extends Construct {
     });
     this.deleteWorkflow = new DeleteWorkflow(this, "DeleteWorkflow", { steps: deleteSteps });
 
-    // The health monitor: HEALTHY deployments whose runtimes stop answering become UNHEALTHY.
+    // The health monitor: HEALTHY deployments whose runtimes stop answering become UNHEALTHY;
+    // then the orphan sweep (it removes with the steps' own permissions).
     const monitor = stepFunction("Monitor", MONITOR_HANDLER, false);
+    if (this.monitor) this.allowOrphanListing(this.monitor, props);
     // It releases deployments held by executions that stopped: it reads their status.
     monitor.addEnvironment("DEPLOY_STATE_MACHINE_ARN", this.deployWorkflow.stateMachine.stateMachineArn);
     monitor.addEnvironment("DELETE_STATE_MACHINE_ARN", this.deleteWorkflow.stateMachine.stateMachineArn);
@@ -284,11 +295,23 @@ export class Deployer extends Construct {
         "MAX_REPLICAS" satisfies StepSetting,
         String(props.maxReplicas ?? DEFAULT_MAX_REPLICAS),
       );
+      if (operation === "createDeployment" || operation === "updateDeployment") {
+        // The API refuses a change that would take the scoring ALB past a quota (alb-quotas.ts).
+        fn.function.addEnvironment(
+          "ALB_RULES_QUOTA" satisfies StepSetting,
+          String(props.albQuotas?.rules ?? DEFAULT_ALB_QUOTAS.rules),
+        );
+        fn.function.addEnvironment(
+          "ALB_TARGET_GROUPS_QUOTA" satisfies StepSetting,
+          String(props.albQuotas?.targetGroups ?? DEFAULT_ALB_QUOTAS.targetGroups),
+        );
+      }
       if (operation === "createDeployment")
         fn.function.addEnvironment(
           "UNAUTHENTICATED_SCORING" satisfies StepSetting,
           props.unauthenticatedScoring ?? "allowed",
         );
+      if (operation === "getDeployment") this.allowReplicaCounts(fn, cluster);
       if (WORKFLOW_STARTING_OPERATIONS.includes(operation)) {
         for (const workflow of [this.deployWorkflow, this.deleteWorkflow]) {
           workflow.stateMachine.grantStartExecution(fn.function);
@@ -298,6 +321,77 @@ export class Deployer extends Construct {
       }
     }
     this.acknowledge(stepFunctions, processorLogs);
+  }
+
+  /**
+   * The orphan sweep lists what carries the byom:deployment tag (aws-serving.ts, taggedResources):
+   * target groups and rules with their tags, the cluster's services, the byom- task definition
+   * families, the models file system's access points and the byom/ secrets.
+   */
+  private allowOrphanListing(fn: ByomFunction, props: DeployerProps): void {
+    const stack = Stack.of(this);
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          "elasticloadbalancing:DescribeTargetGroups",
+          "elasticloadbalancing:DescribeTags",
+          "ecs:ListTaskDefinitionFamilies",
+          "ecs:ListTaskDefinitions",
+          "secretsmanager:ListSecrets",
+        ],
+        resources: ["*"],
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ecs:ListServices"],
+        resources: ["*"],
+        conditions: { ArnEquals: { "ecs:cluster": props.scoring.cluster.clusterArn } },
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ecs:ListTagsForResource"],
+        resources: [
+          stack.formatArn({ service: "ecs", resource: "service", resourceName: "*" }),
+          stack.formatArn({ service: "ecs", resource: "task-definition", resourceName: "byom-*" }),
+        ],
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["elasticfilesystem:DescribeAccessPoints"],
+        resources: [props.fileSystem.fileSystem.fileSystemArn],
+      }),
+    );
+  }
+
+  /**
+   * GET a deployment shows each target's replicas (desired, running, healthy): DescribeServices on
+   * this cluster's services and the target groups' health (lambdas/deployments/serving/aws-replica-status.ts).
+   */
+  private allowReplicaCounts(fn: ByomFunction, cluster: ecs.ICluster): void {
+    fn.function.addEnvironment("CLUSTER_ARN" satisfies StepSetting, cluster.clusterArn);
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ecs:DescribeServices"],
+        resources: [Stack.of(this).formatArn({ service: "ecs", resource: "service", resourceName: "*" })],
+        conditions: { ArnEquals: { "ecs:cluster": cluster.clusterArn } },
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ["elasticloadbalancing:DescribeTargetHealth"], resources: ["*"] }),
+    );
+    Validations.of(fn).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "elasticloadbalancing:DescribeTargetHealth has no resource-level permissions; the function reads how many of a deployment's runtime tasks pass their health check.",
+    });
+    Validations.of(fn).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:${Token.isUnresolved(Stack.of(this).region) ? "<AWS::Partition>" : "aws"}:ecs:${Token.isUnresolved(Stack.of(this).region) ? "<AWS::Region>" : Stack.of(this).region}:<AWS::AccountId>:service/*]`,
+      reason:
+        "Runtime services are created per deployment at run time; DescribeServices is limited to this cluster by an ecs:cluster condition.",
+    });
   }
 
   /** The runtimes' passphrase secrets the steps create and remove (`byom/<deployment>/<slot>`). */
@@ -516,6 +610,8 @@ export class Deployer extends Construct {
         "Listener rules are created per deployment at run time on the scoring and shadow listeners.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", `task-definition/${SLOT_PROCESSOR_FAMILIES}:*`)}]`]:
         "Processor task definitions are registered per slot at run time (each mounting the slot's own access point), all in families byom-<deployment>-<slot>-processor; limited to this cluster by an ecs:cluster condition.",
+      [`AwsSolutions-IAM5[Resource::${arn("ecs", "task-definition/byom-*")}]`]:
+        "The orphan sweep reads the tags of the task definitions the workflow registers per slot, all in families byom-<deployment>-<slot>[-processor].",
       [`AwsSolutions-IAM5[Resource::${arn("elasticfilesystem", "access-point/*")}]`]:
         "Each slot's access point is created at run time; deleting and tagging is limited to access points tagged byom:slot.",
       [`AwsSolutions-IAM5[Resource::${arn("secretsmanager", `secret:${RUNTIME_SECRET_NAMES}*`)}]`]:

@@ -44,6 +44,8 @@ export interface ByomStackProps extends StackProps {
   readonly maxReplicas?: number;
   /** An existing SNS topic the deployments' 5xx-rate and p99-latency alarms notify. @default none */
   readonly alarmTopicArn?: string;
+  /** The account's raised ELB quotas (rules, target groups per ALB). @default 100 each */
+  readonly albQuotas?: { readonly rules?: number; readonly targetGroups?: number };
   /** Interface endpoints in every AZ. @default false (first AZ only) */
   readonly endpointsInEveryAz?: boolean;
   /** IAM principal ARNs allowed to change the catalog. @default none (nobody) */
@@ -181,6 +183,7 @@ export class ByomStack extends Stack {
       alarmTopic: props.alarmTopicArn
         ? sns.Topic.fromTopicArn(this, "AlarmTopic", props.alarmTopicArn)
         : undefined,
+      albQuotas: props.albQuotas,
       unauthenticatedScoring:
         props.internetFacing && !props.allowUnauthenticatedScoring ? "refused" : "allowed",
     });

@@ -83,5 +83,63 @@ export function resolveResources(
   return { cpu, memoryMiB, replicas: { min, max } };
 }
 
-/** Target tracking aims at this many ALB requests per task per minute, and at this CPU share. */
-export const SCALING_TARGETS = { requestsPerReplicaPerMinute: 1000, cpuPercent: 70 } as const;
+/**
+ * Target tracking aims at this many ALB requests per task per minute, and at this CPU share (AWS);
+ * local mode tracks requests in flight per replica process instead (it has no per-minute ALB metric).
+ */
+export const SCALING_TARGETS = {
+  requestsPerReplicaPerMinute: 1000,
+  cpuPercent: 70,
+  inFlightPerReplica: 2,
+} as const;
+
+/**
+ * How soon after a change the next one may follow (ms): out fast, in slowly, so a burst does not
+ * flap. AWS's policies use these (in seconds); local mode divides them by its own factor (seconds
+ * of local load are what minutes are on AWS), keeping the ratio.
+ */
+export const SCALING_COOLDOWNS_MS = { scaleOut: 60_000, scaleIn: 300_000 } as const;
+
+/** Below this share of the target, load counts as low enough to remove a replica (hysteresis). */
+const SCALE_IN_HEADROOM = 0.9;
+
+export interface ScalingInput {
+  readonly replicas: Replicas;
+  /** Replicas asked for now (ECS's desired count, or local mode's). */
+  readonly current: number;
+  /** The tracked metric's total over all replicas (requests per minute, or requests in flight). */
+  readonly load: number;
+  /** The metric's target per replica. */
+  readonly targetPerReplica: number;
+  /** Milliseconds since the last change, and the cooldowns that apply. */
+  readonly sinceLastChangeMs: number;
+  readonly cooldownsMs: { readonly scaleOut: number; readonly scaleIn: number };
+}
+
+/**
+ * The replica count target tracking asks for: enough replicas that each carries at most its target
+ * (ceil(load / target)), within min..max; out as soon as the scale-out cooldown allows, in only when
+ * the load fits one replica fewer with headroom and the longer scale-in cooldown has passed. This is
+ * Application Auto Scaling's target-tracking rule, which applies it on AWS from the policies
+ * aws-serving.ts registers with these targets and cooldowns; local mode's router runs it itself.
+ */
+export function desiredReplicas(input: ScalingInput): number {
+  const { min, max } = input.replicas;
+  const clamp = (n: number) => Math.min(max, Math.max(min, n));
+  const current = clamp(input.current);
+  if (current !== input.current) return current;
+  const needed = clamp(Math.ceil(input.load / input.targetPerReplica));
+  if (needed > current) return input.sinceLastChangeMs >= input.cooldownsMs.scaleOut ? needed : current;
+  const fewer = clamp(Math.ceil(input.load / (input.targetPerReplica * SCALE_IN_HEADROOM)));
+  if (fewer < current && input.sinceLastChangeMs >= input.cooldownsMs.scaleIn)
+    // One at a time, as target tracking scales in gradually.
+    return current - 1;
+  return current;
+}
+
+/** What a target runs now: replicas asked for, started, and passing the health check. */
+export interface ReplicaCounts {
+  readonly desired: number;
+  readonly running: number;
+  readonly healthy: number;
+}

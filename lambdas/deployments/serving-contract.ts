@@ -56,6 +56,10 @@ export const STEP_SETTINGS = {
   DEPLOY_STATE_MACHINE_ARN: "the deploy workflow",
   DELETE_STATE_MACHINE_ARN: "the delete workflow",
   MAX_REPLICAS: "the most replicas a target may ask for (context byom:maxReplicas)",
+  ALB_RULES_QUOTA:
+    "the account's 'Rules per Application Load Balancer' quota (context byom:albRulesQuota, default 100)",
+  ALB_TARGET_GROUPS_QUOTA:
+    "the account's 'Target groups per Application Load Balancer' quota (context byom:albTargetGroupsQuota, default 100)",
   CONTAINER_ENGINE:
     "`none` in local mode: only built-in processors and runtimes run (as processes), a deployment of an image-only catalog entry gets 409; unset on AWS, where ECS runs any image",
   UNAUTHENTICATED_SCORING:

@@ -176,6 +176,59 @@ describe("the deployer in the synthesized stack", () => {
         ?.Properties.Environment.Variables;
     expect(env.MAX_REPLICAS).toBe("10");
   });
+
+  it("lets the monitor list what the orphan sweep looks for, and remove it with the steps' rights", () => {
+    const monitor = (synth.stack.deployer as any).node.findChild("StepMonitor");
+    const statements = policyStatementsOf(logicalId(monitor.role.node.defaultChild));
+    const actions = statements.flatMap((s: any) => [s.Action].flat());
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTags",
+        "ecs:ListServices",
+        "ecs:ListTaskDefinitionFamilies",
+        "ecs:ListTaskDefinitions",
+        "elasticfilesystem:DescribeAccessPoints",
+        "secretsmanager:ListSecrets",
+        "elasticloadbalancing:DeleteTargetGroup",
+        "elasticloadbalancing:DeleteRule",
+        "ecs:DeleteService",
+        "elasticfilesystem:DeleteAccessPoint",
+        "secretsmanager:DeleteSecret",
+      ]),
+    );
+    const listServices = statements.find((s: any) => [s.Action].flat().includes("ecs:ListServices"));
+    expect(listServices.Condition.ArnEquals["ecs:cluster"]).toBeDefined();
+    // Only the monitor lists: a deploy step has no ListServices.
+    const start = (synth.stack.deployer as any).node.findChild("StepStartRuntime");
+    const stepActions = policyStatementsOf(logicalId(start.role.node.defaultChild)).flatMap((s: any) =>
+      [s.Action].flat(),
+    );
+    expect(stepActions).not.toContain("ecs:ListServices");
+  });
+
+  it("lets GET a deployment read its services' counts in this cluster and target health, no other API function", () => {
+    const functions = synth.template.findResources("AWS::Lambda::Function");
+    for (const operation of ["getDeployment", "listDeployments", "createDeployment"]) {
+      const fn = synth.stack.api.functions.get(operation);
+      const statements = policyStatementsOf(logicalId(fn?.role.node.defaultChild));
+      const describe = statements.find((s: any) => [s.Action].flat().includes("ecs:DescribeServices"));
+      const health = statements.find((s: any) =>
+        [s.Action].flat().includes("elasticloadbalancing:DescribeTargetHealth"),
+      );
+      const env = functions[logicalId(fn?.function.node.defaultChild)]?.Properties.Environment.Variables;
+      if (operation !== "getDeployment") {
+        expect(describe, operation).toBeUndefined();
+        expect(health, operation).toBeUndefined();
+        continue;
+      }
+      expect(describe.Condition.ArnEquals["ecs:cluster"]).toBeDefined();
+      expect(JSON.stringify(describe.Resource)).toContain(":service/*");
+      expect([describe.Action].flat()).toEqual(["ecs:DescribeServices"]);
+      expect([health.Action].flat()).toEqual(["elasticloadbalancing:DescribeTargetHealth"]);
+      expect(env.CLUSTER_ARN).toBeDefined();
+    }
+  });
 });
 
 describe("catalog images in the synthesized stack", () => {

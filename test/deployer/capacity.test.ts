@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_RESOURCES,
+  desiredReplicas,
   FARGATE_CPU,
   resolveResources,
   validMemoryMiB,
@@ -69,5 +70,35 @@ describe("a target's resources", () => {
     expect(over.status).toBe(400);
     expect(over.body.error.message).toMatch(/above this installation's limit of 10 .*byom:maxReplicas/);
     expect(resolveResources({ replicas: { min: 1, max: 10 } }, 10, PATH).replicas.max).toBe(10);
+  });
+});
+
+describe("the scaling rule (target tracking, the same on AWS and locally)", () => {
+  const base = {
+    replicas: { min: 2, max: 5 },
+    current: 2,
+    targetPerReplica: 2,
+    sinceLastChangeMs: 1_000_000,
+    cooldownsMs: { scaleOut: 60_000, scaleIn: 300_000 },
+  };
+  it("asks for enough replicas that each carries its target, within min..max", () => {
+    expect(desiredReplicas({ ...base, load: 0 })).toBe(2);
+    expect(desiredReplicas({ ...base, load: 7 })).toBe(4);
+    expect(desiredReplicas({ ...base, load: 100 })).toBe(5);
+    // A fresh service (0 asked for) starts at min; a count outside new bounds is clamped.
+    expect(desiredReplicas({ ...base, current: 0, load: 0 })).toBe(2);
+    expect(desiredReplicas({ ...base, current: 9, load: 100 })).toBe(5);
+  });
+  it("scales out once the scale-out cooldown has passed", () => {
+    expect(desiredReplicas({ ...base, load: 7, sinceLastChangeMs: 59_999 })).toBe(2);
+    expect(desiredReplicas({ ...base, load: 7, sinceLastChangeMs: 60_000 })).toBe(4);
+  });
+  it("scales in one at a time, after the longer cooldown, with headroom", () => {
+    const four = { ...base, current: 4 };
+    expect(desiredReplicas({ ...four, load: 0, sinceLastChangeMs: 299_999 })).toBe(4);
+    expect(desiredReplicas({ ...four, load: 0 })).toBe(3);
+    // 5.5 in flight needs 3 at the target, but not with 10 % headroom below it: stays at 4.
+    expect(desiredReplicas({ ...four, load: 5.5 })).toBe(4);
+    expect(desiredReplicas({ ...four, load: 5.3 })).toBe(3);
   });
 });

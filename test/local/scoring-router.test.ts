@@ -1,7 +1,7 @@
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ScoringRouter } from "#local/scoring-router.ts";
+import { REPLICA_HEADER, ScoringRouter } from "#local/scoring-router.ts";
 
 /** A runtime stand-in that answers with the number of body bytes it received. */
 let upstream: Server;
@@ -21,7 +21,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", () => resolve()));
   const upstreamPort = (upstream.address() as AddressInfo).port;
-  router = new ScoringRouter((arn) => (arn === "tg-1" ? upstreamPort : undefined));
+  router = new ScoringRouter({
+    pick: (arn, tried) => (arn === "tg-1" && !tried.has("a") ? { id: "a", port: upstreamPort } : undefined),
+    begin: () => undefined,
+    end: () => undefined,
+    unreachable: () => undefined,
+  });
   router.putRule("r1", {
     deploymentId: "d-1",
     pathPrefix: "/d-1",
@@ -77,4 +82,73 @@ describe("the local scoring router", () => {
     const v2 = await post("/d-1/v2/models/churn/infer", "application/json", 10);
     expect(v2.body).toMatchObject({ path: "/v2/models/churn/infer", bytes: 10, forwardedFor: "127.0.0.1" });
   }, 120_000);
+});
+
+describe("the router's replicas", () => {
+  it("go round robin, and a request a dead replica refuses goes to another one", async () => {
+    // Two live replicas and one whose port refuses connections (its process was killed).
+    const servers = await Promise.all(
+      ["r0", "r1"].map(async (id) => {
+        const server = createServer((_req, res) => {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ id }));
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+        return { id, server, port: (server.address() as AddressInfo).port };
+      }),
+    );
+    const dead = createServer();
+    await new Promise<void>((resolve) => dead.listen(0, "127.0.0.1", () => resolve()));
+    const deadPort = (dead.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => dead.close(() => resolve()));
+    const replicas = [{ id: "dead", port: deadPort }, ...servers.map(({ id, port }) => ({ id, port }))];
+    let next = 0;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const unreachable: string[] = [];
+    const local = new ScoringRouter({
+      pick: (_arn, tried) => {
+        const pool = replicas.filter((r) => !tried.has(r.id));
+        return pool.length ? pool[next++ % pool.length] : undefined;
+      },
+      begin: () => {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+      },
+      end: () => {
+        inFlight -= 1;
+      },
+      unreachable: (_arn, id) => {
+        unreachable.push(id);
+      },
+    });
+    local.putRule("r", {
+      deploymentId: "d",
+      pathPrefix: "/d",
+      targets: [{ targetGroupArn: "tg", weight: 100 }],
+    });
+    const port = await local.listen(0);
+    try {
+      const answered: string[] = [];
+      for (let i = 0; i < 9; i++) {
+        const response = await fetch(`http://127.0.0.1:${port}/d/model/score`, {
+          method: "POST",
+          body: "{}",
+        });
+        expect(response.status).toBe(200);
+        const { id } = (await response.json()) as { id: string };
+        expect(response.headers.get(REPLICA_HEADER)).toBe(id);
+        answered.push(id);
+      }
+      // Every request answered by a live replica; both live replicas took turns.
+      expect(new Set(answered)).toEqual(new Set(["r0", "r1"]));
+      expect(unreachable.length).toBeGreaterThan(0);
+      expect(new Set(unreachable)).toEqual(new Set(["dead"]));
+      expect(inFlight).toBe(0);
+      expect(maxInFlight).toBe(1);
+    } finally {
+      await local.close();
+      for (const { server } of servers) await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { type AlbUse, albUseOf, albUseOfTargets, checkAlbQuotas } from "#lambdas/deployments/alb-quotas.ts";
 import { hashPassphrase } from "#lambdas/deployments/api/passphrase-hash.ts";
 import { DEFAULT_RESOURCES } from "#lambdas/deployments/capacity.ts";
 import type {
@@ -11,10 +12,12 @@ import {
   changeDeployment,
   type DeploymentChange,
   getDeployment,
+  listAllDeployments,
   listDeployments as listDeploymentItems,
   putNewDeployment,
 } from "#lambdas/deployments/deployments-repository.ts";
 import { registryReader } from "#lambdas/deployments/registry-reader.ts";
+import { replicaStatusSource } from "#lambdas/deployments/serving/replica-status.ts";
 import {
   ALLOW_UNAUTHENTICATED_SCORING_CONTEXT,
   type StepSetting,
@@ -113,6 +116,7 @@ export async function createDeployment(
       securityMode: input.security.mode,
     }),
   );
+  checkAlbQuotas(await albInUse(), albUseOfTargets(input.mode, targets.length));
   const now = nowIso();
   const deploymentId = newId("dep");
   const workflowId = workflowIdOf("deploy", deploymentId, 1);
@@ -151,7 +155,22 @@ export async function showDeployment(
   deploymentId: string,
 ): Promise<DeploymentView> {
   await authorize(caller, projectId, "viewer");
-  return deploymentView(await findDeployment(projectId, deploymentId));
+  const record = await findDeployment(projectId, deploymentId);
+  const view = deploymentView(record);
+  const counts = await replicaStatusSource()
+    .then((source) => source.replicaCounts(record.slots))
+    .catch((error: Error) => {
+      // The record still answers; `replicas` is left out rather than made up.
+      logger.warn("replica counts unavailable", { deploymentId, error: error.message });
+      return new Map();
+    });
+  return {
+    ...view,
+    serving: view.serving.map((entry, i) => {
+      const replicas = counts.get(record.slots[i]?.slotId ?? "");
+      return replicas ? { ...entry, replicas } : entry;
+    }),
+  };
 }
 
 export async function listDeployments(
@@ -183,6 +202,13 @@ export async function updateDeployment(
   if (record.status === "DELETING" || record.status === "DELETED") {
     throw new ConflictError(`Deployment '${deploymentId}' is being deleted; create a new one instead.`);
   }
+  // At its peak the deployment holds its live slots and the new revision's side by side (a slot
+  // the new revision reuses is counted twice: the check errs on the safe side).
+  const holds = albUseOf(record);
+  checkAlbQuotas(await albInUse(deploymentId), {
+    rules: holds.rules + targets.length,
+    targetGroups: holds.targetGroups + targets.length,
+  });
   const revision = record.revision + 1;
   const workflowId = workflowIdOf("deploy", deploymentId, revision);
   await claim(record, workflowId, {
@@ -239,6 +265,23 @@ async function claim(
     }
   }
   throw new DeploymentBusyError(current);
+}
+
+/** What every deployment but `except` holds on the scoring load balancer (docs/deployer.md). */
+async function albInUse(except?: string): Promise<AlbUse> {
+  const total = { rules: 0, targetGroups: 0 };
+  let cursor: string | undefined;
+  do {
+    const page = await listAllDeployments(cursor);
+    for (const record of page.items) {
+      if (record.deploymentId === except) continue;
+      const use = albUseOf(record);
+      total.rules += use.rules;
+      total.targetGroups += use.targetGroups;
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return total;
 }
 
 async function findDeployment(projectId: string, deploymentId: string): Promise<DeploymentRecord> {

@@ -115,6 +115,16 @@ const servingSchema = z.object({
       replicas: z.object({ min: z.int(), max: z.int() }),
     })
     .describe("The size and replica bounds it runs with"),
+  replicas: z
+    .object({
+      desired: z.int().describe("Replicas asked for now (autoscaling moves it between min and max)"),
+      running: z.int().describe("Replicas started"),
+      healthy: z.int().describe("Replicas passing the /readyz health check"),
+    })
+    .optional()
+    .describe(
+      "GET of one deployment only: what runs now (on AWS the ECS service and its target group; locally the runtime processes). Absent when the infrastructure could not be asked.",
+    ),
 });
 
 export const deploymentSchema = z

@@ -11,13 +11,22 @@ import {
   DeleteServiceCommand,
   DeregisterTaskDefinitionCommand,
   DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ECSClient,
+  ListServicesCommand,
+  ListTaskDefinitionFamiliesCommand,
+  ListTaskDefinitionsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
-import { CreateAccessPointCommand, DeleteAccessPointCommand, EFSClient } from "@aws-sdk/client-efs";
+import {
+  CreateAccessPointCommand,
+  DeleteAccessPointCommand,
+  DescribeAccessPointsCommand,
+  EFSClient,
+} from "@aws-sdk/client-efs";
 import {
   type Action,
   CreateRuleCommand,
@@ -25,6 +34,8 @@ import {
   DeleteRuleCommand,
   DeleteTargetGroupCommand,
   DescribeRulesCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   ModifyRuleCommand,
@@ -35,16 +46,25 @@ import {
   CreateSecretCommand,
   DeleteSecretCommand,
   DescribeSecretCommand,
+  ListSecretsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import { cpuUnits, type Replicas, SCALING_TARGETS } from "#lambdas/deployments/capacity.ts";
+import {
+  cpuUnits,
+  desiredReplicas,
+  type Replicas,
+  SCALING_COOLDOWNS_MS,
+  SCALING_TARGETS,
+} from "#lambdas/deployments/capacity.ts";
 import type { Slot, SlotResources } from "#lambdas/deployments/deployment-record.ts";
 import type {
   RuntimeHealth,
   RuntimeLaunch,
   ServingInfrastructure,
   SlotVolume,
+  TaggedResource,
+  TaggedResources,
   TrafficListener,
   TrafficRule,
 } from "#lambdas/deployments/serving/serving-port.ts";
@@ -147,7 +167,7 @@ async function tolerateGone(work: () => Promise<unknown>, ...goneErrors: string[
  * group (health-checked on /readyz), listener rules with weighted forwarding and a URL rewrite that
  * strips `/{deploymentId}` (runtimes serve `/model/...`).
  */
-export class AwsServing implements ServingInfrastructure {
+export class AwsServing implements ServingInfrastructure, TaggedResources {
   private readonly ecs = new ECSClient({});
   private readonly elb = new ElasticLoadBalancingV2Client({});
   private readonly logs = new CloudWatchLogsClient({});
@@ -511,8 +531,16 @@ export class AwsServing implements ServingInfrastructure {
         cluster: this.settings.clusterArn,
         serviceName: `byom-${slot.slotId}`,
         taskDefinition: taskDefinitionArn,
-        // Fargate spreads a service's tasks over the subnets' AZs.
-        desiredCount: replicas.min,
+        // Fargate spreads a service's tasks over the subnets' AZs. With no load yet the scaling
+        // rule (the one local mode applies too) asks for min.
+        desiredCount: desiredReplicas({
+          replicas,
+          current: 0,
+          load: 0,
+          targetPerReplica: SCALING_TARGETS.requestsPerReplicaPerMinute,
+          sinceLastChangeMs: 0,
+          cooldownsMs: SCALING_COOLDOWNS_MS,
+        }),
         launchType: "FARGATE",
         networkConfiguration: {
           awsvpcConfiguration: {
@@ -568,8 +596,8 @@ export class AwsServing implements ServingInfrastructure {
             PredefinedMetricType: "ALBRequestCountPerTarget",
             ResourceLabel: resourceLabel,
           },
-          ScaleOutCooldown: 60,
-          ScaleInCooldown: 300,
+          ScaleOutCooldown: SCALING_COOLDOWNS_MS.scaleOut / 1000,
+          ScaleInCooldown: SCALING_COOLDOWNS_MS.scaleIn / 1000,
         },
       }),
     );
@@ -581,8 +609,8 @@ export class AwsServing implements ServingInfrastructure {
         TargetTrackingScalingPolicyConfiguration: {
           TargetValue: SCALING_TARGETS.cpuPercent,
           PredefinedMetricSpecification: { PredefinedMetricType: "ECSServiceAverageCPUUtilization" },
-          ScaleOutCooldown: 60,
-          ScaleInCooldown: 300,
+          ScaleOutCooldown: SCALING_COOLDOWNS_MS.scaleOut / 1000,
+          ScaleInCooldown: SCALING_COOLDOWNS_MS.scaleIn / 1000,
         },
       }),
     );
@@ -620,6 +648,31 @@ export class AwsServing implements ServingInfrastructure {
         () => this.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition })),
         "ClientException",
       );
+    }
+  }
+
+  taggedResources(): Promise<TaggedResource[]> {
+    return listTaggedResources(
+      { ecs: this.ecs, elb: this.elb, efs: this.efs, secrets: this.secrets },
+      this.settings,
+    );
+  }
+
+  /** The slot operations' own removals, each tolerating a resource already gone. */
+  async deleteTagged(resource: TaggedResource): Promise<void> {
+    switch (resource.kind) {
+      case "listenerRule":
+        return this.deleteTrafficRule(resource.id);
+      case "service":
+        return this.stopRuntime({ serviceArn: resource.id });
+      case "targetGroup":
+        return this.deleteTargetGroup(resource.id);
+      case "taskDefinition":
+        return this.deleteProcessorTask(resource.id);
+      case "accessPoint":
+        return this.deleteSlotVolume(resource.id);
+      case "secret":
+        return this.deleteRuntimeSecret(resource.id);
     }
   }
 
@@ -717,6 +770,145 @@ export class AwsServing implements ServingInfrastructure {
     const lines = (out.events ?? []).map((e) => (e.message ?? "").trim()).filter(Boolean);
     return lines.at(-1);
   }
+}
+
+const DEPLOYMENT_TAG = "byom:deployment";
+/** DescribeTags takes at most 20 ARNs, DescribeServices 10. */
+const TAGS_PER_CALL = 20;
+const SERVICES_PER_CALL = 10;
+
+/** Pages through a list call until it returns no next token. */
+async function allPages<T>(page: (token: string | undefined) => Promise<{ items: T[]; next?: string }>) {
+  const items: T[] = [];
+  let token: string | undefined;
+  do {
+    const out = await page(token);
+    items.push(...out.items);
+    token = out.next;
+  } while (token);
+  return items;
+}
+
+const chunks = <T>(items: readonly T[], size: number) =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
+/** The `byom:deployment` tag's value (ELB, EFS and Secrets Manager spell tags Key/Value, ECS key/value). */
+function deploymentTagOf(
+  tags: ReadonlyArray<{ Key?: string; Value?: string; key?: string; value?: string }>,
+) {
+  const tag = tags.find((t) => (t.Key ?? t.key) === DEPLOYMENT_TAG);
+  return tag?.Value ?? tag?.value;
+}
+
+/**
+ * The orphan sweep's listing on AWS: every resource kind the workflow creates, found by the
+ * `byom:deployment` tag: target groups named byom-* and the rules of the two listeners (ELB
+ * DescribeTags), the cluster's services (DescribeServices with tags), task definitions of the byom-
+ * families, the file system's access points and the secrets under byom/ (their tags come with them).
+ */
+async function listTaggedResources(
+  clients: {
+    ecs: ECSClient;
+    elb: ElasticLoadBalancingV2Client;
+    efs: EFSClient;
+    secrets: SecretsManagerClient;
+  },
+  settings: AwsServingSettings,
+): Promise<TaggedResource[]> {
+  const { ecs, elb, efs, secrets } = clients;
+  const found: TaggedResource[] = [];
+  const elbTagged = async (kind: "targetGroup" | "listenerRule", arns: string[]) => {
+    for (const batch of chunks(arns, TAGS_PER_CALL)) {
+      const out = await elb.send(new DescribeTagsCommand({ ResourceArns: batch }));
+      for (const description of out.TagDescriptions ?? []) {
+        const deploymentId = deploymentTagOf(description.Tags ?? []);
+        if (deploymentId && description.ResourceArn)
+          found.push({ kind, id: description.ResourceArn, deploymentId });
+      }
+    }
+  };
+  const groups = await allPages(async (Marker) => {
+    const out = await elb.send(new DescribeTargetGroupsCommand({ Marker, PageSize: 400 }));
+    return { items: out.TargetGroups ?? [], next: out.NextMarker };
+  });
+  await elbTagged(
+    "targetGroup",
+    groups
+      .filter((g) => g.TargetGroupName?.startsWith("byom-") && g.TargetGroupArn)
+      .map((g) => g.TargetGroupArn as string),
+  );
+  for (const listenerArn of new Set([settings.listenerArn, settings.shadowListenerArn])) {
+    if (!listenerArn) continue;
+    const rules = await allPages(async (Marker) => {
+      const out = await elb.send(
+        new DescribeRulesCommand({ ListenerArn: listenerArn, Marker, PageSize: 400 }),
+      );
+      return { items: out.Rules ?? [], next: out.NextMarker };
+    });
+    await elbTagged(
+      "listenerRule",
+      rules.filter((r) => !r.IsDefault && r.RuleArn).map((r) => r.RuleArn as string),
+    );
+  }
+  const serviceArns = await allPages(async (nextToken) => {
+    const out = await ecs.send(new ListServicesCommand({ cluster: settings.clusterArn, nextToken }));
+    return { items: out.serviceArns ?? [], next: out.nextToken };
+  });
+  for (const batch of chunks(serviceArns, SERVICES_PER_CALL)) {
+    const out = await ecs.send(
+      new DescribeServicesCommand({ cluster: settings.clusterArn, services: batch, include: ["TAGS"] }),
+    );
+    for (const service of out.services ?? []) {
+      const deploymentId = deploymentTagOf(service.tags ?? []);
+      if (deploymentId && service.serviceArn && service.status !== "INACTIVE")
+        found.push({ kind: "service", id: service.serviceArn, deploymentId });
+    }
+  }
+  // ListTaskDefinitions' familyPrefix is a whole family name; the families' list takes a prefix.
+  const families = await allPages(async (nextToken) => {
+    const out = await ecs.send(
+      new ListTaskDefinitionFamiliesCommand({ familyPrefix: "byom-", status: "ACTIVE", nextToken }),
+    );
+    return { items: out.families ?? [], next: out.nextToken };
+  });
+  const taskDefinitions: string[] = [];
+  for (const family of families) {
+    taskDefinitions.push(
+      ...(await allPages(async (nextToken) => {
+        const out = await ecs.send(
+          new ListTaskDefinitionsCommand({ familyPrefix: family, status: "ACTIVE", nextToken }),
+        );
+        return { items: out.taskDefinitionArns ?? [], next: out.nextToken };
+      })),
+    );
+  }
+  for (const arn of taskDefinitions) {
+    const out = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ["TAGS"] }));
+    const deploymentId = deploymentTagOf(out.tags ?? []);
+    if (deploymentId) found.push({ kind: "taskDefinition", id: arn, deploymentId });
+  }
+  const accessPoints = await allPages(async (NextToken) => {
+    const out = await efs.send(
+      new DescribeAccessPointsCommand({ FileSystemId: settings.fileSystemId, NextToken }),
+    );
+    return { items: out.AccessPoints ?? [], next: out.NextToken };
+  });
+  for (const point of accessPoints) {
+    const deploymentId = deploymentTagOf(point.Tags ?? []);
+    if (deploymentId && point.AccessPointId)
+      found.push({ kind: "accessPoint", id: point.AccessPointId, deploymentId });
+  }
+  const secretList = await allPages(async (NextToken) => {
+    const out = await secrets.send(
+      new ListSecretsCommand({ Filters: [{ Key: "name", Values: [RUNTIME_SECRET_PREFIX] }], NextToken }),
+    );
+    return { items: out.SecretList ?? [], next: out.NextToken };
+  });
+  for (const secret of secretList) {
+    const deploymentId = deploymentTagOf(secret.Tags ?? []);
+    if (deploymentId && secret.ARN) found.push({ kind: "secret", id: secret.ARN, deploymentId });
+  }
+  return found;
 }
 
 interface StoppedTask {

@@ -114,3 +114,32 @@ export interface ServingInfrastructure {
    */
   readonly shadowTargetGroups: boolean;
 }
+
+/** What the orphan sweep looks for: resources the workflow creates, tagged `byom:deployment`. */
+export const TAGGED_RESOURCE_KINDS = [
+  "listenerRule",
+  "service",
+  "targetGroup",
+  "taskDefinition",
+  "accessPoint",
+  "secret",
+] as const;
+export type TaggedResourceKind = (typeof TAGGED_RESOURCE_KINDS)[number];
+
+export interface TaggedResource {
+  readonly kind: TaggedResourceKind;
+  /** Its ARN (an access point's id). */
+  readonly id: string;
+  /** The `byom:deployment` tag's value. */
+  readonly deploymentId: string;
+}
+
+/**
+ * The orphan sweep's view of the infrastructure (lambdas/deployments/workflow/orphan-sweep.ts):
+ * every resource tagged to a deployment, and its removal.
+ */
+export interface TaggedResources {
+  taggedResources(): Promise<TaggedResource[]>;
+  /** Removes one; a resource already gone is no error. */
+  deleteTagged(resource: TaggedResource): Promise<void>;
+}

@@ -431,6 +431,13 @@ class DeploymentServingItem(TypedDict):
     weight: int
     role: Literal["primary", "champion", "challenger"]
     resources: DeploymentServingItemResources  # The size and replica bounds it runs with
+    replicas: NotRequired[DeploymentServingItemReplicas]
+
+
+class DeploymentServingItemReplicas(TypedDict):
+    desired: int  # Replicas asked for now (autoscaling moves it between min and max)
+    running: int  # Replicas started
+    healthy: int  # Replicas passing the /readyz health check
 
 
 class DeploymentServingItemResources(TypedDict):
