@@ -34,6 +34,7 @@ const RUNNERS: Readonly<Record<JobKind, () => Promise<JobRunner>>> = {
     (await import("#lambdas/experiments/experiment-deletion.ts")).runExperimentDeletion,
   "complete-upload": async () =>
     (await import("#lambdas/artifacts/upload-completion.ts")).runUploadCompletion,
+  "import-mlflow": async () => (await import("#lambdas/imports/mlflow-import-job.ts")).runMlflowImport,
 };
 
 const num = (name: string, fallback: number) => Number(optionalEnv(name, String(fallback)));

@@ -377,7 +377,7 @@ class ImportMlflowModelBody(TypedDict):
 class Job(TypedDict):
     jobId: str
     projectId: str
-    kind: Literal["delete-project", "delete-experiment", "complete-upload"]
+    kind: Literal["delete-project", "delete-experiment", "complete-upload", "import-mlflow"]
     status: Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"]
     progress: JobProgress
     result: NotRequired[Any]  # What the job produced, once SUCCEEDED (null before)
@@ -537,11 +537,6 @@ class MetadataValueTimestampValue(TypedDict):
     timestamp_value: str
 
 
-class MlflowImport(TypedDict):
-    experiment: Experiment
-    artifact: Artifact
-
-
 class ModelVersion(TypedDict):
     modelId: str
     projectId: str
@@ -694,7 +689,7 @@ GetJobResult: TypeAlias = "Job"
 GetModelResult: TypeAlias = "RegisteredModel"
 GetModelVersionResult: TypeAlias = "ModelVersionWithExperiment"
 GetProjectResult: TypeAlias = "Project"
-ImportMlflowModelResult: TypeAlias = "MlflowImport"
+ImportMlflowModelResult: TypeAlias = "JobAccepted"
 ListCompositionsResult: TypeAlias = "Compositions"
 MetadataValue: TypeAlias = "MetadataValueStringValue | MetadataValueInt64Value | MetadataValueDoubleValue | MetadataValueBoolValue | MetadataValueJsonValue | MetadataValueTimestampValue"
 MetadataValueInput: TypeAlias = "MetadataValueInputStringValue | MetadataValueInputInt64Value | MetadataValueInputDoubleValue | MetadataValueInputBoolValue | MetadataValueInputJsonValue | MetadataValueInputTimestampValue"
