@@ -8,8 +8,8 @@ import {
   experimentView,
 } from "#lambdas/experiments/experiments.ts";
 import { getExperiment } from "#lambdas/experiments/experiments-repository.ts";
+import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/job-runner.ts";
 import type { JobProgress } from "#lambdas/jobs/jobs-repository.ts";
-import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/worker.ts";
 import { authorize } from "#lambdas/projects/access.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
 import { ConflictError, DomainError, UpstreamError, ValidationFailedError } from "#lambdas/shared/errors.ts";

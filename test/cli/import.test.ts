@@ -92,7 +92,9 @@ describe("byom import-mlflow", () => {
       "1",
     );
     expect(unreachable.code).toBe(1);
-    expect(unreachable.stderr).toMatch(/Job job-\S+ \(import-mlflow\) failed: The MLflow tracking server at http:\/\/127\.0\.0\.1:\d+ is unreachable/);
+    expect(unreachable.stderr).toMatch(
+      /Job job-\S+ \(import-mlflow\) failed: The MLflow tracking server at http:\/\/127\.0\.0\.1:\d+ is unreachable/,
+    );
 
     const usage = await byom(
       "import-mlflow",
