@@ -28,8 +28,10 @@ export const importMlflowRoute = defineRoute({
       .transform(String)
       .describe("The registered model version, e.g. 3"),
   }),
-  // The request only records the job (no lambda settings of its own); the job worker copies the files.
+  // The request only records the job; the job worker copies the files.
   responses: { ...jobAccepted, ...standardErrors },
+  // Each import holds the job worker for up to minutes: far below the other writes' 25/s.
+  throttle: { rateLimit: 2, burstLimit: 5 },
 });
 
 export const importRoutes = [importMlflowRoute];

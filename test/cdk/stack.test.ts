@@ -205,7 +205,7 @@ describe("the synthesized Byom stack", () => {
       synth.template.resourceCountIs("AWS::ApiGateway::RequestValidator", 0);
     });
 
-    it("throttles every route on its own: long-running routes far below reads", () => {
+    it("throttles every route on its own: the MLflow import far below the other writes", () => {
       const [stage] = Object.values(synth.template.findResources("AWS::ApiGateway::Stage"));
       const settings = stage?.Properties.MethodSettings as Array<Record<string, unknown>>;
       const of = (method: string, path: string) =>
