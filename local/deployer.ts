@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import type { StepSetting } from "#lambdas/deployments/serving-contract.ts";
 import type { EmulatorCredentials } from "./emulator-guard.ts";
-import { LocalServing, localProcessorTaskDefinitions } from "./local-serving.ts";
+import { LocalServing } from "./local-serving.ts";
 import { prepareImage } from "./python-env.ts";
 import { RuntimeSupervisor } from "./runtime-supervisor.ts";
 import { ScoringRouter } from "./scoring-router.ts";
@@ -86,9 +86,6 @@ export async function startDeployer(options: {
     DEPLOY_STATE_MACHINE_ARN: localStateMachineArn("deploy"),
     DELETE_STATE_MACHINE_ARN: localStateMachineArn("delete"),
     MODELS_ROOT: join(home, "models"),
-    PROCESSOR_TASK_DEFINITIONS: JSON.stringify(
-      localProcessorTaskDefinitions(BUILTIN_CATALOG.artifactProcessors.map((p) => p.name)),
-    ),
     HEALTH_CHECK_INTERVAL_SECONDS: "1",
     // Each check polls /readyz every 200 ms for up to 10 s: readiness is seen within 0.2 s.
     HEALTH_CHECK_POLL_SECONDS: "10",

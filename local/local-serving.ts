@@ -165,13 +165,12 @@ export class LocalServing implements ServingInfrastructure {
 
   async deleteRuntimeSecret(_secretArn: string): Promise<void> {}
 
-  /** The catalog's processor as it is: local processes mount nothing. */
-  async processorTaskFor(
-    _deploymentId: string,
-    _slot: Slot,
-    processor: { readonly taskDefinitionArn: string },
-  ): Promise<string> {
-    return processor.taskDefinitionArn;
+  /** The catalog's processor as it is, named by its entry: local processes mount nothing. */
+  async processorTaskFor(_deploymentId: string, slot: Slot) {
+    return localProcessorTaskDefinitions([slot.target.processor])[slot.target.processor] as {
+      taskDefinitionArn: string;
+      containerName: string;
+    };
   }
 
   async deleteProcessorTask(_taskDefinitionArn: string): Promise<void> {}

@@ -1,7 +1,6 @@
 import { ArnFormat, type CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
-import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -9,7 +8,6 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
-import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import { DEFAULT_MAX_REPLICAS } from "#lambdas/deployments/capacity.ts";
 import {
   DELETE_STEP_HANDLERS,
@@ -23,7 +21,8 @@ import {
 } from "#lambdas/deployments/serving-contract.ts";
 import { ARTIFACTS_PREFIX } from "#lambdas/shared/object-keys.ts";
 import { ByomFunction } from "./byom-function.ts";
-import { type ContainerImages, TASK_CPU_ARCHITECTURE } from "./container-images.ts";
+import { grantImagePull } from "./catalog-images.ts";
+import type { ContainerImages } from "./container-images.ts";
 import { DeleteWorkflow } from "./delete-workflow.ts";
 import { DeployWorkflow } from "./deploy-workflow.ts";
 import type { ModelFileSystem } from "./model-file-system.ts";
@@ -119,43 +118,23 @@ export class Deployer extends Construct {
       props.endpoints.addInterfaceEndpoint(`Deployer${name}`, service);
     }
 
-    const volume: ecs.Volume = {
-      name: "models",
-      efsVolumeConfiguration: {
-        fileSystemId: props.fileSystem.fileSystem.fileSystemId,
-        transitEncryption: "ENABLED",
-        authorizationConfig: { accessPointId: props.fileSystem.accessPoint.accessPointId, iam: "ENABLED" },
-      },
-    };
-
-    // Processors: one task definition per built-in processor; the workflow runs them with RunTask.
-    const processorTasks = new Map<string, ecs.FargateTaskDefinition>();
-    for (const processor of BUILTIN_CATALOG.artifactProcessors) {
-      const task = new ecs.FargateTaskDefinition(this, `Processor-${processor.name}`, {
-        cpu: 1024,
-        memoryLimitMiB: 4096,
-        ephemeralStorageGiB: 40,
-        runtimePlatform: {
-          cpuArchitecture: TASK_CPU_ARCHITECTURE,
-          operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
-        },
-        volumes: [volume],
-      });
-      const container = task.addContainer(processor.name, {
-        containerName: processor.name,
-        image: ecs.ContainerImage.fromRegistry(props.images.imageUri(processor.image)),
-        essential: true,
-        logging: ecs.LogDrivers.awsLogs({ streamPrefix: "processor", logGroup: processorLogs }),
-      });
-      container.addMountPoints({ sourceVolume: "models", containerPath: MODELS_MOUNT_PATH, readOnly: false });
-      props.images.assets.get(processor.image)?.repository.grantPull(task.obtainExecutionRole());
-      props.fileSystem.fileSystem.grant(
-        task.taskRole,
-        "elasticfilesystem:ClientMount",
-        "elasticfilesystem:ClientWrite",
-      );
-      processorTasks.set(processor.name, task);
-    }
+    // Processors: task definitions are registered per slot from the processor's catalog entry (its
+    // pinned image and env) by the StageArtifact step, with these roles.
+    const processorExecutionRole = new iam.Role(this, "ProcessorExecutionRole", {
+      assumedBy: new iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+      description: "Byom processor tasks: pull the catalog's images, write their logs",
+    });
+    processorLogs.grantWrite(processorExecutionRole);
+    grantImagePull(this, processorExecutionRole, props.images);
+    const processorTaskRole = new iam.Role(this, "ProcessorTaskRole", {
+      assumedBy: new iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+      description: "Byom processor tasks: write the slot's model to EFS, nothing else",
+    });
+    props.fileSystem.fileSystem.grant(
+      processorTaskRole,
+      "elasticfilesystem:ClientMount",
+      "elasticfilesystem:ClientWrite",
+    );
 
     // Runtimes: task definitions are registered per slot by the StartRuntime step, with these roles.
     const runtimeExecutionRole = new iam.Role(this, "RuntimeExecutionRole", {
@@ -178,27 +157,13 @@ export class Deployer extends Construct {
       description: "Byom runtime tasks: read models from EFS, nothing else",
     });
     props.fileSystem.fileSystem.grant(runtimeTaskRole, "elasticfilesystem:ClientMount");
-    const runtimeImages: Record<string, string> = {};
-    for (const runtime of BUILTIN_CATALOG.runtimes) {
-      const asset = props.images.assets.get(runtime.image);
-      if (!asset) continue;
-      runtimeImages[runtime.name] = asset.imageUri;
-      asset.repository.grantPull(runtimeExecutionRole);
-    }
+    grantImagePull(this, runtimeExecutionRole, props.images);
 
     // CONTAINER_ENGINE stays unset here: ECS runs any catalog image (only local mode sets it).
     const environment: Omit<Record<StepSetting, string>, ApiSettings | "CONTAINER_ENGINE"> = {
       TABLE_NAME: props.table.tableName,
       BUCKET_NAME: props.bucket.bucketName,
       MODELS_ROOT: MODELS_MOUNT_PATH,
-      PROCESSOR_TASK_DEFINITIONS: stack.toJsonString(
-        Object.fromEntries(
-          [...processorTasks].map(([name, task]) => [
-            name,
-            { taskDefinitionArn: task.taskDefinitionArn, containerName: name },
-          ]),
-        ),
-      ),
       CLUSTER_ARN: cluster.clusterArn,
       VPC_ID: props.vpc.vpcId,
       LISTENER_ARN: props.scoring.listener.listenerArn,
@@ -208,7 +173,8 @@ export class Deployer extends Construct {
       SHADOW_BASE_URL: props.scoring.shadowBaseUrl,
       TASK_SUBNET_IDS: props.vpc.selectSubnets(props.taskSubnets).subnetIds.join(","),
       RUNTIME_SECURITY_GROUP_IDS: props.scoring.runtimeSecurityGroup.securityGroupId,
-      RUNTIME_IMAGES: stack.toJsonString(runtimeImages),
+      PROCESSOR_EXECUTION_ROLE_ARN: processorExecutionRole.roleArn,
+      PROCESSOR_TASK_ROLE_ARN: processorTaskRole.roleArn,
       RUNTIME_EXECUTION_ROLE_ARN: runtimeExecutionRole.roleArn,
       RUNTIME_TASK_ROLE_ARN: runtimeTaskRole.roleArn,
       RUNTIME_LOG_GROUP: runtimeLogs.logGroupName,
@@ -247,11 +213,7 @@ export class Deployer extends Construct {
       });
       this.grantStep(fn, props, {
         processorLogs,
-        passRoles: [
-          runtimeExecutionRole,
-          runtimeTaskRole,
-          ...[...processorTasks.values()].flatMap((task) => [task.taskRole, task.obtainExecutionRole()]),
-        ],
+        passRoles: [runtimeExecutionRole, runtimeTaskRole, processorExecutionRole, processorTaskRole],
       });
       if (invokedByWorkflow) stepFunctions.push(fn);
       else this.monitor = fn;
@@ -264,10 +226,7 @@ export class Deployer extends Construct {
       Object.entries(DELETE_STEP_HANDLERS).map(([state, entry]) => [state, stepFunction(state, entry)]),
     ) as unknown as Record<DeleteStep, lambda.IFunction>;
 
-    const processorRoles = [...processorTasks.values()].flatMap((task) => [
-      task.taskRole.roleArn,
-      task.obtainExecutionRole().roleArn,
-    ]);
+    const processorRoles = [processorTaskRole.roleArn, processorExecutionRole.roleArn];
     this.deployWorkflow = new DeployWorkflow(this, "DeployWorkflow", {
       steps: deploySteps,
       processorTasks: {
@@ -443,6 +402,21 @@ export class Deployer extends Construct {
         conditions: { ArnEquals: { "ecs:cluster": cluster } },
       }),
     );
+    // Why a runtime task stopped (a pull failure, a container that exited): the deployment's reason.
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ecs:ListTasks"],
+        resources: ["*"],
+        conditions: { ArnEquals: { "ecs:cluster": cluster } },
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ecs:DescribeTasks"],
+        resources: [stack.formatArn({ service: "ecs", resource: "task", resourceName: "*" })],
+        conditions: { ArnEquals: { "ecs:cluster": cluster } },
+      }),
+    );
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ["iam:PassRole"],
@@ -506,13 +480,13 @@ export class Deployer extends Construct {
       `arn:${partition}:${service}:${region}:<AWS::AccountId>:${resource}`;
     const reasons: Record<string, string> = {
       "AwsSolutions-IAM5[Resource::*]":
-        "APIs without resource-level permissions: ecs:RegisterTaskDefinition/DeregisterTaskDefinition/DescribeTaskDefinition, application-autoscaling on services created at run time, elasticloadbalancing:Describe*, ecr:GetAuthorizationToken for image pulls, and the X-Ray and log-delivery calls of the state machines.",
+        "APIs without resource-level permissions: ecs:RegisterTaskDefinition/DeregisterTaskDefinition/DescribeTaskDefinition, ecs:ListTasks (limited to this cluster by an ecs:cluster condition), application-autoscaling on services created at run time, elasticloadbalancing:Describe*, ecr:GetAuthorizationToken for image pulls, and the X-Ray and log-delivery calls of the state machines.",
       [`AwsSolutions-IAM5[Resource::${arnOf(processorLogs)}:*]`]:
         "Steps read the log streams of processor tasks in this one log group to report why a processor failed.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", "service/*")}]`]:
         "Runtime services are created per deployment at run time; the statement is limited to this cluster by an ecs:cluster condition.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", "task/*")}]`]:
-        "runTask.sync watches and stops the processor tasks it starts, limited to this cluster by an ecs:cluster condition.",
+        "runTask.sync watches and stops the processor tasks it starts, and the steps read why a runtime task stopped; limited to this cluster by an ecs:cluster condition.",
       [`AwsSolutions-IAM5[Resource::${arn("elasticloadbalancing", "targetgroup/byom-*")}]`]:
         "Target groups are created per deployment slot at run time, all named byom-<slot>.",
       [`AwsSolutions-IAM5[Resource::${arn("elasticloadbalancing", "listener-rule/app/*")}]`]:

@@ -42,7 +42,10 @@ export class JobWorker extends QueueWorker {
       description: "Byom jobs: project and experiment deletion, multipart completion, MLflow imports",
       timeoutSeconds: JOB_TIMEOUT_SECONDS,
       maxReceiveCount: MAX_RECEIVE_COUNT,
-      maxConcurrency: Math.min(props.maxConcurrency ?? 5, props.reservedConcurrency ?? Number.POSITIVE_INFINITY),
+      maxConcurrency: Math.min(
+        props.maxConcurrency ?? 5,
+        props.reservedConcurrency ?? Number.POSITIVE_INFINITY,
+      ),
       reservedConcurrency: props.reservedConcurrency,
       deadLetterAlarmDescription:
         "Byom jobs: messages in the dead-letter queue. Their jobs were ended FAILED on the last attempt; see the job worker's logs.",

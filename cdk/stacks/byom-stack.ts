@@ -5,6 +5,7 @@ import { RUNTIME_PORT } from "#lambdas/deployments/serving-contract.ts";
 import type { Route } from "#lambdas/shared/http/route.ts";
 import { ARTIFACTS_PREFIX, DROP_PREFIX } from "#lambdas/shared/object-keys.ts";
 import { ArtifactBucket } from "../constructs/artifact-bucket.ts";
+import { CatalogImages } from "../constructs/catalog-images.ts";
 import { CatalogSeed } from "../constructs/catalog-seed.ts";
 import { ContainerImages } from "../constructs/container-images.ts";
 import { Deployer } from "../constructs/deployer.ts";
@@ -147,6 +148,14 @@ export class ByomStack extends Stack {
       table: this.table.table,
       imageUris: this.images.imageUris(),
       handler: props.seedCatalogHandler,
+    });
+
+    // Catalog images from outside the account are copied into ECR from outside the VPC.
+    const addEntry = this.api.functions.get("addCatalogEntry");
+    new CatalogImages(this, "CatalogImages", {
+      images: this.images,
+      importers: [...(addEntry ? [addEntry] : []), this.jobs.worker],
+      seeder: this.catalogSeed.seeder,
     });
 
     this.acknowledgeFindings();

@@ -21,13 +21,35 @@ export interface ModelTypeEntry {
   readonly readableName: string;
 }
 
-export interface ArtifactProcessorEntry {
+/**
+ * What an image entry (processor or runtime) says about its image besides `image`, and what the
+ * catalog records when the image is brought into this account's ECR (docs/catalog.md).
+ */
+export interface ImageFields {
+  /** Folder under runtime-images/ holding the image's Dockerfile (built-ins), or an image reference. */
+  readonly image: string;
+  /** A Secrets Manager secret with `{"username","password"}` for a private registry. */
+  readonly imageCredentialsArn?: string;
+  /**
+   * Set by the catalog, never by the caller: `<this account's ECR repository>@sha256:…`, what ECS
+   * tasks pull (a moving tag never changes a deployed image), once the image is in ECR.
+   */
+  readonly pinnedImage?: string;
+  /** READY once `pinnedImage` is set; IMPORTING while it is copied; FAILED with `imageStatusReason`. */
+  readonly imageStatus?: ImageStatus;
+  readonly imageStatusReason?: string;
+}
+
+export const IMAGE_STATUSES = ["READY", "IMPORTING", "FAILED"] as const;
+export type ImageStatus = (typeof IMAGE_STATUSES)[number];
+
+export interface ArtifactProcessorEntry extends ImageFields {
   readonly name: string;
   readonly deployableArtifactType: string;
   /** The model type the processor writes under TARGET_PATH. */
   readonly modelType: string;
-  /** Folder under runtime-images/ holding the image's Dockerfile (built-ins), or an image URI. */
-  readonly image: string;
+  /** Environment variables every run of this processor gets (under SOURCE_PATH/TARGET_PATH). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -43,11 +65,26 @@ export interface SettableEnv {
   readonly secret?: boolean;
 }
 
-export interface RuntimeEntry {
+/**
+ * Features that live in a runtime's own code (docs/catalog.md, Capabilities): a deployment that
+ * needs one from a runtime without it is refused (409 MISSING_CAPABILITY), never served without.
+ * passphrase: checks BYOM_PASSPHRASE_HASH; shadow: a champion mirroring to BYOM_SHADOW_URL;
+ * metrics: GET /metrics; capture: records requests and answers; columnar: column-oriented bodies;
+ * v2: the Open Inference (V2) protocol.
+ */
+export const RUNTIME_CAPABILITIES = ["passphrase", "shadow", "metrics", "capture", "columnar", "v2"] as const;
+export type RuntimeCapability = (typeof RUNTIME_CAPABILITIES)[number];
+
+/** What the load balancer probes when an entry names no health path: every scorer serves it. */
+export const DEFAULT_HEALTH_PATH = "/model/schema";
+
+export interface RuntimeEntry extends ImageFields {
   readonly name: string;
   readonly modelType: string;
-  /** Folder under runtime-images/ holding the image's Dockerfile (built-ins), or an image URI. */
-  readonly image: string;
+  /** The GET path that answers 200 once the runtime is ready. @default DEFAULT_HEALTH_PATH */
+  readonly healthPath?: string;
+  /** What the runtime implements beyond GET /model/schema and POST /model/score. @default none */
+  readonly capabilities?: readonly RuntimeCapability[];
   /** Environment variables every deployment of this runtime gets. */
   readonly env: Readonly<Record<string, string>>;
   /** The variables a deployment may set over `env` (none when absent). */
@@ -78,6 +115,12 @@ const PYTHON_RUNTIME_SETTINGS: readonly SettableEnv[] = [
     pattern: "^([1-9]|1[0-6])$",
   },
 ];
+
+/**
+ * What Byom's Python scorer (runtime-images/python/byom_scorer) implements today. metrics and
+ * capture are named for entries whose images serve them; no built-in does yet.
+ */
+const PYTHON_RUNTIME_CAPABILITIES: readonly RuntimeCapability[] = ["passphrase", "shadow", "columnar", "v2"];
 
 export const BUILTIN_CATALOG = {
   artifactTypes: [
@@ -128,6 +171,8 @@ export const BUILTIN_CATALOG = {
       image: "tabular-runtime",
       env: {},
       settableEnv: PYTHON_RUNTIME_SETTINGS,
+      healthPath: "/readyz",
+      capabilities: PYTHON_RUNTIME_CAPABILITIES,
       frameworks: ["sklearn", "xgboost", "lightgbm", "statsmodels", "onnx", "python_function"],
     },
     {
@@ -136,6 +181,8 @@ export const BUILTIN_CATALOG = {
       image: "pytorch-runtime",
       env: {},
       settableEnv: PYTHON_RUNTIME_SETTINGS,
+      healthPath: "/readyz",
+      capabilities: PYTHON_RUNTIME_CAPABILITIES,
       frameworks: ["pytorch", "torchvision", "fastai", "python_function"],
     },
     {
@@ -144,6 +191,8 @@ export const BUILTIN_CATALOG = {
       image: "tensorflow-runtime",
       env: {},
       settableEnv: PYTHON_RUNTIME_SETTINGS,
+      healthPath: "/readyz",
+      capabilities: PYTHON_RUNTIME_CAPABILITIES,
       frameworks: ["tensorflow", "keras", "python_function"],
     },
     {
@@ -153,6 +202,8 @@ export const BUILTIN_CATALOG = {
       image: "legacy-runtime",
       env: {},
       settableEnv: PYTHON_RUNTIME_SETTINGS,
+      healthPath: "/readyz",
+      capabilities: PYTHON_RUNTIME_CAPABILITIES,
       frameworks: ["gluon"],
     },
     {
@@ -160,6 +211,10 @@ export const BUILTIN_CATALOG = {
       modelType: MOJO_MODEL_TYPE,
       image: "mojo-runtime",
       env: {},
+      healthPath: "/readyz",
+      // The Java runtime checks passphrases; no shadow copies (it refuses to start as a champion),
+      // columnar bodies or V2 (docs/runtimes.md).
+      capabilities: ["passphrase"],
       frameworks: [H2O3_FRAMEWORK],
     },
   ],

@@ -130,3 +130,25 @@ function toRecord(item: Record<string, unknown>): CatalogRecord {
     createdBy: item.createdBy as string,
   };
 }
+
+/**
+ * Replaces a user entry's stored definition (the image import records its outcome), if the entry
+ * still exists and is not a built-in; false otherwise.
+ */
+export async function replaceUserEntry(kind: CatalogKind, entry: CatalogEntry): Promise<boolean> {
+  try {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: TABLE_NAME,
+        Key: keys.catalogEntry(kind, entry.name),
+        UpdateExpression: "SET entryJson = :entry",
+        ConditionExpression: "attribute_exists(pk) AND builtIn = :false",
+        ExpressionAttributeValues: { ":entry": JSON.stringify(entry), ":false": false },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}

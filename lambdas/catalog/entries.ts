@@ -1,11 +1,13 @@
 import * as z from "zod";
 import { instant, text } from "#lambdas/shared/http/schemas.ts";
-import type {
-  ArtifactProcessorEntry,
-  ArtifactTypeEntry,
-  DeployableArtifactTypeEntry,
-  ModelTypeEntry,
-  RuntimeEntry,
+import {
+  type ArtifactProcessorEntry,
+  type ArtifactTypeEntry,
+  type DeployableArtifactTypeEntry,
+  IMAGE_STATUSES,
+  type ModelTypeEntry,
+  RUNTIME_CAPABILITIES,
+  type RuntimeEntry,
 } from "./builtin.ts";
 
 /** The catalog's kinds as the API names them, and the BUILTIN_CATALOG list each one seeds from. */
@@ -39,10 +41,41 @@ export const catalogName = z
 const reference = (what: string) => catalogName.describe(`The name of an existing ${what}`);
 const readableName = text("readableName", { max: 200, notBlank: true, trim: true });
 const image = text("image", { max: 512, notBlank: true, trim: true }).describe(
-  "A container image URI (built-ins name a folder under runtime-images/)",
+  "A container image reference: this account's ECR, a public registry or a private one (with imageCredentialsArn); built-ins name a folder under runtime-images/",
 );
+const imageCredentialsArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
+    "a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)",
+  )
+  .optional()
+  .describe('A Secrets Manager secret holding {"username","password"} for a private registry');
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const envSchema = z
+  .record(z.string().regex(ENV_NAME, "environment variable names are [A-Za-z_][A-Za-z0-9_]*"), z.string())
+  .meta({ propertyNames: { pattern: ENV_NAME.source } });
+const healthPath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@/%-]{0,199}$/, "a path starting with /, without spaces or a query")
+  .optional()
+  .describe("The GET path that answers 200 once the runtime is ready (default /model/schema)");
+const capabilities = z
+  .array(z.enum(RUNTIME_CAPABILITIES))
+  .max(RUNTIME_CAPABILITIES.length)
+  .refine((list) => new Set(list).size === list.length, "each capability once")
+  .optional()
+  .describe(
+    "What the image implements beyond GET /model/schema and POST /model/score: passphrase, shadow, metrics, capture, columnar, v2 (docs/catalog.md)",
+  );
+/** Set by the catalog when it brings the image into this account's ECR. */
+const imageState = {
+  imageCredentialsArn: z.string().optional(),
+  pinnedImage: z.string().optional().describe("What tasks pull: this account's ECR repository@sha256:…"),
+  imageStatus: z.enum(IMAGE_STATUSES).optional(),
+  imageStatusReason: z.string().optional(),
+};
 
 const compiles = (pattern: string) => {
   try {
@@ -86,16 +119,18 @@ export const ENTRY_INPUT_SCHEMAS = {
     deployableArtifactType: reference("deployable artifact type"),
     modelType: reference("model type"),
     image,
+    imageCredentialsArn,
+    env: envSchema.optional().describe("Environment variables every run gets"),
   }),
   "model-types": z.strictObject({ name: catalogName, readableName }),
   runtimes: z.strictObject({
     name: catalogName,
     modelType: reference("model type"),
     image,
-    env: z
-      .record(z.string().regex(ENV_NAME, "environment variable names are [A-Za-z_][A-Za-z0-9_]*"), z.string())
-      .meta({ propertyNames: { pattern: ENV_NAME.source } })
-      .default({}),
+    imageCredentialsArn,
+    healthPath,
+    capabilities,
+    env: envSchema.default({}),
     frameworks: z
       .array(text("framework", { min: 1, max: 128 }))
       .max(100)
@@ -174,6 +209,8 @@ const processorView = z
     deployableArtifactType: z.string(),
     modelType: z.string(),
     image: z.string(),
+    env: z.record(z.string(), z.string()).optional(),
+    ...imageState,
     ...provenance,
   })
   .meta({ id: "CatalogArtifactProcessor" });
@@ -188,6 +225,9 @@ const runtimeView = z
     env: z.record(z.string(), z.string()),
     settableEnv: z.array(settableEnvSchema).optional(),
     frameworks: z.array(z.string()),
+    healthPath: z.string().optional(),
+    capabilities: z.array(z.enum(RUNTIME_CAPABILITIES)).optional(),
+    ...imageState,
     ...provenance,
   })
   .meta({ id: "CatalogRuntime" });

@@ -65,10 +65,21 @@ export const addCatalogEntryRoute = defineRoute({
   tag: "catalog",
   handler: `${handlers}/add-entry.ts`,
   admin: true,
+  // On AWS it reads the image's manifest from its registry (a few round trips) before answering.
+  lambda: { timeoutSeconds: 29 },
   body: newCatalogEntrySchema,
   responses: {
-    201: { description: "Added", schema: catalogEntryView },
+    201: {
+      description:
+        "Added. On AWS a processor's or runtime's image is pinned by digest: imageStatus READY when it is in this account's ECR, IMPORTING while a job copies it there (then READY, or FAILED with imageStatusReason)",
+      schema: catalogEntryView,
+    },
     ...standardErrors,
+    400: {
+      description:
+        "The body is not valid, or (on AWS) the image cannot be read: malformed reference, registry unreachable, no such image, access refused, no linux/amd64 image",
+      schema: errorBody,
+    },
     409: {
       description:
         "The name is taken, a referenced entry does not exist (UNKNOWN_CATALOG_ENTRY) or the kind is full (CATALOG_LIMIT_REACHED)",

@@ -10,6 +10,11 @@ export interface SeedOptions {
    * passes the URIs of the images it built; local mode passes none and keeps the folder names.
    */
   readonly imageUris?: Readonly<Record<string, string>>;
+  /**
+   * Pins an image URI to `repository@sha256:…` (on AWS: ECR's digest of the asset), so built-ins
+   * take the same path as any entry whose image is in this account's ECR (docs/catalog.md).
+   */
+  readonly pinImage?: (uri: string) => Promise<string>;
 }
 
 /**
@@ -22,10 +27,16 @@ export async function seedBuiltinCatalog(options: SeedOptions = {}): Promise<num
   for (const kind of CATALOG_KIND_NAMES) {
     const entries: readonly CatalogEntry[] = BUILTIN_CATALOG[CATALOG_KINDS[kind]];
     for (const [order, declared] of entries.entries()) {
-      const entry =
-        "image" in declared && options.imageUris?.[declared.image]
-          ? { ...declared, image: options.imageUris[declared.image] as string }
-          : declared;
+      const uri = "image" in declared ? options.imageUris?.[declared.image] : undefined;
+      const entry = uri
+        ? {
+            ...declared,
+            image: uri,
+            ...(options.pinImage
+              ? { pinnedImage: await options.pinImage(uri), imageStatus: "READY" as const }
+              : {}),
+          }
+        : declared;
       await putBuiltinEntry(
         { kind, entry, builtIn: true, order, createdAt: seededAt, createdBy: BUILTIN_CREATOR },
         seededAt,

@@ -61,6 +61,16 @@ export interface ResolvedTarget {
   readonly runtimeEnv: Readonly<Record<string, string>>;
   /** Names in runtimeEnv whose values are secret: on AWS they go through Secrets Manager. */
   readonly secretEnv?: readonly string[];
+  /**
+   * What ECS runs, from the catalog entries when the target was resolved: `repository@sha256:…`
+   * once an image is pinned, else the entry's image (docs/catalog.md). Absent in local mode's
+   * built-ins (they run as processes) and on slots recorded before images came from the catalog.
+   */
+  readonly images?: { readonly processor: string; readonly runtime: string };
+  /** The processor entry's env (the contract's variables are added per run). */
+  readonly processorEnv?: Readonly<Record<string, string>>;
+  /** The runtime entry's health path: the target group's health check (docs/catalog.md). */
+  readonly healthPath?: string;
   readonly framework: string | null;
   readonly inputSchema: readonly SchemaColumnRef[];
   readonly outputSchema: readonly SchemaColumnRef[] | null;

@@ -1,7 +1,7 @@
 import { listArtifacts } from "#lambdas/artifacts/artifacts-repository.ts";
-import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
+import { BUILTIN_CATALOG, DEFAULT_HEALTH_PATH, type ImageFields } from "#lambdas/catalog/builtin.ts";
 import { resolveComposition } from "#lambdas/catalog/catalog.ts";
-import type { RegistryReader } from "#lambdas/deployments/target-resolution.ts";
+import type { ImageState, RegistryReader } from "#lambdas/deployments/target-resolution.ts";
 import { parseModelSchema } from "#lambdas/experiments/schema-rules.ts";
 import { getModelVersion } from "#lambdas/models/models.ts";
 import { getModel } from "#lambdas/models/models-repository.ts";
@@ -57,8 +57,24 @@ export const registryReader: RegistryReader = {
         runtime: BUILTIN_CATALOG.runtimes.some((r) => r.name === resolved.runtime.name),
       },
       images: { processor: resolved.processor.image, runtime: resolved.runtime.image },
+      pinned: {
+        processor: imageStateOf(resolved.processor),
+        runtime: imageStateOf(resolved.runtime),
+      },
+      processorEnv: { ...(resolved.processor.env ?? {}) },
+      healthPath: resolved.runtime.healthPath ?? DEFAULT_HEALTH_PATH,
+      capabilities: resolved.runtime.capabilities ?? [],
     };
   },
 
   parseSchema: (key, value) => parseModelSchema(key, value),
 };
+
+/** What ECS pulls for an entry: its pinned `repository@sha256:…`, else its image as written. */
+function imageStateOf(entry: ImageFields): ImageState {
+  return {
+    image: entry.pinnedImage ?? entry.image,
+    status: entry.imageStatus ?? "READY",
+    ...(entry.imageStatusReason ? { reason: entry.imageStatusReason } : {}),
+  };
+}

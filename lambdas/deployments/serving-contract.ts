@@ -6,6 +6,10 @@
 
 /** The container port every runtime serves the scorer API on (docs/runtimes.md). */
 export const RUNTIME_PORT = 8080;
+/** The container every processor task definition names (the state machine overrides its env). */
+export const PROCESSOR_CONTAINER = "processor";
+/** What the target group checks on a slot recorded before targets carried their health path. */
+export const LEGACY_HEALTH_PATH = "/readyz";
 /** The shadow listener's port: champions send their copies there, clients never reach it. */
 export const SHADOW_PORT = 8081;
 /** Where the models volume (EFS) is mounted in the step Lambdas and every task (MODELS_ROOT). */
@@ -24,7 +28,6 @@ export const STEP_SETTINGS = {
   TABLE_NAME: "the registry table",
   BUCKET_NAME: "the artifact bucket",
   MODELS_ROOT: "where the models volume is mounted",
-  PROCESSOR_TASK_DEFINITIONS: "JSON: processor name → {taskDefinitionArn, containerName}",
   CLUSTER_ARN: "the ECS cluster runtime services run in",
   VPC_ID: "the VPC of the target groups",
   LISTENER_ARN: "the scoring listener",
@@ -33,7 +36,8 @@ export const STEP_SETTINGS = {
   SHADOW_BASE_URL: "the shadow listener's URL as runtimes reach it",
   TASK_SUBNET_IDS: "comma-separated subnets of runtime tasks",
   RUNTIME_SECURITY_GROUP_IDS: "comma-separated security groups of runtime tasks",
-  RUNTIME_IMAGES: "JSON: runtime name → image URI",
+  PROCESSOR_EXECUTION_ROLE_ARN: "the execution role of processor tasks",
+  PROCESSOR_TASK_ROLE_ARN: "the task role of processor tasks",
   RUNTIME_EXECUTION_ROLE_ARN: "the execution role of runtime tasks",
   RUNTIME_TASK_ROLE_ARN: "the task role of runtime tasks",
   RUNTIME_LOG_GROUP: "the log group of runtime tasks",

@@ -1,4 +1,4 @@
-import type { SettableEnv } from "#lambdas/catalog/builtin.ts";
+import type { ImageStatus, RuntimeCapability, SettableEnv } from "#lambdas/catalog/builtin.ts";
 import { DEFAULT_MAX_REPLICAS, resolveResources } from "#lambdas/deployments/capacity.ts";
 import type {
   DeploymentMode,
@@ -49,6 +49,30 @@ export interface Composition {
   /** Entries declared by Byom (lambdas/catalog/builtin.ts), whose images local mode runs as processes. */
   readonly builtIn: { readonly processor: boolean; readonly runtime: boolean };
   readonly images: { readonly processor: string; readonly runtime: string };
+  /** What ECS would pull for each, and whether the entry's image is in this account's ECR yet. */
+  readonly pinned: { readonly processor: ImageState; readonly runtime: ImageState };
+  readonly processorEnv: Readonly<Record<string, string>>;
+  readonly healthPath: string;
+  readonly capabilities: readonly RuntimeCapability[];
+}
+
+export interface ImageState {
+  readonly image: string;
+  readonly status: ImageStatus;
+  readonly reason?: string;
+}
+
+/** What a deployment asks of its runtimes beyond scoring (docs/catalog.md, Capabilities). */
+export interface DeploymentNeeds {
+  readonly securityMode: "none" | "passphrase";
+}
+
+export class MissingCapabilityError extends ConflictError {
+  override readonly code = "MISSING_CAPABILITY";
+}
+
+export class ImageNotReadyError extends ConflictError {
+  override readonly code = "IMAGE_NOT_READY";
 }
 
 export class ContainerEngineRequiredError extends ConflictError {
@@ -162,6 +186,7 @@ export async function resolveTargets(
   projectId: string,
   mode: DeploymentMode,
   targets: readonly TargetSpec[],
+  needs: DeploymentNeeds = { securityMode: "none" },
 ): Promise<ResolvedTarget[]> {
   checkTargetsForMode(mode, targets);
   checkLoadBalancerQuotas(targets);
@@ -169,9 +194,11 @@ export async function resolveTargets(
   const limit = maxReplicas();
   for (const [i, target] of targets.entries()) {
     const resources = resolveResources(target.resources, limit, `body.targets.${i}.resources`);
+    const { role, weight } = roleAndWeight(mode, target);
     resolved.push({
-      ...(await resolveTarget(reader, projectId, target, `body.targets.${i}`)),
-      ...roleAndWeight(mode, target),
+      ...(await resolveTarget(reader, projectId, target, `body.targets.${i}`, { ...needs, role })),
+      role,
+      weight,
       resources,
     });
   }
@@ -183,6 +210,7 @@ async function resolveTarget(
   projectId: string,
   target: TargetSpec,
   path: string,
+  needs: DeploymentNeeds & { role: TargetRole },
 ): Promise<Omit<ResolvedTarget, "role" | "weight" | "resources">> {
   const { modelId, version } = target;
   const found = await reader.modelVersion(projectId, modelId, version);
@@ -236,6 +264,7 @@ async function resolveTarget(
     );
   }
   checkRunnable(composition, label, path);
+  checkCapabilities(composition, needs, label, path);
   const settings = checkSettings(composition, target.env ?? {}, `${path}.env`);
   return {
     modelId,
@@ -249,6 +278,16 @@ async function resolveTarget(
     runtime: composition.runtime,
     runtimeEnv: { ...composition.runtimeEnv, ...settings.env },
     ...(settings.secret.length > 0 ? { secretEnv: settings.secret } : {}),
+    ...(containerEngine() === "none"
+      ? {}
+      : {
+          images: {
+            processor: composition.pinned.processor.image,
+            runtime: composition.pinned.runtime.image,
+          },
+        }),
+    ...(Object.keys(composition.processorEnv).length > 0 ? { processorEnv: composition.processorEnv } : {}),
+    healthPath: composition.healthPath,
     framework,
     inputSchema,
     outputSchema,
@@ -275,6 +314,50 @@ function checkRunnable(composition: Composition, label: string, path: string): v
       image: composition.images[kind],
     })),
   );
+}
+
+/**
+ * A runtime must implement what the deployment relies on: a passphrase check (else the endpoint
+ * would be open) and, for a champion, mirroring shadow copies. On AWS the entries' images must
+ * also be in this account's ECR (imported: READY).
+ */
+function checkCapabilities(
+  composition: Composition,
+  needs: DeploymentNeeds & { role: TargetRole },
+  label: string,
+  path: string,
+): void {
+  const needed: Array<[RuntimeCapability, string]> = [];
+  if (needs.securityMode === "passphrase")
+    needed.push(["passphrase", "the deployment is protected by a passphrase"]);
+  if (needs.role === "champion") needed.push(["shadow", "a champion mirrors its requests to the challenger"]);
+  const missing = needed.filter(([capability]) => !composition.capabilities.includes(capability));
+  if (missing.length > 0) {
+    throw new MissingCapabilityError(
+      `Runtime '${composition.runtime}' for ${label} lacks the ${missing.map(([c]) => `'${c}'`).join(" and ")} capability: ${missing.map(([, why]) => why).join("; ")}. Its catalog entry declares ${composition.capabilities.length ? composition.capabilities.join(", ") : "none"}. Choose a runtime that has it (GET /v1/catalog/runtimes)${missing.some(([c]) => c === "passphrase") ? ", or deploy with security mode none where that is allowed" : ""}.`,
+      missing.map(([capability, why]) => ({
+        path: `${path}.runtime`,
+        message: `missing capability ${capability}`,
+        capability,
+        why,
+        runtime: composition.runtime,
+      })),
+    );
+  }
+  if (containerEngine() === "none") return;
+  for (const kind of ["processor", "runtime"] as const) {
+    const state = composition.pinned[kind];
+    if (state.status === "READY") continue;
+    const list = kind === "runtime" ? "runtimes" : "artifact-processors";
+    const next =
+      state.status === "IMPORTING"
+        ? `Deploy again once GET /v1/catalog/${list} shows it READY.`
+        : `Fix the image, then delete the entry (DELETE /v1/catalog/${list}?name=${composition[kind]}) and add it again.`;
+    throw new ImageNotReadyError(
+      `The image of ${kind} '${composition[kind]}' is ${state.status === "IMPORTING" ? "still being copied into this account's ECR" : "not in this account's ECR"}${state.reason ? `: ${state.reason.replace(/\.?$/, ".")}` : "."} ${next}`,
+      [{ path: `${path}.${kind}`, message: `image ${state.status}`, [kind]: composition[kind] }],
+    );
+  }
 }
 
 /** The target's `env`, checked against what the runtime entry declares settable. */

@@ -17,6 +17,7 @@ const RUNNERS: Readonly<Record<JobKind, () => Promise<JobRunner>>> = {
   "complete-upload": async () =>
     (await import("#lambdas/artifacts/upload-completion-job.ts")).runUploadCompletion,
   "import-mlflow": async () => (await import("#lambdas/imports/mlflow-import-job.ts")).runMlflowImport,
+  "import-image": async () => (await import("#lambdas/catalog/image-import.ts")).runImageImport,
 };
 
 const num = (name: string, fallback: number) => Number(optionalEnv(name, String(fallback)));

@@ -177,3 +177,78 @@ describe("the deployer in the synthesized stack", () => {
     expect(env.MAX_REPLICAS).toBe("10");
   });
 });
+
+describe("catalog images in the synthesized stack", () => {
+  const ecrStatements = (roleLogicalId: string) =>
+    policyStatementsOf(roleLogicalId).filter((s: any) =>
+      [s.Action].flat().some((a: string) => a.startsWith("ecr:")),
+    );
+  const resourcesText = (statement: any) => JSON.stringify(statement.Resource);
+
+  it("lets runtime and processor tasks pull only the built-ins' asset repository and byom/images/*", () => {
+    const roles = synth.template.findResources("AWS::IAM::Role");
+    const executionRoles = Object.keys(roles).filter((id) => /(Runtime|Processor)ExecutionRole/.test(id));
+    expect(executionRoles).toHaveLength(2);
+    for (const role of executionRoles) {
+      const statements = ecrStatements(role);
+      const pull = statements.filter((s: any) => [s.Action].flat().includes("ecr:BatchGetImage"));
+      expect(pull, role).toHaveLength(1);
+      const resources = [pull[0].Resource].flat();
+      // The CDK assets repository (one for every built-in) and the imported images' prefix.
+      expect(resources, role).toHaveLength(2);
+      expect(resourcesText(pull[0])).toContain("container-assets");
+      expect(resourcesText(pull[0])).toContain(":repository/byom/images/*");
+      expect(resourcesText(pull[0])).not.toMatch(/:repository\/\*"/);
+      // Nothing but pulls; the token call is the one action without resource-level permissions.
+      for (const s of statements) {
+        const actions = [s.Action].flat();
+        expect(
+          actions.every((a: string) =>
+            [
+              "ecr:BatchGetImage",
+              "ecr:GetDownloadUrlForLayer",
+              "ecr:BatchCheckLayerAvailability",
+              "ecr:GetAuthorizationToken",
+            ].includes(a),
+          ),
+          role,
+        ).toBe(true);
+        if (s.Resource === "*") expect(actions).toEqual(["ecr:GetAuthorizationToken"]);
+      }
+    }
+  });
+
+  it("lets the catalog's add-entry function and the job worker push only under byom/images/ and read byom-registry/ secrets", () => {
+    const functions = synth.template.findResources("AWS::Lambda::Function");
+    for (const fn of [synth.stack.api.functions.get("addCatalogEntry"), synth.stack.jobs.worker]) {
+      expect(fn).toBeDefined();
+      const env = functions[logicalId(fn?.function.node.defaultChild)]?.Properties.Environment.Variables;
+      expect(env.IMAGE_REPOSITORY_PREFIX).toBe("byom/images");
+      expect(JSON.stringify(env.IMAGE_REGISTRY)).toContain(".dkr.ecr.");
+      const statements = policyStatementsOf(logicalId(fn?.role.node.defaultChild));
+      const push = statements.find((s: any) => [s.Action].flat().includes("ecr:PutImage"));
+      expect(resourcesText(push)).toContain(":repository/byom/images/*");
+      expect([push.Resource].flat()).toHaveLength(1);
+      const secrets = statements.find((s: any) =>
+        [s.Action].flat().includes("secretsmanager:GetSecretValue"),
+      );
+      expect(resourcesText(secrets)).toContain(":secret:byom-registry/*");
+    }
+    // Only those two may push images.
+    const pushers = Object.values(synth.template.findResources("AWS::IAM::Policy")).filter((p) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes("ecr:PutImage"),
+    );
+    expect(pushers).toHaveLength(2);
+  });
+
+  it("registers no processor task definition at synth: the workflow registers each from the catalog entry", () => {
+    expect(Object.keys(synth.template.findResources("AWS::ECS::TaskDefinition"))).toEqual([]);
+    const step = synth.template.findResources("AWS::Lambda::Function");
+    const env = Object.values(step).find(
+      (f) => f.Properties.Environment?.Variables?.PROCESSOR_EXECUTION_ROLE_ARN,
+    )?.Properties.Environment.Variables;
+    expect(env.PROCESSOR_TASK_ROLE_ARN).toBeDefined();
+    expect(env.RUNTIME_IMAGES).toBeUndefined();
+    expect(env.PROCESSOR_TASK_DEFINITIONS).toBeUndefined();
+  });
+});

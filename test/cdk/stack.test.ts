@@ -372,7 +372,13 @@ describe("the synthesized Byom stack", () => {
 
     it("lets exactly the handlers that start jobs send to the job queue, with its URL in their environment", () => {
       const queue = logicalId(synth.stack.jobs.queue.node.defaultChild);
-      const starters = ["deleteProject", "deleteExperiment", "completeArtifactUpload", "importMlflowModel"];
+      const starters = [
+        "deleteProject",
+        "deleteExperiment",
+        "completeArtifactUpload",
+        "importMlflowModel",
+        "addCatalogEntry",
+      ];
       for (const route of ROUTES) {
         const fn = synth.stack.api.functions.get(route.operationId);
         const resolved = synth.template.toJSON().Resources[logicalId(fn?.function.node.defaultChild)];

@@ -24,8 +24,9 @@ const settings = (shadow: boolean, shadowListenerArn = SHADOW_LISTENER) => ({
   shadowBaseUrl: shadow ? "http://internal-byom.elb.amazonaws.com:8081" : undefined,
   subnetIds: ["subnet-a"],
   securityGroupIds: ["sg-runtime"],
-  runtimeImages: { "python-scorer": "image:latest" },
   executionRoleArn: "exec",
+  processorExecutionRoleArn: "processor-exec",
+  processorTaskRoleArn: "processor-task",
   taskRoleArn: "task",
   runtimeLogGroup: "runtime-logs",
   processorLogGroup: "processor-logs",
@@ -35,36 +36,13 @@ const settings = (shadow: boolean, shadowListenerArn = SHADOW_LISTENER) => ({
   region: "eu-west-1",
 });
 
-/** A processor's task definition as the CDK app registers it: the shared volume, mounted whole. */
-const PROCESSOR_TEMPLATE = {
-  taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/ByomProcessormlflow:1",
-  networkMode: "awsvpc",
-  requiresCompatibilities: ["FARGATE"],
-  cpu: "1024",
-  memory: "4096",
-  ephemeralStorage: { sizeInGiB: 40 },
-  executionRoleArn: "processor-exec",
-  taskRoleArn: "processor-task",
-  containerDefinitions: [
-    {
-      name: "mlflow",
-      image: "processor:latest",
-      mountPoints: [{ sourceVolume: "models", containerPath: "/mnt/models", readOnly: false }],
-    },
-  ],
-  volumes: [
-    {
-      name: "models",
-      efsVolumeConfiguration: { fileSystemId: "fs", authorizationConfig: { accessPointId: "fsap-shared" } },
-    },
-  ],
-};
+const PROCESSOR_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/byom/images/ghcr.io/acme/p@sha256:def";
 
 /** An AwsServing whose ELB and ECS clients record the commands they are sent and answer like the API. */
 function recording(
   shadow: boolean,
   shadowListenerArn = SHADOW_LISTENER,
-  options: { secretExists?: boolean; serviceArn?: string } = {},
+  options: { secretExists?: boolean; serviceArn?: string; stoppedTasks?: any[] } = {},
 ) {
   const serving = new AwsServing(settings(shadow, shadowListenerArn));
   const sent: Array<{ command: string; input: any }> = [];
@@ -89,8 +67,12 @@ function recording(
         return { ARN: `arn:secret:${command.input.SecretId}-AbCdEf` };
       case "CreateAccessPointCommand":
         return { AccessPointId: "fsap-new" };
-      case "DescribeTaskDefinitionCommand":
-        return { taskDefinition: PROCESSOR_TEMPLATE };
+      case "ListTasksCommand":
+        return { taskArns: options.stoppedTasks?.map((t) => t.taskArn) ?? [] };
+      case "DescribeTasksCommand":
+        return { tasks: options.stoppedTasks ?? [] };
+      case "DescribeServicesCommand":
+        return { services: [{ events: [{ message: "(service byom-s1) has started 1 tasks" }] }] };
       default:
         return {};
     }
@@ -170,7 +152,12 @@ describe("the AWS serving adapter with the shadow listener on an ALB of its own 
     position: 1,
     revision: 1,
     resources: { accessPointId: "fsap-sabc" },
-    target: { role: "challenger", weight: 0, runtime: "python-scorer" } as ResolvedTarget,
+    target: {
+      role: "challenger",
+      weight: 0,
+      runtime: "python-scorer",
+      images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
+    } as ResolvedTarget,
   };
 
   it("tells a shadow listener on another load balancer from one on the scoring ALB", () => {
@@ -291,7 +278,13 @@ describe("the AWS serving adapter's per-slot access points", () => {
     position: 0,
     revision: 1,
     resources: { accessPointId: "fsap-slot" },
-    target: { role: "primary", weight: 100, runtime: "python-scorer" } as ResolvedTarget,
+    target: {
+      role: "primary",
+      weight: 100,
+      runtime: "python-scorer",
+      images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
+      processorEnv: { MLFLOW_MODE: "strict" },
+    } as unknown as ResolvedTarget,
   };
   const SLOT_DIR = "/mnt/models/dep-x/s0123456789ab";
 
@@ -343,20 +336,12 @@ describe("the AWS serving adapter's per-slot access points", () => {
     ]);
   });
 
-  it("registers the slot's processor from the catalog's task definition with the slot's volume alone", async () => {
+  it("registers the slot's processor from its catalog entry (pinned image, env) with the slot's volume alone", async () => {
     const { serving, sent } = recording(false);
-    const arn = await serving.processorTaskFor(
-      "dep-x",
-      slot,
-      { taskDefinitionArn: PROCESSOR_TEMPLATE.taskDefinitionArn, containerName: "mlflow" },
-      "fsap-slot",
-    );
-    expect(arn).toBe("task-definition-arn");
-    expect(sent[0]).toEqual({
-      command: "DescribeTaskDefinitionCommand",
-      input: { taskDefinition: PROCESSOR_TEMPLATE.taskDefinitionArn },
-    });
-    const task = sent[1]?.input;
+    const processor = await serving.processorTaskFor("dep-x", slot, "fsap-slot");
+    expect(processor).toEqual({ taskDefinitionArn: "task-definition-arn", containerName: "processor" });
+    expect(sent.map((s) => s.command)).toEqual(["RegisterTaskDefinitionCommand"]);
+    const task = sent[0]?.input;
     expect(task.family).toBe("byom-dep-x-s0123456789ab-processor");
     expect(task).toMatchObject({
       cpu: "1024",
@@ -376,11 +361,12 @@ describe("the AWS serving adapter's per-slot access points", () => {
       },
     ]);
     expect(task.containerDefinitions).toEqual([
-      {
-        name: "mlflow",
-        image: "processor:latest",
+      expect.objectContaining({
+        name: "processor",
+        image: PROCESSOR_IMAGE,
+        environment: [{ name: "MLFLOW_MODE", value: "strict" }],
         mountPoints: [{ sourceVolume: "models", containerPath: SLOT_DIR, readOnly: false }],
-      },
+      }),
     ]);
   });
 
@@ -404,7 +390,13 @@ describe("the AWS serving adapter's runtime secrets", () => {
     position: 0,
     revision: 1,
     resources: { accessPointId: "fsap-slot" },
-    target: { role: "primary", weight: 100, runtime: "python-scorer" } as ResolvedTarget,
+    target: {
+      role: "primary",
+      weight: 100,
+      runtime: "python-scorer",
+      images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
+      processorEnv: { MLFLOW_MODE: "strict" },
+    } as unknown as ResolvedTarget,
   };
 
   it("stores a passphrase hash as a secret named for the slot, tagged for its deployment", async () => {
@@ -489,6 +481,7 @@ describe("the AWS serving adapter's capacity", () => {
       role: "primary",
       weight: 100,
       runtime: "python-scorer",
+      images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
       resources: { cpu: "0.5", memoryMiB: 3072, replicas },
     } as ResolvedTarget,
   });
@@ -554,5 +547,85 @@ describe("the AWS serving adapter's capacity", () => {
       "DeleteServiceCommand",
     ]);
     expect(sent[0]?.input.ResourceId).toBe("service/byom/byom-s0123456789ab");
+  });
+});
+
+describe("the AWS serving adapter's view of a runtime that does not start", () => {
+  // ECS's answers are recorded here: moto launches no tasks for a service, so it cannot produce a
+  // stopped task with a stop code (what real ECS reports for a pull failure or an exited container).
+  const slot = {
+    slotId: "s1",
+    position: 0,
+    revision: 1,
+    resources: {
+      targetGroupArn: "tg-s1",
+      serviceArn: "arn:aws:ecs:eu-west-1:123456789012:service/byom/byom-s1",
+    },
+    target: { role: "primary", weight: 100, runtime: "acme" },
+  } as unknown as Slot;
+
+  it("fails at once with ECS's reason when the image cannot be pulled", async () => {
+    const { serving, sent } = recording(false, SHADOW_LISTENER, {
+      stoppedTasks: [
+        {
+          taskArn: "t-1",
+          stopCode: "TaskFailedToStart",
+          stoppedAt: new Date(),
+          stoppedReason:
+            "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref 123456789012.dkr.ecr.eu-west-1.amazonaws.com/byom/images/ghcr.io/acme/r@sha256:abc: not found",
+          containers: [{ name: "runtime" }],
+        },
+      ],
+    });
+    const health = await serving.runtimeHealth(slot);
+    expect(health.state).toBe("failing");
+    expect(health.state !== "healthy" && health.detail).toMatch(
+      /^a task stopped: CannotPullContainerError: .*not found/,
+    );
+    const list = sent.find((s) => s.command === "ListTasksCommand")?.input;
+    expect(list).toEqual({ cluster: "cluster", serviceName: "byom-s1", desiredStatus: "STOPPED" });
+  });
+
+  it("fails with the container's exit code when the runtime exits, naming the latest stopped task", async () => {
+    const { serving } = recording(false, SHADOW_LISTENER, {
+      stoppedTasks: [
+        {
+          taskArn: "t-old",
+          stopCode: "ServiceSchedulerInitiated",
+          stoppedAt: new Date(1000),
+          stoppedReason: "Task failed ELB health checks",
+        },
+        {
+          taskArn: "t-new",
+          stopCode: "EssentialContainerExited",
+          stoppedAt: new Date(2000),
+          stoppedReason: "Essential container in task exited",
+          containers: [{ name: "runtime", exitCode: 3 }],
+        },
+      ],
+    });
+    const health = await serving.runtimeHealth(slot);
+    expect(health).toEqual({
+      state: "failing",
+      detail: expect.stringContaining(
+        "a task stopped: Essential container in task exited; container runtime exited with code 3",
+      ),
+    });
+  });
+
+  it("keeps waiting, with the reason, when the load balancer stopped a task that was slow to become healthy", async () => {
+    const { serving } = recording(false, SHADOW_LISTENER, {
+      stoppedTasks: [
+        {
+          taskArn: "t",
+          stopCode: "ServiceSchedulerInitiated",
+          stoppedAt: new Date(),
+          stoppedReason: "Task failed ELB health checks in (target-group tg-s1)",
+        },
+      ],
+    });
+    const health = await serving.runtimeHealth(slot);
+    expect(health.state).toBe("starting");
+    expect(health.state !== "healthy" && health.detail).toContain("Task failed ELB health checks");
   });
 });

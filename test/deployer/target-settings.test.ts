@@ -6,7 +6,8 @@ import { errorResponse } from "#lambdas/shared/http/error-response.ts";
 // The rules resolveTargets applies to a target's `env` and to image-only entries, against a
 // registry that answers as the real one does for a deployable version (the platform tests in
 // runtime-settings.test.ts go through the real one).
-const composition: Composition = {
+const ACME_REPO = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/byom/images/ghcr.io/acme/runtime";
+let composition: Composition = {
   processor: "python-mlflow-processor",
   runtime: "acme-runtime",
   runtimeEnv: { ACME_MODE: "fast", ACME_LEVEL: "1" },
@@ -15,7 +16,14 @@ const composition: Composition = {
     { name: "ACME_TOKEN", description: "a token", pattern: "[a-z0-9]{8,}", secret: true },
   ],
   builtIn: { processor: true, runtime: false },
-  images: { processor: "mlflow-processor", runtime: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/acme:1" },
+  images: { processor: "mlflow-processor", runtime: "ghcr.io/acme/runtime:1" },
+  pinned: {
+    processor: { image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/cdk-assets:mlflow", status: "READY" },
+    runtime: { image: `${ACME_REPO}@sha256:${"a".repeat(64)}`, status: "READY" },
+  },
+  processorEnv: {},
+  healthPath: "/model/schema",
+  capabilities: ["columnar"],
 };
 const reader: RegistryReader = {
   modelVersion: async () => ({
@@ -30,11 +38,13 @@ const reader: RegistryReader = {
   composition: async () => composition,
   parseSchema: (_key, value) => value as never,
 };
-const resolve = (env?: Record<string, string>) =>
-  resolveTargets(reader, "prj-x", "single", [{ modelId: "mdl-1", version: 1, env }]);
+const resolve = (env?: Record<string, string>, securityMode: "none" | "passphrase" = "none") =>
+  resolveTargets(reader, "prj-x", "single", [{ modelId: "mdl-1", version: 1, env }], { securityMode });
 
+const original = composition;
 afterEach(() => {
   delete process.env.CONTAINER_ENGINE;
+  composition = original;
 });
 
 describe("a target's env", () => {
@@ -65,9 +75,31 @@ describe("a target's env", () => {
 });
 
 describe("an image-only entry", () => {
-  it("resolves where a container engine runs it (AWS: the setting is unset)", async () => {
+  it("resolves where a container engine runs it (AWS: the setting is unset), naming the pinned images", async () => {
     const [target] = await resolve();
     expect(target?.runtime).toBe("acme-runtime");
+    expect(target?.images).toEqual({
+      processor: composition.pinned.processor.image,
+      runtime: `${ACME_REPO}@sha256:${"a".repeat(64)}`,
+    });
+    expect(target?.healthPath).toBe("/model/schema");
+  });
+
+  it("is refused with 409 IMAGE_NOT_READY while its image is copied or after the copy failed", async () => {
+    for (const [status, reason, text] of [
+      ["IMPORTING", undefined, /still being copied/],
+      ["FAILED", "HTTP 404 for the manifest", /not in this account's ECR: HTTP 404 for the manifest/],
+    ] as const) {
+      composition = {
+        ...original,
+        pinned: { ...original.pinned, runtime: { image: "ghcr.io/acme/runtime:1", status, reason } },
+      };
+      const response = errorResponse(await resolve().catch((e) => e));
+      expect(response.statusCode).toBe(409);
+      const { error } = JSON.parse(response.body);
+      expect(error.code).toBe("IMAGE_NOT_READY");
+      expect(error.message).toMatch(text);
+    }
   });
 
   it("is refused with 409 CONTAINER_ENGINE_REQUIRED where the platform says there is none", async () => {
@@ -79,5 +111,40 @@ describe("an image-only entry", () => {
     expect(error.message).toContain("runtime 'acme-runtime'");
     expect(error.message).not.toContain("processor 'python-mlflow-processor'");
     expect(error.details[0].path).toBe("body.targets.0.runtime");
+  });
+});
+
+describe("capabilities", () => {
+  it("a passphrase on a runtime without the passphrase capability is 409 naming it, never served open", async () => {
+    const response = errorResponse(await resolve(undefined, "passphrase").catch((e) => e));
+    expect(response.statusCode).toBe(409);
+    const { error } = JSON.parse(response.body);
+    expect(error.code).toBe("MISSING_CAPABILITY");
+    expect(error.message).toMatch(/Runtime 'acme-runtime' .* lacks the 'passphrase' capability/);
+    expect(error.details[0]).toMatchObject({ capability: "passphrase", path: "body.targets.0.runtime" });
+  });
+
+  it("a passphrase on a runtime that declares it resolves", async () => {
+    composition = { ...original, capabilities: ["passphrase"] };
+    const [target] = await resolve(undefined, "passphrase");
+    expect(target?.runtime).toBe("acme-runtime");
+  });
+
+  it("a champion needs shadow: the MOJO runtime's entry lacks it", async () => {
+    const { BUILTIN_CATALOG } = await import("#lambdas/catalog/builtin.ts");
+    const mojo = BUILTIN_CATALOG.runtimes.find((r) => r.name === "h2o3-mojo-runtime");
+    composition = { ...original, runtime: "h2o3-mojo-runtime", capabilities: mojo?.capabilities ?? [] };
+    const response = errorResponse(
+      await resolveTargets(reader, "prj-x", "champion_challenger", [
+        { modelId: "mdl-1", version: 1, role: "champion" },
+        { modelId: "mdl-1", version: 1, role: "challenger" },
+      ]).catch((e) => e),
+    );
+    expect(response.statusCode).toBe(409);
+    const { error } = JSON.parse(response.body);
+    expect(error.code).toBe("MISSING_CAPABILITY");
+    expect(error.details).toEqual([
+      expect.objectContaining({ capability: "shadow", path: "body.targets.0.runtime" }),
+    ]);
   });
 });

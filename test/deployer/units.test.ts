@@ -63,6 +63,20 @@ describe("deployer rules", () => {
     expect(await failureReasonOf(task, infra)).toBe(
       "The artifact processor failed (exit code 1): the zip has 9 entries, over the limit of 2",
     );
+    // An image ECS cannot pull: no log line, ECS's reasons instead.
+    const pull = {
+      Error: "States.TaskFailed",
+      Cause: JSON.stringify({
+        TaskArn: "arn:task/nolog",
+        StopCode: "TaskFailedToStart",
+        StoppedReason: "CannotPullContainerError: pull image manifest has been retried 5 time(s)",
+        Containers: [{ Name: "processor", Reason: "CannotPullContainerError: ref not found" }],
+      }),
+    };
+    const silent = { ...infra, processorLogTail: async () => undefined };
+    expect(await failureReasonOf(pull, silent)).toBe(
+      "The artifact processor failed: CannotPullContainerError: pull image manifest has been retried 5 time(s); CannotPullContainerError: ref not found",
+    );
     expect(await failureReasonOf({ Error: "States.Timeout", Cause: "" }, infra)).toMatch(/timed out/);
   });
 

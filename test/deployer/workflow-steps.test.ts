@@ -18,9 +18,6 @@ import type {
 process.env.TABLE_NAME ??= "unit";
 process.env.BUCKET_NAME ??= "unit";
 process.env.MODELS_ROOT = mkdtempSync(join(tmpdir(), "byom-workflow-steps-"));
-process.env.PROCESSOR_TASK_DEFINITIONS = JSON.stringify({
-  mlflow: { taskDefinitionArn: "td-catalog-mlflow", containerName: "mlflow" },
-});
 
 /** The deployment item, held in memory: the steps' reads and conditional writes go here. */
 const store: { record: DeploymentRecord | undefined } = { record: undefined };
@@ -153,9 +150,9 @@ function fakeInfra(shadowTargetGroups: boolean, options: { secrets?: boolean } =
     deleteSlotVolume: async (id) => {
       calls.push(["deleteSlotVolume", id]);
     },
-    processorTaskFor: async (_d, slot, processor, accessPointId) => {
-      calls.push(["processorTaskFor", slot.slotId, processor.taskDefinitionArn, accessPointId]);
-      return `td-${slot.slotId}-processor`;
+    processorTaskFor: async (_d, slot, accessPointId) => {
+      calls.push(["processorTaskFor", slot.slotId, slot.target.processor, accessPointId]);
+      return { taskDefinitionArn: `td-${slot.slotId}-processor`, containerName: "processor" };
     },
     deleteProcessorTask: async (arn) => {
       calls.push(["deleteProcessorTask", arn]);
@@ -309,7 +306,7 @@ describe("a slot's own entry to the models volume", () => {
     const staged = await steps.stageArtifact(buildItem("sone"), infra);
     expect(calls).toEqual([
       ["createSlotVolume", "sone"],
-      ["processorTaskFor", "sone", "td-catalog-mlflow", "fsap-sone"],
+      ["processorTaskFor", "sone", "mlflow", "fsap-sone"],
     ]);
     expect(store.record?.pendingSlots[0]?.resources).toEqual({
       accessPointId: "fsap-sone",
@@ -550,5 +547,71 @@ describe("a target's runtime settings", () => {
     const same = await steps.prepare(IDS, {} as never, infra);
     expect(same.build).toEqual([]);
     expect(store.record?.pendingSlots.map((s) => s.slotId)).toEqual(["slive"]);
+  });
+});
+
+describe("a custom runtime that implements only the seed's minimum", () => {
+  // A runtime over real HTTP with GET /model/schema and POST /model/score only (no sample_request,
+  // no /readyz): verification scores one row built from the model's input schema.
+  it("is verified with a row built from the schema", async () => {
+    const { createServer } = await import("node:http");
+    const bodies: unknown[] = [];
+    const server = createServer((req, res) => {
+      if (req.method === "POST" && req.url === "/model/score") {
+        let text = "";
+        req.on("data", (c) => {
+          text += c;
+        });
+        req.on("end", () => {
+          bodies.push(JSON.parse(text));
+          res.writeHead(200, { "content-type": "application/json" }).end('{"score": [["1"]]}');
+        });
+        return;
+      }
+      res.writeHead(req.url === "/model/schema" ? 200 : 404).end("{}");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const slot = pending("scustom", "primary", 1);
+      store.record = deployment(
+        [],
+        [
+          {
+            ...slot,
+            target: {
+              ...slot.target,
+              inputSchema: [
+                { name: "age", type: "Int64" },
+                { name: "income", type: "Float64" },
+                { name: "city", type: "String" },
+                { name: "member", type: "Boolean" },
+              ],
+            },
+          },
+        ],
+      );
+      const { infra } = fakeInfra(false);
+      infra.slotEndpoint = async () => `http://127.0.0.1:${port}`;
+      const { verifySample } = await import("#lambdas/deployments/workflow/verify-sample.ts");
+      await verifySample(buildItem("scustom"), infra);
+      expect(bodies).toEqual([
+        { fields: ["age", "income", "city", "member"], rows: [["1", "0.5", "a", "true"]] },
+      ]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("fails the check at once when ECS says the runtime cannot start", async () => {
+    store.record = deployment([], [pending("sbroken", "primary", 1)]);
+    const { infra } = fakeInfra(false);
+    infra.runtimeHealth = async () => ({
+      state: "failing",
+      detail: "a task stopped: CannotPullContainerError: pull access denied",
+    });
+    await expect(steps.checkRuntime(buildItem("sbroken"), infra)).rejects.toThrow(
+      /cannot start: a task stopped: CannotPullContainerError: pull access denied/,
+    );
   });
 });

@@ -1,5 +1,7 @@
+import { ECRClient } from "@aws-sdk/client-ecr";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { logger } from "#lambdas/shared/logger.ts";
+import { pinEcrImage } from "../images/ecr-copy.ts";
 import { seedBuiltinCatalog } from "../seed.ts";
 
 const PHYSICAL_RESOURCE_ID = "byom-builtin-catalog";
@@ -17,7 +19,13 @@ export interface OnEventResponse {
 export async function handler(event: CloudFormationCustomResourceEvent): Promise<OnEventResponse> {
   if (event.RequestType === "Delete") return { PhysicalResourceId: event.PhysicalResourceId };
   const imageUris = (event.ResourceProperties.ImageUris ?? {}) as Record<string, string>;
-  const seeded = await seedBuiltinCatalog({ imageUris });
+  // On AWS (IMAGE_REGISTRY set by cdk/constructs/catalog-images.ts) each image is pinned by digest.
+  const registry = process.env.IMAGE_REGISTRY;
+  const ecr = registry ? new ECRClient({}) : undefined;
+  const seeded = await seedBuiltinCatalog({
+    imageUris,
+    ...(registry && ecr ? { pinImage: (uri: string) => pinEcrImage(ecr, registry, uri) } : {}),
+  });
   logger.info("seeded the built-in catalog", { entries: seeded, requestType: event.RequestType });
   return { PhysicalResourceId: PHYSICAL_RESOURCE_ID, Data: { Entries: seeded } };
 }

@@ -109,7 +109,9 @@ export async function createDeployment(
     throw new UnauthenticatedScoringRefusedError();
   const targets = withSecretNames(
     input.targets,
-    await resolveTargets(registryReader, projectId, input.mode, input.targets),
+    await resolveTargets(registryReader, projectId, input.mode, input.targets, {
+      securityMode: input.security.mode,
+    }),
   );
   const now = nowIso();
   const deploymentId = newId("dep");
@@ -172,7 +174,12 @@ export async function updateDeployment(
   await authorize(caller, projectId, "editor");
   const record = await findDeployment(projectId, deploymentId);
   const asked = keepSecretValues(input.targets, record.targets);
-  const targets = withSecretNames(asked, await resolveTargets(registryReader, projectId, record.mode, asked));
+  const targets = withSecretNames(
+    asked,
+    await resolveTargets(registryReader, projectId, record.mode, asked, {
+      securityMode: record.security.mode,
+    }),
+  );
   if (record.status === "DELETING" || record.status === "DELETED") {
     throw new ConflictError(`Deployment '${deploymentId}' is being deleted; create a new one instead.`);
   }

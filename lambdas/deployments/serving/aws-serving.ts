@@ -10,8 +10,9 @@ import {
   DeleteServiceCommand,
   DeregisterTaskDefinitionCommand,
   DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
   ECSClient,
+  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
@@ -47,7 +48,9 @@ import type {
   TrafficRule,
 } from "#lambdas/deployments/serving/serving-port.ts";
 import {
+  LEGACY_HEALTH_PATH,
   MODELS_FILE_SYSTEM_PATH,
+  PROCESSOR_CONTAINER,
   RUNTIME_PORT,
   type StepSetting,
 } from "#lambdas/deployments/serving-contract.ts";
@@ -70,9 +73,9 @@ interface AwsServingSettings {
   readonly shadowBaseUrl: string | undefined;
   readonly subnetIds: string[];
   readonly securityGroupIds: string[];
-  /** Runtime name → image URI. */
-  readonly runtimeImages: Record<string, string>;
   readonly executionRoleArn: string;
+  readonly processorExecutionRoleArn: string;
+  readonly processorTaskRoleArn: string;
   readonly taskRoleArn: string;
   readonly runtimeLogGroup: string;
   readonly processorLogGroup: string;
@@ -95,7 +98,8 @@ function settingsFromEnv(): AwsServingSettings {
     shadowBaseUrl: optionalEnv("SHADOW_BASE_URL", "") || undefined,
     subnetIds: requireEnv("TASK_SUBNET_IDS").split(","),
     securityGroupIds: requireEnv("RUNTIME_SECURITY_GROUP_IDS").split(","),
-    runtimeImages: JSON.parse(requireEnv("RUNTIME_IMAGES")) as Record<string, string>,
+    processorExecutionRoleArn: requireEnv("PROCESSOR_EXECUTION_ROLE_ARN"),
+    processorTaskRoleArn: requireEnv("PROCESSOR_TASK_ROLE_ARN"),
     executionRoleArn: requireEnv("RUNTIME_EXECUTION_ROLE_ARN"),
     taskRoleArn: requireEnv("RUNTIME_TASK_ROLE_ARN"),
     runtimeLogGroup: requireEnv("RUNTIME_LOG_GROUP"),
@@ -179,7 +183,8 @@ export class AwsServing implements ServingInfrastructure {
         Port: RUNTIME_PORT,
         VpcId: this.settings.vpcId,
         TargetType: "ip",
-        HealthCheckPath: "/readyz",
+        // The runtime entry's health path (docs/catalog.md): a custom image may lack /readyz.
+        HealthCheckPath: slot.target.healthPath ?? LEGACY_HEALTH_PATH,
         HealthCheckIntervalSeconds: 10,
         HealthCheckTimeoutSeconds: 5,
         HealthyThresholdCount: 2,
@@ -351,35 +356,51 @@ export class AwsServing implements ServingInfrastructure {
     );
   }
 
+  /**
+   * Registers the slot's processor task definition from the processor's catalog entry: its image
+   * (pinned by digest), its env, the processor roles and the slot's access point alone. The state
+   * machine adds SOURCE_PATH/TARGET_PATH and the model's description per run.
+   */
   async processorTaskFor(
     deploymentId: string,
     slot: Slot,
-    processor: { readonly taskDefinitionArn: string; readonly containerName: string },
     accessPointId: string,
-  ): Promise<string> {
-    const described = await this.ecs.send(
-      new DescribeTaskDefinitionCommand({ taskDefinition: processor.taskDefinitionArn }),
-    );
-    const template = described.taskDefinition;
-    if (!template) throw new Error(`Task definition ${processor.taskDefinitionArn} was not found.`);
+  ): Promise<{ taskDefinitionArn: string; containerName: string }> {
+    const image = imageOf(slot, "processor");
     const registered = await this.ecs.send(
       new RegisterTaskDefinitionCommand({
         family: `byom-${deploymentId}-${slot.slotId}-processor`,
-        networkMode: template.networkMode,
-        requiresCompatibilities: template.requiresCompatibilities,
-        cpu: template.cpu,
-        memory: template.memory,
-        ephemeralStorage: template.ephemeralStorage,
-        runtimePlatform: template.runtimePlatform,
-        executionRoleArn: template.executionRoleArn,
-        taskRoleArn: template.taskRoleArn,
-        containerDefinitions: (template.containerDefinitions ?? []).map((container) => ({
-          ...container,
-          // SOURCE_PATH and TARGET_PATH are under the slot's directory: only it is mounted.
-          mountPoints: [
-            { sourceVolume: "models", containerPath: slotDir(deploymentId, slot.slotId), readOnly: false },
-          ],
-        })),
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        cpu: "1024",
+        memory: "4096",
+        ephemeralStorage: { sizeInGiB: 40 },
+        runtimePlatform: { cpuArchitecture: "X86_64", operatingSystemFamily: "LINUX" },
+        executionRoleArn: this.settings.processorExecutionRoleArn,
+        taskRoleArn: this.settings.processorTaskRoleArn,
+        containerDefinitions: [
+          {
+            name: PROCESSOR_CONTAINER,
+            image,
+            essential: true,
+            environment: Object.entries(slot.target.processorEnv ?? {}).map(([name, value]) => ({
+              name,
+              value,
+            })),
+            // SOURCE_PATH and TARGET_PATH are under the slot's directory: only it is mounted.
+            mountPoints: [
+              { sourceVolume: "models", containerPath: slotDir(deploymentId, slot.slotId), readOnly: false },
+            ],
+            logConfiguration: {
+              logDriver: "awslogs",
+              options: {
+                "awslogs-group": this.settings.processorLogGroup,
+                "awslogs-region": this.settings.region,
+                "awslogs-stream-prefix": "processor",
+              },
+            },
+          },
+        ],
         volumes: [
           {
             name: "models",
@@ -395,7 +416,7 @@ export class AwsServing implements ServingInfrastructure {
     );
     const arn = registered.taskDefinition?.taskDefinitionArn;
     if (!arn) throw new Error("RegisterTaskDefinition returned no ARN");
-    return arn;
+    return { taskDefinitionArn: arn, containerName: PROCESSOR_CONTAINER };
   }
 
   async deleteProcessorTask(taskDefinitionArn: string): Promise<void> {
@@ -416,12 +437,7 @@ export class AwsServing implements ServingInfrastructure {
     const { slot } = launch;
     const { resources } = slot.target;
     const replicas = resources?.replicas ?? { min: 1, max: 1 };
-    const image = this.settings.runtimeImages[slot.target.runtime];
-    if (!image) {
-      throw new Error(
-        `Runtime '${slot.target.runtime}' has no image in this installation; known: ${Object.keys(this.settings.runtimeImages).join(", ")}.`,
-      );
-    }
+    const image = imageOf(slot, "runtime");
     const registered = await this.ecs.send(
       new RegisterTaskDefinitionCommand({
         family: `byom-${launch.deploymentId}-${slot.slotId}`,
@@ -591,7 +607,11 @@ export class AwsServing implements ServingInfrastructure {
     }
   }
 
-  /** The ALB's view: healthy once a target passes /readyz; otherwise why not, from the service's events. */
+  /**
+   * The ALB's view: healthy once a target passes the health path; otherwise why not, from the
+   * service's events and its last stopped task. A task that could not start (an image ECR cannot
+   * give, say) or whose container exited means failing: waiting longer would not help.
+   */
   async runtimeHealth(slot: Slot): Promise<RuntimeHealth> {
     const group = slot.resources.targetGroupArn;
     if (!group) return { state: "failing", detail: "the slot has no target group" };
@@ -605,6 +625,7 @@ export class AwsServing implements ServingInfrastructure {
       )
       .join("; ");
     let serviceEvent = "";
+    let stopped: StoppedTask | undefined;
     if (slot.resources.serviceArn) {
       const described = await this.ecs.send(
         new DescribeServicesCommand({
@@ -613,12 +634,45 @@ export class AwsServing implements ServingInfrastructure {
         }),
       );
       serviceEvent = described.services?.[0]?.events?.[0]?.message ?? "";
+      stopped = await this.lastStoppedTask(slot.resources.serviceArn);
     }
+    const detail = [
+      stopped && `a task stopped: ${stopped.reason}`,
+      states || "no task registered yet",
+      serviceEvent && `latest service event: ${serviceEvent}`,
+    ]
+      .filter(Boolean)
+      .join("; ");
+    return { state: stopped?.final ? "failing" : "starting", detail };
+  }
+
+  /** Why the service's most recent stopped task stopped: ECS's stoppedReason and its containers'. */
+  private async lastStoppedTask(serviceArn: string): Promise<StoppedTask | undefined> {
+    const cluster = this.settings.clusterArn;
+    const listed = await this.ecs.send(
+      new ListTasksCommand({ cluster, serviceName: serviceArn.split("/").pop(), desiredStatus: "STOPPED" }),
+    );
+    const arns = (listed.taskArns ?? []).slice(0, 100);
+    if (arns.length === 0) return undefined;
+    const described = await this.ecs.send(new DescribeTasksCommand({ cluster, tasks: arns }));
+    const [task] = (described.tasks ?? []).sort(
+      (a, b) => (b.stoppedAt?.getTime() ?? 0) - (a.stoppedAt?.getTime() ?? 0),
+    );
+    if (!task) return undefined;
+    const containers = (task.containers ?? [])
+      .map((c) =>
+        c.reason
+          ? `container ${c.name}: ${c.reason}`
+          : c.exitCode !== undefined && c.exitCode !== null
+            ? `container ${c.name} exited with code ${c.exitCode}`
+            : "",
+      )
+      .filter(Boolean);
     return {
-      state: "starting",
-      detail: [states || "no task registered yet", serviceEvent && `latest service event: ${serviceEvent}`]
-        .filter(Boolean)
-        .join("; "),
+      reason: [task.stoppedReason ?? task.stopCode ?? "no reason given", ...containers].join("; "),
+      // TaskFailedToStart: the image could not be pulled or the task not set up; an essential
+      // container that exited before the runtime was ever healthy will do so again.
+      final: task.stopCode === "TaskFailedToStart" || task.stopCode === "EssentialContainerExited",
     };
   }
 
@@ -649,8 +703,25 @@ export class AwsServing implements ServingInfrastructure {
   }
 }
 
+interface StoppedTask {
+  readonly reason: string;
+  /** The runtime will not come up by waiting (the image, or the container, is at fault). */
+  readonly final: boolean;
+}
+
 /** `service/<cluster>/<service>`: Application Auto Scaling's id of an ECS service. */
 const scalingResourceOf = (serviceArn: string) => serviceArn.split(":").at(-1) as string;
+
+/** The image the target recorded from its catalog entry (pinned by digest once imported). */
+function imageOf(slot: Slot, kind: "processor" | "runtime"): string {
+  const image = slot.target.images?.[kind];
+  if (!image) {
+    throw new Error(
+      `Slot ${slot.slotId} records no ${kind} image: it was planned before images came from the catalog. Update the deployment to plan it again.`,
+    );
+  }
+  return image;
+}
 
 function slotAccessPoint(slot: Slot): string {
   if (!slot.resources.accessPointId) throw new Error(`Slot ${slot.slotId} has no access point.`);

@@ -50,11 +50,12 @@ export interface SlotVolume {
 export type RuntimeHealth =
   | { readonly state: "healthy" }
   | { readonly state: "starting"; readonly detail: string }
+  /** Will not become healthy (no target group, a task that cannot start): the workflow stops waiting. */
   | { readonly state: "failing"; readonly detail: string };
 
 export interface ServingInfrastructure {
   /**
-   * A target group for the slot's runtime, health-checked on /readyz. `listener` says whose load
+   * A target group for the slot's runtime, health-checked on the target's health path. `listener` says whose load
    * balancer it belongs to: `shadow` only when `shadowTargetGroups` says the shadow listener has one
    * of its own. @default "scoring"
    */
@@ -67,15 +68,14 @@ export interface ServingInfrastructure {
   createSlotVolume(deploymentId: string, slot: Slot): Promise<SlotVolume>;
   deleteSlotVolume(accessPointId: string): Promise<void>;
   /**
-   * The task definition the slot's processor runs with: the catalog's `taskDefinitionArn` with the
-   * slot's volume in place of any other (a task definition's volumes cannot be overridden per run).
+   * The task definition the slot's processor runs with: on AWS one registered for the slot from the
+   * processor's catalog entry (its pinned image and env), mounting the slot's volume alone.
    */
   processorTaskFor(
     deploymentId: string,
     slot: Slot,
-    processor: { readonly taskDefinitionArn: string; readonly containerName: string },
     accessPointId: string,
-  ): Promise<string>;
+  ): Promise<{ readonly taskDefinitionArn: string; readonly containerName: string }>;
   deleteProcessorTask(taskDefinitionArn: string): Promise<void>;
   /** Creates or replaces the rule for `rule.pathPrefix`; returns its id (an ARN on AWS). */
   putTrafficRule(rule: TrafficRule, existingRuleArn?: string): Promise<string>;

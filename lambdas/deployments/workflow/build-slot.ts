@@ -36,10 +36,6 @@ export class RuntimeNotReadyError extends DomainError {
   readonly code = "RUNTIME_NOT_READY";
 }
 
-export class ProcessorUnavailableError extends DomainError {
-  readonly code = "PROCESSOR_UNAVAILABLE";
-}
-
 /**
  * Gives the slot its own entry to the models volume (recorded at once, so a failure removes it),
  * copies the artifact into the slot's directory and says how to run the processor on it: with a
@@ -48,12 +44,6 @@ export class ProcessorUnavailableError extends DomainError {
 export async function stageArtifact(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
   const { slot } = await pendingSlot(item);
   const { target } = slot;
-  const processor = workflowSettings().processorTaskDefinitions[target.processor];
-  if (!processor) {
-    throw new ProcessorUnavailableError(
-      `Processor '${target.processor}' has no task definition in this installation. Add its image to the CDK app's catalog, or deploy with a built-in processor.`,
-    );
-  }
   const volume = await infra.createSlotVolume(item.deploymentId, slot);
   await recordSlotResource(
     item.projectId,
@@ -67,12 +57,8 @@ export async function stageArtifact(item: BuildItem, infra: ServingInfrastructur
   const bytes = await downloadArtifact(target.objectKey, source);
   await giveToOwner(source, volume.owner);
   logger.info("artifact staged", { deploymentId: item.deploymentId, slotId: slot.slotId, bytes });
-  const taskDefinition = await infra.processorTaskFor(
-    item.deploymentId,
-    slot,
-    processor,
-    volume.accessPointId,
-  );
+  const processor = await infra.processorTaskFor(item.deploymentId, slot, volume.accessPointId);
+  const taskDefinition = processor.taskDefinitionArn;
   await recordSlotResource(
     item.projectId,
     item.deploymentId,
@@ -210,6 +196,11 @@ export async function checkRuntime(item: BuildItem, infra: ServingInfrastructure
     const health = await infra.runtimeHealth(slot);
     if (health.state === "healthy")
       return { ...item, health: { ...item.health, attempts, deadline, healthy: true } };
+    // ECS says it will not start (a pull failure, a container that exited): fail with its reason now.
+    if (health.state === "failing")
+      throw new RuntimeNotReadyError(
+        `Runtime ${slot.target.runtime} for ${describeTarget(slot.target)} cannot start: ${health.detail}`,
+      );
     if (Date.now() >= deadline) {
       throw new RuntimeNotReadyError(
         `Runtime ${slot.target.runtime} for ${describeTarget(slot.target)} did not become ready within ${item.health.timeoutSeconds} s: ${health.detail}`,

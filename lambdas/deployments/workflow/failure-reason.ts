@@ -23,7 +23,11 @@ export async function failureReasonOf(
     const tail = await infra
       .processorLogTail(task, String(container.Name ?? container.name ?? ""))
       .catch(() => undefined);
-    const stopped = (parsed?.StoppedReason ?? parsed?.stoppedReason ?? "") as string;
+    // A pull failure (CannotPullContainerError) logs nothing: ECS's stoppedReason and the
+    // container's reason say why.
+    const stopped = [parsed?.StoppedReason ?? parsed?.stoppedReason, container.Reason ?? container.reason]
+      .filter((r): r is string => typeof r === "string" && r !== "")
+      .join("; ");
     return `The artifact processor failed${exitCode !== undefined ? ` (exit code ${String(exitCode)})` : ""}: ${tail ?? (stopped || "no reason was logged")}`;
   }
   if (error.Error === "States.Timeout") return `A workflow step timed out: ${cause || "no detail"}.`;

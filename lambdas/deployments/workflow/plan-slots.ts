@@ -50,7 +50,9 @@ export async function prepare(
   const live = new Set(record.slots.map((s) => s.slotId));
   for (const slot of record.pendingSlots)
     if (!live.has(slot.slotId)) await removeSlot(input.deploymentId, slot, infra);
-  const targets = await resolveTargets(reader, input.projectId, record.mode, record.targets);
+  const targets = await resolveTargets(reader, input.projectId, record.mode, record.targets, {
+    securityMode: record.security.mode,
+  });
   const unused = [...record.slots];
   const pendingSlots: Slot[] = targets.map((target, position) => {
     const reusable = unused.findIndex(

@@ -120,6 +120,11 @@ class CatalogArtifactProcessor(TypedDict):
     deployableArtifactType: str
     modelType: str
     image: str
+    env: NotRequired[dict[str, str]]
+    imageCredentialsArn: NotRequired[str]
+    pinnedImage: NotRequired[str]  # What tasks pull: this account's ECR repository@sha256:…
+    imageStatus: NotRequired[Literal["READY", "IMPORTING", "FAILED"]]
+    imageStatusReason: NotRequired[str]
     builtIn: bool  # Declared by Byom (lambdas/catalog/builtin.ts); cannot be overwritten
     createdAt: str
     createdBy: str
@@ -157,6 +162,12 @@ class CatalogRuntime(TypedDict):
     env: dict[str, str]
     settableEnv: NotRequired[list[SettableEnv]]
     frameworks: list[str]
+    healthPath: NotRequired[str]
+    capabilities: NotRequired[list[Literal["passphrase", "shadow", "metrics", "capture", "columnar", "v2"]]]
+    imageCredentialsArn: NotRequired[str]
+    pinnedImage: NotRequired[str]  # What tasks pull: this account's ECR repository@sha256:…
+    imageStatus: NotRequired[Literal["READY", "IMPORTING", "FAILED"]]
+    imageStatusReason: NotRequired[str]
     builtIn: bool  # Declared by Byom (lambdas/catalog/builtin.ts); cannot be overwritten
     createdAt: str
     createdBy: str
@@ -413,7 +424,7 @@ class ImportMlflowModelBody(TypedDict):
 class Job(TypedDict):
     jobId: str
     projectId: str
-    kind: Literal["delete-project", "delete-experiment", "complete-upload", "import-mlflow"]
+    kind: Literal["delete-project", "delete-experiment", "complete-upload", "import-mlflow", "import-image"]
     status: Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"]
     progress: JobProgress
     result: NotRequired[Any]  # What the job produced, once SUCCEEDED (null before)
@@ -618,7 +629,9 @@ class NewArtifactProcessor(TypedDict):
     name: str
     deployableArtifactType: str  # The name of an existing deployable artifact type
     modelType: str  # The name of an existing model type
-    image: str  # A container image URI (built-ins name a folder under runtime-images/)
+    image: str
+    imageCredentialsArn: NotRequired[str]  # A Secrets Manager secret holding {"username","password"} for a private registry
+    env: NotRequired[dict[str, str]]  # Environment variables every run gets
     kind: Literal["artifact-processors"]
 
 
@@ -644,7 +657,10 @@ class NewModelType(TypedDict):
 class NewRuntime(TypedDict):
     name: str
     modelType: str  # The name of an existing model type
-    image: str  # A container image URI (built-ins name a folder under runtime-images/)
+    image: str
+    imageCredentialsArn: NotRequired[str]  # A Secrets Manager secret holding {"username","password"} for a private registry
+    healthPath: NotRequired[str]  # The GET path that answers 200 once the runtime is ready (default /model/schema)
+    capabilities: NotRequired[list[Literal["passphrase", "shadow", "metrics", "capture", "columnar", "v2"]]]
     env: NotRequired[dict[str, str]]
     frameworks: NotRequired[list[str]]
     settableEnv: NotRequired[list[SettableEnv]]  # Variables a deployment target may set in its `env`, over `env`

@@ -1,0 +1,225 @@
+import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/job-runner.ts";
+import { startJob } from "#lambdas/jobs/jobs.ts";
+import type { Caller } from "#lambdas/shared/caller.ts";
+import { optionalEnv } from "#lambdas/shared/env.ts";
+import { DomainError, ValidationFailedError } from "#lambdas/shared/errors.ts";
+import { logger } from "#lambdas/shared/logger.ts";
+import type { ImageFields } from "./builtin.ts";
+import { addCatalogEntry, type CatalogEntryView } from "./catalog.ts";
+import { getEntry, replaceUserEntry } from "./catalog-repository.ts";
+import type { CatalogEntry, CatalogKind } from "./entries.ts";
+import { copyImage, type EcrDestination, hasImage, pinnedReference } from "./images/ecr-copy.ts";
+import {
+  ecrRegistryOf,
+  formatReference,
+  type ImageReference,
+  ImageReferenceError,
+  parseImageReference,
+} from "./images/image-reference.ts";
+import { ImageUnavailableError, OciRegistry, type RegistryCredentials } from "./images/oci-registry.ts";
+
+/**
+ * Bringing a catalog entry's image into this account's ECR (docs/catalog.md, "Your own image"):
+ * the VPC has no NAT, so tasks pull only from ECR over its endpoints. Adding the entry reads the
+ * image's manifest (400 with the reason when it cannot be read) and pins its digest; a job outside
+ * the VPC copies the blobs into `<prefix>/<registry>/<repository>` and marks the entry READY, or
+ * FAILED with the reason. Deployments take only READY entries and name `repository@sha256:…`.
+ */
+
+/** The settings the CDK app gives the catalog functions and the job worker; unset in local mode. */
+export const IMAGE_IMPORT_SETTINGS = {
+  IMAGE_REGISTRY: "this account's ECR registry host, <account>.dkr.ecr.<region>.amazonaws.com",
+  IMAGE_REPOSITORY_PREFIX: "the ECR repositories imported images go to: <prefix>/<registry>/<repository>",
+} as const;
+
+export interface ImageImportSettings {
+  readonly registryHost: string;
+  readonly repositoryPrefix: string;
+  readonly ecr: ECRClient;
+  readonly secrets: SecretsManagerClient;
+}
+
+let clients: { ecr: ECRClient; secrets: SecretsManagerClient } | undefined;
+
+/** Undefined when this installation has no ECR to import into (local mode: no container engine). */
+export function imageImportSettings(): ImageImportSettings | undefined {
+  const registryHost = optionalEnv("IMAGE_REGISTRY", "");
+  if (!registryHost) return undefined;
+  clients ??= { ecr: new ECRClient({}), secrets: new SecretsManagerClient({}) };
+  return {
+    registryHost,
+    repositoryPrefix: optionalEnv("IMAGE_REPOSITORY_PREFIX", "byom/images"),
+    ...clients,
+  };
+}
+
+/** Import jobs belong to no project: their outcome shows on the entry (imageStatus). */
+export const CATALOG_JOBS_PROJECT = "catalog";
+
+/**
+ * POST /v1/catalog/entries: on AWS a processor's or runtime's image is read first (400 when it
+ * cannot be) and, unless ECR holds it already, copied by an import-image job after the entry is
+ * recorded. Other kinds, and local mode (no ECR), add the entry as it is.
+ */
+export async function addCatalogEntryWithImage(
+  caller: Caller,
+  kind: CatalogKind,
+  entry: CatalogEntry,
+): Promise<CatalogEntryView> {
+  const settings = imageImportSettings();
+  if (!settings || (kind !== "artifact-processors" && kind !== "runtimes"))
+    return addCatalogEntry(caller, kind, entry);
+  const prepared = await prepareImage(settings, kind, entry as ImageFields & { name: string });
+  const added = await addCatalogEntry(caller, kind, prepared.entry as CatalogEntry);
+  if (prepared.importJob) {
+    await startJob(
+      caller,
+      CATALOG_JOBS_PROJECT,
+      "import-image",
+      prepared.importJob,
+      `Copying the image of ${kind} '${entry.name}' into ECR`,
+    );
+  }
+  return added;
+}
+
+export class ImageImportFailedError extends DomainError {
+  readonly code = "IMAGE_IMPORT_FAILED";
+}
+
+/** The ECR repository an image is copied to: its registry and repository under the prefix. */
+export function destinationOf(settings: ImageImportSettings, ref: ImageReference): EcrDestination {
+  // Already imported (an entry naming another's pinnedImage): it stays where it is.
+  if (ref.registry === settings.registryHost && ref.repository.startsWith(`${settings.repositoryPrefix}/`))
+    return { ecr: settings.ecr, registryHost: settings.registryHost, repositoryName: ref.repository };
+  const registry = ref.registry.toLowerCase().replace(/[^a-z0-9.-]+/g, "-");
+  return {
+    ecr: settings.ecr,
+    registryHost: settings.registryHost,
+    repositoryName: `${settings.repositoryPrefix}/${registry}/${ref.repository}`.slice(0, 256),
+  };
+}
+
+/** Credentials for the source registry: the entry's secret, or this account's ECR token. */
+async function credentialsFor(
+  settings: ImageImportSettings,
+  entry: ImageFields,
+  ref: ImageReference,
+): Promise<RegistryCredentials | undefined> {
+  if (entry.imageCredentialsArn) {
+    let text: string | undefined;
+    try {
+      const out = await settings.secrets.send(
+        new GetSecretValueCommand({ SecretId: entry.imageCredentialsArn }),
+      );
+      text = out.SecretString;
+    } catch (error) {
+      throw new ImageUnavailableError(
+        `The secret ${entry.imageCredentialsArn} cannot be read (${(error as Error).name}): the catalog may read secrets whose name starts byom-registry/ (docs/catalog.md).`,
+      );
+    }
+    try {
+      const parsed = JSON.parse(text ?? "") as { username?: unknown; password?: unknown };
+      if (typeof parsed.username === "string" && typeof parsed.password === "string")
+        return { username: parsed.username, password: parsed.password };
+    } catch {}
+    throw new ImageUnavailableError(
+      `The secret ${entry.imageCredentialsArn} must hold JSON {"username": "...", "password": "..."}.`,
+    );
+  }
+  if (ref.registry === settings.registryHost && ecrRegistryOf(ref.registry)) {
+    const out = await settings.ecr.send(new GetAuthorizationTokenCommand({}));
+    const token = out.authorizationData?.[0]?.authorizationToken;
+    if (!token) return undefined;
+    const [username, password] = Buffer.from(token, "base64").toString("utf8").split(":");
+    return username && password ? { username, password } : undefined;
+  }
+  return undefined;
+}
+
+export interface PreparedImage<E extends ImageFields> {
+  readonly entry: E;
+  /** Set when the blobs still have to be copied: the import job's input. */
+  readonly importJob?: { readonly kind: CatalogKind; readonly name: string; readonly digest: string };
+}
+
+/**
+ * Reads the entry's image manifest and pins its digest. Throws ValidationFailedError (400) saying
+ * why when the reference is malformed, the registry unreachable, the image absent or refused.
+ */
+export async function prepareImage<E extends ImageFields & { name: string }>(
+  settings: ImageImportSettings,
+  kind: CatalogKind,
+  entry: E,
+): Promise<PreparedImage<E>> {
+  const fail = (message: string): never => {
+    throw new ValidationFailedError(`The image cannot be brought into this account's ECR: ${message}`, [
+      { path: "body.image", message },
+    ]);
+  };
+  let ref: ImageReference;
+  try {
+    ref = parseImageReference(entry.image);
+  } catch (error) {
+    if (error instanceof ImageReferenceError) return fail(error.message);
+    throw error;
+  }
+  try {
+    const registry = new OciRegistry(ref, await credentialsFor(settings, entry, ref));
+    const manifest = await registry.manifest();
+    const to = destinationOf(settings, ref);
+    const pinnedImage = pinnedReference(to, manifest.digest);
+    if (await hasImage(to, manifest.digest))
+      return { entry: { ...entry, pinnedImage, imageStatus: "READY" } };
+    return {
+      entry: {
+        ...entry,
+        imageStatus: "IMPORTING",
+        imageStatusReason: `Copying ${formatReference({ ...ref, digest: manifest.digest })} into ECR.`,
+      },
+      importJob: { kind, name: entry.name, digest: manifest.digest },
+    };
+  } catch (error) {
+    if (error instanceof ImageUnavailableError) return fail(error.message);
+    throw error;
+  }
+}
+
+/**
+ * The `import-image` job: copies the pinned manifest's blobs into ECR (resuming across chunks, as
+ * ECR keeps the blobs already copied), then records the entry READY, or FAILED with the reason.
+ */
+export async function runImageImport(chunk: JobChunk): Promise<ChunkOutcome> {
+  const settings = imageImportSettings();
+  if (!settings) throw new Error("IMAGE_REGISTRY is not set: this installation imports no images.");
+  const { kind, name, digest } = chunk.job.input as { kind: CatalogKind; name: string; digest: string };
+  const record = await getEntry(kind, name);
+  const progress = (message: string) => ({ done: 0, total: null, message });
+  if (!record)
+    return { done: true, result: { skipped: "the entry was deleted" }, progress: progress("gone") };
+  const entry = record.entry as ImageFields & { name: string };
+  try {
+    const ref = { ...parseImageReference(entry.image), digest };
+    const registry = new OciRegistry(ref, await credentialsFor(settings, entry, ref));
+    const manifest = await registry.manifest();
+    const to = destinationOf(settings, ref);
+    const copied = await copyImage(registry, manifest, to, chunk.hasTime);
+    if (!copied)
+      return { done: false, state: { chunk: chunk.job.chunks + 1 }, progress: progress("copying blobs") };
+    const pinnedImage = pinnedReference(to, manifest.digest);
+    const { imageStatusReason: _reason, ...rest } = entry;
+    await replaceUserEntry(kind, { ...rest, pinnedImage, imageStatus: "READY" } as never);
+    logger.info("image imported", { kind, name, pinnedImage });
+    return { done: true, result: { pinnedImage }, progress: progress(`imported as ${pinnedImage}`) };
+  } catch (error) {
+    if (!(error instanceof ImageUnavailableError || error instanceof ImageReferenceError)) throw error;
+    await replaceUserEntry(kind, {
+      ...entry,
+      imageStatus: "FAILED",
+      imageStatusReason: error.message,
+    } as never);
+    throw new ImageImportFailedError(error.message);
+  }
+}

@@ -1,0 +1,275 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  BatchCheckLayerAvailabilityCommand,
+  BatchGetImageCommand,
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  ECRClient,
+  PutImageCommand,
+} from "@aws-sdk/client-ecr";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Emulator, ensureTable, LOCAL_REGION, startDynamo } from "#local/emulators.ts";
+import { type MotoServer, startMotoServer } from "../support/moto-s3.ts";
+import { startTestRegistry, type TestRegistry } from "../support/oci-registry.ts";
+
+/**
+ * Adding a catalog entry whose image lives outside this account (docs/catalog.md, "Your own
+ * image"): the catalog reads the manifest at once (400 with the reason when it cannot), a job
+ * copies the blobs into ECR and marks the entry READY with `repository@sha256:…`.
+ * Real wire protocols: DynamoDB (dynalite), ECR and Secrets Manager (moto server), and a tiny OCI
+ * registry served by this test over HTTP (test/support/oci-registry.ts). What moto does not check:
+ * that PutImage's layers exist in the repository, that the manifest's bytes hash to imageDigest
+ * (real ECR refuses both), scan-on-push and encryption settings; the job runs here by calling the
+ * worker's chunk function, not through SQS.
+ */
+const ACCOUNT = "123456789012";
+const REGISTRY = `${ACCOUNT}.dkr.ecr.${LOCAL_REGION}.amazonaws.com`;
+const caller = { principal: "arn:aws:iam::123456789012:role/admin" };
+
+let dynamo: Emulator;
+let moto: MotoServer;
+let registry: TestRegistry;
+let privateRegistry: TestRegistry;
+let dir: string;
+let ecr: ECRClient;
+let catalog: { addCatalogEntry: typeof import("#lambdas/catalog/image-import.ts").addCatalogEntryWithImage };
+let repository: typeof import("#lambdas/catalog/catalog-repository.ts");
+let runJobChunk: typeof import("#lambdas/jobs/worker.ts").runJobChunk;
+const queued: string[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "byom-image-import-"));
+  [dynamo, moto, registry, privateRegistry] = await Promise.all([
+    startDynamo(dir, 0),
+    startMotoServer(),
+    startTestRegistry(),
+    startTestRegistry({ username: "robot", password: "s3cret" }),
+  ]);
+  await ensureTable(dynamo, "image-import");
+  Object.assign(process.env, {
+    TABLE_NAME: "image-import",
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: dynamo.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: dynamo.credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_ECR: moto.endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.endpoint,
+    IMAGE_REGISTRY: REGISTRY,
+    IMAGE_REPOSITORY_PREFIX: "byom/images",
+  });
+  ecr = new ECRClient({ endpoint: moto.endpoint, region: LOCAL_REGION });
+  catalog = { addCatalogEntry: (await import("#lambdas/catalog/image-import.ts")).addCatalogEntryWithImage };
+  repository = await import("#lambdas/catalog/catalog-repository.ts");
+  runJobChunk = (await import("#lambdas/jobs/worker.ts")).runJobChunk;
+  (await import("#lambdas/jobs/job-queue.ts")).useLocalJobQueue((body) => {
+    queued.push((JSON.parse(body) as { jobId: string }).jobId);
+  });
+  await (await import("#lambdas/catalog/seed.ts")).seedBuiltinCatalog();
+}, 300_000);
+afterAll(async () => {
+  await Promise.all([dynamo?.close(), moto?.stop(), registry?.stop(), privateRegistry?.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const runtime = (name: string, image: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  modelType: "python/ready-model",
+  image,
+  env: { GREETING: "hello" },
+  frameworks: ["sklearn"],
+  ...extra,
+});
+
+async function runQueuedJobs(): Promise<void> {
+  while (queued.length > 0) await runJobChunk(queued.shift() as string, 600_000, 1);
+}
+
+describe("an image from another registry", () => {
+  it("is pinned by digest at once and copied into ECR by a job; the entry becomes READY", async () => {
+    // 9 MiB: more than one ECR upload part.
+    const image = registry.addImage("team/scorer", "v1", [1024, 9 * 1024 * 1024]);
+    const added = await catalog.addCatalogEntry(
+      caller,
+      "runtimes",
+      runtime("scorer", `${registry.host}/team/scorer:v1`),
+    );
+    expect(added).toMatchObject({ imageStatus: "IMPORTING" });
+    expect(queued).toHaveLength(1);
+    await runQueuedJobs();
+
+    const entry = (await repository.getEntry("runtimes", "scorer"))?.entry as unknown as Record<
+      string,
+      unknown
+    >;
+    const repo = `byom/images/127.0.0.1-${registry.host.split(":")[1]}/team/scorer`;
+    expect(entry).toMatchObject({
+      imageStatus: "READY",
+      pinnedImage: `${REGISTRY}/${repo}@${image.manifestDigest}`,
+    });
+    expect(entry.imageStatusReason).toBeUndefined();
+    // The manifest in ECR is the amd64 one, byte for byte; every blob is there.
+    const got = await ecr.send(
+      new BatchGetImageCommand({ repositoryName: repo, imageIds: [{ imageDigest: image.manifestDigest }] }),
+    );
+    const manifest = JSON.parse(got.images?.[0]?.imageManifest ?? "{}") as {
+      config: { digest: string };
+      layers: Array<{ digest: string }>;
+    };
+    expect(manifest.layers.map((l) => l.digest)).toEqual(image.layers.map((l) => l.digest));
+    const layers = await ecr.send(
+      new BatchCheckLayerAvailabilityCommand({
+        repositoryName: repo,
+        layerDigests: [manifest.config.digest, ...image.layers.map((l) => l.digest)],
+      }),
+    );
+    expect(layers.failures).toEqual([]);
+    expect(layers.layers?.map((l) => l.layerSize)).toEqual([expect.any(Number), 1024, 9 * 1024 * 1024]);
+
+    // The tag moves upstream; the entry keeps the image it pinned, and adding the same image
+    // again under another name needs no copy.
+    registry.addImage("team/scorer", "v1", [2048]);
+    const pinnedAfterMove = (await repository.getEntry("runtimes", "scorer"))?.entry as unknown as Record<
+      string,
+      unknown
+    >;
+    expect(pinnedAfterMove.pinnedImage).toBe(entry.pinnedImage);
+    const described = await ecr.send(new DescribeImagesCommand({ repositoryName: repo }));
+    expect(described.imageDetails?.map((d) => d.imageDigest)).toEqual([image.manifestDigest]);
+  });
+
+  it("re-adding an image ECR already holds needs no job", async () => {
+    const image = registry.addImage("team/again", "v1", [512]);
+    await catalog.addCatalogEntry(caller, "runtimes", runtime("again-1", `${registry.host}/team/again:v1`));
+    await runQueuedJobs();
+    const second = await catalog.addCatalogEntry(
+      caller,
+      "runtimes",
+      runtime("again-2", `${registry.host}/team/again@${image.manifestDigest}`),
+    );
+    expect(second).toMatchObject({ imageStatus: "READY" });
+    expect(String((second as { pinnedImage?: string }).pinnedImage)).toMatch(/@sha256:[a-f0-9]{64}$/);
+    expect(queued).toEqual([]);
+  });
+
+  it("reads a private registry with the entry's Secrets Manager credentials", async () => {
+    privateRegistry.addImage("corp/model", "2024", [4096]);
+    const secrets = new SecretsManagerClient({ endpoint: moto.endpoint, region: LOCAL_REGION });
+    const secret = await secrets.send(
+      new CreateSecretCommand({
+        Name: "byom-registry/corp",
+        SecretString: JSON.stringify({ username: "robot", password: "s3cret" }),
+      }),
+    );
+    const withoutCredentials = catalog.addCatalogEntry(
+      caller,
+      "runtimes",
+      runtime("corp-anonymous", `${privateRegistry.host}/corp/model:2024`),
+    );
+    await expect(withoutCredentials).rejects.toMatchObject({
+      code: "VALIDATION_FAILED",
+      message: expect.stringMatching(/token service refused anonymous access \(HTTP 401\)/),
+    });
+    expect(await repository.getEntry("runtimes", "corp-anonymous")).toBeUndefined();
+
+    const added = await catalog.addCatalogEntry(
+      caller,
+      "runtimes",
+      runtime("corp", `${privateRegistry.host}/corp/model:2024`, { imageCredentialsArn: secret.ARN }),
+    );
+    expect(added).toMatchObject({ imageStatus: "IMPORTING", imageCredentialsArn: secret.ARN });
+    await runQueuedJobs();
+    expect((await repository.getEntry("runtimes", "corp"))?.entry).toMatchObject({ imageStatus: "READY" });
+  });
+
+  it("answers 400 with the reason when the image cannot be read, and records nothing", async () => {
+    const cases: Array<[string, RegExp]> = [
+      [`${registry.host}/team/absent:v1`, /no such repository or tag \(HTTP 404\)/],
+      ["127.0.0.1:1/team/x:v1", /cannot be reached/],
+      ["Not A Reference!", /is not an image reference/],
+    ];
+    for (const [image, reason] of cases) {
+      await expect(
+        catalog.addCatalogEntry(caller, "runtimes", runtime("broken", image)),
+      ).rejects.toMatchObject({
+        code: "VALIDATION_FAILED",
+        message: expect.stringMatching(reason),
+      });
+    }
+    expect(await repository.getEntry("runtimes", "broken")).toBeUndefined();
+    expect(queued).toEqual([]);
+  });
+
+  it("a copy that fails ends the job FAILED and the entry FAILED with the reason", async () => {
+    const image = registry.addImage("team/vanishing", "v1", [256]);
+    await catalog.addCatalogEntry(
+      caller,
+      "runtimes",
+      runtime("vanishing", `${registry.host}/team/vanishing:v1`),
+    );
+    // The registry loses the pinned manifest before the job runs.
+    registry.forget(`team/vanishing:${image.manifestDigest}`);
+    const jobId = queued[0] as string;
+    await runQueuedJobs();
+    const entry = (await repository.getEntry("runtimes", "vanishing"))?.entry;
+    expect(entry).toMatchObject({
+      imageStatus: "FAILED",
+      imageStatusReason: expect.stringMatching(/HTTP 404/),
+    });
+    const job = await (await import("#lambdas/jobs/jobs-repository.ts")).getJob(jobId);
+    expect(job).toMatchObject({ status: "FAILED", error: { code: "IMAGE_IMPORT_FAILED" } });
+  });
+});
+
+describe("the built-ins", () => {
+  it("are seeded on AWS with their asset images pinned by ECR's digest, as any in-account image", async () => {
+    // The CDK asset an image folder was built into, tagged with its asset hash.
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: "cdk-hnb659fds-container-assets" }));
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+      config: {
+        mediaType: "application/vnd.docker.container.image.v1+json",
+        digest: `sha256:${"c".repeat(64)}`,
+        size: 10,
+      },
+      layers: [
+        {
+          mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+          digest: `sha256:${"d".repeat(64)}`,
+          size: 20,
+        },
+      ],
+    });
+    const put = await ecr.send(
+      new PutImageCommand({
+        repositoryName: "cdk-hnb659fds-container-assets",
+        imageManifest: manifest,
+        imageTag: "abc123",
+      }),
+    );
+    const digest = put.image?.imageId?.imageDigest as string;
+    const { seedBuiltinCatalog } = await import("#lambdas/catalog/seed.ts");
+    const { pinEcrImage } = await import("#lambdas/catalog/images/ecr-copy.ts");
+    const uri = `${REGISTRY}/cdk-hnb659fds-container-assets:abc123`;
+    await seedBuiltinCatalog({
+      imageUris: { "tabular-runtime": uri },
+      pinImage: (u) => pinEcrImage(ecr, REGISTRY, u),
+    });
+    const tabular = (await repository.getEntry("runtimes", "python-tabular-runtime"))?.entry;
+    expect(tabular).toMatchObject({
+      image: uri,
+      pinnedImage: `${REGISTRY}/cdk-hnb659fds-container-assets@${digest}`,
+      imageStatus: "READY",
+    });
+    // An asset that is not in ECR fails the seeding (and so the stack update), naming it.
+    await expect(
+      seedBuiltinCatalog({
+        imageUris: { "tabular-runtime": `${REGISTRY}/cdk-hnb659fds-container-assets:missing` },
+        pinImage: (u) => pinEcrImage(ecr, REGISTRY, u),
+      }),
+    ).rejects.toThrow();
+  });
+});
