@@ -39,7 +39,8 @@ export class JobWorker extends QueueWorker {
       bucket: props.bucket,
       workerId: "Worker",
       entry: JOB_HANDLER,
-      description: "Byom jobs: project and experiment deletion, multipart completion, MLflow imports",
+      description:
+        "Byom jobs: project and experiment deletion, multipart completion, MLflow and image imports",
       timeoutSeconds: JOB_TIMEOUT_SECONDS,
       maxReceiveCount: MAX_RECEIVE_COUNT,
       maxConcurrency: Math.min(
