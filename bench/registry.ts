@@ -7,6 +7,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { LAMBDA_BUNDLING } from "#cdk/lambda-bundling.ts";
@@ -164,6 +165,8 @@ interface BundleRow {
   readonly handler: string;
   readonly bytes: number;
   readonly coldMs: number;
+  /** CPU time (user + system, all threads) of the same imports: less of the waiting a busy host adds. */
+  readonly cpuMs: number;
 }
 
 async function bundles(): Promise<BundleRow[]> {
@@ -192,13 +195,14 @@ async function bundles(): Promise<BundleRow[]> {
       });
       const bytes = statSync(file).size;
       const cold: number[] = [];
+      const cpu: number[] = [];
       for (let i = 0; i < 5; i++) {
-        const ms = execFileSync(
+        const out = execFileSync(
           process.execPath,
           [
             "--input-type=module",
             "-e",
-            `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`,
+            `const c = process.cpuUsage(); const t = performance.now(); await import(${JSON.stringify(file)}); const u = process.cpuUsage(c); console.log(performance.now() - t, (u.user + u.system) / 1000);`,
           ],
           {
             cwd: REPO_ROOT,
@@ -206,9 +210,11 @@ async function bundles(): Promise<BundleRow[]> {
             encoding: "utf8",
           },
         );
-        cold.push(Number(ms.trim()));
+        const [wall, used] = out.trim().split(" ").map(Number);
+        cold.push(wall as number);
+        cpu.push(used as number);
       }
-      rows.push({ handler, bytes, coldMs: median(cold) });
+      rows.push({ handler, bytes, coldMs: median(cold), cpuMs: median(cpu) });
     }
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -218,25 +224,27 @@ async function bundles(): Promise<BundleRow[]> {
 
 const fmt = (n: number) => n.toFixed(1);
 
+const loadBefore = loadavg()[0] as number;
 const latencyRows = await latencies();
 const bundleRows = await bundles();
+const loadAfter = loadavg()[0] as number;
 const lines = [
-  `Registry benchmark, ${new Date().toISOString().slice(0, 10)}, ${CALLS} sequential calls per endpoint against local mode (dynalite + s3rver, real HTTP), on this 2-core machine.`,
+  `Registry benchmark, ${new Date().toISOString().slice(0, 10)}, ${CALLS} sequential calls per endpoint against local mode (dynalite + s3rver, real HTTP), on this 2-core machine (shared: 1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end).`,
   "",
   "| endpoint | p50 ms | p99 ms |",
   "|---|---:|---:|",
   ...latencyRows.map((r) => `| ${r.name} | ${fmt(r.p50)} | ${fmt(r.p99)} |`),
   "",
-  `Lambda bundles (esbuild, minified, @aws-sdk external as in the Lambda runtime); cold module load = median of 5 fresh \`node\` imports. Targets: ≤ ${BUNDLE_LIMIT / 1024} KB, ≤ ${COLD_LIMIT_MS} ms.`,
+  `Lambda bundles (esbuild, minified, @aws-sdk external as in the Lambda runtime); cold module load = median of 5 fresh \`node\` imports, as wall time and as CPU time (user + system) of the importing process. The target is the wall time on a quiet host. On a busy one the wall time includes waiting for a core and the CPU time does not; but the CPU time counts every thread (V8 compiles and collects garbage on helper threads) and suffers from the other processes' cache use too, so neither stands in for the quiet-host figure. Targets: ≤ ${BUNDLE_LIMIT / 1024} KB, ≤ ${COLD_LIMIT_MS} ms.`,
   "",
-  "| handler | bundle KB | cold load ms | within targets |",
-  "|---|---:|---:|---|",
+  "| handler | bundle KB | cold load ms (wall) | cold load ms (CPU) | within targets |",
+  "|---|---:|---:|---:|---|",
   ...bundleRows.map(
     (r) =>
-      `| ${r.handler} | ${fmt(r.bytes / 1024)} | ${fmt(r.coldMs)} | ${r.bytes <= BUNDLE_LIMIT && r.coldMs <= COLD_LIMIT_MS ? "yes" : "**no**"} |`,
+      `| ${r.handler} | ${fmt(r.bytes / 1024)} | ${fmt(r.coldMs)} | ${fmt(r.cpuMs)} | ${r.bytes <= BUNDLE_LIMIT && r.coldMs <= COLD_LIMIT_MS ? "yes" : "**no**"} |`,
   ),
   "",
-  `Largest bundle ${fmt(Math.max(...bundleRows.map((r) => r.bytes)) / 1024)} KB (${fmt((Math.max(...bundleRows.map((r) => r.bytes)) / BUNDLE_LIMIT) * 100)} % of the limit); median cold load ${fmt(median(bundleRows.map((r) => r.coldMs)))} ms.`,
+  `Largest bundle ${fmt(Math.max(...bundleRows.map((r) => r.bytes)) / 1024)} KB (${fmt((Math.max(...bundleRows.map((r) => r.bytes)) / BUNDLE_LIMIT) * 100)} % of the limit); median cold load ${fmt(median(bundleRows.map((r) => r.coldMs)))} ms wall, ${fmt(median(bundleRows.map((r) => r.cpuMs)))} ms CPU; slowest ${fmt(Math.max(...bundleRows.map((r) => r.cpuMs)))} ms CPU.`,
 ];
 console.log(lines.join("\n"));
 writeSection("registry", lines.join("\n"));

@@ -11,8 +11,8 @@ import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
 /**
  * Context values (`cdk deploy -c byom:internetFacing=true …`, or cdk.json), all optional:
  * byom:stackName, byom:region, byom:retainData, byom:internetFacing, byom:allowedCidr,
- * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:maxIntegrationTimeoutSeconds,
- * byom:longRunningConcurrency, byom:allowUnauthenticatedScoring, byom:maxReplicas,
+ * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:longRunningConcurrency,
+ * byom:allowUnauthenticatedScoring, byom:maxReplicas,
  * byom:albRulesQuota, byom:albTargetGroupsQuota,
  * byom:adminPrincipals, byom:mlflowAllowedHosts (comma-separated lists), byom:alarmTopicArn.
  * docs/deploy-aws.md explains each.
@@ -31,21 +31,12 @@ export function createApp(
     const value = app.node.tryGetContext(name);
     return typeof value === "string" && value !== "" ? value : undefined;
   };
-  const seconds = (name: string): number | undefined => {
+  const count = (name: string, min = 1): number | undefined => {
     const value = text(name) ?? app.node.tryGetContext(name);
     if (value === undefined) return undefined;
     const number = Number(value);
-    if (!Number.isInteger(number) || number < 1 || number > 900) {
-      throw new Error(`Context ${name} must be a whole number of seconds from 1 to 900, not '${value}'.`);
-    }
-    return number;
-  };
-  const count = (name: string): number | undefined => {
-    const value = text(name) ?? app.node.tryGetContext(name);
-    if (value === undefined) return undefined;
-    const number = Number(value);
-    if (!Number.isInteger(number) || number < 1 || number > 1000) {
-      throw new Error(`Context ${name} must be a whole number from 1 to 1000, not '${value}'.`);
+    if (!Number.isInteger(number) || number < min || number > 1000) {
+      throw new Error(`Context ${name} must be a whole number from ${min} to 1000, not '${value}'.`);
     }
     return number;
   };
@@ -83,8 +74,8 @@ export function createApp(
     allowedCidr: text("byom:allowedCidr"),
     certificateArn: text("byom:certificateArn"),
     tracing: flag("byom:tracing"),
-    maxIntegrationTimeoutSeconds: seconds("byom:maxIntegrationTimeoutSeconds"),
-    longRunningReservedConcurrency: count("byom:longRunningConcurrency"),
+    // An SQS event source runs at least 2 invocations at once, so less cannot be reserved.
+    jobWorkerReservedConcurrency: count("byom:longRunningConcurrency", 2),
     endpointsInEveryAz: flag("byom:endpointsInEveryAz"),
     allowUnauthenticatedScoring: flag(ALLOW_UNAUTHENTICATED_SCORING_CONTEXT),
     maxReplicas: count("byom:maxReplicas"),

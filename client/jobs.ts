@@ -5,7 +5,7 @@ import type { RouteOf } from "./operations.ts";
 export type Job = ResponseOf<RouteOf<"getJob">>;
 
 /**
- * Polls a job (202 + jobId from DELETE project/experiment and multipart completion) until it
+ * Polls a job (202 + jobId from DELETE project/experiment, multipart completion, MLflow import) until it
  * ends, telling `onProgress` each time its progress changes. Resolves with the SUCCEEDED job;
  * a FAILED one becomes a ClientError with the job's reason.
  */

@@ -13,8 +13,16 @@ export const JOB_TIMEOUT_SECONDS = 15 * 60;
 export interface JobWorkerProps {
   readonly table: dynamodb.ITableV2;
   readonly bucket: s3.IBucket;
-  /** Concurrent job chunks at most. @default 5 */
+  /** Concurrent job chunks at most. @default 5, or the reserved concurrency when that is less */
   readonly maxConcurrency?: number;
+  /**
+   * Reserved concurrency (at least 2, as an SQS event source runs 2 at once): the jobs can then
+   * neither take more of the account's pool nor be starved of it. Off by default, because a new
+   * account's pool is 10 and leaves nothing to reserve. @default none
+   */
+  readonly reservedConcurrency?: number;
+  /** Hosts an MLflow import may reach although they resolve to private addresses (MLFLOW_ALLOWED_HOSTS). @default none */
+  readonly mlflowAllowedHosts?: readonly string[];
   /** @default false */
   readonly tracing?: boolean;
 }
@@ -31,10 +39,15 @@ export class JobWorker extends QueueWorker {
       bucket: props.bucket,
       workerId: "Worker",
       entry: JOB_HANDLER,
-      description: "Byom jobs: project and experiment deletion, multipart completion",
+      description:
+        "Byom jobs: project and experiment deletion, multipart completion, MLflow and image imports",
       timeoutSeconds: JOB_TIMEOUT_SECONDS,
       maxReceiveCount: MAX_RECEIVE_COUNT,
-      maxConcurrency: props.maxConcurrency ?? 5,
+      maxConcurrency: Math.min(
+        props.maxConcurrency ?? 5,
+        props.reservedConcurrency ?? Number.POSITIVE_INFINITY,
+      ),
+      reservedConcurrency: props.reservedConcurrency,
       deadLetterAlarmDescription:
         "Byom jobs: messages in the dead-letter queue. Their jobs were ended FAILED on the last attempt; see the job worker's logs.",
       queueUrlVariable: "JOBS_QUEUE_URL",
@@ -50,6 +63,8 @@ export class JobWorker extends QueueWorker {
         );
       },
     });
+    if (props.mlflowAllowedHosts?.length)
+      this.worker.function.addEnvironment("MLFLOW_ALLOWED_HOSTS", props.mlflowAllowedHosts.join(","));
   }
 
   /** Lets a function start jobs: the queue's URL in its environment and permission to send to it. */

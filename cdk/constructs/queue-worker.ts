@@ -22,6 +22,8 @@ export interface QueueWorkerProps {
   readonly maxReceiveCount: number;
   /** Concurrent invocations at most. */
   readonly maxConcurrency: number;
+  /** The worker's reserved concurrency. @default none */
+  readonly reservedConcurrency?: number;
   /** What a message in the dead-letter queue means and what to do about it. */
   readonly deadLetterAlarmDescription: string;
   /** An environment variable naming the queue's URL, for a worker that queues follow-up work. */
@@ -77,6 +79,7 @@ export class QueueWorker extends Construct {
       timeoutSeconds: props.timeoutSeconds,
       memoryMb: props.memoryMb ?? 1024,
       tracing: props.tracing ?? false,
+      reservedConcurrency: props.reservedConcurrency,
       environment: {
         TABLE_NAME: props.table.tableName,
         BUCKET_NAME: props.bucket.bucketName,

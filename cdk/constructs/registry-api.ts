@@ -14,8 +14,6 @@ import type { JobWorker } from "./job-worker.ts";
 const READ_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectAttributes"];
 /** Presigned single and multipart uploads, server-side copies, aborting an upload. */
 const WRITE_OBJECT_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload"];
-/** DELETE routes that use S3 remove what they delete (an experiment's artifact objects). */
-const DELETE_OBJECT_ACTIONS = ["s3:DeleteObject", "s3:AbortMultipartUpload"];
 
 export interface RegistryApiProps {
   readonly routes: readonly Route[];
@@ -31,47 +29,30 @@ export interface RegistryApiProps {
   readonly logRetention?: logs.RetentionDays;
   /** @default "prod" */
   readonly stageName?: string;
-  /**
-   * The longest API Gateway waits for a function. REST APIs allow 29 s unless the account's
-   * "Maximum integration timeout" quota was raised; a route whose function runs longer (the MLflow
-   * import) keeps running after the caller got a 504. @default 29
-   */
-  readonly maxIntegrationTimeoutSeconds?: number;
-  /**
-   * Reserved concurrency for each long-running route's function: it can then never take more than
-   * this from the account's pool (nor get less). Off by default, because a new account's pool is
-   * 10 and leaves nothing to reserve. @default none
-   */
-  readonly longRunningReservedConcurrency?: number;
   /** Where handlers that start jobs send them. */
   readonly jobs: JobWorker;
   /** Principals (role or user ARNs) that `admin` routes accept. @default none: nobody may call them */
   readonly adminPrincipals?: readonly string[];
-  /** Hosts the MLflow import may reach at private addresses (imports' MLFLOW_ALLOWED_HOSTS). @default none */
-  readonly mlflowAllowedHosts?: readonly string[];
 }
 
-/** API Gateway REST's integration timeout without a quota increase. */
-export const DEFAULT_INTEGRATION_TIMEOUT_SECONDS = 29;
+/**
+ * API Gateway REST's integration timeout without a quota increase. No route runs longer: long work
+ * is a job (docs/ingestion.md, "Jobs"), and a route that declares more fails synth.
+ */
+export const MAX_INTEGRATION_TIMEOUT_SECONDS = 29;
 
 /**
  * Per-method throttling (requests per second across all callers, burst), unless a route declares
- * its own: reads are cheap, writes touch the table and the bucket, and long-running routes (a
- * function timeout above API Gateway's 29 s) hold a Lambda for minutes, so a burst of them from one
- * caller must not take the concurrency that ingestion and the deploy steps need.
+ * its own (the MLflow import: each one holds the job worker for minutes): reads are cheap, writes
+ * touch the table and the bucket.
  */
 export const ROUTE_THROTTLES = {
   read: { rateLimit: 100, burstLimit: 200 },
   write: { rateLimit: 25, burstLimit: 50 },
-  longRunning: { rateLimit: 2, burstLimit: 5 },
 } as const;
-
-export const isLongRunning = (route: Route): boolean =>
-  (route.lambda?.timeoutSeconds ?? 10) > DEFAULT_INTEGRATION_TIMEOUT_SECONDS;
 
 export function throttleOf(route: Route): { readonly rateLimit: number; readonly burstLimit: number } {
   if (route.throttle) return route.throttle;
-  if (isLongRunning(route)) return ROUTE_THROTTLES.longRunning;
   return route.method === "GET" ? ROUTE_THROTTLES.read : ROUTE_THROTTLES.write;
 }
 
@@ -130,26 +111,25 @@ export class RegistryApi extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    const maxIntegrationTimeout = props.maxIntegrationTimeoutSeconds ?? DEFAULT_INTEGRATION_TIMEOUT_SECONDS;
     const functions = new Map<string, ByomFunction>();
     for (const route of props.routes) {
+      const timeoutSeconds = route.lambda?.timeoutSeconds ?? 10;
+      if (timeoutSeconds > MAX_INTEGRATION_TIMEOUT_SECONDS) {
+        throw new Error(
+          `${route.operationId} declares a ${timeoutSeconds} s timeout; API Gateway waits ${MAX_INTEGRATION_TIMEOUT_SECONDS} s. Run the work as a job (lambdas/jobs).`,
+        );
+      }
       const fn = new ByomFunction(this, route.operationId, {
         entry: route.handler,
         description: `Byom ${route.method} ${route.path}`,
-        timeoutSeconds: route.lambda?.timeoutSeconds ?? 10,
+        timeoutSeconds,
         memoryMb: route.lambda?.memoryMb ?? 512,
         tracing: props.tracing ?? false,
         logGroup: this.functionLogs,
-        ...(isLongRunning(route) && props.longRunningReservedConcurrency !== undefined
-          ? { reservedConcurrency: props.longRunningReservedConcurrency }
-          : {}),
         environment: {
           ...(usesDynamoDb(route.handler) ? { TABLE_NAME: props.table.tableName } : {}),
           ...(usesS3(route.handler) ? { BUCKET_NAME: props.bucket.bucketName } : {}),
           ...(route.admin ? { ADMIN_PRINCIPALS: (props.adminPrincipals ?? []).join(",") } : {}),
-          ...(route.operationId === "importMlflowModel" && props.mlflowAllowedHosts?.length
-            ? { MLFLOW_ALLOWED_HOSTS: props.mlflowAllowedHosts.join(",") }
-            : {}),
         },
       });
       this.grant(route, fn, props);
@@ -157,7 +137,7 @@ export class RegistryApi extends Construct {
       const method = this.api.root.resourceForPath(route.path).addMethod(
         route.method,
         new apigateway.LambdaIntegration(fn.function, {
-          timeout: Duration.seconds(Math.min(route.lambda?.timeoutSeconds ?? 10, maxIntegrationTimeout)),
+          timeout: Duration.seconds(timeoutSeconds),
           // One invoke permission per method instead of two: the console's test-invoke is not
           // needed, and a stack has at most 500 resources.
           allowTestInvoke: false,
@@ -215,13 +195,8 @@ export class RegistryApi extends Construct {
     }
     if (!usesS3(route.handler)) return;
     // Presigned URLs carry the signer's permissions: GET routes presign downloads, the others
-    // presign single and multipart uploads (and abort them); DELETE routes delete objects only.
-    const actions =
-      route.method === "DELETE"
-        ? DELETE_OBJECT_ACTIONS
-        : readOnly
-          ? READ_OBJECT_ACTIONS
-          : [...READ_OBJECT_ACTIONS, ...WRITE_OBJECT_ACTIONS];
+    // presign single and multipart uploads (and abort them). Deleting objects is the job worker's.
+    const actions = readOnly ? READ_OBJECT_ACTIONS : [...READ_OBJECT_ACTIONS, ...WRITE_OBJECT_ACTIONS];
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions, resources: [props.bucket.arnForObjects(`${ARTIFACTS_PREFIX}*`)] }),
     );

@@ -31,10 +31,8 @@ export interface ByomStackProps extends StackProps {
   readonly certificateArn?: string;
   /** X-Ray tracing for the API and functions. @default false */
   readonly tracing?: boolean;
-  /** API Gateway's integration timeout cap (raise only after raising the account quota). @default 29 */
-  readonly maxIntegrationTimeoutSeconds?: number;
-  /** Reserved concurrency for each long-running API route's function. @default none */
-  readonly longRunningReservedConcurrency?: number;
+  /** Reserved concurrency for the job worker, the only long-running function of the API. @default none */
+  readonly jobWorkerReservedConcurrency?: number;
   /**
    * Let an internet-facing install serve deployments without a passphrase (security mode none).
    * @default false (refused with 409 when internetFacing; always allowed on an internal ALB)
@@ -129,6 +127,8 @@ export class ByomStack extends Stack {
       table: this.table.table,
       bucket: this.artifacts.bucket,
       tracing: props.tracing,
+      reservedConcurrency: props.jobWorkerReservedConcurrency,
+      mlflowAllowedHosts: props.mlflowAllowedHosts,
     });
     this.api = new RegistryApi(this, "Api", {
       jobs: this.jobs,
@@ -136,10 +136,7 @@ export class ByomStack extends Stack {
       table: this.table.table,
       bucket: this.artifacts.bucket,
       tracing: props.tracing,
-      maxIntegrationTimeoutSeconds: props.maxIntegrationTimeoutSeconds,
-      longRunningReservedConcurrency: props.longRunningReservedConcurrency,
       adminPrincipals: props.adminPrincipals,
-      mlflowAllowedHosts: props.mlflowAllowedHosts,
     });
     this.ingest = new IngestPipeline(this, "Ingest", {
       table: this.table.table,

@@ -1,14 +1,15 @@
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import { UnknownCatalogEntryError } from "#lambdas/catalog/catalog-errors.ts";
-import { ExperimentFrozenError, ExperimentNotFoundError } from "#lambdas/experiments/experiments.ts";
+import { ExperimentNotFoundError } from "#lambdas/experiments/experiments.ts";
 import { getExperiment } from "#lambdas/experiments/experiments-repository.ts";
 import { authorize } from "#lambdas/projects/access.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
-import { ConflictError, NotFoundError, ValidationFailedError } from "#lambdas/shared/errors.ts";
+import { ConflictError, ValidationFailedError } from "#lambdas/shared/errors.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import { artifactObjectKey } from "#lambdas/shared/object-keys.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
+import { findArtifact, requireUnregisteredExperiment } from "./artifact-lookup.ts";
 import {
   type PresignedPut,
   presignGet,
@@ -27,6 +28,13 @@ import {
   type UploadPlan,
 } from "./artifacts-repository.ts";
 import { knownArtifactTypes } from "./catalog-lookup.ts";
+
+export {
+  ArtifactNotFoundError,
+  checkPartList,
+  findArtifact,
+  requireUnregisteredExperiment,
+} from "./artifact-lookup.ts";
 
 const MiB = 1024 ** 2;
 /** S3's limits: 10,000 parts, 5 GiB per part (5 TiB per object: MAX_ARTIFACT_BYTES). */
@@ -82,16 +90,6 @@ export interface NewArtifact {
   readonly sizeBytes: number;
   readonly sha256?: string | undefined;
   readonly framework?: string | undefined;
-}
-
-export class ArtifactNotFoundError extends NotFoundError {
-  constructor(ref: ArtifactRef) {
-    super(
-      "Artifact",
-      ref.artifactId,
-      `List the experiment's artifacts with GET /v1/projects/${ref.projectId}/experiments/${ref.experimentId}/artifacts.`,
-    );
-  }
 }
 
 export class ArtifactNotReadyError extends ConflictError {
@@ -198,12 +196,6 @@ export async function artifactDownload(
   };
 }
 
-export async function findArtifact(ref: ArtifactRef): Promise<ArtifactRecord> {
-  const artifact = await getArtifact(ref);
-  if (!artifact) throw new ArtifactNotFoundError(ref);
-  return artifact;
-}
-
 export function artifactView(record: ArtifactRecord): ArtifactView {
   return {
     artifactId: record.artifactId,
@@ -285,17 +277,6 @@ async function requireExperiment(projectId: string, experimentId: string): Promi
     throw new ExperimentNotFoundError(projectId, experimentId);
 }
 
-/**
- * Model bytes may only be added before registration. An upload racing a registration is caught by
- * ingestion, which ends such an artifact FAILED (lambdas/ingest/ingest-artifact.ts).
- */
-export async function requireUnregisteredExperiment(projectId: string, experimentId: string): Promise<void> {
-  const experiment = await getExperiment(projectId, experimentId);
-  if (!experiment) throw new ExperimentNotFoundError(projectId, experimentId);
-  if (experiment.registeredAs)
-    throw new ExperimentFrozenError(projectId, experimentId, "its model artifacts", experiment.registeredAs);
-}
-
 async function checkArtifactType(input: NewArtifact): Promise<void> {
   const known = await knownArtifactTypes(input.type);
   if (!known.includes(input.type)) {
@@ -311,29 +292,4 @@ async function checkArtifactType(input: NewArtifact): Promise<void> {
       [{ path: "body.framework", message: "required for this artifact type" }],
     );
   }
-}
-
-export function checkPartList(parts: ReadonlyArray<{ partNumber: number }>, partCount: number): void {
-  const seen = new Set<number>();
-  const duplicates = new Set<number>();
-  for (const { partNumber } of parts) (seen.has(partNumber) ? duplicates : seen).add(partNumber);
-  const extra = [...seen].filter((n) => n < 1 || n > partCount).sort((a, b) => a - b);
-  const missing: number[] = [];
-  for (let n = 1; n <= partCount; n++) if (!seen.has(n)) missing.push(n);
-  const problems: string[] = [];
-  if (missing.length > 0) problems.push(`missing part(s) ${summarize(missing)}`);
-  if (extra.length > 0) problems.push(`part(s) ${summarize(extra)} beyond the plan's ${partCount}`);
-  if (duplicates.size > 0)
-    problems.push(`part(s) ${summarize([...duplicates].sort((a, b) => a - b))} listed twice`);
-  if (problems.length > 0) {
-    throw new ValidationFailedError(
-      `The part list does not match the upload plan of ${partCount} part(s): ${problems.join("; ")}. List every part 1..${partCount} once, with the ETag its PUT returned.`,
-      [{ path: "body.parts", message: problems.join("; "), missing, extra, duplicates: [...duplicates] }],
-    );
-  }
-}
-
-function summarize(numbers: readonly number[]): string {
-  const shown = numbers.slice(0, 20).join(", ");
-  return numbers.length > 20 ? `${shown} … (${numbers.length} in all)` : shown;
 }

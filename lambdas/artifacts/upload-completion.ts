@@ -1,17 +1,15 @@
 import { type JobView, startJob } from "#lambdas/jobs/jobs.ts";
-import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/worker.ts";
 import { authorize } from "#lambdas/projects/access.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
-import { ConflictError, ValidationFailedError } from "#lambdas/shared/errors.ts";
-import { completeMultipartUpload, headObject } from "./artifact-store.ts";
-import { artifactView, checkPartList, findArtifact, requireUnregisteredExperiment } from "./artifacts.ts";
+import { ConflictError } from "#lambdas/shared/errors.ts";
+import { checkPartList, findArtifact, requireUnregisteredExperiment } from "./artifact-lookup.ts";
 import type { ArtifactRef } from "./artifacts-repository.ts";
 
 /**
  * Finishes a multipart upload, as a job: S3 may take minutes to assemble a large object, longer
  * than API Gateway waits. The part list must name every part 1..N of the plan exactly once, each
  * with the ETag its PUT returned; that is checked here (400 at once), S3 checks the ETags in the
- * job (runUploadCompletion below).
+ * job (upload-completion-job.ts, which alone of the two loads the S3 client: cdk/module-graph.ts).
  */
 export async function completeArtifactUpload(
   caller: Caller,
@@ -42,42 +40,4 @@ export async function completeArtifactUpload(
     { ...ref, parts: sorted },
     `assembling ${sorted.length} part(s)`,
   );
-}
-
-/**
- * The job that completes a multipart upload (POST …/complete answers 202 with it). Its result is
- * the artifact; ingestion follows once S3 reports the object.
- */
-export async function runUploadCompletion({ job }: JobChunk): Promise<ChunkOutcome> {
-  const { projectId, experimentId, artifactId } = job.input as unknown as ArtifactRef;
-  const parts = job.input.parts as Array<{ partNumber: number; etag: string }>;
-  const ref = { projectId, experimentId, artifactId };
-  const artifact = await findArtifact(ref);
-  const progress = { done: parts.length, total: parts.length, message: `${parts.length} part(s) assembled` };
-  const plan = artifact.upload;
-  if (artifact.status !== "UPLOADING" || plan.kind !== "multipart") {
-    // Completed by an earlier delivery of this job.
-    return { done: true, result: artifactView(artifact), progress };
-  }
-  const outcome = await completeMultipartUpload(artifact.objectKey, plan.uploadId, parts).catch(
-    async (error: unknown) => {
-      // The answer was lost (a dropped connection while S3 assembled a large object): if the
-      // object is there, the upload completed.
-      const head = await headObject(artifact.objectKey);
-      if (head?.size === artifact.sizeBytes) return { kind: "completed" as const, etag: head.etag };
-      throw error;
-    },
-  );
-  if (outcome.kind === "invalid-parts") {
-    throw new ValidationFailedError(
-      `S3 refused the part list (${outcome.reason}). Upload every part to its URL and pass the ETag header each PUT returned, unchanged.`,
-      [{ path: "body.parts", message: outcome.reason }],
-    );
-  }
-  if (outcome.kind === "no-such-upload" && !(await headObject(artifact.objectKey))) {
-    throw new ConflictError(
-      `The multipart upload of artifact '${artifactId}' no longer exists (aborted or expired). Create a new artifact and upload again.`,
-    );
-  }
-  return { done: true, result: artifactView(await findArtifact(ref)), progress };
 }

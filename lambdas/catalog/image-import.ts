@@ -1,7 +1,7 @@
 import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/job-runner.ts";
 import { startJob } from "#lambdas/jobs/jobs.ts";
-import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/worker.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
 import { DomainError, ValidationFailedError } from "#lambdas/shared/errors.ts";

@@ -47,6 +47,12 @@ export const DEFAULT_RESOURCES: Resources = { cpu: "1", memoryMiB: 2048, replica
 /** The installation's replica limit when the CDK app (byom:maxReplicas) or local mode sets none. */
 export const DEFAULT_MAX_REPLICAS = 10;
 
+/** The memory a cpu size gets when a target names none: 2 GiB where Fargate allows it, else its smallest. */
+export function defaultMemoryMiB(cpu: FargateCpu): number {
+  const valid = validMemoryMiB(cpu);
+  return valid.includes(DEFAULT_RESOURCES.memoryMiB) ? DEFAULT_RESOURCES.memoryMiB : (valid[0] as number);
+}
+
 /** ECS's CPU units for a vCPU size. */
 export const cpuUnits = (cpu: FargateCpu) => Math.round(Number(cpu) * 1024);
 
@@ -61,9 +67,7 @@ export function resolveResources(
 ): Resources {
   const cpu = spec?.cpu ?? DEFAULT_RESOURCES.cpu;
   const valid = validMemoryMiB(cpu);
-  const memoryMiB =
-    spec?.memoryMiB ??
-    (valid.includes(DEFAULT_RESOURCES.memoryMiB) ? DEFAULT_RESOURCES.memoryMiB : (valid[0] as number));
+  const memoryMiB = spec?.memoryMiB ?? defaultMemoryMiB(cpu);
   const min = spec?.replicas?.min ?? Math.min(DEFAULT_RESOURCES.replicas.min, spec?.replicas?.max ?? 1);
   const max = spec?.replicas?.max ?? Math.max(DEFAULT_RESOURCES.replicas.max, min);
   const fail = (field: string, message: string): never => {

@@ -89,11 +89,13 @@ export async function createExperimentRecord(
   projectId: string,
   input: NewExperiment,
   createdBy: string,
+  /** Chosen ahead by a job that must find its experiment again when redelivered (MLflow imports). */
+  experimentId = newId("exp"),
 ): Promise<ExperimentView> {
   const { set } = validateMetadataPatch(input.metadata ?? {});
   const now = nowIso();
   const record: ExperimentRecord = {
-    experimentId: newId("exp"),
+    experimentId,
     projectId,
     name: input.name,
     description: input.description ?? "",

@@ -1,15 +1,15 @@
 import * as z from "zod";
-import { artifactSchema } from "#lambdas/artifacts/routes.ts";
-import { experimentSchema } from "#lambdas/experiments/routes.ts";
+import { jobAccepted } from "#lambdas/jobs/routes.ts";
 import { projectIdParam } from "#lambdas/projects/routes.ts";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
-import { conflictError, errorBody, standardErrors, text } from "#lambdas/shared/http/schemas.ts";
+import { standardErrors, text } from "#lambdas/shared/http/schemas.ts";
 
 export const importMlflowRoute = defineRoute({
   operationId: "importMlflowModel",
   method: "POST",
   path: "/v1/projects/{projectId}/imports/mlflow",
-  summary: "Import a model version from an MLflow Model Registry as a new experiment (editors)",
+  summary:
+    "Import a model version from an MLflow Model Registry as a new experiment, in a job whose result is {experiment, artifact} (editors)",
   tag: "imports",
   handler: "lambdas/imports/handlers/import-mlflow.ts",
   params: z.object({ projectId: projectIdParam }),
@@ -17,7 +17,7 @@ export const importMlflowRoute = defineRoute({
     trackingUri: text("trackingUri", { max: 2048 })
       .meta({ format: "uri" })
       .describe(
-        "Base URL of the MLflow tracking server (http or https). Hosts at loopback, private or link-local addresses are refused unless the installation allows them.",
+        "Base URL of the MLflow tracking server (http or https). Hosts at loopback, private or link-local addresses are refused unless the installation allows them (the job ends FAILED with VALIDATION_FAILED).",
       ),
     modelName: text("modelName", { max: 256, notBlank: true, trim: true }),
     version: z
@@ -28,23 +28,10 @@ export const importMlflowRoute = defineRoute({
       .transform(String)
       .describe("The registered model version, e.g. 3"),
   }),
-  responses: {
-    201: {
-      description:
-        "Imported: the experiment (with source_model_name/source_model_version) and its artifact, which ingestion picks up next",
-      schema: z
-        .object({ experiment: experimentSchema, artifact: artifactSchema })
-        .meta({ id: "MlflowImport" }),
-    },
-    ...standardErrors,
-    ...conflictError,
-    502: {
-      description: "The MLflow server is unreachable or answered something unusable",
-      schema: errorBody,
-    },
-  },
-  // The transfer runs in the request: up to the Lambda maximum (see docs/ingestion.md).
-  lambda: { timeoutSeconds: 900, memoryMb: 1024 },
+  // The request only records the job; the job worker copies the files.
+  responses: { ...jobAccepted, ...standardErrors },
+  // Each import holds the job worker for up to minutes: far below the other writes' 25/s.
+  throttle: { rateLimit: 2, burstLimit: 5 },
 });
 
 export const importRoutes = [importMlflowRoute];

@@ -3,37 +3,20 @@ import { optionalEnv } from "#lambdas/shared/env.ts";
 import { DomainError } from "#lambdas/shared/errors.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import { enqueueJob } from "./job-queue.ts";
-import {
-  claimJob,
-  finishJob,
-  type JobKind,
-  type JobProgress,
-  type JobRecord,
-  recordProgress,
-  yieldJob,
-} from "./jobs-repository.ts";
+import type { ChunkOutcome, JobRunner } from "./job-runner.ts";
+import { claimJob, finishJob, type JobKind, recordProgress, yieldJob } from "./jobs-repository.ts";
 
-/** One invocation's share of a job's work. */
-export interface JobChunk {
-  readonly job: JobRecord;
-  /** False once the rest of this invocation is needed to record the outcome: stop and yield. */
-  hasTime(): boolean;
-  progress(progress: JobProgress): Promise<void>;
-}
-
-export type ChunkOutcome =
-  | { readonly done: true; readonly result: unknown; readonly progress: JobProgress }
-  | { readonly done: false; readonly state: Record<string, unknown>; readonly progress: JobProgress };
-
-export type JobRunner = (chunk: JobChunk) => Promise<ChunkOutcome>;
+export type { ChunkOutcome, JobChunk, JobRunner } from "./job-runner.ts";
 
 /** Each kind's runner lives with its domain; loaded when a job of that kind runs. */
 const RUNNERS: Readonly<Record<JobKind, () => Promise<JobRunner>>> = {
-  "delete-project": async () => (await import("#lambdas/projects/project-deletion.ts")).runProjectDeletion,
+  "delete-project": async () =>
+    (await import("#lambdas/projects/project-deletion-job.ts")).runProjectDeletion,
   "delete-experiment": async () =>
-    (await import("#lambdas/experiments/experiment-deletion.ts")).runExperimentDeletion,
+    (await import("#lambdas/experiments/experiment-deletion-job.ts")).runExperimentDeletion,
   "complete-upload": async () =>
-    (await import("#lambdas/artifacts/upload-completion.ts")).runUploadCompletion,
+    (await import("#lambdas/artifacts/upload-completion-job.ts")).runUploadCompletion,
+  "import-mlflow": async () => (await import("#lambdas/imports/mlflow-import-job.ts")).runMlflowImport,
   "import-image": async () => (await import("#lambdas/catalog/image-import.ts")).runImageImport,
 };
 

@@ -1,25 +1,17 @@
-import { removeArtifactBatch } from "#lambdas/artifacts/artifact-cleanup.ts";
 import { type JobView, startJob } from "#lambdas/jobs/jobs.ts";
 import { getJob } from "#lambdas/jobs/jobs-repository.ts";
-import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/worker.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
 import { ConflictError } from "#lambdas/shared/errors.ts";
 import { newId } from "#lambdas/shared/ids.ts";
 import { authorize } from "./access.ts";
-import {
-  deleteProjectItem,
-  deleteProjectItemsBatch,
-  getProject,
-  markProjectDeleting,
-  projectHas,
-} from "./projects-repository.ts";
+import { getProject, markProjectDeleting, projectHas } from "./projects-repository.ts";
 
 /**
  * Deletes a project without deployments, as a job: the request marks the project deleting (from
  * then on every write to it is refused) and queues the job; the job removes the artifacts (objects,
  * unfinished uploads, records) in batches, then every other item, the project item last. Asking
- * again while it runs answers the same job. A file of its own, so that only the delete handler and
- * the job worker load the S3 SDK and may delete objects (cdk/module-graph.ts).
+ * again while it runs answers the same job. The job's runner is project-deletion-job.ts: only the
+ * job worker loads the S3 SDK and may delete objects (cdk/module-graph.ts grants by imports).
  */
 export async function deleteProject(
   caller: Caller,
@@ -47,35 +39,4 @@ export async function deleteProject(
     } else if (running) jobId = running;
   }
   return startJob(caller, projectId, "delete-project", {}, "deleting the artifacts", jobId);
-}
-
-export async function runProjectDeletion({ job, hasTime }: JobChunk): Promise<ChunkOutcome> {
-  const projectId = job.projectId;
-  let artifacts = (job.state?.artifacts as number | undefined) ?? 0;
-  let items = (job.state?.items as number | undefined) ?? 0;
-  let phase = (job.state?.phase as string | undefined) ?? "artifacts";
-  const progress = () => ({
-    done: artifacts + items,
-    total: null,
-    message: `${artifacts} artifact(s) and ${items} other item(s) removed`,
-  });
-  do {
-    if (phase === "artifacts") {
-      const count = await removeArtifactBatch(projectId);
-      if (count === 0) phase = "items";
-      artifacts += count;
-    } else {
-      const count = await deleteProjectItemsBatch(projectId);
-      if (count === 0) {
-        await deleteProjectItem(projectId);
-        return {
-          done: true,
-          result: { projectId, artifactsRemoved: artifacts, itemsRemoved: items },
-          progress: progress(),
-        };
-      }
-      items += count;
-    }
-  } while (hasTime());
-  return { done: false, state: { phase, artifacts, items }, progress: progress() };
 }

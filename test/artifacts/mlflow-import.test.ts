@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, run } from "#local/processes.ts";
-import { waitForArtifact } from "../support/artifacts.ts";
+import { waitForArtifact, waitForJob } from "../support/artifacts.ts";
 import { type MlflowServer, startMlflowServer } from "../support/mlflow-server.ts";
 import { openApiChecker } from "../support/openapi-conformance.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
@@ -27,23 +27,27 @@ afterAll(async () => {
 });
 
 const importPath = () => `/v1/projects/${projectId}/imports/mlflow`;
+/** Starts an import (202 + job) and waits for its job to end; returns the job. */
+async function importJob(body: Record<string, unknown>): Promise<any> {
+  const accepted = await platform.api.call("POST", importPath(), body);
+  expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
+  (await openApiChecker(platform.config.apiUrl))("POST", "/v1/projects/{projectId}/imports/mlflow", accepted);
+  expect(accepted.headers.get("location")).toBe(`/v1/projects/${projectId}/jobs/${accepted.body.jobId}`);
+  const job = await waitForJob(platform.api, projectId, accepted.body.jobId, 120_000);
+  expect(job.kind).toBe("import-mlflow");
+  return job;
+}
 const experimentCount = async () =>
   (await platform.api.call("GET", `/v1/projects/${projectId}/experiments?limit=100`)).body.items.length;
 
 describe("import from an MLflow Model Registry", () => {
   it("imports a registered version as an experiment whose artifact is ingested", async () => {
-    const imported = await platform.api.call("POST", importPath(), {
-      trackingUri: mlflow.url,
-      modelName: "churn",
-      version: Number(version),
-    });
-    expect(imported.status, JSON.stringify(imported.body)).toBe(201);
-    (await openApiChecker(platform.config.apiUrl))(
-      "POST",
-      "/v1/projects/{projectId}/imports/mlflow",
-      imported,
-    );
-    const { experiment, artifact } = imported.body;
+    const job = await importJob({ trackingUri: mlflow.url, modelName: "churn", version: Number(version) });
+    expect(job.error).toBeNull();
+    expect(job.status).toBe("SUCCEEDED");
+    expect(job.progress.message).toMatch(/^\d+ file\(s\), \d+ bytes copied/);
+    expect(job.progress.done).toBeGreaterThan(0);
+    const { experiment, artifact } = job.result;
     expect(experiment.metadata).toMatchObject({
       source_model_name: { string_value: "churn" },
       source_model_version: { string_value: version },
@@ -83,51 +87,29 @@ describe("import from an MLflow Model Registry", () => {
     expect(names.split("\n")).toEqual(expect.arrayContaining(["MLmodel", "model.skops", "requirements.txt"]));
   });
 
-  it("answers 404 naming the model and version when the registry has no such version", async () => {
+  it("fails the job with NOT_FOUND naming the model and version when the registry has no such version", async () => {
     const before = await experimentCount();
-    const missing = await platform.api.call("POST", importPath(), {
-      trackingUri: mlflow.url,
-      modelName: "churn",
-      version: "999",
-    });
-    expect(missing.status).toBe(404);
-    (await openApiChecker(platform.config.apiUrl))(
-      "POST",
-      "/v1/projects/{projectId}/imports/mlflow",
-      missing,
-    );
-    expect(missing.body.error.code).toBe("NOT_FOUND");
-    expect(missing.body.error.message).toContain("no model 'churn' with version 999");
-    const unknown = await platform.api.call("POST", importPath(), {
-      trackingUri: mlflow.url,
-      modelName: "no-such-model",
-      version: "1",
-    });
-    expect(unknown.status).toBe(404);
-    expect(unknown.body.error.message).toContain("'no-such-model'");
+    const missing = await importJob({ trackingUri: mlflow.url, modelName: "churn", version: "999" });
+    expect(missing.status).toBe("FAILED");
+    expect(missing.error.code).toBe("NOT_FOUND");
+    expect(missing.error.message).toContain("no model 'churn' with version 999");
+    const unknown = await importJob({ trackingUri: mlflow.url, modelName: "no-such-model", version: "1" });
+    expect(unknown.error.code).toBe("NOT_FOUND");
+    expect(unknown.error.message).toContain("'no-such-model'");
     expect(await experimentCount()).toBe(before);
   });
 
-  it("answers 502 naming the URI when the server is unreachable", async () => {
+  it("fails the job with UPSTREAM_FAILED naming the URI when the server is unreachable", async () => {
     const before = await experimentCount();
     const deadUri = `http://127.0.0.1:${await freePort()}`;
-    const response = await platform.api.call("POST", importPath(), {
-      trackingUri: deadUri,
-      modelName: "churn",
-      version: "1",
-    });
-    expect(response.status).toBe(502);
-    (await openApiChecker(platform.config.apiUrl))(
-      "POST",
-      "/v1/projects/{projectId}/imports/mlflow",
-      response,
-    );
-    expect(response.body.error.code).toBe("UPSTREAM_FAILED");
-    expect(response.body.error.message).toContain(deadUri);
+    const job = await importJob({ trackingUri: deadUri, modelName: "churn", version: "1" });
+    expect(job.status).toBe("FAILED");
+    expect(job.error.code).toBe("UPSTREAM_FAILED");
+    expect(job.error.message).toContain(deadUri);
     expect(await experimentCount()).toBe(before);
   });
 
-  it("refuses URIs that are not http or https, and bad versions", async () => {
+  it("refuses URIs that are not http or https, and bad versions, with 400 and no job", async () => {
     for (const trackingUri of [
       "file:///tmp/mlruns",
       "databricks",
@@ -152,7 +134,7 @@ describe("import from an MLflow Model Registry", () => {
     }
   });
 
-  it("refuses private, link-local and IPv4-mapped addresses with 400 unless allowed, before any connection", async () => {
+  it("fails the job with VALIDATION_FAILED for private, link-local and IPv4-mapped addresses unless allowed, before any connection", async () => {
     const before = await experimentCount();
     for (const trackingUri of [
       "http://169.254.169.254/latest",
@@ -164,14 +146,10 @@ describe("import from an MLflow Model Registry", () => {
       "http://[fe80::1]:5000",
       "http://0.0.0.0:5000",
     ]) {
-      const response = await platform.api.call("POST", importPath(), {
-        trackingUri,
-        modelName: "churn",
-        version: "1",
-      });
-      expect(response.status, trackingUri).toBe(400);
-      expect(response.body.error.details[0].path).toBe("body.trackingUri");
-      expect(response.body.error.message).toContain("byom:mlflowAllowedHosts");
+      const job = await importJob({ trackingUri, modelName: "churn", version: "1" });
+      expect(job.status, trackingUri).toBe("FAILED");
+      expect(job.error.code, trackingUri).toBe("VALIDATION_FAILED");
+      expect(job.error.message).toContain("byom:mlflowAllowedHosts");
     }
     expect(await experimentCount()).toBe(before);
   });
@@ -191,21 +169,13 @@ describe("import from an MLflow Model Registry", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const big = await platform.api.call("POST", importPath(), {
-        trackingUri: base,
-        modelName: "churn",
-        version: "1",
-      });
-      expect(big.status).toBe(502);
-      expect(big.body.error.message).toMatch(/over \d+ bytes/);
-      const failing = await platform.api.call("POST", importPath(), {
-        trackingUri: `${base}/prefix`,
-        modelName: "churn",
-        version: "1",
-      });
-      expect(failing.status).toBe(502);
-      expect(JSON.stringify(failing.body)).not.toContain("hunter2");
-      expect(failing.body.error.message).toContain("HTTP 500");
+      const big = await importJob({ trackingUri: base, modelName: "churn", version: "1" });
+      expect(big.error.code).toBe("UPSTREAM_FAILED");
+      expect(big.error.message).toMatch(/over \d+ bytes/);
+      const failing = await importJob({ trackingUri: `${base}/prefix`, modelName: "churn", version: "1" });
+      expect(failing.error.code).toBe("UPSTREAM_FAILED");
+      expect(JSON.stringify(failing)).not.toContain("hunter2");
+      expect(failing.error.message).toContain("HTTP 500");
     } finally {
       server.close();
     }

@@ -21,7 +21,6 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
       "byom:certificateArn": CERTIFICATE,
       "byom:retainData": "false",
       "byom:tracing": "true",
-      "byom:maxIntegrationTimeoutSeconds": "300",
       "byom:endpointsInEveryAz": "true",
       "byom:longRunningConcurrency": "3",
       "byom:adminPrincipals": `${ADMIN}, arn:aws:iam::123456789012:user/ops`,
@@ -39,7 +38,17 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
       expect(env(operationId).ADMIN_PRINCIPALS).toBe(`${ADMIN},arn:aws:iam::123456789012:user/ops`);
     }
     expect(env("listCatalogEntries").ADMIN_PRINCIPALS).toBeUndefined();
-    expect(env("importMlflowModel").MLFLOW_ALLOWED_HOSTS).toBe("mlflow.internal");
+  });
+
+  it("tells the job worker, which runs MLflow imports, the hosts they may reach, and no API function", () => {
+    const worker = synth.stack.jobs.worker.function.node.defaultChild as CfnFunction;
+    expect(synth.stack.resolve(worker.environment)?.variables?.MLFLOW_ALLOWED_HOSTS).toBe("mlflow.internal");
+    for (const fn of synth.stack.api.functions.values()) {
+      const variables = synth.stack.resolve(
+        (fn.function.node.defaultChild as CfnFunction).environment,
+      )?.variables;
+      expect(variables?.MLFLOW_ALLOWED_HOSTS).toBeUndefined();
+    }
   });
 
   it("refuses admin principals that are not IAM ARNs", () => {
@@ -229,32 +238,28 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
     }
   });
 
-  it("lets long routes keep the caller waiting up to the raised integration timeout", () => {
-    synth.template.hasResourceProperties("AWS::ApiGateway::Method", {
-      OperationName: "importMlflowModel",
-      Integration: Match.objectLike({ TimeoutInMillis: 300_000 }),
+  it("reserves concurrency for the job worker only, as byom:longRunningConcurrency says, and runs no more at once", () => {
+    const worker = synth.stack.jobs.worker.function.node.defaultChild as CfnFunction;
+    expect(synth.stack.resolve(worker.reservedConcurrentExecutions)).toBe(3);
+    for (const fn of synth.stack.api.functions.values()) {
+      expect(
+        synth.stack.resolve((fn.function.node.defaultChild as CfnFunction).reservedConcurrentExecutions),
+      ).toBeUndefined();
+    }
+    synth.template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: logicalId(worker) },
+      ScalingConfig: { MaximumConcurrency: 3 },
     });
-  });
-
-  it("reserves concurrency for the long-running routes' functions only, as byom:longRunningConcurrency says", () => {
-    const reserved = (operationId: string) => {
-      const fn = synth.stack.api.functions.get(operationId);
-      if (!fn) throw new Error(`no function for ${operationId}`);
-      return synth.stack.resolve((fn.function.node.defaultChild as CfnFunction).reservedConcurrentExecutions);
-    };
-    expect(reserved("importMlflowModel")).toBe(3);
-    // Completing an upload is a job now: its route answers at once and reserves nothing.
-    expect(reserved("completeArtifactUpload")).toBeUndefined();
-    expect(reserved("getProject")).toBeUndefined();
-    expect(() => synthesize({ "byom:longRunningConcurrency": "0" })).toThrow(
-      /byom:longRunningConcurrency must be a whole number from 1 to 1000, not '0'/,
+    expect(() => synthesize({ "byom:longRunningConcurrency": "1" })).toThrow(
+      /byom:longRunningConcurrency must be a whole number from 2 to 1000, not '1'/,
     );
   });
 
-  it("refuses a context value that is not a timeout", () => {
-    expect(() => synthesize({ "byom:maxIntegrationTimeoutSeconds": "soon" })).toThrow(
-      /byom:maxIntegrationTimeoutSeconds must be a whole number of seconds from 1 to 900, not 'soon'/,
-    );
+  it("keeps every route within API Gateway's 29 s: long work is a job", () => {
+    for (const method of Object.values(synth.template.findResources("AWS::ApiGateway::Method"))) {
+      const timeout = method.Properties.Integration?.TimeoutInMillis;
+      if (timeout !== undefined) expect(timeout).toBeLessThanOrEqual(29_000);
+    }
   });
 
   it("lets the table and buckets go with the stack when data is not retained", () => {

@@ -36,6 +36,9 @@ describe("byom import-mlflow", () => {
       version,
     );
     expect(result.code, result.stderr).toBe(0);
+    // The import is a job: its progress lines, then ingestion.
+    expect(result.stderr).toMatch(/Waiting for job job-\S+ …/);
+    expect(result.stderr).toMatch(/succeeded: \d+ file\(s\), \d+ bytes copied/);
     expect(result.stdout).toContain("is READY (sklearn");
     expect(result.stdout).toMatch(/Input schema:\nCOLUMN\s+TYPE\ntenure\s+Int64\ncharges\s+Float64/);
 
@@ -81,7 +84,9 @@ describe("byom import-mlflow", () => {
       "1",
     );
     expect(unreachable.code).toBe(1);
-    expect(unreachable.stderr).toContain("HTTP 502");
+    expect(unreachable.stderr).toMatch(
+      /Job job-\S+ \(import-mlflow\) failed: The MLflow tracking server at http:\/\/127\.0\.0\.1:\d+ is unreachable/,
+    );
 
     const usage = await byom(
       "import-mlflow",

@@ -23,9 +23,21 @@ describe("S3-using handlers load the S3 SDK lazily", () => {
       expect.arrayContaining([
         "lambdas/artifacts/handlers/create-artifact.ts",
         "lambdas/artifacts/handlers/download-artifact.ts",
-        "lambdas/projects/handlers/delete-project.ts",
+        "lambdas/artifacts/handlers/renew-artifact-upload.ts",
       ]),
     );
+  });
+
+  it("leaves it out of the handlers that only start jobs (the job worker talks to S3)", () => {
+    for (const handler of [
+      "lambdas/projects/handlers/delete-project.ts",
+      "lambdas/experiments/handlers/delete-experiment.ts",
+      "lambdas/artifacts/handlers/complete-artifact.ts",
+      "lambdas/imports/handlers/import-mlflow.ts",
+    ]) {
+      expect(usesS3(handler), handler).toBe(false);
+    }
+    expect(usesS3("lambdas/jobs/handlers/run-jobs.ts")).toBe(true);
   });
 
   it.each(handlers)("%s imports the S3 SDK only dynamically", async (handler) => {

@@ -175,7 +175,10 @@ describe("model versions", () => {
       `/v1/projects/${projectId}/experiments/${experimentId}`,
     );
     expect(deleted.status).toBe(409);
+    // CONFLICT, as for registering it twice; EXPERIMENT_REGISTERED is for changes to its bytes or schema.
+    expect(deleted.body.error.code).toBe("CONFLICT");
     expect(deleted.body.error.message).toContain(model.modelId);
+    expect(deleted.body.error.message).toContain("A registered experiment cannot be deleted.");
   });
 
   it("gives 100 parallel registrations of 100 experiments exactly versions 1..100", async () => {

@@ -1,4 +1,5 @@
 import { ClientError, UsageError } from "../../errors.ts";
+import { waitForJob } from "../../jobs.ts";
 import { defineCommand } from "../command.ts";
 import { projectOption, resolveProjectId } from "./resolve.ts";
 import { showIngested, waitForIngestion } from "./upload.ts";
@@ -7,8 +8,9 @@ export const importMlflow = defineCommand({
   name: "import-mlflow",
   summary: "Import a model version from an MLflow Model Registry as a new experiment",
   description: [
-    "Byom fetches the version's files from the tracking server (it must be reachable from the API),",
-    "creates an experiment with source_model_name/source_model_version, ingests it and prints its schema.",
+    "Byom fetches the version's files from the tracking server in a job (the server must be reachable",
+    "from the job worker): it creates an experiment with source_model_name/source_model_version and",
+    "ingests it. The command shows the job's progress, waits for ingestion and prints the schema.",
   ].join("\n"),
   options: {
     ...projectOption,
@@ -30,11 +32,11 @@ export const importMlflow = defineCommand({
       required: true,
       description: "Registered model version in MLflow",
     },
-    "no-wait": { type: "boolean", description: "Do not wait for ingestion" },
+    "no-wait": { type: "boolean", description: "Return once the import job is queued" },
     timeout: {
       type: "string",
       placeholder: "seconds",
-      description: "How long to wait for ingestion",
+      description: "How long to wait for the import job, then for ingestion",
       default: "600",
     },
   },
@@ -53,23 +55,34 @@ export const importMlflow = defineCommand({
     ctx.out.note(
       `Importing ${ctx.required("model")} version ${version} from ${ctx.required("tracking-uri")} …`,
     );
-    const imported = await client.call("importMlflowModel", {
+    // The API answers 202 at once; the job worker copies the files (docs/ingestion.md, "Jobs").
+    const accepted = await client.call("importMlflowModel", {
       params: { projectId },
       body: { trackingUri: ctx.required("tracking-uri"), modelName: ctx.required("model"), version },
     });
-    let artifact = imported.artifact;
     if (ctx.flag("no-wait")) {
       ctx.out.result(
-        imported,
+        accepted,
         () =>
-          `Imported as experiment ${imported.experiment.name} (${imported.experiment.experimentId}); artifact ${artifact.artifactId} is ${artifact.status}.`,
+          `Importing as job ${accepted.jobId}; follow it with 'byom jobs wait ${accepted.jobId} --project ${projectId}'.`,
       );
       return;
     }
-    ctx.out.note(`Waiting for ingestion of artifact ${artifact.artifactId} …`);
-    artifact = await waitForIngestion(
+    ctx.out.note(`Waiting for job ${accepted.jobId} …`);
+    const job = await waitForJob(client, projectId, accepted.jobId, {
+      timeoutSeconds,
+      onProgress: (j) => ctx.out.note(`  ${j.status.toLowerCase()}: ${j.progress.message}`),
+    });
+    const { experiment, artifact: copied } = job.result as {
+      experiment: { experimentId: string; name: string };
+      artifact: { artifactId: string; experimentId: string };
+    };
+    ctx.out.note(
+      `Imported as experiment ${experiment.name} (${experiment.experimentId}); waiting for ingestion of artifact ${copied.artifactId} …`,
+    );
+    const artifact = await waitForIngestion(
       client,
-      { projectId, experimentId: artifact.experimentId, artifactId: artifact.artifactId },
+      { projectId, experimentId: copied.experimentId, artifactId: copied.artifactId },
       timeoutSeconds,
     );
     if (artifact.status === "FAILED") {

@@ -20,7 +20,7 @@ export async function followJob(ctx: CommandContext, projectId: string, jobId: s
 export const jobsWait = defineCommand({
   name: "jobs wait",
   summary:
-    "Wait for a job (project or experiment deletion, multipart completion) to end, showing its progress",
+    "Wait for a job (project or experiment deletion, multipart completion, MLflow import) to end, showing its progress",
   positionals: [{ name: "job", description: "the job id a 202 answer gave" }],
   options: { ...projectOption, ...timeoutOption },
   examples: ["byom jobs wait job-01hx… --project fraud"],

@@ -1,11 +1,18 @@
 import * as z from "zod";
-import { FARGATE_CPU } from "#lambdas/deployments/capacity.ts";
+import {
+  DEFAULT_RESOURCES,
+  defaultMemoryMiB,
+  FARGATE_CPU,
+  type FargateCpu,
+  validMemoryMiB,
+} from "#lambdas/deployments/capacity.ts";
 import { DEPLOYMENT_MODES, DEPLOYMENT_STATUSES } from "#lambdas/deployments/deployment-record.ts";
 import { modelIdParam } from "#lambdas/models/routes.ts";
 import { projectIdParam } from "#lambdas/projects/routes.ts";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
 import {
   conflictError,
+  exactlyOneOf,
   idParam,
   instant,
   listQuery,
@@ -16,33 +23,70 @@ import {
 
 export const deploymentIdParam = idParam("dep");
 
-const resourcesSchema = z
+const replicasSchema = z
   .strictObject({
-    cpu: z.enum(FARGATE_CPU).optional().describe("vCPUs of one replica (a Fargate size); default 1"),
-    memoryMiB: z
-      .int("memoryMiB must be a whole number")
-      .min(512)
-      .max(122880)
+    min: z
+      .int()
+      .min(1)
+      .max(1000)
       .optional()
-      .describe("Memory of one replica in MiB, valid for the cpu on Fargate; default 2048"),
-    replicas: z
-      .strictObject({
-        min: z
-          .int()
-          .min(1)
-          .max(1000)
-          .optional()
-          .describe("Replicas always running (spread over the AZs); default 1"),
-        max: z
-          .int()
-          .min(1)
-          .max(1000)
-          .optional()
-          .describe("Autoscaling's upper bound, at most the installation's limit; default min"),
-      })
-      .optional(),
+      .describe("Replicas always running (spread over the AZs); default 1"),
+    max: z
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe("Autoscaling's upper bound, at most the installation's limit; default min"),
   })
-  .meta({ id: "DeploymentResources" });
+  .meta({ id: "DeploymentReplicas" })
+  .optional();
+
+/** The memory sizes Fargate runs `cpu` with, as the only values the document and validation allow. */
+const memoryFor = (cpu: FargateCpu) => {
+  const sizes = validMemoryMiB(cpu) as number[];
+  return (
+    z
+      .literal(sizes, {
+        error: (issue) =>
+          `Fargate runs ${cpu} vCPU with ${sizes.join(", ")} MiB of memory; ${JSON.stringify(issue.input)} MiB is not one of them.`,
+      })
+      // The generator documents only a multi-value literal's first value.
+      .meta({ type: "integer", enum: sizes } as never)
+      .optional()
+      .describe(
+        `Memory of one replica in MiB, one Fargate runs ${cpu} vCPU with; default ${defaultMemoryMiB(cpu)}`,
+      )
+  );
+};
+
+/**
+ * A replica's size: one option per Fargate cpu size (a body without cpu is the 1-vCPU option),
+ * each with exactly the memory sizes Fargate pairs with it, so the document says which pairs are
+ * valid instead of listing each field's values apart (docs/deployer.md, "Capacity").
+ */
+const resourcesSchema = exactlyOneOf(
+  z.discriminatedUnion(
+    "cpu",
+    // The default size's option also takes a body without cpu.
+    FARGATE_CPU.map((cpu) =>
+      z.strictObject({
+        cpu:
+          cpu === DEFAULT_RESOURCES.cpu
+            ? z.literal(cpu).optional().describe("vCPUs of one replica (a Fargate size); default 1")
+            : z.literal(cpu).describe("vCPUs of one replica (a Fargate size)"),
+        memoryMiB: memoryFor(cpu),
+        replicas: replicasSchema,
+      }),
+    ) as unknown as [z.ZodObject<{ cpu: z.ZodLiteral<FargateCpu> }>],
+    {
+      error: (issue) =>
+        issue.code === "invalid_union" && "discriminator" in issue
+          ? `cpu is the vCPUs of one replica, one of ${FARGATE_CPU.join(", ")} (as a string); ${JSON.stringify((issue.input as { cpu?: unknown } | undefined)?.cpu)} is not a Fargate size.`
+          : undefined,
+    },
+  ),
+  "DeploymentResources",
+);
 
 const targetSchema = z
   .strictObject({

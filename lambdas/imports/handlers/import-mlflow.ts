@@ -1,8 +1,8 @@
+import { acceptedJob } from "#lambdas/jobs/jobs.ts";
 import { httpHandler } from "#lambdas/shared/http/handler.ts";
-import { created } from "#lambdas/shared/http/respond.ts";
-import { importFromMlflow } from "../imports.ts";
+import { startMlflowImport } from "../imports.ts";
 import { importMlflowRoute } from "../routes.ts";
 
 export const handler = httpHandler(importMlflowRoute, async ({ caller, params, body }) =>
-  created(await importFromMlflow(caller, params.projectId, body)),
+  acceptedJob(await startMlflowImport(caller, params.projectId, body)),
 );

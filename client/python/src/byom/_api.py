@@ -398,15 +398,51 @@ class DeploymentMetricsTargetsItemTotals(TypedDict):
     scoringTimeP99Ms: float | None
 
 
-class DeploymentResources(TypedDict):
-    cpu: NotRequired[Literal["1", "2", "4", "8", "16", "0.25", "0.5"]]  # vCPUs of one replica (a Fargate size); default 1
-    memoryMiB: NotRequired[int]  # Memory of one replica in MiB, valid for the cpu on Fargate; default 2048
-    replicas: NotRequired[DeploymentResourcesReplicas]
-
-
-class DeploymentResourcesReplicas(TypedDict):
+class DeploymentReplicas(TypedDict):
     min: NotRequired[int]  # Replicas always running (spread over the AZs); default 1
     max: NotRequired[int]  # Autoscaling's upper bound, at most the installation's limit; default min
+
+
+class DeploymentResources025(TypedDict):
+    cpu: Literal["0.25"]  # vCPUs of one replica (a Fargate size)
+    memoryMiB: NotRequired[Literal[512, 1024, 2048]]  # Memory of one replica in MiB, one Fargate runs 0.25 vCPU with; default 2048
+    replicas: NotRequired[DeploymentReplicas]
+
+
+class DeploymentResources05(TypedDict):
+    cpu: Literal["0.5"]  # vCPUs of one replica (a Fargate size)
+    memoryMiB: NotRequired[Literal[1024, 2048, 3072, 4096]]  # Memory of one replica in MiB, one Fargate runs 0.5 vCPU with; default 2048
+    replicas: NotRequired[DeploymentReplicas]
+
+
+class DeploymentResources1(TypedDict):
+    cpu: NotRequired[Literal["1"]]  # vCPUs of one replica (a Fargate size); default 1
+    memoryMiB: NotRequired[Literal[2048, 3072, 4096, 5120, 6144, 7168, 8192]]  # Memory of one replica in MiB, one Fargate runs 1 vCPU with; default 2048
+    replicas: NotRequired[DeploymentReplicas]
+
+
+class DeploymentResources16(TypedDict):
+    cpu: Literal["16"]  # vCPUs of one replica (a Fargate size)
+    memoryMiB: NotRequired[Literal[32768, 40960, 49152, 57344, 65536, 73728, 81920, 90112, 98304, 106496, 114688, 122880]]  # Memory of one replica in MiB, one Fargate runs 16 vCPU with; default 32768
+    replicas: NotRequired[DeploymentReplicas]
+
+
+class DeploymentResources2(TypedDict):
+    cpu: Literal["2"]  # vCPUs of one replica (a Fargate size)
+    memoryMiB: NotRequired[Literal[4096, 5120, 6144, 7168, 8192, 9216, 10240, 11264, 12288, 13312, 14336, 15360, 16384]]  # Memory of one replica in MiB, one Fargate runs 2 vCPU with; default 4096
+    replicas: NotRequired[DeploymentReplicas]
+
+
+class DeploymentResources4(TypedDict):
+    cpu: Literal["4"]  # vCPUs of one replica (a Fargate size)
+    memoryMiB: NotRequired[Literal[8192, 9216, 10240, 11264, 12288, 13312, 14336, 15360, 16384, 17408, 18432, 19456, 20480, 21504, 22528, 23552, 24576, 25600, 26624, 27648, 28672, 29696, 30720]]  # Memory of one replica in MiB, one Fargate runs 4 vCPU with; default 8192
+    replicas: NotRequired[DeploymentReplicas]
+
+
+class DeploymentResources8(TypedDict):
+    cpu: Literal["8"]  # vCPUs of one replica (a Fargate size)
+    memoryMiB: NotRequired[Literal[16384, 20480, 24576, 28672, 32768, 36864, 40960, 45056, 49152, 53248, 57344, 61440]]  # Memory of one replica in MiB, one Fargate runs 8 vCPU with; default 16384
+    replicas: NotRequired[DeploymentReplicas]
 
 
 class DeploymentSecurity(TypedDict):
@@ -510,7 +546,7 @@ class ImportMlflowModelBody(TypedDict):
 class Job(TypedDict):
     jobId: str
     projectId: str
-    kind: Literal["delete-project", "delete-experiment", "complete-upload", "import-image"]
+    kind: Literal["delete-project", "delete-experiment", "complete-upload", "import-mlflow", "import-image"]
     status: Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"]
     progress: JobProgress
     result: NotRequired[Any]  # What the job produced, once SUCCEEDED (null before)
@@ -670,11 +706,6 @@ class MetadataValueTimestampValue(TypedDict):
     timestamp_value: str
 
 
-class MlflowImport(TypedDict):
-    experiment: Experiment
-    artifact: Artifact
-
-
 class ModelVersion(TypedDict):
     modelId: str
     projectId: str
@@ -823,6 +854,7 @@ DeleteDeploymentResult: TypeAlias = "Deployment"
 DeleteExperimentResult: TypeAlias = "JobAccepted"
 DeleteMemberResult: TypeAlias = "None"
 DeleteProjectResult: TypeAlias = "JobAccepted"
+DeploymentResources: TypeAlias = "DeploymentResources025 | DeploymentResources05 | DeploymentResources1 | DeploymentResources2 | DeploymentResources4 | DeploymentResources8 | DeploymentResources16"
 DeploymentSecurityInput: TypeAlias = "DeploymentSecurityInputNone | DeploymentSecurityInputPassphrase"
 DownloadArtifactResult: TypeAlias = "ArtifactDownload"
 GetArtifactResult: TypeAlias = "Artifact"
@@ -833,7 +865,7 @@ GetJobResult: TypeAlias = "Job"
 GetModelResult: TypeAlias = "RegisteredModel"
 GetModelVersionResult: TypeAlias = "ModelVersionWithExperiment"
 GetProjectResult: TypeAlias = "Project"
-ImportMlflowModelResult: TypeAlias = "MlflowImport"
+ImportMlflowModelResult: TypeAlias = "JobAccepted"
 ListCompositionsResult: TypeAlias = "Compositions"
 MetadataValue: TypeAlias = "MetadataValueStringValue | MetadataValueInt64Value | MetadataValueDoubleValue | MetadataValueBoolValue | MetadataValueJsonValue | MetadataValueTimestampValue"
 MetadataValueInput: TypeAlias = "MetadataValueInputStringValue | MetadataValueInputInt64Value | MetadataValueInputDoubleValue | MetadataValueInputBoolValue | MetadataValueInputJsonValue | MetadataValueInputTimestampValue"

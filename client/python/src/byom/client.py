@@ -202,14 +202,31 @@ class Project(_Resource):
             metadata = {**facts.metadata, **(options.pop("metadata", None) or {})}
             return self.upload(zip_path, name=name or facts.suggested_name, type="python/mlflow", metadata=metadata, **options)
 
-    def import_mlflow(self, tracking_uri: str, model_name: str, version: int | str, wait: bool = True, timeout: float = 600) -> Experiment:
-        """Asks the API to import a registered version from an MLflow Model Registry it can reach."""
-        result: _api.MlflowImport = self.client.call(
+    def import_mlflow(
+        self,
+        tracking_uri: str,
+        model_name: str,
+        version: int | str,
+        wait: bool = True,
+        timeout: float = 600,
+        progress: bool | None = None,
+    ) -> Experiment | Job:
+        """Asks the API to import a registered version from an MLflow Model Registry it can reach.
+
+        The import runs as a job (the API answers at once): by default this waits for it, showing
+        its progress, then for ingestion, and returns the new Experiment (JobFailed when the
+        registry refuses or the transfer breaks off, IngestionFailed when ingestion does).
+        `wait=False` returns the Job instead; its `result` holds the experiment and artifact once
+        SUCCEEDED."""
+        accepted = self.client.call(
             "importMlflowModel", {"projectId": self.id}, body={"trackingUri": tracking_uri, "modelName": model_name, "version": version}
         )
-        experiment = Experiment(self, result["experiment"])
-        if wait:
-            experiment.wait_for_ingestion(result["artifact"]["artifactId"], timeout)
+        job = Job(self.client, self.id, accepted)
+        if not wait:
+            return job
+        job.wait(timeout, progress, f"importing {model_name} v{version}")
+        experiment = Experiment(self, job.result["experiment"])
+        experiment.wait_for_ingestion(job.result["artifact"]["artifactId"], timeout)
         return experiment.refresh()
 
     def deploy(

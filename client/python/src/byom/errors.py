@@ -57,7 +57,7 @@ class DeploymentFailed(ByomError):
 
 
 class JobFailed(ByomError):
-    """A registry job (a deletion, a multipart completion) ended FAILED.
+    """A registry job (a deletion, a multipart completion, an MLflow import) ended FAILED.
 
     `code` and `message` are the job's error (VALIDATION_FAILED for a part list S3 refused,
     JOB_FAILED or JOB_STALLED when the worker gave up); `job` is the job's JSON.

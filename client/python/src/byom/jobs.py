@@ -1,7 +1,7 @@
 """Jobs: registry work that runs off the request path (docs/ingestion.md, "Jobs").
 
-Deleting a project or an experiment and completing a multipart upload answer `202` with
-`{jobId, status, location}`; `GET /v1/projects/{p}/jobs/{jobId}` shows the job's status (QUEUED,
+Deleting a project or an experiment, completing a multipart upload and importing from an MLflow
+registry answer `202` with `{jobId, status, location}`; `GET /v1/projects/{p}/jobs/{jobId}` shows the job's status (QUEUED,
 RUNNING, SUCCEEDED, FAILED), `progress` ({done, total, message}), `result` and `error`. The SDK's
 methods that start one wait for it by default; `wait=False` hands back the `Job` instead, to
 `refresh()` or `wait()` later (`project.job(job_id)` finds one again from its id).
@@ -42,7 +42,7 @@ class Job:
 
     @property
     def kind(self) -> str | None:
-        """delete-project, delete-experiment or complete-upload (None before the first refresh)."""
+        """delete-project, delete-experiment, complete-upload or import-mlflow (None before the first refresh)."""
         return self.data.get("kind")
 
     @property
@@ -60,7 +60,7 @@ class Job:
     @property
     def result(self) -> Any:
         """What the job produced once SUCCEEDED (the artifact of a completed upload, the counts of
-        a deletion); None before."""
+        a deletion, {experiment, artifact} of an MLflow import); None before."""
         return self.data.get("result")
 
     @property
