@@ -86,6 +86,8 @@ export async function startDeployer(options: {
     DEPLOY_STATE_MACHINE_ARN: localStateMachineArn("deploy"),
     DELETE_STATE_MACHINE_ARN: localStateMachineArn("delete"),
     MODELS_ROOT: join(home, "models"),
+    // Runtimes capture into the data folder, in the layout they use under s3://<bucket>/capture.
+    CAPTURE_ROOT: join(home, "capture"),
     PROCESSOR_TASK_DEFINITIONS: JSON.stringify(
       localProcessorTaskDefinitions(BUILTIN_CATALOG.artifactProcessors.map((p) => p.name)),
     ),

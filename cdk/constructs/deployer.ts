@@ -186,8 +186,12 @@ export class Deployer extends Construct {
       asset.repository.grantPull(runtimeExecutionRole);
     }
 
-    // CONTAINER_ENGINE stays unset here: ECS runs any catalog image (only local mode sets it).
-    const environment: Omit<Record<StepSetting, string>, ApiSettings | "CONTAINER_ENGINE"> = {
+    // CONTAINER_ENGINE stays unset here: ECS runs any catalog image (only local mode sets it);
+    // CAPTURE_ROOT too: on AWS capture goes to s3://<BUCKET_NAME>/capture.
+    const environment: Omit<
+      Record<StepSetting, string>,
+      ApiSettings | "CONTAINER_ENGINE" | "CAPTURE_ROOT"
+    > = {
       TABLE_NAME: props.table.tableName,
       BUCKET_NAME: props.bucket.bucketName,
       MODELS_ROOT: MODELS_MOUNT_PATH,

@@ -69,6 +69,8 @@ export interface ResolvedTarget {
   readonly role: TargetRole;
   /** Task size and replica bounds (absent on slots built before capacity existed: the defaults). */
   readonly resources?: Resources;
+  /** The deployment's capture share when the slot was planned (absent: 0, capture off). */
+  readonly capturePercent?: number;
 }
 
 /** The per-deployment cloud resources a slot owns; each is recorded as soon as it exists. */
@@ -108,6 +110,18 @@ export interface DeploymentEvent {
   readonly message: string;
 }
 
+/**
+ * Request capture (docs/monitoring.md): the share of score requests each runtime writes, typed by
+ * the schema, under `capture/{deploymentId}/{target}/`, and how many of the first captured rows
+ * stand in as the drift baseline of a version with no reference dataset.
+ */
+export interface CaptureSettings {
+  readonly samplePercent: number;
+  readonly baselineRows: number;
+}
+
+export const DEFAULT_CAPTURE: CaptureSettings = { samplePercent: 0, baselineRows: 1000 };
+
 export type SecurityRecord =
   | { readonly mode: "none" }
   | { readonly mode: "passphrase"; readonly passphraseHash: string };
@@ -120,6 +134,8 @@ export interface DeploymentRecord {
   /** The targets asked for by the latest create or PATCH. */
   readonly targets: readonly TargetSpec[];
   readonly security: SecurityRecord;
+  /** Absent on deployments created before capture existed: DEFAULT_CAPTURE. */
+  readonly capture?: CaptureSettings;
   readonly status: DeploymentStatus;
   readonly failureReason: string | null;
   readonly endpointUrl: string | null;
@@ -145,6 +161,10 @@ export interface DeploymentRecord {
   readonly updatedAt: string;
   readonly createdBy: string;
 }
+
+/** Where a target's captured requests live: one folder per model version, stable across revisions. */
+export const captureTargetName = (target: Pick<ResolvedTarget, "modelId" | "version">) =>
+  `${target.modelId}-v${target.version}`;
 
 /** How a request reaches a deployment: through its traffic rule or one slot's own rule. */
 export const deploymentPathPrefix = (deploymentId: string) => `/${deploymentId}`;

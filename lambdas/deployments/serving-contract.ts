@@ -50,6 +50,8 @@ export const STEP_SETTINGS = {
   MAX_REPLICAS: "the most replicas a target may ask for (context byom:maxReplicas)",
   CONTAINER_ENGINE:
     "`none` in local mode: only built-in processors and runtimes run (as processes), a deployment of an image-only catalog entry gets 409; unset on AWS, where ECS runs any image",
+  CAPTURE_ROOT:
+    "where runtimes write captured requests: a folder in local mode; unset on AWS, where it is s3://<BUCKET_NAME>/capture",
   UNAUTHENTICATED_SCORING:
     "`allowed`, or `refused` (an internet-facing install without byom:allowUnauthenticatedScoring): whether a deployment may take security mode none",
 } as const;
@@ -65,12 +67,21 @@ export type ProcessorEnvironment = Readonly<
 
 /**
  * What a runtime gets besides its catalog env: the model, its id, the passphrase hash of a
- * protected deployment, the deployment's name (the V2 model name) and, for a champion, where to
- * mirror its requests.
+ * protected deployment, the deployment's name (the V2 model name), for a champion where to mirror
+ * its requests and, with capture on, where and how much to capture (docs/monitoring.md).
  */
 export type RuntimeEnvironment = Readonly<
   Record<"MODEL_PATH" | "MODEL_ID", string> &
-    Partial<Record<"BYOM_PASSPHRASE_HASH" | "BYOM_SHADOW_URL" | "BYOM_MODEL_NAME", string>> &
+    Partial<
+      Record<
+        | "BYOM_PASSPHRASE_HASH"
+        | "BYOM_SHADOW_URL"
+        | "BYOM_MODEL_NAME"
+        | "BYOM_CAPTURE_URI"
+        | "BYOM_CAPTURE_PERCENT",
+        string
+      >
+    > &
     Record<string, string>
 >;
 

@@ -1,4 +1,5 @@
 import {
+  captureTargetName,
   type ResolvedTarget,
   shadowPathPrefix,
   slotPathPrefix,
@@ -23,6 +24,7 @@ import {
 import { needsShadowGroup } from "#lambdas/deployments/workflow/traffic-rules.ts";
 import type { BuildItem } from "#lambdas/deployments/workflow/workflow-io.ts";
 import { workflowSettings } from "#lambdas/deployments/workflow/workflow-settings.ts";
+import { captureUri } from "#lambdas/monitoring/capture-location.ts";
 import { DomainError } from "#lambdas/shared/errors.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 
@@ -166,6 +168,12 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
     ...(hash && !secretArn ? { BYOM_PASSPHRASE_HASH: hash } : {}),
     ...(target.role === "champion" && infra.shadowBaseUrl
       ? { BYOM_SHADOW_URL: `${infra.shadowBaseUrl}${shadowPathPrefix(item.deploymentId)}` }
+      : {}),
+    ...(target.capturePercent
+      ? {
+          BYOM_CAPTURE_URI: captureUri(item.deploymentId, captureTargetName(target)),
+          BYOM_CAPTURE_PERCENT: String(target.capturePercent),
+        }
       : {}),
   };
   const created = await infra.startRuntime({

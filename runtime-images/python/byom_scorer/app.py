@@ -17,6 +17,7 @@ import orjson
 from byom_ready.schema import scorer_data_type
 from byom_scorer import formats, v2
 from byom_scorer.auth import PassphraseCheck
+from byom_scorer.capture import CaptureWriter, capture_writer
 from byom_scorer.config import Settings
 from byom_scorer.convert import NUMPY_DTYPES, Batch, ScoreRequest, convert_arrow, parse_json, parse_request
 from byom_scorer.errors import RequestError
@@ -82,6 +83,8 @@ class ScorerApp:
         self.model_names = [name for name in (settings.model_name, settings.model_id) if name]
         self._parsed: Any = None
         self.peer: Peer | None = None  # the sibling worker that predicts half of large batches
+        self.capture: CaptureWriter | None = None
+        self._capturing = False  # this request was sampled for capture
 
     def model_loaded(self, predictor: Predictor) -> None:
         manifest = predictor.manifest
@@ -103,6 +106,10 @@ class ScorerApp:
         outputs = [(c.name, v2.DATATYPES[c.type]) for c in predictor.output_schema or []]
         self._v2_metadata = orjson.dumps(
             v2.metadata(self.model_names, manifest.framework, predictor.input_schema, outputs)
+        )
+        settings = self.settings
+        self.capture = capture_writer(
+            settings.capture_uri, settings.capture_percent, predictor.input_schema, predictor.output_schema
         )
         self._loaded = predictor
 
@@ -131,6 +138,10 @@ class ScorerApp:
         spool: IO[bytes] | None = None,
     ) -> Response:
         """`spool`: a columnar body, already on disk (server); `body` holds every other body."""
+        # The workflow's verification requests are not user traffic; a champion's copies are.
+        self._capturing = (
+            self.capture is not None and headers.get(b"x-byom-shadow") != b"verify" and self.capture.sampled()
+        )
         try:
             if path.startswith("/v2"):
                 return self._route_v2(method, path, headers, body)
@@ -200,6 +211,12 @@ class ScorerApp:
         self._parsed = None
 
     def _predict(self, predictor: Predictor, columns: Any, rows: int) -> Outputs:
+        outputs = self._predict_rows(predictor, columns, rows)
+        if self._capturing and self.capture is not None:
+            self.capture.offer(columns, rows, list(outputs.names), list(outputs.columns))
+        return outputs
+
+    def _predict_rows(self, predictor: Predictor, columns: Any, rows: int) -> Outputs:
         peer = self.peer
         if peer is None:
             return predictor.predict(columns, rows)
