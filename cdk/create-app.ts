@@ -12,7 +12,7 @@ import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
  * byom:stackName, byom:region, byom:retainData, byom:internetFacing, byom:allowedCidr,
  * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:maxIntegrationTimeoutSeconds,
  * byom:longRunningConcurrency, byom:allowUnauthenticatedScoring, byom:maxReplicas,
- * byom:adminPrincipals, byom:mlflowAllowedHosts (comma-separated lists).
+ * byom:captureRetentionDays, byom:adminPrincipals, byom:mlflowAllowedHosts (comma-separated lists).
  * docs/deploy-aws.md explains each.
  */
 export function createApp(
@@ -77,6 +77,7 @@ export function createApp(
     endpointsInEveryAz: flag("byom:endpointsInEveryAz"),
     allowUnauthenticatedScoring: flag(ALLOW_UNAUTHENTICATED_SCORING_CONTEXT),
     maxReplicas: count("byom:maxReplicas"),
+    captureRetentionDays: count("byom:captureRetentionDays"),
     adminPrincipals,
     mlflowAllowedHosts: list("byom:mlflowAllowedHosts"),
   };

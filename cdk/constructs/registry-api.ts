@@ -5,6 +5,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { CAPTURE_PREFIX } from "#lambdas/monitoring/capture-location.ts";
 import type { Route } from "#lambdas/shared/http/route.ts";
 import { ARTIFACTS_PREFIX } from "#lambdas/shared/object-keys.ts";
 import { usesDynamoDb, usesJobQueue, usesS3 } from "../module-graph.ts";
@@ -195,6 +196,23 @@ export class RegistryApi extends Construct {
       else props.table.grantReadWriteData(fn.function);
     }
     if (!usesS3(route.handler)) return;
+    if (route.operationId === "getDeploymentDrift") {
+      // Reads captured requests (docs/monitoring.md) and nothing else.
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ["s3:GetObject"],
+          resources: [props.bucket.arnForObjects(`${CAPTURE_PREFIX}*`)],
+        }),
+      );
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ["s3:ListBucket"],
+          resources: [props.bucket.bucketArn],
+          conditions: { StringLike: { "s3:prefix": [`${CAPTURE_PREFIX}*`] } },
+        }),
+      );
+      return;
+    }
     // Presigned URLs carry the signer's permissions: GET routes presign downloads, the others
     // presign single and multipart uploads (and abort them); DELETE routes delete objects only.
     const actions =

@@ -1,0 +1,182 @@
+import { DeploymentNotFoundError } from "#lambdas/deployments/api/deployment-operations.ts";
+import {
+  captureTargetName,
+  DEFAULT_CAPTURE,
+  type ResolvedTarget,
+  type SchemaColumnRef,
+} from "#lambdas/deployments/deployment-record.ts";
+import { getDeployment } from "#lambdas/deployments/deployments-repository.ts";
+import type { ColumnType } from "#lambdas/experiments/schema-rules.ts";
+import { type CapturedRow, CaptureStore } from "#lambdas/monitoring/capture-store.ts";
+import {
+  baselineOf,
+  type Cell,
+  type ColumnDrift,
+  DEFAULT_DRIFT_THRESHOLDS,
+  type DriftThresholds,
+  driftOf,
+} from "#lambdas/monitoring/drift.ts";
+import { authorize } from "#lambdas/projects/access.ts";
+import type { Caller } from "#lambdas/shared/caller.ts";
+import { ValidationFailedError } from "#lambdas/shared/errors.ts";
+
+/**
+ * The drift answer of a deployment (docs/monitoring.md): per target it serves, each input column of
+ * the version's schema and each output compared with the version's baseline, the first
+ * `baselineRows` rows captured for that version; the window's rows exclude them.
+ */
+export const DEFAULT_WINDOW_DAYS = 7;
+
+export interface DriftWindow {
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+}
+
+export interface ColumnReport extends ColumnDrift {
+  readonly name: string;
+  readonly kind: "input" | "output";
+  readonly type: ColumnType;
+}
+
+export interface TargetReport {
+  readonly modelId: string;
+  readonly modelName: string;
+  readonly version: number;
+  readonly role: ResolvedTarget["role"];
+  readonly baseline: { readonly source: "captured"; readonly rows: number; readonly wanted: number };
+  /** Rows captured in the window (after the baseline's). */
+  readonly rows: number;
+  /** Null when there is nothing to compare yet: no baseline, or no rows in the window. */
+  readonly drifted: boolean | null;
+  readonly columns: readonly ColumnReport[];
+}
+
+export interface DriftReport {
+  readonly deploymentId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly thresholds: DriftThresholds;
+  readonly capture: { readonly samplePercent: number; readonly baselineRows: number };
+  readonly targets: readonly TargetReport[];
+}
+
+export async function deploymentDrift(
+  caller: Caller,
+  projectId: string,
+  deploymentId: string,
+  window: DriftWindow,
+  store = new CaptureStore(),
+): Promise<DriftReport> {
+  await authorize(caller, projectId, "viewer");
+  const { from, to } = windowOf(window);
+  const record = await getDeployment(projectId, deploymentId);
+  if (!record) throw new DeploymentNotFoundError(projectId, deploymentId);
+  const capture = record.capture ?? DEFAULT_CAPTURE;
+  const seen = new Set<string>();
+  const targets: TargetReport[] = [];
+  for (const { target } of record.slots) {
+    const name = captureTargetName(target);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    targets.push(await targetDrift(store, deploymentId, target, capture.baselineRows, from, to));
+  }
+  return {
+    deploymentId,
+    from: from.toISOString(),
+    to: to.toISOString(),
+    thresholds: DEFAULT_DRIFT_THRESHOLDS,
+    capture,
+    targets,
+  };
+}
+
+function windowOf(window: DriftWindow): { from: Date; to: Date } {
+  const to = window.to ? new Date(window.to) : new Date();
+  const from = window.from
+    ? new Date(window.from)
+    : new Date(to.getTime() - DEFAULT_WINDOW_DAYS * 86_400_000);
+  for (const [name, value] of [
+    ["from", from],
+    ["to", to],
+  ] as const) {
+    if (Number.isNaN(value.getTime()))
+      throw new ValidationFailedError(`${name} must be an ISO 8601 time, e.g. 2026-12-01T00:00:00Z.`, [
+        { path: `query.${name}`, message: "not a time" },
+      ]);
+  }
+  if (from >= to)
+    throw new ValidationFailedError("from must be before to.", [
+      { path: "query.from", message: "not before to" },
+    ]);
+  return { from, to };
+}
+
+const day = (time: Date) => time.toISOString().slice(0, 10);
+
+async function targetDrift(
+  store: CaptureStore,
+  deploymentId: string,
+  target: ResolvedTarget,
+  baselineRows: number,
+  from: Date,
+  to: Date,
+): Promise<TargetReport> {
+  const name = captureTargetName(target);
+  const files = await store.files(deploymentId, name);
+  const baseline: CapturedRow[] = [];
+  const current: CapturedRow[] = [];
+  const fromIso = from.toISOString();
+  const toIso = to.toISOString();
+  for (const file of files) {
+    const wantBaseline = baseline.length < baselineRows;
+    const inWindow = file.day >= day(from) && file.day <= day(to);
+    if (!wantBaseline && !inWindow) continue;
+    for (const row of await store.rows(deploymentId, name, file)) {
+      if (baseline.length < baselineRows) baseline.push(row);
+      else if (row.at >= fromIso && row.at < toIso) current.push(row);
+    }
+  }
+  const complete = baseline.length >= baselineRows && baseline.length > 0;
+  const columns = complete ? columnReports(target, baseline, current) : [];
+  return {
+    modelId: target.modelId,
+    modelName: target.modelName,
+    version: target.version,
+    role: target.role,
+    baseline: { source: "captured", rows: baseline.length, wanted: baselineRows },
+    rows: current.length,
+    drifted: complete && current.length > 0 ? columns.some((c) => c.drifted) : null,
+    columns,
+  };
+}
+
+function columnReports(
+  target: ResolvedTarget,
+  baseline: CapturedRow[],
+  current: CapturedRow[],
+): ColumnReport[] {
+  const report = (kind: "input" | "output", column: SchemaColumnRef): ColumnReport => {
+    const type = column.type as ColumnType;
+    const cells = (rows: CapturedRow[]) => rows.map((r) => r[kind][column.name] as Cell);
+    return {
+      name: column.name,
+      kind,
+      type,
+      ...driftOf(type, baselineOf(type, cells(baseline)), cells(current)),
+    };
+  };
+  return [
+    ...target.inputSchema.map((c) => report("input", c)),
+    ...outputColumns(target, baseline).map((c) => report("output", c)),
+  ];
+}
+
+/** The output schema, or (a model registered without one) the outputs the baseline rows carry. */
+function outputColumns(target: ResolvedTarget, baseline: CapturedRow[]): SchemaColumnRef[] {
+  if (target.outputSchema?.length) return [...target.outputSchema];
+  const first = baseline[0]?.output ?? {};
+  return Object.entries(first).map(([name, value]) => ({
+    name,
+    type: typeof value === "number" ? "Float64" : typeof value === "boolean" ? "Boolean" : "String",
+  }));
+}
