@@ -6,6 +6,7 @@ import type { importRoutes } from "#lambdas/imports/routes.ts";
 import type { jobRoutes } from "#lambdas/jobs/routes.ts";
 import type { metaRoutes } from "#lambdas/meta/routes.ts";
 import type { modelRoutes } from "#lambdas/models/routes.ts";
+import type { driftRoutes } from "#lambdas/monitoring/drift-routes.ts";
 import type { projectRoutes } from "#lambdas/projects/routes.ts";
 
 /**
@@ -22,6 +23,7 @@ type KnownRoute =
   | (typeof modelRoutes)[number]
   | (typeof artifactRoutes)[number]
   | (typeof deploymentRoutes)[number]
+  | (typeof driftRoutes)[number]
   | (typeof catalogRoutes)[number]
   | (typeof importRoutes)[number]
   | (typeof jobRoutes)[number];
@@ -85,6 +87,7 @@ export const OPERATIONS = {
   getDeployment: { method: "GET", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
   updateDeployment: { method: "PATCH", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
   deleteDeployment: { method: "DELETE", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
+  getDeploymentDrift: { method: "GET", path: "/v1/projects/{projectId}/deployments/{deploymentId}/drift" },
 
   listCompositions: { method: "GET", path: "/v1/catalog/compositions" },
   listCatalogEntries: { method: "GET", path: "/v1/catalog/{kind}" },

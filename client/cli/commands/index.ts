@@ -7,6 +7,7 @@ import {
   deploymentsShow,
   deploymentsUpdate,
 } from "./deployments.ts";
+import { deploymentsCapture, deploymentsDrift } from "./drift.ts";
 import { experimentsList, experimentsSetSchema, experimentsShow } from "./experiments.ts";
 import { importMlflow } from "./import-mlflow.ts";
 import { jobsWait, projectsDelete } from "./jobs.ts";
@@ -44,6 +45,8 @@ export const COMMANDS: readonly Command[] = [
   deploymentsShow,
   deploymentsUpdate,
   deploymentsDelete,
+  deploymentsCapture,
+  deploymentsDrift,
   scoreCommand,
   catalogList,
   catalogCompositions,
