@@ -53,8 +53,7 @@ export interface TargetReport {
 
 export interface DriftReport {
   readonly deploymentId: string;
-  readonly from: string;
-  readonly to: string;
+  readonly window: { readonly start: string; readonly end: string };
   readonly thresholds: DriftThresholds;
   readonly capture: { readonly samplePercent: number; readonly baselineRows: number };
   readonly targets: readonly TargetReport[];
@@ -82,8 +81,7 @@ export async function deploymentDrift(
   }
   return {
     deploymentId,
-    from: from.toISOString(),
-    to: to.toISOString(),
+    window: { start: from.toISOString(), end: to.toISOString() },
     thresholds: DEFAULT_DRIFT_THRESHOLDS,
     capture,
     targets,

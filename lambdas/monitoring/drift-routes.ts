@@ -26,8 +26,9 @@ const columnSchema = z.object({
 export const driftReportSchema = z
   .object({
     deploymentId: z.string(),
-    from: z.string(),
-    to: z.string(),
+    window: z
+      .object({ start: z.string(), end: z.string() })
+      .describe("The window's rows: captured at or after start and before end"),
     thresholds: thresholdsSchema,
     capture: z.object({ samplePercent: z.number(), baselineRows: z.int() }),
     targets: z.array(

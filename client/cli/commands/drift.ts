@@ -95,7 +95,7 @@ export const deploymentsDrift = defineCommand({
     ctx.out.result(report, () => {
       const stdout = process.stdout;
       const lines = [
-        `Drift from ${report.from} to ${report.to} (capture ${report.capture.samplePercent}%; drifted: PSI > ${report.thresholds.psi} or missing rate moved by > ${percent(report.thresholds.missingRateChange)})`,
+        `Drift from ${report.window.start} to ${report.window.end} (capture ${report.capture.samplePercent}%; drifted: PSI > ${report.thresholds.psi} or missing rate moved by > ${percent(report.thresholds.missingRateChange)})`,
         ...report.targets.map((t) => renderTarget(ctx.out, t, stdout)),
       ];
       if (report.targets.length === 0) lines.push(dim(stdout, "(nothing serves this deployment yet)"));

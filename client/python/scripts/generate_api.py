@@ -124,14 +124,17 @@ class Generator:
         self.shapes[name] = shape
         required = set(schema.get("required", []))
         lines = []
+        # A property that is no Python identifier (`from`) needs TypedDict's functional form.
+        functional = any(not p.isidentifier() or keyword.iskeyword(p) for p in schema["properties"])
         for prop, sub in schema["properties"].items():
-            if not prop.isidentifier() or keyword.iskeyword(prop):
-                raise SystemExit(f"{name}.{prop} is not a Python identifier: teach the generator the functional form")
             kind = self.expr(sub, name + camel(prop))
             if prop not in required:
                 kind = f"NotRequired[{kind}]"
             doc = sub.get("description")
-            lines.append(f"    {prop}: {kind}" + (f"  # {doc}" if doc and len(doc) < 90 else ""))
+            comment = f"  # {doc}" if doc and len(doc) < 90 else ""
+            lines.append(f'    "{prop}": {kind},{comment}' if functional else f"    {prop}: {kind}{comment}")
+        if functional:
+            lines.insert(0, "")  # marks the functional form for render()
         self.classes[name] = lines
         return name
 
@@ -195,7 +198,11 @@ class Generator:
             "",
         ]
         for name in sorted(self.classes):
-            out += ["", f"class {name}(TypedDict):", *(self.classes[name] or ["    pass"]), ""]
+            lines = self.classes[name]
+            if lines and lines[0] == "":
+                out += ["", f'{name} = TypedDict("{name}", {{', *lines[1:], "})", ""]
+            else:
+                out += ["", f"class {name}(TypedDict):", *(lines or ["    pass"]), ""]
         out.append("")
         for name in sorted(self.aliases):
             out.append(f'{name}: TypeAlias = "{self.aliases[name]}"')
