@@ -1,4 +1,4 @@
-import { DeploymentNotFoundError } from "#lambdas/deployments/api/deployment-operations.ts";
+import { DeploymentNotFoundError } from "#lambdas/deployments/api/deployment-not-found.ts";
 import {
   captureTargetName,
   DEFAULT_CAPTURE,
@@ -111,7 +111,7 @@ function windowOf(window: DriftWindow): { from: Date; to: Date } {
 
 const day = (time: Date) => time.toISOString().slice(0, 10);
 
-async function targetDrift(
+export async function targetDrift(
   store: CaptureStore,
   deploymentId: string,
   target: ResolvedTarget,

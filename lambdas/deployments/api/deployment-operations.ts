@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { DeploymentNotFoundError } from "#lambdas/deployments/api/deployment-not-found.ts";
 import { hashPassphrase } from "#lambdas/deployments/api/passphrase-hash.ts";
 import { DEFAULT_RESOURCES } from "#lambdas/deployments/capacity.ts";
 import {
@@ -30,16 +31,12 @@ import {
 import { authorize } from "#lambdas/projects/access.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
-import { ConflictError, NotFoundError } from "#lambdas/shared/errors.ts";
+import { ConflictError } from "#lambdas/shared/errors.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 
-export class DeploymentNotFoundError extends NotFoundError {
-  constructor(projectId: string, deploymentId: string) {
-    super("Deployment", deploymentId, `List the deployments with GET /v1/projects/${projectId}/deployments.`);
-  }
-}
+export { DeploymentNotFoundError } from "#lambdas/deployments/api/deployment-not-found.ts";
 
 export class DeploymentBusyError extends ConflictError {
   override readonly code = "DEPLOYMENT_BUSY";
