@@ -11,6 +11,7 @@ import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import { DEFAULT_MAX_REPLICAS } from "#lambdas/deployments/capacity.ts";
+import { CAPTURE_ROLE_PATH } from "#lambdas/deployments/serving/aws-serving-names.ts";
 import {
   DELETE_STEP_HANDLERS,
   DEPLOY_STEP_HANDLERS,
@@ -21,6 +22,7 @@ import {
   RUNTIME_PORT,
   type StepSetting,
 } from "#lambdas/deployments/serving-contract.ts";
+import { CAPTURE_PREFIX } from "#lambdas/monitoring/capture-location.ts";
 import { ARTIFACTS_PREFIX } from "#lambdas/shared/object-keys.ts";
 import { ByomFunction } from "./byom-function.ts";
 import { type ContainerImages, TASK_CPU_ARCHITECTURE } from "./container-images.ts";
@@ -75,6 +77,8 @@ export class Deployer extends Construct {
   public readonly deployWorkflow: DeployWorkflow;
   public readonly deleteWorkflow: DeleteWorkflow;
   public readonly securityGroup: ec2.SecurityGroup;
+  /** The permissions boundary of capturing deployments' own task roles. */
+  public readonly captureBoundary: iam.ManagedPolicy;
   private readonly apiFunctions: ReadonlyMap<string, ByomFunction>;
   private monitor: ByomFunction | undefined;
 
@@ -178,6 +182,22 @@ export class Deployer extends Construct {
       description: "Byom runtime tasks: read models from EFS, nothing else",
     });
     props.fileSystem.fileSystem.grant(runtimeTaskRole, "elasticfilesystem:ClientMount");
+    // Capturing deployments get a task role of their own (created by the workflow, docs/monitoring.md):
+    // this boundary caps what any of them can do, whatever policy it is given.
+    const captureBoundary = new iam.ManagedPolicy(this, "CaptureRoleBoundary", {
+      description: "Byom: the most a capturing deployment's runtime role may do",
+      statements: [
+        new iam.PolicyStatement({
+          actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
+          resources: [props.bucket.arnForObjects(`${CAPTURE_PREFIX}*`)],
+        }),
+        new iam.PolicyStatement({
+          actions: ["elasticfilesystem:ClientMount"],
+          resources: [props.fileSystem.fileSystem.fileSystemArn],
+        }),
+      ],
+    });
+    this.captureBoundary = captureBoundary;
     const runtimeImages: Record<string, string> = {};
     for (const runtime of BUILTIN_CATALOG.runtimes) {
       const asset = props.images.assets.get(runtime.image);
@@ -215,6 +235,7 @@ export class Deployer extends Construct {
       RUNTIME_IMAGES: stack.toJsonString(runtimeImages),
       RUNTIME_EXECUTION_ROLE_ARN: runtimeExecutionRole.roleArn,
       RUNTIME_TASK_ROLE_ARN: runtimeTaskRole.roleArn,
+      CAPTURE_ROLE_BOUNDARY_ARN: captureBoundary.managedPolicyArn,
       RUNTIME_LOG_GROUP: runtimeLogs.logGroupName,
       PROCESSOR_LOG_GROUP: processorLogs.logGroupName,
       EFS_FILE_SYSTEM_ID: props.fileSystem.fileSystem.fileSystemId,
@@ -366,6 +387,34 @@ export class Deployer extends Construct {
     const stack = Stack.of(this);
     const cluster = props.scoring.cluster.clusterArn;
     this.grantRuntimeSecrets(fn);
+    // Capturing deployments' roles: created only with the boundary, passed only to ECS tasks.
+    const captureRoles = stack.formatArn({
+      service: "iam",
+      region: "",
+      resource: "role",
+      resourceName: `${CAPTURE_ROLE_PATH.slice(1)}*`,
+    });
+    const boundary = { StringEquals: { "iam:PermissionsBoundary": this.captureBoundary.managedPolicyArn } };
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["iam:CreateRole", "iam:PutRolePolicy", "iam:TagRole"],
+        resources: [captureRoles],
+        conditions: boundary,
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["iam:GetRole", "iam:DeleteRolePolicy", "iam:DeleteRole"],
+        resources: [captureRoles],
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["iam:PassRole"],
+        resources: [captureRoles],
+        conditions: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+      }),
+    );
     // Replica bounds of runtime services (resource-level permissions exist only for the target's
     // ARN, which is known after registration): registered, changed and removed with the slot.
     fn.role.addToPrincipalPolicy(
@@ -509,6 +558,8 @@ export class Deployer extends Construct {
         "APIs without resource-level permissions: ecs:RegisterTaskDefinition/DeregisterTaskDefinition/DescribeTaskDefinition, application-autoscaling on services created at run time, elasticloadbalancing:Describe*, ecr:GetAuthorizationToken for image pulls, and the X-Ray and log-delivery calls of the state machines.",
       [`AwsSolutions-IAM5[Resource::${arnOf(processorLogs)}:*]`]:
         "Steps read the log streams of processor tasks in this one log group to report why a processor failed.",
+      [`AwsSolutions-IAM5[Resource::arn:${partition}:iam::<AWS::AccountId>:role${CAPTURE_ROLE_PATH}*]`]:
+        "Capturing deployments get a task role each, created at run time under /byom/capture/; creating one or putting its policy requires the capture boundary, and it may be passed to ECS tasks only.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", "service/*")}]`]:
         "Runtime services are created per deployment at run time; the statement is limited to this cluster by an ecs:cluster condition.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", "task/*")}]`]:

@@ -52,6 +52,8 @@ export const STEP_SETTINGS = {
     "`none` in local mode: only built-in processors and runtimes run (as processes), a deployment of an image-only catalog entry gets 409; unset on AWS, where ECS runs any image",
   CAPTURE_ROOT:
     "where runtimes write captured requests: a folder in local mode; unset on AWS, where it is s3://<BUCKET_NAME>/capture",
+  CAPTURE_ROLE_BOUNDARY_ARN:
+    "the permissions boundary of capturing deployments' own task roles (AWS): at most PutObject under capture/ and the models mount",
   UNAUTHENTICATED_SCORING:
     "`allowed`, or `refused` (an internet-facing install without byom:allowUnauthenticatedScoring): whether a deployment may take security mode none",
 } as const;

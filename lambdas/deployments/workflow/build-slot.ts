@@ -176,10 +176,14 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
         }
       : {}),
   };
+  // A capturing runtime writes with credentials that reach only its deployment's capture prefix.
+  const taskRoleArn =
+    target.capturePercent && infra.captureRole ? await infra.captureRole(item.deploymentId) : undefined;
   const created = await infra.startRuntime({
     slot,
     deploymentId: item.deploymentId,
     environment,
+    taskRoleArn,
     // ECS's `<secret ARN>:<JSON key>::` form: each variable gets its own key's value.
     secrets: secretArn
       ? Object.fromEntries(Object.keys(secretValues).map((name) => [name, `${secretArn}:${name}::`]))
