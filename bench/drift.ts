@@ -1,6 +1,6 @@
 /**
  * `npm run bench:drift`: the drift endpoint's work for a million captured rows (BENCH_DRIFT_ROWS):
- * the rows written as runtimes write them (gzipped JSON Lines batches of 10,000 under
+ * the rows written as runtimes write them (gzipped JSON Lines, one line per 10-row request, 10,000 rows a file, under
  * `{deployment}/{target}/dt=…/`), then read back and compared, half as baseline and half as the
  * window, by the same code GET …/drift runs (lambdas/monitoring/drift-report.ts). Local folder
  * store; on AWS the same bytes come from S3 GETs. Prints the timings (docs/monitoring.md).
@@ -43,22 +43,25 @@ try {
   const folder = join(root, "dep-bench", "mdl-bench-v1", "dt=2026-12-01");
   mkdirSync(folder, { recursive: true });
   let bytes = 0;
+  // Requests of 10 rows each, as a batch-scoring client might send them.
+  const PER_REQUEST = 10;
   for (let file = 0; file * BATCH < ROWS; file++) {
     const lines: string[] = [];
-    for (let i = 0; i < BATCH && file * BATCH + i < ROWS; i++) {
-      const n = file * BATCH + i;
-      const at = new Date(Date.UTC(2026, 11, 1) + n * 10).toISOString();
-      const shift = n >= ROWS / 2 ? 20 : 0;
+    for (let first = file * BATCH; first < Math.min(ROWS, (file + 1) * BATCH); first += PER_REQUEST) {
+      const rows = Math.min(PER_REQUEST, ROWS - first);
+      const shift = first >= ROWS / 2 ? 20 : 0;
+      const column = (value: () => unknown) => Array.from({ length: rows }, value);
       lines.push(
         JSON.stringify({
-          at,
+          at: new Date(Date.UTC(2026, 11, 1) + first * 10).toISOString(),
+          rows,
           input: {
-            age: 18 + Math.floor(random() * 70) + shift,
-            income: random() < 0.02 ? null : 30_000 + random() * 40_000,
-            tenure: random() * 10,
-            city: `city${Math.floor(random() * 30)}`,
+            age: column(() => 18 + Math.floor(random() * 70) + shift),
+            income: column(() => (random() < 0.02 ? null : 30_000 + random() * 40_000)),
+            tenure: column(() => random() * 10),
+            city: column(() => `city${Math.floor(random() * 30)}`),
           },
-          output: { churn: random() < 0.3 ? 1 : 0 },
+          output: { churn: column(() => (random() < 0.3 ? 1 : 0)) },
         }),
       );
     }

@@ -4,11 +4,15 @@ import { gunzipSync } from "node:zlib";
 import { type CaptureRoot, captureRoot } from "#lambdas/monitoring/capture-location.ts";
 import { s3Sdk } from "#lambdas/shared/s3-client.ts";
 
-/** One captured row as runtime-images/python/byom_scorer/capture.py writes it (docs/monitoring.md). */
-export interface CapturedRow {
+/**
+ * One captured request as runtime-images/python/byom_scorer/capture.py writes it (one JSON line,
+ * docs/monitoring.md): its time, its row count and its columns, each `rows` values long.
+ */
+export interface CapturedRequest {
   readonly at: string;
-  readonly input: Readonly<Record<string, unknown>>;
-  readonly output: Readonly<Record<string, unknown>>;
+  readonly rows: number;
+  readonly input: Readonly<Record<string, readonly unknown[]>>;
+  readonly output: Readonly<Record<string, readonly unknown[]>>;
 }
 
 /** A batch file: its day partition and its name below `{deploymentId}/{target}/`. */
@@ -38,15 +42,15 @@ export class CaptureStore {
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  async rows(deploymentId: string, target: string, file: CaptureFile): Promise<CapturedRow[]> {
+  async requests(deploymentId: string, target: string, file: CaptureFile): Promise<CapturedRequest[]> {
     const bytes =
       this.root.kind === "folder"
         ? await readFile(join(this.root.path, deploymentId, target, file.key))
         : await bucketObject(this.root.bucket, `${this.root.prefix}${deploymentId}/${target}/${file.key}`);
     const text = gunzipSync(bytes).toString("utf8");
-    const rows: CapturedRow[] = [];
-    for (const line of text.split("\n")) if (line) rows.push(JSON.parse(line) as CapturedRow);
-    return rows;
+    const requests: CapturedRequest[] = [];
+    for (const line of text.split("\n")) if (line) requests.push(JSON.parse(line) as CapturedRequest);
+    return requests;
   }
 }
 

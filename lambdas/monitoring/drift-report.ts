@@ -7,7 +7,7 @@ import {
 } from "#lambdas/deployments/deployment-record.ts";
 import { getDeployment } from "#lambdas/deployments/deployments-repository.ts";
 import type { ColumnType } from "#lambdas/experiments/schema-rules.ts";
-import { type CapturedRow, CaptureStore } from "#lambdas/monitoring/capture-store.ts";
+import { type CapturedRequest, CaptureStore } from "#lambdas/monitoring/capture-store.ts";
 import {
   baselineOf,
   type Cell,
@@ -111,6 +111,33 @@ function windowOf(window: DriftWindow): { from: Date; to: Date } {
 
 const day = (time: Date) => time.toISOString().slice(0, 10);
 
+/** Captured columns being gathered: values appended request by request. */
+class Columns {
+  rows = 0;
+  readonly values = { input: new Map<string, Cell[]>(), output: new Map<string, Cell[]>() };
+
+  add(request: CapturedRequest, from = 0, to = request.rows): void {
+    for (const part of ["input", "output"] as const) {
+      for (const [name, values] of Object.entries(request[part])) {
+        let column = this.values[part].get(name);
+        if (!column) {
+          // A column first seen now was missing in the rows before.
+          column = new Array<Cell>(this.rows).fill(null);
+          this.values[part].set(name, column);
+        }
+        for (let i = from; i < to; i++) column.push(values[i] as Cell);
+      }
+    }
+    this.rows += to - from;
+    for (const part of ["input", "output"] as const)
+      for (const column of this.values[part].values()) while (column.length < this.rows) column.push(null);
+  }
+
+  cells(kind: "input" | "output", name: string): Cell[] {
+    return this.values[kind].get(name) ?? new Array<Cell>(this.rows).fill(null);
+  }
+}
+
 export async function targetDrift(
   store: CaptureStore,
   deploymentId: string,
@@ -121,46 +148,43 @@ export async function targetDrift(
 ): Promise<TargetReport> {
   const name = captureTargetName(target);
   const files = await store.files(deploymentId, name);
-  const baseline: CapturedRow[] = [];
-  const current: CapturedRow[] = [];
+  const baseline = new Columns();
+  const current = new Columns();
   const fromIso = from.toISOString();
   const toIso = to.toISOString();
   for (const file of files) {
-    const wantBaseline = baseline.length < baselineRows;
     const inWindow = file.day >= day(from) && file.day <= day(to);
-    if (!wantBaseline && !inWindow) continue;
-    for (const row of await store.rows(deploymentId, name, file)) {
-      if (baseline.length < baselineRows) baseline.push(row);
-      else if (row.at >= fromIso && row.at < toIso) current.push(row);
+    if (baseline.rows >= baselineRows && !inWindow) continue;
+    for (const request of await store.requests(deploymentId, name, file)) {
+      // The first baselineRows rows are the baseline (a request may be split between the two).
+      const toBaseline = Math.min(request.rows, Math.max(0, baselineRows - baseline.rows));
+      if (toBaseline > 0) baseline.add(request, 0, toBaseline);
+      if (toBaseline < request.rows && request.at >= fromIso && request.at < toIso)
+        current.add(request, toBaseline);
     }
   }
-  const complete = baseline.length >= baselineRows && baseline.length > 0;
+  const complete = baseline.rows >= baselineRows && baseline.rows > 0;
   const columns = complete ? columnReports(target, baseline, current) : [];
   return {
     modelId: target.modelId,
     modelName: target.modelName,
     version: target.version,
     role: target.role,
-    baseline: { source: "captured", rows: baseline.length, wanted: baselineRows },
-    rows: current.length,
-    drifted: complete && current.length > 0 ? columns.some((c) => c.drifted) : null,
+    baseline: { source: "captured", rows: baseline.rows, wanted: baselineRows },
+    rows: current.rows,
+    drifted: complete && current.rows > 0 ? columns.some((c) => c.drifted) : null,
     columns,
   };
 }
 
-function columnReports(
-  target: ResolvedTarget,
-  baseline: CapturedRow[],
-  current: CapturedRow[],
-): ColumnReport[] {
+function columnReports(target: ResolvedTarget, baseline: Columns, current: Columns): ColumnReport[] {
   const report = (kind: "input" | "output", column: SchemaColumnRef): ColumnReport => {
     const type = column.type as ColumnType;
-    const cells = (rows: CapturedRow[]) => rows.map((r) => r[kind][column.name] as Cell);
     return {
       name: column.name,
       kind,
       type,
-      ...driftOf(type, baselineOf(type, cells(baseline)), cells(current)),
+      ...driftOf(type, baselineOf(type, baseline.cells(kind, column.name)), current.cells(kind, column.name)),
     };
   };
   return [
@@ -169,12 +193,14 @@ function columnReports(
   ];
 }
 
-/** The output schema, or (a model registered without one) the outputs the baseline rows carry. */
-function outputColumns(target: ResolvedTarget, baseline: CapturedRow[]): SchemaColumnRef[] {
+/** The output schema, or (a model registered without one) the outputs the baseline carries. */
+function outputColumns(target: ResolvedTarget, baseline: Columns): SchemaColumnRef[] {
   if (target.outputSchema?.length) return [...target.outputSchema];
-  const first = baseline[0]?.output ?? {};
-  return Object.entries(first).map(([name, value]) => ({
-    name,
-    type: typeof value === "number" ? "Float64" : typeof value === "boolean" ? "Boolean" : "String",
-  }));
+  return [...baseline.values.output.entries()].map(([name, values]) => {
+    const value = values.find((v) => v !== null && v !== undefined);
+    return {
+      name,
+      type: typeof value === "number" ? "Float64" : typeof value === "boolean" ? "Boolean" : "String",
+    };
+  });
 }

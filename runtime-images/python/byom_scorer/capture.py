@@ -2,7 +2,8 @@
 
 The request path only decides whether a request is sampled and queues references to its typed
 columns and the model's outputs (no copying, no I/O). A background thread per worker process turns
-them into JSON Lines, one object per row typed by the schema, and writes gzipped batches under
+them into JSON Lines, one object per captured request with its columns typed by the schema
+(`{"at", "rows", "input": {column: [values]}, "output": {...}}`), and writes gzipped batches under
 `{BYOM_CAPTURE_URI}/dt=YYYY-MM-DD/`: a folder in local mode, the artifact bucket on AWS (pyarrow's
 S3 file system, with the task's credentials, which may write that deployment's prefix only).
 Headers are never captured, so neither an Authorization header nor a passphrase can be. A clean
@@ -182,7 +183,7 @@ class CaptureWriter:
             days: dict[str, list[bytes]] = {}
             for at, columns, names, outputs, rows in pending:
                 day = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
-                days.setdefault(day, []).extend(self._lines(at, columns, names, outputs, rows))
+                days.setdefault(day, []).append(self._line(at, columns, names, outputs, rows))
             for day, lines in days.items():
                 self._sequence += 1
                 stamp = datetime.now(UTC).strftime("%H%M%S")
@@ -190,7 +191,7 @@ class CaptureWriter:
                 try:
                     self._sink.write(name, gzip.compress(b"".join(lines), compresslevel=5))
                 except Exception:  # noqa: BLE001 - capture must never take scoring down
-                    log.exception("capture could not write %d rows to %s", len(lines), name)
+                    log.exception("capture could not write %d requests to %s", len(lines), name)
 
     def close(self) -> None:
         if self._closed:
@@ -200,26 +201,23 @@ class CaptureWriter:
             self._closed = True
             self._wake.notify()
 
-    def _lines(
+    def _line(
         self, at: float, columns: Sequence[np.ndarray], names: list[str], outputs: list[np.ndarray], rows: int
-    ) -> list[bytes]:
+    ) -> bytes:
+        """One captured request as one JSON line, columnar: its time, row count, input and output columns."""
         stamp = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        inputs = [_values(column, field.type, rows) for column, field in zip(columns, self._inputs, strict=False)]
-        input_names = [field.name for field in self._inputs]
-        answers = [_values(column, self._output_types.get(name, ""), rows) for name, column in zip(names, outputs, strict=False)]
-        lines = []
-        for index in range(rows):
-            record = {
-                "at": stamp,
-                "input": {name: values[index] for name, values in zip(input_names, inputs, strict=False)},
-                "output": {name: values[index] for name, values in zip(names, answers, strict=False)},
-            }
-            lines.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY))
-        return lines
+        record = {
+            "at": stamp,
+            "rows": rows,
+            "input": {field.name: _values(column, field.type) for column, field in zip(columns, self._inputs, strict=False)},
+            "output": {name: _values(column, self._output_types.get(name, "")) for name, column in zip(names, outputs, strict=False)},
+        }
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
 
-def _values(column: Any, kind: str, rows: int) -> list[Any]:
-    """A column as JSON values typed by the schema: numbers, booleans, strings, ISO times; missing → null."""
+def _values(column: Any, kind: str) -> list[Any]:
+    """A column as JSON values typed by the schema: numbers, booleans, strings, ISO times; missing → null.
+    Whole-column numpy conversions: the writer's cost grows with requests, barely with rows."""
     array = np.asarray(column)
     if array.ndim > 1:  # a vector output (class probabilities): kept as a list per row
         return [_plain(v) for v in array.tolist()]
@@ -227,10 +225,13 @@ def _values(column: Any, kind: str, rows: int) -> list[Any]:
         text = np.datetime_as_string(array.astype("datetime64[ms]"), unit="ms")
         return [None if t == "NaT" else f"{t}Z" for t in text.tolist()]
     if array.dtype.kind == "f":
-        return [None if v != v else v for v in array.tolist()]  # NaN is missing
+        missing = np.isnan(array)
+        if missing.any():
+            return np.where(missing, None, array.astype(object)).tolist()
+        return array.tolist()
     if array.dtype.kind in "iub":
         return array.tolist()
-    return [_plain(v) for v in array.tolist()][:rows]
+    return [_plain(v) for v in array.tolist()]
 
 
 def _plain(value: Any) -> Any:

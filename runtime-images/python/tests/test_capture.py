@@ -26,8 +26,19 @@ def trained(tmp_path_factory):
 
 
 def captured(folder: Path) -> list[dict]:
+    """The captured rows: each line is one request with its columns, spread into one dict per row."""
     files = sorted(folder.glob("dt=*/*.jsonl.gz"))
-    return [json.loads(line) for f in files for line in gzip.decompress(f.read_bytes()).splitlines()]
+    requests = [json.loads(line) for f in files for line in gzip.decompress(f.read_bytes()).splitlines()]
+    rows = []
+    for request in requests:
+        assert all(len(values) == request["rows"] for part in ("input", "output") for values in request[part].values())
+        for i in range(request["rows"]):
+            rows.append({
+                "at": request["at"],
+                "input": {name: values[i] for name, values in request["input"].items()},
+                "output": {name: values[i] for name, values in request["output"].items()},
+            })
+    return rows
 
 
 def test_every_sampled_row_is_written_typed_when_the_runtime_stops(trained, tmp_path):
