@@ -186,7 +186,8 @@ describe("request capture and drift in local mode", () => {
     const table = await byom("deployments", "drift", "churn", "--project", p, "--from", switchAt);
     expect(table.code, table.stderr).toBe(0);
     // docs/monitoring.md's worked example comes from this output.
-    if (process.env.BYOM_TEST_VERBOSE) process.stderr.write(`${table.stdout}\n${JSON.stringify(after, null, 2)}\n`);
+    if (process.env.BYOM_TEST_VERBOSE)
+      process.stderr.write(`${table.stdout}\n${JSON.stringify(after, null, 2)}\n`);
     expect(table.stdout).toMatch(/age\s+input\s+Int64\s+\d+\.\d{3}\s+[█·]{10}/);
     expect(table.stdout).toMatch(/tenure.*no/);
     expect(table.stdout).toContain("→");
