@@ -69,7 +69,10 @@ class _Sink:
     def write(self, relative: str, data: bytes) -> None:
         path = f"{self._base}/{relative}"
         if self._s3:
-            with self._fs.open_output_stream(path, metadata={"Content-Type": "application/gzip"}) as stream:
+            # compression=None: pyarrow would otherwise gzip a `.gz` path a second time.
+            with self._fs.open_output_stream(
+                path, compression=None, metadata={"Content-Type": "application/gzip"}
+            ) as stream:
                 stream.write(data)
             return
         os.makedirs(os.path.dirname(path), exist_ok=True)
