@@ -87,6 +87,10 @@ export const OPERATIONS = {
   getDeployment: { method: "GET", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
   updateDeployment: { method: "PATCH", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
   deleteDeployment: { method: "DELETE", path: "/v1/projects/{projectId}/deployments/{deploymentId}" },
+  attachReferenceDataset: {
+    method: "PUT",
+    path: "/v1/projects/{projectId}/models/{modelId}/versions/{version}/reference-dataset",
+  },
   getDeploymentDrift: { method: "GET", path: "/v1/projects/{projectId}/deployments/{deploymentId}/drift" },
 
   listCompositions: { method: "GET", path: "/v1/catalog/compositions" },

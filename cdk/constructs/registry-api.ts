@@ -6,6 +6,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import { CAPTURE_PREFIX } from "#lambdas/monitoring/capture-location.ts";
+import { REFERENCE_PREFIX } from "#lambdas/monitoring/reference-dataset-keys.ts";
 import type { Route } from "#lambdas/shared/http/route.ts";
 import { ARTIFACTS_PREFIX } from "#lambdas/shared/object-keys.ts";
 import { usesDynamoDb, usesJobQueue, usesS3 } from "../module-graph.ts";
@@ -197,18 +198,29 @@ export class RegistryApi extends Construct {
     }
     if (!usesS3(route.handler)) return;
     if (route.operationId === "getDeploymentDrift") {
-      // Reads captured requests (docs/monitoring.md) and nothing else.
+      // Reads captured requests and reference datasets (docs/monitoring.md), nothing else.
+      const prefixes = [CAPTURE_PREFIX, REFERENCE_PREFIX];
       fn.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           actions: ["s3:GetObject"],
-          resources: [props.bucket.arnForObjects(`${CAPTURE_PREFIX}*`)],
+          resources: prefixes.map((prefix) => props.bucket.arnForObjects(`${prefix}*`)),
         }),
       );
       fn.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           actions: ["s3:ListBucket"],
           resources: [props.bucket.bucketArn],
-          conditions: { StringLike: { "s3:prefix": [`${CAPTURE_PREFIX}*`] } },
+          conditions: { StringLike: { "s3:prefix": prefixes.map((prefix) => `${prefix}*`) } },
+        }),
+      );
+      return;
+    }
+    if (route.operationId === "attachReferenceDataset") {
+      // Presigns the upload of a version's reference dataset and replaces an earlier one.
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ["s3:PutObject"],
+          resources: [props.bucket.arnForObjects(`${REFERENCE_PREFIX}*`)],
         }),
       );
       return;

@@ -3,6 +3,7 @@ import { Port } from "aws-cdk-lib/aws-ec2";
 import type { Construct, IConstruct } from "constructs";
 import { RUNTIME_PORT } from "#lambdas/deployments/serving-contract.ts";
 import { CAPTURE_PREFIX } from "#lambdas/monitoring/capture-location.ts";
+import { REFERENCE_PREFIX } from "#lambdas/monitoring/reference-dataset-keys.ts";
 import type { Route } from "#lambdas/shared/http/route.ts";
 import { ARTIFACTS_PREFIX, DROP_PREFIX } from "#lambdas/shared/object-keys.ts";
 import { ArtifactBucket } from "../constructs/artifact-bucket.ts";
@@ -208,6 +209,8 @@ export class ByomStack extends Stack {
         "Artifact keys are generated per project/experiment/artifact; access is limited to the artifacts/ prefix of this one bucket.",
       [`AwsSolutions-IAM5[Resource::${bucket}/${DROP_PREFIX}*]`]:
         "The drop folder's keys are chosen by users; only the ingest function reads under drop/, and only there.",
+      [`AwsSolutions-IAM5[Resource::${bucket}/${REFERENCE_PREFIX}*]`]:
+        "Reference datasets are keyed by project, model and version; only the attach route (put, replace) and the drift function (read) use reference/.",
       [`AwsSolutions-IAM5[Resource::${bucket}/${CAPTURE_PREFIX}*]`]:
         "Captured requests are keyed by deployment, target and day; only the drift function reads under capture/, and only there.",
       "AwsSolutions-L1":

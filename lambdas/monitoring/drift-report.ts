@@ -16,6 +16,7 @@ import {
   type DriftThresholds,
   driftOf,
 } from "#lambdas/monitoring/drift.ts";
+import { referenceColumns } from "#lambdas/monitoring/reference-dataset.ts";
 import { authorize } from "#lambdas/projects/access.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
 import { ValidationFailedError } from "#lambdas/shared/errors.ts";
@@ -43,7 +44,11 @@ export interface TargetReport {
   readonly modelName: string;
   readonly version: number;
   readonly role: ResolvedTarget["role"];
-  readonly baseline: { readonly source: "captured"; readonly rows: number; readonly wanted: number };
+  readonly baseline: {
+    readonly source: "reference" | "captured";
+    readonly rows: number;
+    readonly wanted: number;
+  };
   /** Rows captured in the window (after the baseline's). */
   readonly rows: number;
   /** Null when there is nothing to compare yet: no baseline, or no rows in the window. */
@@ -77,7 +82,18 @@ export async function deploymentDrift(
     const name = captureTargetName(target);
     if (seen.has(name)) continue;
     seen.add(name);
-    targets.push(await targetDrift(store, deploymentId, target, capture.baselineRows, from, to));
+    const reference = await referenceColumns(projectId, target.modelId, target.version);
+    targets.push(
+      await targetDrift(
+        store,
+        deploymentId,
+        target,
+        capture.baselineRows,
+        from,
+        to,
+        reference && fromReference(reference),
+      ),
+    );
   }
   return {
     deploymentId,
@@ -116,7 +132,7 @@ class Columns {
   rows = 0;
   readonly values = { input: new Map<string, Cell[]>(), output: new Map<string, Cell[]>() };
 
-  add(request: CapturedRequest, from = 0, to = request.rows): void {
+  add(request: Pick<CapturedRequest, "input" | "output" | "rows">, from = 0, to = request.rows): void {
     for (const part of ["input", "output"] as const) {
       for (const [name, values] of Object.entries(request[part])) {
         let column = this.values[part].get(name);
@@ -133,6 +149,10 @@ class Columns {
       for (const column of this.values[part].values()) while (column.length < this.rows) column.push(null);
   }
 
+  has(kind: "input" | "output", name: string): boolean {
+    return this.values[kind].has(name);
+  }
+
   cells(kind: "input" | "output", name: string): Cell[] {
     return this.values[kind].get(name) ?? new Array<Cell>(this.rows).fill(null);
   }
@@ -145,39 +165,48 @@ export async function targetDrift(
   baselineRows: number,
   from: Date,
   to: Date,
+  /** The version's reference dataset: the baseline, and every captured row in the window is compared. */
+  reference?: Columns,
 ): Promise<TargetReport> {
   const name = captureTargetName(target);
   const files = await store.files(deploymentId, name);
-  const baseline = new Columns();
+  const baseline = reference ?? new Columns();
+  const wanted = reference ? reference.rows : baselineRows;
   const current = new Columns();
   const fromIso = from.toISOString();
   const toIso = to.toISOString();
   for (const file of files) {
     const inWindow = file.day >= day(from) && file.day <= day(to);
-    if (baseline.rows >= baselineRows && !inWindow) continue;
+    if ((reference || baseline.rows >= baselineRows) && !inWindow) continue;
     for (const request of await store.requests(deploymentId, name, file)) {
       // The first baselineRows rows are the baseline (a request may be split between the two).
-      const toBaseline = Math.min(request.rows, Math.max(0, baselineRows - baseline.rows));
+      const toBaseline = reference ? 0 : Math.min(request.rows, Math.max(0, baselineRows - baseline.rows));
       if (toBaseline > 0) baseline.add(request, 0, toBaseline);
       if (toBaseline < request.rows && request.at >= fromIso && request.at < toIso)
         current.add(request, toBaseline);
     }
   }
-  const complete = baseline.rows >= baselineRows && baseline.rows > 0;
-  const columns = complete ? columnReports(target, baseline, current) : [];
+  const complete = baseline.rows >= wanted && baseline.rows > 0;
+  const columns = complete ? columnReports(target, baseline, current, reference !== undefined) : [];
   return {
     modelId: target.modelId,
     modelName: target.modelName,
     version: target.version,
     role: target.role,
-    baseline: { source: "captured", rows: baseline.rows, wanted: baselineRows },
+    baseline: { source: reference ? "reference" : "captured", rows: baseline.rows, wanted },
     rows: current.rows,
     drifted: complete && current.rows > 0 ? columns.some((c) => c.drifted) : null,
     columns,
   };
 }
 
-function columnReports(target: ResolvedTarget, baseline: Columns, current: Columns): ColumnReport[] {
+/** A reference dataset without some column (often the outputs) leaves that column out. */
+function columnReports(
+  target: ResolvedTarget,
+  baseline: Columns,
+  current: Columns,
+  fromReference: boolean,
+): ColumnReport[] {
   const report = (kind: "input" | "output", column: SchemaColumnRef): ColumnReport => {
     const type = column.type as ColumnType;
     return {
@@ -187,9 +216,13 @@ function columnReports(target: ResolvedTarget, baseline: Columns, current: Colum
       ...driftOf(type, baselineOf(type, baseline.cells(kind, column.name)), current.cells(kind, column.name)),
     };
   };
+  const compared = (kind: "input" | "output") => (c: SchemaColumnRef) =>
+    !fromReference || baseline.has(kind, c.name);
   return [
-    ...target.inputSchema.map((c) => report("input", c)),
-    ...outputColumns(target, baseline).map((c) => report("output", c)),
+    ...target.inputSchema.filter(compared("input")).map((c) => report("input", c)),
+    ...outputColumns(target, baseline)
+      .filter(compared("output"))
+      .map((c) => report("output", c)),
   ];
 }
 
@@ -203,4 +236,23 @@ function outputColumns(target: ResolvedTarget, baseline: Columns): SchemaColumnR
       type: typeof value === "number" ? "Float64" : typeof value === "boolean" ? "Boolean" : "String",
     };
   });
+}
+
+/**
+ * A reference dataset as baseline columns: inputs and outputs by name (a file holds both, or only
+ * the inputs). CSV booleans may be written True/False.
+ */
+function fromReference(reference: { rows: number; columns: Map<string, unknown[]> }): Columns {
+  const columns = new Map(
+    [...reference.columns].map(([name, values]) => [
+      name,
+      values.map((v) =>
+        typeof v === "string" && /^(true|false)$/i.test(v) ? v.toLowerCase() === "true" : v,
+      ),
+    ]),
+  );
+  const all = Object.fromEntries(columns);
+  const baseline = new Columns();
+  baseline.add({ rows: reference.rows, input: all, output: all });
+  return baseline;
 }

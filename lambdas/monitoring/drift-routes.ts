@@ -1,5 +1,7 @@
 import * as z from "zod";
 import { deploymentIdParam } from "#lambdas/deployments/api/routes.ts";
+import { modelIdParam } from "#lambdas/models/routes.ts";
+import { MAX_REFERENCE_BYTES, REFERENCE_FORMATS } from "#lambdas/monitoring/reference-dataset-keys.ts";
 import { projectIdParam } from "#lambdas/projects/routes.ts";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
 import { instant, standardErrors } from "#lambdas/shared/http/schemas.ts";
@@ -38,9 +40,11 @@ export const driftReportSchema = z
         version: z.int(),
         role: z.enum(["primary", "champion", "challenger"]),
         baseline: z.object({
-          source: z.enum(["captured"]),
+          source: z
+            .enum(["reference", "captured"])
+            .describe("The version's reference dataset, or (none attached) its first captured rows"),
           rows: z.int().describe("Rows in the baseline so far"),
-          wanted: z.int().describe("The deployment's baselineRows"),
+          wanted: z.int().describe("The deployment's baselineRows (captured baselines only)"),
         }),
         rows: z.int().describe("Captured rows in the window, after the baseline's"),
         drifted: z
@@ -73,4 +77,52 @@ export const getDeploymentDriftRoute = defineRoute({
   },
 });
 
-export const driftRoutes = [getDeploymentDriftRoute];
+export const attachReferenceDatasetRoute = defineRoute({
+  operationId: "attachReferenceDataset",
+  method: "PUT",
+  path: "/v1/projects/{projectId}/models/{modelId}/versions/{version}/reference-dataset",
+  summary:
+    "Attach a CSV or Parquet reference dataset to a model version: its drift baseline (editors); answers a presigned PUT",
+  tag: "models",
+  handler: "lambdas/monitoring/handlers/attach-reference-dataset.ts",
+  params: z.object({
+    projectId: projectIdParam,
+    modelId: modelIdParam,
+    version: z.coerce
+      .number()
+      .int()
+      .min(1, "versions start at 1")
+      .max(2 ** 31),
+  }),
+  body: z.strictObject({
+    format: z.enum(REFERENCE_FORMATS).describe("csv (a header row of column names) or parquet"),
+    sizeBytes: z
+      .int("sizeBytes must be a whole number")
+      .min(1)
+      .max(MAX_REFERENCE_BYTES)
+      .describe("The file's size; the upload must send exactly this many bytes"),
+  }),
+  responses: {
+    200: {
+      description:
+        "Upload the file with the presigned PUT (sending the headers given); the last one uploaded is the baseline",
+      schema: z
+        .object({
+          modelId: z.string(),
+          version: z.int(),
+          format: z.enum(REFERENCE_FORMATS),
+          objectKey: z.string(),
+          upload: z.object({
+            method: z.literal("PUT"),
+            url: z.string(),
+            headers: z.record(z.string(), z.string()),
+          }),
+          expiresAt: z.string(),
+        })
+        .meta({ id: "ReferenceDatasetUpload" }),
+    },
+    ...standardErrors,
+  },
+});
+
+export const driftRoutes = [getDeploymentDriftRoute, attachReferenceDatasetRoute];

@@ -197,5 +197,52 @@ describe("request capture and drift in local mode", () => {
       `${path}/drift?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z`,
     );
     expect(bad.status).toBe(400);
+
+    // A reference dataset attached to the version replaces the captured baseline; it has no output
+    // column, so only the inputs are compared.
+    const referenceRows = draw(4, 800);
+    const csvFile = join(platform.home, "reference.csv");
+    writeFileSync(csvFile, `${fields.join(",")}\n${referenceRows.map((row) => row.join(",")).join("\n")}\n`);
+    const attached = await byom("models", "reference", "churn@1", csvFile, "--project", p);
+    expect(attached.code, attached.stderr).toBe(0);
+    const tooLarge = await platform.api.call(
+      "PUT",
+      `/v1/projects/${projectId}/models/${before.targets[0].modelId}/versions/1/reference-dataset`,
+      { format: "csv", sizeBytes: 2 ** 40 },
+    );
+    expect(tooLarge.status).toBe(400);
+    const referenced = (await platform.api.call("GET", `${path}/drift?from=${encodeURIComponent(switchAt)}`))
+      .body;
+    const target = referenced.targets[0];
+    expect(target.baseline).toEqual({ source: "reference", rows: 800, wanted: 800 });
+    expect(target.rows).toBe(600);
+    expect(target.columns.map((c: any) => c.name)).toEqual(fields);
+    expect(target.drifted).toBe(true);
+    const againstReference = join(REPO_ROOT, ".byom", `capture-drift-ref-${process.pid}.json`);
+    writeFileSync(
+      againstReference,
+      JSON.stringify({
+        columns: fields.map((f) => ({
+          kind: "numeric",
+          baseline: columnOf(referenceRows, [], f),
+          current: columnOf(drifted, driftedOut, f),
+        })),
+      }),
+    );
+    try {
+      const venv = await mlflowVenv();
+      const script = join(REPO_ROOT, "test/fixtures/drift_reference.py");
+      const expected = JSON.parse(
+        await run("sh", ["-c", `"${venv.python}" "${script}" < "${againstReference}"`]),
+      );
+      target.columns.forEach((c: any, i: number) => {
+        expect(c.psi, c.name).toBeCloseTo(expected[i].psi, 9);
+      });
+    } finally {
+      rmSync(againstReference, { force: true });
+    }
+    const quiet = (await platform.api.call("GET", `${path}/drift?to=${encodeURIComponent(switchAt)}`)).body;
+    expect(quiet.targets[0].rows).toBe(1200);
+    expect(quiet.targets[0].drifted).toBe(false);
   }, 900_000);
 });

@@ -1,9 +1,11 @@
+import { readFileSync } from "node:fs";
 import type { ResponseOf } from "../../api-client.ts";
-import { UsageError } from "../../errors.ts";
+import { ClientError, UsageError } from "../../errors.ts";
 import type { RouteOf } from "../../operations.ts";
 import { defineCommand } from "../command.ts";
 import { bold, dim, type Output, red } from "../output.ts";
-import { resolveDeploymentId } from "./deployments.ts";
+import { parseModelVersion, resolveDeploymentId } from "./deployments.ts";
+import { resolveModel } from "./models.ts";
 import { projectOption, resolveProjectId } from "./resolve.ts";
 
 type DriftReport = ResponseOf<RouteOf<"getDeploymentDrift">>;
@@ -150,6 +152,48 @@ export const deploymentsCapture = defineCommand({
       updating,
       () =>
         `Deployment ${updating.name}: revision ${updating.revision} captures ${updating.capture.samplePercent}% of requests once it serves.`,
+    );
+  },
+});
+
+export const modelsReference = defineCommand({
+  name: "models reference",
+  summary: "Attach a CSV or Parquet reference dataset to a model version: its drift baseline",
+  description: [
+    "The file's columns are named as the version's schema (inputs, and outputs if you have them).",
+    "Attaching again replaces it. docs/monitoring.md explains how drift uses it.",
+  ].join("\n"),
+  positionals: [
+    { name: "model@version", description: "e.g. churn@2 (model name or id)" },
+    { name: "file", description: "a .csv (header row of column names) or .parquet file" },
+  ],
+  options: { ...projectOption },
+  examples: ["byom models reference churn@2 training-sample.csv --project fraud"],
+  async run(ctx) {
+    const [spec, file] = ctx.positionals as string[];
+    if (!spec || !file) throw new UsageError("Give model@version and the file.", "models reference");
+    const format = /\.parquet$/i.test(file) ? "parquet" : /\.csv$/i.test(file) ? "csv" : undefined;
+    if (!format) throw new UsageError(`'${file}' is neither a .csv nor a .parquet file.`, "models reference");
+    const bytes = readFileSync(file);
+    const { model, version } = parseModelVersion(spec);
+    const client = ctx.client();
+    const projectId = await resolveProjectId(client, ctx.required("project"));
+    const { modelId } = await resolveModel(client, projectId, model);
+    const attached = await client.call("attachReferenceDataset", {
+      params: { projectId, modelId, version },
+      body: { format, sizeBytes: bytes.length },
+    });
+    const put = await fetch(attached.upload.url, {
+      method: "PUT",
+      headers: attached.upload.headers,
+      body: bytes,
+    });
+    if (!put.ok)
+      throw new ClientError(`The upload of ${file} failed: HTTP ${put.status} ${await put.text()}`);
+    ctx.out.result(
+      attached,
+      () =>
+        `Attached ${file} (${bytes.length} bytes, ${format}) to ${model}@${version} as its drift baseline.`,
     );
   },
 });

@@ -17,6 +17,7 @@ else:  # pragma: no cover
 
 OPERATIONS: dict[str, tuple[str, str]] = {
     "addCatalogEntry": ("POST", "/v1/catalog/entries"),
+    "attachReferenceDataset": ("PUT", "/v1/projects/{projectId}/models/{modelId}/versions/{version}/reference-dataset"),
     "completeArtifactUpload": ("POST", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}/complete"),
     "createArtifact": ("POST", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts"),
     "createDeployment": ("POST", "/v1/projects/{projectId}/deployments"),
@@ -114,6 +115,11 @@ class ArtifactUploadPUT(TypedDict):
 class ArtifactUploadRenewal(TypedDict):
     upload: ArtifactUpload
     expiresInSeconds: int
+
+
+class AttachReferenceDatasetBody(TypedDict):
+    format: Literal["csv", "parquet"]  # csv (a header row of column names) or parquet
+    sizeBytes: int  # The file's size; the upload must send exactly this many bytes
 
 
 class CatalogArtifactProcessor(TypedDict):
@@ -386,9 +392,9 @@ class DriftReportTargetsItem(TypedDict):
 
 
 class DriftReportTargetsItemBaseline(TypedDict):
-    source: Literal["captured"]
+    source: Literal["reference", "captured"]  # The version's reference dataset, or (none attached) its first captured rows
     rows: int  # Rows in the baseline so far
-    wanted: int  # The deployment's baselineRows
+    wanted: int  # The deployment's baselineRows (captured baselines only)
 
 
 class DriftReportTargetsItemColumnsItem(TypedDict):
@@ -749,6 +755,21 @@ class PutMemberBody(TypedDict):
     role: Literal["viewer", "editor", "owner"]
 
 
+class ReferenceDatasetUpload(TypedDict):
+    modelId: str
+    version: int
+    format: Literal["csv", "parquet"]
+    objectKey: str
+    upload: ReferenceDatasetUploadUpload
+    expiresAt: str
+
+
+class ReferenceDatasetUploadUpload(TypedDict):
+    method: Literal["PUT"]
+    url: str
+    headers: dict[str, str]
+
+
 class RegisterModelVersionBody(TypedDict):
     experimentId: str
 
@@ -783,6 +804,7 @@ class UpdateDeploymentBodyCapture(TypedDict):
 AddCatalogEntryBody: TypeAlias = "NewCatalogEntry"
 AddCatalogEntryResult: TypeAlias = "CatalogEntry"
 ArtifactUpload: TypeAlias = "ArtifactUploadPUT | ArtifactUploadMultipart"
+AttachReferenceDatasetResult: TypeAlias = "ReferenceDatasetUpload"
 CatalogEntry: TypeAlias = "CatalogArtifactProcessor | CatalogRuntime | CatalogDeployableArtifactType | CatalogArtifactType | CatalogModelType"
 CompleteArtifactUploadResult: TypeAlias = "JobAccepted"
 CreateArtifactBody: TypeAlias = "Any"
