@@ -11,7 +11,8 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { deployModels, dropModel, score, waitFor } from "../test/support/deployer.ts";
+import { waitFor } from "#local/processes.ts";
+import { deployModels, dropModel, score } from "../test/support/deployer.ts";
 import { REPO_ROOT, startTestPlatform } from "../test/support/platform.ts";
 
 const RUNS = Number(process.env.BENCH_DEPLOY_RUNS ?? 3);

@@ -10,10 +10,10 @@ import { createHash } from "node:crypto";
 import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { run } from "#local/processes.ts";
 import { putMultipart } from "../client/upload.ts";
 import { mlflowZips } from "../test/support/artifacts.ts";
 import { apiClient, REPO_ROOT, startTestPlatform } from "../test/support/platform.ts";
-import { run } from "../test/support/python.ts";
 
 const BYTES = Number(process.env.BENCH_INGEST_BYTES ?? 5_000_000_000);
 const MiB = 1024 ** 2;

@@ -10,8 +10,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { RUNTIME_IMAGES_DIR } from "#cdk/paths.ts";
 import { ensureJavaImage } from "#local/java-image.ts";
-import { RUNTIME_IMAGES_DIR } from "#local/python-env.ts";
 import { h2oMojos } from "../test/support/h2o.ts";
 import { runProcessor, startRuntime } from "../test/support/runtime-process.ts";
 

@@ -10,11 +10,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { run } from "#local/processes.ts";
+import { ensurePythonEnv } from "#local/python-env.ts";
 import { runCli } from "../test/support/cli.ts";
 import { deployModels } from "../test/support/deployer.ts";
 import { startMlflowServer } from "../test/support/mlflow-server.ts";
 import { REPO_ROOT, startTestPlatform } from "../test/support/platform.ts";
-import { ensureTestVenv, run } from "../test/support/python.ts";
 import { buildSdkWheel, SDK_DIR } from "../test/support/python-sdk.ts";
 
 const BYTES = Number(process.env.BENCH_PYTHON_BYTES ?? 1024 ** 3);
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     startMlflowServer(),
   ]);
   try {
-    const venv = await ensureTestVenv("mlflow-byom", join(SDK_DIR, "tests/mlflow-requirements.txt"));
+    const venv = await ensurePythonEnv("mlflow-byom", [join(SDK_DIR, "tests/mlflow-requirements.txt")]);
     const wheel = await buildSdkWheel(join(dir, "dist"));
     await run(venv.python, ["-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", wheel]);
     const env = { BYOM_HOME: platform.home, MLFLOW_TRACKING_URI: mlflow.url, BYOM_API_URL: "" };

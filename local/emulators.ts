@@ -13,6 +13,7 @@ import S3rver from "s3rver";
 import S3rverAccount from "s3rver/lib/models/account.js";
 import { TABLE_DEFINITION } from "#lambdas/shared/table-definition.ts";
 import { type EmulatorCredentials, guardEmulator, newEmulatorCredentials } from "./emulator-guard.ts";
+import { waitFor } from "./processes.ts";
 
 export const LOCAL_REGION = "us-east-1";
 
@@ -206,15 +207,16 @@ export async function ensureTable(dynamo: Emulator, tableName: string): Promise<
  * ACTIVE, which on a busy machine can be after CreateTable returns.
  */
 async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === "ACTIVE");
-    if (Table?.TableStatus === "ACTIVE" && indexesActive) return;
-    if (Date.now() > deadline)
-      throw new Error(`DynamoDB emulator: table ${tableName} did not become ACTIVE in 30 s.`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitFor(
+    `DynamoDB emulator: table ${tableName} to become ACTIVE`,
+    async () => {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === "ACTIVE");
+      return Table?.TableStatus === "ACTIVE" && indexesActive ? true : undefined;
+    },
+    30_000,
+    20,
+  );
 }
 
 export function dataDirs(home: string) {

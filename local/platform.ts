@@ -1,8 +1,9 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { REPO_ROOT } from "#cdk/paths.ts";
 import { type LocalDeployer, startDeployer } from "./deployer.ts";
 import { newEmulatorCredentials } from "./emulator-guard.ts";
 import { dataDirs, ensureTable, LOCAL_REGION, startDynamo, startS3 } from "./emulators.ts";
@@ -10,7 +11,6 @@ import { createGateway } from "./gateway.ts";
 import { LocalIngestQueue, type LocalQueue, localJobQueue } from "./ingest-queue.ts";
 import { addLocalUser, localPrincipal, TokenVerifier } from "./tokens.ts";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const LOCAL_TABLE = "byom";
 export const LOCAL_BUCKET = "byom-artifacts";
 export const LOCAL_USER = "admin";

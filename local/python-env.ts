@@ -7,37 +7,40 @@
  * Local mode's deployer spawns processors and runtimes through `processorCommand` and
  * `runtimeCommand`; the `local:processor` and `local:runtime` scripts are thin wrappers.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
+import { REPO_ROOT, RUNTIME_IMAGES_DIR } from "#cdk/paths.ts";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import { withDirLock } from "./dir-lock.ts";
 import { ensureJavaImage, isJavaDockerfile } from "./java-image.ts";
+import { type CommandSpec, run } from "./processes.ts";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-export const RUNTIME_IMAGES_DIR = join(REPO_ROOT, "runtime-images");
 /** The shared Python packages every image copies to /app. */
 export const PYTHON_SOURCE_DIR = join(RUNTIME_IMAGES_DIR, "python");
+/** Where every venv lives; BYOM_VENVS_DIR lets several checkouts share them (they are locked). */
 export const VENVS_DIR = process.env.BYOM_VENVS_DIR ?? join(REPO_ROOT, ".byom", "venvs");
 const READY_MARKER = ".byom-ready";
 
-export interface ImageEnv {
-  readonly image: string;
+export interface PythonEnv {
   /** The venv's interpreter. */
   readonly python: string;
   readonly venvDir: string;
+  /** A console script the venv installed (`mlflow`, `moto_server` …). */
+  readonly bin: (name: string) => string;
 }
 
-/** A process to spawn: what `spawn(command, args, { env, cwd })` needs. */
-export interface PythonCommand {
-  readonly command: string;
-  readonly args: readonly string[];
-  readonly env: Readonly<Record<string, string>>;
-  readonly cwd: string;
+function pythonEnvAt(venvDir: string): PythonEnv {
+  return { venvDir, python: join(venvDir, "bin", "python"), bin: (name) => join(venvDir, "bin", name) };
 }
+
+export interface ImageEnv extends PythonEnv {
+  readonly image: string;
+}
+
+/** A processor or runtime as a local process. */
+export type PythonCommand = CommandSpec;
 
 export class UnknownImageError extends Error {
   constructor(kind: string, name: string, known: readonly string[]) {
@@ -96,69 +99,49 @@ export async function entrypointModule(image: string): Promise<string> {
   return match[1];
 }
 
-/** Files whose content defines a venv: its requirements (plus test tools for test venvs). */
-async function requirementsOf(image: string, withTestTools: boolean): Promise<string[]> {
-  const files = [join(imageDir(image), "requirements.txt")];
-  if (withTestTools) files.push(join(PYTHON_SOURCE_DIR, "requirements-test.txt"));
-  return files;
-}
-
 async function hashFiles(files: readonly string[], length = 12): Promise<string> {
   const hash = createHash("sha256");
   for (const file of files) hash.update(await readFile(file));
   return hash.digest("hex").slice(0, length);
 }
 
-function run(command: string, args: readonly string[], quiet: boolean): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit" });
-    child.on("error", reject);
-    child.on("exit", (code) =>
-      code === 0
-        ? resolvePromise()
-        : reject(new PythonEnvError(`${command} ${args.join(" ")} exited with ${code}`)),
-    );
-  });
-}
-
 export interface EnsureOptions {
   /** Add the test tools (pytest, ONNX converters) in a second venv layered over the image's. */
   readonly withTestTools?: boolean;
-  /** Print pip's progress (default: only errors). */
+  /** Print pip's progress (default: only a failure's output). */
   readonly verbose?: boolean;
   readonly basePython?: string;
 }
 
 /**
- * Creates, or reuses, `.byom/venvs/<image>-<hash of requirements>` with exactly the image's
- * pinned requirements. A venv is reused only when a previous install finished (marker file).
+ * Creates, or reuses, `<venvs>/<image>-<hash of requirements>` with exactly the image's pinned
+ * requirements. A venv is reused only when a previous install finished (marker file).
  */
 export async function ensureImageEnv(image: string, options: EnsureOptions = {}): Promise<ImageEnv> {
   const basePython = options.basePython ?? process.env.BYOM_PYTHON ?? "python3";
-  const [requirements] = await requirementsOf(image, false);
-  const venvDir = join(VENVS_DIR, `${image}-${await hashFiles([requirements as string])}`);
-  await ensureVenv(venvDir, basePython, [requirements as string], options.verbose ?? false);
-  const base: ImageEnv = { image, venvDir, python: join(venvDir, "bin", "python") };
-  if (!options.withTestTools) return base;
+  const requirements = join(imageDir(image), "requirements.txt");
+  const venvDir = join(VENVS_DIR, `${image}-${await hashFiles([requirements])}`);
+  await ensureVenv(venvDir, basePython, [requirements], options.verbose ?? false);
+  if (!options.withTestTools) return { image, ...pythonEnvAt(venvDir) };
   const testRequirements = join(PYTHON_SOURCE_DIR, "requirements-test.txt");
   const testDir = `${venvDir}-test-${await hashFiles([testRequirements])}`;
   await ensureVenv(testDir, basePython, [testRequirements], options.verbose ?? false, venvDir);
-  return { image, venvDir: testDir, python: join(testDir, "bin", "python") };
+  return { image, ...pythonEnvAt(testDir) };
 }
 
 /**
- * A named venv outside the images (benchmark peers, tools): `.byom/venvs/<name>-<hash>` from
- * requirement files resolved by pip (transitive dependencies unpinned unless the files pin them).
+ * A named venv outside the images (test fixtures, benchmark peers, tools): `<venvs>/<name>-<hash>`
+ * from requirement files resolved by pip (transitive dependencies unpinned unless the files pin them).
  */
 export async function ensurePythonEnv(
   name: string,
   requirementFiles: readonly string[],
   options: { readonly verbose?: boolean; readonly basePython?: string } = {},
-): Promise<{ readonly python: string; readonly venvDir: string }> {
+): Promise<PythonEnv> {
   const basePython = options.basePython ?? process.env.BYOM_PYTHON ?? "python3";
   const venvDir = join(VENVS_DIR, `${name}-${await hashFiles(requirementFiles)}`);
   await ensureVenv(venvDir, basePython, requirementFiles, options.verbose ?? false, undefined, true);
-  return { venvDir, python: join(venvDir, "bin", "python") };
+  return pythonEnvAt(venvDir);
 }
 
 async function ensureVenv(
@@ -175,7 +158,7 @@ async function ensureVenv(
     if (existsSync(join(venvDir, READY_MARKER))) return;
     await rm(venvDir, { recursive: true, force: true });
     const started = Date.now();
-    await run(basePython, ["-m", "venv", venvDir], !verbose);
+    await run(basePython, ["-m", "venv", venvDir], { inheritOutput: verbose });
     const python = join(venvDir, "bin", "python");
     if (layeredOver) {
       // The layer sees the base venv's packages (and pip counts them as installed), so test
@@ -193,7 +176,7 @@ async function ensureVenv(
       ...(layeredOver || resolveDependencies ? [] : ["--no-deps"]),
     ];
     for (const file of requirementFiles) pip.push("-r", file);
-    await run(python, pip, !verbose);
+    await run(python, pip, { inheritOutput: verbose });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     await writeFile(join(venvDir, READY_MARKER), `installed in ${seconds} s\n`);
     process.stderr.write(`byom: created ${venvDir} in ${seconds} s\n`);
@@ -201,17 +184,8 @@ async function ensureVenv(
 }
 
 async function sitePackages(python: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(python, ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]);
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("exit", (code) =>
-      code === 0 ? resolvePromise(out.trim()) : reject(new PythonEnvError(`${python} failed (${code})`)),
-    );
-  });
+  const output = await run(python, ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]);
+  return output.trim().split("\n").at(-1) ?? "";
 }
 
 /**
@@ -368,16 +342,4 @@ export async function runtimeCommand(name: string, run: RuntimeRun): Promise<Pyt
     ),
     cwd: PYTHON_SOURCE_DIR,
   };
-}
-
-/** Spawns a command with inherited stdio, forwards SIGINT/SIGTERM, resolves to its exit code. */
-export function runToExit(cmd: PythonCommand): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd.command, [...cmd.args], { env: cmd.env, cwd: cmd.cwd, stdio: "inherit" });
-    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-    process.on("SIGINT", forward("SIGINT"));
-    process.on("SIGTERM", forward("SIGTERM"));
-    child.on("error", reject);
-    child.on("exit", (code, signal) => resolvePromise(code ?? (signal ? 1 : 0)));
-  });
 }

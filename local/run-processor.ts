@@ -3,7 +3,8 @@
  * artifact processor as a local process in its image's pinned venv. Extra settings (BYOM_FRAMEWORK,
  * BYOM_INPUT_SCHEMA, …) pass through the environment.
  */
-import { processorCommand, runToExit } from "./python-env.ts";
+import { runToExit } from "./processes.ts";
+import { processorCommand } from "./python-env.ts";
 
 const [name, sourcePath, targetPath] = process.argv.slice(2);
 if (!name || !sourcePath || !targetPath) {

@@ -3,7 +3,8 @@
  * with a built-in runtime as a local process in its image's pinned venv. Extra settings
  * (BYOM_PASSPHRASE_HASH, BYOM_PREDICT_PROBA, …) pass through the environment.
  */
-import { runToExit, runtimeCommand } from "./python-env.ts";
+import { runToExit } from "./processes.ts";
+import { runtimeCommand } from "./python-env.ts";
 
 const [name, modelPath, modelId, port] = process.argv.slice(2);
 if (!name || !modelPath || !modelId || !port || !/^\d+$/.test(port)) {

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, renameSync, type WriteStream, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
+import { freePort } from "./processes.ts";
 import type { PythonCommand } from "./python-env.ts";
 
 /**
@@ -212,17 +212,4 @@ export class RuntimeSupervisor {
 function recordsStream(file: string): WriteStream {
   mkdirSync(dirname(file), { recursive: true });
   return createWriteStream(file, { flags: "a" });
-}
-
-/** A free loopback port, found by binding port 0 (the runtime binds it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -14,7 +14,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureImageEnv, ensurePythonEnv, REPO_ROOT, VENVS_DIR } from "#local/python-env.ts";
+import { REPO_ROOT } from "#cdk/paths.ts";
+import { ensureImageEnv, ensurePythonEnv, VENVS_DIR } from "#local/python-env.ts";
 import { ensurePeerEnvs } from "./peers.ts";
 
 interface Stat {

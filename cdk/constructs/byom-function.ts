@@ -25,6 +25,12 @@ export interface ByomFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** What happens to the log group when the stack is deleted. @default RemovalPolicy.DESTROY */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * A log group shared with sibling functions (Lambda names each stream after its function, so
+   * records stay attributable). Saves one resource per function in a stack near CloudFormation's
+   * 500-resource limit. @default a log group of its own
+   */
+  readonly logGroup?: logs.ILogGroup;
   /** Run inside this VPC (for EFS or private endpoints). @default not in a VPC */
   readonly vpc?: ec2.IVpc;
   /** @default the VPC's private subnets */
@@ -39,20 +45,22 @@ export interface ByomFunctionProps {
 
 /**
  * One Lambda of Byom: a NodejsFunction bundled by the local esbuild during synth (no Docker), ESM,
- * minified with source maps, ARM64 on Node.js 22, with its own log group and its own role that may
- * write only to that log group. Callers add grants next to the environment variable naming the resource.
+ * minified with source maps, ARM64 on Node.js 22, with its own (or a given shared) log group and its own role that
+ * may write only to that log group. Callers add grants next to the environment variable naming the resource.
  */
 export class ByomFunction extends Construct {
   public readonly function: nodejs.NodejsFunction;
   public readonly role: iam.Role;
-  public readonly logGroup: logs.LogGroup;
+  public readonly logGroup: logs.ILogGroup;
 
   constructor(scope: Construct, id: string, props: ByomFunctionProps) {
     super(scope, id);
-    this.logGroup = new logs.LogGroup(this, "Logs", {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
-    });
+    this.logGroup =
+      props.logGroup ??
+      new logs.LogGroup(this, "Logs", {
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+      });
     // A role of its own instead of AWSLambdaBasicExecutionRole: logs go to this function's group only.
     this.role = new iam.Role(this, "Role", {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),

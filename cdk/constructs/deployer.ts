@@ -253,10 +253,14 @@ export class Deployer extends Construct {
       MODELS_MOUNT_PATH,
     );
     const stepFunctions: ByomFunction[] = [];
+    // The steps share one log group (streams are named after each function): fewer resources in a
+    // stack capped at 500.
+    const stepLogs = new logs.LogGroup(this, "StepLogs", { retention: logs.RetentionDays.ONE_MONTH });
     const stepFunction = (state: string, entry: string, invokedByWorkflow = true) => {
       const fn = new ByomFunction(this, `Step${state}`, {
         entry,
         description: `Byom deployer step ${state}`,
+        logGroup: stepLogs,
         timeoutSeconds: state === "StageArtifact" ? 900 : 300,
         memoryMb: 1024,
         environment,

@@ -4,11 +4,11 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, mlflowVenv, waitForArtifact } from "../support/artifacts.ts";
+import { freePort, run } from "#local/processes.ts";
+import { mlflowVenv, waitForArtifact } from "../support/artifacts.ts";
 import { type MlflowServer, startMlflowServer } from "../support/mlflow-server.ts";
 import { openApiChecker } from "../support/openapi-conformance.ts";
 import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../support/platform.ts";
-import { run } from "../support/python.ts";
 
 let platform: TestPlatform;
 let mlflow: MlflowServer;

@@ -420,7 +420,7 @@ async function paddedZip(zip: Buffer, minBytes: number): Promise<Buffer> {
   const { mkdtempSync, writeFileSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
-  const { run } = await import("../support/python.ts");
+  const { run } = await import("#local/processes.ts");
   const dir = mkdtempSync(join(tmpdir(), "byom-pad-"));
   const file = join(dir, "padded.zip");
   writeFileSync(file, zip);

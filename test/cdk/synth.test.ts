@@ -5,9 +5,10 @@ import { pathToFileURL } from "node:url";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ROUTES } from "#cdk/routes.ts";
+import { run } from "#local/processes.ts";
+import type { PythonEnv } from "#local/python-env.ts";
 import { cfnLintErrors, cfnLintVenv } from "../support/cfn-lint.ts";
 import { REPO_ROOT } from "../support/platform.ts";
-import { run, type TestVenv } from "../support/python.ts";
 
 /**
  * `npm run synth` exactly as a user runs it (the CDK CLI, cdk.json, esbuild bundling, cdk-nag inside
@@ -16,7 +17,7 @@ import { run, type TestVenv } from "../support/python.ts";
  */
 const outdir = mkdtempSync(join(tmpdir(), "byom-synth-"));
 let template: { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
-let cfnLint: Promise<TestVenv>;
+let cfnLint: Promise<PythonEnv>;
 
 beforeAll(async () => {
   cfnLint = cfnLintVenv();

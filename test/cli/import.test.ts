@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, mlflowVenv } from "../support/artifacts.ts";
+import { freePort, run } from "#local/processes.ts";
+import { mlflowVenv } from "../support/artifacts.ts";
 import { runCli } from "../support/cli.ts";
 import { type MlflowServer, startMlflowServer } from "../support/mlflow-server.ts";
 import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../support/platform.ts";
-import { run } from "../support/python.ts";
 
 let platform: TestPlatform;
 let mlflow: MlflowServer;

@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "#local/processes.ts";
 import {
   alive,
   type DeployModels,
   deployModels,
   registerDropped,
   score,
-  waitFor,
   waitForStatus,
 } from "../support/deployer.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";

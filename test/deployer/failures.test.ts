@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "#local/processes.ts";
 import {
   type DeployModels,
   deployModels,
   registerDropped,
   score,
-  waitFor,
   waitForStatus,
 } from "../support/deployer.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";

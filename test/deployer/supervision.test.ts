@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { alive, deployModels, registerDropped, score, waitFor, waitForStatus } from "../support/deployer.ts";
+import { waitFor } from "#local/processes.ts";
+import { alive, deployModels, registerDropped, score, waitForStatus } from "../support/deployer.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 const home = mkdtempSync(join(tmpdir(), "byom-supervision-"));

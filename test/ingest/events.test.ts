@@ -5,8 +5,8 @@ import { HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeEventKey } from "#lambdas/shared/object-keys.ts";
+import { freePort, waitFor } from "#local/processes.ts";
 import {
-  freePort,
   type MlflowZips,
   mlflowZips,
   newProjectAndExperiment,
@@ -96,16 +96,6 @@ function notification(key: string, size: number, eTag: string): string {
 async function experimentsNamed(projectId: string, name: string) {
   const listed = await platform.api.call("GET", `/v1/projects/${projectId}/experiments?limit=100`);
   return listed.body.items.filter((e: { name: string }) => e.name === name);
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe("S3 events", () => {

@@ -10,8 +10,8 @@ import {
   readEntry,
   type ZipLimits,
 } from "#lambdas/ingest/zip-directory.ts";
+import { run } from "#local/processes.ts";
 import { mlflowZips } from "../support/artifacts.ts";
-import { run } from "../support/python.ts";
 import { buildZip, MINIMAL_MLMODEL } from "../support/zip-builder.ts";
 
 const LIMITS: ZipLimits = {

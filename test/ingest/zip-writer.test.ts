@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ZipStreamWriter } from "#lambdas/imports/zip-writer.ts";
 import { readCentralDirectory, readEntry, type ZipLimits } from "#lambdas/ingest/zip-directory.ts";
-import { run } from "../support/python.ts";
+import { run } from "#local/processes.ts";
 
 const LIMITS: ZipLimits = {
   maxEntries: 1000,

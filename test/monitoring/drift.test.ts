@@ -9,9 +9,9 @@ import {
   OTHER_CATEGORY,
   quantileSorted,
 } from "#lambdas/monitoring/drift.ts";
+import { run } from "#local/processes.ts";
 import { mlflowVenv } from "../support/artifacts.ts";
 import { REPO_ROOT } from "../support/platform.ts";
-import { run } from "../support/python.ts";
 
 /** A seeded generator (mulberry32), so every run draws the same data. */
 function random(seed: number): () => number {

@@ -2,15 +2,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "#local/processes.ts";
+import { ensurePythonEnv, type PythonEnv } from "#local/python-env.ts";
 import { deployModels } from "../support/deployer.ts";
 import { type MlflowServer, startMlflowServer } from "../support/mlflow-server.ts";
 import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../support/platform.ts";
-import { ensureTestVenv, run, type TestVenv } from "../support/python.ts";
 import { buildSdkWheel, SDK_DIR } from "../support/python-sdk.ts";
 
 let platform: TestPlatform;
 let mlflow: MlflowServer;
-let venv: TestVenv;
+let venv: PythonEnv;
 let work: string;
 let env: Record<string, string>;
 beforeAll(async () => {
@@ -19,7 +20,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "byom-mlflow-plugin-"));
   // The real mlflow with the SDK's dependencies, cached by its pins; the wheel built now goes in
   // on every run, so what is tested is this checkout's package and its entry point.
-  venv = await ensureTestVenv("mlflow-byom", join(SDK_DIR, "tests/mlflow-requirements.txt"));
+  venv = await ensurePythonEnv("mlflow-byom", [join(SDK_DIR, "tests/mlflow-requirements.txt")]);
   const wheel = await buildSdkWheel(join(work, "dist"));
   await run(venv.python, ["-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", wheel]);
   await run(venv.python, ["-m", "pip", "check"]);

@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "#local/processes.ts";
 import { deployModels } from "../support/deployer.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
-import { run } from "../support/python.ts";
 import { buildSdkWheel, cleanVenvWithWheel, SDK_DIR } from "../support/python-sdk.ts";
 
 const MiB = 1024 * 1024;

@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "#local/processes.ts";
 import { ensureImageEnv } from "#local/python-env.ts";
 import { fixtureDir } from "../support/fixture-dir.ts";
 import { REPO_ROOT } from "../support/platform.ts";
-import { run } from "../support/python.ts";
 import { runProcessor, startRuntime } from "../support/runtime-process.ts";
 
 /**

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { RUNTIME_IMAGES_DIR } from "#cdk/paths.ts";
 import { ensureJavaImage } from "#local/java-image.ts";
-import { RUNTIME_IMAGES_DIR } from "#local/python-env.ts";
+import { run } from "#local/processes.ts";
 import { REPO_ROOT } from "../support/platform.ts";
-import { run } from "../support/python.ts";
 
 /**
  * Both runtime families write predicted floats as Python's repr (the shortest text that reads

@@ -3,9 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "#local/processes.ts";
+import { ensurePythonEnv } from "#local/python-env.ts";
 import { fixtureDir } from "../support/fixture-dir.ts";
 import { REPO_ROOT } from "../support/platform.ts";
-import { ensureTestVenv, run } from "../support/python.ts";
 import { runProcessor } from "../support/runtime-process.ts";
 
 /**
@@ -37,7 +38,7 @@ beforeAll(async () => {
     `${m}-sklearn113-zlib.joblib`,
   ]);
   await fixtureDir(dir, [...files, "expected.json"], async (into) => {
-    const venv = await ensureTestVenv("seed-era-fixtures", REQUIREMENTS);
+    const venv = await ensurePythonEnv("seed-era-fixtures", [REQUIREMENTS]);
     await run(venv.python, [SCRIPT, into]);
   });
   scratch = mkdtempSync(join(tmpdir(), "byom-seed-era-"));

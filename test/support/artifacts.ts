@@ -1,17 +1,17 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { expect } from "vitest";
+import { run, waitFor } from "#local/processes.ts";
+import { ensurePythonEnv, type PythonEnv } from "#local/python-env.ts";
 import { fixtureDir } from "./fixture-dir.ts";
 import type { ApiClient } from "./platform.ts";
 import { REPO_ROOT } from "./platform.ts";
-import { ensureTestVenv, run, type TestVenv } from "./python.ts";
 
 export const MLFLOW_REQUIREMENTS = join(REPO_ROOT, "test/fixtures/mlflow-requirements.txt");
 
-export function mlflowVenv(): Promise<TestVenv> {
-  return ensureTestVenv("mlflow-fixtures", MLFLOW_REQUIREMENTS);
+export function mlflowVenv(): Promise<PythonEnv> {
+  return ensurePythonEnv("mlflow-fixtures", [MLFLOW_REQUIREMENTS]);
 }
 
 export interface MlflowZips {
@@ -90,42 +90,43 @@ export async function uploadArtifact(
 }
 
 /** Polls a job until it is SUCCEEDED or FAILED (bounded); returns it. */
-export async function waitForJob(
+export function waitForJob(
   api: ApiClient,
   projectId: string,
   jobId: string,
   timeoutMs = 60_000,
 ): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await api.call("GET", `/v1/projects/${projectId}/jobs/${jobId}`);
-    expect(response.status, JSON.stringify(response.body)).toBe(200);
-    if (response.body.status === "SUCCEEDED" || response.body.status === "FAILED") return response.body;
-    if (Date.now() > deadline) throw new Error(`job still ${response.body.status} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return waitFor(
+    `job ${jobId} to finish`,
+    async () => {
+      const response = await api.call("GET", `/v1/projects/${projectId}/jobs/${jobId}`);
+      expect(response.status, JSON.stringify(response.body)).toBe(200);
+      return ["SUCCEEDED", "FAILED"].includes(response.body.status) ? response.body : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 /** Polls an artifact until it is READY or FAILED (bounded). */
-export async function waitForArtifact(
+export function waitForArtifact(
   api: ApiClient,
   projectId: string,
   experimentId: string,
   artifactId: string,
   timeoutMs = 30_000,
 ): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await api.call(
-      "GET",
-      `/v1/projects/${projectId}/experiments/${experimentId}/artifacts/${artifactId}`,
-    );
-    expect(response.status).toBe(200);
-    if (response.body.status === "READY" || response.body.status === "FAILED") return response.body;
-    if (Date.now() > deadline)
-      throw new Error(`artifact still ${response.body.status} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return waitFor(
+    `artifact ${artifactId} to be READY or FAILED`,
+    async () => {
+      const path = `/v1/projects/${projectId}/experiments/${experimentId}/artifacts/${artifactId}`;
+      const response = await api.call("GET", path);
+      expect(response.status).toBe(200);
+      return ["READY", "FAILED"].includes(response.body.status) ? response.body : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 export async function newProjectAndExperiment(api: ApiClient, name = "artifacts") {
@@ -137,16 +138,4 @@ export async function newProjectAndExperiment(api: ApiClient, name = "artifacts"
     projectId: project.body.projectId as string,
     experimentId: experiment.body.experimentId as string,
   };
-}
-
-/** A free loopback port (for the emulators a test talks to directly). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePromise(port));
-    });
-  });
 }

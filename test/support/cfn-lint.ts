@@ -1,10 +1,11 @@
 import { join } from "node:path";
+import { run } from "#local/processes.ts";
+import { ensurePythonEnv } from "#local/python-env.ts";
 import { REPO_ROOT } from "./platform.ts";
-import { ensureTestVenv, run } from "./python.ts";
 
 /** The pinned cfn-lint venv (created once, reused): start it early, await it when linting. */
 export function cfnLintVenv() {
-  return ensureTestVenv("cfn-lint", join(REPO_ROOT, "test/fixtures/cfn-lint-requirements.txt"));
+  return ensurePythonEnv("cfn-lint", [join(REPO_ROOT, "test/fixtures/cfn-lint-requirements.txt")]);
 }
 
 /** cfn-lint's error-level findings on a template, one line each (warnings are not failures). */

@@ -2,12 +2,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CHECKOV_METADATA_KEY } from "#cdk/checkov-acknowledgements.ts";
+import { run } from "#local/processes.ts";
+import { ensurePythonEnv } from "#local/python-env.ts";
 import { REPO_ROOT } from "./platform.ts";
-import { ensureTestVenv, run } from "./python.ts";
 
 /** The pinned checkov venv (created once, reused): start it early, await it when scanning. */
 export function checkovVenv() {
-  return ensureTestVenv("checkov", join(REPO_ROOT, "test/fixtures/checkov-requirements.txt"));
+  return ensurePythonEnv("checkov", [join(REPO_ROOT, "test/fixtures/checkov-requirements.txt")]);
 }
 
 export interface CheckovReport {

@@ -4,11 +4,11 @@ import { basename, join } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { expect } from "vitest";
 import { PREPARED_IMAGES } from "#local/deployer.ts";
+import { run, waitFor } from "#local/processes.ts";
 import { prepareImage } from "#local/python-env.ts";
 import { MLFLOW_REQUIREMENTS, mlflowVenv } from "./artifacts.ts";
 import { fixtureDir } from "./fixture-dir.ts";
 import { type ApiClient, REPO_ROOT, type TestPlatform } from "./platform.ts";
-import { run } from "./python.ts";
 
 export interface DeployModels {
   readonly v1: string;
@@ -78,21 +78,6 @@ export async function dropModel(
     }),
   );
   s3.destroy();
-}
-
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-  intervalMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
 
 /** The experiment the drop folder created for `name`, once its artifact is READY. */

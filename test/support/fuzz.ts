@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensurePythonEnv } from "#local/python-env.ts";
 import { REPO_ROOT } from "./platform.ts";
-import { ensureTestVenv } from "./python.ts";
 
 /**
  * Schemathesis (PyPI) against a running local platform's served OpenAPI document, with every check
@@ -48,7 +48,7 @@ const REQUIREMENTS = join(REPO_ROOT, "test/fixtures/schemathesis-requirements.tx
 const HOOKS_DIR = join(REPO_ROOT, "test/fixtures");
 
 export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
-  const venv = await ensureTestVenv("schemathesis", REQUIREMENTS);
+  const venv = await ensurePythonEnv("schemathesis", [REQUIREMENTS]);
   const reportDir = mkdtempSync(join(tmpdir(), "byom-fuzz-"));
   try {
     const args = [

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { run } from "#local/processes.ts";
+import { ensurePythonEnv } from "#local/python-env.ts";
 import { fixtureDir } from "./fixture-dir.ts";
 import { REPO_ROOT } from "./platform.ts";
-import { ensureTestVenv, run } from "./python.ts";
 
 export const MOJO_KINDS = ["binomial", "regression", "multinomial"] as const;
 export type MojoKind = (typeof MOJO_KINDS)[number];
@@ -39,7 +40,7 @@ export async function h2oMojos(): Promise<Record<MojoKind, H2oMojo>> {
   const dir = join(REPO_ROOT, ".byom", "test-fixtures", `h2o-mojos-${hash}`);
   const files = MOJO_KINDS.flatMap((kind) => [`${kind}.zip`, `${kind}.json`]);
   await fixtureDir(dir, files, async (into) => {
-    const venv = await ensureTestVenv("h2o-fixtures", requirements);
+    const venv = await ensurePythonEnv("h2o-fixtures", [requirements]);
     await run(venv.python, [script, into]);
   });
   const load = (kind: MojoKind): H2oMojo => ({

@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, mlflowVenv } from "./artifacts.ts";
+import { freePort, startServerProcess } from "#local/processes.ts";
+import { mlflowVenv } from "./artifacts.ts";
 
 export interface MlflowServer {
   readonly url: string;
@@ -14,9 +14,11 @@ export async function startMlflowServer(): Promise<MlflowServer> {
   const venv = await mlflowVenv();
   const dir = mkdtempSync(join(tmpdir(), "byom-mlflow-"));
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    venv.bin("mlflow"),
-    [
+  const url = `http://127.0.0.1:${port}`;
+  const server = await startServerProcess({
+    name: "mlflow server to answer /health",
+    command: venv.bin("mlflow"),
+    args: [
       "server",
       "--host",
       "127.0.0.1",
@@ -29,32 +31,22 @@ export async function startMlflowServer(): Promise<MlflowServer> {
       "--artifacts-destination",
       join(dir, "artifacts"),
     ],
-    { cwd: dir, detached: true, stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let log = "";
-  child.stderr?.on("data", (chunk) => {
-    log = (log + chunk).slice(-8000);
+    cwd: dir,
+    ready: () =>
+      fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    timeoutMs: 180_000,
+    intervalMs: 500,
+  }).catch((error) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`mlflow server exited with ${child.exitCode}:\n${log}`);
-    const healthy = await fetch(`${url}/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (healthy) break;
-    if (Date.now() > deadline) throw new Error(`mlflow server did not answer /health in 180 s:\n${log}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
   return {
     url,
     async stop() {
-      if (child.exitCode === null && child.pid) {
-        const exited = new Promise((done) => child.once("exit", done));
-        process.kill(-child.pid, "SIGTERM");
-        await exited;
-      }
+      await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { freePort } from "./artifacts.ts";
+import { freePort, startServerProcess } from "#local/processes.ts";
+import { ensurePythonEnv } from "#local/python-env.ts";
 import { REPO_ROOT } from "./platform.ts";
-import { ensureTestVenv } from "./python.ts";
 
 export interface MotoServer {
   readonly endpoint: string;
@@ -14,36 +13,19 @@ export interface MotoServer {
  * real wire protocol. Any access key is accepted.
  */
 export async function startMotoServer(): Promise<MotoServer> {
-  const venv = await ensureTestVenv("moto", join(REPO_ROOT, "test/fixtures/moto-requirements.txt"));
+  const venv = await ensurePythonEnv("moto", [join(REPO_ROOT, "test/fixtures/moto-requirements.txt")]);
   const port = await freePort();
-  const child: ChildProcess = spawn(venv.bin("moto_server"), ["-H", "127.0.0.1", "-p", String(port)], {
-    detached: true,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let log = "";
-  child.stderr?.on("data", (chunk) => {
-    log = (log + chunk).slice(-8000);
-  });
   const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}:\n${log}`);
-    const up = await fetch(`${endpoint}/moto-api/`).then(
-      (r) => r.status < 500,
-      () => false,
-    );
-    if (up) break;
-    if (Date.now() > deadline) throw new Error(`moto_server did not answer in 60 s:\n${log}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return {
-    endpoint,
-    async stop() {
-      if (child.exitCode === null && child.pid) {
-        const exited = new Promise((done) => child.once("exit", done));
-        process.kill(-child.pid, "SIGTERM");
-        await exited;
-      }
-    },
-  };
+  const server = await startServerProcess({
+    name: "moto_server to answer",
+    command: venv.bin("moto_server"),
+    args: ["-H", "127.0.0.1", "-p", String(port)],
+    ready: () =>
+      fetch(`${endpoint}/moto-api/`).then(
+        (r) => r.status < 500,
+        () => false,
+      ),
+    timeoutMs: 60_000,
+  });
+  return { endpoint, stop: () => server.stop() };
 }

@@ -1,11 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { REPO_ROOT } from "#cdk/paths.ts";
 import type { LocalConfig } from "#local/platform.ts";
 import { addLocalUser } from "#local/tokens.ts";
 
-export const REPO_ROOT = resolve(import.meta.dirname, "../..");
+/** Tests take the repository root from here too; its one definition is cdk/paths.ts. */
+export { REPO_ROOT };
 
 export interface TestPlatform {
   readonly config: LocalConfig;

@@ -1,8 +1,8 @@
 import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { run } from "#local/processes.ts";
 import { REPO_ROOT } from "./platform.ts";
-import { run } from "./python.ts";
 
 export const SDK_DIR = join(REPO_ROOT, "client/python");
 const PYTHON = process.env.BYOM_PYTHON ?? "python3";

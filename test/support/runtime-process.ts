@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { freePort, waitFor } from "#local/processes.ts";
 import { processorCommand, runtimeCommand } from "#local/python-env.ts";
-import { freePort } from "./artifacts.ts";
-import { waitFor } from "./deployer.ts";
 
 /**
  * A built-in processor and runtime as local mode runs them (local/python-env.ts: the image's venv,

@@ -3,8 +3,9 @@
  * the pytest suites with processors and runtimes as real processes in their own venvs.
  * BYOM_PY_FAMILIES=tabular,pytorch,tensorflow (the default) picks the runtime families.
  */
-import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { REPO_ROOT } from "#cdk/paths.ts";
+import { runToExit } from "#local/processes.ts";
 import { ensureImageEnv, ensurePythonEnv, PYTHON_SOURCE_DIR } from "#local/python-env.ts";
 
 const FAMILIES: Record<string, { image: string; tests: string[]; tritonClient?: boolean }> = {
@@ -33,14 +34,6 @@ const selected = (process.env.BYOM_PY_FAMILIES ?? Object.keys(FAMILIES).join(","
   .filter(Boolean);
 const extraArgs = process.argv.slice(2);
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: PYTHON_SOURCE_DIR, env, stdio: "inherit" });
-    child.on("error", reject);
-    child.on("exit", (code) => resolve(code ?? 1));
-  });
-}
-
 const started = Date.now();
 const processors = {
   BYOM_MLFLOW_PROCESSOR_PYTHON: (await ensureImageEnv("mlflow-processor")).python,
@@ -65,18 +58,19 @@ for (const name of selected) {
         ])
       ).python
     : undefined;
-  const code = await run(
-    tester.python,
-    ["-m", "pytest", "-q", "-p", "no:cacheprovider", ...family.tests, ...extraArgs],
-    {
-      ...process.env,
+  const code = await runToExit({
+    command: tester.python,
+    args: ["-m", "pytest", "-q", "-p", "no:cacheprovider", ...family.tests, ...extraArgs],
+    cwd: PYTHON_SOURCE_DIR,
+    env: {
+      ...(process.env as Record<string, string>),
       ...processors,
       BYOM_RUNTIME_PYTHON: runtime.python,
       ...(tritonClient ? { BYOM_TRITONCLIENT_PYTHON: tritonClient } : {}),
       PYTHONPATH: PYTHON_SOURCE_DIR,
-      MLFLOW_TRACKING_URI: `file://${join(PYTHON_SOURCE_DIR, "..", "..", ".byom", "mlruns")}`,
+      MLFLOW_TRACKING_URI: `file://${join(REPO_ROOT, ".byom", "mlruns")}`,
     },
-  );
+  });
   if (code !== 0) failed += 1;
 }
 process.stderr.write(`byom: python suites done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
