@@ -1,11 +1,11 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run, waitFor } from "#local/processes.ts";
 import { mlflowVenv } from "../support/artifacts.ts";
 import { runCli } from "../support/cli.ts";
 import { type DeployModels, deployModels } from "../support/deployer.ts";
 import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../support/platform.ts";
-import { run } from "../support/python.ts";
 
 let platform: TestPlatform;
 let models: DeployModels;
@@ -41,20 +41,6 @@ function draw(seed: number, n: number, shift = 0): [number, number, number][] {
     const normal = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
     return [18 + Math.floor(r() * 72) + shift * 15, 50_000 + 12_000 * normal + shift * 15_000, r() * 10];
   });
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }
 
 describe("request capture and drift in local mode", () => {
@@ -94,11 +80,15 @@ describe("request capture and drift in local mode", () => {
       p,
     );
     expect(capture.code, capture.stderr).toBe(0);
-    await waitFor("revision 2 to serve", async () => {
-      const d = (await platform.api.call("GET", path)).body;
-      if (d.failureReason) throw new Error(d.failureReason);
-      return d.liveRevision === 2 && d.status === "HEALTHY" ? d : undefined;
-    });
+    await waitFor(
+      "revision 2 to serve",
+      async () => {
+        const d = (await platform.api.call("GET", path)).body;
+        if (d.failureReason) throw new Error(d.failureReason);
+        return d.liveRevision === 2 && d.status === "HEALTHY" ? d : undefined;
+      },
+      300_000,
+    );
     expect((await platform.api.call("GET", path)).body.capture).toEqual({
       samplePercent: 100,
       baselineRows: 600,
@@ -131,12 +121,16 @@ describe("request capture and drift in local mode", () => {
     const driftedOut = await score(drifted);
 
     const drift = (query: string) =>
-      waitFor(`1800 captured rows (${query})`, async () => {
-        const answer = await platform.api.call("GET", `${path}/drift?${query}`);
-        expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-        const target = answer.body.targets[0];
-        return target.baseline.rows === 600 && target.rows === 600 ? answer.body : undefined;
-      });
+      waitFor(
+        `1800 captured rows (${query})`,
+        async () => {
+          const answer = await platform.api.call("GET", `${path}/drift?${query}`);
+          expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+          const target = answer.body.targets[0];
+          return target.baseline.rows === 600 && target.rows === 600 ? answer.body : undefined;
+        },
+        120_000,
+      );
     const before = await drift(`to=${encodeURIComponent(switchAt)}`);
     const after = await drift(`from=${encodeURIComponent(switchAt)}`);
     expect(before.targets[0].drifted).toBe(false);
