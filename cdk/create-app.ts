@@ -14,7 +14,7 @@ import { ByomStack, type ByomStackProps } from "./stacks/byom-stack.ts";
  * byom:certificateArn, byom:tracing, byom:endpointsInEveryAz, byom:longRunningConcurrency,
  * byom:allowUnauthenticatedScoring, byom:maxReplicas,
  * byom:albRulesQuota, byom:albTargetGroupsQuota,
- * byom:adminPrincipals, byom:mlflowAllowedHosts (comma-separated lists), byom:alarmTopicArn.
+ * byom:captureRetentionDays, byom:adminPrincipals, byom:mlflowAllowedHosts (comma-separated lists), byom:alarmTopicArn.
  * docs/deploy-aws.md explains each.
  */
 export function createApp(
@@ -83,6 +83,7 @@ export function createApp(
       rules: count(ALB_QUOTA_CONTEXT.rules),
       targetGroups: count(ALB_QUOTA_CONTEXT.targetGroups),
     },
+    captureRetentionDays: count("byom:captureRetentionDays"),
     adminPrincipals,
     mlflowAllowedHosts: list("byom:mlflowAllowedHosts"),
     alarmTopicArn,

@@ -6,6 +6,7 @@ import type { importRoutes } from "#lambdas/imports/routes.ts";
 import type { jobRoutes } from "#lambdas/jobs/routes.ts";
 import type { metaRoutes } from "#lambdas/meta/routes.ts";
 import type { modelRoutes } from "#lambdas/models/routes.ts";
+import type { driftRoutes } from "#lambdas/monitoring/drift-routes.ts";
 import type { projectRoutes } from "#lambdas/projects/routes.ts";
 
 /**
@@ -22,6 +23,7 @@ type KnownRoute =
   | (typeof modelRoutes)[number]
   | (typeof artifactRoutes)[number]
   | (typeof deploymentRoutes)[number]
+  | (typeof driftRoutes)[number]
   | (typeof catalogRoutes)[number]
   | (typeof importRoutes)[number]
   | (typeof jobRoutes)[number];
@@ -89,6 +91,11 @@ export const OPERATIONS = {
     method: "GET",
     path: "/v1/projects/{projectId}/deployments/{deploymentId}/metrics",
   },
+  attachReferenceDataset: {
+    method: "PUT",
+    path: "/v1/projects/{projectId}/models/{modelId}/versions/{version}/reference-dataset",
+  },
+  getDeploymentDrift: { method: "GET", path: "/v1/projects/{projectId}/deployments/{deploymentId}/drift" },
 
   listCompositions: { method: "GET", path: "/v1/catalog/compositions" },
   listCatalogEntries: { method: "GET", path: "/v1/catalog/{kind}" },

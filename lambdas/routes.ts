@@ -6,6 +6,7 @@ import { importRoutes } from "./imports/routes.ts";
 import { jobRoutes } from "./jobs/routes.ts";
 import { metaRoutes } from "./meta/routes.ts";
 import { modelRoutes } from "./models/routes.ts";
+import { driftRoutes } from "./monitoring/drift-routes.ts";
 import { projectRoutes } from "./projects/routes.ts";
 import type { Route } from "./shared/http/route.ts";
 
@@ -22,5 +23,6 @@ export const ROUTES: readonly Route[] = [
   ...modelRoutes,
   ...catalogRoutes,
   ...deploymentRoutes,
+  ...driftRoutes,
   ...jobRoutes,
 ];

@@ -103,6 +103,8 @@ export async function startDeployer(options: {
     DEPLOY_STATE_MACHINE_ARN: localStateMachineArn("deploy"),
     DELETE_STATE_MACHINE_ARN: localStateMachineArn("delete"),
     MODELS_ROOT: join(home, "models"),
+    // Runtimes capture into the data folder, in the layout they use under s3://<bucket>/capture.
+    CAPTURE_ROOT: join(home, "capture"),
     HEALTH_CHECK_INTERVAL_SECONDS: "1",
     // Each check polls /readyz every 200 ms for up to 10 s: readiness is seen within 0.2 s.
     HEALTH_CHECK_POLL_SECONDS: "10",

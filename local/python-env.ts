@@ -252,6 +252,7 @@ const INHERITED = [
 /** Processor and runtime tuning an installation may set for every process (docs/runtimes.md). */
 const RUNTIME_SETTINGS = [
   "BYOM_LOG_LEVEL",
+  "BYOM_CAPTURE_FLUSH_SECONDS",
   "BYOM_MAX_UNZIPPED_BYTES",
   "BYOM_MAX_ZIP_ENTRIES",
   "BYOM_MAX_ZIP_RATIO",

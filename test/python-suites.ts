@@ -22,6 +22,7 @@ const FAMILIES: Record<string, { image: string; tests: string[]; tritonClient?: 
       "tests/test_shadow.py",
       "tests/test_tabular_frameworks.py",
       "tests/test_v2.py",
+      "tests/test_capture.py",
     ],
   },
   pytorch: { image: "pytorch-runtime", tests: ["tests/test_pytorch_frameworks.py"] },

@@ -194,10 +194,10 @@ def process_ready(python: str, model_dir: Path, ready: Path, source: Path) -> Pa
     return ready
 
 
-def start_byom(name: str, python: str, source: Path, ready: Path, log: Path) -> Server:
+def start_byom(name: str, python: str, source: Path, ready: Path, log: Path, **extra: str) -> Server:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(source), "MODEL_PATH": str(ready), "MODEL_ID": "bench", "PORT": str(port),
-           "BYOM_HOST": "127.0.0.1", "BYOM_WORKERS": "1"}
+           "BYOM_HOST": "127.0.0.1", "BYOM_WORKERS": "1", **extra}
     process = subprocess.Popen([*pinned(SERVER_CORE), python, "-m", "byom_scorer"], env=env, stdout=log.open("ab"),
                                stderr=subprocess.STDOUT, start_new_session=True)
     wait_http(port, "/readyz")
@@ -395,6 +395,7 @@ def main() -> None:
     parser.add_argument("--million", type=int, default=1_000_000)
     parser.add_argument("--models", default="sklearn-gbm,xgboost,lightgbm")
     parser.add_argument("--servers", default="byom,mlflow,mlserver")
+    parser.add_argument("--capture", type=int, default=1, help="also serve Byom with request capture at 100 %% (docs/monitoring.md)")
     parser.add_argument("--raw", required=True, help="file that keeps every wrk output")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
@@ -425,6 +426,11 @@ def main() -> None:
             for server_name in args.servers.split(","):
                 if server_name == "byom":
                     servers.append(start_byom("byom", sys.executable, PYTHON_SOURCE, ready, log))
+                    if args.capture:
+                        # Every request captured into a local folder, as local mode does.
+                        servers.append(start_byom("byom capture 100%", sys.executable, PYTHON_SOURCE, ready, log,
+                                                  BYOM_CAPTURE_URI=f"file://{work / 'capture' / model_name}",
+                                                  BYOM_CAPTURE_PERCENT="100"))
                     if args.before_python:
                         before_ready = process_ready(args.before_python, model_dir, work / "ready-before" / model_name, Path(args.before_source))
                         servers.append(start_byom("byom before", args.before_python, Path(args.before_source), before_ready, log))

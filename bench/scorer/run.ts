@@ -3,7 +3,8 @@
  * MLServer (MLflow runtime), same models and load generator (wrk, closed loop), loopback only.
  * Prints the table and rewrites the Scorer section of docs/benchmarks.md.
  * Options via env: BENCH_SECONDS (5), BENCH_ROUNDS (2), BENCH_CONCURRENCY (1,4), BENCH_MILLION
- * (rows of the large CSV, 0 = skip), BENCH_MODELS, BENCH_SERVERS, BENCH_BEFORE (a commit whose
+ * (rows of the large CSV, 0 = skip), BENCH_MODELS, BENCH_SERVERS, BENCH_CAPTURE (0: no "byom capture
+ * 100%" server, the runtime capturing every request; default 1), BENCH_BEFORE (a commit whose
  * runtime is served beside today's), BENCH_NO_WRITE (do not rewrite docs/benchmarks.md).
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -180,6 +181,8 @@ const code = await run(tabular.python, [
   process.env.BENCH_MODELS ?? "sklearn-gbm,xgboost,lightgbm",
   "--servers",
   process.env.BENCH_SERVERS ?? "byom,mlflow,mlserver",
+  "--capture",
+  process.env.BENCH_CAPTURE ?? "1",
   "--raw",
   RAW,
   "--out",

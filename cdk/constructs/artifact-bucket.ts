@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { CAPTURE_PREFIX } from "#lambdas/monitoring/capture-location.ts";
 import { ARTIFACTS_PREFIX } from "#lambdas/shared/object-keys.ts";
 
 export interface ArtifactBucketProps {
@@ -11,13 +12,16 @@ export interface ArtifactBucketProps {
   readonly noncurrentVersionDays?: number;
   /** Days before an unfinished multipart upload is aborted and its parts freed. @default 7 */
   readonly abortIncompleteUploadDays?: number;
+  /** Days captured requests (`capture/`, docs/monitoring.md) are kept. @default 30 */
+  readonly captureRetentionDays?: number;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
  * The artifact bucket: every artifact under `artifacts/`, the drop folder under `drop/`
- * (lambdas/shared/object-keys.ts). Versioned, because the drop folder ingests once per object
+ * (lambdas/shared/object-keys.ts), captured requests under `capture/`, expired after
+ * `captureRetentionDays` (with their noncurrent versions). Versioned, because the drop folder ingests once per object
  * version; TLS only; no public access; S3-managed encryption (presigned URLs then need no KMS grants
  * for the uploader). No CORS: uploads come from the CLI and SDKs, not from browsers.
  */
@@ -37,6 +41,12 @@ export class ArtifactBucket extends Construct {
       lifecycleRules: [
         { abortIncompleteMultipartUploadAfter: Duration.days(props.abortIncompleteUploadDays ?? 7) },
         { noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 30) },
+        {
+          id: "ExpireCapturedRequests",
+          prefix: CAPTURE_PREFIX,
+          expiration: Duration.days(props.captureRetentionDays ?? 30),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
       ],
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });

@@ -12,6 +12,7 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { DEFAULT_ALB_QUOTAS } from "#lambdas/deployments/alb-quotas.ts";
 import { DEFAULT_MAX_REPLICAS } from "#lambdas/deployments/capacity.ts";
+import { CAPTURE_ROLE_PATH } from "#lambdas/deployments/serving/aws-serving-names.ts";
 import {
   ALARM_NAME_PREFIX,
   DELETE_STEP_HANDLERS,
@@ -23,6 +24,7 @@ import {
   RUNTIME_PORT,
   type StepSetting,
 } from "#lambdas/deployments/serving-contract.ts";
+import { CAPTURE_PREFIX } from "#lambdas/monitoring/capture-location.ts";
 import { ARTIFACTS_PREFIX } from "#lambdas/shared/object-keys.ts";
 import { ByomFunction } from "./byom-function.ts";
 import { grantImagePull } from "./catalog-images.ts";
@@ -87,6 +89,8 @@ export class Deployer extends Construct {
   public readonly deployWorkflow: DeployWorkflow;
   public readonly deleteWorkflow: DeleteWorkflow;
   public readonly securityGroup: ec2.SecurityGroup;
+  /** The permissions boundary of capturing deployments' own task roles. */
+  public readonly captureBoundary: iam.ManagedPolicy;
   private readonly apiFunctions: ReadonlyMap<string, ByomFunction>;
   private monitor: ByomFunction | undefined;
 
@@ -172,10 +176,30 @@ export class Deployer extends Construct {
       description: "Byom runtime tasks: read models from EFS, nothing else",
     });
     props.fileSystem.fileSystem.grant(runtimeTaskRole, "elasticfilesystem:ClientMount");
+    // Capturing deployments get a task role of their own (created by the workflow, docs/monitoring.md):
+    // this boundary caps what any of them can do, whatever policy it is given.
+    const captureBoundary = new iam.ManagedPolicy(this, "CaptureRoleBoundary", {
+      description: "Byom: the most a capturing deployment's runtime role may do",
+      statements: [
+        new iam.PolicyStatement({
+          actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
+          resources: [props.bucket.arnForObjects(`${CAPTURE_PREFIX}*`)],
+        }),
+        new iam.PolicyStatement({
+          actions: ["elasticfilesystem:ClientMount"],
+          resources: [props.fileSystem.fileSystem.fileSystemArn],
+        }),
+      ],
+    });
+    this.captureBoundary = captureBoundary;
     grantImagePull(this, runtimeExecutionRole, props.images);
 
-    // CONTAINER_ENGINE stays unset here: ECS runs any catalog image (only local mode sets it).
-    const environment: Omit<Record<StepSetting, string>, ApiSettings | "CONTAINER_ENGINE"> = {
+    // CONTAINER_ENGINE stays unset here: ECS runs any catalog image (only local mode sets it);
+    // CAPTURE_ROOT too: on AWS capture goes to s3://<BUCKET_NAME>/capture.
+    const environment: Omit<
+      Record<StepSetting, string>,
+      ApiSettings | "CONTAINER_ENGINE" | "CAPTURE_ROOT"
+    > = {
       TABLE_NAME: props.table.tableName,
       BUCKET_NAME: props.bucket.bucketName,
       MODELS_ROOT: MODELS_MOUNT_PATH,
@@ -192,6 +216,7 @@ export class Deployer extends Construct {
       PROCESSOR_TASK_ROLE_ARN: processorTaskRole.roleArn,
       RUNTIME_EXECUTION_ROLE_ARN: runtimeExecutionRole.roleArn,
       RUNTIME_TASK_ROLE_ARN: runtimeTaskRole.roleArn,
+      CAPTURE_ROLE_BOUNDARY_ARN: captureBoundary.managedPolicyArn,
       RUNTIME_LOG_GROUP: runtimeLogs.logGroupName,
       PROCESSOR_LOG_GROUP: processorLogs.logGroupName,
       ALARM_TOPIC_ARN: props.alarmTopic?.topicArn ?? "",
@@ -440,6 +465,34 @@ export class Deployer extends Construct {
         ],
       }),
     );
+    // Capturing deployments' roles: created only with the boundary, passed only to ECS tasks.
+    const captureRoles = stack.formatArn({
+      service: "iam",
+      region: "",
+      resource: "role",
+      resourceName: `${CAPTURE_ROLE_PATH.slice(1)}*`,
+    });
+    const boundary = { StringEquals: { "iam:PermissionsBoundary": this.captureBoundary.managedPolicyArn } };
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["iam:CreateRole", "iam:PutRolePolicy", "iam:TagRole"],
+        resources: [captureRoles],
+        conditions: boundary,
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["iam:GetRole", "iam:DeleteRolePolicy", "iam:DeleteRole"],
+        resources: [captureRoles],
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["iam:PassRole"],
+        resources: [captureRoles],
+        conditions: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+      }),
+    );
     // Replica bounds of runtime services (resource-level permissions exist only for the target's
     // ARN, which is known after registration): registered, changed and removed with the slot.
     fn.role.addToPrincipalPolicy(
@@ -598,6 +651,8 @@ export class Deployer extends Construct {
         "APIs without resource-level permissions: ecs:RegisterTaskDefinition/DeregisterTaskDefinition/DescribeTaskDefinition, ecs:ListTasks (limited to this cluster by an ecs:cluster condition), application-autoscaling on services created at run time, elasticloadbalancing:Describe*, ecr:GetAuthorizationToken for image pulls, and the X-Ray and log-delivery calls of the state machines.",
       [`AwsSolutions-IAM5[Resource::${arnOf(processorLogs)}:*]`]:
         "Steps read the log streams of processor tasks in this one log group to report why a processor failed.",
+      [`AwsSolutions-IAM5[Resource::arn:${partition}:iam::<AWS::AccountId>:role${CAPTURE_ROLE_PATH}*]`]:
+        "Capturing deployments get a task role each, created at run time under /byom/capture/; creating one or putting its policy requires the capture boundary, and it may be passed to ECS tasks only.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", "service/*")}]`]:
         "Runtime services are created per deployment at run time; the statement is limited to this cluster by an ecs:cluster condition.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", "task/*")}]`]:

@@ -5,6 +5,8 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { CAPTURE_PREFIX } from "#lambdas/monitoring/capture-location.ts";
+import { REFERENCE_PREFIX } from "#lambdas/monitoring/reference-dataset-keys.ts";
 import type { Route } from "#lambdas/shared/http/route.ts";
 import { ARTIFACTS_PREFIX } from "#lambdas/shared/object-keys.ts";
 import { usesCloudWatchMetrics, usesDynamoDb, usesJobQueue, usesS3 } from "../module-graph.ts";
@@ -194,6 +196,34 @@ export class RegistryApi extends Construct {
       });
     }
     if (!usesS3(route.handler)) return;
+    if (route.operationId === "getDeploymentDrift") {
+      // Reads captured requests and reference datasets (docs/monitoring.md), nothing else.
+      const prefixes = [CAPTURE_PREFIX, REFERENCE_PREFIX];
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ["s3:GetObject"],
+          resources: prefixes.map((prefix) => props.bucket.arnForObjects(`${prefix}*`)),
+        }),
+      );
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ["s3:ListBucket"],
+          resources: [props.bucket.bucketArn],
+          conditions: { StringLike: { "s3:prefix": prefixes.map((prefix) => `${prefix}*`) } },
+        }),
+      );
+      return;
+    }
+    if (route.operationId === "attachReferenceDataset") {
+      // Presigns the upload of a version's reference dataset and replaces an earlier one.
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ["s3:PutObject"],
+          resources: [props.bucket.arnForObjects(`${REFERENCE_PREFIX}*`)],
+        }),
+      );
+      return;
+    }
     // Presigned URLs carry the signer's permissions: GET routes presign downloads, the others
     // presign single and multipart uploads (and abort them). Deleting objects is the job worker's.
     const actions = readOnly ? READ_OBJECT_ACTIONS : [...READ_OBJECT_ACTIONS, ...WRITE_OBJECT_ACTIONS];

@@ -3,6 +3,8 @@ import { Port } from "aws-cdk-lib/aws-ec2";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct, IConstruct } from "constructs";
 import { RUNTIME_PORT } from "#lambdas/deployments/serving-contract.ts";
+import { CAPTURE_PREFIX } from "#lambdas/monitoring/capture-location.ts";
+import { REFERENCE_PREFIX } from "#lambdas/monitoring/reference-dataset-keys.ts";
 import type { Route } from "#lambdas/shared/http/route.ts";
 import { ARTIFACTS_PREFIX, DROP_PREFIX } from "#lambdas/shared/object-keys.ts";
 import { ArtifactBucket } from "../constructs/artifact-bucket.ts";
@@ -50,6 +52,8 @@ export interface ByomStackProps extends StackProps {
   readonly adminPrincipals?: readonly string[];
   /** Hosts MLflow imports may reach although they resolve to private addresses. @default none */
   readonly mlflowAllowedHosts?: readonly string[];
+  /** Days captured requests are kept (docs/monitoring.md). @default 30 */
+  readonly captureRetentionDays?: number;
   /** @default ROUTES from lambdas/routes.ts */
   readonly routes?: readonly Route[];
   /** @default the built-in handler paths (for tests that stand in a handler) */
@@ -89,6 +93,7 @@ export class ByomStack extends Stack {
     });
     this.artifacts = new ArtifactBucket(this, "Artifacts", {
       accessLogsBucket: this.logBucket.bucket,
+      captureRetentionDays: props.captureRetentionDays,
       removalPolicy: dataRemoval,
     });
 
@@ -219,6 +224,10 @@ export class ByomStack extends Stack {
         "Artifact keys are generated per project/experiment/artifact; access is limited to the artifacts/ prefix of this one bucket.",
       [`AwsSolutions-IAM5[Resource::${bucket}/${DROP_PREFIX}*]`]:
         "The drop folder's keys are chosen by users; only the ingest function reads under drop/, and only there.",
+      [`AwsSolutions-IAM5[Resource::${bucket}/${REFERENCE_PREFIX}*]`]:
+        "Reference datasets are keyed by project, model and version; only the attach route (put, replace) and the drift function (read) use reference/.",
+      [`AwsSolutions-IAM5[Resource::${bucket}/${CAPTURE_PREFIX}*]`]:
+        "Captured requests are keyed by deployment, target and day; only the drift function reads under capture/, and only there.",
       "AwsSolutions-L1":
         "Functions run on Node.js 22, the runtime the project builds and tests against; moving to a newer runtime is a tested change, not a flag flip.",
     };

@@ -79,6 +79,8 @@ export interface ResolvedTarget {
   readonly role: TargetRole;
   /** Task size and replica bounds (absent on slots built before capacity existed: the defaults). */
   readonly resources?: Resources;
+  /** The deployment's capture share when the slot was planned (absent: 0, capture off). */
+  readonly capturePercent?: number;
 }
 
 /** The per-deployment cloud resources a slot owns; each is recorded as soon as it exists. */
@@ -118,6 +120,18 @@ export interface DeploymentEvent {
   readonly message: string;
 }
 
+/**
+ * Request capture (docs/monitoring.md): the share of score requests each runtime writes, typed by
+ * the schema, under `capture/{deploymentId}/{target}/`, and how many of the first captured rows
+ * stand in as the drift baseline of a version with no reference dataset.
+ */
+export interface CaptureSettings {
+  readonly samplePercent: number;
+  readonly baselineRows: number;
+}
+
+export const DEFAULT_CAPTURE: CaptureSettings = { samplePercent: 0, baselineRows: 1000 };
+
 export type SecurityRecord =
   | { readonly mode: "none" }
   | { readonly mode: "passphrase"; readonly passphraseHash: string };
@@ -130,6 +144,8 @@ export interface DeploymentRecord {
   /** The targets asked for by the latest create or PATCH. */
   readonly targets: readonly TargetSpec[];
   readonly security: SecurityRecord;
+  /** Absent on deployments created before capture existed: DEFAULT_CAPTURE. */
+  readonly capture?: CaptureSettings;
   readonly status: DeploymentStatus;
   readonly failureReason: string | null;
   readonly endpointUrl: string | null;
@@ -156,7 +172,10 @@ export interface DeploymentRecord {
   readonly createdBy: string;
 }
 
-/** A target's runtime MODEL_ID, also the Target dimension of its metrics (docs/monitoring.md). */
+/**
+ * A target's runtime MODEL_ID, also the Target dimension of its metrics and the folder of its
+ * captured requests: one per model version, stable across revisions (docs/monitoring.md).
+ */
 export const modelIdOf = (target: Pick<ResolvedTarget, "modelId" | "version">) =>
   `${target.modelId}-v${target.version}`;
 

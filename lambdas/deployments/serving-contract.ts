@@ -62,6 +62,10 @@ export const STEP_SETTINGS = {
     "the account's 'Target groups per Application Load Balancer' quota (context byom:albTargetGroupsQuota, default 100)",
   CONTAINER_ENGINE:
     "`none` in local mode: only built-in processors and runtimes run (as processes), a deployment of an image-only catalog entry gets 409; unset on AWS, where ECS runs any image",
+  CAPTURE_ROOT:
+    "where runtimes write captured requests: a folder in local mode; unset on AWS, where it is s3://<BUCKET_NAME>/capture",
+  CAPTURE_ROLE_BOUNDARY_ARN:
+    "the permissions boundary of capturing deployments' own task roles (AWS): at most PutObject under capture/ and the models mount",
   UNAUTHENTICATED_SCORING:
     "`allowed`, or `refused` (an internet-facing install without byom:allowUnauthenticatedScoring): whether a deployment may take security mode none",
 } as const;
@@ -77,13 +81,21 @@ export type ProcessorEnvironment = Readonly<
 
 /**
  * What a runtime gets besides its catalog env: the model, its id, the passphrase hash of a
- * protected deployment, the deployment's name (the V2 model name) and, for a champion, where to
- * mirror its requests.
+ * protected deployment, the deployment's name (the V2 model name), for a champion where to mirror
+ * its requests and, with capture on, where and how much to capture (docs/monitoring.md).
  */
 export type RuntimeEnvironment = Readonly<
   Record<"MODEL_PATH" | "MODEL_ID", string> &
     Partial<
-      Record<"BYOM_PASSPHRASE_HASH" | "BYOM_SHADOW_URL" | "BYOM_MODEL_NAME" | "BYOM_DEPLOYMENT_ID", string>
+      Record<
+        | "BYOM_PASSPHRASE_HASH"
+        | "BYOM_SHADOW_URL"
+        | "BYOM_MODEL_NAME"
+        | "BYOM_CAPTURE_URI"
+        | "BYOM_CAPTURE_PERCENT"
+        | "BYOM_DEPLOYMENT_ID",
+        string
+      >
     > &
     Record<string, string>
 >;

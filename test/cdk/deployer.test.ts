@@ -144,6 +144,31 @@ describe("the deployer in the synthesized stack", () => {
     expect(env.UNAUTHENTICATED_SCORING).toBe("allowed");
   });
 
+  it("bounds capturing deployments' own roles: the steps create them only with the boundary, which allows capture/ writes and the models mount", () => {
+    const deployer = synth.stack.deployer as any;
+    const boundaryId = logicalId(deployer.captureBoundary.node.defaultChild);
+    const boundary = synth.template.toJSON().Resources[boundaryId].Properties.PolicyDocument.Statement;
+    expect(boundary.map((s: any) => [s.Action].flat().sort())).toEqual([
+      ["s3:AbortMultipartUpload", "s3:PutObject"],
+      ["elasticfilesystem:ClientMount"],
+    ]);
+    expect(JSON.stringify(boundary[0].Resource)).toContain("/capture/*");
+    const start = deployer.node.findChild("StepStartRuntime");
+    const statements = policyStatementsOf(logicalId(start.role.node.defaultChild));
+    const create = statements.find((s: any) => [s.Action].flat().includes("iam:CreateRole"));
+    expect([create.Action].flat().sort()).toEqual(["iam:CreateRole", "iam:PutRolePolicy", "iam:TagRole"]);
+    expect(create.Condition).toEqual({ StringEquals: { "iam:PermissionsBoundary": { Ref: boundaryId } } });
+    expect(JSON.stringify(create.Resource)).toContain(":role/byom/capture/*");
+    const pass = statements.filter((s: any) => [s.Action].flat().includes("iam:PassRole"));
+    expect(pass.some((s: any) => JSON.stringify(s.Resource).includes(":role/byom/capture/*"))).toBe(true);
+    for (const s of pass)
+      expect(s.Condition.StringEquals["iam:PassedToService"]).toBe("ecs-tasks.amazonaws.com");
+    const env =
+      synth.template.findResources("AWS::Lambda::Function")[logicalId(start.function.node.defaultChild)]
+        ?.Properties.Environment.Variables;
+    expect(env.CAPTURE_ROLE_BOUNDARY_ARN).toEqual({ Ref: boundaryId });
+  });
+
   it("reaches EFS and Secrets Manager from the isolated subnets through interface endpoints", () => {
     const names = JSON.stringify(
       Object.values(synth.template.findResources("AWS::EC2::VPCEndpoint")).map(

@@ -149,7 +149,9 @@ describe("the synthesized Byom stack", () => {
         for (const write of TABLE_WRITES) expect(actions, route.operationId).not.toContain(write);
         expect(
           actions.filter(
-            (a) => a.startsWith("s3:") && a !== "s3:GetObject" && a !== "s3:GetObjectAttributes",
+            // Reads only (the drift function also lists captured files).
+            (a) =>
+              a.startsWith("s3:") && !["s3:GetObject", "s3:GetObjectAttributes", "s3:ListBucket"].includes(a),
           ),
         ).toEqual([]);
       }
@@ -282,6 +284,37 @@ describe("the synthesized Byom stack", () => {
           ]),
         },
       });
+    });
+
+    it("expires captured requests after 30 days by default; they are encrypted with the bucket's default key", () => {
+      const bucket = logicalId(synth.stack.artifacts.bucket.node.defaultChild);
+      const properties = synth.template.toJSON().Resources[bucket].Properties;
+      expect(properties.LifecycleConfiguration.Rules).toContainEqual({
+        Id: "ExpireCapturedRequests",
+        Prefix: "capture/",
+        ExpirationInDays: 30,
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+        Status: "Enabled",
+      });
+      // Runtimes send no encryption header: every object gets the bucket's default encryption.
+      expect(
+        properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault,
+      ).toBeDefined();
+    });
+
+    it("lets the drift function read and list captured requests only", () => {
+      const statements = synth.template.toJSON().Resources;
+      const role = roleOf("getDeploymentDrift");
+      const policies = Object.values(statements as Record<string, { Type: string; Properties: any }>).filter(
+        (r) =>
+          r.Type === "AWS::IAM::Policy" && r.Properties.Roles.some((x: { Ref: string }) => x.Ref === role),
+      );
+      const s3 = policies
+        .flatMap((p) => p.Properties.PolicyDocument.Statement)
+        .filter((st: { Action: string | string[] }) => [st.Action].flat().some((a) => a.startsWith("s3:")));
+      expect(s3.map((st: { Action: string }) => st.Action).sort()).toEqual(["s3:GetObject", "s3:ListBucket"]);
+      expect(JSON.stringify(s3)).toContain("capture/*");
+      expect(JSON.stringify(s3)).not.toContain("artifacts/");
     });
 
     it("lets only Byom's own writer roles put objects under artifacts/ (a deny for every other principal)", () => {

@@ -28,6 +28,8 @@ const settings = (shadow: boolean, shadowListenerArn = SHADOW_LISTENER) => ({
   processorExecutionRoleArn: "processor-exec",
   processorTaskRoleArn: "processor-task",
   taskRoleArn: "task",
+  captureBoundaryArn: "arn:aws:iam::123456789012:policy/CaptureRoleBoundary",
+  bucketName: "artifacts",
   runtimeLogGroup: "runtime-logs",
   processorLogGroup: "processor-logs",
   alarmTopicArn: undefined,
@@ -43,7 +45,13 @@ const PROCESSOR_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/byom/image
 function recording(
   shadow: boolean,
   shadowListenerArn = SHADOW_LISTENER,
-  options: { secretExists?: boolean; serviceArn?: string; stoppedTasks?: any[] } = {},
+  options: {
+    secretExists?: boolean;
+    serviceArn?: string;
+    stoppedTasks?: any[];
+    roleExists?: boolean;
+    roleGone?: boolean;
+  } = {},
 ) {
   const serving = new AwsServing(settings(shadow, shadowListenerArn));
   const sent: Array<{ command: string; input: any }> = [];
@@ -74,6 +82,15 @@ function recording(
         return { tasks: options.stoppedTasks ?? [] };
       case "DescribeServicesCommand":
         return { services: [{ events: [{ message: "(service byom-s1) has started 1 tasks" }] }] };
+      case "CreateRoleCommand":
+        if (options.roleExists)
+          throw Object.assign(new Error("exists"), { name: "EntityAlreadyExistsException" });
+        return { Role: { Arn: `arn:aws:iam::123456789012:role/byom/capture/${command.input.RoleName}` } };
+      case "GetRoleCommand":
+        return { Role: { Arn: `arn:aws:iam::123456789012:role/byom/capture/${command.input.RoleName}` } };
+      case "DeleteRoleCommand":
+        if (options.roleGone) throw Object.assign(new Error("gone"), { name: "NoSuchEntityException" });
+        return {};
       default:
         return {};
     }
@@ -83,6 +100,7 @@ function recording(
   (serving as unknown as { efs: unknown }).efs = { send };
   (serving as unknown as { secrets: unknown }).secrets = { send };
   (serving as unknown as { scaling: unknown }).scaling = { send };
+  (serving as unknown as { iam: unknown }).iam = { send };
   return { serving, sent };
 }
 
@@ -628,5 +646,83 @@ describe("the AWS serving adapter's view of a runtime that does not start", () =
     const health = await serving.runtimeHealth(slot);
     expect(health.state).toBe("starting");
     expect(health.state !== "healthy" && health.detail).toContain("Task failed ELB health checks");
+  });
+});
+
+describe("the AWS serving adapter's capture roles", () => {
+  const slot: Slot = {
+    slotId: "s0123456",
+    position: 0,
+    revision: 1,
+    resources: { targetGroupArn: "tg", accessPointId: "fsap-s" },
+    target: { role: "primary", weight: 100, runtime: "python-scorer" } as ResolvedTarget,
+  };
+
+  it("creates a deployment's role under the boundary, trusted by ECS tasks, writing only its capture prefix", async () => {
+    const { serving, sent } = recording(false);
+    const arn = await serving.captureRole("dep-x");
+    expect(arn).toBe("arn:aws:iam::123456789012:role/byom/capture/byom-capture-dep-x");
+    const create = sent.find((s) => s.command === "CreateRoleCommand")?.input;
+    expect(create).toMatchObject({
+      RoleName: "byom-capture-dep-x",
+      Path: "/byom/capture/",
+      PermissionsBoundary: "arn:aws:iam::123456789012:policy/CaptureRoleBoundary",
+    });
+    expect(JSON.parse(create.AssumeRolePolicyDocument).Statement).toEqual([
+      {
+        Effect: "Allow",
+        Principal: { Service: "ecs-tasks.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+      },
+    ]);
+    const policy = sent.find((s) => s.command === "PutRolePolicyCommand")?.input;
+    const statements = JSON.parse(policy.PolicyDocument).Statement;
+    expect(statements[0]).toEqual({
+      Effect: "Allow",
+      Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+      Resource: "arn:aws:s3:::artifacts/capture/dep-x/*",
+    });
+    expect(statements[1].Action).toBe("elasticfilesystem:ClientMount");
+    expect(statements).toHaveLength(2);
+  });
+
+  it("reuses the role a retried step or an earlier revision created, putting its policy again", async () => {
+    const { serving, sent } = recording(false, SHADOW_LISTENER, { roleExists: true });
+    expect(await serving.captureRole("dep-x")).toContain("byom-capture-dep-x");
+    expect(sent.map((s) => s.command)).toEqual([
+      "CreateRoleCommand",
+      "GetRoleCommand",
+      "PutRolePolicyCommand",
+    ]);
+  });
+
+  it("runs a capturing slot's task with the deployment's role instead of the shared runtime role", async () => {
+    const { serving, sent } = recording(false);
+    await serving.startRuntime({
+      slot,
+      deploymentId: "dep-x",
+      environment: { MODEL_PATH: "/m", MODEL_ID: "m" },
+      targetGroupArn: "tg",
+      taskRoleArn: "arn:aws:iam::123456789012:role/byom/capture/byom-capture-dep-x",
+    });
+    const registered = sent.find((s) => s.command === "RegisterTaskDefinitionCommand")?.input;
+    expect(registered.taskRoleArn).toBe("arn:aws:iam::123456789012:role/byom/capture/byom-capture-dep-x");
+    const { serving: plain, sent: plainSent } = recording(false);
+    await plain.startRuntime({ slot, deploymentId: "dep-y", environment: {}, targetGroupArn: "tg" });
+    expect(plainSent.find((s) => s.command === "RegisterTaskDefinitionCommand")?.input.taskRoleArn).toBe(
+      "task",
+    );
+  });
+
+  it("deletes the role's policy, then the role, and tolerates a role already gone", async () => {
+    const { serving, sent } = recording(false);
+    await serving.deleteCaptureRole("dep-x");
+    expect(sent.map((s) => [s.command, s.input.RoleName])).toEqual([
+      ["DeleteRolePolicyCommand", "byom-capture-dep-x"],
+      ["DeleteRoleCommand", "byom-capture-dep-x"],
+    ]);
+    const { serving: gone } = recording(false, SHADOW_LISTENER, { roleGone: true });
+    await expect(gone.deleteCaptureRole("dep-x")).resolves.toBeUndefined();
   });
 });

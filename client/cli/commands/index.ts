@@ -7,6 +7,7 @@ import {
   deploymentsShow,
   deploymentsUpdate,
 } from "./deployments.ts";
+import { deploymentsCapture, deploymentsDrift, modelsReference } from "./drift.ts";
 import { experimentsList, experimentsSetSchema, experimentsShow } from "./experiments.ts";
 import { importMlflow } from "./import-mlflow.ts";
 import { jobsWait, projectsDelete } from "./jobs.ts";
@@ -40,11 +41,14 @@ export const COMMANDS: readonly Command[] = [
   modelsRegister,
   modelsList,
   modelsShow,
+  modelsReference,
   deploy,
   deploymentsList,
   deploymentsShow,
   deploymentsUpdate,
   deploymentsDelete,
+  deploymentsCapture,
+  deploymentsDrift,
   deploymentsMetrics,
   scoreCommand,
   catalogList,

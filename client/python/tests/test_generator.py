@@ -150,3 +150,25 @@ def test_variants_without_a_discriminator_sharing_a_first_property_get_numbered_
     text = generator().Generator(document).render()
     assert 'Either: TypeAlias = "EitherName | EitherName2"' in text
     exec(compile(text, "either_api.py", "exec"), {})  # noqa: S102
+
+
+def test_properties_that_are_python_keywords_use_the_functional_form() -> None:
+    document = {
+        "openapi": "3.1.0",
+        "info": {"version": "1"},
+        "paths": {},
+        "components": {
+            "schemas": {
+                "Window": {
+                    "type": "object",
+                    "properties": {"from": {"type": "string"}, "to": {"type": "string"}},
+                    "required": ["to"],
+                }
+            }
+        },
+    }
+    text = generator().Generator(document).render()
+    assert 'Window = TypedDict("Window", {\n    "from": NotRequired[str],\n    "to": str,\n})' in text
+    namespace: dict[str, Any] = {}
+    exec(compile(text, "window_api.py", "exec"), namespace)  # noqa: S102 (our own output)
+    assert set(namespace["Window"].__annotations__) == {"from", "to"}

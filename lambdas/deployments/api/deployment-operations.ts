@@ -1,12 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { type AlbUse, albUseOf, albUseOfTargets, checkAlbQuotas } from "#lambdas/deployments/alb-quotas.ts";
+import { DeploymentNotFoundError } from "#lambdas/deployments/api/deployment-not-found.ts";
 import { hashPassphrase } from "#lambdas/deployments/api/passphrase-hash.ts";
 import { DEFAULT_RESOURCES } from "#lambdas/deployments/capacity.ts";
-import type {
-  DeploymentMode,
-  DeploymentRecord,
-  ResolvedTarget,
-  TargetSpec,
+import {
+  type CaptureSettings,
+  DEFAULT_CAPTURE,
+  type DeploymentMode,
+  type DeploymentRecord,
+  type ResolvedTarget,
+  type TargetSpec,
 } from "#lambdas/deployments/deployment-record.ts";
 import {
   changeDeployment,
@@ -31,16 +34,12 @@ import {
 import { authorize } from "#lambdas/projects/access.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
-import { ConflictError, NotFoundError } from "#lambdas/shared/errors.ts";
+import { ConflictError } from "#lambdas/shared/errors.ts";
 import { newId, nowIso } from "#lambdas/shared/ids.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 
-export class DeploymentNotFoundError extends NotFoundError {
-  constructor(projectId: string, deploymentId: string) {
-    super("Deployment", deploymentId, `List the deployments with GET /v1/projects/${projectId}/deployments.`);
-  }
-}
+export { DeploymentNotFoundError } from "#lambdas/deployments/api/deployment-not-found.ts";
 
 export class DeploymentBusyError extends ConflictError {
   override readonly code = "DEPLOYMENT_BUSY";
@@ -73,7 +72,22 @@ export interface NewDeployment {
   readonly mode: DeploymentMode;
   readonly targets: readonly TargetSpec[];
   readonly security: SecurityInput;
+  readonly capture?: CaptureInput | undefined;
 }
+
+export interface CaptureInput {
+  readonly samplePercent: number;
+  readonly baselineRows?: number | undefined;
+}
+
+/** Settings asked for over the current ones (a PATCH may send only samplePercent). */
+const captureOf = (
+  input: CaptureInput | undefined,
+  current: CaptureSettings = DEFAULT_CAPTURE,
+): CaptureSettings =>
+  input === undefined
+    ? current
+    : { samplePercent: input.samplePercent, baselineRows: input.baselineRows ?? current.baselineRows };
 
 export interface DeploymentView {
   readonly deploymentId: string;
@@ -82,6 +96,7 @@ export interface DeploymentView {
   readonly mode: DeploymentMode;
   readonly targets: readonly TargetSpec[];
   readonly security: { readonly mode: "none" | "passphrase" };
+  readonly capture: CaptureSettings;
   readonly status: DeploymentRecord["status"];
   readonly failureReason: string | null;
   readonly endpointUrl: string | null;
@@ -130,6 +145,7 @@ export async function createDeployment(
       input.security.mode === "passphrase"
         ? { mode: "passphrase", passphraseHash: await hashPassphrase(input.security.passphrase) }
         : { mode: "none" },
+    capture: captureOf(input.capture),
     status: "PENDING",
     failureReason: null,
     endpointUrl: null,
@@ -183,16 +199,20 @@ export async function listDeployments(
   return { items: found.items.map(deploymentView), nextCursor: found.nextCursor };
 }
 
-/** New targets (other versions, other weights) for a deployment; the live revision serves until they do. */
+/**
+ * New targets (other versions, other weights) or capture settings for a deployment; the live
+ * revision serves until the new one does (a runtime reads its capture share once, at start).
+ */
 export async function updateDeployment(
   caller: Caller,
   projectId: string,
   deploymentId: string,
-  input: { targets: readonly TargetSpec[] },
+  input: { targets?: readonly TargetSpec[] | undefined; capture?: CaptureInput | undefined },
 ): Promise<DeploymentView> {
   await authorize(caller, projectId, "editor");
   const record = await findDeployment(projectId, deploymentId);
-  const asked = keepSecretValues(input.targets, record.targets);
+  const asked = input.targets ? keepSecretValues(input.targets, record.targets) : record.targets;
+  const capture = captureOf(input.capture, record.capture);
   const targets = withSecretNames(
     asked,
     await resolveTargets(registryReader, projectId, record.mode, asked, {
@@ -212,7 +232,7 @@ export async function updateDeployment(
   const revision = record.revision + 1;
   const workflowId = workflowIdOf("deploy", deploymentId, revision);
   await claim(record, workflowId, {
-    set: { targets, revision, failureReason: null, updatedAt: nowIso() },
+    set: { targets, capture, revision, failureReason: null, updatedAt: nowIso() },
     event: {
       at: nowIso(),
       status: record.status,
@@ -355,6 +375,7 @@ export function deploymentView(record: DeploymentRecord): DeploymentView {
     mode: record.mode,
     targets: record.targets.map(targetView),
     security: { mode: record.security.mode },
+    capture: record.capture ?? DEFAULT_CAPTURE,
     status: record.status,
     failureReason: record.failureReason,
     endpointUrl: record.endpointUrl,

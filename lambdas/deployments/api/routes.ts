@@ -144,6 +144,26 @@ const securitySchema = z
   ])
   .meta({ id: "DeploymentSecurityInput" });
 
+const captureSchema = z
+  .strictObject({
+    samplePercent: z
+      .number("samplePercent must be a number from 0 to 100")
+      .min(0, "samplePercent is a share from 0 (capture off) to 100")
+      .max(100, "samplePercent is a share from 0 (capture off) to 100")
+      .describe(
+        "Share of score requests written with their answers (docs/monitoring.md); 0 turns capture off",
+      ),
+    baselineRows: z
+      .int("baselineRows must be a whole number")
+      .min(10, "a baseline needs at least 10 rows")
+      .max(1_000_000)
+      .optional()
+      .describe(
+        "How many of the first captured rows are a version's drift baseline when it has no reference dataset; default 1000",
+      ),
+  })
+  .meta({ id: "DeploymentCaptureInput" });
+
 const servingSchema = z.object({
   modelId: z.string(),
   modelName: z.string(),
@@ -179,6 +199,9 @@ export const deploymentSchema = z
     mode: z.enum(DEPLOYMENT_MODES),
     targets: z.array(targetSchema),
     security: z.object({ mode: z.enum(["none", "passphrase"]) }),
+    capture: z
+      .object({ samplePercent: z.number(), baselineRows: z.int() })
+      .describe("Request capture and the drift baseline's size (docs/monitoring.md)"),
     status: z.enum(DEPLOYMENT_STATUSES),
     failureReason: z.string().nullable(),
     endpointUrl: z.string().nullable().describe("Score with POST <endpointUrl>/model/score"),
@@ -199,6 +222,7 @@ export const deploymentSchema = z
 const deploymentFields = {
   name: text("name", { max: 200, notBlank: true, trim: true }),
   security: securitySchema.default({ mode: "none" }),
+  capture: captureSchema.optional().describe("Request capture; default off, baselineRows 1000"),
 };
 const abTarget = targetSchema.omit({ role: true }).extend({ weight: z.int().min(0).max(100) });
 const ROLE_CHECKS = (["champion", "challenger"] as const).map((role) => ({
@@ -291,11 +315,24 @@ export const updateDeploymentRoute = defineRoute({
   operationId: "updateDeployment",
   method: "PATCH",
   path: "/v1/projects/{projectId}/deployments/{deploymentId}",
-  summary: "Swap model versions or change weights without downtime (editors)",
+  summary: "Swap model versions, change weights or capture without downtime (editors)",
   tag: "deployments",
   handler: `${handlers}/update-deployment.ts`,
   params: deploymentParams,
-  body: z.strictObject({ targets: z.array(targetSchema).min(1).max(10) }),
+  body: z
+    .strictObject({
+      targets: z
+        .array(targetSchema)
+        .min(1)
+        .max(10)
+        .optional()
+        .describe("The new targets; default: the current ones (to change only capture)"),
+      capture: captureSchema.optional().describe("New capture settings; default: unchanged"),
+    })
+    .meta({ minProperties: 1 })
+    .refine((body) => body.targets !== undefined || body.capture !== undefined, {
+      message: "send targets, capture or both",
+    }),
   responses: {
     202: { description: "Accepted: the update workflow has started", schema: deploymentSchema },
     ...standardErrors,

@@ -43,6 +43,14 @@ import {
   type RuleTransform,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import {
+  CreateRoleCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  GetRoleCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+} from "@aws-sdk/client-iam";
+import {
   CreateSecretCommand,
   DeleteSecretCommand,
   DescribeSecretCommand,
@@ -58,6 +66,7 @@ import {
   SCALING_TARGETS,
 } from "#lambdas/deployments/capacity.ts";
 import type { Slot, SlotResources } from "#lambdas/deployments/deployment-record.ts";
+import { CAPTURE_ROLE_PATH, captureRoleName } from "#lambdas/deployments/serving/aws-serving-names.ts";
 import type {
   RuntimeHealth,
   RuntimeLaunch,
@@ -99,6 +108,9 @@ interface AwsServingSettings {
   readonly processorExecutionRoleArn: string;
   readonly processorTaskRoleArn: string;
   readonly taskRoleArn: string;
+  /** The boundary of capturing deployments' own task roles and the bucket they write to. */
+  readonly captureBoundaryArn?: string | undefined;
+  readonly bucketName?: string | undefined;
   readonly runtimeLogGroup: string;
   readonly processorLogGroup: string;
   /** Where the deployments' alarms notify (context byom:alarmTopicArn); absent: they only change state. */
@@ -126,6 +138,8 @@ function settingsFromEnv(): AwsServingSettings {
     processorTaskRoleArn: requireEnv("PROCESSOR_TASK_ROLE_ARN"),
     executionRoleArn: requireEnv("RUNTIME_EXECUTION_ROLE_ARN"),
     taskRoleArn: requireEnv("RUNTIME_TASK_ROLE_ARN"),
+    captureBoundaryArn: optionalEnv("CAPTURE_ROLE_BOUNDARY_ARN", "") || undefined,
+    bucketName: optionalEnv("BUCKET_NAME", "") || undefined,
     runtimeLogGroup: requireEnv("RUNTIME_LOG_GROUP"),
     processorLogGroup: requireEnv("PROCESSOR_LOG_GROUP"),
     alarmTopicArn: optionalEnv("ALARM_TOPIC_ARN", "") || undefined,
@@ -136,6 +150,8 @@ function settingsFromEnv(): AwsServingSettings {
     region: requireEnvOf("AWS_REGION"),
   };
 }
+
+const CAPTURE_POLICY = "capture";
 
 /** Runtime secrets are named `byom/<deploymentId>/<slotId>`: the IAM policies name this prefix. */
 export const RUNTIME_SECRET_PREFIX = "byom/";
@@ -175,6 +191,7 @@ export class AwsServing implements ServingInfrastructure, TaggedResources {
   private readonly secrets = new SecretsManagerClient({});
   private readonly scaling = new ApplicationAutoScalingClient({});
   private readonly cloudwatch = new CloudWatchClient({});
+  private readonly iam = new IAMClient({});
   readonly endpointBaseUrl: string;
   readonly shadowBaseUrl: string | undefined;
   /**
@@ -484,7 +501,7 @@ export class AwsServing implements ServingInfrastructure, TaggedResources {
         memory: resources ? String(resources.memoryMiB) : this.settings.memory,
         runtimePlatform: { cpuArchitecture: "X86_64", operatingSystemFamily: "LINUX" },
         executionRoleArn: this.settings.executionRoleArn,
-        taskRoleArn: this.settings.taskRoleArn,
+        taskRoleArn: launch.taskRoleArn ?? this.settings.taskRoleArn,
         containerDefinitions: [
           {
             name: RUNTIME_CONTAINER,
@@ -614,6 +631,76 @@ export class AwsServing implements ServingInfrastructure, TaggedResources {
         },
       }),
     );
+  }
+
+  async captureRole(deploymentId: string): Promise<string> {
+    const { captureBoundaryArn: boundary, bucketName, fileSystemId, region } = this.settings;
+    if (!boundary || !bucketName)
+      throw new Error("CAPTURE_ROLE_BOUNDARY_ARN and BUCKET_NAME must be set for capturing deployments.");
+    const account = boundary.split(":")[4] ?? "";
+    const partition = boundary.split(":")[1] ?? "aws";
+    const RoleName = captureRoleName(deploymentId);
+    let arn: string | undefined;
+    try {
+      const out = await this.iam.send(
+        new CreateRoleCommand({
+          RoleName,
+          Path: CAPTURE_ROLE_PATH,
+          PermissionsBoundary: boundary,
+          Description: `Byom: runtime tasks of ${deploymentId}, which capture requests`,
+          AssumeRolePolicyDocument: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { Service: "ecs-tasks.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "aws:SourceAccount": account } },
+              },
+            ],
+          }),
+          Tags: [{ Key: "byom:deployment", Value: deploymentId }],
+        }),
+      );
+      arn = out.Role?.Arn;
+    } catch (error) {
+      // A retried step, or a later revision: the role exists; its policy is put again.
+      if (!isNamed(error, "EntityAlreadyExistsException")) throw error;
+      arn = (await this.iam.send(new GetRoleCommand({ RoleName }))).Role?.Arn;
+    }
+    if (!arn) throw new Error(`IAM returned no ARN for role ${RoleName}`);
+    await this.iam.send(
+      new PutRolePolicyCommand({
+        RoleName,
+        PolicyName: CAPTURE_POLICY,
+        PolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+              Resource: `arn:${partition}:s3:::${bucketName}/capture/${deploymentId}/*`,
+            },
+            {
+              // The runtime still mounts its slot's models (IAM-authorized EFS access points).
+              Effect: "Allow",
+              Action: "elasticfilesystem:ClientMount",
+              Resource: `arn:${partition}:elasticfilesystem:${region}:${account}:file-system/${fileSystemId}`,
+            },
+          ],
+        }),
+      }),
+    );
+    return arn;
+  }
+
+  async deleteCaptureRole(deploymentId: string): Promise<void> {
+    const RoleName = captureRoleName(deploymentId);
+    await tolerateGone(
+      () => this.iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName: CAPTURE_POLICY })),
+      "NoSuchEntityException",
+    );
+    await tolerateGone(() => this.iam.send(new DeleteRoleCommand({ RoleName })), "NoSuchEntityException");
   }
 
   async stopRuntime(resources: SlotResources): Promise<void> {

@@ -13,6 +13,11 @@ export interface RuntimeLaunch {
    * for a champion, BYOM_SHADOW_URL (where it mirrors its score requests).
    */
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * The task role when it is not the installation's runtime role: a capturing deployment's own
+   * (ServingInfrastructure.captureRole).
+   */
+  readonly taskRoleArn?: string | undefined;
   /** Variables the task reads from a secret at start (name → secret ARN), never in its definition. */
   readonly secrets?: Readonly<Record<string, string>> | undefined;
   readonly targetGroupArn: string;
@@ -96,6 +101,15 @@ export interface ServingInfrastructure {
   storeRuntimeSecret(deploymentId: string, slot: Slot, value: string): Promise<string | undefined>;
   deleteRuntimeSecret(secretArn: string): Promise<void>;
   runtimeHealth(slot: Slot): Promise<RuntimeHealth>;
+  /**
+   * The task role of a deployment whose runtimes capture requests (docs/monitoring.md): on AWS a
+   * role of its own, under a permissions boundary, that may write only `capture/{deploymentId}/`
+   * (model code shares the runtime's process and its credentials). Absent where runtimes write
+   * into a folder (local mode). Idempotent.
+   */
+  captureRole?(deploymentId: string): Promise<string>;
+  /** Removes the deployment's capture role, if it has one. */
+  deleteCaptureRole?(deploymentId: string): Promise<void>;
   /** Where the workflow reaches one healthy slot directly, to verify it before traffic moves. */
   slotEndpoint(deploymentId: string, slot: Slot): Promise<string>;
   /** The last line a processor task logged, to explain a failure (undefined when none was kept). */

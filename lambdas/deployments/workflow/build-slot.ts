@@ -25,6 +25,7 @@ import {
 import { needsShadowGroup } from "#lambdas/deployments/workflow/traffic-rules.ts";
 import type { BuildItem } from "#lambdas/deployments/workflow/workflow-io.ts";
 import { workflowSettings } from "#lambdas/deployments/workflow/workflow-settings.ts";
+import { captureUri } from "#lambdas/monitoring/capture-location.ts";
 import { DomainError } from "#lambdas/shared/errors.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 
@@ -155,11 +156,21 @@ export async function startRuntime(item: BuildItem, infra: ServingInfrastructure
     ...(target.role === "champion" && infra.shadowBaseUrl
       ? { BYOM_SHADOW_URL: `${infra.shadowBaseUrl}${shadowPathPrefix(item.deploymentId)}` }
       : {}),
+    ...(target.capturePercent
+      ? {
+          BYOM_CAPTURE_URI: captureUri(item.deploymentId, modelIdOf(target)),
+          BYOM_CAPTURE_PERCENT: String(target.capturePercent),
+        }
+      : {}),
   };
+  // A capturing runtime writes with credentials that reach only its deployment's capture prefix.
+  const taskRoleArn =
+    target.capturePercent && infra.captureRole ? await infra.captureRole(item.deploymentId) : undefined;
   const created = await infra.startRuntime({
     slot,
     deploymentId: item.deploymentId,
     environment,
+    taskRoleArn,
     // ECS's `<secret ARN>:<JSON key>::` form: each variable gets its own key's value.
     secrets: secretArn
       ? Object.fromEntries(Object.keys(secretValues).map((name) => [name, `${secretArn}:${name}::`]))

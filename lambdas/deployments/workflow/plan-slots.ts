@@ -31,7 +31,9 @@ const sameServing = (a: ResolvedTarget, b: ResolvedTarget) =>
   sameEnv(a, b) &&
   // Only a champion mirrors (BYOM_SHADOW_URL): a champion that became challenger would send copies
   // to itself, so a role swap builds new slots.
-  (a.role === "champion") === (b.role === "champion");
+  (a.role === "champion") === (b.role === "champion") &&
+  // A runtime reads its capture share once, at start.
+  (a.capturePercent ?? 0) === (b.capturePercent ?? 0);
 
 const sortedEntries = (env: Readonly<Record<string, string>>) =>
   JSON.stringify(Object.entries(env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
@@ -50,9 +52,12 @@ export async function prepare(
   const live = new Set(record.slots.map((s) => s.slotId));
   for (const slot of record.pendingSlots)
     if (!live.has(slot.slotId)) await removeSlot(input.deploymentId, slot, infra);
-  const targets = await resolveTargets(reader, input.projectId, record.mode, record.targets, {
-    securityMode: record.security.mode,
-  });
+  const capturePercent = record.capture?.samplePercent ?? 0;
+  const targets = (
+    await resolveTargets(reader, input.projectId, record.mode, record.targets, {
+      securityMode: record.security.mode,
+    })
+  ).map((t) => (capturePercent > 0 ? { ...t, capturePercent } : t));
   const unused = [...record.slots];
   const pendingSlots: Slot[] = targets.map((target, position) => {
     const reusable = unused.findIndex(

@@ -29,6 +29,7 @@ export async function teardown(input: WorkflowInput, infra: ServingInfrastructur
     await removeSlot(input.deploymentId, slot, infra);
   await infra.deleteDeploymentAlarms(input.deploymentId);
   await removeDeploymentDir(input.deploymentId);
+  await infra.deleteCaptureRole?.(input.deploymentId);
   await changeDeployment(input.projectId, input.deploymentId, {
     set: { slots: [], pendingSlots: [], status: "DELETED", endpointUrl: null, updatedAt: nowIso() },
     event: { at: nowIso(), status: "DELETED", message: "All resources of the deployment were removed." },

@@ -18,6 +18,7 @@ import orjson
 from byom_ready.schema import scorer_data_type
 from byom_scorer import formats, v2
 from byom_scorer.auth import PassphraseCheck
+from byom_scorer.capture import CaptureWriter, capture_writer
 from byom_scorer.config import Settings
 from byom_scorer.convert import NUMPY_DTYPES, Batch, ScoreRequest, convert_arrow, parse_json, parse_request
 from byom_scorer.errors import RequestError
@@ -85,6 +86,8 @@ class ScorerApp:
         self._parsed: Any = None
         self.peer: Peer | None = None  # the sibling worker that predicts half of large batches
         self.metrics = Metrics.from_env(settings.model_id)  # None outside a deployment
+        self.capture: CaptureWriter | None = None
+        self._capturing = False  # this request was sampled for capture
 
     def model_loaded(self, predictor: Predictor) -> None:
         manifest = predictor.manifest
@@ -106,6 +109,10 @@ class ScorerApp:
         outputs = [(c.name, v2.DATATYPES[c.type]) for c in predictor.output_schema or []]
         self._v2_metadata = orjson.dumps(
             v2.metadata(self.model_names, manifest.framework, predictor.input_schema, outputs)
+        )
+        settings = self.settings
+        self.capture = capture_writer(
+            settings.capture_uri, settings.capture_percent, predictor.input_schema, predictor.output_schema
         )
         self._loaded = predictor
 
@@ -134,6 +141,10 @@ class ScorerApp:
         spool: IO[bytes] | None = None,
     ) -> Response:
         """`spool`: a columnar body, already on disk (server); `body` holds every other body."""
+        # The workflow's verification requests are not user traffic; a champion's copies are.
+        self._capturing = (
+            self.capture is not None and headers.get(b"x-byom-shadow") != b"verify" and self.capture.sampled()
+        )
         if self.metrics is None:
             return self._answer(method, path, query, headers, body, spool)
         started = time.perf_counter()
@@ -219,11 +230,12 @@ class ScorerApp:
         self._parsed = None
 
     def _predict(self, predictor: Predictor, columns: Any, rows: int) -> Outputs:
-        if self.metrics is None:
-            return self._predict_rows(predictor, columns, rows)
         started = time.perf_counter()
         outputs = self._predict_rows(predictor, columns, rows)
-        self.metrics.scored(rows, time.perf_counter() - started)
+        if self.metrics is not None:
+            self.metrics.scored(rows, time.perf_counter() - started)
+        if self._capturing and self.capture is not None:
+            self.capture.offer(columns, rows, list(outputs.names), list(outputs.columns))
         return outputs
 
     def _predict_rows(self, predictor: Predictor, columns: Any, rows: int) -> Outputs:

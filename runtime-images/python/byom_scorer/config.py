@@ -28,6 +28,8 @@ class Settings:
     # can be far larger than the JSON one (a million-row CSV is ~100 MB).
     max_columnar_bytes: int = 4 * 1024**3
     model_name: str | None = None  # the deployment's name: the V2 model name through its endpoint
+    capture_uri: str | None = None  # request capture (byom_scorer.capture): where, and what share
+    capture_percent: float = 0.0
 
     @staticmethod
     def from_env() -> Settings:
@@ -51,4 +53,6 @@ class Settings:
             shadow_queue=int(os.environ.get("BYOM_SHADOW_QUEUE", "256")),
             max_columnar_bytes=int(os.environ.get("BYOM_MAX_COLUMNAR_BYTES", str(4 * 1024**3))),
             model_name=os.environ.get("BYOM_MODEL_NAME") or None,
+            capture_uri=os.environ.get("BYOM_CAPTURE_URI") or None,
+            capture_percent=float(os.environ.get("BYOM_CAPTURE_PERCENT") or "0"),
         )

@@ -17,6 +17,7 @@ else:  # pragma: no cover
 
 OPERATIONS: dict[str, tuple[str, str]] = {
     "addCatalogEntry": ("POST", "/v1/catalog/entries"),
+    "attachReferenceDataset": ("PUT", "/v1/projects/{projectId}/models/{modelId}/versions/{version}/reference-dataset"),
     "completeArtifactUpload": ("POST", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}/complete"),
     "createArtifact": ("POST", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts"),
     "createDeployment": ("POST", "/v1/projects/{projectId}/deployments"),
@@ -31,6 +32,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "downloadArtifact": ("GET", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}/download"),
     "getArtifact": ("GET", "/v1/projects/{projectId}/experiments/{experimentId}/artifacts/{artifactId}"),
     "getDeployment": ("GET", "/v1/projects/{projectId}/deployments/{deploymentId}"),
+    "getDeploymentDrift": ("GET", "/v1/projects/{projectId}/deployments/{deploymentId}/drift"),
     "getDeploymentMetrics": ("GET", "/v1/projects/{projectId}/deployments/{deploymentId}/metrics"),
     "getExperiment": ("GET", "/v1/projects/{projectId}/experiments/{experimentId}"),
     "getJob": ("GET", "/v1/projects/{projectId}/jobs/{jobId}"),
@@ -114,6 +116,11 @@ class ArtifactUploadPUT(TypedDict):
 class ArtifactUploadRenewal(TypedDict):
     upload: ArtifactUpload
     expiresInSeconds: int
+
+
+class AttachReferenceDatasetBody(TypedDict):
+    format: Literal["csv", "parquet"]  # csv (a header row of column names) or parquet
+    sizeBytes: int  # The file's size; the upload must send exactly this many bytes
 
 
 class CatalogArtifactProcessor(TypedDict):
@@ -204,8 +211,14 @@ class CreateArtifactResult(TypedDict):
 class CreateDeploymentBodyAb(TypedDict):
     name: str
     security: NotRequired[DeploymentSecurityInput]
+    capture: NotRequired[CreateDeploymentBodyAbCapture]  # Request capture; default off, baselineRows 1000
     mode: Literal["ab"]
     targets: list[CreateDeploymentBodyAbTargetsItem]  # Each with its weight in percent; the weights add up to 100
+
+
+class CreateDeploymentBodyAbCapture(TypedDict):
+    samplePercent: float
+    baselineRows: NotRequired[int]
 
 
 class CreateDeploymentBodyAbTargetsItem(TypedDict):
@@ -221,15 +234,27 @@ class CreateDeploymentBodyAbTargetsItem(TypedDict):
 class CreateDeploymentBodyChampionChallenger(TypedDict):
     name: str
     security: NotRequired[DeploymentSecurityInput]
+    capture: NotRequired[CreateDeploymentBodyChampionChallengerCapture]  # Request capture; default off, baselineRows 1000
     mode: Literal["champion_challenger"]
     targets: Any
+
+
+class CreateDeploymentBodyChampionChallengerCapture(TypedDict):
+    samplePercent: float
+    baselineRows: NotRequired[int]
 
 
 class CreateDeploymentBodySingle(TypedDict):
     name: str
     security: NotRequired[DeploymentSecurityInput]
+    capture: NotRequired[CreateDeploymentBodySingleCapture]  # Request capture; default off, baselineRows 1000
     mode: Literal["single"]
     targets: list[CreateDeploymentBodySingleTargetsItem]
+
+
+class CreateDeploymentBodySingleCapture(TypedDict):
+    samplePercent: float
+    baselineRows: NotRequired[int]
 
 
 class CreateDeploymentBodySingleTargetsItem(TypedDict):
@@ -273,6 +298,7 @@ class Deployment(TypedDict):
     mode: Literal["single", "ab", "champion_challenger"]
     targets: list[DeploymentTarget]
     security: DeploymentSecurity
+    capture: DeploymentCapture  # Request capture and the drift baseline's size (docs/monitoring.md)
     status: Literal["PENDING", "PROCESSING", "STARTING", "HEALTHY", "UNHEALTHY", "FAILED", "DELETING", "DELETED"]
     failureReason: str | None
     endpointUrl: str | None  # Score with POST <endpointUrl>/model/score
@@ -283,6 +309,11 @@ class Deployment(TypedDict):
     createdAt: str
     updatedAt: str
     createdBy: str
+
+
+class DeploymentCapture(TypedDict):
+    samplePercent: float
+    baselineRows: int
 
 
 class DeploymentEventsItem(TypedDict):
@@ -498,6 +529,80 @@ class DeploymentTarget(TypedDict):
     env: NotRequired[dict[str, str]]
 
 
+class DriftReport(TypedDict):
+    deploymentId: str
+    window: DriftReportWindow  # The window's rows: captured at or after start and before end
+    thresholds: DriftReportThresholds
+    capture: DriftReportCapture
+    targets: list[DriftReportTargetsItem]
+
+
+class DriftReportCapture(TypedDict):
+    samplePercent: float
+    baselineRows: int
+
+
+class DriftReportTargetsItem(TypedDict):
+    modelId: str
+    modelName: str
+    version: int
+    role: Literal["primary", "champion", "challenger"]
+    baseline: DriftReportTargetsItemBaseline
+    rows: int  # Captured rows in the window, after the baseline's
+    drifted: bool | None  # Any column drifted; null before there is anything to compare
+    columns: list[DriftReportTargetsItemColumnsItem]
+
+
+class DriftReportTargetsItemBaseline(TypedDict):
+    source: Literal["reference", "captured"]  # The version's reference dataset, or (none attached) its first captured rows
+    rows: int  # Rows in the baseline so far
+    wanted: int  # The deployment's baselineRows (captured baselines only)
+
+
+class DriftReportTargetsItemColumnsItem(TypedDict):
+    name: str
+    kind: Literal["input", "output"]
+    type: str  # The schema's column type
+    psi: float | None  # Population stability index; null when either side has no values
+    missingRate: DriftReportTargetsItemColumnsItemMissingRate
+    rows: DriftReportTargetsItemColumnsItemRows
+    drifted: bool
+    thresholds: DriftReportTargetsItemColumnsItemThresholds
+    bins: list[DriftReportTargetsItemColumnsItemBinsItem]  # Share of the non-missing values per bin: baseline deciles, or categories plus (other)
+
+
+class DriftReportTargetsItemColumnsItemBinsItem(TypedDict):
+    bin: str
+    baseline: float
+    current: float
+
+
+class DriftReportTargetsItemColumnsItemMissingRate(TypedDict):
+    baseline: float
+    current: float
+    change: float
+
+
+class DriftReportTargetsItemColumnsItemRows(TypedDict):
+    baseline: int
+    current: int
+
+
+class DriftReportTargetsItemColumnsItemThresholds(TypedDict):
+    psi: float  # A PSI above this is drift
+    missingRateChange: float  # A missing rate that moves by more than this (0–1) is drift
+
+
+class DriftReportThresholds(TypedDict):
+    psi: float  # A PSI above this is drift
+    missingRateChange: float  # A missing rate that moves by more than this (0–1) is drift
+
+
+class DriftReportWindow(TypedDict):
+    start: str
+    end: str
+
+
 class Error(TypedDict):
     error: ErrorError
 
@@ -523,6 +628,12 @@ class Experiment(TypedDict):
 class ExperimentRegisteredAs(TypedDict):
     modelId: str
     version: int
+
+
+GetDeploymentDriftQuery = TypedDict("GetDeploymentDriftQuery", {
+    "from": NotRequired[str],  # Start of the window (ISO 8601); default: 7 days before `to`
+    "to": NotRequired[str],  # End of the window, exclusive (ISO 8601); default: now
+})
 
 
 GetDeploymentMetricsQuery = TypedDict("GetDeploymentMetricsQuery", {
@@ -813,6 +924,21 @@ class PutMemberBody(TypedDict):
     role: Literal["viewer", "editor", "owner"]
 
 
+class ReferenceDatasetUpload(TypedDict):
+    modelId: str
+    version: int
+    format: Literal["csv", "parquet"]
+    objectKey: str
+    upload: ReferenceDatasetUploadUpload
+    expiresAt: str
+
+
+class ReferenceDatasetUploadUpload(TypedDict):
+    method: Literal["PUT"]
+    url: str
+    headers: dict[str, str]
+
+
 class RegisterModelVersionBody(TypedDict):
     experimentId: str
 
@@ -835,12 +961,19 @@ class SettableEnv(TypedDict):
 
 
 class UpdateDeploymentBody(TypedDict):
-    targets: list[DeploymentTarget]
+    targets: NotRequired[list[DeploymentTarget]]  # The new targets; default: the current ones (to change only capture)
+    capture: NotRequired[UpdateDeploymentBodyCapture]  # New capture settings; default: unchanged
+
+
+class UpdateDeploymentBodyCapture(TypedDict):
+    samplePercent: float
+    baselineRows: NotRequired[int]
 
 
 AddCatalogEntryBody: TypeAlias = "NewCatalogEntry"
 AddCatalogEntryResult: TypeAlias = "CatalogEntry"
 ArtifactUpload: TypeAlias = "ArtifactUploadPUT | ArtifactUploadMultipart"
+AttachReferenceDatasetResult: TypeAlias = "ReferenceDatasetUpload"
 CatalogEntry: TypeAlias = "CatalogArtifactProcessor | CatalogRuntime | CatalogDeployableArtifactType | CatalogArtifactType | CatalogModelType"
 CompleteArtifactUploadResult: TypeAlias = "JobAccepted"
 CreateArtifactBody: TypeAlias = "Any"
@@ -858,6 +991,7 @@ DeploymentResources: TypeAlias = "DeploymentResources025 | DeploymentResources05
 DeploymentSecurityInput: TypeAlias = "DeploymentSecurityInputNone | DeploymentSecurityInputPassphrase"
 DownloadArtifactResult: TypeAlias = "ArtifactDownload"
 GetArtifactResult: TypeAlias = "Artifact"
+GetDeploymentDriftResult: TypeAlias = "DriftReport"
 GetDeploymentMetricsResult: TypeAlias = "DeploymentMetrics"
 GetDeploymentResult: TypeAlias = "Deployment"
 GetExperimentResult: TypeAlias = "Experiment"

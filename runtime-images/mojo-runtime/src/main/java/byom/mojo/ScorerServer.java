@@ -84,6 +84,9 @@ public final class ScorerServer {
     if (env("BYOM_SHADOW_URL", null) != null) {
       exit("BYOM_SHADOW_URL is set, but the H2O-3 MOJO runtime does not mirror shadow copies: deploy a MOJO as a challenger, not as a champion");
     }
+    if (env("BYOM_CAPTURE_URI", null) != null) {
+      exit("BYOM_CAPTURE_URI is set, but the H2O-3 MOJO runtime does not capture requests: set the deployment's capture.samplePercent to 0");
+    }
     Manifest manifest = null;
     try {
       manifest = Manifest.read(Path.of(modelPath));
