@@ -655,7 +655,12 @@ describe("the AWS serving adapter's capture roles", () => {
     position: 0,
     revision: 1,
     resources: { targetGroupArn: "tg", accessPointId: "fsap-s" },
-    target: { role: "primary", weight: 100, runtime: "python-scorer" } as ResolvedTarget,
+    target: {
+      role: "primary",
+      weight: 100,
+      runtime: "python-scorer",
+      images: { processor: "processor@sha256:1", runtime: "runtime@sha256:2" },
+    } as ResolvedTarget,
   };
 
   it("creates a deployment's role under the boundary, trusted by ECS tasks, writing only its capture prefix", async () => {
