@@ -121,7 +121,7 @@ def _csv_batches(body: IO[bytes], schema: list[Column]) -> Iterator[Any]:
 
     types = typed_reading(schema)
     start = body.tell() if types is not None and body.seekable() else None
-    if types is None or start is None:
+    if types is None or start is None or _small_and_unlike_rules(body, start):
         yield from _text_csv_batches(body, schema, 0)
         return
     watched = _Watched(body)
@@ -171,6 +171,21 @@ def _open_csv(body: Any, convert_options: Any, skip: int) -> Any:
     )
 
 
+_UNLIKE_RULES = (b"(", b"0x", b"0X")
+
+
+def _small_and_unlike_rules(body: IO[bytes], start: int) -> bool:
+    """A body read as one block that holds a spelling Arrow reads unlike the rules (e.g. a String
+    column with parentheses) goes to the text reading at once, not after a typed read of it all."""
+    size = body.seek(0, os.SEEK_END) - start
+    body.seek(start)
+    if size > WHOLE_CSV_BYTES:
+        return False
+    data = body.read()
+    body.seek(start)
+    return any(mark in data for mark in _UNLIKE_RULES)
+
+
 class _Watched(io.RawIOBase):
     """A body as Arrow reads it, watched for the two spellings Arrow reads unlike the rules:
     `nan(…)` (Arrow: NaN; the rules: not a number) and `0x…` (Arrow: a hexadecimal integer)."""
@@ -197,7 +212,7 @@ class _Watched(io.RawIOBase):
         data = self._body.read(size)
         if data and not self.unlike_rules:
             edge = self._last + data[:1]
-            self.unlike_rules = any(mark in data or mark in edge for mark in (b"(", b"0x", b"0X"))
+            self.unlike_rules = any(mark in data or mark in edge for mark in _UNLIKE_RULES)
             self._last = data[-1:]
         return data
 

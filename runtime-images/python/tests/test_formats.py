@@ -187,3 +187,19 @@ def test_csv_typed_reading_keeps_row_numbers_and_text_columns_when_it_hands_over
     changed[18_500][3] = "lots"
     typed, _ = _typed_and_text(_csv(names, changed), schema)
     assert isinstance(typed, RequestError) and "row 18500 column 'i64'" in typed.message
+
+
+def test_a_plain_numeric_csv_is_read_typed_without_the_text_path(monkeypatch):
+    import io
+
+    from byom_scorer import formats
+
+    def no_text(*args):
+        raise AssertionError("the text path read a plain numeric body")
+
+    monkeypatch.setattr(formats, "_text_csv_batches", no_text)
+    body = _csv([c.name for c in TYPED], [["1.5", "NA", "-3", "9007199254740993", "yes"], ["-0.0", "3e38", "0", "7", "F"]])
+    batches = list(formats.read_batches(formats.CSV, io.BytesIO(body), TYPED))
+    assert [str(batches[0].column(c.name).type) for c in TYPED] == ["double", "double", "int32", "int64", "bool"]
+    columns = _columns(batches, TYPED)
+    assert columns[3].tolist() == [9007199254740993, 7] and columns[4].tolist() == [True, False]
