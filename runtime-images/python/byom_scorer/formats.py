@@ -171,7 +171,8 @@ def _open_csv(body: Any, convert_options: Any, skip: int) -> Any:
     )
 
 
-_UNLIKE_RULES = (b"(", b"0x", b"0X")
+# Single bytes (a memchr each): `nan(…)` has a `(`, `0x…` an `x`; numeric text has neither.
+_UNLIKE_RULES = (b"(", b"x", b"X")
 
 
 def _small_and_unlike_rules(body: IO[bytes], start: int) -> bool:
@@ -193,7 +194,6 @@ class _Watched(io.RawIOBase):
     def __init__(self, body: IO[bytes]) -> None:
         super().__init__()
         self._body = body
-        self._last = b""
         self.unlike_rules = False
 
     def readable(self) -> bool:
@@ -211,9 +211,7 @@ class _Watched(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         data = self._body.read(size)
         if data and not self.unlike_rules:
-            edge = self._last + data[:1]
-            self.unlike_rules = any(mark in data or mark in edge for mark in _UNLIKE_RULES)
-            self._last = data[-1:]
+            self.unlike_rules = any(mark in data for mark in _UNLIKE_RULES)
         return data
 
     def readinto(self, buffer: Any) -> int:
