@@ -9,6 +9,7 @@ the body's size.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from typing import IO, Any
@@ -17,7 +18,7 @@ import numpy as np
 import orjson
 
 from byom_ready.schema import Column
-from byom_scorer.convert import arrow_type, check_columnar_fields
+from byom_scorer.convert import arrow_type, check_columnar_fields, typed_batch_ok, typed_convert_options, typed_reading
 from byom_scorer.errors import RequestError, bad_request
 
 JSON = "application/json"
@@ -113,23 +114,110 @@ def _slices(batch: Any) -> Iterator[Any]:
 
 
 def _csv_batches(body: IO[bytes], schema: list[Column]) -> Iterator[Any]:
+    """Numbers and booleans read typed by Arrow (convert.typed_reading) while it reads them as the
+    rules do; from the first batch it cannot (a cell it refuses, a missing integer, a spelling it
+    reads differently), the rest of the body is read as text, which decides and words errors."""
+    import pyarrow as pa
+
+    types = typed_reading(schema)
+    start = body.tell() if types is not None and body.seekable() else None
+    if types is None or start is None or _small_and_unlike_rules(body, start):
+        yield from _text_csv_batches(body, schema, 0)
+        return
+    watched = _Watched(body)
+    done = 0
+    try:
+        reader = _open_csv(watched, typed_convert_options(types), 0)
+        check_columnar_fields(reader.schema.names, schema)
+        for batch in reader:
+            # Everything read so far is free of the spellings Arrow reads its own way, this
+            # batch included (Arrow reads a batch's bytes before handing it out).
+            if watched.unlike_rules or not typed_batch_ok([batch.column(c.name) for c in schema], schema):
+                break
+            yield from _slices(batch)
+            done += batch.num_rows
+        else:
+            return
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass  # a cell Arrow refuses: the text path reads it (and words it if it is bad)
+    body.seek(start)
+    yield from _text_csv_batches(body, schema, done)
+
+
+def _text_csv_batches(body: IO[bytes], schema: list[Column], skip: int) -> Iterator[Any]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     # Every cell as text: the JSON text rules decide (byom_scorer.convert), not Arrow's inference.
     # Column types are only known for the schema's names; others are refused after the header.
-    reader = pacsv.open_csv(
-        body,
-        read_options=pacsv.ReadOptions(block_size=_csv_block_bytes(body), use_threads=False),
-        convert_options=pacsv.ConvertOptions(
-            column_types={column.name: pa.string() for column in schema},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
+    options = pacsv.ConvertOptions(
+        column_types={column.name: pa.string() for column in schema},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
     )
+    reader = _open_csv(body, options, skip)
     check_columnar_fields(reader.schema.names, schema)
     for batch in reader:
         yield from _slices(batch)
+
+
+def _open_csv(body: Any, convert_options: Any, skip: int) -> Any:
+    import pyarrow.csv as pacsv
+
+    return pacsv.open_csv(
+        body,
+        read_options=pacsv.ReadOptions(block_size=_csv_block_bytes(body), use_threads=False, skip_rows_after_names=skip),
+        convert_options=convert_options,
+    )
+
+
+# Single bytes (a memchr each): `nan(…)` has a `(`, `0x…` an `x`; numeric text has neither.
+_UNLIKE_RULES = (b"(", b"x", b"X")
+
+
+def _small_and_unlike_rules(body: IO[bytes], start: int) -> bool:
+    """A body read as one block that holds a spelling Arrow reads unlike the rules (e.g. a String
+    column with parentheses) goes to the text reading at once, not after a typed read of it all."""
+    size = body.seek(0, os.SEEK_END) - start
+    body.seek(start)
+    if size > WHOLE_CSV_BYTES:
+        return False
+    data = body.read()
+    body.seek(start)
+    return any(mark in data for mark in _UNLIKE_RULES)
+
+
+class _Watched(io.RawIOBase):
+    """A body as Arrow reads it, watched for the two spellings Arrow reads unlike the rules:
+    `nan(…)` (Arrow: NaN; the rules: not a number) and `0x…` (Arrow: a hexadecimal integer)."""
+
+    def __init__(self, body: IO[bytes]) -> None:
+        super().__init__()
+        self._body = body
+        self.unlike_rules = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._body.seekable()
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._body.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._body.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._body.read(size)
+        if data and not self.unlike_rules:
+            self.unlike_rules = any(mark in data for mark in _UNLIKE_RULES)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _csv_block_bytes(body: IO[bytes]) -> int:

@@ -101,3 +101,105 @@ def test_timestamps_with_a_zone_become_utc():
     array = pa.array([instant], pa.timestamp("ns", tz="Europe/Paris"))
     expected = convert_column(["2024-01-02T03:04:05+00:00"], column, 0)
     assert same(convert_arrow(array, column, 0), expected)
+
+
+# ---- typed reading (Arrow's CSV reader on CSV bodies) -----------------------------------------
+
+TYPED = [Column("f64", "Float64"), Column("f32", "Float32"), Column("i32", "Int32"), Column("i64", "Int64"), Column("flag", "Boolean")]
+
+
+def _csv(names, rows) -> bytes:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(names)
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def _columns(batches, schema):
+    """Every batch converted and joined per column; the error if one is refused."""
+    def run():
+        parts = [[convert_arrow(batch.column(c.name), c, first) for c in schema] for first, batch in _numbered(batches)]
+        return [np.concatenate([p[i] for p in parts]) if parts else None for i in range(len(schema))]
+    return outcome(run)
+
+
+def _numbered(batches):
+    first = 0
+    for batch in batches:
+        yield first, batch
+        first += batch.num_rows
+
+
+def _same_columns(a, b) -> bool:
+    if isinstance(a, RequestError) or isinstance(b, RequestError):
+        return isinstance(a, RequestError) and isinstance(b, RequestError) and a.message == b.message
+    return all(x is None and y is None or same(x, y) for x, y in zip(a, b, strict=True))
+
+
+def _typed_and_text(body: bytes, schema):
+    import io
+
+    from byom_scorer import formats
+
+    typed = _columns(formats.read_batches(formats.CSV, io.BytesIO(body), schema), schema)
+    text = _columns(formats._text_csv_batches(io.BytesIO(body), schema, 0), schema)
+    return typed, text
+
+
+@pytest.mark.parametrize("column", TYPED, ids=[c.type for c in TYPED])
+def test_csv_cells_read_typed_convert_as_the_text_path_does(column):
+    """Arrow's typed reading of CSV cells against the text path (which the tests above hold to
+    the JSON rules): the same columns bit for bit, or the same 400."""
+    rng = random.Random(column.type + "csv")
+    words = [w for w in WORDS if "\n" not in w and "\u2028" not in w]
+    cases = [[word] for word in words] + [[word.upper()] for word in words] + [[f" {w}"] for w in ("1", "true", "NA")]
+    cases += [[repr(v) for v in EDGE_FLOATS], [str(v) for v in EDGE_INTS], ["0X1f"], ["NaN(x)", "1"], ["1", "nAn"]]
+    cases += [[rng.choice(words) for _ in range(rng.randint(1, 12))] for _ in range(300)]
+    for values in cases:
+        body = _csv([column.name], [[v] for v in values])
+        typed, text = _typed_and_text(body, [column])
+        assert _same_columns(typed, text), (column, values, typed, text)
+
+
+def test_csv_typed_reading_keeps_row_numbers_and_text_columns_when_it_hands_over_mid_body(monkeypatch):
+    from byom_scorer import formats
+
+    monkeypatch.setattr(formats, "BATCH_ROWS", 1000)
+    monkeypatch.setattr(formats, "WHOLE_CSV_BYTES", 0)  # block by block, as for a large body
+    monkeypatch.setattr(formats, "CSV_BLOCK_BYTES", 16 * 1024)
+    schema = [*TYPED, Column("name", "String"), Column("when", "Time64")]
+    rng = random.Random(11)
+    rows = [[repr(rng.normalvariate(0, 1)), "1.5", str(rng.randint(-5, 5)), "007", rng.choice(["true", "F", "1"]),
+             rng.choice(["a", "", "NA", "0x1"]), "2024-01-02T03:04:05Z"] for _ in range(20_000)]
+    names = [c.name for c in schema]
+    typed, text = _typed_and_text(_csv(names, rows), schema)
+    assert not isinstance(typed, RequestError) and _same_columns(typed, text)
+    for late, value, column in ((15_000, "1_000", 3), (12_345, "0x10", 2), (17_000, "nan(2)", 0), (19_999, "", 2)):
+        changed = [list(row) for row in rows]
+        changed[late][column] = value
+        typed, text = _typed_and_text(_csv(names, changed), schema)
+        assert _same_columns(typed, text), (value, typed, text)
+    changed = [list(row) for row in rows]
+    changed[18_500][3] = "lots"
+    typed, _ = _typed_and_text(_csv(names, changed), schema)
+    assert isinstance(typed, RequestError) and "row 18500 column 'i64'" in typed.message
+
+
+def test_a_plain_numeric_csv_is_read_typed_without_the_text_path(monkeypatch):
+    import io
+
+    from byom_scorer import formats
+
+    def no_text(*args):
+        raise AssertionError("the text path read a plain numeric body")
+
+    monkeypatch.setattr(formats, "_text_csv_batches", no_text)
+    body = _csv([c.name for c in TYPED], [["1.5", "NA", "-3", "9007199254740993", "yes"], ["-0.0", "3e38", "0", "7", "F"]])
+    batches = list(formats.read_batches(formats.CSV, io.BytesIO(body), TYPED))
+    assert [str(batches[0].column(c.name).type) for c in TYPED] == ["double", "double", "int32", "int64", "bool"]
+    columns = _columns(batches, TYPED)
+    assert columns[3].tolist() == [9007199254740993, 7] and columns[4].tolist() == [True, False]
