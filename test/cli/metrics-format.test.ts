@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { instantOption, periodOption, sparkline } from "../../client/cli/commands/metrics.ts";
+import { instantOption, periodOption, sparkline } from "../../client/cli/charts.ts";
 
 describe("byom deployments metrics, formatting", () => {
   it("draws a block per value from 0 to the series' maximum, blank where there was no data", () => {
@@ -11,20 +11,31 @@ describe("byom deployments metrics, formatting", () => {
 
   it("shows a long series by the maxima of its groups, within the width", () => {
     const values = Array.from({ length: 1440 }, (_, i) => (i === 700 ? 100 : 1));
-    const line = sparkline(values, 60);
+    const line = sparkline(values, { width: 60 });
     expect(line).toHaveLength(60);
     expect([...line].filter((c) => c === "█")).toHaveLength(1);
   });
 
   it("takes times ago and durations as well as instants and seconds", () => {
     const now = Date.parse("2026-12-02T12:00:00Z");
-    expect(instantOption("90m", "from", now)).toBe("2026-12-02T10:30:00.000Z");
-    expect(instantOption("2d", "from", now)).toBe("2026-11-30T12:00:00.000Z");
-    expect(instantOption("2026-12-01T00:00:00Z", "from", now)).toBe("2026-12-01T00:00:00Z");
-    expect(instantOption(undefined, "from", now)).toBeUndefined();
-    expect(() => instantOption("yesterday", "from", now)).toThrow(/--from takes an RFC 3339 instant/);
-    expect(periodOption("5m")).toBe(300);
-    expect(periodOption("3600")).toBe(3600);
-    expect(() => periodOption("often")).toThrow(/--period takes seconds/);
+    expect(instantOption("90m", "from", "deployments metrics", now)).toBe("2026-12-02T10:30:00.000Z");
+    expect(instantOption("2d", "from", "deployments metrics", now)).toBe("2026-11-30T12:00:00.000Z");
+    expect(instantOption("2026-12-01T00:00:00Z", "from", "deployments metrics", now)).toBe(
+      "2026-12-01T00:00:00Z",
+    );
+    expect(instantOption(undefined, "from", "deployments metrics", now)).toBeUndefined();
+    expect(() => instantOption("yesterday", "from", "deployments metrics", now)).toThrow(
+      /--from takes an RFC 3339 instant/,
+    );
+    expect(periodOption("5m", "deployments metrics")).toBe(300);
+    expect(periodOption("3600", "deployments metrics")).toBe(3600);
+    expect(() => periodOption("often", "deployments metrics")).toThrow(/--period takes seconds/);
+  });
+});
+
+describe("drift bins", () => {
+  it("scale two sparklines to one maximum, so baseline and now read alike", () => {
+    expect(sparkline([1, 2], { max: 4 })).toBe("▃▅");
+    expect(sparkline([4, 0], { max: 4 })).toBe("█▁");
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { ResponseOf } from "../../api-client.ts";
 import { ClientError, UsageError } from "../../errors.ts";
 import type { RouteOf } from "../../operations.ts";
+import { instantOption, sparkline } from "../charts.ts";
 import { defineCommand } from "../command.ts";
 import { bold, dim, type Output, red } from "../output.ts";
 import { parseModelVersion, resolveDeploymentId } from "./deployments.ts";
@@ -10,17 +11,6 @@ import { projectOption, resolveProjectId } from "./resolve.ts";
 
 type DriftReport = ResponseOf<RouteOf<"getDeploymentDrift">>;
 type TargetReport = DriftReport["targets"][number];
-
-const SPARKS = "▁▂▃▄▅▆▇█";
-
-/** Bin shares as a sparkline, scaled to the largest share of either side so both read alike. */
-export function sparkline(values: readonly number[], max: number): string {
-  return values
-    .map(
-      (v) => SPARKS[Math.min(SPARKS.length - 1, Math.round((max === 0 ? 0 : v / max) * (SPARKS.length - 1)))],
-    )
-    .join("");
-}
 
 /** PSI as a bar of up to 10 cells, full at twice the threshold. */
 export function psiBar(psi: number | null, threshold: number): string {
@@ -50,13 +40,12 @@ function renderTarget(out: Output, target: TargetReport, stdout: NodeJS.WriteStr
       header: "BINS baseline → now",
       value: (c) => {
         const max = Math.max(...c.bins.map((b) => Math.max(b.baseline, b.current)));
-        return `${sparkline(
-          c.bins.map((b) => b.baseline),
-          max,
-        )} → ${sparkline(
-          c.bins.map((b) => b.current),
-          max,
-        )}`;
+        const bins = (side: "baseline" | "current") =>
+          sparkline(
+            c.bins.map((b) => b[side]),
+            { max },
+          );
+        return `${bins("baseline")} → ${bins("current")}`;
       },
     },
     { header: "DRIFTED", value: (c) => (c.drifted ? red(stdout, "yes") : "no") },
@@ -78,18 +67,22 @@ export const deploymentsDrift = defineCommand({
     ...projectOption,
     from: {
       type: "string",
-      placeholder: "time",
-      description: "Window start, ISO 8601 (default: 7 days ago)",
+      placeholder: "instant|ago",
+      description: "Window start: RFC 3339 or a time ago (2d); default 7 days ago",
     },
-    to: { type: "string", placeholder: "time", description: "Window end, ISO 8601 (default: now)" },
+    to: {
+      type: "string",
+      placeholder: "instant|ago",
+      description: "Window end: RFC 3339 or a time ago; default now",
+    },
   },
   examples: ["byom deployments drift churn-v1 --project fraud --from 2026-12-01T00:00:00Z"],
   async run(ctx) {
     const client = ctx.client();
     const projectId = await resolveProjectId(client, ctx.required("project"));
     const deploymentId = await resolveDeploymentId(client, projectId, ctx.positionals[0] as string);
-    const from = ctx.string("from");
-    const to = ctx.string("to");
+    const from = instantOption(ctx.string("from"), "from", "deployments drift");
+    const to = instantOption(ctx.string("to"), "to", "deployments drift");
     const report = await client.call("getDeploymentDrift", {
       params: { projectId, deploymentId },
       query: { ...(from ? { from } : {}), ...(to ? { to } : {}) },

@@ -1,6 +1,6 @@
 import type { ResponseOf } from "../../api-client.ts";
-import { UsageError } from "../../errors.ts";
 import type { RouteOf } from "../../operations.ts";
+import { instantOption, periodOption, sparkline } from "../charts.ts";
 import { defineCommand } from "../command.ts";
 import type { Output } from "../output.ts";
 import { resolveDeploymentId } from "./deployments.ts";
@@ -8,57 +8,6 @@ import { projectOption, resolveProjectId } from "./resolve.ts";
 
 type Metrics = ResponseOf<RouteOf<"getDeploymentMetrics">>;
 type Traffic = Metrics["deployment"];
-
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-const DURATION = /^(\d+)([smhd])$/;
-const BLOCKS = "▁▂▃▄▅▆▇█";
-/** A sparkline is at most this many characters: longer series are shown by their groups' maxima. */
-const SPARK_WIDTH = 60;
-
-/** `--from 6h` (six hours ago) or an RFC 3339 instant, as the API takes it. */
-export function instantOption(value: string | undefined, name: string, now = Date.now()): string | undefined {
-  if (value === undefined) return undefined;
-  const relative = DURATION.exec(value);
-  if (relative)
-    return new Date(now - Number(relative[1]) * (UNITS[relative[2] as string] ?? 1) * 1000).toISOString();
-  if (Number.isNaN(Date.parse(value)))
-    throw new UsageError(
-      `--${name} takes an RFC 3339 instant (2026-12-02T10:00:00Z) or a time ago (90m, 6h, 2d), not '${value}'.`,
-      "deployments metrics",
-    );
-  return value;
-}
-
-/** `--period 300` or `5m`. */
-export function periodOption(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const relative = DURATION.exec(value);
-  const seconds = relative ? Number(relative[1]) * (UNITS[relative[2] as string] ?? 1) : Number(value);
-  if (!Number.isInteger(seconds))
-    throw new UsageError(
-      `--period takes seconds (300) or a duration (5m, 1h), not '${value}'.`,
-      "deployments metrics",
-    );
-  return seconds;
-}
-
-/** A unicode block per value, scaled from 0 to the series' maximum; a blank where there was no data. */
-export function sparkline(values: readonly (number | null)[], width = SPARK_WIDTH): string {
-  const groups = Math.ceil(values.length / width) || 1;
-  const points: (number | null)[] = [];
-  for (let i = 0; i < values.length; i += groups) {
-    const group = values.slice(i, i + groups).filter((v): v is number => v !== null);
-    points.push(group.length ? Math.max(...group) : null);
-  }
-  const max = Math.max(0, ...points.filter((v): v is number => v !== null));
-  return points
-    .map((v) => {
-      if (v === null) return " ";
-      if (max === 0) return BLOCKS[0];
-      return BLOCKS[Math.min(BLOCKS.length - 1, Math.floor((v / max) * (BLOCKS.length - 1) + 0.5))];
-    })
-    .join("");
-}
 
 const number = (value: number | null | undefined, digits = 0) =>
   value === null || value === undefined ? "-" : value.toFixed(digits);
@@ -158,9 +107,9 @@ export const deploymentsMetrics = defineCommand({
     const projectId = await resolveProjectId(client, ctx.required("project"));
     const deploymentId = await resolveDeploymentId(client, projectId, ctx.positionals[0] as string);
     const query = {
-      from: instantOption(ctx.string("from"), "from"),
-      to: instantOption(ctx.string("to"), "to"),
-      period: periodOption(ctx.string("period")),
+      from: instantOption(ctx.string("from"), "from", "deployments metrics"),
+      to: instantOption(ctx.string("to"), "to", "deployments metrics"),
+      period: periodOption(ctx.string("period"), "deployments metrics"),
     };
     const metrics = await client.call("getDeploymentMetrics", { params: { projectId, deploymentId }, query });
     ctx.out.result(metrics, () => render(ctx.out, metrics));
