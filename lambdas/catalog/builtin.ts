@@ -69,7 +69,8 @@ export interface SettableEnv {
  * Features that live in a runtime's own code (docs/catalog.md, Capabilities): a deployment that
  * needs one from a runtime without it is refused (409 MISSING_CAPABILITY), never served without.
  * passphrase: checks BYOM_PASSPHRASE_HASH; shadow: a champion mirroring to BYOM_SHADOW_URL;
- * metrics: GET /metrics; capture: records requests and answers; columnar: column-oriented bodies;
+ * metrics: per-request metric lines (docs/monitoring.md); capture: writes a sample of requests and
+ * answers to BYOM_CAPTURE_URI; columnar: column-oriented bodies;
  * v2: the Open Inference (V2) protocol.
  */
 export const RUNTIME_CAPABILITIES = ["passphrase", "shadow", "metrics", "capture", "columnar", "v2"] as const;
@@ -120,7 +121,14 @@ const PYTHON_RUNTIME_SETTINGS: readonly SettableEnv[] = [
  * What Byom's Python scorer (runtime-images/python/byom_scorer) implements today. metrics and
  * capture are named for entries whose images serve them; no built-in does yet.
  */
-const PYTHON_RUNTIME_CAPABILITIES: readonly RuntimeCapability[] = ["passphrase", "shadow", "columnar", "v2"];
+const PYTHON_RUNTIME_CAPABILITIES: readonly RuntimeCapability[] = [
+  "passphrase",
+  "shadow",
+  "metrics",
+  "capture",
+  "columnar",
+  "v2",
+];
 
 export const BUILTIN_CATALOG = {
   artifactTypes: [

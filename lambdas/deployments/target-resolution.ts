@@ -65,6 +65,8 @@ export interface ImageState {
 /** What a deployment asks of its runtimes beyond scoring (docs/catalog.md, Capabilities). */
 export interface DeploymentNeeds {
   readonly securityMode: "none" | "passphrase";
+  /** The deployment captures requests (capture.samplePercent > 0). @default false */
+  readonly capture?: boolean;
 }
 
 export class MissingCapabilityError extends ConflictError {
@@ -318,7 +320,8 @@ function checkRunnable(composition: Composition, label: string, path: string): v
 
 /**
  * A runtime must implement what the deployment relies on: a passphrase check (else the endpoint
- * would be open) and, for a champion, mirroring shadow copies. On AWS the entries' images must
+ * would be open), for a champion mirroring shadow copies, and capture when it is on (else the
+ * captured data would silently stay empty). On AWS the entries' images must
  * also be in this account's ECR (imported: READY).
  */
 function checkCapabilities(
@@ -331,6 +334,7 @@ function checkCapabilities(
   if (needs.securityMode === "passphrase")
     needed.push(["passphrase", "the deployment is protected by a passphrase"]);
   if (needs.role === "champion") needed.push(["shadow", "a champion mirrors its requests to the challenger"]);
+  if (needs.capture) needed.push(["capture", "the deployment captures a share of its requests"]);
   const missing = needed.filter(([capability]) => !composition.capabilities.includes(capability));
   if (missing.length > 0) {
     throw new MissingCapabilityError(

@@ -147,4 +147,26 @@ describe("capabilities", () => {
       expect.objectContaining({ capability: "shadow", path: "body.targets.0.runtime" }),
     ]);
   });
+
+  it("capture on a runtime that cannot capture (the MOJO one) is 409, never a silently empty capture", async () => {
+    const { BUILTIN_CATALOG } = await import("#lambdas/catalog/builtin.ts");
+    const runtime = (name: string) => BUILTIN_CATALOG.runtimes.find((r) => r.name === name);
+    const mojo = runtime("h2o3-mojo-runtime");
+    composition = { ...original, runtime: "h2o3-mojo-runtime", capabilities: mojo?.capabilities ?? [] };
+    const asked = [{ modelId: "mdl-1", version: 1 }];
+    const response = errorResponse(
+      await resolveTargets(reader, "prj-x", "single", asked, { securityMode: "none", capture: true }).catch(
+        (e) => e,
+      ),
+    );
+    expect(response.statusCode).toBe(409);
+    const { error } = JSON.parse(response.body);
+    expect(error.code).toBe("MISSING_CAPABILITY");
+    expect(error.details).toEqual([expect.objectContaining({ capability: "capture" })]);
+    // Without capture the same target resolves, and the built-in Python runtimes declare it.
+    await expect(
+      resolveTargets(reader, "prj-x", "single", asked, { securityMode: "none" }),
+    ).resolves.toHaveLength(1);
+    expect(runtime("python-tabular-runtime")?.capabilities).toContain("capture");
+  });
 });

@@ -125,10 +125,12 @@ export async function createDeployment(
   await authorize(caller, projectId, "editor");
   if (input.security.mode === "none" && !unauthenticatedScoringAllowed())
     throw new UnauthenticatedScoringRefusedError();
+  const capture = captureOf(input.capture);
   const targets = withSecretNames(
     input.targets,
     await resolveTargets(registryReader, projectId, input.mode, input.targets, {
       securityMode: input.security.mode,
+      capture: capture.samplePercent > 0,
     }),
   );
   checkAlbQuotas(await albInUse(), albUseOfTargets(input.mode, targets.length));
@@ -145,7 +147,7 @@ export async function createDeployment(
       input.security.mode === "passphrase"
         ? { mode: "passphrase", passphraseHash: await hashPassphrase(input.security.passphrase) }
         : { mode: "none" },
-    capture: captureOf(input.capture),
+    capture,
     status: "PENDING",
     failureReason: null,
     endpointUrl: null,
@@ -217,6 +219,7 @@ export async function updateDeployment(
     asked,
     await resolveTargets(registryReader, projectId, record.mode, asked, {
       securityMode: record.security.mode,
+      capture: capture.samplePercent > 0,
     }),
   );
   if (record.status === "DELETING" || record.status === "DELETED") {

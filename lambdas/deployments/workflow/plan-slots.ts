@@ -56,6 +56,7 @@ export async function prepare(
   const targets = (
     await resolveTargets(reader, input.projectId, record.mode, record.targets, {
       securityMode: record.security.mode,
+      capture: capturePercent > 0,
     })
   ).map((t) => (capturePercent > 0 ? { ...t, capturePercent } : t));
   const unused = [...record.slots];
