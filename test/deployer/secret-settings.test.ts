@@ -15,6 +15,8 @@ vi.mock("#lambdas/deployments/target-resolution.ts", () => ({
   resolveTargets: async () => [{ secretEnv: ["ACME_TOKEN"] }],
 }));
 vi.mock("#lambdas/deployments/deployments-repository.ts", () => ({
+  // No other deployment holds load-balancer rules (the ALB quota check lists them).
+  listAllDeployments: async () => ({ items: [], nextCursor: null }),
   putNewDeployment: async (record: Record<string, unknown>) => {
     written.push(record);
   },

@@ -12,6 +12,8 @@ const written: unknown[] = [];
 vi.mock("#lambdas/projects/access.ts", () => ({ authorize: async () => ({ role: "editor" }) }));
 vi.mock("#lambdas/deployments/target-resolution.ts", () => ({ resolveTargets: async () => [] }));
 vi.mock("#lambdas/deployments/deployments-repository.ts", () => ({
+  // No other deployment holds load-balancer rules (the ALB quota check lists them).
+  listAllDeployments: async () => ({ items: [], nextCursor: null }),
   putNewDeployment: async (record: unknown) => {
     written.push(record);
   },
