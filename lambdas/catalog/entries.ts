@@ -65,6 +65,8 @@ const capabilities = z
   .array(z.enum(RUNTIME_CAPABILITIES))
   .max(RUNTIME_CAPABILITIES.length)
   .refine((list) => new Set(list).size === list.length, "each capability once")
+  // The refine's rule, stated in the document too (JSON Schema's own keyword for it).
+  .meta({ uniqueItems: true })
   .optional()
   .describe(
     "What the image implements beyond GET /model/schema and POST /model/score: passphrase, shadow, metrics, capture, columnar, v2 (docs/catalog.md)",
