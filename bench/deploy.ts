@@ -13,7 +13,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "#local/processes.ts";
 import { deployModels, dropModel, score } from "../test/support/deployer.ts";
-import { REPO_ROOT, startTestPlatform } from "../test/support/platform.ts";
+import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../test/support/platform.ts";
 
 const RUNS = Number(process.env.BENCH_DEPLOY_RUNS ?? 3);
 const TARGET_SECONDS = 15;
@@ -50,23 +50,7 @@ async function main(): Promise<void> {
       const name = `bench-${i}`;
       const started = performance.now();
       await dropModel(platform, projectId, name, models.v1);
-      const experimentId = await waitFor(
-        "the dropped model to be READY",
-        async () => {
-          const list = await api.call("GET", `/v1/projects/${projectId}/experiments?limit=100`);
-          const experiment = list.body.items.find((e: { name: string }) => e.name === name);
-          if (!experiment) return undefined;
-          const artifacts = await api.call(
-            "GET",
-            `/v1/projects/${projectId}/experiments/${experiment.experimentId}/artifacts`,
-          );
-          return artifacts.body.items.some((a: { status: string }) => a.status === "READY")
-            ? (experiment.experimentId as string)
-            : undefined;
-        },
-        60_000,
-        25,
-      );
+      const experimentId = await readyExperiment(api, projectId, name);
       const ingested = performance.now();
       const version = await api.call("POST", `/v1/projects/${projectId}/models/${modelId}/versions`, {
         experimentId,
@@ -253,23 +237,7 @@ async function replicasMain(): Promise<void> {
       const name = `replicas-${replicas}`;
       const started = performance.now();
       await dropModel(platform, projectId, name, models.v1);
-      const experimentId = await waitFor(
-        "the dropped model to be READY",
-        async () => {
-          const list = await api.call("GET", `/v1/projects/${projectId}/experiments?limit=100`);
-          const experiment = list.body.items.find((e: { name: string }) => e.name === name);
-          if (!experiment) return undefined;
-          const artifacts = await api.call(
-            "GET",
-            `/v1/projects/${projectId}/experiments/${experiment.experimentId}/artifacts`,
-          );
-          return artifacts.body.items.some((a: { status: string }) => a.status === "READY")
-            ? (experiment.experimentId as string)
-            : undefined;
-        },
-        60_000,
-        25,
-      );
+      const experimentId = await readyExperiment(api, projectId, name);
       const version = await api.call("POST", `/v1/projects/${projectId}/models/${modelId}/versions`, {
         experimentId,
       });
@@ -425,3 +393,24 @@ function writeReplicasSection(runs: readonly ReplicaRun[], kill: KillRun | undef
 
 if (process.argv.includes("--replicas")) await replicasMain();
 else await main();
+
+/** Polls until the experiment `name` (a model just dropped) has a READY artifact; its id. */
+function readyExperiment(api: TestPlatform["api"], projectId: string, name: string): Promise<string> {
+  return waitFor(
+    "the dropped model to be READY",
+    async () => {
+      const list = await api.call("GET", `/v1/projects/${projectId}/experiments?limit=100`);
+      const experiment = list.body.items.find((e: { name: string }) => e.name === name);
+      if (!experiment) return undefined;
+      const artifacts = await api.call(
+        "GET",
+        `/v1/projects/${projectId}/experiments/${experiment.experimentId}/artifacts`,
+      );
+      return artifacts.body.items.some((a: { status: string }) => a.status === "READY")
+        ? (experiment.experimentId as string)
+        : undefined;
+    },
+    60_000,
+    25,
+  );
+}
