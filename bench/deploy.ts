@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "#local/processes.ts";
-import { deployModels, dropModel, score } from "../test/support/deployer.ts";
+import { deployModels, dropModel, score } from "../test/support/deployments.ts";
 import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../test/support/platform.ts";
 
 const RUNS = Number(process.env.BENCH_DEPLOY_RUNS ?? 3);

@@ -11,7 +11,7 @@ import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFil
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "#local/processes.ts";
-import { putMultipart } from "../client/upload.ts";
+import { putMultipart } from "../client/s3-transfer.ts";
 import { mlflowZips } from "../test/support/artifacts.ts";
 import { apiClient, REPO_ROOT, startTestPlatform } from "../test/support/platform.ts";
 

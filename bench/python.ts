@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { run } from "#local/processes.ts";
 import { ensurePythonEnv } from "#local/python-env.ts";
 import { runCli } from "../test/support/cli.ts";
-import { deployModels } from "../test/support/deployer.ts";
+import { deployModels } from "../test/support/deployments.ts";
 import { startMlflowServer } from "../test/support/mlflow-server.ts";
 import { REPO_ROOT, startTestPlatform } from "../test/support/platform.ts";
 import { buildSdkWheel, SDK_DIR } from "../test/support/python-sdk.ts";

@@ -47,7 +47,7 @@ export function localProcessorTaskDefinitions(processors: readonly string[]) {
 }
 
 /**
- * The deployer's infrastructure port in local mode: target groups and rules live in the local
+ * The serving workflows' infrastructure port in local mode: target groups and rules live in the local
  * router, services are supervised runtime processes, processor tasks are processes run to exit.
  */
 interface ServiceSpec {
@@ -395,7 +395,7 @@ export class LocalServing
 
   /**
    * Local mode runs every process as the same user on one folder: the slot's "access point" is a
-   * name for its directory, and nothing confines a process to it (docs/deployer.md, Local mode).
+   * name for its directory, and nothing confines a process to it (docs/deployments.md, Local mode).
    */
   async createSlotVolume(_deploymentId: string, slot: Slot): Promise<SlotVolume> {
     return { accessPointId: `fsap-local-${slot.slotId}` };

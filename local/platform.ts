@@ -4,12 +4,12 @@ import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { REPO_ROOT } from "#cdk/paths.ts";
-import { type LocalDeployer, startDeployer } from "./deployer.ts";
 import { newEmulatorCredentials } from "./emulator-guard.ts";
 import { dataDirs, ensureTable, LOCAL_REGION, startDynamo, startS3 } from "./emulators.ts";
 import { createGateway } from "./gateway.ts";
 import { LocalIngestQueue, type LocalQueue, localJobQueue } from "./ingest-queue.ts";
 import { localMetricsDir } from "./local-serving.ts";
+import { type LocalServingWorkflows, startServingWorkflows } from "./serving-workflows.ts";
 import { addLocalUser, localPrincipal, TokenVerifier } from "./tokens.ts";
 
 export const LOCAL_TABLE = "byom";
@@ -47,7 +47,7 @@ export interface Platform {
   readonly config: LocalConfig;
   readonly ingestQueue: LocalIngestQueue;
   readonly jobQueue: LocalQueue;
-  readonly deployer: LocalDeployer;
+  readonly servingWorkflows: LocalServingWorkflows;
   stop(): Promise<void>;
 }
 
@@ -67,7 +67,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const dynamo = await startDynamo(dirs.dynamo, options.dynamoPort, credentials);
   const ingestQueue = new LocalIngestQueue(home, LOCAL_BUCKET, REPO_ROOT);
   const s3 = await startS3(dirs.s3, options.s3Port, LOCAL_BUCKET, ingestQueue.onObjectEvent, credentials);
-  const deployer = await startDeployer({
+  const servingWorkflows = await startServingWorkflows({
     home,
     repoRoot: REPO_ROOT,
     scoringPort: options.scoringPort,
@@ -90,7 +90,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     MLFLOW_ALLOWED_HOSTS: ["localhost", "127.0.0.1", "::1", process.env.BYOM_MLFLOW_ALLOWED_HOSTS ?? ""]
       .filter(Boolean)
       .join(","),
-    ...deployer.env,
+    ...servingWorkflows.env,
     // The metrics API reads the runtimes' metric lines here (docs/monitoring.md).
     METRICS_DIR: localMetricsDir(home),
   });
@@ -110,7 +110,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   const config: LocalConfig = {
     apiUrl: `http://127.0.0.1:${apiPort}`,
-    scoringUrl: deployer.scoringUrl,
+    scoringUrl: servingWorkflows.scoringUrl,
     s3Endpoint: s3.endpoint,
     dynamodbEndpoint: dynamo.endpoint,
     bucket: LOCAL_BUCKET,
@@ -123,17 +123,17 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   chmodSync(join(home, "local.json"), 0o600);
   ingestQueue.kick();
   jobQueue.kick();
-  deployer.startMonitor();
+  servingWorkflows.startMonitor();
 
   return {
     config,
     ingestQueue,
     jobQueue,
-    deployer,
+    servingWorkflows,
     stop: async () => {
       await new Promise<void>((done) => gateway.close(() => done()));
       gateway.closeAllConnections();
-      await deployer.stop();
+      await servingWorkflows.stop();
       await jobQueue.whenIdle();
       await ingestQueue.whenIdle();
       await s3.close();

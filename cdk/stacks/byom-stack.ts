@@ -11,7 +11,6 @@ import { ArtifactBucket } from "../constructs/artifact-bucket.ts";
 import { CatalogImages } from "../constructs/catalog-images.ts";
 import { CatalogSeed } from "../constructs/catalog-seed.ts";
 import { ContainerImages } from "../constructs/container-images.ts";
-import { Deployer } from "../constructs/deployer.ts";
 import { IngestPipeline } from "../constructs/ingest-pipeline.ts";
 import { JobWorker } from "../constructs/job-worker.ts";
 import { LogBucket } from "../constructs/log-bucket.ts";
@@ -20,6 +19,7 @@ import { Network } from "../constructs/network.ts";
 import { RegistryApi } from "../constructs/registry-api.ts";
 import { RegistryTable } from "../constructs/registry-table.ts";
 import { ScoringCluster } from "../constructs/scoring-cluster.ts";
+import { ServingWorkflows } from "../constructs/serving-workflows.ts";
 import { ROUTES } from "../routes.ts";
 
 export interface ByomStackProps extends StackProps {
@@ -79,7 +79,7 @@ export class ByomStack extends Stack {
   public readonly api: RegistryApi;
   public readonly ingest: IngestPipeline;
   public readonly catalogSeed: CatalogSeed;
-  public readonly deployer: Deployer;
+  public readonly servingWorkflows: ServingWorkflows;
 
   constructor(scope: Construct, id: string, props: ByomStackProps = {}) {
     super(scope, id, { description: "Byom: bring your own model (registry, ingest, scoring)", ...props });
@@ -170,7 +170,9 @@ export class ByomStack extends Stack {
 
     this.acknowledgeFindings();
 
-    this.deployer = new Deployer(this, "Deployer", {
+    // The id stays "Deployer" (its old name): renaming it would change every logical ID under it and
+    // make an upgrade replace the running workflows, roles and step functions.
+    this.servingWorkflows = new ServingWorkflows(this, "Deployer", {
       table: this.table.table,
       bucket: this.artifacts.bucket,
       vpc: this.network.vpc,
@@ -192,9 +194,9 @@ export class ByomStack extends Stack {
 
     // The deployer's steps (Byom's code, in the VPC): EFS (Deployer), AWS APIs through the
     // endpoints, DynamoDB, and runtime tasks' scorer API to verify a new slot before traffic moves.
-    this.network.allowAwsServicesFrom(this.deployer.securityGroup);
-    this.network.allowDynamoDbFrom(this.deployer.securityGroup);
-    this.deployer.securityGroup.addEgressRule(
+    this.network.allowAwsServicesFrom(this.servingWorkflows.securityGroup);
+    this.network.allowDynamoDbFrom(this.servingWorkflows.securityGroup);
+    this.servingWorkflows.securityGroup.addEgressRule(
       this.scoring.runtimeSecurityGroup,
       Port.tcp(RUNTIME_PORT),
       "Verify a new runtime's sample request",

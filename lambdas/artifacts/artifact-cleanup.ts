@@ -1,5 +1,5 @@
 import { logger } from "#lambdas/shared/logger.ts";
-import { abortMultipartUpload, deleteObjects } from "./artifact-store.ts";
+import { abortMultipartUpload, deleteObjects } from "./artifact-objects.ts";
 import {
   type ArtifactRecord,
   deleteArtifactRecords,

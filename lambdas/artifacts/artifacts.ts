@@ -16,7 +16,7 @@ import {
   presignPut,
   presignUploadPart,
   startMultipartUpload,
-} from "./artifact-store.ts";
+} from "./artifact-objects.ts";
 import {
   type ArtifactRecord,
   type ArtifactRef,

@@ -1,6 +1,6 @@
 import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/job-runner.ts";
 import { ConflictError, ValidationFailedError } from "#lambdas/shared/errors.ts";
-import { completeMultipartUpload, headObject } from "./artifact-store.ts";
+import { completeMultipartUpload, headObject } from "./artifact-objects.ts";
 import { artifactView, findArtifact } from "./artifacts.ts";
 import type { ArtifactRef } from "./artifacts-repository.ts";
 

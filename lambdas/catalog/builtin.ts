@@ -54,7 +54,7 @@ export interface ArtifactProcessorEntry extends ImageFields {
 
 /**
  * An environment variable a deployment target may set for its runtime (`env` of a target,
- * docs/deployer.md): the value must match `pattern` (anchored) or be one of `allowed`. A secret
+ * docs/deployments.md): the value must match `pattern` (anchored) or be one of `allowed`. A secret
  * setting is never shown by GET and reaches an AWS task through Secrets Manager.
  */
 export interface SettableEnv {

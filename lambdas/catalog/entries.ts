@@ -88,7 +88,7 @@ const compiles = (pattern: string) => {
   }
 };
 
-/** A variable deployments may set (docs/deployer.md): a pattern or a list of allowed values. */
+/** A variable deployments may set (docs/deployments.md): a pattern or a list of allowed values. */
 const settableEnvSchema = z
   .strictObject({
     name: z.string().regex(ENV_NAME, "environment variable names are [A-Za-z_][A-Za-z0-9_]*").max(128),

@@ -4,7 +4,7 @@ import { optionalEnv } from "#lambdas/shared/env.ts";
 import { ConflictError } from "#lambdas/shared/errors.ts";
 
 /**
- * Elastic Load Balancing's quotas that deployments use up (docs/deployer.md, Load balancer quotas):
+ * Elastic Load Balancing's quotas that deployments use up (docs/deployments.md, Load balancer quotas):
  * listener rules per Application Load Balancer (default rules not counted) and target groups per
  * Application Load Balancer. Both are adjustable in Service Quotas; the CDK context values tell
  * the API an account's raised ones.

@@ -1,7 +1,7 @@
 import { ValidationFailedError } from "#lambdas/shared/errors.ts";
 
 /**
- * What a deployment target may ask for: task size and replica bounds (docs/deployer.md, Capacity).
+ * What a deployment target may ask for: task size and replica bounds (docs/deployments.md, Capacity).
  * The API checks a request with these rules before anything starts; the AWS adapter sizes the
  * Fargate task and its autoscaling from them.
  */

@@ -32,7 +32,7 @@ export interface TargetSpec {
   readonly processor?: string | undefined;
   readonly weight?: number | undefined;
   readonly role?: TargetRole | undefined;
-  /** Runtime settings the runtime's catalog entry declares settable (docs/deployer.md). */
+  /** Runtime settings the runtime's catalog entry declares settable (docs/deployments.md). */
   readonly env?: Readonly<Record<string, string>> | undefined;
   /**
    * Stored, never shown: which names of `env` are secret, so that GET answers "***" for them

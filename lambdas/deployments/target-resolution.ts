@@ -81,7 +81,7 @@ export class ContainerEngineRequiredError extends ConflictError {
   override readonly code = "CONTAINER_ENGINE_REQUIRED";
 }
 
-/** `none` in local mode (local/deployer.ts): only the built-in images run, as processes. */
+/** `none` in local mode (local/serving-workflows.ts): only the built-in images run, as processes. */
 const containerEngine = () => optionalEnv("CONTAINER_ENGINE" satisfies StepSetting, "ecs");
 
 export class SchemaUnknownError extends ConflictError {

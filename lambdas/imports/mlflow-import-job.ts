@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { StreamingObjectWriter } from "#lambdas/artifacts/artifact-store.ts";
+import { StreamingObjectWriter } from "#lambdas/artifacts/artifact-objects.ts";
 import { type ArtifactView, artifactView, createInternalArtifact } from "#lambdas/artifacts/artifacts.ts";
 import { failUpload, getArtifact, setUploadedObject } from "#lambdas/artifacts/artifacts-repository.ts";
 import {

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { headObject, type ObjectHead, readRange } from "#lambdas/artifacts/artifact-store.ts";
+import { headObject, type ObjectHead, readRange } from "#lambdas/artifacts/artifact-objects.ts";
 import {
   type ArtifactRecord,
   type ArtifactRef,

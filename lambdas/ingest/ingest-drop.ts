@@ -1,4 +1,4 @@
-import { copyObject, headObject } from "#lambdas/artifacts/artifact-store.ts";
+import { copyObject, headObject } from "#lambdas/artifacts/artifact-objects.ts";
 import { createInternalArtifact } from "#lambdas/artifacts/artifacts.ts";
 import { createExperimentRecord } from "#lambdas/experiments/experiments.ts";
 import { listExperiments } from "#lambdas/experiments/experiments-repository.ts";

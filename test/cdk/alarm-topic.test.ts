@@ -14,7 +14,7 @@ describe("the deployments' alarms with context byom:alarmTopicArn", () => {
   it("tells the deploy and delete steps the topic their alarms notify", () => {
     const logicalId = (element: unknown) => synth.stack.resolve((element as CfnElement).logicalId) as string;
     for (const state of ["SwitchTraffic", "Teardown"]) {
-      const fn = (synth.stack.deployer as any).node.findChild(`Step${state}`);
+      const fn = (synth.stack.servingWorkflows as any).node.findChild(`Step${state}`);
       const env =
         synth.template.findResources("AWS::Lambda::Function")[logicalId(fn.function.node.defaultChild)]
           ?.Properties.Environment.Variables;

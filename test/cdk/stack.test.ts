@@ -544,7 +544,7 @@ describe("the synthesized Byom stack", () => {
       const albSg = logicalId(synth.stack.scoring.loadBalancerSecurityGroup.node.defaultChild);
       const efsSg = logicalId(synth.stack.fileSystem.securityGroup.node.defaultChild);
       const processorSg = logicalId(synth.stack.scoring.processorSecurityGroup.node.defaultChild);
-      const deployerSg = logicalId(synth.stack.deployer.securityGroup.node.defaultChild);
+      const deployerSg = logicalId(synth.stack.servingWorkflows.securityGroup.node.defaultChild);
       for (const sg of [runtimeSg, efsSg, processorSg]) {
         expect(resources[sg].Properties.SecurityGroupIngress ?? [], sg).toEqual([]);
       }
@@ -608,7 +608,7 @@ describe("the synthesized Byom stack", () => {
     it("gives the deployer's steps no way out but EFS, the endpoints, S3, DynamoDB and runtime tasks' 8080", () => {
       const sg = (group: unknown) =>
         `sg:${logicalId((group as { node: { defaultChild: unknown } }).node.defaultChild)}`;
-      const { network, scoring, fileSystem, deployer } = synth.stack;
+      const { network, scoring, fileSystem, servingWorkflows: deployer } = synth.stack;
       const prefixList = (id: string) =>
         `prefix-list:${logicalId(network.node.findChild(id).node.findChild("Resource").node.defaultChild)}`;
       expect(egressRules(synth.template, logicalId(deployer.securityGroup.node.defaultChild))).toEqual(

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.ts";
-import { type DeployModels, deployModels } from "../support/deployer.ts";
+import { type DeployModels, deployModels } from "../support/deployments.ts";
 import { h2oMojos } from "../support/h2o.ts";
 import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 

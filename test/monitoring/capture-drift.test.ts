@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run, waitFor } from "#local/processes.ts";
 import { mlflowVenv } from "../support/artifacts.ts";
 import { runCli } from "../support/cli.ts";
-import { type DeployModels, deployModels } from "../support/deployer.ts";
+import { type DeployModels, deployModels } from "../support/deployments.ts";
 import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;

@@ -9,7 +9,7 @@ import {
   registerDropped,
   score,
   waitForStatus,
-} from "../support/deployer.ts";
+} from "../support/deployments.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 /**

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "#local/processes.ts";
 import { ensurePythonEnv, type PythonEnv } from "#local/python-env.ts";
-import { deployModels } from "../support/deployer.ts";
+import { deployModels } from "../support/deployments.ts";
 import { type MlflowServer, startMlflowServer } from "../support/mlflow-server.ts";
 import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { buildSdkWheel, SDK_DIR } from "../support/python-sdk.ts";

@@ -7,7 +7,7 @@ import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "#local/processes.ts";
-import { deployModels } from "../support/deployer.ts";
+import { deployModels } from "../support/deployments.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { buildSdkWheel, cleanVenvWithWheel, SDK_DIR } from "../support/python-sdk.ts";
 

@@ -12,7 +12,7 @@ import {
   type UploadPlan,
   type UploadState,
   UploadStateStore,
-} from "../../upload.ts";
+} from "../../s3-transfer.ts";
 import { type CommandContext, defineCommand } from "../command.ts";
 import { formatBytes } from "../output.ts";
 import { ProgressBar } from "../progress.ts";

@@ -1,6 +1,6 @@
 """Fixtures for the SDK's tests. They run against a real local platform that the project's test
 (test/python/sdk.test.ts) starts and points at with BYOM_HOME, with real MLflow models it built
-(BYOM_TEST_MODELS: the JSON of test/support/deployer.ts's deployModels())."""
+(BYOM_TEST_MODELS: the JSON of test/support/deployments.ts's deployModels())."""
 
 from __future__ import annotations
 

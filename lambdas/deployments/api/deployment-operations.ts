@@ -290,7 +290,7 @@ async function claim(
   throw new DeploymentBusyError(current);
 }
 
-/** What every deployment but `except` holds on the scoring load balancer (docs/deployer.md). */
+/** What every deployment but `except` holds on the scoring load balancer (docs/deployments.md). */
 async function albInUse(except?: string): Promise<AlbUse> {
   const total = { rules: 0, targetGroups: 0 };
   let cursor: string | undefined;

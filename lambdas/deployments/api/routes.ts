@@ -62,7 +62,7 @@ const memoryFor = (cpu: FargateCpu) => {
 /**
  * A replica's size: one option per Fargate cpu size (a body without cpu is the 1-vCPU option),
  * each with exactly the memory sizes Fargate pairs with it, so the document says which pairs are
- * valid instead of listing each field's values apart (docs/deployer.md, "Capacity").
+ * valid instead of listing each field's values apart (docs/deployments.md, "Capacity").
  */
 const resourcesSchema = exactlyOneOf(
   z.discriminatedUnion(
@@ -217,7 +217,7 @@ export const deploymentSchema = z
 
 /**
  * The create body, one shape per mode, so that the document says which targets each mode takes
- * (docs/deployer.md). One rule no schema can state: the weights of an `ab` deployment add up to 100.
+ * (docs/deployments.md). One rule no schema can state: the weights of an `ab` deployment add up to 100.
  */
 const deploymentFields = {
   name: text("name", { max: 200, notBlank: true, trim: true }),

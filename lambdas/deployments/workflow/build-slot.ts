@@ -8,7 +8,6 @@ import {
 import { recordSlotResource } from "#lambdas/deployments/deployments-repository.ts";
 import type { RuntimeHealth, ServingInfrastructure } from "#lambdas/deployments/serving/serving-port.ts";
 import type { ProcessorEnvironment, RuntimeEnvironment } from "#lambdas/deployments/serving-contract.ts";
-import { downloadArtifact } from "#lambdas/deployments/workflow/artifact-store.ts";
 import {
   describeTarget,
   noteProgress,
@@ -22,6 +21,7 @@ import {
   removeSourceDir,
   sourcePathOf,
 } from "#lambdas/deployments/workflow/models-volume.ts";
+import { downloadArtifact } from "#lambdas/deployments/workflow/pinned-download.ts";
 import { needsShadowGroup } from "#lambdas/deployments/workflow/traffic-rules.ts";
 import type { BuildItem } from "#lambdas/deployments/workflow/workflow-io.ts";
 import { workflowSettings } from "#lambdas/deployments/workflow/workflow-settings.ts";

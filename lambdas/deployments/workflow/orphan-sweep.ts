@@ -7,7 +7,7 @@ import {
 import { logger } from "#lambdas/shared/logger.ts";
 
 /**
- * The orphan sweep (docs/deployer.md, Orphans): removes resources tagged `byom:deployment` whose
+ * The orphan sweep (docs/deployments.md, Orphans): removes resources tagged `byom:deployment` whose
  * deployment no longer exists, e.g. one a step created and a crash kept it from recording. Runs
  * with the health monitor. The resources are listed BEFORE the deployments: a deployment's record
  * is written before its workflow starts, so anything listed belongs to a deployment the second list

@@ -27,7 +27,7 @@ export function sampleRequestOf(schema: readonly SchemaColumnRef[]): { fields: s
   };
 }
 
-/** Scores the runtime's own sample request once, through the slot's rule (docs/deployer.md, Health). */
+/** Scores the runtime's own sample request once, through the slot's rule (docs/deployments.md, Health). */
 export async function verifySample(item: BuildItem, infra: ServingInfrastructure): Promise<BuildItem> {
   const { record, slot } = await pendingSlot(item);
   const base = await infra.slotEndpoint(item.deploymentId, slot);

@@ -1,5 +1,5 @@
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { BUCKET_NAME } from "#lambdas/artifacts/artifact-store.ts";
+import { BUCKET_NAME } from "#lambdas/artifacts/artifact-objects.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import { ARTIFACTS_PREFIX, DROP_PREFIX, parseArtifactObjectKey } from "#lambdas/shared/object-keys.ts";
 import { ingestArtifactObject, ingestDeadline } from "../ingest-artifact.ts";

@@ -50,7 +50,7 @@ type ApiSettings =
 const WORKFLOW_STARTING_OPERATIONS = ["createDeployment", "updateDeployment", "deleteDeployment"];
 const DEPLOYMENT_OPERATIONS = [...WORKFLOW_STARTING_OPERATIONS, "getDeployment", "listDeployments"];
 
-export interface DeployerProps {
+export interface ServingWorkflowsProps {
   readonly table: dynamodb.ITableV2;
   readonly bucket: s3.IBucket;
   readonly vpc: ec2.IVpc;
@@ -80,12 +80,12 @@ export interface DeployerProps {
 }
 
 /**
- * The deployer (docs/concepts.md): the step Lambdas (in the VPC, with the models volume mounted), one
+ * The serving workflows (docs/deployments.md): the step Lambdas (in the VPC, with the models volume mounted), one
  * Fargate task definition per built-in processor, the roles runtime tasks run with, and the deploy
  * and delete state machines; the deployments API functions get the state machines' ARNs and the
  * right to start them.
  */
-export class Deployer extends Construct {
+export class ServingWorkflows extends Construct {
   public readonly deployWorkflow: DeployWorkflow;
   public readonly deleteWorkflow: DeleteWorkflow;
   public readonly securityGroup: ec2.SecurityGroup;
@@ -94,7 +94,7 @@ export class Deployer extends Construct {
   private readonly apiFunctions: ReadonlyMap<string, ByomFunction>;
   private monitor: ByomFunction | undefined;
 
-  constructor(scope: Construct, id: string, props: DeployerProps) {
+  constructor(scope: Construct, id: string, props: ServingWorkflowsProps) {
     super(scope, id);
     const stack = Stack.of(this);
     this.apiFunctions = props.apiFunctions;
@@ -353,7 +353,7 @@ export class Deployer extends Construct {
    * target groups and rules with their tags, the cluster's services, the byom- task definition
    * families, the models file system's access points and the byom/ secrets.
    */
-  private allowOrphanListing(fn: ByomFunction, props: DeployerProps): void {
+  private allowOrphanListing(fn: ByomFunction, props: ServingWorkflowsProps): void {
     const stack = Stack.of(this);
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -445,7 +445,7 @@ export class Deployer extends Construct {
   /** What the steps do: the table, artifacts, ECS services and task definitions, ELB groups and rules. */
   private grantStep(
     fn: ByomFunction,
-    props: DeployerProps,
+    props: ServingWorkflowsProps,
     extra: { processorLogs: logs.ILogGroup; passRoles: iam.IRole[] },
   ): void {
     const stack = Stack.of(this);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { waitFor } from "#local/processes.ts";
-import { alive, deployModels, registerDropped, score, waitForStatus } from "../support/deployer.ts";
+import { alive, deployModels, registerDropped, score, waitForStatus } from "../support/deployments.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 const home = mkdtempSync(join(tmpdir(), "byom-supervision-"));

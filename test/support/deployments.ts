@@ -3,9 +3,9 @@ import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "vitest";
-import { PREPARED_IMAGES } from "#local/deployer.ts";
 import { run, waitFor } from "#local/processes.ts";
 import { prepareImage } from "#local/python-env.ts";
+import { PREPARED_IMAGES } from "#local/serving-workflows.ts";
 import { MLFLOW_REQUIREMENTS, mlflowVenv } from "./artifacts.ts";
 import { fixtureDir } from "./fixture-dir.ts";
 import { type ApiClient, REPO_ROOT, s3ClientFor, startTestPlatform, type TestPlatform } from "./platform.ts";
@@ -55,7 +55,7 @@ export async function deployModels(): Promise<DeployModels> {
 }
 
 /** What every deployer test starts from: a platform, a project and a model "churn" in it. */
-export interface DeployerFixture {
+export interface ServingFixture {
   readonly platform: TestPlatform;
   readonly models: DeployModels;
   readonly projectId: string;
@@ -67,10 +67,10 @@ export interface DeployerFixture {
  * `project` holding the model "churn", and `versions` of it registered from the drop folder
  * (dropped as `churn-<key>`). Stop it with `fixture.platform.stop()`.
  */
-export async function startDeployerFixture(
+export async function startServingFixture(
   project: string,
   options: { readonly env?: Record<string, string>; readonly versions?: ReadonlyArray<"v1" | "v2"> } = {},
-): Promise<DeployerFixture> {
+): Promise<ServingFixture> {
   const models = await deployModels();
   const platform = await startTestPlatform(options.env);
   const created = await platform.api.call("POST", "/v1/projects", { name: project });

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { waitFor } from "#local/processes.ts";
 import { REPLICA_HEADER } from "#local/scoring-router.ts";
-import { alive, deployModels, registerDropped, waitForStatus } from "../support/deployer.ts";
+import { alive, deployModels, registerDropped, waitForStatus } from "../support/deployments.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform | undefined;

@@ -6,9 +6,9 @@ import {
   type DeployModels,
   registerDropped,
   score,
-  startDeployerFixture,
+  startServingFixture,
   waitForStatus,
-} from "../support/deployer.ts";
+} from "../support/deployments.ts";
 import type { TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
@@ -18,7 +18,7 @@ let modelId: string;
 
 beforeAll(async () => {
   // A processor size limit the padded model exceeds, and a short wait for runtimes to be ready.
-  ({ platform, models, projectId, modelId } = await startDeployerFixture("deploy-failures", {
+  ({ platform, models, projectId, modelId } = await startServingFixture("deploy-failures", {
     env: {
       BYOM_MAX_UNZIPPED_BYTES: String(512 * 1024),
       // Long enough for a good model's runtime on a loaded machine (the PATCH test deploys one first).

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DeployModels, score, startDeployerFixture, waitForStatus } from "../support/deployer.ts";
+import { type DeployModels, score, startServingFixture, waitForStatus } from "../support/deployments.ts";
 import type { TestPlatform } from "../support/platform.ts";
 
 /**
@@ -12,7 +12,7 @@ let projectId: string;
 let modelId: string;
 
 beforeAll(async () => {
-  ({ platform, models, projectId, modelId } = await startDeployerFixture("runtime-settings", {
+  ({ platform, models, projectId, modelId } = await startServingFixture("runtime-settings", {
     env: { BYOM_RUNTIME_READY_TIMEOUT_SECONDS: "120" },
     versions: ["v1"],
   }));

@@ -7,9 +7,9 @@ import {
   type DeployModels,
   registerDropped,
   score,
-  startDeployerFixture,
+  startServingFixture,
   waitForStatus,
-} from "../support/deployer.ts";
+} from "../support/deployments.ts";
 import type { TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
@@ -18,7 +18,7 @@ let projectId: string;
 let modelId: string;
 
 beforeAll(async () => {
-  ({ platform, models, projectId, modelId } = await startDeployerFixture("deploy-e2e"));
+  ({ platform, models, projectId, modelId } = await startServingFixture("deploy-e2e"));
 }, 900_000);
 
 afterAll(async () => {

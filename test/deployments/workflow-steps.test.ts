@@ -50,7 +50,7 @@ vi.mock("#lambdas/deployments/deployments-repository.ts", () => ({
   },
 }));
 /** The bucket is not what these tests are about: the "download" writes the object key as the file. */
-vi.mock("#lambdas/deployments/workflow/artifact-store.ts", () => ({
+vi.mock("#lambdas/deployments/workflow/pinned-download.ts", () => ({
   downloadArtifact: async (objectKey: string, destination: string) => {
     writeFileSync(destination, objectKey);
     return objectKey.length;

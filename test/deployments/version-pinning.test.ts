@@ -22,7 +22,7 @@ const KEY =
 let moto: MotoServer;
 let client: S3Client;
 let dir: string;
-let store: typeof import("#lambdas/deployments/workflow/artifact-store.ts");
+let store: typeof import("#lambdas/deployments/workflow/pinned-download.ts");
 
 beforeAll(async () => {
   moto = await startMotoServer();
@@ -45,7 +45,7 @@ beforeAll(async () => {
   await client.send(
     new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: "Enabled" } }),
   );
-  store = await import("#lambdas/deployments/workflow/artifact-store.ts");
+  store = await import("#lambdas/deployments/workflow/pinned-download.ts");
   dir = mkdtempSync(join(tmpdir(), "byom-pinning-"));
 }, 300_000);
 

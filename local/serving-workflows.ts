@@ -31,7 +31,7 @@ async function prepareImageEnvs(): Promise<void> {
   }
 }
 
-export interface LocalDeployer {
+export interface LocalServingWorkflows {
   /** Environment the API handlers and workflow steps read, as the CDK app sets it for the Lambdas. */
   readonly env: Readonly<Record<string, string>>;
   readonly scoringUrl: string;
@@ -43,16 +43,16 @@ export interface LocalDeployer {
 }
 
 /**
- * Local mode's deployer half: the scoring router (the ALB), the runtime supervisor (ECS services),
+ * Local mode's serving workflows (cdk/constructs/serving-workflows.ts on AWS): the scoring router (the ALB), the runtime supervisor (ECS services),
  * and the Step Functions stand-in running the synthesized deploy and delete definitions.
  */
-export async function startDeployer(options: {
+export async function startServingWorkflows(options: {
   home: string;
   repoRoot: string;
   scoringPort: number;
   /** What the Step Functions stand-in accepts (local/emulator-guard.ts). */
   credentials: EmulatorCredentials;
-}): Promise<LocalDeployer> {
+}): Promise<LocalServingWorkflows> {
   const { home, repoRoot } = options;
   const supervisor = new RuntimeSupervisor(home);
   let serving: LocalServing | undefined;

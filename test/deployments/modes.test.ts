@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "#local/processes.ts";
-import { type DeployModels, score, startDeployerFixture, waitForStatus } from "../support/deployer.ts";
+import { type DeployModels, score, startServingFixture, waitForStatus } from "../support/deployments.ts";
 import type { TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
@@ -11,7 +11,7 @@ let projectId: string;
 let modelId: string;
 
 beforeAll(async () => {
-  ({ platform, models, projectId, modelId } = await startDeployerFixture("deploy-modes", {
+  ({ platform, models, projectId, modelId } = await startServingFixture("deploy-modes", {
     versions: ["v1", "v2"],
   }));
 }, 900_000);

@@ -24,7 +24,7 @@ beforeAll(() => {
 
 describe("the deployer in the synthesized stack", () => {
   it("writes the deploy workflow in JSONPath, with the processor as a retried runTask.sync and every failure caught", () => {
-    const definition = definitionOf(synth.stack.deployer.deployWorkflow.stateMachine);
+    const definition = definitionOf(synth.stack.servingWorkflows.deployWorkflow.stateMachine);
     expect(definition.QueryLanguage ?? "JSONPath").toBe("JSONPath");
     expect(JSON.stringify(definition)).not.toMatch(/"Assign"|JSONata/);
     const build = definition.States[DEPLOY_STATES.buildSlots];
@@ -45,14 +45,14 @@ describe("the deployer in the synthesized stack", () => {
   });
 
   it("deletes through Teardown (retried) then Forget, recording a failure", () => {
-    const definition = definitionOf(synth.stack.deployer.deleteWorkflow.stateMachine);
+    const definition = definitionOf(synth.stack.servingWorkflows.deleteWorkflow.stateMachine);
     expect(definition.StartAt).toBe(DELETE_STATES.teardown);
     expect(definition.States[DELETE_STATES.teardown].Next).toBe(DELETE_STATES.forget);
     expect(definition.States[DELETE_STATES.teardown].Catch[0].Next).toBe(DELETE_STATES.recordFailure);
   });
 
   it("lets the deploy state machine run only the per-slot processor task definitions, in the scoring cluster", () => {
-    const role = logicalId(synth.stack.deployer.deployWorkflow.stateMachine.role.node.defaultChild);
+    const role = logicalId(synth.stack.servingWorkflows.deployWorkflow.stateMachine.role.node.defaultChild);
     const runTask = policyStatementsOf(role).find((s: any) => [s.Action].flat().includes("ecs:RunTask"));
     expect(runTask).toBeDefined();
     // Not the catalog's templates, which mount the shared access point: only what a slot registers.
@@ -98,7 +98,7 @@ describe("the deployer in the synthesized stack", () => {
     const steps = points[logicalId(synth.stack.fileSystem.stepsAccessPoint.node.defaultChild)];
     expect(steps?.Properties.PosixUser).toEqual({ Uid: "0", Gid: "0" });
     expect(steps?.Properties.RootDirectory.Path).toBe("/models");
-    const prepare = synth.stack.deployer.node.findChild("StepPrepare") as any;
+    const prepare = synth.stack.servingWorkflows.node.findChild("StepPrepare") as any;
     const fn =
       synth.template.findResources("AWS::Lambda::Function")[logicalId(prepare.function.node.defaultChild)];
     expect(fn?.Properties.FileSystemConfigs).toEqual([
@@ -122,7 +122,7 @@ describe("the deployer in the synthesized stack", () => {
   });
 
   it("gives runtimes their passphrase hash through Secrets Manager: the execution role reads byom/ secrets, the steps manage them", () => {
-    const deployer = synth.stack.deployer as any;
+    const deployer = synth.stack.servingWorkflows as any;
     const executionRole = deployer.node.findChild("RuntimeExecutionRole");
     const read = policyStatementsOf(logicalId(executionRole.node.defaultChild)).find((s: any) =>
       [s.Action].flat().includes("secretsmanager:GetSecretValue"),
@@ -145,7 +145,7 @@ describe("the deployer in the synthesized stack", () => {
   });
 
   it("bounds capturing deployments' own roles: the steps create them only with the boundary, which allows capture/ writes and the models mount", () => {
-    const deployer = synth.stack.deployer as any;
+    const deployer = synth.stack.servingWorkflows as any;
     const boundaryId = logicalId(deployer.captureBoundary.node.defaultChild);
     const boundary = synth.template.toJSON().Resources[boundaryId].Properties.PolicyDocument.Statement;
     expect(boundary.map((s: any) => [s.Action].flat().sort())).toEqual([
@@ -180,7 +180,7 @@ describe("the deployer in the synthesized stack", () => {
   });
 
   it("lets the steps register runtime services with Application Auto Scaling, and tells the API the replica limit", () => {
-    const deployer = synth.stack.deployer as any;
+    const deployer = synth.stack.servingWorkflows as any;
     const start = deployer.node.findChild("StepStartRuntime");
     const statements = policyStatementsOf(logicalId(start.role.node.defaultChild));
     const actions = statements.flatMap((s: any) => [s.Action].flat());
@@ -203,7 +203,7 @@ describe("the deployer in the synthesized stack", () => {
   });
 
   it("lets the monitor list what the orphan sweep looks for, and remove it with the steps' rights", () => {
-    const monitor = (synth.stack.deployer as any).node.findChild("StepMonitor");
+    const monitor = (synth.stack.servingWorkflows as any).node.findChild("StepMonitor");
     const statements = policyStatementsOf(logicalId(monitor.role.node.defaultChild));
     const actions = statements.flatMap((s: any) => [s.Action].flat());
     expect(actions).toEqual(
@@ -225,7 +225,7 @@ describe("the deployer in the synthesized stack", () => {
     const listServices = statements.find((s: any) => [s.Action].flat().includes("ecs:ListServices"));
     expect(listServices.Condition.ArnEquals["ecs:cluster"]).toBeDefined();
     // Only the monitor lists: a deploy step has no ListServices.
-    const start = (synth.stack.deployer as any).node.findChild("StepStartRuntime");
+    const start = (synth.stack.servingWorkflows as any).node.findChild("StepStartRuntime");
     const stepActions = policyStatementsOf(logicalId(start.role.node.defaultChild)).flatMap((s: any) =>
       [s.Action].flat(),
     );
@@ -333,14 +333,14 @@ describe("catalog images in the synthesized stack", () => {
 
 describe("deployment monitoring in the synthesized stack", () => {
   const stepEnv = (state: string) => {
-    const fn = (synth.stack.deployer as any).node.findChild(`Step${state}`);
+    const fn = (synth.stack.servingWorkflows as any).node.findChild(`Step${state}`);
     return synth.template.findResources("AWS::Lambda::Function")[logicalId(fn.function.node.defaultChild)]
       ?.Properties.Environment.Variables;
   };
 
   it("lets the steps put and delete only byom-* alarms, reached through a monitoring endpoint", () => {
     for (const state of ["SwitchTraffic", "Teardown"]) {
-      const fn = (synth.stack.deployer as any).node.findChild(`Step${state}`);
+      const fn = (synth.stack.servingWorkflows as any).node.findChild(`Step${state}`);
       const statements = policyStatementsOf(logicalId(fn.role.node.defaultChild));
       const alarms = statements.filter((s: any) =>
         [s.Action].flat().some((a: string) => a.startsWith("cloudwatch:")),
