@@ -8,6 +8,22 @@ const BLOCKS = "▁▂▃▄▅▆▇█";
 /** A sparkline is at most this many characters: longer series are shown by their groups' maxima. */
 const SPARK_WIDTH = 60;
 
+/** `--from` and `--to` of a command that reads a time window; `fromHint` says its example and default. */
+export function windowOptions(fromHint: string) {
+  return {
+    from: {
+      type: "string",
+      placeholder: "instant|ago",
+      description: `Window start: RFC 3339 or a time ago ${fromHint}`,
+    },
+    to: {
+      type: "string",
+      placeholder: "instant|ago",
+      description: "Window end: RFC 3339 or a time ago; default now",
+    },
+  } as const;
+}
+
 /** `--from 6h` (six hours ago) or an RFC 3339 instant, as the API takes it. */
 export function instantOption(
   value: string | undefined,

@@ -4,7 +4,7 @@ import type { RouteOf } from "../../operations.ts";
 import { type CommandContext, defineCommand } from "../command.ts";
 import type { Output } from "../output.ts";
 import { resolveModel } from "./models.ts";
-import { listOptions, listPage } from "./projects.ts";
+import { projectListCommand } from "./projects.ts";
 import { projectOption, resolveProjectId } from "./resolve.ts";
 
 export type Deployment = ResponseOf<RouteOf<"getDeployment">>;
@@ -201,32 +201,20 @@ export async function follow(
   }
 }
 
-export const deploymentsList = defineCommand({
+export const deploymentsList = projectListCommand({
   name: "deployments list",
   summary: "List a project's deployments",
-  options: { ...projectOption, ...listOptions() },
   examples: ["byom deployments list --project fraud"],
-  async run(ctx) {
-    const client = ctx.client();
-    const projectId = await resolveProjectId(client, ctx.required("project"));
-    const page = await listPage(ctx, (query) =>
-      client.call("listDeployments", { params: { projectId }, query }),
-    );
-    ctx.out.result(page, () =>
-      ctx.out.table(
-        page.items,
-        [
-          { header: "ID", value: (d) => d.deploymentId },
-          { header: "NAME", value: (d) => d.name },
-          { header: "MODE", value: (d) => d.mode },
-          { header: "STATUS", value: (d) => statusText(ctx.out, d.status) },
-          { header: "SERVING", value: (d) => servingText(d) },
-          { header: "ENDPOINT", value: (d) => d.endpointUrl ?? "-" },
-        ],
-        "No deployments yet: byom deploy <model>@<version> --project <project> --wait",
-      ),
-    );
-  },
+  fetchPage: (client, projectId, query) => client.call("listDeployments", { params: { projectId }, query }),
+  columns: (out) => [
+    { header: "ID", value: (d) => d.deploymentId },
+    { header: "NAME", value: (d) => d.name },
+    { header: "MODE", value: (d) => d.mode },
+    { header: "STATUS", value: (d) => statusText(out, d.status) },
+    { header: "SERVING", value: (d) => servingText(d) },
+    { header: "ENDPOINT", value: (d) => d.endpointUrl ?? "-" },
+  ],
+  empty: "No deployments yet: byom deploy <model>@<version> --project <project> --wait",
 });
 
 export const deploymentsShow = defineCommand({

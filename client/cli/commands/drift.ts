@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { ResponseOf } from "../../api-client.ts";
 import { ClientError, UsageError } from "../../errors.ts";
 import type { RouteOf } from "../../operations.ts";
-import { instantOption, sparkline } from "../charts.ts";
+import { instantOption, sparkline, windowOptions } from "../charts.ts";
 import { defineCommand } from "../command.ts";
 import { bold, dim, type Output, red } from "../output.ts";
 import { parseModelVersion, resolveDeploymentId } from "./deployments.ts";
@@ -65,16 +65,7 @@ export const deploymentsDrift = defineCommand({
   positionals: [{ name: "deployment", description: "deployment id or name" }],
   options: {
     ...projectOption,
-    from: {
-      type: "string",
-      placeholder: "instant|ago",
-      description: "Window start: RFC 3339 or a time ago (2d); default 7 days ago",
-    },
-    to: {
-      type: "string",
-      placeholder: "instant|ago",
-      description: "Window end: RFC 3339 or a time ago; default now",
-    },
+    ...windowOptions("(2d); default 7 days ago"),
   },
   examples: ["byom deployments drift churn-v1 --project fraud --from 2026-12-01T00:00:00Z"],
   async run(ctx) {

@@ -4,7 +4,7 @@ import { ClientError, UsageError } from "../../errors.ts";
 import type { RouteOf } from "../../operations.ts";
 import { defineCommand } from "../command.ts";
 import { formatBytes, type Output } from "../output.ts";
-import { listOptions, listPage } from "./projects.ts";
+import { projectListCommand } from "./projects.ts";
 import { projectOption, resolveProjectId } from "./resolve.ts";
 
 export type Experiment = ResponseOf<RouteOf<"getExperiment">>;
@@ -35,34 +35,22 @@ export async function resolveExperimentId(
   );
 }
 
-export const experimentsList = defineCommand({
+export const experimentsList = projectListCommand({
   name: "experiments list",
   summary: "List a project's experiments, with their schema and model version",
-  options: { ...projectOption, ...listOptions() },
   examples: ["byom experiments list --project fraud"],
-  async run(ctx) {
-    const client = ctx.client();
-    const projectId = await resolveProjectId(client, ctx.required("project"));
-    const page = await listPage(ctx, (query) =>
-      client.call("listExperiments", { params: { projectId }, query }),
-    );
-    ctx.out.result(page, () =>
-      ctx.out.table(
-        page.items,
-        [
-          { header: "ID", value: (e) => e.experimentId },
-          { header: "NAME", value: (e) => e.name },
-          { header: "SCHEMA", value: (e) => schemaSummary(e) },
-          {
-            header: "MODEL VERSION",
-            value: (e) => (e.registeredAs ? `${e.registeredAs.modelId}@${e.registeredAs.version}` : "-"),
-          },
-          { header: "CREATED", value: (e) => e.createdAt },
-        ],
-        "No experiments yet: byom upload <file> --project <project>",
-      ),
-    );
-  },
+  fetchPage: (client, projectId, query) => client.call("listExperiments", { params: { projectId }, query }),
+  columns: [
+    { header: "ID", value: (e) => e.experimentId },
+    { header: "NAME", value: (e) => e.name },
+    { header: "SCHEMA", value: (e) => schemaSummary(e) },
+    {
+      header: "MODEL VERSION",
+      value: (e) => (e.registeredAs ? `${e.registeredAs.modelId}@${e.registeredAs.version}` : "-"),
+    },
+    { header: "CREATED", value: (e) => e.createdAt },
+  ],
+  empty: "No experiments yet: byom upload <file> --project <project>",
 });
 
 export const experimentsShow = defineCommand({

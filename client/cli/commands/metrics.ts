@@ -1,6 +1,6 @@
 import type { ResponseOf } from "../../api-client.ts";
 import type { RouteOf } from "../../operations.ts";
-import { instantOption, periodOption, sparkline } from "../charts.ts";
+import { instantOption, periodOption, sparkline, windowOptions } from "../charts.ts";
 import { defineCommand } from "../command.ts";
 import type { Output } from "../output.ts";
 import { resolveDeploymentId } from "./deployments.ts";
@@ -86,16 +86,7 @@ export const deploymentsMetrics = defineCommand({
   positionals: [{ name: "deployment", description: "deployment id or name" }],
   options: {
     ...projectOption,
-    from: {
-      type: "string",
-      placeholder: "instant|ago",
-      description: "Start: RFC 3339 or a time ago (6h); default 1h",
-    },
-    to: {
-      type: "string",
-      placeholder: "instant|ago",
-      description: "End: RFC 3339 or a time ago; default now",
-    },
+    ...windowOptions("(6h); default 1h"),
     period: { type: "string", placeholder: "seconds|5m", description: "Per point, a multiple of 60 s" },
   },
   examples: [

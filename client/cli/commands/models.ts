@@ -3,7 +3,7 @@ import { ClientError } from "../../errors.ts";
 import type { RouteOf } from "../../operations.ts";
 import { defineCommand } from "../command.ts";
 import { resolveExperimentId } from "./experiments.ts";
-import { listOptions, listPage } from "./projects.ts";
+import { projectListCommand } from "./projects.ts";
 import { projectOption, resolveProjectId } from "./resolve.ts";
 
 type Model = ResponseOf<RouteOf<"getModel">>;
@@ -69,28 +69,18 @@ export const modelsRegister = defineCommand({
   },
 });
 
-export const modelsList = defineCommand({
+export const modelsList = projectListCommand({
   name: "models list",
   summary: "List a project's registered models",
-  options: { ...projectOption, ...listOptions() },
   examples: ["byom models list --project fraud"],
-  async run(ctx) {
-    const client = ctx.client();
-    const projectId = await resolveProjectId(client, ctx.required("project"));
-    const page = await listPage(ctx, (query) => client.call("listModels", { params: { projectId }, query }));
-    ctx.out.result(page, () =>
-      ctx.out.table(
-        page.items,
-        [
-          { header: "ID", value: (m) => m.modelId },
-          { header: "NAME", value: (m) => m.name },
-          { header: "CREATED", value: (m) => m.createdAt },
-          { header: "DESCRIPTION", value: (m) => m.description },
-        ],
-        "No models yet: byom models register <experiment> --project <project> --model <name>",
-      ),
-    );
-  },
+  fetchPage: (client, projectId, query) => client.call("listModels", { params: { projectId }, query }),
+  columns: [
+    { header: "ID", value: (m) => m.modelId },
+    { header: "NAME", value: (m) => m.name },
+    { header: "CREATED", value: (m) => m.createdAt },
+    { header: "DESCRIPTION", value: (m) => m.description },
+  ],
+  empty: "No models yet: byom models register <experiment> --project <project> --model <name>",
 });
 
 export const modelsShow = defineCommand({

@@ -1,7 +1,8 @@
-import type { ResponseOf } from "../../api-client.ts";
+import type { ByomClient, ResponseOf } from "../../api-client.ts";
 import { UsageError } from "../../errors.ts";
 import type { RouteOf } from "../../operations.ts";
-import { type CommandContext, defineCommand } from "../command.ts";
+import { type Command, type CommandContext, defineCommand } from "../command.ts";
+import type { Column, Output } from "../output.ts";
 import { projectOption, resolveProjectId } from "./resolve.ts";
 
 type Project = ResponseOf<RouteOf<"getProject">>;
@@ -105,25 +106,48 @@ export async function listPage<T>(
   return { items, nextCursor: null };
 }
 
+/** `<things> list --project <project>`: one page (or `--all`) of a project's items as a table. */
+export function projectListCommand<T>(spec: {
+  readonly name: string;
+  readonly summary: string;
+  readonly examples: readonly string[];
+  readonly fetchPage: (
+    client: ByomClient,
+    projectId: string,
+    query: { limit: number; cursor?: string },
+  ) => Promise<Page<T>>;
+  /** A function of the output when a column paints (colours only on a terminal). */
+  readonly columns: readonly Column<T>[] | ((out: Output) => readonly Column<T>[]);
+  /** What to print when the project has none yet: the command that makes one. */
+  readonly empty?: string;
+}): Command {
+  return defineCommand({
+    name: spec.name,
+    summary: spec.summary,
+    options: { ...projectOption, ...listOptions() },
+    examples: spec.examples,
+    async run(ctx) {
+      const client = ctx.client();
+      const projectId = await resolveProjectId(client, ctx.required("project"));
+      const page = await listPage(ctx, (query) => spec.fetchPage(client, projectId, query));
+      const columns = typeof spec.columns === "function" ? spec.columns(ctx.out) : spec.columns;
+      ctx.out.result(page, () => ctx.out.table(page.items, columns, spec.empty));
+    },
+  });
+}
+
 const ROLES = ["viewer", "editor", "owner"] as const;
 
-export const membersList = defineCommand({
+export const membersList = projectListCommand({
   name: "projects members list",
   summary: "List a project's members and their roles",
-  options: { ...projectOption, ...listOptions() },
   examples: ["byom projects members list --project fraud"],
-  async run(ctx) {
-    const client = ctx.client();
-    const projectId = await resolveProjectId(client, ctx.required("project"));
-    const page = await listPage(ctx, (query) => client.call("listMembers", { params: { projectId }, query }));
-    ctx.out.result(page, () =>
-      ctx.out.table(page.items, [
-        { header: "PRINCIPAL", value: (m) => m.principal },
-        { header: "ROLE", value: (m) => m.role },
-        { header: "ADDED", value: (m) => m.addedAt },
-      ]),
-    );
-  },
+  fetchPage: (client, projectId, query) => client.call("listMembers", { params: { projectId }, query }),
+  columns: [
+    { header: "PRINCIPAL", value: (m) => m.principal },
+    { header: "ROLE", value: (m) => m.role },
+    { header: "ADDED", value: (m) => m.addedAt },
+  ],
 });
 
 export const membersAdd = defineCommand({
