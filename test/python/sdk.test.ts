@@ -1,15 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { SignatureV4 } from "@smithy/signature-v4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "#local/processes.ts";
 import { deployModels } from "../support/deployments.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { buildSdkWheel, cleanVenvWithWheel, SDK_DIR } from "../support/python-sdk.ts";
+import { EXAMPLE_AWS_ENV, expectSignedOverWhatArrived, startRecordingProjectsApi } from "../support/sigv4.ts";
 
 const MiB = 1024 * 1024;
 
@@ -64,99 +61,30 @@ describe("Python SDK", () => {
   }, 1_200_000);
 
   it("signs with SigV4 (botocore) on AWS, and the signature verifies over what arrived", async () => {
-    const credentials = {
-      accessKeyId: "AKIDEXAMPLE",
-      secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-    };
-    const received: { method: string; url: string; headers: IncomingMessage["headers"]; body: string }[] = [];
-    // Stands in for API Gateway: records what arrives and answers like the projects API.
-    const server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (chunk) => {
-        body += chunk;
-      });
-      req.on("end", () => {
-        received.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
-        const project = {
-          projectId: "prj-00000000000000000000000000",
-          name: "aws",
-          description: "",
-          owner: "arn:aws:iam::123456789012:user/ana",
-          createdAt: "2026-01-01T00:00:00.000Z",
-          role: "owner",
-        };
-        res.writeHead(req.method === "POST" ? 201 : 200, { "content-type": "application/json" });
-        res.end(JSON.stringify(req.method === "POST" ? project : { items: [project], nextCursor: null }));
-      });
-    });
-    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-    const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/prod`;
+    const api = await startRecordingProjectsApi();
     try {
       const script =
         "import byom; c = byom.Client(); c.projects.create('aws'); print([p.id for p in c.projects.list()])";
       const output = await run(python, ["-c", script], {
         cwd: work,
         env: {
-          BYOM_API_URL: apiUrl,
+          ...EXAMPLE_AWS_ENV,
+          BYOM_API_URL: api.url,
           AWS_REGION: "eu-west-1",
-          AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-          AWS_SESSION_TOKEN: "",
-          AWS_PROFILE: "",
-          AWS_CONFIG_FILE: "/nonexistent/aws-config",
-          AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
-          AWS_EC2_METADATA_DISABLED: "true",
-          BYOM_HOME: "/nonexistent/byom-home",
           BYOM_TOKEN: "",
         },
       });
       expect(output).toContain("prj-00000000000000000000000000");
-      expect(received.map((r) => `${r.method} ${r.url}`)).toEqual([
+      expect(api.received.map((r) => `${r.method} ${r.url}`)).toEqual([
         "POST /prod/v1/projects",
         "GET /prod/v1/projects?limit=100",
       ]);
-      for (const request of received) {
-        const authorization = request.headers.authorization as string;
-        expect(authorization).toMatch(
-          /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/,
-        );
-        // Re-sign what the server received with another implementation (smithy), at the
-        // request's own time: the signatures must match.
-        const url = new URL(request.url, apiUrl);
-        const signedHeaders = /SignedHeaders=([^,]+)/.exec(authorization)?.[1]?.split(";") ?? [];
-        const headers = Object.fromEntries(
-          signedHeaders.map((name) => [name, String(request.headers[name])]),
-        );
-        const amzDate = request.headers["x-amz-date"] as string;
-        const signingDate = new Date(
-          `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
-        );
-        // botocore sends no x-amz-content-sha256 header for execute-api (the payload hash is still
-        // part of what is signed).
-        const signer = new SignatureV4({
-          service: "execute-api",
-          region: "eu-west-1",
-          credentials,
-          sha256: Sha256,
-          applyChecksum: false,
-        });
-        const expected = await signer.sign(
-          {
-            method: request.method,
-            protocol: "http:",
-            hostname: url.hostname,
-            port: Number(url.port),
-            path: url.pathname,
-            query: Object.fromEntries(url.searchParams),
-            headers,
-            body: request.body === "" ? undefined : request.body,
-          },
-          { signingDate },
-        );
-        expect(authorization).toBe(expected.headers.authorization);
+      // botocore signs; smithy re-signs what arrived.
+      for (const request of api.received) {
+        await expectSignedOverWhatArrived(request, api.url, { applyChecksum: false });
       }
     } finally {
-      await new Promise<void>((done) => server.close(() => done()));
+      await api.close();
     }
   }, 120_000);
 });
