@@ -8,12 +8,13 @@
  * POST /model/score through the router that answers 200. Runs share one platform; the first is
  * the coldest (Python imports from a cold page cache).
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "#local/processes.ts";
 import { deployModels, dropModel, score } from "../test/support/deployments.ts";
-import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../test/support/platform.ts";
+import { startTestPlatform, type TestPlatform } from "../test/support/platform.ts";
+import { writeBenchmarkSection } from "./benchmarks-doc.ts";
 
 const RUNS = Number(process.env.BENCH_DEPLOY_RUNS ?? 3);
 const TARGET_SECONDS = 15;
@@ -135,14 +136,7 @@ function writeSection(runs: readonly Run[]): void {
     "",
     "**On AWS (estimate, not measured: no AWS account here).** The same workflow runs the processor as a Fargate task and the runtime as a Fargate service. Fargate task start is dominated by the image pull: about 20–40 s for the ~450 MB tabular runtime image from ECR in the same region (AWS reports 30–60 s p50 task start for images of that size), plus 5–10 s for the processor image. The ALB marks a target healthy after 2 checks 10 s apart (≥ 20 s after the container listens); the CheckRuntime step polls the target health continuously (20 s per call, 5 s Waits between). Lambda steps add ~1 s each cold, Step Functions transitions are negligible. Expected upload → first score: **about 1.5–3 minutes** (processor task ~40 s, runtime task start ~45 s, ALB health ~25 s, steps ~10 s); a PATCH to a new version costs the same, without downtime.",
   ].join("\n");
-  const file = join(REPO_ROOT, "docs/benchmarks.md");
-  let text = readFileSync(file, "utf8");
-  const begin = "<!-- deploy:begin -->";
-  const end = "<!-- deploy:end -->";
-  const block = `${begin}\n${content}\n${end}`;
-  const pattern = new RegExp(`${begin}[\\s\\S]*?${end}`);
-  text = pattern.test(text) ? text.replace(pattern, block) : `${text.trimEnd()}\n\n## Deploy\n\n${block}\n`;
-  writeFileSync(file, text);
+  writeBenchmarkSection("deploy", content, { heading: "Deploy" });
   console.log(content);
 }
 
@@ -378,16 +372,7 @@ function writeReplicasSection(runs: readonly ReplicaRun[], kill: KillRun | undef
     "",
     "Every replica is a whole Python runtime process: on 2 shared cores more processes add no CPU, so throughput with more replicas measures the router's spreading and the runtimes' per-process concurrency, not AWS's (where each replica is a Fargate task with its own vCPUs).",
   ].join("\n");
-  const file = join(REPO_ROOT, "docs/benchmarks.md");
-  let text = readFileSync(file, "utf8");
-  const begin = "<!-- deploy-replicas:begin -->";
-  const end = "<!-- deploy-replicas:end -->";
-  const block = `${begin}\n${content}\n${end}`;
-  const pattern = new RegExp(`${begin}[\\s\\S]*?${end}`);
-  text = pattern.test(text)
-    ? text.replace(pattern, block)
-    : text.replace("<!-- deploy:end -->", `<!-- deploy:end -->\n\n${block}`);
-  writeFileSync(file, text);
+  writeBenchmarkSection("deploy-replicas", content, { after: "deploy" });
   console.log(content);
 }
 

@@ -1,14 +1,6 @@
-/**
- * `npm run fuzz`: schemathesis with every check and every phase (examples, coverage, fuzzing, and
- * the stateful phase following the document's links) against a fresh local platform's served
- * OpenAPI document. Prints the counts per check and per operation and every distinct failure, writes
- * them into docs/benchmarks.md between the fuzz markers, and exits 1 on any failure.
- * FUZZ_EXAMPLES (default 50) cases per operation and phase, FUZZ_SEED, FUZZ_MAX_SECONDS (900).
- */
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { runFuzz } from "../test/support/fuzz.ts";
-import { REPO_ROOT, startTestPlatform } from "../test/support/platform.ts";
+import { startTestPlatform } from "../test/support/platform.ts";
+import { writeBenchmarkSection } from "./benchmarks-doc.ts";
 
 const examples = Number(process.env.FUZZ_EXAMPLES ?? 50);
 const seed = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
@@ -57,14 +49,5 @@ writeSection(lines.join("\n"));
 process.exit(report.failures.length === 0 && report.exitCode === 0 ? 0 : 1);
 
 function writeSection(content: string): void {
-  const file = join(REPO_ROOT, "docs/benchmarks.md");
-  let text = readFileSync(file, "utf8");
-  const begin = "<!-- fuzz:begin -->";
-  const end = "<!-- fuzz:end -->";
-  const block = `${begin}\n${content}\n${end}`;
-  const pattern = new RegExp(`${begin}[\\s\\S]*?${end}`);
-  text = pattern.test(text)
-    ? text.replace(pattern, block)
-    : `${text}\n## API contract fuzzing (\`npm run fuzz\`)\n\n${block}\n`;
-  writeFileSync(file, text);
+  writeBenchmarkSection("fuzz", content, { heading: "API contract fuzzing (`npm run fuzz`)" });
 }

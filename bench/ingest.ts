@@ -7,13 +7,14 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "#local/processes.ts";
 import { putMultipart } from "../client/s3-transfer.ts";
 import { mlflowZips } from "../test/support/artifacts.ts";
 import { apiClient, REPO_ROOT, startTestPlatform } from "../test/support/platform.ts";
+import { writeBenchmarkSection } from "./benchmarks-doc.ts";
 
 const BYTES = Number(process.env.BENCH_INGEST_BYTES ?? 5_000_000_000);
 const MiB = 1024 ** 2;
@@ -116,8 +117,6 @@ async function main(): Promise<void> {
       `Ingestion found framework ${final.model.framework} and wrote the schema; the artifact's SHA-256 matched the declared one.`,
     ].join("\n");
     console.log(table);
-    const docs = join(REPO_ROOT, "docs/benchmarks.md");
-    const current = readFileSync(docs, "utf8");
     // Formatted as `npm run lint` wants it (biome aligns Markdown tables).
     const formatted = execFileSync(
       join(REPO_ROOT, "node_modules/.bin/biome"),
@@ -127,13 +126,7 @@ async function main(): Promise<void> {
         encoding: "utf8",
       },
     ).trimEnd();
-    const block = `<!-- ingest:begin -->\n${formatted}\n<!-- ingest:end -->`;
-    writeFileSync(
-      docs,
-      current.includes("<!-- ingest:begin -->")
-        ? current.replace(/<!-- ingest:begin -->[\s\S]*<!-- ingest:end -->/, block)
-        : `${current.trimEnd()}\n\n## Ingestion\n\n${block}\n`,
-    );
+    writeBenchmarkSection("ingest", formatted, { heading: "Ingestion" });
   } finally {
     await platform.stop();
     rmSync(dir, { recursive: true, force: true });

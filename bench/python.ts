@@ -15,8 +15,9 @@ import { ensurePythonEnv } from "#local/python-env.ts";
 import { runCli } from "../test/support/cli.ts";
 import { deployModels } from "../test/support/deployments.ts";
 import { startMlflowServer } from "../test/support/mlflow-server.ts";
-import { REPO_ROOT, startTestPlatform } from "../test/support/platform.ts";
+import { startTestPlatform } from "../test/support/platform.ts";
 import { buildSdkWheel, SDK_DIR } from "../test/support/python-sdk.ts";
+import { writeBenchmarkSection } from "./benchmarks-doc.ts";
 
 const BYTES = Number(process.env.BENCH_PYTHON_BYTES ?? 1024 ** 3);
 const ROUNDS = Number(process.env.BENCH_PYTHON_ROUNDS ?? 2);
@@ -119,15 +120,7 @@ async function main(): Promise<void> {
       `| … then \`mlflow deployments predict\` answers: create → first prediction | ${firstPrediction.toFixed(1)} s | | |`,
     ].join("\n");
     console.log(table);
-    const docs = join(REPO_ROOT, "docs/benchmarks.md");
-    const current = readFileSync(docs, "utf8");
-    const block = `<!-- python:begin -->\n${table}\n<!-- python:end -->`;
-    writeFileSync(
-      docs,
-      current.includes("<!-- python:begin -->")
-        ? current.replace(/<!-- python:begin -->[\s\S]*<!-- python:end -->/, block)
-        : `${current.trimEnd()}\n\n## Python SDK and MLflow target\n\n${block}\n`,
-    );
+    writeBenchmarkSection("python", table, { heading: "Python SDK and MLflow target" });
   } finally {
     await Promise.all([platform.stop(), mlflow.stop()]);
     rmSync(dir, { recursive: true, force: true });
