@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { run, waitFor } from "#local/processes.ts";
 import { ensurePythonEnv, type PythonEnv } from "#local/python-env.ts";
-import { fixtureDir } from "./fixture-dir.ts";
+import { fixtureDir, fixturePath } from "./fixture-dir.ts";
 import type { ApiClient } from "./platform.ts";
 import { REPO_ROOT } from "./platform.ts";
 
@@ -29,12 +28,7 @@ export interface MlflowZips {
  */
 export async function mlflowZips(): Promise<MlflowZips> {
   const script = join(REPO_ROOT, "test/fixtures/make_mlflow_model.py");
-  const hash = createHash("sha256")
-    .update(readFileSync(script))
-    .update(readFileSync(MLFLOW_REQUIREMENTS))
-    .digest("hex")
-    .slice(0, 12);
-  const dir = join(REPO_ROOT, ".byom", "test-fixtures", `mlflow-zips-${hash}`);
+  const dir = fixturePath("mlflow-zips", [script, MLFLOW_REQUIREMENTS]);
   const zips = {
     column: join(dir, "column.zip"),
     nested: join(dir, "nested.zip"),

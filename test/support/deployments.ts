@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
@@ -7,7 +6,7 @@ import { run, waitFor } from "#local/processes.ts";
 import { prepareImage } from "#local/python-env.ts";
 import { PREPARED_IMAGES } from "#local/serving-workflows.ts";
 import { MLFLOW_REQUIREMENTS, mlflowVenv } from "./artifacts.ts";
-import { fixtureDir } from "./fixture-dir.ts";
+import { fixtureDir, fixturePath } from "./fixture-dir.ts";
 import { type ApiClient, REPO_ROOT, s3ClientFor, startTestPlatform, type TestPlatform } from "./platform.ts";
 
 export interface DeployModels {
@@ -29,12 +28,7 @@ export async function deployModels(): Promise<DeployModels> {
   // workflow waits for them.
   for (const image of PREPARED_IMAGES) await prepareImage(image);
   const script = join(REPO_ROOT, "test/fixtures/make_deploy_models.py");
-  const hash = createHash("sha256")
-    .update(readFileSync(script))
-    .update(readFileSync(MLFLOW_REQUIREMENTS))
-    .digest("hex")
-    .slice(0, 12);
-  const dir = join(REPO_ROOT, ".byom", "test-fixtures", `deploy-models-${hash}`);
+  const dir = fixturePath("deploy-models", [script, MLFLOW_REQUIREMENTS]);
   const files = {
     v1: join(dir, "v1.zip"),
     v2: join(dir, "v2.zip"),

@@ -1,6 +1,17 @@
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { REPO_ROOT } from "#cdk/paths.ts";
+
+/**
+ * `.byom/test-fixtures/<name>-<hash>`, the hash over the files that build it (the script and its
+ * pinned requirements), so a changed script or pin builds a new folder rather than reusing a stale one.
+ */
+export function fixturePath(name: string, builtBy: readonly string[]): string {
+  const hash = createHash("sha256");
+  for (const file of builtBy) hash.update(readFileSync(file));
+  return join(REPO_ROOT, ".byom", "test-fixtures", `${name}-${hash.digest("hex").slice(0, 12)}`);
+}
 
 /**
  * Makes `dir` hold `files`, built by `build(into)` at most once per machine state. Test files run

@@ -1,9 +1,8 @@
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "#local/processes.ts";
 import { ensurePythonEnv } from "#local/python-env.ts";
-import { fixtureDir } from "./fixture-dir.ts";
+import { fixtureDir, fixturePath } from "./fixture-dir.ts";
 import { REPO_ROOT } from "./platform.ts";
 
 export const MOJO_KINDS = ["binomial", "regression", "multinomial"] as const;
@@ -32,12 +31,7 @@ export interface H2oMojo {
 export async function h2oMojos(): Promise<Record<MojoKind, H2oMojo>> {
   const script = join(REPO_ROOT, "test/fixtures/make_h2o_mojos.py");
   const requirements = join(REPO_ROOT, "test/fixtures/h2o-requirements.txt");
-  const hash = createHash("sha256")
-    .update(readFileSync(script))
-    .update(readFileSync(requirements))
-    .digest("hex")
-    .slice(0, 12);
-  const dir = join(REPO_ROOT, ".byom", "test-fixtures", `h2o-mojos-${hash}`);
+  const dir = fixturePath("h2o-mojos", [script, requirements]);
   const files = MOJO_KINDS.flatMap((kind) => [`${kind}.zip`, `${kind}.json`]);
   await fixtureDir(dir, files, async (into) => {
     const venv = await ensurePythonEnv("h2o-fixtures", [requirements]);
