@@ -20,10 +20,8 @@ import {
 import {
   type ArtifactRecord,
   type ArtifactRef,
-  type ArtifactStatus,
   getArtifact,
   listArtifacts as listArtifactItems,
-  type ModelDescription,
   putNewArtifact,
   type UploadPlan,
 } from "./artifacts-repository.ts";
@@ -55,24 +53,14 @@ const DOWNLOAD_URL_TTL_SECONDS = Number(optionalEnv("BYOM_DOWNLOAD_URL_TTL_SECON
 /** Artifact types whose upload must declare the framework that wrote the file. */
 const FRAMEWORK_REQUIRED = new Set(["python/pickle"]);
 
-export interface ArtifactView {
-  readonly artifactId: string;
-  readonly projectId: string;
-  readonly experimentId: string;
-  readonly type: string;
-  readonly fileName: string;
-  readonly sizeBytes: number;
-  /** The verified SHA-256 once ingested, the declared one before, else null. */
-  readonly sha256: string | null;
-  readonly framework: string | null;
-  readonly status: ArtifactStatus;
-  readonly failureReason: string | null;
-  readonly notices: string[];
-  readonly model: ModelDescription | null;
-  readonly createdBy: string;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
+/**
+ * An artifact as the API shows it: the record without where and how its object is stored; `sha256`
+ * is the verified one once ingested, the declared one before, else null.
+ */
+export type ArtifactView = Omit<
+  ArtifactRecord,
+  "declaredSha256" | "objectKey" | "upload" | "objectEtag" | "objectVersionId"
+>;
 
 export type UploadInstructions =
   | PresignedPut

@@ -11,20 +11,12 @@ import {
   type RegistrationClaim,
   updateExperimentMetadata,
 } from "./experiments-repository.ts";
-import { type Metadata, validateMetadataPatch } from "./metadata.ts";
+import { validateMetadataPatch } from "./metadata.ts";
 
-export interface ExperimentView {
-  readonly experimentId: string;
-  readonly projectId: string;
-  readonly name: string;
-  readonly description: string;
-  readonly metadata: Metadata;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly createdBy: string;
-  /** The model version this experiment became, once registration has finished. */
+/** An experiment as the API shows it: the record, with a registration only once it has finished. */
+export type ExperimentView = Omit<ExperimentRecord, "registeredAs"> & {
   readonly registeredAs: { readonly modelId: string; readonly version: number } | null;
-}
+};
 
 export interface NewExperiment {
   readonly name: string;
