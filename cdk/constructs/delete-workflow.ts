@@ -1,10 +1,11 @@
 import { Duration } from "aws-cdk-lib";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
-import * as logs from "aws-cdk-lib/aws-logs";
+import type * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { DELETE_STATES, type DeleteStep } from "#lambdas/deployments/serving-contract.ts";
+import { workflowStateMachine } from "./workflow-state-machine.ts";
 
 export interface DeleteWorkflowProps {
   readonly steps: Readonly<Record<DeleteStep, lambda.IFunction>>;
@@ -43,17 +44,6 @@ export class DeleteWorkflow extends Construct {
     );
     teardown.addCatch(recordFailure, { resultPath: "$.error", errors: ["States.ALL"] });
     const definition = teardown.next(step(DELETE_STATES.forget));
-    this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      timeout: Duration.hours(1),
-      tracingEnabled: true,
-      logs: {
-        destination:
-          props.logGroup ?? new logs.LogGroup(this, "Logs", { retention: logs.RetentionDays.ONE_MONTH }),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: false,
-      },
-    });
+    this.stateMachine = workflowStateMachine(this, definition, Duration.hours(1), props.logGroup);
   }
 }

@@ -1,11 +1,12 @@
 import { Duration } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
-import * as logs from "aws-cdk-lib/aws-logs";
+import type * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { DEPLOY_STATES, type DeployStep } from "#lambdas/deployments/serving-contract.ts";
+import { workflowStateMachine } from "./workflow-state-machine.ts";
 
 /** Where and how processor tasks run (ECS Fargate, private subnets, the models volume mounted). */
 export interface ProcessorTaskSettings {
@@ -149,18 +150,7 @@ export class DeployWorkflow extends Construct {
 
     const definition = prepare.next(buildSlots).next(switchTraffic).next(drain).next(retireSlots);
 
-    this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      timeout: Duration.hours(3),
-      tracingEnabled: true,
-      logs: {
-        destination:
-          props.logGroup ?? new logs.LogGroup(this, "Logs", { retention: logs.RetentionDays.ONE_MONTH }),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: false,
-      },
-    });
+    this.stateMachine = workflowStateMachine(this, definition, Duration.hours(3), props.logGroup);
     this.grantProcessorRuns(processorTasks);
   }
 
