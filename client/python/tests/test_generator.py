@@ -21,6 +21,11 @@ def generator() -> types.ModuleType:
     return module
 
 
+def schemas_only(schemas: dict[str, Any]) -> dict[str, Any]:
+    """A document with no paths: only the component schemas under test."""
+    return {"openapi": "3.1.0", "info": {"version": "1"}, "paths": {}, "components": {"schemas": schemas}}
+
+
 def one_key(key: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": {key: schema}, "required": [key], "additionalProperties": False}
 
@@ -132,41 +137,31 @@ def test_a_strict_document_generates_a_module_that_imports() -> None:
 
 
 def test_variants_without_a_discriminator_sharing_a_first_property_get_numbered_names() -> None:
-    document = {
-        "openapi": "3.1.0",
-        "info": {"version": "1"},
-        "paths": {},
-        "components": {
-            "schemas": {
-                "Either": {
-                    "anyOf": [
-                        {"type": "object", "properties": {"name": {"type": "string"}, "a": {"type": "integer"}}},
-                        {"type": "object", "properties": {"name": {"type": "string"}, "b": {"type": "boolean"}}},
-                    ]
-                }
+    document = schemas_only(
+        {
+            "Either": {
+                "anyOf": [
+                    {"type": "object", "properties": {"name": {"type": "string"}, "a": {"type": "integer"}}},
+                    {"type": "object", "properties": {"name": {"type": "string"}, "b": {"type": "boolean"}}},
+                ]
             }
-        },
-    }
+        }
+    )
     text = generator().Generator(document).render()
     assert 'Either: TypeAlias = "EitherName | EitherName2"' in text
     exec(compile(text, "either_api.py", "exec"), {})  # noqa: S102
 
 
 def test_properties_that_are_python_keywords_use_the_functional_form() -> None:
-    document = {
-        "openapi": "3.1.0",
-        "info": {"version": "1"},
-        "paths": {},
-        "components": {
-            "schemas": {
-                "Window": {
-                    "type": "object",
-                    "properties": {"from": {"type": "string"}, "to": {"type": "string"}},
-                    "required": ["to"],
-                }
+    document = schemas_only(
+        {
+            "Window": {
+                "type": "object",
+                "properties": {"from": {"type": "string"}, "to": {"type": "string"}},
+                "required": ["to"],
             }
-        },
-    }
+        }
+    )
     text = generator().Generator(document).render()
     assert 'Window = TypedDict("Window", {\n    "from": NotRequired[str],\n    "to": str,\n})' in text
     namespace: dict[str, Any] = {}
