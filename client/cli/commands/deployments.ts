@@ -5,7 +5,7 @@ import { type CommandContext, defineCommand } from "../command.ts";
 import type { Output } from "../output.ts";
 import { resolveModel } from "./models.ts";
 import { projectListCommand } from "./projects.ts";
-import { projectOption, resolveProjectId } from "./resolve.ts";
+import { projectOption, resolveName, resolveProjectId } from "./resolve.ts";
 
 export type Deployment = ResponseOf<RouteOf<"getDeployment">>;
 type Target = Deployment["targets"][number];
@@ -14,26 +14,36 @@ const DEPLOYMENT_ID = /^dep-[0-9a-z]{26}$/;
 const MODES = ["single", "ab", "champion_challenger"] as const;
 const SETTLED = new Set(["HEALTHY", "FAILED", "UNHEALTHY", "DELETED"]);
 
-/** A deployment id, or the name of one deployment in the project. */
-export async function resolveDeploymentId(
+/** A deployment id, or the name of one deployment in the project (deleted ones do not count). */
+export function resolveDeploymentId(
   client: ByomClient,
   projectId: string,
   deployment: string,
 ): Promise<string> {
-  if (DEPLOYMENT_ID.test(deployment)) return deployment;
-  const matches: string[] = [];
-  for await (const item of client.all("listDeployments", { params: { projectId } })) {
-    if (item.name === deployment && item.status !== "DELETED") matches.push(item.deploymentId);
-  }
-  if (matches.length === 1) return matches[0] as string;
-  if (matches.length === 0) {
-    throw new ClientError(
-      `No deployment named '${deployment}' in project ${projectId}. Run 'byom deployments list --project ${projectId}' to see them.`,
-    );
-  }
-  throw new ClientError(
-    `${matches.length} deployments are named '${deployment}' (${matches.join(", ")}). Pass the deployment id instead.`,
+  return resolveName(
+    deployment,
+    DEPLOYMENT_ID,
+    client.all("listDeployments", { params: { projectId } }),
+    (d) => (d.status === "DELETED" ? undefined : { name: d.name, id: d.deploymentId }),
+    {
+      none: `No deployment named '${deployment}' in project ${projectId}. Run 'byom deployments list --project ${projectId}' to see them.`,
+      several: (count, ids) =>
+        `${count} deployments are named '${deployment}' (${ids}). Pass the deployment id instead.`,
+    },
   );
+}
+
+/** The first positional of the commands that act on one deployment. */
+export const deploymentPositional = { name: "deployment", description: "deployment id or name" } as const;
+
+/** The project (`--project`) and deployment (first positional) a deployment command acts on. */
+export async function resolveDeploymentArgument(
+  ctx: CommandContext,
+): Promise<{ client: ByomClient; projectId: string; deploymentId: string }> {
+  const client = ctx.client();
+  const projectId = await resolveProjectId(client, ctx.required("project"));
+  const deploymentId = await resolveDeploymentId(client, projectId, ctx.positionals[0] as string);
+  return { client, projectId, deploymentId };
 }
 
 const passphraseOption = {
@@ -220,13 +230,11 @@ export const deploymentsList = projectListCommand({
 export const deploymentsShow = defineCommand({
   name: "deployments show",
   summary: "Show a deployment: status, endpoint, what serves it and its events",
-  positionals: [{ name: "deployment", description: "deployment id or name" }],
+  positionals: [deploymentPositional],
   options: { ...projectOption },
   examples: ["byom deployments show churn-v1 --project fraud"],
   async run(ctx) {
-    const client = ctx.client();
-    const projectId = await resolveProjectId(client, ctx.required("project"));
-    const deploymentId = await resolveDeploymentId(client, projectId, ctx.positionals[0] as string);
+    const { client, projectId, deploymentId } = await resolveDeploymentArgument(ctx);
     const deployment = await client.call("getDeployment", { params: { projectId, deploymentId } });
     ctx.out.result(deployment, () => renderDeployment(ctx.out, deployment));
   },
@@ -236,7 +244,7 @@ export const deploymentsUpdate = defineCommand({
   name: "deployments update",
   summary: "Swap a deployment's model versions (or change A/B weights) without downtime",
   positionals: [
-    { name: "deployment", description: "deployment id or name" },
+    deploymentPositional,
     { name: "model@version", description: "the new target(s), as for deploy", variadic: true },
   ],
   options: {
@@ -312,7 +320,7 @@ export const deploymentsUpdate = defineCommand({
 export const deploymentsDelete = defineCommand({
   name: "deployments delete",
   summary: "Delete a deployment and everything it runs",
-  positionals: [{ name: "deployment", description: "deployment id or name" }],
+  positionals: [deploymentPositional],
   options: {
     ...projectOption,
     wait: { type: "boolean", description: "Wait until it is DELETED" },
@@ -320,9 +328,7 @@ export const deploymentsDelete = defineCommand({
   },
   examples: ["byom deployments delete churn-v1 --project fraud --wait"],
   async run(ctx) {
-    const client = ctx.client();
-    const projectId = await resolveProjectId(client, ctx.required("project"));
-    const deploymentId = await resolveDeploymentId(client, projectId, ctx.positionals[0] as string);
+    const { client, projectId, deploymentId } = await resolveDeploymentArgument(ctx);
     let deployment = await client.call("deleteDeployment", { params: { projectId, deploymentId } });
     if (ctx.flag("wait")) {
       deployment = await follow(

@@ -5,7 +5,12 @@ import type { RouteOf } from "../../operations.ts";
 import { instantOption, sparkline, windowOptions } from "../charts.ts";
 import { defineCommand } from "../command.ts";
 import { bold, dim, type Output, red } from "../output.ts";
-import { parseModelVersion, resolveDeploymentId } from "./deployments.ts";
+import {
+  deploymentPositional,
+  parseModelVersion,
+  resolveDeploymentArgument,
+  resolveDeploymentId,
+} from "./deployments.ts";
 import { resolveModel } from "./models.ts";
 import { projectOption, resolveProjectId } from "./resolve.ts";
 
@@ -62,16 +67,14 @@ export const deploymentsDrift = defineCommand({
     "thresholds shown). Needs capture on: byom deployments capture <deployment> <percent>.",
     "docs/monitoring.md explains every figure.",
   ].join("\n"),
-  positionals: [{ name: "deployment", description: "deployment id or name" }],
+  positionals: [deploymentPositional],
   options: {
     ...projectOption,
     ...windowOptions("(2d); default 7 days ago"),
   },
   examples: ["byom deployments drift churn-v1 --project fraud --from 2026-12-01T00:00:00Z"],
   async run(ctx) {
-    const client = ctx.client();
-    const projectId = await resolveProjectId(client, ctx.required("project"));
-    const deploymentId = await resolveDeploymentId(client, projectId, ctx.positionals[0] as string);
+    const { client, projectId, deploymentId } = await resolveDeploymentArgument(ctx);
     const from = instantOption(ctx.string("from"), "from", "deployments drift");
     const to = instantOption(ctx.string("to"), "to", "deployments drift");
     const report = await client.call("getDeploymentDrift", {
@@ -95,10 +98,7 @@ export const deploymentsCapture = defineCommand({
   summary: "Capture a share of a deployment's score requests (0 turns capture off)",
   description:
     "Starts a new revision whose runtimes write that share of requests with their answers (docs/monitoring.md).",
-  positionals: [
-    { name: "deployment", description: "deployment id or name" },
-    { name: "percent", description: "0 to 100" },
-  ],
+  positionals: [deploymentPositional, { name: "percent", description: "0 to 100" }],
   options: {
     ...projectOption,
     "baseline-rows": {

@@ -5,7 +5,7 @@ import type { RouteOf } from "../../operations.ts";
 import { defineCommand } from "../command.ts";
 import { formatBytes, type Output } from "../output.ts";
 import { projectListCommand } from "./projects.ts";
-import { projectOption, resolveProjectId } from "./resolve.ts";
+import { projectOption, resolveName, resolveProjectId } from "./resolve.ts";
 
 export type Experiment = ResponseOf<RouteOf<"getExperiment">>;
 type Artifact = ResponseOf<RouteOf<"getArtifact">>;
@@ -14,24 +14,21 @@ type MetadataValue = Experiment["metadata"][string];
 const EXPERIMENT_ID = /^exp-[0-9a-z]{26}$/;
 
 /** An experiment id, or the name of one experiment in the project. */
-export async function resolveExperimentId(
+export function resolveExperimentId(
   client: ByomClient,
   projectId: string,
   experiment: string,
 ): Promise<string> {
-  if (EXPERIMENT_ID.test(experiment)) return experiment;
-  const matches: string[] = [];
-  for await (const item of client.all("listExperiments", { params: { projectId } })) {
-    if (item.name === experiment) matches.push(item.experimentId);
-  }
-  if (matches.length === 1) return matches[0] as string;
-  if (matches.length === 0) {
-    throw new ClientError(
-      `No experiment named '${experiment}' in project ${projectId}. Run 'byom experiments list --project ${projectId}' to see them.`,
-    );
-  }
-  throw new ClientError(
-    `${matches.length} experiments are named '${experiment}' (${matches.join(", ")}). Pass the experiment id instead.`,
+  return resolveName(
+    experiment,
+    EXPERIMENT_ID,
+    client.all("listExperiments", { params: { projectId } }),
+    (e) => ({ name: e.name, id: e.experimentId }),
+    {
+      none: `No experiment named '${experiment}' in project ${projectId}. Run 'byom experiments list --project ${projectId}' to see them.`,
+      several: (count, ids) =>
+        `${count} experiments are named '${experiment}' (${ids}). Pass the experiment id instead.`,
+    },
   );
 }
 

@@ -3,8 +3,8 @@ import type { RouteOf } from "../../operations.ts";
 import { instantOption, periodOption, sparkline, windowOptions } from "../charts.ts";
 import { defineCommand } from "../command.ts";
 import type { Output } from "../output.ts";
-import { resolveDeploymentId } from "./deployments.ts";
-import { projectOption, resolveProjectId } from "./resolve.ts";
+import { deploymentPositional, resolveDeploymentArgument } from "./deployments.ts";
+import { projectOption } from "./resolve.ts";
 
 type Metrics = ResponseOf<RouteOf<"getDeploymentMetrics">>;
 type Traffic = Metrics["deployment"];
@@ -83,7 +83,7 @@ export const deploymentsMetrics = defineCommand({
     "Totals over the window in a table, then one sparkline per series (one block per period).",
     "docs/monitoring.md explains each figure. --json prints the API's answer.",
   ].join("\n"),
-  positionals: [{ name: "deployment", description: "deployment id or name" }],
+  positionals: [deploymentPositional],
   options: {
     ...projectOption,
     ...windowOptions("(6h); default 1h"),
@@ -94,9 +94,7 @@ export const deploymentsMetrics = defineCommand({
     "byom deployments metrics churn --from 1d --period 1h --json",
   ],
   async run(ctx) {
-    const client = ctx.client();
-    const projectId = await resolveProjectId(client, ctx.required("project"));
-    const deploymentId = await resolveDeploymentId(client, projectId, ctx.positionals[0] as string);
+    const { client, projectId, deploymentId } = await resolveDeploymentArgument(ctx);
     const query = {
       from: instantOption(ctx.string("from"), "from", "deployments metrics"),
       to: instantOption(ctx.string("to"), "to", "deployments metrics"),

@@ -3,8 +3,8 @@ import { ClientError, UsageError } from "../../errors.ts";
 import { csvToRequest, jsonToRequest, type ScoreRequest, score } from "../../scoring.ts";
 import { defineCommand } from "../command.ts";
 import { toCsv } from "../output.ts";
-import { resolveDeploymentId } from "./deployments.ts";
-import { projectOption, resolveProjectId } from "./resolve.ts";
+import { deploymentPositional, resolveDeploymentArgument } from "./deployments.ts";
+import { projectOption } from "./resolve.ts";
 
 export const scoreCommand = defineCommand({
   name: "score",
@@ -14,7 +14,7 @@ export const scoreCommand = defineCommand({
     '{"fields": [...], "rows": [[...]]} or an array of {column: value} objects.',
     "Prints the scores as a table, as CSV with --format csv, or the scorer's answer with --format json.",
   ].join("\n"),
-  positionals: [{ name: "deployment", description: "deployment id or name" }],
+  positionals: [deploymentPositional],
   options: {
     ...projectOption,
     csv: { type: "string", placeholder: "file.csv", description: "Rows to score, CSV with a header" },
@@ -45,9 +45,7 @@ export const scoreCommand = defineCommand({
       ? csvToRequest(readInput(csvFile), csvFile)
       : jsonToRequest(parseJson(readInput(jsonFile as string), jsonFile as string), jsonFile as string);
 
-    const client = ctx.client();
-    const projectId = await resolveProjectId(client, ctx.required("project"));
-    const deploymentId = await resolveDeploymentId(client, projectId, ctx.positionals[0] as string);
+    const { client, projectId, deploymentId } = await resolveDeploymentArgument(ctx);
     const deployment = await client.call("getDeployment", { params: { projectId, deploymentId } });
     if (!deployment.endpointUrl) {
       throw new ClientError(
