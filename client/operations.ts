@@ -13,7 +13,7 @@ import type { projectRoutes } from "#lambdas/projects/routes.ts";
  * The registry API's operations as the client calls them. The types come from the server's own
  * route declarations (`lambdas/<domain>/routes.ts`, imported for their types only, so no server
  * module runs in the CLI); the method and path of each operation are written here and checked by
- * the compiler against those declarations, and by `test/cli/operations.test.ts` against the OpenAPI
+ * the compiler against those declarations, and by `test/cli/registry.test.ts` against the OpenAPI
  * document the API serves. A wrong method or path does not typecheck.
  */
 type KnownRoute =
