@@ -1,11 +1,10 @@
-import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "#local/processes.ts";
 import { ensureImageEnv } from "#local/python-env.ts";
-import { fixtureDir } from "../support/fixture-dir.ts";
+import { fixtureDir, fixturePath } from "../support/fixture-dir.ts";
 import { REPO_ROOT } from "../support/platform.ts";
 import { runProcessor, startRuntime } from "../support/runtime-process.ts";
 
@@ -20,12 +19,7 @@ let dir: string;
 let scratch: string;
 
 beforeAll(async () => {
-  const hash = createHash("sha256")
-    .update(readFileSync(SCRIPT))
-    .update(readFileSync(REQUIREMENTS))
-    .digest("hex")
-    .slice(0, 12);
-  dir = join(REPO_ROOT, ".byom", "test-fixtures", `gluon-${hash}`);
+  dir = fixturePath("gluon", [SCRIPT, REQUIREMENTS]);
   await fixtureDir(dir, ["gluon.zip", "expected.json"], async (into) => {
     const legacy = await ensureImageEnv("legacy-runtime");
     await run(legacy.python, [SCRIPT, into]);
