@@ -13,6 +13,17 @@ import { REPO_ROOT } from "../support/platform.ts";
  */
 const S3_PACKAGES = ["@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner"];
 
+/** The handler's real bundle (the CDK app's options), in memory, with its metafile. */
+const bundle = (handler: string) =>
+  build({
+    ...LAMBDA_BUNDLING,
+    entryPoints: [join(REPO_ROOT, handler)],
+    absWorkingDir: REPO_ROOT,
+    write: false,
+    outdir: join(REPO_ROOT, ".byom", "lazy-s3-check"),
+    metafile: true,
+  });
+
 describe("S3-using handlers load the S3 SDK lazily", () => {
   const handlers = [...new Set(ROUTES.map((r) => r.handler)), "lambdas/ingest/handlers/ingest.ts"].filter(
     usesS3,
@@ -41,14 +52,7 @@ describe("S3-using handlers load the S3 SDK lazily", () => {
   });
 
   it.each(handlers)("%s imports the S3 SDK only dynamically", async (handler) => {
-    const result = await build({
-      ...LAMBDA_BUNDLING,
-      entryPoints: [join(REPO_ROOT, handler)],
-      absWorkingDir: REPO_ROOT,
-      write: false,
-      outdir: join(REPO_ROOT, ".byom", "lazy-s3-check"),
-      metafile: true,
-    });
+    const result = await bundle(handler);
     const imports = Object.values(result.metafile.outputs).flatMap((output) => output.imports);
     // Some reach S3 only through job code they merely start (then not at all): fine, even lazier.
     const s3Imports = imports.filter((i) => S3_PACKAGES.includes(i.path));
@@ -71,14 +75,7 @@ describe("handlers load the AWS SDK at cold start with require()", () => {
   const handlers = [...new Set(ROUTES.map((r) => r.handler)), "lambdas/ingest/handlers/ingest.ts"];
 
   it.each(handlers)("%s has no static import of an @aws-sdk package", async (handler) => {
-    const result = await build({
-      ...LAMBDA_BUNDLING,
-      entryPoints: [join(REPO_ROOT, handler)],
-      absWorkingDir: REPO_ROOT,
-      write: false,
-      outdir: join(REPO_ROOT, ".byom", "lazy-s3-check"),
-      metafile: true,
-    });
+    const result = await bundle(handler);
     const bundled = Object.values(result.metafile.outputs).flatMap((output) => output.imports);
     const staticSdk = bundled
       .filter((i) => i.kind === "import-statement" && i.path.startsWith("@aws-sdk/"))
