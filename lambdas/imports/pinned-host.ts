@@ -131,6 +131,10 @@ export async function pinHost(
   return { hostname, address: first.address, family: first.family === 6 ? 6 : 4 };
 }
 
+/**
+ * The lookup, or a 400 once `timeoutMs` passes. The answer stops waiting, not the lookup: a
+ * getaddrinfo that hangs keeps one of libuv's threads until the system resolver gives up.
+ */
 async function resolveWithin(
   hostname: string,
   timeoutMs: number,
