@@ -12,9 +12,14 @@ export const LAMBDA_BUNDLING = {
   target: "node22",
   format: "esm",
   mainFields: ["module", "main"],
+  // Stack traces in CloudWatch name the TypeScript source (with LAMBDA_NODE_OPTIONS).
+  sourcemap: true,
   external: ["@aws-sdk/*"],
   // Some dependencies still call require(); ESM bundles need it defined.
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },
 } as const satisfies BuildOptions;
+
+/** The NODE_OPTIONS of every Lambda; `npm run bench:registry` loads the bundles with it too. */
+export const LAMBDA_NODE_OPTIONS = "--enable-source-maps";

@@ -21,16 +21,18 @@ function resolveLocal(fromFile: string, specifier: string): string | undefined {
   return undefined;
 }
 
-const packagesCache = new Map<string, ReadonlySet<string>>();
+interface ModuleGraph {
+  /** npm packages reached (type-only imports included, which only over-approximates). */
+  readonly packages: ReadonlySet<string>;
+  /** Repository modules reached, relative to the repository root (e.g. "lambdas/shared/env.ts"). */
+  readonly modules: ReadonlySet<string>;
+}
 
-/**
- * Every npm package that a handler module reaches through its repository imports (type-only
- * imports included, which only over-approximates). The CDK app grants a function access to a
- * service only when its code imports that service's SDK client, so permissions follow the code.
- */
-export function packagesImportedBy(entry: string): ReadonlySet<string> {
+const graphCache = new Map<string, ModuleGraph>();
+
+function graphOf(entry: string): ModuleGraph {
   const start = resolve(REPO_ROOT, entry);
-  const cached = packagesCache.get(start);
+  const cached = graphCache.get(start);
   if (cached) return cached;
   const packages = new Set<string>();
   const seen = new Set<string>();
@@ -47,8 +49,23 @@ export function packagesImportedBy(entry: string): ReadonlySet<string> {
       else packages.add(specifier);
     }
   }
-  packagesCache.set(start, packages);
-  return packages;
+  const graph = { packages, modules: new Set([...seen].map((file) => relative(REPO_ROOT, file))) };
+  graphCache.set(start, graph);
+  return graph;
+}
+
+/**
+ * Every npm package that a handler module reaches through its repository imports (type-only
+ * imports included, which only over-approximates). The CDK app grants a function access to a
+ * service only when its code imports that service's SDK client, so permissions follow the code.
+ */
+export function packagesImportedBy(entry: string): ReadonlySet<string> {
+  return graphOf(entry).packages;
+}
+
+/** Whether the handler's code resolves MLflow tracking hosts, so needs their allow-list (MLFLOW_ALLOWED_HOSTS). */
+export function checksMlflowHosts(entry: string): boolean {
+  return graphOf(entry).modules.has("lambdas/imports/pinned-host.ts");
 }
 
 /** Whether the handler's code talks to S3 (imports the S3 client or the presigner). */

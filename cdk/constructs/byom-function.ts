@@ -6,7 +6,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { LAMBDA_BUNDLING } from "../lambda-bundling.ts";
+import { LAMBDA_BUNDLING, LAMBDA_NODE_OPTIONS } from "../lambda-bundling.ts";
 import { REPO_ROOT } from "../paths.ts";
 
 export interface ByomFunctionProps {
@@ -97,7 +97,7 @@ export class ByomFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
-      environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+      environment: { NODE_OPTIONS: LAMBDA_NODE_OPTIONS, ...props.environment },
       ...(props.vpc
         ? { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: props.securityGroups }
         : {}),
@@ -107,7 +107,7 @@ export class ByomFunction extends Construct {
         : {}),
       bundling: {
         minify: LAMBDA_BUNDLING.minify,
-        sourceMap: true,
+        sourceMap: LAMBDA_BUNDLING.sourcemap,
         target: LAMBDA_BUNDLING.target,
         format: nodejs.OutputFormat.ESM,
         mainFields: [...LAMBDA_BUNDLING.mainFields],

@@ -9,7 +9,13 @@ import { CAPTURE_PREFIX } from "#lambdas/monitoring/capture-location.ts";
 import { REFERENCE_PREFIX } from "#lambdas/monitoring/reference-dataset-keys.ts";
 import type { Route } from "#lambdas/shared/http/route.ts";
 import { ARTIFACTS_PREFIX } from "#lambdas/shared/object-keys.ts";
-import { usesCloudWatchMetrics, usesDynamoDb, usesJobQueue, usesS3 } from "../module-graph.ts";
+import {
+  checksMlflowHosts,
+  usesCloudWatchMetrics,
+  usesDynamoDb,
+  usesJobQueue,
+  usesS3,
+} from "../module-graph.ts";
 import { ByomFunction } from "./byom-function.ts";
 import type { JobWorker } from "./job-worker.ts";
 
@@ -35,6 +41,8 @@ export interface RegistryApiProps {
   readonly jobs: JobWorker;
   /** Principals (role or user ARNs) that `admin` routes accept. @default none: nobody may call them */
   readonly adminPrincipals?: readonly string[];
+  /** Hosts an MLflow import may reach although they resolve to private addresses (MLFLOW_ALLOWED_HOSTS). @default none */
+  readonly mlflowAllowedHosts?: readonly string[];
 }
 
 /**
@@ -132,6 +140,10 @@ export class RegistryApi extends Construct {
           ...(usesDynamoDb(route.handler) ? { TABLE_NAME: props.table.tableName } : {}),
           ...(usesS3(route.handler) ? { BUCKET_NAME: props.bucket.bucketName } : {}),
           ...(route.admin ? { ADMIN_PRINCIPALS: (props.adminPrincipals ?? []).join(",") } : {}),
+          // The import request refuses a private host at once, by the job worker's rules (pinned-host.ts).
+          ...(props.mlflowAllowedHosts?.length && checksMlflowHosts(route.handler)
+            ? { MLFLOW_ALLOWED_HOSTS: props.mlflowAllowedHosts.join(",") }
+            : {}),
         },
       });
       this.grant(route, fn, props);

@@ -142,6 +142,7 @@ export class ByomStack extends Stack {
       bucket: this.artifacts.bucket,
       tracing: props.tracing,
       adminPrincipals: props.adminPrincipals,
+      mlflowAllowedHosts: props.mlflowAllowedHosts,
     });
     this.ingest = new IngestPipeline(this, "Ingest", {
       table: this.table.table,

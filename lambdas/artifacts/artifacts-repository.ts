@@ -1,5 +1,5 @@
-import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailure, writeIfCondition } from "#lambdas/shared/conditions.ts";
+import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
+import { sendIfCondition, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
@@ -115,33 +115,28 @@ export async function claimForIngestion(
   now: string,
   expiresAt: string,
 ): Promise<ArtifactRecord | undefined> {
-  try {
-    const out = await dynamo.send(
-      new UpdateCommand({
-        TableName: TABLE_NAME,
-        Key: keys.artifact(ref.projectId, ref.experimentId, ref.artifactId),
-        UpdateExpression:
-          "SET #s = :ingesting, claimToken = :token, claimExpiresAt = :expires, objectEtag = :etag, objectVersionId = :vid, updatedAt = :now",
-        ConditionExpression:
-          "attribute_exists(pk) AND (#s = :uploading OR (#s = :ingesting AND claimExpiresAt < :now))",
-        ExpressionAttributeNames: { "#s": "status" },
-        ExpressionAttributeValues: {
-          ":ingesting": "INGESTING",
-          ":uploading": "UPLOADING",
-          ":token": token,
-          ":expires": expiresAt,
-          ":etag": object.etag,
-          ":vid": object.versionId ?? null,
-          ":now": now,
-        },
-        ReturnValues: "ALL_NEW",
-      }),
-    );
-    return out.Attributes ? toRecord(out.Attributes) : undefined;
-  } catch (error) {
-    if (isConditionFailure(error)) return undefined;
-    throw error;
-  }
+  const out = await sendIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.artifact(ref.projectId, ref.experimentId, ref.artifactId),
+      UpdateExpression:
+        "SET #s = :ingesting, claimToken = :token, claimExpiresAt = :expires, objectEtag = :etag, objectVersionId = :vid, updatedAt = :now",
+      ConditionExpression:
+        "attribute_exists(pk) AND (#s = :uploading OR (#s = :ingesting AND claimExpiresAt < :now))",
+      ExpressionAttributeNames: { "#s": "status" },
+      ExpressionAttributeValues: {
+        ":ingesting": "INGESTING",
+        ":uploading": "UPLOADING",
+        ":token": token,
+        ":expires": expiresAt,
+        ":etag": object.etag,
+        ":vid": object.versionId ?? null,
+        ":now": now,
+      },
+      ReturnValues: "ALL_NEW",
+    }),
+  );
+  return out?.Attributes ? toRecord(out.Attributes) : undefined;
 }
 
 export type IngestionOutcome =
@@ -190,42 +185,34 @@ export async function finishIngestion(
 
 /** Gives a claim back after a transient failure, so the retried message can take it at once. */
 export async function releaseIngestionClaim(ref: ArtifactRef, token: string): Promise<void> {
-  try {
-    await dynamo.send(
-      new UpdateCommand({
-        TableName: TABLE_NAME,
-        Key: keys.artifact(ref.projectId, ref.experimentId, ref.artifactId),
-        UpdateExpression: "SET claimExpiresAt = :past",
-        ConditionExpression: "claimToken = :token",
-        ExpressionAttributeValues: { ":past": "1970-01-01T00:00:00.000Z", ":token": token },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await writeIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.artifact(ref.projectId, ref.experimentId, ref.artifactId),
+      UpdateExpression: "SET claimExpiresAt = :past",
+      ConditionExpression: "claimToken = :token",
+      ExpressionAttributeValues: { ":past": "1970-01-01T00:00:00.000Z", ":token": token },
+    }),
+  );
 }
 
 /** UPLOADING → FAILED before any object arrived (an import whose transfer broke off). */
 export async function failUpload(ref: ArtifactRef, reason: string, now: string): Promise<void> {
-  try {
-    await dynamo.send(
-      new UpdateCommand({
-        TableName: TABLE_NAME,
-        Key: keys.artifact(ref.projectId, ref.experimentId, ref.artifactId),
-        UpdateExpression: "SET #s = :failed, failureReason = :reason, updatedAt = :now",
-        ConditionExpression: "#s = :uploading",
-        ExpressionAttributeNames: { "#s": "status" },
-        ExpressionAttributeValues: {
-          ":failed": "FAILED",
-          ":uploading": "UPLOADING",
-          ":reason": reason,
-          ":now": now,
-        },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await writeIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.artifact(ref.projectId, ref.experimentId, ref.artifactId),
+      UpdateExpression: "SET #s = :failed, failureReason = :reason, updatedAt = :now",
+      ConditionExpression: "#s = :uploading",
+      ExpressionAttributeNames: { "#s": "status" },
+      ExpressionAttributeValues: {
+        ":failed": "FAILED",
+        ":uploading": "UPLOADING",
+        ":reason": reason,
+        ":now": now,
+      },
+    }),
+  );
 }
 
 /** Records the size and checksum of an object Byom wrote itself, before it is completed. */

@@ -1,5 +1,5 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailure } from "#lambdas/shared/conditions.ts";
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
+import { writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
@@ -46,42 +46,32 @@ export async function putBuiltinEntry(record: CatalogRecord, seededAt: string): 
 
 /** Adds a user entry if the name is free in its kind; returns the holder of the name otherwise. */
 export async function putNewEntry(record: CatalogRecord): Promise<{ existing?: CatalogRecord }> {
-  try {
-    await dynamo.send(
-      new PutCommand({
-        TableName: TABLE_NAME,
-        Item: {
-          ...keys.catalogEntry(record.kind, record.entry.name),
-          type: "catalogEntry",
-          ...toItem(record),
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-    return {};
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    const existing = await getEntry(record.kind, record.entry.name);
-    return { existing: existing ?? record };
-  }
+  const added = await writeIfCondition(
+    new PutCommand({
+      TableName: TABLE_NAME,
+      Item: {
+        ...keys.catalogEntry(record.kind, record.entry.name),
+        type: "catalogEntry",
+        ...toItem(record),
+      },
+      ConditionExpression: "attribute_not_exists(pk)",
+    }),
+  );
+  if (added) return {};
+  const existing = await getEntry(record.kind, record.entry.name);
+  return { existing: existing ?? record };
 }
 
 /** Deletes a user entry; false when there is none (built-ins are never deleted). */
 export async function deleteUserEntry(kind: CatalogKind, name: string): Promise<boolean> {
-  try {
-    await dynamo.send(
-      new DeleteCommand({
-        TableName: TABLE_NAME,
-        Key: keys.catalogEntry(kind, name),
-        ConditionExpression: "attribute_exists(pk) AND builtIn = :false",
-        ExpressionAttributeValues: { ":false": false },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIfCondition(
+    new DeleteCommand({
+      TableName: TABLE_NAME,
+      Key: keys.catalogEntry(kind, name),
+      ConditionExpression: "attribute_exists(pk) AND builtIn = :false",
+      ExpressionAttributeValues: { ":false": false },
+    }),
+  );
 }
 
 export async function getEntry(kind: CatalogKind, name: string): Promise<CatalogRecord | undefined> {
@@ -136,19 +126,13 @@ function toRecord(item: Record<string, unknown>): CatalogRecord {
  * still exists and is not a built-in; false otherwise.
  */
 export async function replaceUserEntry(kind: CatalogKind, entry: CatalogEntry): Promise<boolean> {
-  try {
-    await dynamo.send(
-      new UpdateCommand({
-        TableName: TABLE_NAME,
-        Key: keys.catalogEntry(kind, entry.name),
-        UpdateExpression: "SET entryJson = :entry",
-        ConditionExpression: "attribute_exists(pk) AND builtIn = :false",
-        ExpressionAttributeValues: { ":entry": JSON.stringify(entry), ":false": false },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.catalogEntry(kind, entry.name),
+      UpdateExpression: "SET entryJson = :entry",
+      ConditionExpression: "attribute_exists(pk) AND builtIn = :false",
+      ExpressionAttributeValues: { ":entry": JSON.stringify(entry), ":false": false },
+    }),
+  );
 }

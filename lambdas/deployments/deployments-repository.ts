@@ -1,10 +1,16 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type {
   DeploymentEvent,
   DeploymentRecord,
   Slot,
   SlotResources,
 } from "#lambdas/deployments/deployment-record.ts";
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "#lambdas/shared/aws-sdk.ts";
 import { writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";

@@ -1,6 +1,12 @@
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import type * as SfnSdk from "@aws-sdk/client-sfn";
 import type { WorkflowInput } from "#lambdas/deployments/workflow/workflow-io.ts";
+import { requireSdk } from "#lambdas/shared/aws-sdk.ts";
 import { requireEnv } from "#lambdas/shared/env.ts";
+
+// Loaded at every deployment handler's cold start: require() is the cheaper load (shared/aws-sdk.ts).
+const { DescribeExecutionCommand, SFNClient, StartExecutionCommand } = requireSdk(
+  "@aws-sdk/client-sfn",
+) as typeof SfnSdk;
 
 const sfn = new SFNClient({ endpoint: process.env.AWS_ENDPOINT_URL_SFN || undefined });
 const DEPLOY_STATE_MACHINE_ARN = requireEnv("DEPLOY_STATE_MACHINE_ARN");

@@ -1,5 +1,5 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailure, writeIfCondition } from "#lambdas/shared/conditions.ts";
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
+import { sendIfCondition, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { PayloadTooLargeError } from "#lambdas/shared/errors.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
@@ -110,28 +110,24 @@ export async function updateExperimentMetadata(
     names[`#r${i}`] = storedKey(key);
     return `#m.#r${i}`;
   });
-  try {
-    const out = await guardItemSize(experimentId, () =>
-      dynamo.send(
-        new UpdateCommand({
-          TableName: TABLE_NAME,
-          Key: keys.experiment(projectId, experimentId),
-          UpdateExpression: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
-          ConditionExpression: options.unregisteredOnly
-            ? "attribute_exists(pk) AND attribute_not_exists(registeredAs)"
-            : "attribute_exists(pk)",
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: "ALL_NEW",
-        }),
-      ),
-    );
-    return out.Attributes ? toRecord(out.Attributes) : undefined;
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    if (options.unregisteredOnly && (await getExperiment(projectId, experimentId))) return "registered";
-    return undefined;
-  }
+  const out = await guardItemSize(experimentId, () =>
+    sendIfCondition(
+      new UpdateCommand({
+        TableName: TABLE_NAME,
+        Key: keys.experiment(projectId, experimentId),
+        UpdateExpression: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
+        ConditionExpression: options.unregisteredOnly
+          ? "attribute_exists(pk) AND attribute_not_exists(registeredAs)"
+          : "attribute_exists(pk)",
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: "ALL_NEW",
+      }),
+    ),
+  );
+  if (out) return out.Attributes ? toRecord(out.Attributes) : undefined;
+  if (options.unregisteredOnly && (await getExperiment(projectId, experimentId))) return "registered";
+  return undefined;
 }
 
 export type DeleteOutcome = "deleted" | "missing" | "registered";
@@ -141,19 +137,15 @@ export type DeleteOutcome = "deleted" | "missing" | "registered";
  * makes the check and the delete one atomic step. Its artifacts go in a job (experiment-deletion.ts).
  */
 export async function deleteExperiment(projectId: string, experimentId: string): Promise<DeleteOutcome> {
-  try {
-    await dynamo.send(
-      new DeleteCommand({
-        TableName: TABLE_NAME,
-        Key: keys.experiment(projectId, experimentId),
-        ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(registeredAs)",
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    return (await getExperiment(projectId, experimentId)) ? "registered" : "missing";
-  }
-  return "deleted";
+  const deleted = await writeIfCondition(
+    new DeleteCommand({
+      TableName: TABLE_NAME,
+      Key: keys.experiment(projectId, experimentId),
+      ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(registeredAs)",
+    }),
+  );
+  if (deleted) return "deleted";
+  return (await getExperiment(projectId, experimentId)) ? "registered" : "missing";
 }
 
 /**
@@ -200,19 +192,15 @@ export async function releaseRegistration(
   experimentId: string,
   claimId: string,
 ): Promise<void> {
-  try {
-    await dynamo.send(
-      new UpdateCommand({
-        TableName: TABLE_NAME,
-        Key: keys.experiment(projectId, experimentId),
-        UpdateExpression: "REMOVE registeredAs",
-        ConditionExpression: "registeredAs.claimId = :c AND attribute_not_exists(registeredAs.version)",
-        ExpressionAttributeValues: { ":c": claimId },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await writeIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.experiment(projectId, experimentId),
+      UpdateExpression: "REMOVE registeredAs",
+      ConditionExpression: "registeredAs.claimId = :c AND attribute_not_exists(registeredAs.version)",
+      ExpressionAttributeValues: { ":c": claimId },
+    }),
+  );
 }
 
 /** DynamoDB refuses items over 400 KB with a ValidationException; that is the caller's input. */

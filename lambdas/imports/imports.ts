@@ -3,6 +3,7 @@ import { authorize } from "#lambdas/projects/access.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
 import { ValidationFailedError } from "#lambdas/shared/errors.ts";
 import { newId } from "#lambdas/shared/ids.ts";
+import { allowedMlflowHosts, pinHost } from "./pinned-host.ts";
 
 export interface MlflowImportRequest {
   readonly trackingUri: string;
@@ -12,9 +13,10 @@ export interface MlflowImportRequest {
 
 /**
  * Starts an import from an MLflow Model Registry as a job (docs/ingestion.md, "Jobs"): copying a
- * model version can take far longer than API Gateway waits. The request checks what it can without
- * the network (the URI's form, the caller's role); the job worker resolves and checks the host,
- * reads the registry and streams the files (mlflow-import-job.ts). A file of its own so that the
+ * model version can take far longer than API Gateway waits. The request checks the caller's role,
+ * the URI's form and where its host resolves (a loopback, private or link-local host is a 400 that
+ * creates nothing, pinned-host.ts); the job worker checks the host again, reads the registry and
+ * streams the files (mlflow-import-job.ts). A file of its own so that the
  * handler loads neither the S3 client nor the MLflow code (cdk/module-graph.ts grants by imports).
  * The experiment's and artifact's ids are chosen here, so a redelivered job finds what an earlier
  * attempt created instead of making a second experiment.
@@ -26,6 +28,9 @@ export async function startMlflowImport(
 ): Promise<JobView> {
   await authorize(caller, projectId, "editor");
   const trackingUri = checkTrackingUri(input.trackingUri);
+  // The same check as the job's, so that a refused host is refused now; the job repeats it before
+  // it connects, because DNS may answer differently by then (docs/ingestion.md).
+  await pinHost(new URL(trackingUri), allowedMlflowHosts());
   return startJob(
     caller,
     projectId,
@@ -41,7 +46,7 @@ export async function startMlflowImport(
   );
 }
 
-/** http(s) only, no credentials in the URI; where it may connect is pinHost's to say (in the job). */
+/** http(s) only, no credentials in the URI; where it may connect is pinHost's to say. */
 export function checkTrackingUri(raw: string): string {
   let url: URL;
   try {

@@ -18,23 +18,13 @@ import { logger } from "#lambdas/shared/logger.ts";
 import { artifactObjectKey } from "#lambdas/shared/object-keys.ts";
 import type { MlflowImportRequest } from "./imports.ts";
 import { MlflowRegistry } from "./mlflow-registry.ts";
-import { pinHost } from "./pinned-host.ts";
+import { allowedMlflowHosts, pinHost } from "./pinned-host.ts";
 import { ZipStreamWriter } from "./zip-writer.ts";
 
 const MAX_FILES = Number(optionalEnv("BYOM_IMPORT_MAX_FILES", "10000"));
 const MAX_TOTAL_BYTES = Number(optionalEnv("BYOM_IMPORT_MAX_BYTES", String(50 * 1024 ** 3)));
 /** Progress is written at most this often while bytes stream (one table write each). */
 const PROGRESS_EVERY_MS = 2000;
-/**
- * Hosts an import may reach although they resolve to loopback, private or link-local addresses
- * (comma-separated; the CDK app sets it on the job worker from byom:mlflowAllowedHosts, local mode
- * to loopback).
- */
-const ALLOWED_HOSTS = optionalEnv("MLFLOW_ALLOWED_HOSTS", "")
-  .split(",")
-  .map((h) => h.trim())
-  .filter(Boolean);
-
 /** What an import job's `result` holds once SUCCEEDED (the API's MlflowImport). */
 export interface MlflowImportResult {
   readonly experiment: ExperimentView;
@@ -75,7 +65,10 @@ export async function runMlflowImport({ job, hasTime, progress }: JobChunk): Pro
     }
   }
 
-  const registry = new MlflowRegistry(trackingUri, await pinHost(new URL(trackingUri), ALLOWED_HOSTS));
+  // The request checked the host already (imports.ts); checked again here, and the connection
+  // pinned to what resolves now, because DNS can answer differently by the time the job runs.
+  const pinned = await pinHost(new URL(trackingUri), allowedMlflowHosts());
+  const registry = new MlflowRegistry(trackingUri, pinned);
   const modelVersion = await registry.modelVersion(modelName, version);
   if (modelVersion.status !== "READY") {
     throw new ConflictError(

@@ -1,5 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
+import { optionalEnv } from "#lambdas/shared/env.ts";
 import { NotFoundError, UpstreamError, ValidationFailedError } from "#lambdas/shared/errors.ts";
 
 /**
@@ -58,7 +59,23 @@ function hexToIpv4(text: string): string | undefined {
   return [high >> 8, high & 255, low >> 8, low & 255].join(".");
 }
 
-const LOOKUP_TIMEOUT_MS = 5_000;
+/**
+ * How long a lookup may take. The request handler resolves too (a refused host is a 400 at once),
+ * and API Gateway stops waiting at 29 s: a resolver that never answers must end in an answer.
+ */
+export const LOOKUP_TIMEOUT_MS = 5_000;
+
+/**
+ * Hosts an import may reach although they resolve to loopback, private or link-local addresses:
+ * MLFLOW_ALLOWED_HOSTS, comma-separated. The CDK app sets it from `byom:mlflowAllowedHosts` on the
+ * import request's function and on the job worker; local mode allows loopback (docs/ingestion.md).
+ */
+export function allowedMlflowHosts(): string[] {
+  return optionalEnv("MLFLOW_ALLOWED_HOSTS", "")
+    .split(",")
+    .map((h) => h.trim())
+    .filter(Boolean);
+}
 
 /**
  * The tracking URI names a host that does not resolve: the model version it points at cannot be
@@ -71,32 +88,32 @@ export class TrackingHostNotFoundError extends NotFoundError {
   }
 }
 
+type Lookup = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
+
+const systemLookup: Lookup = (hostname) => lookup(hostname, { all: true, verbatim: true });
+
+export interface PinOptions {
+  /** @default LOOKUP_TIMEOUT_MS */
+  readonly timeoutMs?: number;
+  /** @default the system resolver (getaddrinfo) */
+  readonly lookup?: Lookup;
+}
+
 /**
  * Resolves the URI's host and returns the address to connect to. Refuses (400) a host any of whose
  * addresses is loopback, private, unique-local, link-local and the like, unless `allowedHosts`
- * names it (the name as written in the URI, or the address literal).
+ * names it (the name as written in the URI, or the address literal), and a host whose lookup does
+ * not answer within the timeout. The one check of both the import request and its job.
  */
-export async function pinHost(url: URL, allowedHosts: readonly string[]): Promise<PinnedHost> {
+export async function pinHost(
+  url: URL,
+  allowedHosts: readonly string[],
+  options: PinOptions = {},
+): Promise<PinnedHost> {
   const hostname = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  let addresses: Array<{ address: string; family: number }>;
-  if (isIP(hostname)) {
-    addresses = [{ address: hostname, family: isIP(hostname) }];
-  } else {
-    try {
-      addresses = await Promise.race([
-        lookup(hostname, { all: true, verbatim: true }),
-        new Promise<never>((_, reject) =>
-          setTimeout(
-            () => reject(Object.assign(new Error("timeout"), { code: "ETIMEOUT" })),
-            LOOKUP_TIMEOUT_MS,
-          ),
-        ),
-      ]);
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? "lookup failed";
-      throw new TrackingHostNotFoundError(hostname, code);
-    }
-  }
+  const addresses = isIP(hostname)
+    ? [{ address: hostname, family: isIP(hostname) }]
+    : await resolveWithin(hostname, options.timeoutMs ?? LOOKUP_TIMEOUT_MS, options.lookup ?? systemLookup);
   const allowed = allowedHosts.map((h) => h.replace(/^\[|\]$/g, "").toLowerCase()).includes(hostname);
   if (!allowed) {
     for (const { address } of addresses) {
@@ -112,4 +129,38 @@ export async function pinHost(url: URL, allowedHosts: readonly string[]): Promis
   const first = addresses[0];
   if (!first) throw new UpstreamError(`The MLflow tracking server's host '${hostname}' has no address.`);
   return { hostname, address: first.address, family: first.family === 6 ? 6 : 4 };
+}
+
+/**
+ * The lookup, or a 400 once `timeoutMs` passes. The answer stops waiting, not the lookup: a
+ * getaddrinfo that hangs keeps one of libuv's threads until the system resolver gives up.
+ */
+async function resolveWithin(
+  hostname: string,
+  timeoutMs: number,
+  resolve: Lookup,
+): Promise<Array<{ address: string; family: number }>> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ValidationFailedError(
+            `trackingUri's host '${hostname}' did not resolve within ${timeoutMs / 1000} s (the DNS lookup got no answer), so Byom cannot check where it points. Check the tracking server's name, or try again once it resolves.`,
+            [{ path: "body.trackingUri", message: "DNS lookup timed out", host: hostname }],
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([
+      resolve(hostname).catch((error: unknown) => {
+        throw new TrackingHostNotFoundError(hostname, (error as { code?: string }).code ?? "lookup failed");
+      }),
+      timedOut,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

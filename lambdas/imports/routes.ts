@@ -17,7 +17,7 @@ export const importMlflowRoute = defineRoute({
     trackingUri: text("trackingUri", { max: 2048 })
       .meta({ format: "uri" })
       .describe(
-        "Base URL of the MLflow tracking server (http or https). Hosts at loopback, private or link-local addresses are refused unless the installation allows them (the job ends FAILED with VALIDATION_FAILED).",
+        "Base URL of the MLflow tracking server (http or https). Its host is resolved when the request arrives: one at a loopback, private or link-local address is refused with 400 VALIDATION_FAILED unless the installation allows it (context value byom:mlflowAllowedHosts), as is one whose lookup does not answer within 5 s; one that does not resolve is 404. The job checks again before it connects.",
       ),
     modelName: text("modelName", { max: 256, notBlank: true, trim: true }),
     version: z

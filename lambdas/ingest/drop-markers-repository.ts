@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
 import { writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";

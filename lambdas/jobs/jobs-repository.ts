@@ -1,5 +1,5 @@
-import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailure, writeIfCondition } from "#lambdas/shared/conditions.ts";
+import { GetCommand, PutCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
+import { sendIfCondition, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 
@@ -59,29 +59,24 @@ export async function claimJob(
   now: string,
   leaseUntil: string,
 ): Promise<JobRecord | undefined> {
-  try {
-    const out = await dynamo.send(
-      new UpdateCommand({
-        TableName: TABLE_NAME,
-        Key: keys.job(jobId),
-        UpdateExpression: "SET #s = :running, leaseToken = :t, leaseUntil = :until, updatedAt = :now",
-        ConditionExpression: "#s = :queued OR (#s = :running AND leaseUntil < :now)",
-        ExpressionAttributeNames: { "#s": "status" },
-        ExpressionAttributeValues: {
-          ":running": "RUNNING",
-          ":queued": "QUEUED",
-          ":t": token,
-          ":until": leaseUntil,
-          ":now": now,
-        },
-        ReturnValues: "ALL_NEW",
-      }),
-    );
-    return out.Attributes ? toRecord(out.Attributes) : undefined;
-  } catch (error) {
-    if (isConditionFailure(error)) return undefined;
-    throw error;
-  }
+  const out = await sendIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.job(jobId),
+      UpdateExpression: "SET #s = :running, leaseToken = :t, leaseUntil = :until, updatedAt = :now",
+      ConditionExpression: "#s = :queued OR (#s = :running AND leaseUntil < :now)",
+      ExpressionAttributeNames: { "#s": "status" },
+      ExpressionAttributeValues: {
+        ":running": "RUNNING",
+        ":queued": "QUEUED",
+        ":t": token,
+        ":until": leaseUntil,
+        ":now": now,
+      },
+      ReturnValues: "ALL_NEW",
+    }),
+  );
+  return out?.Attributes ? toRecord(out.Attributes) : undefined;
 }
 
 export async function recordProgress(jobId: string, token: string, progress: JobProgress): Promise<void> {

@@ -1,5 +1,5 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailure, writeIfCondition } from "#lambdas/shared/conditions.ts";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
+import { writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
@@ -52,16 +52,14 @@ const ORPHANED_NAME_CLAIM_MS = 60_000;
  */
 export async function putNewModel(model: ModelRecord): Promise<{ existingModelId?: string }> {
   const claimKey = keys.modelName(model.projectId, model.name);
-  try {
-    await dynamo.send(
-      new PutCommand({
-        TableName: TABLE_NAME,
-        Item: { ...claimKey, type: "modelName", modelId: model.modelId, claimedAt: model.createdAt },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
+  const claimed = await writeIfCondition(
+    new PutCommand({
+      TableName: TABLE_NAME,
+      Item: { ...claimKey, type: "modelName", modelId: model.modelId, claimedAt: model.createdAt },
+      ConditionExpression: "attribute_not_exists(pk)",
+    }),
+  );
+  if (!claimed) {
     const holder = await dynamo.send(
       new GetCommand({ TableName: TABLE_NAME, Key: claimKey, ConsistentRead: true }),
     );
@@ -142,19 +140,15 @@ export async function resyncRegistrationTickets(
   lastTicket: number,
   version: number,
 ): Promise<void> {
-  try {
-    await dynamo.send(
-      new UpdateCommand({
-        TableName: TABLE_NAME,
-        Key: keys.model(projectId, modelId),
-        UpdateExpression: "SET registrationTickets = :version",
-        ConditionExpression: "registrationTickets = :last",
-        ExpressionAttributeValues: { ":version": version, ":last": lastTicket },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await writeIfCondition(
+    new UpdateCommand({
+      TableName: TABLE_NAME,
+      Key: keys.model(projectId, modelId),
+      UpdateExpression: "SET registrationTickets = :version",
+      ConditionExpression: "registrationTickets = :last",
+      ExpressionAttributeValues: { ":version": version, ":last": lastTicket },
+    }),
+  );
 }
 
 /** The model's highest version, or undefined before the first: one strongly consistent Query. */

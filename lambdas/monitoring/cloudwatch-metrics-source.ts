@@ -1,4 +1,6 @@
-import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from "@aws-sdk/client-cloudwatch";
+import type * as CloudWatchSdk from "@aws-sdk/client-cloudwatch";
+import type { MetricDataQuery } from "@aws-sdk/client-cloudwatch";
+import { requireSdk } from "#lambdas/shared/aws-sdk.ts";
 import {
   METRICS_NAMESPACE,
   type MetricRequest,
@@ -8,13 +10,18 @@ import {
   periodsOf,
 } from "./metrics-source.ts";
 
+// Loaded at the metrics handler's cold start: require() is the cheaper load (shared/aws-sdk.ts).
+const { CloudWatchClient, GetMetricDataCommand } = requireSdk(
+  "@aws-sdk/client-cloudwatch",
+) as typeof CloudWatchSdk;
+
 /** GetMetricData takes at most 500 queries per call. */
 const QUERIES_PER_CALL = 500;
 
 /** The metrics source on AWS: CloudWatch, where Logs turned the runtimes' EMF lines into metrics. */
 export class CloudWatchMetricsSource implements MetricsSource {
   constructor(
-    private readonly client: CloudWatchClient = new CloudWatchClient({}),
+    private readonly client: CloudWatchSdk.CloudWatchClient = new CloudWatchClient({}),
     private readonly namespace: string = METRICS_NAMESPACE,
   ) {}
 

@@ -5,7 +5,7 @@ import {
   PutCommand,
   QueryCommand,
   UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+} from "#lambdas/shared/aws-sdk.ts";
 import { writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";

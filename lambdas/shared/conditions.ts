@@ -1,9 +1,16 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import type { DeleteCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type {
+  DeleteCommand,
+  DeleteCommandOutput,
+  PutCommand,
+  PutCommandOutput,
+  UpdateCommand,
+  UpdateCommandOutput,
+} from "@aws-sdk/lib-dynamodb";
+import { ConditionalCheckFailedException } from "./aws-sdk.ts";
 import { dynamo } from "./dynamo-client.ts";
 
 /** True when a DynamoDB write failed only because its condition did not hold. */
-export function isConditionFailure(error: unknown): boolean {
+function isConditionFailure(error: unknown): boolean {
   return (
     error instanceof ConditionalCheckFailedException ||
     (error as Error | undefined)?.name === "ConditionalCheckFailedException"
@@ -11,18 +18,28 @@ export function isConditionFailure(error: unknown): boolean {
 }
 
 /**
- * Sends a conditional write: true when it was applied, false when only its condition failed
- * (another writer got there first, or the state moved on); any other error is thrown.
+ * Sends a conditional write: its output when it was applied, undefined when only its condition
+ * failed (another writer got there first, or the state moved on); any other error is thrown.
+ * Every repository's conditional write goes through here.
  */
+export async function sendIfCondition(command: UpdateCommand): Promise<UpdateCommandOutput | undefined>;
+export async function sendIfCondition(command: PutCommand): Promise<PutCommandOutput | undefined>;
+export async function sendIfCondition(command: DeleteCommand): Promise<DeleteCommandOutput | undefined>;
+export async function sendIfCondition(
+  command: PutCommand | UpdateCommand | DeleteCommand,
+): Promise<PutCommandOutput | UpdateCommandOutput | DeleteCommandOutput | undefined> {
+  try {
+    // The document client's send() is overloaded per command class; each of these is one of them.
+    return await dynamo.send(command as PutCommand);
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
+/** A conditional write whose output does not matter: true when it was applied. */
 export async function writeIfCondition(
   command: PutCommand | UpdateCommand | DeleteCommand,
 ): Promise<boolean> {
-  try {
-    // The document client's send() is overloaded per command class; each of these is one of them.
-    await dynamo.send(command as PutCommand);
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return (await sendIfCondition(command as PutCommand)) !== undefined;
 }

@@ -1,5 +1,4 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBClient, DynamoDBDocumentClient } from "./aws-sdk.ts";
 
 /**
  * The DynamoDB document client, created once per process. The endpoint comes from the SDK's standard

@@ -1,4 +1,4 @@
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { QueryCommand } from "./aws-sdk.ts";
 import { dynamo } from "./dynamo-client.ts";
 import { decodeCursor, encodeCursor, type Page, type PageRequest, tableCursor } from "./pagination.ts";
 import { TABLE_NAME } from "./table.ts";

@@ -134,24 +134,55 @@ describe("import from an MLflow Model Registry", () => {
     }
   });
 
-  it("fails the job with VALIDATION_FAILED for private, link-local and IPv4-mapped addresses unless allowed, before any connection", async () => {
+  it("refuses private, link-local and IPv4-mapped addresses with 400 at request time, naming the host and the allow-list, creating no job", async () => {
     const before = await experimentCount();
-    for (const trackingUri of [
-      "http://169.254.169.254/latest",
-      "http://10.0.0.7:5000",
-      "http://192.168.1.2",
-      "http://[fd00:ec2::254]",
-      "http://[::ffff:169.254.169.254]",
-      "http://[::ffff:a9fe:a9fe]",
-      "http://[fe80::1]:5000",
-      "http://0.0.0.0:5000",
-    ]) {
-      const job = await importJob({ trackingUri, modelName: "churn", version: "1" });
-      expect(job.status, trackingUri).toBe("FAILED");
-      expect(job.error.code, trackingUri).toBe("VALIDATION_FAILED");
-      expect(job.error.message).toContain("byom:mlflowAllowedHosts");
+    for (const [trackingUri, host] of [
+      ["http://169.254.169.254/latest", "169.254.169.254"],
+      ["http://10.0.0.7:5000", "10.0.0.7"],
+      ["http://192.168.1.2", "192.168.1.2"],
+      ["http://[fd00:ec2::254]", "fd00:ec2::254"],
+      ["http://[::ffff:169.254.169.254]", "::ffff:a9fe:a9fe"],
+      ["http://[::ffff:a9fe:a9fe]", "::ffff:a9fe:a9fe"],
+      ["http://[fe80::1]:5000", "fe80::1"],
+      ["http://0.0.0.0:5000", "0.0.0.0"],
+    ] as const) {
+      const response = await platform.api.call("POST", importPath(), {
+        trackingUri,
+        modelName: "churn",
+        version: "1",
+      });
+      expect(response.status, trackingUri).toBe(400);
+      (await openApiChecker(platform.config.apiUrl))(
+        "POST",
+        "/v1/projects/{projectId}/imports/mlflow",
+        response,
+      );
+      expect(response.body.error.code, trackingUri).toBe("VALIDATION_FAILED");
+      expect(response.body.error.message, trackingUri).toContain(`'${host}'`);
+      expect(response.body.error.message).toContain("byom:mlflowAllowedHosts");
+      expect(response.body.error.details[0]).toMatchObject({ path: "body.trackingUri", host });
+      // No job was started: no id to wait on, nothing to point at.
+      expect(response.body.jobId, trackingUri).toBeUndefined();
+      expect(response.headers.get("location"), trackingUri).toBeNull();
     }
     expect(await experimentCount()).toBe(before);
+  });
+
+  it("answers 404 at request time for a host that does not resolve, and lets loopback through in local mode", async () => {
+    const unknown = await platform.api.call("POST", importPath(), {
+      trackingUri: "http://mlflow.no-such-host.invalid:5000",
+      modelName: "churn",
+      version: "1",
+    });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toContain("'mlflow.no-such-host.invalid' does not resolve");
+    // localhost resolves to loopback, which local mode allows: the request is accepted as a job.
+    const local = await importJob({
+      trackingUri: `http://localhost:${await freePort()}`,
+      modelName: "churn",
+      version: "1",
+    });
+    expect(local.error.code).toBe("UPSTREAM_FAILED");
   });
 
   it("never echoes the upstream server's answer and refuses oversized ones", async () => {

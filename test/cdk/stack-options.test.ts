@@ -40,14 +40,16 @@ describe("the Byom stack with an internet-facing HTTPS scoring endpoint, X-Ray, 
     expect(env("listCatalogEntries").ADMIN_PRINCIPALS).toBeUndefined();
   });
 
-  it("tells the job worker, which runs MLflow imports, the hosts they may reach, and no API function", () => {
+  it("tells the import request, which checks the host, and the job worker, which connects, the hosts MLflow imports may reach; no other function", () => {
     const worker = synth.stack.jobs.worker.function.node.defaultChild as CfnFunction;
     expect(synth.stack.resolve(worker.environment)?.variables?.MLFLOW_ALLOWED_HOSTS).toBe("mlflow.internal");
-    for (const fn of synth.stack.api.functions.values()) {
+    for (const [operationId, fn] of synth.stack.api.functions) {
       const variables = synth.stack.resolve(
         (fn.function.node.defaultChild as CfnFunction).environment,
       )?.variables;
-      expect(variables?.MLFLOW_ALLOWED_HOSTS).toBeUndefined();
+      expect(variables?.MLFLOW_ALLOWED_HOSTS, operationId).toBe(
+        operationId === "importMlflowModel" ? "mlflow.internal" : undefined,
+      );
     }
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pinHost, refusedKind } from "#lambdas/imports/pinned-host.ts";
+import { allowedMlflowHosts, pinHost, refusedKind } from "#lambdas/imports/pinned-host.ts";
 
 describe("where an MLflow import may connect", () => {
   it("names the kind of every address Byom refuses, IPv4-mapped forms included", () => {
@@ -39,5 +39,38 @@ describe("where an MLflow import may connect", () => {
       code: "NOT_FOUND",
       message: expect.stringContaining("does not resolve"),
     });
+  });
+
+  it("answers 400 naming the host when the lookup hangs, within its timeout, instead of waiting", async () => {
+    const started = Date.now();
+    const hanging = pinHost(new URL("http://mlflow.example.com:5000"), [], {
+      timeoutMs: 200,
+      lookup: () => new Promise(() => {}),
+    });
+    await expect(hanging).rejects.toMatchObject({
+      code: "VALIDATION_FAILED",
+      message: expect.stringContaining("'mlflow.example.com' did not resolve within 0.2 s"),
+      details: [{ path: "body.trackingUri", message: "DNS lookup timed out", host: "mlflow.example.com" }],
+    });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // A lookup that answers in time is checked as usual: a name at a private address is refused.
+    await expect(
+      pinHost(new URL("http://mlflow.example.com"), [], {
+        lookup: async () => [{ address: "10.1.2.3", family: 4 }],
+      }),
+    ).rejects.toMatchObject({ code: "VALIDATION_FAILED", message: expect.stringContaining("at 10.1.2.3") });
+  });
+
+  it("reads the allow-list from MLFLOW_ALLOWED_HOSTS, as the request handler and the job worker both do", () => {
+    const saved = process.env.MLFLOW_ALLOWED_HOSTS;
+    try {
+      process.env.MLFLOW_ALLOWED_HOSTS = " mlflow.internal, 10.0.0.5 ,,";
+      expect(allowedMlflowHosts()).toEqual(["mlflow.internal", "10.0.0.5"]);
+      delete process.env.MLFLOW_ALLOWED_HOSTS;
+      expect(allowedMlflowHosts()).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.MLFLOW_ALLOWED_HOSTS;
+      else process.env.MLFLOW_ALLOWED_HOSTS = saved;
+    }
   });
 });

@@ -1,12 +1,17 @@
-import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
-import {
-  DescribeTargetHealthCommand,
-  ElasticLoadBalancingV2Client,
-} from "@aws-sdk/client-elastic-load-balancing-v2";
+import type * as EcsSdk from "@aws-sdk/client-ecs";
+import type * as ElbSdk from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { ReplicaCounts } from "#lambdas/deployments/capacity.ts";
 import type { Slot } from "#lambdas/deployments/deployment-record.ts";
 import type { StepSetting } from "#lambdas/deployments/serving-contract.ts";
+import { requireSdk } from "#lambdas/shared/aws-sdk.ts";
 import { requireEnv } from "#lambdas/shared/env.ts";
+
+// This module is imported on first use (replica-status.ts), but a bundle hoists static imports of
+// external packages to its top, which loaded both SDKs at every cold start: required here instead.
+const { DescribeServicesCommand, ECSClient } = requireSdk("@aws-sdk/client-ecs") as typeof EcsSdk;
+const { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } = requireSdk(
+  "@aws-sdk/client-elastic-load-balancing-v2",
+) as typeof ElbSdk;
 
 /** DescribeServices takes at most this many services per call. */
 const SERVICES_PER_CALL = 10;
