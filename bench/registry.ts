@@ -10,13 +10,14 @@
  * rewrites only the bundles.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { LAMBDA_BUNDLING, LAMBDA_NODE_OPTIONS } from "#cdk/lambda-bundling.ts";
 import { ROUTES } from "#lambdas/routes.ts";
 import { apiClient, REPO_ROOT, startTestPlatform } from "../test/support/platform.ts";
+import { writeBenchmarkSection } from "./benchmarks-doc.ts";
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 200);
 const BUNDLE_LIMIT = 300 * 1024;
@@ -285,7 +286,7 @@ if (!COLD_ONLY) {
     ...latencyRows.map((r) => `| ${r.name} | ${fmt(r.p50)} | ${fmt(r.p99)} |`),
   ];
   console.log(lines.join("\n"));
-  writeSection("registry", lines.join("\n"));
+  writeBenchmarkSection("registry", lines.join("\n"), { heading: "Registry" });
 }
 
 const coldLoadBefore = loadavg()[0] as number;
@@ -306,22 +307,4 @@ const coldLines = [
   `Largest bundle ${fmt(Math.max(...bundleRows.map((r) => r.bytes)) / 1024)} KB (${fmt((Math.max(...bundleRows.map((r) => r.bytes)) / BUNDLE_LIMIT) * 100)} % of the limit); median cold load ${fmt(median(bundleRows.map((r) => r.wallMs)))} ms wall, ${fmt(median(bundleRows.map((r) => r.cpuMs)))} ms CPU${compared ? ` (baseline ${fmt(median(bundleRows.flatMap((r) => (r.baseline ? [r.baseline.wallMs] : []))))} ms wall, ${fmt(median(bundleRows.flatMap((r) => (r.baseline ? [r.baseline.cpuMs] : []))))} ms CPU)` : ""}; slowest ${fmt(Math.max(...bundleRows.map((r) => r.wallMs)))} ms wall, ${fmt(Math.max(...bundleRows.map((r) => r.cpuMs)))} ms CPU; ${bundleRows.filter(within).length} of ${bundleRows.length} handlers within both targets.`,
 ];
 console.log(coldLines.join("\n"));
-writeSection("registry-cold", coldLines.join("\n"));
-
-function writeSection(name: string, content: string): void {
-  const file = join(REPO_ROOT, "docs/benchmarks.md");
-  mkdirSync(join(REPO_ROOT, "docs"), { recursive: true });
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    text =
-      "# Benchmarks\n\nFigures measured on this project's 2-core machine. Each section is rewritten by its script.\n";
-  }
-  const begin = `<!-- ${name}:begin -->`;
-  const end = `<!-- ${name}:end -->`;
-  const block = `${begin}\n${content}\n${end}`;
-  const pattern = new RegExp(`${begin}[\\s\\S]*?${end}`);
-  text = pattern.test(text) ? text.replace(pattern, block) : `${text}\n## Registry\n\n${block}\n`;
-  writeFileSync(file, text);
-}
+writeBenchmarkSection("registry-cold", coldLines.join("\n"), { after: "registry" });
