@@ -60,6 +60,7 @@ export async function startServingWorkflows(options: {
     pick: (group, tried) => serving?.pick(group, tried),
     begin: (group) => serving?.begin(group),
     end: (group) => serving?.end(group),
+    forwarding: (id) => serving?.forwarding(id) ?? (() => undefined),
     unreachable: (group, id) => serving?.unreachable(group, id),
   });
   const scoringPort = await router.listen(options.scoringPort);

@@ -51,6 +51,8 @@ function recording(
     stoppedTasks?: any[];
     roleExists?: boolean;
     roleGone?: boolean;
+    /** The scalable target is gone between DescribeScalableTargets and DeregisterScalableTarget. */
+    scalingGone?: boolean;
   } = {},
 ) {
   const serving = new AwsServing(settings(shadow, shadowListenerArn));
@@ -80,6 +82,10 @@ function recording(
         return { taskArns: options.stoppedTasks?.map((t) => t.taskArn) ?? [] };
       case "DescribeTasksCommand":
         return { tasks: options.stoppedTasks ?? [] };
+      case "DeregisterScalableTargetCommand":
+        if (options.scalingGone)
+          throw Object.assign(new Error("No scalable target"), { name: "ObjectNotFoundException" });
+        return {};
       case "DescribeScalableTargetsCommand":
         // The service scales: its scalable target is registered.
         return { ScalableTargets: [{ ResourceId: command.input.ResourceIds?.[0] }] };
@@ -579,6 +585,18 @@ describe("the AWS serving adapter's capacity", () => {
       "DeleteServiceCommand",
     ]);
     expect(sent[1]?.input.ResourceId).toBe("service/byom/byom-s0123456789ab");
+  });
+
+  it("goes on when the scalable target disappears between the lookup and the removal", async () => {
+    // AWS's answer (ObjectNotFoundException); moto answers ValidationException, so it is recorded.
+    const { serving, sent } = recording(false, SHADOW_LISTENER, { scalingGone: true });
+    await serving.stopRuntime({ serviceArn: SERVICE });
+    expect(sent.map((s) => s.command)).toEqual([
+      "DescribeScalableTargetsCommand",
+      "DeregisterScalableTargetCommand",
+      "UpdateServiceCommand",
+      "DeleteServiceCommand",
+    ]);
   });
 });
 
