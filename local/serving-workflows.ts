@@ -126,6 +126,8 @@ export async function startServingWorkflows(options: {
           await monitorDeployments(localServing);
           const { sweepOrphans } = await import("#lambdas/deployments/workflow/orphan-sweep.ts");
           await sweepOrphans(localServing);
+          const { sweepAlbReservations } = await import("#lambdas/deployments/alb-reservations.ts");
+          await sweepAlbReservations();
         })
         .catch((error: Error) => console.error(`local mode: health monitor failed: ${error.message}`));
     }, MONITOR_INTERVAL_MS);

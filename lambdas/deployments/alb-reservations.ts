@@ -19,6 +19,8 @@ import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 export interface AlbReservation extends AlbUse {
   /** The workflow the entry was reserved for. */
   readonly workflowId: string;
+  /** When (epoch ms): an entry whose deployment was never written is swept once it is old. */
+  readonly at?: number;
 }
 
 interface Ledger {
@@ -57,7 +59,11 @@ export async function readAlbLedger(): Promise<Ledger> {
       for (const record of page.items) {
         const use = albUseOf(record);
         if (use.rules > 0 || use.targetGroups > 0)
-          reservations[record.deploymentId] = { ...use, workflowId: record.activeWorkflow ?? "" };
+          reservations[record.deploymentId] = {
+            ...use,
+            workflowId: record.activeWorkflow ?? "",
+            at: Date.now(),
+          };
       }
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
@@ -118,7 +124,12 @@ function writeEntry(
     conditions.push("#rules <= :mr AND #groups <= :mt");
   }
   if (next)
-    values[":next"] = { rules: next.rules, targetGroups: next.targetGroups, workflowId: next.workflowId };
+    values[":next"] = {
+      rules: next.rules,
+      targetGroups: next.targetGroups,
+      workflowId: next.workflowId,
+      at: next.at ?? Date.now(),
+    };
   return writeIfCondition(
     new UpdateCommand({
       TableName: TABLE_NAME,
@@ -195,4 +206,34 @@ export async function releaseAlbReservation(deploymentId: string): Promise<void>
     if (!current) return;
     if (await writeEntry(deploymentId, current, undefined, undefined)) return;
   }
+}
+
+/** How old an entry without a deployment record must be before the sweep removes it. */
+export const ABANDONED_RESERVATION_MS = 15 * 60_000;
+
+/**
+ * Removes the entries of deployments that have no record: a request that died between reserving
+ * and writing its record (its own failure path puts the entry back). Only entries older than
+ * ABANDONED_RESERVATION_MS: a create in progress has reserved and not yet written. Run by the
+ * health monitor. Returns the deployment ids whose entries it removed.
+ */
+export async function sweepAlbReservations(now = Date.now()): Promise<string[]> {
+  const ledger = await readAlbLedger();
+  const old = Object.entries(ledger.reservations).filter(
+    ([, entry]) => now - (entry.at ?? 0) >= ABANDONED_RESERVATION_MS,
+  );
+  if (old.length === 0) return [];
+  const existing = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const page = await listAllDeployments(cursor);
+    for (const record of page.items) existing.add(record.deploymentId);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  const removed: string[] = [];
+  for (const [deploymentId, entry] of old) {
+    if (existing.has(deploymentId)) continue;
+    if (await writeEntry(deploymentId, entry, undefined, undefined)) removed.push(deploymentId);
+  }
+  return removed;
 }

@@ -112,4 +112,23 @@ describe("the scoring load balancer's quota under concurrent creates", () => {
     expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
     expect((await reservations.readAlbLedger()).rules).toBe(6);
   });
+
+  it("sweeps, once it is old, the entry of a request that died before writing its record", async () => {
+    const before = (await reservations.readAlbLedger()).rules;
+    // Reserved, then the Lambda died: no record, no restore.
+    await reservations.reserveAlb("dep-never-written", { rules: 1, targetGroups: 1 }, "deploy-dead");
+    expect((await reservations.readAlbLedger()).rules).toBe(before + 1);
+    // Not yet: a create in progress looks the same for a moment.
+    expect(await reservations.sweepAlbReservations()).toEqual([]);
+    const later = Date.now() + reservations.ABANDONED_RESERVATION_MS;
+    expect(await reservations.sweepAlbReservations(later)).toEqual(["dep-never-written"]);
+    const ledger = await reservations.readAlbLedger();
+    expect(ledger.rules).toBe(before);
+    // The deployments that exist keep theirs.
+    expect(Object.keys(ledger.reservations).sort()).toEqual(
+      (await api.listDeployments(caller, projectId, { limit: 50 } as never)).items
+        .map((d) => d.deploymentId)
+        .sort(),
+    );
+  });
 });

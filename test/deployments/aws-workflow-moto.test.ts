@@ -316,6 +316,34 @@ const forwardWeights = (rule: {
     (rule.Actions?.[0]?.ForwardConfig?.TargetGroups ?? []).map((g) => [g.TargetGroupArn, g.Weight]),
   );
 
+/** What the API's PATCH writes: version 1 at 70 % as before, version 2 at 30 % with `resources`. */
+const requestPatch = (workflowId: string, revision: number, resources: ReturnType<typeof sized>) =>
+  repository.changeDeployment(PROJECT, DEPLOYMENT, {
+    set: {
+      targets: [
+        { modelId: "mdl-1", version: 1, weight: 70, resources: sized(2, 4) },
+        { modelId: "mdl-1", version: 2, weight: 30, resources },
+      ],
+      revision,
+    },
+    claimFor: workflowId,
+  });
+
+/** A removed slot left nothing in moto: service, task definitions, group, rule, secret, scaling. */
+async function expectSlotGone(slot: Slot): Promise<void> {
+  const state = await slotState(slot);
+  expect(state.service?.status).not.toBe("ACTIVE");
+  expect(state.task?.status).toBe("INACTIVE");
+  expect(state.processor?.status).toBe("INACTIVE");
+  expect((await targetGroups()).map((g) => g.TargetGroupArn)).not.toContain(slot.resources.targetGroupArn);
+  expect((await nonDefaultRules()).map((r) => r.RuleArn)).not.toContain(slot.resources.slotRuleArn);
+  expect((await accessPoints()).map((p) => p.AccessPointId)).not.toContain(slot.resources.accessPointId);
+  expect((await secrets()).map((s) => s.ARN)).not.toContain(slot.resources.passphraseSecretArn);
+  expect((await scalableTargets()).map((t) => t.ResourceId)).not.toContain(
+    `service/byom/byom-${slot.slotId}`,
+  );
+}
+
 describe("the deploy and delete workflows' steps against moto", () => {
   let firstSlots: readonly Slot[] = [];
 
@@ -460,16 +488,7 @@ describe("the deploy and delete workflows' steps against moto", () => {
   it("PATCHes to new weights and a resized target: the kept slot is reweighted, the resized one replaced", async () => {
     const workflowId = "deploy-dep-moto-r2";
     const [kept, resized] = firstSlots as [Slot, Slot];
-    await repository.changeDeployment(PROJECT, DEPLOYMENT, {
-      set: {
-        targets: [
-          { modelId: "mdl-1", version: 1, weight: 70, resources: sized(2, 4) },
-          { modelId: "mdl-1", version: 2, weight: 30, resources: sized(3, 4) },
-        ],
-        revision: 2,
-      },
-      claimFor: workflowId,
-    });
+    await requestPatch(workflowId, 2, sized(3, 4));
     const prepared = await steps.prepare(ids(workflowId), {} as never, serving);
     expect(prepared.build).toHaveLength(1);
     for (const item of prepared.build) await buildSlot(item);
@@ -498,18 +517,10 @@ describe("the deploy and delete workflows' steps against moto", () => {
       ].sort(),
     );
     // The retired slot left nothing: its service, group, rule, access point, secret, task definitions.
-    const retired = await slotState(resized);
-    expect(retired.service?.status).not.toBe("ACTIVE");
-    expect(retired.task?.status).toBe("INACTIVE");
-    expect(retired.processor?.status).toBe("INACTIVE");
-    expect((await targetGroups()).map((g) => g.TargetGroupArn)).not.toContain(
-      resized.resources.targetGroupArn,
-    );
-    expect((await nonDefaultRules()).map((r) => r.RuleArn)).not.toContain(resized.resources.slotRuleArn);
+    await expectSlotGone(resized);
     expect((await accessPoints()).map((p) => p.AccessPointId).sort()).toEqual(
       live.slots.map((s) => s.resources.accessPointId).sort(),
     );
-    expect((await secrets()).map((s) => s.ARN)).not.toContain(resized.resources.passphraseSecretArn);
     expect(existsSync(join(root, "models", DEPLOYMENT, resized.slotId))).toBe(false);
   }, 900_000);
 
@@ -517,16 +528,7 @@ describe("the deploy and delete workflows' steps against moto", () => {
     const workflowId = "deploy-dep-moto-r3";
     const before = await record();
     const liveRule = (await nonDefaultRules()).find((r) => r.RuleArn === before.trafficRuleArn);
-    await repository.changeDeployment(PROJECT, DEPLOYMENT, {
-      set: {
-        targets: [
-          { modelId: "mdl-1", version: 1, weight: 70, resources: sized(2, 4) },
-          { modelId: "mdl-1", version: 2, weight: 30, resources: sized(1, 2) },
-        ],
-        revision: 3,
-      },
-      claimFor: workflowId,
-    });
+    await requestPatch(workflowId, 3, sized(1, 2));
     const prepared = await steps.prepare(ids(workflowId), {} as never, serving);
     const item = prepared.build[0] as BuildItem;
     const staged = await steps.stageArtifact(item, serving);
@@ -557,17 +559,7 @@ describe("the deploy and delete workflows' steps against moto", () => {
     expect((await accessPoints()).map((p) => p.AccessPointId).sort()).toEqual(
       before.slots.map((s) => s.resources.accessPointId).sort(),
     );
-    const state = await slotState(pending);
-    expect(state.service?.status).not.toBe("ACTIVE");
-    expect(state.task?.status).toBe("INACTIVE");
-    expect(state.processor?.status).toBe("INACTIVE");
-    expect((await targetGroups()).map((g) => g.TargetGroupArn)).not.toContain(
-      pending.resources.targetGroupArn,
-    );
-    expect((await secrets()).map((s) => s.ARN)).not.toContain(pending.resources.passphraseSecretArn);
-    expect((await scalableTargets()).map((t) => t.ResourceId)).not.toContain(
-      `service/byom/byom-${pending.slotId}`,
-    );
+    await expectSlotGone(pending);
     // The live rule still forwards 70/30 to the live slots.
     const rule = (await nonDefaultRules()).find((r) => r.RuleArn === before.trafficRuleArn);
     expect(forwardWeights(rule ?? {})).toEqual(forwardWeights(liveRule ?? {}));
@@ -590,12 +582,7 @@ describe("the deploy and delete workflows' steps against moto", () => {
     expect(await accessPoints()).toEqual([]);
     expect(await scalableTargets()).toEqual([]);
     expect((await secrets()).map((s) => s.Name).filter((n) => n?.startsWith("byom/"))).toEqual([]);
-    for (const slot of before.slots) {
-      const state = await slotState(slot);
-      expect(state.service?.status).not.toBe("ACTIVE");
-      expect(state.task?.status).toBe("INACTIVE");
-      expect(state.processor?.status).toBe("INACTIVE");
-    }
+    for (const slot of before.slots) await expectSlotGone(slot);
     const alarms = await clients.cloudwatch.send(new DescribeAlarmsCommand({}));
     expect(alarms.MetricAlarms?.filter((a) => a.AlarmName?.includes(DEPLOYMENT))).toEqual([]);
     expect(existsSync(join(root, "models", DEPLOYMENT))).toBe(false);

@@ -1,10 +1,9 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "#local/processes.ts";
 import {
   type DeployModels,
   registerDropped,
+  runtimeProcesses,
   score,
   startServingFixture,
   waitForStatus,
@@ -41,8 +40,7 @@ afterAll(async () => {
 const deployments = `/v1/projects/{p}/deployments`;
 const create = (body: Record<string, unknown>) =>
   platform.api.call("POST", deployments.replace("{p}", projectId), body);
-const runtimes = () =>
-  (JSON.parse(readFileSync(join(platform.home, "services.json"), "utf8")) as unknown[]).length;
+const runtimes = () => runtimeProcesses(platform);
 
 describe("a PATCH that fails", () => {
   it(

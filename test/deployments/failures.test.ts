@@ -1,9 +1,8 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type DeployModels,
   registerDropped,
+  runtimeProcesses,
   startServingFixture,
   waitForStatus,
 } from "../support/deployments.ts";
@@ -33,8 +32,7 @@ afterAll(async () => {
 const deployments = `/v1/projects/{p}/deployments`;
 const create = (body: Record<string, unknown>) =>
   platform.api.call("POST", deployments.replace("{p}", projectId), body);
-const runtimes = () =>
-  (JSON.parse(readFileSync(join(platform.home, "services.json"), "utf8")) as unknown[]).length;
+const runtimes = () => runtimeProcesses(platform);
 
 describe("deployments that cannot work are refused or end FAILED with nothing left behind", () => {
   it("refuses a version whose schema is unknown with 409 before anything starts", async () => {
