@@ -131,10 +131,10 @@ describe("a target's replicas in local mode", () => {
       await Promise.all(loops);
     }
     expect(failed).toBe(0);
-    // Scale-in under load: 4 CSV requests kept in flight ask for 2 replicas, so the third leaves
-    // the rotation while it answers some of them. A streamed (CSV) body cannot be sent again to
-    // another replica, and a runtime exits on SIGTERM at once: only a replica drained before it is
-    // stopped loses none of them.
+    // Scale-in under load: 4 CSV requests kept in flight ask for 2 replicas, and none may fail (a
+    // streamed body cannot be sent again to another replica). On this loaded machine the third
+    // replica has usually not entered the rotation yet when it is scaled in, so this passes without
+    // the drain too: test/local/replica-drain.test.ts is the test that fails without it.
     const csv = `${models.expected.fields.join(",")}\n${Array.from({ length: 4_000 }, (_, i) =>
       (models.expected.rows[i % models.expected.rows.length] as unknown[]).join(","),
     ).join("\n")}\n`;
