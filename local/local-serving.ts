@@ -100,6 +100,8 @@ const TICK_MS = 500;
  * UnhealthyThresholdCount (a busy runtime may answer /readyz late); a dead one leaves at once.
  */
 const UNHEALTHY_THRESHOLD = 3;
+/** The longest a replica leaving the rotation is given to answer its in-flight requests. */
+const DRAIN_TIMEOUT_MS = 30_000;
 /** Load is the average of this many ticks' in-flight samples. */
 const LOAD_WINDOW = 4;
 
@@ -117,6 +119,8 @@ export class LocalServing
   private readonly serviceOfTargetGroup = new Map<string, string>();
   private readonly services = new Map<string, ServiceSpec>();
   private readonly replicaSets = new Map<string, ReplicaSet>();
+  /** Requests the router has sent to each replica and not yet had answered. */
+  private readonly inFlightOf = new Map<string, number>();
   private readonly ticker: NodeJS.Timeout;
   private ticking = false;
   private readonly rules = new Map<string, TrafficRule>();
@@ -213,15 +217,28 @@ export class LocalServing
       await this.startReplica(id, set.spec);
     }
     while (set.members.length > set.desired) {
-      // Out of rotation first, then stopped (SIGTERM lets it finish what it answers), in the
-      // background: health checks and scaling go on during its grace period.
+      // Out of rotation first (no new request reaches it), then drained and stopped in the
+      // background: health checks and scaling go on meanwhile.
       const id = set.members.pop() as string;
       set.healthy.delete(id);
       set.failures.delete(id);
-      this.supervisor
-        .stop(id)
-        .catch((error: Error) => console.error(`local mode: could not stop replica ${id}: ${error.message}`));
+      this.drainAndStop(id).catch((error: Error) =>
+        console.error(`local mode: could not stop replica ${id}: ${error.message}`),
+      );
     }
+  }
+
+  /**
+   * As the ALB's deregistration delay before ECS stops a task: waits (at most DRAIN_TIMEOUT_MS)
+   * until the requests the router sent to a replica out of the rotation are answered, then
+   * SIGTERMs it. A runtime exits on SIGTERM without finishing what it answers, and a streamed
+   * (columnar) body cannot be sent again to another replica.
+   */
+  private async drainAndStop(id: string): Promise<void> {
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while ((this.inFlightOf.get(id) ?? 0) > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    await this.supervisor.stop(id);
   }
 
   private async startReplica(id: string, spec: ServiceSpec): Promise<void> {
@@ -330,6 +347,18 @@ export class LocalServing
   end(targetGroupArn: string): void {
     const set = this.setOf(targetGroupArn);
     if (set) set.inFlight = Math.max(0, set.inFlight - 1);
+  }
+
+  forwarding(id: string): () => void {
+    this.inFlightOf.set(id, (this.inFlightOf.get(id) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (this.inFlightOf.get(id) ?? 1) - 1;
+      if (left > 0) this.inFlightOf.set(id, left);
+      else this.inFlightOf.delete(id);
+    };
   }
 
   /** A replica refused or dropped a connection: out of rotation until its next check passes. */
@@ -452,7 +481,8 @@ export class LocalServing
     this.persist();
     const set = this.replicaSets.get(serviceId);
     this.replicaSets.delete(serviceId);
-    await Promise.all((set?.members ?? [serviceId]).map((id) => this.supervisor.stop(id)));
+    // No rule or group reaches the slot any more: each replica finishes what it answers first.
+    await Promise.all((set?.members ?? [serviceId]).map((id) => this.drainAndStop(id)));
   }
 
   /** As the ALB's health check: GET /readyz on each replica, healthy when one answers 200. */

@@ -28,6 +28,11 @@ export interface RouterTargets {
   /** A request to the group began / ended: the in-flight count local autoscaling tracks. */
   begin(targetGroupArn: string): void;
   end(targetGroupArn: string): void;
+  /**
+   * A request is sent to a replica picked for it; the returned function is called once it has
+   * been answered (or failed): a replica leaving the rotation is stopped only once it has none.
+   */
+  forwarding(id: string): () => void;
   /** A replica refused or dropped the connection before answering. */
   unreachable(targetGroupArn: string, id: string): void;
 }
@@ -135,9 +140,10 @@ export class ScoringRouter {
           return;
         }
         tried.add(replica.id);
-        const upstream = await forward(this.agent, replica.port, req, path, body).catch(
-          (error: NodeJS.ErrnoException) => error,
-        );
+        const answered = this.targets.forwarding(replica.id);
+        const upstream = await forward(this.agent, replica.port, req, path, body)
+          .catch((error: NodeJS.ErrnoException) => error)
+          .finally(answered);
         if (upstream instanceof Error) {
           const unanswered = NOT_ANSWERED.has(upstream.code ?? "") || upstream.message === "socket hang up";
           if (unanswered) this.targets.unreachable(group, replica.id);

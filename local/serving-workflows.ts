@@ -60,6 +60,7 @@ export async function startServingWorkflows(options: {
     pick: (group, tried) => serving?.pick(group, tried),
     begin: (group) => serving?.begin(group),
     end: (group) => serving?.end(group),
+    forwarding: (id) => serving?.forwarding(id) ?? (() => undefined),
     unreachable: (group, id) => serving?.unreachable(group, id),
   });
   const scoringPort = await router.listen(options.scoringPort);
@@ -125,6 +126,8 @@ export async function startServingWorkflows(options: {
           await monitorDeployments(localServing);
           const { sweepOrphans } = await import("#lambdas/deployments/workflow/orphan-sweep.ts");
           await sweepOrphans(localServing);
+          const { sweepAlbReservations } = await import("#lambdas/deployments/alb-reservations.ts");
+          await sweepAlbReservations();
         })
         .catch((error: Error) => console.error(`local mode: health monitor failed: ${error.message}`));
     }, MONITOR_INTERVAL_MS);

@@ -61,6 +61,8 @@ export const keys = {
   /** GSI1 partition of every deployment, for the health monitor (a scheduled job, not a request). */
   deploymentIndex: (deploymentId: string) => ({ gsi1pk: "DEPLOYMENTS", gsi1sk: deploymentId }),
   deploymentIndexPartition: "DEPLOYMENTS",
+  /** What deployments reserve on the scoring load balancer (lambdas/deployments/alb-reservations.ts). */
+  albReservations: { pk: "ALB#scoring", sk: "RESERVATIONS" },
 
   catalogEntry: (kind: string, name: string) => ({ pk: `CATALOG#${kind}`, sk: `ENTRY#${name}` }),
   catalogPrefix: (kind: string) => ({ pk: `CATALOG#${kind}`, skPrefix: "ENTRY#" }),

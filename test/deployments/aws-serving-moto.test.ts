@@ -2,16 +2,9 @@ import {
   ApplicationAutoScalingClient,
   DescribeScalableTargetsCommand,
 } from "@aws-sdk/client-application-auto-scaling";
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { DescribeAccessPointsCommand, EFSClient } from "@aws-sdk/client-efs";
 import {
-  CreateClusterCommand,
-  DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
-  ECSClient,
-} from "@aws-sdk/client-ecs";
-import { CreateFileSystemCommand, DescribeAccessPointsCommand, EFSClient } from "@aws-sdk/client-efs";
-import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
   DescribeRulesCommand,
   DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
@@ -26,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { DeploymentRecord, Slot } from "#lambdas/deployments/deployment-record.ts";
 import type { TaggedResource } from "#lambdas/deployments/serving/serving-port.ts";
 import { type MotoServer, startMotoServer } from "../support/moto-s3.ts";
+import { motoServingStack } from "../support/moto-serving.ts";
 
 /**
  * The AWS serving adapter's calls against moto server (real ECS, ELBv2, EFS, Application Auto
@@ -67,35 +61,6 @@ let sweepOrphans: typeof import("#lambdas/deployments/workflow/orphan-sweep.ts")
 let AwsReplicaStatus: typeof import("#lambdas/deployments/serving/aws-replica-status.ts").AwsReplicaStatus;
 let clusterArn: string;
 let fileSystemId: string;
-
-/** moto's default VPC and its subnets, through the EC2 query API (no EC2 client in this repo). */
-async function defaultNetwork(): Promise<{ vpcId: string; subnetIds: string[]; securityGroupId: string }> {
-  const query = async (action: string) => {
-    const response = await fetch(moto.endpoint, {
-      method: "POST",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        authorization:
-          "AWS4-HMAC-SHA256 Credential=moto/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0",
-      },
-      body: `Action=${action}&Version=2016-11-15`,
-    });
-    return response.text();
-  };
-  const vpcId = /<vpcId>(vpc-[0-9a-f]+)<\/vpcId>/.exec(await query("DescribeVpcs"))?.[1];
-  const subnetIds = [
-    ...(await query("DescribeSubnets")).matchAll(/<subnetId>(subnet-[0-9a-f]+)<\/subnetId>/g),
-  ]
-    .map((m) => m[1] as string)
-    .slice(0, 2);
-  // moto checks a service's security groups exist.
-  const securityGroupId = /<groupId>(sg-[0-9a-f]+)<\/groupId>/.exec(
-    await query("DescribeSecurityGroups"),
-  )?.[1];
-  if (!vpcId || subnetIds.length < 2 || !securityGroupId)
-    throw new Error("moto has no default VPC with two subnets and a security group");
-  return { vpcId, subnetIds, securityGroupId };
-}
 
 const slot = (slotId: string, replicas = { min: 1, max: 1 }, resources = {}): Slot =>
   ({
@@ -168,49 +133,12 @@ beforeAll(async () => {
   clients.efs = new EFSClient({});
   clients.secrets = new SecretsManagerClient({});
   clients.scaling = new ApplicationAutoScalingClient({});
-  const network = await defaultNetwork();
-  const lb = await clients.elb.send(
-    new CreateLoadBalancerCommand({ Name: "byom-scoring", Subnets: network.subnetIds, Scheme: "internal" }),
-  );
-  const loadBalancerArn = lb.LoadBalancers?.[0]?.LoadBalancerArn as string;
-  const listener = await clients.elb.send(
-    new CreateListenerCommand({
-      LoadBalancerArn: loadBalancerArn,
-      Protocol: "HTTP",
-      Port: 80,
-      DefaultActions: [
-        { Type: "fixed-response", FixedResponseConfig: { StatusCode: "404", ContentType: "text/plain" } },
-      ],
-    }),
-  );
-  clusterArn = (await clients.ecs.send(new CreateClusterCommand({ clusterName: "byom" }))).cluster
-    ?.clusterArn as string;
-  fileSystemId = (await clients.efs.send(new CreateFileSystemCommand({ CreationToken: "byom-models" })))
-    .FileSystemId as string;
+  const settings = await motoServingStack(moto);
+  ({ clusterArn, fileSystemId } = settings);
   const { AwsServing } = await import("#lambdas/deployments/serving/aws-serving.ts");
   ({ sweepOrphans } = await import("#lambdas/deployments/workflow/orphan-sweep.ts"));
   ({ AwsReplicaStatus } = await import("#lambdas/deployments/serving/aws-replica-status.ts"));
-  serving = new AwsServing({
-    clusterArn,
-    vpcId: network.vpcId,
-    listenerArn: listener.Listeners?.[0]?.ListenerArn as string,
-    endpointBaseUrl: "http://byom-scoring.internal",
-    shadowListenerArn: undefined,
-    shadowBaseUrl: undefined,
-    subnetIds: network.subnetIds,
-    securityGroupIds: [network.securityGroupId],
-    alarmTopicArn: undefined,
-    executionRoleArn: "arn:aws:iam::123456789012:role/exec",
-    taskRoleArn: "arn:aws:iam::123456789012:role/task",
-    processorExecutionRoleArn: "arn:aws:iam::123456789012:role/processor-exec",
-    processorTaskRoleArn: "arn:aws:iam::123456789012:role/processor-task",
-    runtimeLogGroup: "runtime-logs",
-    processorLogGroup: "processor-logs",
-    fileSystemId,
-    cpu: "1024",
-    memory: "2048",
-    region: "us-east-1",
-  });
+  serving = new AwsServing(settings);
 }, 300_000);
 
 afterAll(async () => {
@@ -250,12 +178,18 @@ describe("the AWS serving adapter against moto", () => {
     ]);
   });
 
-  it("keeps a retried step's secret and rule: the same ARN with the new value, the rule modified in place", async () => {
-    // Not the target group nor the access point: AWS answers a second CreateTargetGroup with the
-    // same name and settings with the existing group, and a second CreateAccessPoint with the same
-    // ClientToken with the existing access point (both documented idempotency); moto refuses the
-    // first as a duplicate name and creates a second access point. The recorder tests cover them.
+  it("keeps what a retried step finds: the slot's target group, access point and secret, the rule modified in place", async () => {
     const again = slot("s0123456789ab");
+    // A step retried after a crash before it recorded what it created finds it by the slot: the
+    // same target group (by its name) and access point (by its byom:slot tag), no second one.
+    expect(await serving.createTargetGroup("dep-live", again)).toBe(live.ids.targetGroup);
+    expect((await serving.createSlotVolume("dep-live", again)).accessPointId).toBe(live.ids.accessPoint);
+    const points = await clients.efs.send(new DescribeAccessPointsCommand({ FileSystemId: fileSystemId }));
+    expect(
+      points.AccessPoints?.filter((p) => p.Tags?.some((t) => t.Value === "s0123456789ab")).map(
+        (p) => p.AccessPointId,
+      ),
+    ).toEqual([live.ids.accessPoint]);
     // The secret exists: it gets the new value and keeps its ARN.
     expect(await serving.storeRuntimeSecret("dep-live", again, '{"hash":"y"}')).toBe(live.ids.secret);
     const { SecretString } = await clients.secrets.send(
@@ -388,8 +322,8 @@ describe("the AWS serving adapter against moto", () => {
       new DescribeScalableTargetsCommand({ ServiceNamespace: "ecs" }),
     );
     expect(scalable.ScalableTargets).toEqual([]);
-    // Not a retried Teardown: moto answers DeregisterScalableTarget for a target already gone with
-    // ValidationException where AWS documents ObjectNotFoundException (which stopRuntime
-    // tolerates); the retry stays with the recorder tests.
+    // A retried Teardown's removal of a service already gone: the scalable target is looked up
+    // first (AWS answers a missing one with ObjectNotFoundException, moto with ValidationException).
+    await serving.stopRuntime(built.slot.resources);
   });
 });

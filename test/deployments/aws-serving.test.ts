@@ -51,6 +51,8 @@ function recording(
     stoppedTasks?: any[];
     roleExists?: boolean;
     roleGone?: boolean;
+    /** The scalable target is gone between DescribeScalableTargets and DeregisterScalableTarget. */
+    scalingGone?: boolean;
   } = {},
 ) {
   const serving = new AwsServing(settings(shadow, shadowListenerArn));
@@ -80,6 +82,13 @@ function recording(
         return { taskArns: options.stoppedTasks?.map((t) => t.taskArn) ?? [] };
       case "DescribeTasksCommand":
         return { tasks: options.stoppedTasks ?? [] };
+      case "DeregisterScalableTargetCommand":
+        if (options.scalingGone)
+          throw Object.assign(new Error("No scalable target"), { name: "ObjectNotFoundException" });
+        return {};
+      case "DescribeScalableTargetsCommand":
+        // The service scales: its scalable target is registered.
+        return { ScalableTargets: [{ ResourceId: command.input.ResourceIds?.[0] }] };
       case "DescribeServicesCommand":
         return { services: [{ events: [{ message: "(service byom-s1) has started 1 tasks" }] }] };
       case "CreateRoleCommand":
@@ -277,6 +286,7 @@ describe("the AWS serving adapter with the shadow listener on an ALB of its own 
       serving,
     );
     expect(sent.map((s) => s.command)).toEqual([
+      "DescribeScalableTargetsCommand",
       "DeregisterScalableTargetCommand",
       "UpdateServiceCommand",
       "DeleteServiceCommand",
@@ -311,8 +321,16 @@ describe("the AWS serving adapter's per-slot access points", () => {
     const { serving, sent } = recording(false);
     const volume = await serving.createSlotVolume("dep-x", slot);
     const other = await serving.createSlotVolume("dep-x", { ...slot, slotId: "sfedcba987654" });
-    const [input, otherInput] = sent.map((s) => s.input);
-    expect(sent.map((s) => s.command)).toEqual(["CreateAccessPointCommand", "CreateAccessPointCommand"]);
+    // Each first looks for the slot's own (a retried step's), then creates it.
+    expect(sent.map((s) => s.command)).toEqual([
+      "DescribeAccessPointsCommand",
+      "CreateAccessPointCommand",
+      "DescribeAccessPointsCommand",
+      "CreateAccessPointCommand",
+    ]);
+    const [input, otherInput] = sent
+      .filter((s) => s.command === "CreateAccessPointCommand")
+      .map((s) => s.input);
     expect(input.RootDirectory.Path).toBe("/models/dep-x/s0123456789ab");
     expect(input.FileSystemId).toBe("fs");
     const uid = slotPosixId("s0123456789ab");
@@ -561,11 +579,24 @@ describe("the AWS serving adapter's capacity", () => {
     const { serving, sent } = recording(false);
     await serving.stopRuntime({ serviceArn: SERVICE });
     expect(sent.map((s) => s.command)).toEqual([
+      "DescribeScalableTargetsCommand",
       "DeregisterScalableTargetCommand",
       "UpdateServiceCommand",
       "DeleteServiceCommand",
     ]);
-    expect(sent[0]?.input.ResourceId).toBe("service/byom/byom-s0123456789ab");
+    expect(sent[1]?.input.ResourceId).toBe("service/byom/byom-s0123456789ab");
+  });
+
+  it("goes on when the scalable target disappears between the lookup and the removal", async () => {
+    // AWS's answer (ObjectNotFoundException); moto answers ValidationException, so it is recorded.
+    const { serving, sent } = recording(false, SHADOW_LISTENER, { scalingGone: true });
+    await serving.stopRuntime({ serviceArn: SERVICE });
+    expect(sent.map((s) => s.command)).toEqual([
+      "DescribeScalableTargetsCommand",
+      "DeregisterScalableTargetCommand",
+      "UpdateServiceCommand",
+      "DeleteServiceCommand",
+    ]);
   });
 });
 

@@ -25,6 +25,7 @@ beforeAll(async () => {
     pick: (arn, tried) => (arn === "tg-1" && !tried.has("a") ? { id: "a", port: upstreamPort } : undefined),
     begin: () => undefined,
     end: () => undefined,
+    forwarding: () => () => undefined,
     unreachable: () => undefined,
   });
   router.putRule("r1", {
@@ -106,6 +107,9 @@ describe("the router's replicas", () => {
     let inFlight = 0;
     let maxInFlight = 0;
     const unreachable: string[] = [];
+    /** Per replica: requests sent and not yet answered (what a draining replica waits for). */
+    const open = new Map<string, number>();
+    const sent: string[] = [];
     const local = new ScoringRouter({
       pick: (_arn, tried) => {
         const pool = replicas.filter((r) => !tried.has(r.id));
@@ -117,6 +121,11 @@ describe("the router's replicas", () => {
       },
       end: () => {
         inFlight -= 1;
+      },
+      forwarding: (id) => {
+        sent.push(id);
+        open.set(id, (open.get(id) ?? 0) + 1);
+        return () => open.set(id, (open.get(id) ?? 0) - 1);
       },
       unreachable: (_arn, id) => {
         unreachable.push(id);
@@ -146,6 +155,10 @@ describe("the router's replicas", () => {
       expect(new Set(unreachable)).toEqual(new Set(["dead"]));
       expect(inFlight).toBe(0);
       expect(maxInFlight).toBe(1);
+      // Every try was counted against its replica, the refused ones included, and released.
+      expect(sent.filter((id) => id !== "dead")).toHaveLength(9);
+      expect(sent).toContain("dead");
+      expect([...open.values()]).toEqual([0, 0, 0].slice(0, open.size));
     } finally {
       await local.close();
       for (const { server } of servers) await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -193,3 +193,8 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** How many runtime processes local mode runs now (its `<home>/services.json`). */
+export function runtimeProcesses(platform: TestPlatform): number {
+  return (JSON.parse(readFileSync(join(platform.home, "services.json"), "utf8")) as unknown[]).length;
+}

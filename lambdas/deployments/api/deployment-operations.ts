@@ -1,5 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { type AlbUse, albUseOf, albUseOfTargets, checkAlbQuotas } from "#lambdas/deployments/alb-quotas.ts";
+import { albUseOf, albUseOfTargets } from "#lambdas/deployments/alb-quotas.ts";
+import {
+  type AlbReservation,
+  reserveAlb,
+  restoreAlbReservation,
+} from "#lambdas/deployments/alb-reservations.ts";
 import { DeploymentNotFoundError } from "#lambdas/deployments/api/deployment-not-found.ts";
 import { hashPassphrase } from "#lambdas/deployments/api/passphrase-hash.ts";
 import { DEFAULT_RESOURCES } from "#lambdas/deployments/capacity.ts";
@@ -15,7 +20,6 @@ import {
   changeDeployment,
   type DeploymentChange,
   getDeployment,
-  listAllDeployments,
   listDeployments as listDeploymentItems,
   putNewDeployment,
 } from "#lambdas/deployments/deployments-repository.ts";
@@ -133,10 +137,11 @@ export async function createDeployment(
       capture: capture.samplePercent > 0,
     }),
   );
-  checkAlbQuotas(await albInUse(), albUseOfTargets(input.mode, targets.length));
   const now = nowIso();
   const deploymentId = newId("dep");
   const workflowId = workflowIdOf("deploy", deploymentId, 1);
+  // 409 before anything is written when the load balancer has no room; reserved atomically.
+  await reserveAlb(deploymentId, albUseOfTargets(input.mode, targets.length), workflowId);
   const record: DeploymentRecord = {
     projectId,
     deploymentId,
@@ -162,8 +167,13 @@ export async function createDeployment(
     updatedAt: now,
     createdBy: caller.principal,
   };
-  await putNewDeployment(record);
-  await start("deploy", record, workflowId);
+  try {
+    await putNewDeployment(record);
+  } catch (error) {
+    await restoreAlbReservation(deploymentId, workflowId, undefined);
+    throw error;
+  }
+  await start("deploy", record, workflowId, { previous: undefined });
   return deploymentView((await getDeployment(projectId, deploymentId)) ?? record);
 }
 
@@ -228,21 +238,27 @@ export async function updateDeployment(
   // At its peak the deployment holds its live slots and the new revision's side by side (a slot
   // the new revision reuses is counted twice: the check errs on the safe side).
   const holds = albUseOf(record);
-  checkAlbQuotas(await albInUse(deploymentId), {
-    rules: holds.rules + targets.length,
-    targetGroups: holds.targetGroups + targets.length,
-  });
   const revision = record.revision + 1;
   const workflowId = workflowIdOf("deploy", deploymentId, revision);
-  await claim(record, workflowId, {
-    set: { targets, capture, revision, failureReason: null, updatedAt: nowIso() },
-    event: {
-      at: nowIso(),
-      status: record.status,
-      message: `Revision ${revision} requested by ${caller.principal}.`,
-    },
-  });
-  await start("deploy", { ...record, revision }, workflowId);
+  const previous = await reserveAlb(
+    deploymentId,
+    { rules: holds.rules + targets.length, targetGroups: holds.targetGroups + targets.length },
+    workflowId,
+  );
+  try {
+    await claim(record, workflowId, {
+      set: { targets, capture, revision, failureReason: null, updatedAt: nowIso() },
+      event: {
+        at: nowIso(),
+        status: record.status,
+        message: `Revision ${revision} requested by ${caller.principal}.`,
+      },
+    });
+  } catch (error) {
+    await restoreAlbReservation(deploymentId, workflowId, previous);
+    throw error;
+  }
+  await start("deploy", { ...record, revision }, workflowId, { previous });
   return deploymentView(await findDeployment(projectId, deploymentId));
 }
 
@@ -290,31 +306,22 @@ async function claim(
   throw new DeploymentBusyError(current);
 }
 
-/** What every deployment but `except` holds on the scoring load balancer (docs/deployments.md). */
-async function albInUse(except?: string): Promise<AlbUse> {
-  const total = { rules: 0, targetGroups: 0 };
-  let cursor: string | undefined;
-  do {
-    const page = await listAllDeployments(cursor);
-    for (const record of page.items) {
-      if (record.deploymentId === except) continue;
-      const use = albUseOf(record);
-      total.rules += use.rules;
-      total.targetGroups += use.targetGroups;
-    }
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return total;
-}
-
 async function findDeployment(projectId: string, deploymentId: string): Promise<DeploymentRecord> {
   const record = await getDeployment(projectId, deploymentId);
   if (!record) throw new DeploymentNotFoundError(projectId, deploymentId);
   return record;
 }
 
-/** Starts the workflow; if it cannot start, the deployment is released and says why. */
-async function start(kind: WorkflowKind, record: DeploymentRecord, workflowId: string): Promise<void> {
+/**
+ * Starts the workflow; if it cannot start, the deployment is released and says why, and a deploy
+ * puts back the load balancer reservation it replaced.
+ */
+async function start(
+  kind: WorkflowKind,
+  record: DeploymentRecord,
+  workflowId: string,
+  reserved?: { readonly previous: AlbReservation | undefined },
+): Promise<void> {
   try {
     await startWorkflow(kind, { projectId: record.projectId, deploymentId: record.deploymentId, workflowId });
   } catch (error) {
@@ -330,6 +337,7 @@ async function start(kind: WorkflowKind, record: DeploymentRecord, workflowId: s
       event: { at: nowIso(), status: "FAILED", message: reason },
       heldBy: workflowId,
     });
+    if (reserved) await restoreAlbReservation(record.deploymentId, workflowId, reserved.previous);
     throw error;
   }
 }

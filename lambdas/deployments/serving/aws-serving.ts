@@ -1,6 +1,7 @@
 import {
   ApplicationAutoScalingClient,
   DeregisterScalableTargetCommand,
+  DescribeScalableTargetsCommand,
   PutScalingPolicyCommand,
   RegisterScalableTargetCommand,
 } from "@aws-sdk/client-application-auto-scaling";
@@ -228,28 +229,37 @@ export class AwsServing implements ServingInfrastructure, TaggedResources {
         "The shadow listener shares the scoring load balancer: the slot's target group serves both.",
       );
     }
-    const out = await this.elb.send(
-      new CreateTargetGroupCommand({
-        // At most 32 characters; creating it again with the same settings returns the same group.
-        Name: listener === "shadow" ? `byom-${slot.slotId}-shadow` : `byom-${slot.slotId}`,
-        Protocol: "HTTP",
-        Port: RUNTIME_PORT,
-        VpcId: this.settings.vpcId,
-        TargetType: "ip",
-        // The runtime entry's health path (docs/catalog.md): a custom image may lack /readyz.
-        HealthCheckPath: slot.target.healthPath ?? LEGACY_HEALTH_PATH,
-        HealthCheckIntervalSeconds: 10,
-        HealthCheckTimeoutSeconds: 5,
-        HealthyThresholdCount: 2,
-        UnhealthyThresholdCount: 3,
-        Matcher: { HttpCode: "200" },
-        Tags: [
-          { Key: "byom:deployment", Value: deploymentId },
-          { Key: "byom:slot", Value: slot.slotId },
-          { Key: "byom:listener", Value: listener },
-        ],
-      }),
-    );
+    // At most 32 characters, and the slot's own: a retried step finds the group it created.
+    const Name = listener === "shadow" ? `byom-${slot.slotId}-shadow` : `byom-${slot.slotId}`;
+    const out = await this.elb
+      .send(
+        new CreateTargetGroupCommand({
+          Name,
+          Protocol: "HTTP",
+          Port: RUNTIME_PORT,
+          VpcId: this.settings.vpcId,
+          TargetType: "ip",
+          // The runtime entry's health path (docs/catalog.md): a custom image may lack /readyz.
+          HealthCheckPath: slot.target.healthPath ?? LEGACY_HEALTH_PATH,
+          HealthCheckIntervalSeconds: 10,
+          HealthCheckTimeoutSeconds: 5,
+          HealthyThresholdCount: 2,
+          UnhealthyThresholdCount: 3,
+          Matcher: { HttpCode: "200" },
+          Tags: [
+            { Key: "byom:deployment", Value: deploymentId },
+            { Key: "byom:slot", Value: slot.slotId },
+            { Key: "byom:listener", Value: listener },
+          ],
+        }),
+      )
+      .catch(async (error: unknown) => {
+        // AWS answers a second create with the same name and settings with the existing group;
+        // with other settings (and in moto, always) DuplicateTargetGroupName: the slot's name is
+        // unique, so the group found by it is the one a crashed attempt created.
+        if (!isNamed(error, "DuplicateTargetGroupNameException")) throw error;
+        return this.elb.send(new DescribeTargetGroupsCommand({ Names: [Name] }));
+      });
     const arn = out.TargetGroups?.[0]?.TargetGroupArn;
     if (!arn) throw new Error(`CreateTargetGroup returned no ARN for slot ${slot.slotId}`);
     await this.elb.send(
@@ -381,6 +391,10 @@ export class AwsServing implements ServingInfrastructure, TaggedResources {
 
   async createSlotVolume(deploymentId: string, slot: Slot): Promise<SlotVolume> {
     const id = slotPosixId(slot.slotId);
+    // A retried step (its first attempt crashed before recording the id) reuses the slot's access
+    // point: found by its byom:slot tag, as the ClientToken below is only honoured by EFS itself.
+    const existing = await this.slotAccessPoint(slot.slotId);
+    if (existing) return { accessPointId: existing, owner: { uid: id, gid: id } };
     const out = await this.efs.send(
       new CreateAccessPointCommand({
         // The same token again returns the same access point (a retried step creates no second one).
@@ -400,6 +414,21 @@ export class AwsServing implements ServingInfrastructure, TaggedResources {
     );
     if (!out.AccessPointId) throw new Error(`CreateAccessPoint returned no id for slot ${slot.slotId}`);
     return { accessPointId: out.AccessPointId, owner: { uid: id, gid: id } };
+  }
+
+  private async slotAccessPoint(slotId: string): Promise<string | undefined> {
+    let NextToken: string | undefined;
+    do {
+      const page = await this.efs.send(
+        new DescribeAccessPointsCommand({ FileSystemId: this.settings.fileSystemId, NextToken }),
+      );
+      const found = (page.AccessPoints ?? []).find((point) =>
+        (point.Tags ?? []).some((tag) => tag.Key === "byom:slot" && tag.Value === slotId),
+      );
+      if (found?.AccessPointId) return found.AccessPointId;
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return undefined;
   }
 
   async deleteSlotVolume(accessPointId: string): Promise<void> {
@@ -708,18 +737,22 @@ export class AwsServing implements ServingInfrastructure, TaggedResources {
     const gone = ["ServiceNotFoundException", "ServiceNotActiveException"];
     if (resources.serviceArn) {
       const service = resources.serviceArn;
-      // Its policies go with the scalable target; a service that never scaled has none.
-      await tolerateGone(
-        () =>
-          this.scaling.send(
-            new DeregisterScalableTargetCommand({
-              ServiceNamespace: "ecs",
-              ResourceId: scalingResourceOf(service),
-              ScalableDimension: "ecs:service:DesiredCount",
-            }),
-          ),
-        "ObjectNotFoundException",
+      // Its policies go with the scalable target; a service that never scaled (or whose removal is
+      // retried) has none: looked up first, so the removal does not rest on the error AWS
+      // (ObjectNotFoundException) or moto (ValidationException) gives for a missing one.
+      const target = {
+        ServiceNamespace: "ecs" as const,
+        ScalableDimension: "ecs:service:DesiredCount" as const,
+      };
+      const ResourceId = scalingResourceOf(service);
+      const registered = await this.scaling.send(
+        new DescribeScalableTargetsCommand({ ...target, ResourceIds: [ResourceId] }),
       );
+      if ((registered.ScalableTargets ?? []).length > 0)
+        await tolerateGone(
+          () => this.scaling.send(new DeregisterScalableTargetCommand({ ...target, ResourceId })),
+          "ObjectNotFoundException",
+        );
       await tolerateGone(
         () => this.ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount: 0 })),
         ...gone,

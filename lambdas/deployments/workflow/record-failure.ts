@@ -1,3 +1,5 @@
+import { albUseOf } from "#lambdas/deployments/alb-quotas.ts";
+import { settleAlbReservation } from "#lambdas/deployments/alb-reservations.ts";
 import type { ResolvedTarget } from "#lambdas/deployments/deployment-record.ts";
 import { changeDeployment, getDeployment } from "#lambdas/deployments/deployments-repository.ts";
 import type { ServingInfrastructure } from "#lambdas/deployments/serving/serving-port.ts";
@@ -47,6 +49,14 @@ export async function recordFailure(input: FailedRun, infra: ServingInfrastructu
     },
     heldBy: input.workflowId,
   });
+  // A failed first deploy holds nothing; a failed update what its live revision holds.
+  await settleAlbReservation(
+    input.deploymentId,
+    input.workflowId,
+    first
+      ? undefined
+      : albUseOf({ ...record, pendingSlots: [], targets: record.slots.map((s) => specOf(s.target)) }),
+  );
   return base;
 }
 

@@ -1,5 +1,7 @@
+import { albUseOf } from "#lambdas/deployments/alb-quotas.ts";
+import { settleAlbReservation } from "#lambdas/deployments/alb-reservations.ts";
 import type { Slot } from "#lambdas/deployments/deployment-record.ts";
-import { changeDeployment } from "#lambdas/deployments/deployments-repository.ts";
+import { changeDeployment, getDeployment } from "#lambdas/deployments/deployments-repository.ts";
 import type { ServingInfrastructure } from "#lambdas/deployments/serving/serving-port.ts";
 import { removeSlotDir } from "#lambdas/deployments/workflow/models-volume.ts";
 import type { SwitchedDeploy, WorkflowInput } from "#lambdas/deployments/workflow/workflow-io.ts";
@@ -39,5 +41,8 @@ export async function retireSlots(
       },
     });
   }
+  // The revision's peak reservation comes down to what the deployment holds now.
+  const record = await getDeployment(input.projectId, input.deploymentId);
+  if (record) await settleAlbReservation(input.deploymentId, input.workflowId, albUseOf(record));
   return { projectId: input.projectId, deploymentId: input.deploymentId, workflowId: input.workflowId };
 }

@@ -1,3 +1,4 @@
+import { releaseAlbReservation } from "#lambdas/deployments/alb-reservations.ts";
 import {
   changeDeployment,
   deleteDeploymentItem,
@@ -40,6 +41,7 @@ export async function teardown(input: WorkflowInput, infra: ServingInfrastructur
 /** A deleted deployment leaves nothing behind, its item included (GET then answers 404). */
 export async function forget(input: WorkflowInput): Promise<WorkflowInput> {
   await deleteDeploymentItem(input.projectId, input.deploymentId);
+  await releaseAlbReservation(input.deploymentId);
   return input;
 }
 
