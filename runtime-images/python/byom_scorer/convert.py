@@ -169,8 +169,12 @@ def convert_column(values: Sequence[Any], column: Column, field_index: int) -> n
     """A JSON column (the values of one field, in row order) → its typed column, or 400 naming the
     first bad value. Whole columns go through Arrow when it decides them as the rules do
     (_bulk_column); anything else, and every error, goes value by value (checked_column)."""
-    fast = _bulk_column(values, column.type)
+    fast = _bulk_column(values, column.type) if len(values) >= _BULK_ROWS else None
     return fast if fast is not None else checked_column(values, column, field_index)
+
+
+# Below this many values, Arrow's per-call cost outweighs what it saves over the plain loop.
+_BULK_ROWS = 64
 
 
 def checked_column(values: Sequence[Any], column: Column, field_index: int) -> np.ndarray:
@@ -484,7 +488,12 @@ def convert_arrow(array: Any, column: Column, first_row: int) -> np.ndarray:
 
 
 def convert_values(values: list[Any], column: Column, first_row: int) -> np.ndarray:
-    """Values as JSON would give them, converted one by one; errors say "row n column x"."""
+    """Values as JSON would give them (V2 JSON tensors, columnar values Arrow's kernels left):
+    in bulk where Arrow decides them as the rules do, else one by one; errors say "row n column x"."""
+    if len(values) >= _BULK_ROWS:
+        fast = _bulk_column(values, column.type)
+        if fast is not None:
+            return fast
     kind = column.type
     converted = _checked(values, column, -1, _converter(column), first_row)
     if kind == "String":

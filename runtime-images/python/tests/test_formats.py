@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 from byom_ready.schema import Column
-from byom_scorer.convert import checked_column, convert_arrow, convert_column
+from byom_scorer.convert import checked_column, convert_arrow, convert_column, convert_values
 from byom_scorer.errors import RequestError
 from tests.test_convert import SCHEMA  # every column type once
 
@@ -45,6 +45,14 @@ def same(a, b) -> bool:
     if a.dtype == object:
         return a.tolist() == b.tolist()
     return np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
+
+
+@pytest.fixture(autouse=True)
+def _bulk_from_one_value(monkeypatch):
+    """The bulk conversions serve from 64 values up; the generated cases are shorter."""
+    from byom_scorer import convert
+
+    monkeypatch.setattr(convert, "_BULK_ROWS", 1)
 
 
 @pytest.mark.parametrize("column", SCHEMA, ids=[c.type for c in SCHEMA])
@@ -116,6 +124,8 @@ def test_json_columns_convert_in_bulk_as_value_by_value(column):
         assert same(got, expected), (column, values, got, expected)
         if isinstance(expected, RequestError):
             assert got.message == expected.message
+        # V2 JSON tensors: the same values, errors worded by row and column
+        assert same(outcome(lambda: convert_values(values, column, 0)), expected), (column, values)
 
 
 def test_errors_name_the_column_and_the_row_counted_across_batches():
