@@ -93,7 +93,7 @@ def read_batches(kind: str, body: IO[bytes], schema: list[Column]) -> Iterator[A
 
     try:
         if kind == CSV:
-            yield from _gathered(_csv_batches(body, schema))
+            yield from _csv_batches(body, schema)
         elif kind == ARROW:
             reader = pa.ipc.open_stream(body)
             check_columnar_fields(reader.schema.names, schema)
@@ -107,28 +107,6 @@ def read_batches(kind: str, body: IO[bytes], schema: list[Column]) -> Iterator[A
             yield from parquet.iter_batches(batch_size=BATCH_ROWS)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
         raise bad_request(f"the body is not a valid {kind} body: {' '.join(str(error).split())}") from None
-
-
-# A large CSV body comes out of Arrow one batch per 1 MiB block (~5,000 rows of 20 numbers), and
-# every predict call has a fixed cost: consecutive batches are joined up to BATCH_ROWS rows or
-# this many bytes of arrays, which keeps memory bounded by the same few batches.
-GATHER_BYTES = 8 * 1024 * 1024
-
-
-def _gathered(batches: Iterator[Any]) -> Iterator[Any]:
-    import pyarrow as pa
-
-    held: list[Any] = []
-    rows = size = 0
-    for batch in batches:
-        if held and (rows + batch.num_rows > BATCH_ROWS or size >= GATHER_BYTES or batch.schema != held[0].schema):
-            yield held[0] if len(held) == 1 else pa.Table.from_batches(held).combine_chunks().to_batches()[0]
-            held, rows, size = [], 0, 0
-        held.append(batch)
-        rows += batch.num_rows
-        size += batch.nbytes
-    if held:
-        yield held[0] if len(held) == 1 else pa.Table.from_batches(held).combine_chunks().to_batches()[0]
 
 
 def _slices(batch: Any) -> Iterator[Any]:
