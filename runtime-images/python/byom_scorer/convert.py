@@ -32,8 +32,6 @@ _FALSE = frozenset(("false", "0", "no", "n", "f"))
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
-_FLOAT_TYPES = frozenset((float, int))
-_INT_TYPES = frozenset((int,))
 
 NUMPY_DTYPES = {
     "Boolean": np.bool_,
@@ -168,38 +166,75 @@ def _converter(column: Column) -> Callable[[Any], Any]:
 
 
 def convert_column(values: Sequence[Any], column: Column, field_index: int) -> np.ndarray:
-    kind = column.type
-    types = set(map(type, values))
-    if kind in ("Float64", "Float32"):
-        dtype = np.float64 if kind == "Float64" else np.float32
-        if types <= _FLOAT_TYPES:
-            array = np.fromiter(values, dtype=np.float64, count=len(values))
-            if kind == "Float64" or not (np.abs(array[np.isfinite(array)]) > _FLOAT32_MAX).any():
-                return array.astype(dtype, copy=False)
-        limit = _FLOAT32_MAX if kind == "Float32" else None
-        return np.array(_checked(values, column, field_index, lambda v: _to_float(v, limit)), dtype=dtype)
-    if kind in ("Int64", "Int32"):
-        bounds = _INT64 if kind == "Int64" else _INT32
-        dtype = np.int64 if kind == "Int64" else np.int32
-        if types <= _INT_TYPES:
-            try:
-                array = np.fromiter(values, dtype=np.int64, count=len(values))
-            except OverflowError:
-                array = None
-            if array is not None and (kind == "Int64" or not array.size or (array.min() >= bounds[0] and array.max() <= bounds[1])):
-                return array.astype(dtype, copy=False)
-        return np.array(_checked(values, column, field_index, lambda v: _to_int(v, bounds)), dtype=dtype)
-    if kind == "Boolean":
-        if types == {bool}:
-            return np.fromiter(values, dtype=np.bool_, count=len(values))
-        return np.array(_checked(values, column, field_index, _to_bool), dtype=np.bool_)
+    """A JSON column (the values of one field, in row order) → its typed column, or 400 naming the
+    first bad value. Whole columns go through Arrow when it decides them as the rules do
+    (_bulk_column); anything else, and every error, goes value by value (checked_column)."""
+    fast = _bulk_column(values, column.type) if len(values) >= _BULK_ROWS else None
+    return fast if fast is not None else checked_column(values, column, field_index)
+
+
+# Below this many values, Arrow's per-call cost outweighs what it saves over the plain loop.
+_BULK_ROWS = 64
+
+
+def checked_column(values: Sequence[Any], column: Column, field_index: int) -> np.ndarray:
+    """The rules themselves, value by value: the reference the bulk conversions are tested against."""
+    converted = _checked(values, column, field_index, _converter(column))
+    if column.type == "String":
+        out = np.empty(len(converted), dtype=object)
+        out[:] = converted
+        return out
+    return np.array(converted, dtype=NUMPY_DTYPES[column.type])
+
+
+def _bulk_column(values: Sequence[Any], kind: str) -> np.ndarray | None:
+    """One pass of pyarrow's C conversion over the Python values (their types inferred), then the
+    rules on the typed array; None (the checked path decides) for anything it does not decide
+    exactly as the rules do. Text (H2O clients send every value as a string) goes through the
+    same vectorised text rules as CSV cells (_arrow_text)."""
     if kind == "String":
-        if not types <= {str}:
-            values = _checked(values, column, field_index, _to_str)
-        array = np.empty(len(values), dtype=object)
-        array[:] = values
-        return array
-    return np.array(_checked(values, column, field_index, _to_time), dtype="datetime64[ns]")
+        if set(map(type, values)) <= {str}:
+            out = np.empty(len(values), dtype=object)
+            out[:] = values
+            return out
+        return None
+    if kind == "Time64" or not values:
+        return None
+    import pyarrow as pa
+
+    try:
+        array = pa.array(values)
+    except (ValueError, TypeError, OverflowError, pa.ArrowException):
+        return None  # mixed types (e.g. a boolean among integers), integers beyond 64 bits, ...
+    typ = array.type
+    if pa.types.is_string(typ):
+        return _arrow_text(array, kind)
+    if kind in ("Float64", "Float32"):
+        if pa.types.is_null(typ):
+            return _float_kind(np.full(len(values), np.nan), kind)
+        if pa.types.is_integer(typ):  # rounded to the nearest double, as float(int) is
+            return _float_kind(array.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False), kind)
+        if not pa.types.is_floating(typ):
+            return None
+        numbers = array.to_numpy(zero_copy_only=False)  # None -> NaN, as the rules say
+        # Inference takes a boolean among floats as 1.0/0.0; the rules refuse it. Only cells that
+        # read exactly 0 or 1 can be one: those few are looked at.
+        for index in np.flatnonzero((numbers == 0) | (numbers == 1)).tolist():
+            if type(values[index]) is bool:
+                return None
+        return _float_kind(numbers, kind)
+    if array.null_count:
+        return None  # a missing integer or boolean: the checked path words it
+    if kind in ("Int64", "Int32"):
+        if not pa.types.is_integer(typ):
+            return None  # e.g. 3.0 (taken) or 1.5 (refused): value by value
+        return _arrow_cast(array, arrow_type(kind))
+    if pa.types.is_boolean(typ):
+        return array.to_numpy(zero_copy_only=False)
+    if pa.types.is_integer(typ):
+        numbers = array.to_numpy(zero_copy_only=False)
+        return numbers.astype(np.bool_) if np.isin(numbers, (0, 1)).all() else None
+    return None
 
 
 class Batch(Sequence[np.ndarray]):
@@ -453,7 +488,12 @@ def convert_arrow(array: Any, column: Column, first_row: int) -> np.ndarray:
 
 
 def convert_values(values: list[Any], column: Column, first_row: int) -> np.ndarray:
-    """Values as JSON would give them, converted one by one; errors say "row n column x"."""
+    """Values as JSON would give them (V2 JSON tensors, columnar values Arrow's kernels left):
+    in bulk where Arrow decides them as the rules do, else one by one; errors say "row n column x"."""
+    if len(values) >= _BULK_ROWS:
+        fast = _bulk_column(values, column.type)
+        if fast is not None:
+            return fast
     kind = column.type
     converted = _checked(values, column, -1, _converter(column), first_row)
     if kind == "String":

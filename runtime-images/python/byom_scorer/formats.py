@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -121,8 +122,12 @@ def _csv_batches(body: IO[bytes], schema: list[Column]) -> Iterator[Any]:
 
     types = typed_reading(schema)
     start = body.tell() if types is not None and body.seekable() else None
-    if types is None or start is None or _small_and_unlike_rules(body, start):
+    if types is None or start is None:
         yield from _text_csv_batches(body, schema, 0)
+        return
+    whole = _whole_body(body, start)
+    if whole is not None:
+        yield from _whole_csv_batches(whole, body, start, schema, types)
         return
     watched = _Watched(body)
     done = 0
@@ -140,6 +145,9 @@ def _csv_batches(body: IO[bytes], schema: list[Column]) -> Iterator[Any]:
             return
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass  # a cell Arrow refuses: the text path reads it (and words it if it is bad)
+    # Arrow's reader reads ahead on an I/O thread of its own: cut it off the body before the
+    # text reading moves the body's position (their reads interleaved, and cells came out mixed).
+    watched.release()
     body.seek(start)
     yield from _text_csv_batches(body, schema, done)
 
@@ -175,16 +183,40 @@ def _open_csv(body: Any, convert_options: Any, skip: int) -> Any:
 _UNLIKE_RULES = (b"(", b"x", b"X")
 
 
-def _small_and_unlike_rules(body: IO[bytes], start: int) -> bool:
-    """A body read as one block that holds a spelling Arrow reads unlike the rules (e.g. a String
-    column with parentheses) goes to the text reading at once, not after a typed read of it all."""
+def _whole_body(body: IO[bytes], start: int) -> bytes | None:
+    """The rest of a body small enough to be read as one block (WHOLE_CSV_BYTES); None for more."""
     size = body.seek(0, os.SEEK_END) - start
     body.seek(start)
     if size > WHOLE_CSV_BYTES:
-        return False
+        return None
     data = body.read()
     body.seek(start)
-    return any(mark in data for mark in _UNLIKE_RULES)
+    return data
+
+
+def _whole_csv_batches(data: bytes, body: IO[bytes], start: int, schema: list[Column], types: dict[str, Any]) -> Iterator[Any]:
+    """A body read as one block from memory (one predict call for a typical 10k-row request, no
+    read-ahead thread): typed, unless it holds a spelling Arrow reads unlike the rules or Arrow
+    cannot decide it as they do; then the text reading, which decides and words errors."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if not any(mark in data for mark in _UNLIKE_RULES):
+        try:
+            table = pacsv.read_csv(
+                pa.BufferReader(data),
+                read_options=pacsv.ReadOptions(block_size=max(len(data) + 1, 64 * 1024), use_threads=False),
+                convert_options=typed_convert_options(types),
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            table = None
+        if table is not None:
+            check_columnar_fields(table.column_names, schema)
+            if typed_batch_ok([table.column(c.name) for c in schema], schema):
+                for batch in table.to_batches():
+                    yield from _slices(batch)
+                return
+    yield from _text_csv_batches(body, schema, 0)
 
 
 class _Watched(io.RawIOBase):
@@ -193,23 +225,32 @@ class _Watched(io.RawIOBase):
 
     def __init__(self, body: IO[bytes]) -> None:
         super().__init__()
-        self._body = body
+        self._body: IO[bytes] | None = body
+        self._lock = threading.Lock()
         self.unlike_rules = False
+
+    def release(self) -> None:
+        """From now on the body is not touched: reads see its end (once a read under way ends)."""
+        with self._lock:
+            self._body = None
 
     def readable(self) -> bool:
         return True
 
     def seekable(self) -> bool:
-        return self._body.seekable()
+        return True
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        return self._body.seek(offset, whence)
+        with self._lock:
+            return 0 if self._body is None else self._body.seek(offset, whence)
 
     def tell(self) -> int:
-        return self._body.tell()
+        with self._lock:
+            return 0 if self._body is None else self._body.tell()
 
     def read(self, size: int = -1) -> bytes:
-        data = self._body.read(size)
+        with self._lock:
+            data = b"" if self._body is None else self._body.read(size)
         if data and not self.unlike_rules:
             self.unlike_rules = any(mark in data for mark in _UNLIKE_RULES)
         return data

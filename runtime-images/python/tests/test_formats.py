@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 from byom_ready.schema import Column
-from byom_scorer.convert import convert_arrow, convert_column
+from byom_scorer.convert import checked_column, convert_arrow, convert_column, convert_values
 from byom_scorer.errors import RequestError
 from tests.test_convert import SCHEMA  # every column type once
 
@@ -47,6 +47,14 @@ def same(a, b) -> bool:
     return np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
 
 
+@pytest.fixture(autouse=True)
+def _bulk_from_one_value(monkeypatch):
+    """The bulk conversions serve from 64 values up; the generated cases are shorter."""
+    from byom_scorer import convert
+
+    monkeypatch.setattr(convert, "_BULK_ROWS", 1)
+
+
 @pytest.mark.parametrize("column", SCHEMA, ids=[c.type for c in SCHEMA])
 def test_text_converts_as_json_text(column):
     rng = random.Random(column.type)
@@ -56,9 +64,13 @@ def test_text_converts_as_json_text(column):
     cases += [[repr(rng.normalvariate(0, 1) * 10 ** rng.randint(-30, 30)) for _ in range(50)] for _ in range(20)]
     cases += [[str(rng.randint(-(2**40), 2**40)) for _ in range(50)] for _ in range(20)]
     for values in cases:
-        expected = outcome(lambda: convert_column(values, column, 0))
+        expected = outcome(lambda: checked_column(values, column, 0))
         got = outcome(lambda: convert_arrow(pa.array(values, pa.string()), column, 0))
         assert same(got, expected), (column, values, got, expected)
+        got = outcome(lambda: convert_column(values, column, 0))  # JSON strings, converted in bulk
+        assert same(got, expected), (column, values, got, expected)
+        if isinstance(expected, RequestError):
+            assert got.message == expected.message
 
 
 @pytest.mark.parametrize("column", SCHEMA, ids=[c.type for c in SCHEMA])
@@ -80,11 +92,40 @@ def test_typed_arrow_columns_convert_as_the_same_json_values(column):
                 except (pa.ArrowInvalid, OverflowError):
                     continue
                 json_values = [None if isinstance(v, float) and v != v else v for v in values] if kind != "float" else values
-                expected = outcome(lambda: convert_column(json_values, column, 0))
+                expected = outcome(lambda: checked_column(json_values, column, 0))
                 got = outcome(lambda: convert_arrow(array, column, 0))
                 if column.type == "String" and kind == "float":
                     continue  # JSON writes a float as text its own way; not a columnar concern
                 assert same(got, expected), (column, kind, values, got, expected)
+
+
+@pytest.mark.parametrize("column", SCHEMA, ids=[c.type for c in SCHEMA])
+def test_json_columns_convert_in_bulk_as_value_by_value(column):
+    """convert_column (pyarrow over the whole column) against the rules applied to each value:
+    the same column bit for bit, or the same 400 naming the same row."""
+    rng = random.Random(column.type + "json")
+    pools = [
+        [*EDGE_FLOATS, *(-v for v in EDGE_FLOATS), 2.5, 3.0, 1.0, 0.0],
+        EDGE_INTS + [-v for v in EDGE_INTS] + [2**64, -(2**63) - 1],
+        [True, False],
+        [None],
+        WORDS,
+        [["x"], {"a": 1}],
+    ]
+    cases = [[value] * 3 for pool in pools for value in pool]
+    cases += [[1.5, True, 2.0], [0.0, False], [1.0, 1, True], [True, 1.0], [1, True], [True, 1], [0, 1, 1], [1, 2],
+              [None, 1], [1, None], [1.5, None], ["1", 2], [2, "1"], ["1.5", None], [3.0, 4], [2**53 + 1, 0.5]]
+    for _ in range(400):
+        chosen = [rng.choice(pool) for pool in rng.sample(pools, rng.randint(1, 3))]
+        cases.append([rng.choice(chosen) for _ in range(rng.randint(1, 12))])
+    for values in cases:
+        expected = outcome(lambda: checked_column(values, column, 3))
+        got = outcome(lambda: convert_column(values, column, 3))
+        assert same(got, expected), (column, values, got, expected)
+        if isinstance(expected, RequestError):
+            assert got.message == expected.message
+        # V2 JSON tensors: the same values, errors worded by row and column
+        assert same(outcome(lambda: convert_values(values, column, 0)), expected), (column, values)
 
 
 def test_errors_name_the_column_and_the_row_counted_across_batches():
@@ -99,7 +140,7 @@ def test_timestamps_with_a_zone_become_utc():
     column = Column("when", "Time64")
     instant = int(np.datetime64("2024-01-02T03:04:05", "ns").astype(np.int64))  # Arrow stores UTC
     array = pa.array([instant], pa.timestamp("ns", tz="Europe/Paris"))
-    expected = convert_column(["2024-01-02T03:04:05+00:00"], column, 0)
+    expected = checked_column(["2024-01-02T03:04:05+00:00"], column, 0)
     assert same(convert_arrow(array, column, 0), expected)
 
 
