@@ -1,6 +1,6 @@
 import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/job-runner.ts";
+import type { ChunkOutcome, JobChunk, JobFailureHandler } from "#lambdas/jobs/job-runner.ts";
 import { startJob } from "#lambdas/jobs/jobs.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
@@ -214,12 +214,28 @@ export async function runImageImport(chunk: JobChunk): Promise<ChunkOutcome> {
     logger.info("image imported", { kind, name, pinnedImage });
     return { done: true, result: { pinnedImage }, progress: progress(`imported as ${pinnedImage}`) };
   } catch (error) {
-    if (!(error instanceof ImageUnavailableError || error instanceof ImageReferenceError)) throw error;
-    await replaceUserEntry(kind, {
-      ...entry,
-      imageStatus: "FAILED",
-      imageStatusReason: error.message,
-    } as never);
-    throw new ImageImportFailedError(error.message);
+    // A registry that is down or busy may answer the next delivery: the worker retries, and its
+    // last attempt fails the job (recordImageImportFailure then fails the entry).
+    if (error instanceof ImageUnavailableError && !error.transient)
+      throw new ImageImportFailedError(error.message);
+    if (error instanceof ImageReferenceError) throw new ImageImportFailedError(error.message);
+    throw error;
   }
 }
+
+/**
+ * An import job ended FAILED (the image cannot be copied, the registry failed every delivery, the
+ * job stalled): its entry, still IMPORTING, becomes FAILED with the job's reason, never stuck.
+ */
+export const recordImageImportFailure: JobFailureHandler = async (job, error) => {
+  const { kind, name } = job.input as { kind: CatalogKind; name: string };
+  const record = await getEntry(kind, name);
+  const entry = record?.entry as (ImageFields & { name: string }) | undefined;
+  if (entry?.imageStatus !== "IMPORTING") return;
+  const reason =
+    error.code === "IMAGE_IMPORT_FAILED"
+      ? error.message
+      : `The import job ${job.jobId} failed: ${error.message} To try again, delete the entry and add it again.`;
+  await replaceUserEntry(kind, { ...entry, imageStatus: "FAILED", imageStatusReason: reason } as never);
+  logger.warn("image import failed", { kind, name, reason });
+};

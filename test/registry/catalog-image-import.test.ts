@@ -223,6 +223,67 @@ describe("an image from another registry", () => {
   });
 });
 
+describe("an import that keeps failing", () => {
+  it("is retried while the registry answers 503, and its last delivery ends the entry FAILED", async () => {
+    const { getJob } = await import("#lambdas/jobs/jobs-repository.ts");
+    registry.addImage("team/flaky", "v1", [300]);
+    await catalog.addCatalogEntry(caller, "runtimes", runtime("flaky", `${registry.host}/team/flaky:v1`));
+    const jobId = queued.shift() as string;
+    registry.failBlobs(503);
+    try {
+      // The first deliveries give the job back for SQS to redeliver; the entry stays IMPORTING.
+      for (const receiveCount of [1, 2]) {
+        await expect(runJobChunk(jobId, 600_000, receiveCount)).rejects.toThrow(/HTTP 503/);
+        expect(await getJob(jobId)).toMatchObject({ status: "QUEUED" });
+        expect((await repository.getEntry("runtimes", "flaky"))?.entry).toMatchObject({
+          imageStatus: "IMPORTING",
+        });
+      }
+      // The last delivery (the queue's maxReceiveCount) ends the job, and the entry with it.
+      await runJobChunk(jobId, 600_000, 3);
+    } finally {
+      registry.failBlobs(undefined);
+    }
+    expect(await getJob(jobId)).toMatchObject({ status: "FAILED", error: { code: "JOB_FAILED" } });
+    expect((await repository.getEntry("runtimes", "flaky"))?.entry).toMatchObject({
+      imageStatus: "FAILED",
+      imageStatusReason: expect.stringMatching(
+        new RegExp(`import job ${jobId} failed: The job failed 3 times .*HTTP 503.*add it again`),
+      ),
+    });
+    expect(queued).toEqual([]);
+  });
+});
+
+describe("a registry that redirects blobs to another host (as Docker Hub's CDN)", () => {
+  it("is followed without sending the registry's token to the other host", async () => {
+    const image = privateRegistry.addImage("corp/redirected", "v1", [700, 900]);
+    const secrets = new SecretsManagerClient({ endpoint: moto.endpoint, region: LOCAL_REGION });
+    const secret = await secrets.send(
+      new CreateSecretCommand({
+        Name: "byom-registry/corp-cdn",
+        SecretString: JSON.stringify({ username: "robot", password: "s3cret" }),
+      }),
+    );
+    await privateRegistry.redirectBlobs();
+    await catalog.addCatalogEntry(
+      caller,
+      "runtimes",
+      runtime("redirected", `${privateRegistry.host}/corp/redirected:v1`, {
+        imageCredentialsArn: secret.ARN,
+      }),
+    );
+    await runQueuedJobs();
+    expect((await repository.getEntry("runtimes", "redirected"))?.entry).toMatchObject({
+      imageStatus: "READY",
+      pinnedImage: expect.stringContaining(`@${image.manifestDigest}`),
+    });
+    const reached = privateRegistry.cdnRequests.map((r) => r.path);
+    expect(reached).toEqual(expect.arrayContaining(image.layers.map((l) => `/blobs/${l.digest}`)));
+    expect(privateRegistry.cdnRequests.map((r) => r.authorization)).toEqual(reached.map(() => undefined));
+  });
+});
+
 describe("the built-ins", () => {
   it("are seeded on AWS with their asset images pinned by ECR's digest, as any in-account image", async () => {
     // The CDK asset an image folder was built into, tagged with its asset hash.
