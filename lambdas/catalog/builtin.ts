@@ -38,6 +38,8 @@ export interface ImageFields {
   /** READY once `pinnedImage` is set; IMPORTING while it is copied; FAILED with `imageStatusReason`. */
   readonly imageStatus?: ImageStatus;
   readonly imageStatusReason?: string;
+  /** The import-image job that copies the image (its progress: GET /v1/projects/catalog/jobs/<id>). */
+  readonly importJobId?: string;
 }
 
 export const IMAGE_STATUSES = ["READY", "IMPORTING", "FAILED"] as const;

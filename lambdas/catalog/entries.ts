@@ -77,6 +77,10 @@ const imageState = {
   pinnedImage: z.string().optional().describe("What tasks pull: this account's ECR repository@sha256:…"),
   imageStatus: z.enum(IMAGE_STATUSES).optional(),
   imageStatusReason: z.string().optional(),
+  importJobId: z
+    .string()
+    .optional()
+    .describe("The job copying the image into ECR: GET /v1/projects/catalog/jobs/{importJobId} follows it"),
 };
 
 const compiles = (pattern: string) => {

@@ -1,10 +1,12 @@
 import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { CATALOG_JOBS_PROJECT } from "#lambdas/jobs/job-kinds.ts";
 import type { ChunkOutcome, JobChunk, JobFailureHandler } from "#lambdas/jobs/job-runner.ts";
 import { startJob } from "#lambdas/jobs/jobs.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
 import { DomainError, ValidationFailedError } from "#lambdas/shared/errors.ts";
+import { newId } from "#lambdas/shared/ids.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import type { ImageFields } from "./builtin.ts";
 import { addCatalogEntry, type CatalogEntryView } from "./catalog.ts";
@@ -55,9 +57,6 @@ export function imageImportSettings(): ImageImportSettings | undefined {
   };
 }
 
-/** Import jobs belong to no project: their outcome shows on the entry (imageStatus). */
-export const CATALOG_JOBS_PROJECT = "catalog";
-
 /**
  * POST /v1/catalog/entries: on AWS a processor's or runtime's image is read first (400 when it
  * cannot be) and, unless ECR holds it already, copied by an import-image job after the entry is
@@ -72,16 +71,18 @@ export async function addCatalogEntryWithImage(
   if (!settings || (kind !== "artifact-processors" && kind !== "runtimes"))
     return addCatalogEntry(caller, kind, entry);
   const prepared = await prepareImage(settings, kind, entry as ImageFields & { name: string });
-  const added = await addCatalogEntry(caller, kind, prepared.entry as CatalogEntry);
-  if (prepared.importJob) {
-    await startJob(
-      caller,
-      CATALOG_JOBS_PROJECT,
-      "import-image",
-      prepared.importJob,
-      `Copying the image of ${kind} '${entry.name}' into ECR`,
-    );
-  }
+  if (!prepared.importJob) return addCatalogEntry(caller, kind, prepared.entry as CatalogEntry);
+  // The entry names its job, so that clients can follow the copy (byom catalog add waits on it).
+  const importJobId = newId("job");
+  const added = await addCatalogEntry(caller, kind, { ...prepared.entry, importJobId } as CatalogEntry);
+  await startJob(
+    caller,
+    CATALOG_JOBS_PROJECT,
+    "import-image",
+    prepared.importJob,
+    `Copying the image of ${kind} '${entry.name}' into ECR`,
+    importJobId,
+  );
   return added;
 }
 

@@ -133,6 +133,7 @@ class CatalogArtifactProcessor(TypedDict):
     pinnedImage: NotRequired[str]  # What tasks pull: this account's ECR repository@sha256:…
     imageStatus: NotRequired[Literal["READY", "IMPORTING", "FAILED"]]
     imageStatusReason: NotRequired[str]
+    importJobId: NotRequired[str]
     builtIn: bool  # Declared by Byom (lambdas/catalog/builtin.ts); cannot be overwritten
     createdAt: str
     createdBy: str
@@ -176,6 +177,7 @@ class CatalogRuntime(TypedDict):
     pinnedImage: NotRequired[str]  # What tasks pull: this account's ECR repository@sha256:…
     imageStatus: NotRequired[Literal["READY", "IMPORTING", "FAILED"]]
     imageStatusReason: NotRequired[str]
+    importJobId: NotRequired[str]
     builtIn: bool  # Declared by Byom (lambdas/catalog/builtin.ts); cannot be overwritten
     createdAt: str
     createdBy: str
