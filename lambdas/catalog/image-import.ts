@@ -1,4 +1,5 @@
 import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
+import { IAMClient } from "@aws-sdk/client-iam";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { CATALOG_JOBS_PROJECT } from "#lambdas/jobs/job-kinds.ts";
 import type { ChunkOutcome, JobChunk, JobFailureHandler } from "#lambdas/jobs/job-runner.ts";
@@ -9,10 +10,15 @@ import { DomainError, ValidationFailedError } from "#lambdas/shared/errors.ts";
 import { newId } from "#lambdas/shared/ids.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import type { ImageFields } from "./builtin.ts";
-import { addCatalogEntry, type CatalogEntryView } from "./catalog.ts";
+import { addCatalogEntry, type CatalogEntryView, deleteCatalogEntry } from "./catalog.ts";
 import { getEntry, replaceUserEntry } from "./catalog-repository.ts";
 import type { CatalogEntry, CatalogKind } from "./entries.ts";
 import { copyImage, type EcrDestination, hasImage, pinnedReference } from "./images/ecr-copy.ts";
+import {
+  deleteExecutionRole,
+  type ExecutionRoleSettings,
+  ensureExecutionRole,
+} from "./images/execution-role.ts";
 import {
   ecrRegistryOf,
   formatReference,
@@ -34,6 +40,9 @@ import { ImageUnavailableError, OciRegistry, type RegistryCredentials } from "./
 export const IMAGE_IMPORT_SETTINGS = {
   IMAGE_REGISTRY: "this account's ECR registry host, <account>.dkr.ecr.<region>.amazonaws.com",
   IMAGE_REPOSITORY_PREFIX: "the ECR repositories imported images go to: <prefix>/<registry>/<repository>",
+  IMAGE_ROLE_BOUNDARY_ARN: "the permissions boundary of the execution role each imported image gets",
+  IMAGE_ROLE_LOG_GROUP_ARNS:
+    "the runtime and processor log groups those roles write to (comma-separated ARNs)",
 } as const;
 
 export interface ImageImportSettings {
@@ -41,20 +50,55 @@ export interface ImageImportSettings {
   readonly repositoryPrefix: string;
   readonly ecr: ECRClient;
   readonly secrets: SecretsManagerClient;
+  /** Set when each imported image gets an execution role of its own (the CDK app sets it). */
+  readonly executionRoles?: ExecutionRoleSettings;
 }
 
 let clients: { ecr: ECRClient; secrets: SecretsManagerClient } | undefined;
+let iam: IAMClient | undefined;
 
 /** Undefined when this installation has no ECR to import into (local mode: no container engine). */
 export function imageImportSettings(): ImageImportSettings | undefined {
   const registryHost = optionalEnv("IMAGE_REGISTRY", "");
   if (!registryHost) return undefined;
   clients ??= { ecr: new ECRClient({}), secrets: new SecretsManagerClient({}) };
+  const boundaryArn = optionalEnv("IMAGE_ROLE_BOUNDARY_ARN", "");
+  if (boundaryArn) iam ??= new IAMClient({});
   return {
     registryHost,
     repositoryPrefix: optionalEnv("IMAGE_REPOSITORY_PREFIX", "byom/images"),
     ...clients,
+    ...(boundaryArn && iam
+      ? {
+          executionRoles: {
+            iam,
+            boundaryArn,
+            logGroupArns: optionalEnv("IMAGE_ROLE_LOG_GROUP_ARNS", "").split(",").filter(Boolean),
+          },
+        }
+      : {}),
   };
+}
+
+/** What an entry records once its image is in ECR: the pinned image and the role that may pull it. */
+async function readyImage(
+  settings: ImageImportSettings,
+  kind: CatalogKind,
+  name: string,
+  pinnedImage: string,
+): Promise<Pick<ImageFields, "pinnedImage" | "imageStatus" | "executionRoleArn">> {
+  const role = settings.executionRoles
+    ? await ensureExecutionRole(settings.executionRoles, kind, name, pinnedImage)
+    : undefined;
+  return { pinnedImage, imageStatus: "READY", ...(role ? { executionRoleArn: role } : {}) };
+}
+
+/** DELETE /v1/catalog/{kind}: the entry, then the execution role its image had. */
+export async function deleteCatalogEntryWithImage(caller: Caller, kind: CatalogKind, name: string) {
+  await deleteCatalogEntry(caller, kind, name);
+  const roles = imageImportSettings()?.executionRoles;
+  if (roles && (kind === "artifact-processors" || kind === "runtimes"))
+    await deleteExecutionRole(roles.iam, kind, name);
 }
 
 /**
@@ -173,7 +217,7 @@ export async function prepareImage<E extends ImageFields & { name: string }>(
     const to = destinationOf(settings, ref);
     const pinnedImage = pinnedReference(to, manifest.digest);
     if (await hasImage(to, manifest.digest))
-      return { entry: { ...entry, pinnedImage, imageStatus: "READY" } };
+      return { entry: { ...entry, ...(await readyImage(settings, kind, entry.name, pinnedImage)) } };
     return {
       entry: {
         ...entry,
@@ -211,7 +255,10 @@ export async function runImageImport(chunk: JobChunk): Promise<ChunkOutcome> {
       return { done: false, state: { chunk: chunk.job.chunks + 1 }, progress: progress("copying blobs") };
     const pinnedImage = pinnedReference(to, manifest.digest);
     const { imageStatusReason: _reason, ...rest } = entry;
-    await replaceUserEntry(kind, { ...rest, pinnedImage, imageStatus: "READY" } as never);
+    await replaceUserEntry(kind, {
+      ...rest,
+      ...(await readyImage(settings, kind, name, pinnedImage)),
+    } as never);
     logger.info("image imported", { kind, name, pinnedImage });
     return { done: true, result: { pinnedImage }, progress: progress(`imported as ${pinnedImage}`) };
   } catch (error) {

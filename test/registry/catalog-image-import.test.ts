@@ -9,6 +9,7 @@ import {
   ECRClient,
   PutImageCommand,
 } from "@aws-sdk/client-ecr";
+import { CreatePolicyCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, ensureTable, LOCAL_REGION, startDynamo } from "#local/emulators.ts";
@@ -35,6 +36,9 @@ let registry: TestRegistry;
 let privateRegistry: TestRegistry;
 let dir: string;
 let ecr: ECRClient;
+let iam: IAMClient;
+const RUNTIME_LOGS = `arn:aws:logs:${LOCAL_REGION}:${ACCOUNT}:log-group:runtime-logs`;
+const PROCESSOR_LOGS = `arn:aws:logs:${LOCAL_REGION}:${ACCOUNT}:log-group:processor-logs`;
 let catalog: { addCatalogEntry: typeof import("#lambdas/catalog/image-import.ts").addCatalogEntryWithImage };
 let repository: typeof import("#lambdas/catalog/catalog-repository.ts");
 let runJobChunk: typeof import("#lambdas/jobs/worker.ts").runJobChunk;
@@ -57,10 +61,27 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_ECR: moto.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.endpoint,
+    AWS_ENDPOINT_URL_IAM: moto.endpoint,
     IMAGE_REGISTRY: REGISTRY,
     IMAGE_REPOSITORY_PREFIX: "byom/images",
   });
   ecr = new ECRClient({ endpoint: moto.endpoint, region: LOCAL_REGION });
+  iam = new IAMClient({ endpoint: moto.endpoint, region: LOCAL_REGION });
+  // The boundary the CDK app creates (cdk/constructs/catalog-images.ts); its content is pinned by
+  // test/cdk/serving-workflows.test.ts, here only that roles are created under it.
+  const boundary = await iam.send(
+    new CreatePolicyCommand({
+      PolicyName: "ImageRoleBoundary",
+      PolicyDocument: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "ecr:BatchGetImage", Resource: "*" }],
+      }),
+    }),
+  );
+  Object.assign(process.env, {
+    IMAGE_ROLE_BOUNDARY_ARN: boundary.Policy?.Arn,
+    IMAGE_ROLE_LOG_GROUP_ARNS: [RUNTIME_LOGS, PROCESSOR_LOGS].join(","),
+  });
   catalog = { addCatalogEntry: (await import("#lambdas/catalog/image-import.ts")).addCatalogEntryWithImage };
   repository = await import("#lambdas/catalog/catalog-repository.ts");
   runJobChunk = (await import("#lambdas/jobs/worker.ts")).runJobChunk;
@@ -138,6 +159,63 @@ describe("an image from another registry", () => {
     expect(pinnedAfterMove.pinnedImage).toBe(entry.pinnedImage);
     const described = await ecr.send(new DescribeImagesCommand({ repositoryName: repo }));
     expect(described.imageDetails?.map((d) => d.imageDigest)).toEqual([image.manifestDigest]);
+  });
+
+  it("gives the entry an execution role that may pull its repository and nothing else", async () => {
+    const entry = (await repository.getEntry("runtimes", "scorer"))?.entry as unknown as Record<
+      string,
+      string
+    >;
+    const repo = `byom/images/127.0.0.1-${registry.host.split(":")[1]}/team/scorer`;
+    const roleName = String(entry.executionRoleArn).split("/").at(-1) as string;
+    expect(entry.executionRoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/byom/images/${roleName}`);
+    const role = await iam.send(new GetRoleCommand({ RoleName: roleName }));
+    expect(role.Role?.PermissionsBoundary?.PermissionsBoundaryArn).toBe(process.env.IMAGE_ROLE_BOUNDARY_ARN);
+    expect(JSON.parse(decodeURIComponent(role.Role?.AssumeRolePolicyDocument ?? "{}"))).toMatchObject({
+      Statement: [{ Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    });
+    const policy = await iam.send(
+      new GetRolePolicyCommand({ RoleName: roleName, PolicyName: "pull-this-image" }),
+    );
+    expect(JSON.parse(decodeURIComponent(policy.PolicyDocument ?? "{}")).Statement).toEqual([
+      {
+        Effect: "Allow",
+        Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+        Resource: `arn:aws:ecr:${LOCAL_REGION}:${ACCOUNT}:repository/${repo}`,
+      },
+      { Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+      {
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: [`${RUNTIME_LOGS}:*`, `${PROCESSOR_LOGS}:*`],
+      },
+      {
+        Effect: "Allow",
+        Action: "secretsmanager:GetSecretValue",
+        Resource: `arn:aws:secretsmanager:${LOCAL_REGION}:${ACCOUNT}:secret:byom/*`,
+      },
+    ]);
+
+    // Deleting the entry deletes its role.
+    const { deleteCatalogEntryWithImage } = await import("#lambdas/catalog/image-import.ts");
+    await catalog.addCatalogEntry(
+      caller,
+      "runtimes",
+      runtime("short-lived", `${registry.host}/team/scorer:v1`),
+    );
+    await runQueuedJobs();
+    const shortLived = (await repository.getEntry("runtimes", "short-lived"))?.entry as unknown as Record<
+      string,
+      string
+    >;
+    const shortRole = String(shortLived.executionRoleArn).split("/").at(-1) as string;
+    expect(shortRole).not.toBe(roleName);
+    await iam.send(new GetRoleCommand({ RoleName: shortRole }));
+    await deleteCatalogEntryWithImage(caller, "runtimes", "short-lived");
+    await expect(iam.send(new GetRoleCommand({ RoleName: shortRole }))).rejects.toMatchObject({
+      name: "NoSuchEntityException",
+    });
+    await iam.send(new GetRoleCommand({ RoleName: roleName }));
   });
 
   it("re-adding an image ECR already holds needs no job", async () => {

@@ -429,7 +429,7 @@ export class AwsServing implements ServingInfrastructure, TaggedResources {
         memory: "4096",
         ephemeralStorage: { sizeInGiB: 40 },
         runtimePlatform: { cpuArchitecture: "X86_64", operatingSystemFamily: "LINUX" },
-        executionRoleArn: this.settings.processorExecutionRoleArn,
+        executionRoleArn: slot.target.executionRoles?.processor ?? this.settings.processorExecutionRoleArn,
         taskRoleArn: this.settings.processorTaskRoleArn,
         containerDefinitions: [
           {
@@ -500,7 +500,7 @@ export class AwsServing implements ServingInfrastructure, TaggedResources {
         cpu: resources ? String(cpuUnits(resources.cpu)) : this.settings.cpu,
         memory: resources ? String(resources.memoryMiB) : this.settings.memory,
         runtimePlatform: { cpuArchitecture: "X86_64", operatingSystemFamily: "LINUX" },
-        executionRoleArn: this.settings.executionRoleArn,
+        executionRoleArn: slot.target.executionRoles?.runtime ?? this.settings.executionRoleArn,
         taskRoleArn: launch.taskRoleArn ?? this.settings.taskRoleArn,
         containerDefinitions: [
           {
