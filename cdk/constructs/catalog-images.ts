@@ -2,8 +2,8 @@ import { ArnFormat, Stack, Token, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import type { IMAGE_IMPORT_SETTINGS } from "#lambdas/catalog/image-import.ts";
 import { IMAGE_ROLE_PATH } from "#lambdas/catalog/images/execution-role-names.ts";
+import type { IMAGE_IMPORT_SETTINGS } from "#lambdas/catalog/images/import-settings.ts";
 import type { ByomFunction } from "./byom-function.ts";
 import type { ContainerImages } from "./container-images.ts";
 
@@ -88,6 +88,7 @@ export class CatalogImages extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const imported = importedRepositories(this);
+    const anyRepository = stack.formatArn({ service: "ecr", resource: "repository", resourceName: "*" });
     const runtimeSecrets = stack.formatArn({
       service: "secretsmanager",
       resource: "secret",
@@ -97,7 +98,8 @@ export class CatalogImages extends Construct {
     this.imageRoleBoundary = new iam.ManagedPolicy(this, "ImageRoleBoundary", {
       description: "Byom: the most an imported catalog image's execution role may do",
       statements: [
-        new iam.PolicyStatement({ actions: PULL_ACTIONS, resources: [imported] }),
+        // Any repository of this account: an entry may name an image already there (not copied).
+        new iam.PolicyStatement({ actions: PULL_ACTIONS, resources: [anyRepository] }),
         new iam.PolicyStatement({ actions: ["ecr:GetAuthorizationToken"], resources: ["*"] }),
         new iam.PolicyStatement({
           actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -107,8 +109,8 @@ export class CatalogImages extends Construct {
       ],
     });
     const boundaryReasons: Record<string, string> = {
-      [`AwsSolutions-IAM5[Resource::${nagArn(this, `ecr:repository/${IMPORTED_IMAGE_PREFIX}/*`)}]`]:
-        "A boundary, not a grant: each imported image's role is given its one repository under byom/images/, and may never get more than that prefix.",
+      [`AwsSolutions-IAM5[Resource::${nagArn(this, "ecr:repository/*")}]`]:
+        "A boundary, not a grant: each catalog image's role is given its one repository (under byom/images/, or the in-account repository the entry names), and may never get more than pulls from this account's ECR.",
       "AwsSolutions-IAM5[Resource::*]": "ecr:GetAuthorizationToken has no resource-level permissions.",
       [`AwsSolutions-IAM5[Resource::${nagArn(this, "secretsmanager:secret:byom/*")}]`]:
         "Runtime slots' passphrase-hash secrets are created at run time, named byom/<deployment>/<slot>; ECS reads them with the task's execution role.",
@@ -159,7 +161,6 @@ export class CatalogImages extends Construct {
           "Deleting a catalog entry deletes its image's execution role, one of the roles the catalog creates under /byom/images/.",
       });
     }
-    const anyRepository = stack.formatArn({ service: "ecr", resource: "repository", resourceName: "*" });
     const registrySecrets = stack.formatArn({
       service: "secretsmanager",
       resource: "secret",
@@ -183,9 +184,10 @@ export class CatalogImages extends Construct {
           resources: [imported],
         }),
       );
-      // An entry may name an image in another repository of this account: read, then copied.
+      // An entry may name an image in another repository of this account: pinned by its digest
+      // there, not copied (the entry's own role pulls it).
       fn.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: PULL_ACTIONS, resources: [anyRepository] }),
+        new iam.PolicyStatement({ actions: ["ecr:DescribeImages"], resources: [anyRepository] }),
       );
       fn.role.addToPrincipalPolicy(
         new iam.PolicyStatement({ actions: ["ecr:GetAuthorizationToken"], resources: ["*"] }),
@@ -206,7 +208,7 @@ export class CatalogImages extends Construct {
       [`AwsSolutions-IAM5[Resource::${arn(`ecr:repository/${IMPORTED_IMAGE_PREFIX}/*`)}]`]:
         "Catalog entries' images are copied into repositories created per image under byom/images/ when an entry is added; pulls are limited to that prefix.",
       [`AwsSolutions-IAM5[Resource::${arn("ecr:repository/*")}]`]:
-        "A catalog entry may name an image in any repository of this account: the catalog reads it (pull only) to copy it under byom/images/, from which tasks pull.",
+        "A catalog entry may name an image in any repository of this account: the catalog reads its digest (DescribeImages only) to pin it there; the entry's own execution role then pulls that one repository.",
       [`AwsSolutions-IAM5[Resource::${arn(`secretsmanager:secret:${REGISTRY_SECRET_PREFIX}*`)}]`]:
         "Private registries' credentials are secrets named byom-registry/<name> that admins create; the catalog reads only those.",
       "AwsSolutions-IAM5[Resource::*]": "ecr:GetAuthorizationToken has no resource-level permissions.",

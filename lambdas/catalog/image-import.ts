@@ -1,31 +1,24 @@
-import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
-import { IAMClient } from "@aws-sdk/client-iam";
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { CATALOG_JOBS_PROJECT } from "#lambdas/jobs/job-kinds.ts";
 import type { ChunkOutcome, JobChunk, JobFailureHandler } from "#lambdas/jobs/job-runner.ts";
 import { startJob } from "#lambdas/jobs/jobs.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
-import { optionalEnv } from "#lambdas/shared/env.ts";
 import { DomainError, ValidationFailedError } from "#lambdas/shared/errors.ts";
 import { newId } from "#lambdas/shared/ids.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import type { ImageFields } from "./builtin.ts";
-import { addCatalogEntry, type CatalogEntryView, deleteCatalogEntry } from "./catalog.ts";
+import { addCatalogEntry, type CatalogEntryView } from "./catalog.ts";
 import { getEntry, replaceUserEntry } from "./catalog-repository.ts";
 import type { CatalogEntry, CatalogKind } from "./entries.ts";
-import { copyImage, type EcrDestination, hasImage, pinnedReference } from "./images/ecr-copy.ts";
+import { copyImage, type EcrDestination, hasImage, pinEcrImage, pinnedReference } from "./images/ecr-copy.ts";
+import { ensureExecutionRole } from "./images/execution-role.ts";
 import {
-  deleteExecutionRole,
-  type ExecutionRoleSettings,
-  ensureExecutionRole,
-} from "./images/execution-role.ts";
-import {
-  ecrRegistryOf,
   formatReference,
   type ImageReference,
   ImageReferenceError,
   parseImageReference,
 } from "./images/image-reference.ts";
+import { type ImageImportSettings, imageImportSettings } from "./images/import-settings.ts";
 import { ImageUnavailableError, OciRegistry, type RegistryCredentials } from "./images/oci-registry.ts";
 
 /**
@@ -35,50 +28,6 @@ import { ImageUnavailableError, OciRegistry, type RegistryCredentials } from "./
  * the VPC copies the blobs into `<prefix>/<registry>/<repository>` and marks the entry READY, or
  * FAILED with the reason. Deployments take only READY entries and name `repository@sha256:…`.
  */
-
-/** The settings the CDK app gives the catalog functions and the job worker; unset in local mode. */
-export const IMAGE_IMPORT_SETTINGS = {
-  IMAGE_REGISTRY: "this account's ECR registry host, <account>.dkr.ecr.<region>.amazonaws.com",
-  IMAGE_REPOSITORY_PREFIX: "the ECR repositories imported images go to: <prefix>/<registry>/<repository>",
-  IMAGE_ROLE_BOUNDARY_ARN: "the permissions boundary of the execution role each imported image gets",
-  IMAGE_ROLE_LOG_GROUP_ARNS:
-    "the runtime and processor log groups those roles write to (comma-separated ARNs)",
-} as const;
-
-export interface ImageImportSettings {
-  readonly registryHost: string;
-  readonly repositoryPrefix: string;
-  readonly ecr: ECRClient;
-  readonly secrets: SecretsManagerClient;
-  /** Set when each imported image gets an execution role of its own (the CDK app sets it). */
-  readonly executionRoles?: ExecutionRoleSettings;
-}
-
-let clients: { ecr: ECRClient; secrets: SecretsManagerClient } | undefined;
-let iam: IAMClient | undefined;
-
-/** Undefined when this installation has no ECR to import into (local mode: no container engine). */
-export function imageImportSettings(): ImageImportSettings | undefined {
-  const registryHost = optionalEnv("IMAGE_REGISTRY", "");
-  if (!registryHost) return undefined;
-  clients ??= { ecr: new ECRClient({}), secrets: new SecretsManagerClient({}) };
-  const boundaryArn = optionalEnv("IMAGE_ROLE_BOUNDARY_ARN", "");
-  if (boundaryArn) iam ??= new IAMClient({});
-  return {
-    registryHost,
-    repositoryPrefix: optionalEnv("IMAGE_REPOSITORY_PREFIX", "byom/images"),
-    ...clients,
-    ...(boundaryArn && iam
-      ? {
-          executionRoles: {
-            iam,
-            boundaryArn,
-            logGroupArns: optionalEnv("IMAGE_ROLE_LOG_GROUP_ARNS", "").split(",").filter(Boolean),
-          },
-        }
-      : {}),
-  };
-}
 
 /** What an entry records once its image is in ECR: the pinned image and the role that may pull it. */
 async function readyImage(
@@ -91,14 +40,6 @@ async function readyImage(
     ? await ensureExecutionRole(settings.executionRoles, kind, name, pinnedImage)
     : undefined;
   return { pinnedImage, imageStatus: "READY", ...(role ? { executionRoleArn: role } : {}) };
-}
-
-/** DELETE /v1/catalog/{kind}: the entry, then the execution role its image had. */
-export async function deleteCatalogEntryWithImage(caller: Caller, kind: CatalogKind, name: string) {
-  await deleteCatalogEntry(caller, kind, name);
-  const roles = imageImportSettings()?.executionRoles;
-  if (roles && (kind === "artifact-processors" || kind === "runtimes"))
-    await deleteExecutionRole(roles.iam, kind, name);
 }
 
 /**
@@ -136,9 +77,6 @@ export class ImageImportFailedError extends DomainError {
 
 /** The ECR repository an image is copied to: its registry and repository under the prefix. */
 export function destinationOf(settings: ImageImportSettings, ref: ImageReference): EcrDestination {
-  // Already imported (an entry naming another's pinnedImage): it stays where it is.
-  if (ref.registry === settings.registryHost && ref.repository.startsWith(`${settings.repositoryPrefix}/`))
-    return { ecr: settings.ecr, registryHost: settings.registryHost, repositoryName: ref.repository };
   const registry = ref.registry.toLowerCase().replace(/[^a-z0-9.-]+/g, "-");
   return {
     ecr: settings.ecr,
@@ -147,11 +85,10 @@ export function destinationOf(settings: ImageImportSettings, ref: ImageReference
   };
 }
 
-/** Credentials for the source registry: the entry's secret, or this account's ECR token. */
+/** Credentials for the source registry: the entry's secret, or none (anonymous). */
 async function credentialsFor(
   settings: ImageImportSettings,
   entry: ImageFields,
-  ref: ImageReference,
 ): Promise<RegistryCredentials | undefined> {
   if (entry.imageCredentialsArn) {
     let text: string | undefined;
@@ -173,13 +110,6 @@ async function credentialsFor(
     throw new ImageUnavailableError(
       `The secret ${entry.imageCredentialsArn} must hold JSON {"username": "...", "password": "..."}.`,
     );
-  }
-  if (ref.registry === settings.registryHost && ecrRegistryOf(ref.registry)) {
-    const out = await settings.ecr.send(new GetAuthorizationTokenCommand({}));
-    const token = out.authorizationData?.[0]?.authorizationToken;
-    if (!token) return undefined;
-    const [username, password] = Buffer.from(token, "base64").toString("utf8").split(":");
-    return username && password ? { username, password } : undefined;
   }
   return undefined;
 }
@@ -212,7 +142,13 @@ export async function prepareImage<E extends ImageFields & { name: string }>(
     throw error;
   }
   try {
-    const registry = new OciRegistry(ref, await credentialsFor(settings, entry, ref));
+    if (ref.registry === settings.registryHost) {
+      // Already in this account's ECR (another entry's pinnedImage, or your own repository): pinned
+      // where it is, nothing copied; the entry's role pulls that repository.
+      const pinnedImage = await pinEcrImage(settings.ecr, settings.registryHost, entry.image);
+      return { entry: { ...entry, ...(await readyImage(settings, kind, entry.name, pinnedImage)) } };
+    }
+    const registry = new OciRegistry(ref, await credentialsFor(settings, entry));
     const manifest = await registry.manifest();
     const to = destinationOf(settings, ref);
     const pinnedImage = pinnedReference(to, manifest.digest);
@@ -247,7 +183,7 @@ export async function runImageImport(chunk: JobChunk): Promise<ChunkOutcome> {
   const entry = record.entry as ImageFields & { name: string };
   try {
     const ref = { ...parseImageReference(entry.image), digest };
-    const registry = new OciRegistry(ref, await credentialsFor(settings, entry, ref));
+    const registry = new OciRegistry(ref, await credentialsFor(settings, entry));
     const manifest = await registry.manifest();
     const to = destinationOf(settings, ref);
     const copied = await copyImage(registry, manifest, to, chunk.hasTime);

@@ -6,6 +6,7 @@ import {
   BatchGetImageCommand,
   CreateRepositoryCommand,
   DescribeImagesCommand,
+  DescribeRepositoriesCommand,
   ECRClient,
   PutImageCommand,
 } from "@aws-sdk/client-ecr";
@@ -197,7 +198,7 @@ describe("an image from another registry", () => {
     ]);
 
     // Deleting the entry deletes its role.
-    const { deleteCatalogEntryWithImage } = await import("#lambdas/catalog/image-import.ts");
+    const { deleteCatalogEntryWithImage } = await import("#lambdas/catalog/entry-deletion.ts");
     await catalog.addCatalogEntry(
       caller,
       "runtimes",
@@ -298,6 +299,62 @@ describe("an image from another registry", () => {
     });
     const job = await (await import("#lambdas/jobs/jobs-repository.ts")).getJob(jobId);
     expect(job).toMatchObject({ status: "FAILED", error: { code: "IMAGE_IMPORT_FAILED" } });
+  });
+});
+
+describe("an image already in this account's ECR", () => {
+  it("is pinned where it is, without a copy or a job, and its role pulls that repository", async () => {
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: "team/inhouse" }));
+    const put = await ecr.send(
+      new PutImageCommand({
+        repositoryName: "team/inhouse",
+        imageManifest: JSON.stringify({
+          schemaVersion: 2,
+          mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+          config: {
+            mediaType: "application/vnd.docker.container.image.v1+json",
+            digest: `sha256:${"e".repeat(64)}`,
+            size: 10,
+          },
+          layers: [],
+        }),
+        imageTag: "v3",
+      }),
+    );
+    const digest = put.image?.imageId?.imageDigest as string;
+    const added = await catalog.addCatalogEntry(
+      caller,
+      "runtimes",
+      runtime("inhouse", `${REGISTRY}/team/inhouse:v3`),
+    );
+    expect(added).toMatchObject({
+      imageStatus: "READY",
+      pinnedImage: `${REGISTRY}/team/inhouse@${digest}`,
+      executionRoleArn: expect.stringContaining(":role/byom/images/"),
+    });
+    expect(queued).toEqual([]);
+    const repositories = await ecr.send(new DescribeRepositoriesCommand({}));
+    expect(repositories.repositories?.map((r) => r.repositoryName)).not.toContain(
+      `byom/images/${REGISTRY}/team/inhouse`,
+    );
+    const roleName = String((added as { executionRoleArn?: string }).executionRoleArn)
+      .split("/")
+      .at(-1);
+    const policy = await iam.send(
+      new GetRolePolicyCommand({ RoleName: roleName, PolicyName: "pull-this-image" }),
+    );
+    expect(JSON.parse(decodeURIComponent(policy.PolicyDocument ?? "{}")).Statement[0].Resource).toBe(
+      `arn:aws:ecr:${LOCAL_REGION}:${ACCOUNT}:repository/team/inhouse`,
+    );
+
+    // A tag ECR does not have: 400 with the reason, nothing recorded.
+    await expect(
+      catalog.addCatalogEntry(caller, "runtimes", runtime("inhouse-missing", `${REGISTRY}/team/inhouse:v9`)),
+    ).rejects.toMatchObject({
+      code: "VALIDATION_FAILED",
+      message: expect.stringMatching(/ECR has no image/),
+    });
+    expect(await repository.getEntry("runtimes", "inhouse-missing")).toBeUndefined();
   });
 });
 
