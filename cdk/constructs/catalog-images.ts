@@ -4,6 +4,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { IMAGE_ROLE_PATH } from "#lambdas/catalog/images/execution-role-names.ts";
 import type { IMAGE_IMPORT_SETTINGS } from "#lambdas/catalog/images/import-settings.ts";
+import { allowBoundedRoles, rolesUnder } from "../bounded-roles.ts";
 import type { ByomFunction } from "./byom-function.ts";
 import type { ContainerImages } from "./container-images.ts";
 
@@ -29,14 +30,7 @@ function assetRepositories(images: ContainerImages): string[] {
 }
 
 /** The execution roles the catalog creates, one per imported image (lambdas/catalog/images/execution-role.ts). */
-export function imageRoleArns(scope: Construct): string {
-  return Stack.of(scope).formatArn({
-    service: "iam",
-    region: "",
-    resource: "role",
-    resourceName: `${IMAGE_ROLE_PATH.slice(1)}*`,
-  });
-}
+export const imageRoleArns = (scope: Construct): string => rolesUnder(scope, IMAGE_ROLE_PATH);
 
 /**
  * Lets a task execution role pull the built-in images (the CDK asset repository) and nothing
@@ -132,25 +126,9 @@ export class CatalogImages extends Construct {
         )
         .join(","),
     };
-    const imageRoles = imageRoleArns(this);
-    const withBoundary = {
-      StringEquals: { "iam:PermissionsBoundary": this.imageRoleBoundary.managedPolicyArn },
-    };
     for (const fn of [...props.importers, ...(props.deleter ? [props.deleter] : [])]) {
       // Each imported image's execution role: created only with the boundary.
-      fn.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ["iam:CreateRole", "iam:PutRolePolicy", "iam:TagRole"],
-          resources: [imageRoles],
-          conditions: withBoundary,
-        }),
-      );
-      fn.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ["iam:GetRole", "iam:DeleteRolePolicy", "iam:DeleteRole"],
-          resources: [imageRoles],
-        }),
-      );
+      allowBoundedRoles(fn.role, this, IMAGE_ROLE_PATH, this.imageRoleBoundary);
     }
     if (props.deleter) {
       for (const name of ["IMAGE_REGISTRY", "IMAGE_ROLE_BOUNDARY_ARN"] as const)

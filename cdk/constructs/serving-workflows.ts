@@ -27,6 +27,7 @@ import {
 } from "#lambdas/deployments/serving-contract.ts";
 import { CAPTURE_PREFIX } from "#lambdas/monitoring/capture-location.ts";
 import { ARTIFACTS_PREFIX } from "#lambdas/shared/object-keys.ts";
+import { allowBoundedRoles, rolesUnder } from "../bounded-roles.ts";
 import { ByomFunction } from "./byom-function.ts";
 import { grantImagePull, imageRoleArns } from "./catalog-images.ts";
 import type { ContainerImages } from "./container-images.ts";
@@ -471,26 +472,8 @@ export class ServingWorkflows extends Construct {
       }),
     );
     // Capturing deployments' roles: created only with the boundary, passed only to ECS tasks.
-    const captureRoles = stack.formatArn({
-      service: "iam",
-      region: "",
-      resource: "role",
-      resourceName: `${CAPTURE_ROLE_PATH.slice(1)}*`,
-    });
-    const boundary = { StringEquals: { "iam:PermissionsBoundary": this.captureBoundary.managedPolicyArn } };
-    fn.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ["iam:CreateRole", "iam:PutRolePolicy", "iam:TagRole"],
-        resources: [captureRoles],
-        conditions: boundary,
-      }),
-    );
-    fn.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ["iam:GetRole", "iam:DeleteRolePolicy", "iam:DeleteRole"],
-        resources: [captureRoles],
-      }),
-    );
+    const captureRoles = rolesUnder(this, CAPTURE_ROLE_PATH);
+    allowBoundedRoles(fn.role, this, CAPTURE_ROLE_PATH, this.captureBoundary);
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ["iam:PassRole"],

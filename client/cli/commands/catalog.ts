@@ -82,6 +82,10 @@ function cell(value: unknown): string {
 }
 
 type CatalogEntry = Record<string, unknown> & { name: string };
+const ENTRY_POSITIONALS = [
+  { name: "kind", description: KINDS.join(", ") },
+  { name: "name", description: "the entry's name" },
+];
 const IMAGE_KINDS = ["artifact-processors", "runtimes"];
 /** The projectId import-image jobs are recorded under (lambdas/jobs/job-kinds.ts). */
 const CATALOG_JOBS_PROJECT = "catalog";
@@ -238,10 +242,7 @@ export const catalogAdd = defineCommand({
 export const catalogGet = defineCommand({
   name: "catalog get",
   summary: "Show one catalog entry (its image state and pinned image for processors and runtimes)",
-  positionals: [
-    { name: "kind", description: KINDS.join(", ") },
-    { name: "name", description: "the entry's name" },
-  ],
+  positionals: ENTRY_POSITIONALS,
   examples: ["byom catalog get runtimes acme-xgb"],
   async run(ctx) {
     const kind = catalogKind(ctx.positionals[0], "catalog get");
@@ -253,10 +254,7 @@ export const catalogGet = defineCommand({
 export const catalogDelete = defineCommand({
   name: "catalog delete",
   summary: "Delete a catalog entry nothing uses (installation admins; built-ins stay)",
-  positionals: [
-    { name: "kind", description: KINDS.join(", ") },
-    { name: "name", description: "the entry's name" },
-  ],
+  positionals: ENTRY_POSITIONALS,
   examples: ["byom catalog delete runtimes acme-xgb"],
   async run(ctx) {
     const kind = catalogKind(ctx.positionals[0], "catalog delete");
