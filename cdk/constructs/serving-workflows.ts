@@ -10,6 +10,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
+import { IMAGE_ROLE_PATH } from "#lambdas/catalog/images/execution-role-names.ts";
 import { DEFAULT_ALB_QUOTAS } from "#lambdas/deployments/alb-quotas.ts";
 import { DEFAULT_MAX_REPLICAS } from "#lambdas/deployments/capacity.ts";
 import { CAPTURE_ROLE_PATH } from "#lambdas/deployments/serving/aws-serving-names.ts";
@@ -26,8 +27,9 @@ import {
 } from "#lambdas/deployments/serving-contract.ts";
 import { CAPTURE_PREFIX } from "#lambdas/monitoring/capture-location.ts";
 import { ARTIFACTS_PREFIX } from "#lambdas/shared/object-keys.ts";
+import { allowBoundedRoles, rolesUnder } from "../bounded-roles.ts";
 import { ByomFunction } from "./byom-function.ts";
-import { grantImagePull } from "./catalog-images.ts";
+import { grantImagePull, imageRoleArns } from "./catalog-images.ts";
 import type { ContainerImages } from "./container-images.ts";
 import { DeleteWorkflow } from "./delete-workflow.ts";
 import { DeployWorkflow } from "./deploy-workflow.ts";
@@ -91,6 +93,8 @@ export class ServingWorkflows extends Construct {
   public readonly securityGroup: ec2.SecurityGroup;
   /** The permissions boundary of capturing deployments' own task roles. */
   public readonly captureBoundary: iam.ManagedPolicy;
+  /** Where runtime and processor tasks log (catalog images' own execution roles write there too). */
+  public readonly taskLogGroups: readonly logs.ILogGroup[];
   private readonly apiFunctions: ReadonlyMap<string, ByomFunction>;
   private monitor: ByomFunction | undefined;
 
@@ -108,6 +112,7 @@ export class ServingWorkflows extends Construct {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    this.taskLogGroups = [runtimeLogs, processorLogs];
 
     this.securityGroup = new ec2.SecurityGroup(this, "StepSecurityGroup", {
       vpc: props.vpc,
@@ -267,7 +272,8 @@ export class ServingWorkflows extends Construct {
       Object.entries(DELETE_STEP_HANDLERS).map(([state, entry]) => [state, stepFunction(state, entry)]),
     ) as unknown as Record<DeleteStep, lambda.IFunction>;
 
-    const processorRoles = [processorTaskRole.roleArn, processorExecutionRole.roleArn];
+    // With imported catalog images' own execution roles (docs/catalog.md, "Permissions").
+    const processorRoles = [processorTaskRole.roleArn, processorExecutionRole.roleArn, imageRoleArns(this)];
     this.deployWorkflow = new DeployWorkflow(this, "DeployWorkflow", {
       steps: deploySteps,
       processorTasks: {
@@ -466,26 +472,8 @@ export class ServingWorkflows extends Construct {
       }),
     );
     // Capturing deployments' roles: created only with the boundary, passed only to ECS tasks.
-    const captureRoles = stack.formatArn({
-      service: "iam",
-      region: "",
-      resource: "role",
-      resourceName: `${CAPTURE_ROLE_PATH.slice(1)}*`,
-    });
-    const boundary = { StringEquals: { "iam:PermissionsBoundary": this.captureBoundary.managedPolicyArn } };
-    fn.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ["iam:CreateRole", "iam:PutRolePolicy", "iam:TagRole"],
-        resources: [captureRoles],
-        conditions: boundary,
-      }),
-    );
-    fn.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ["iam:GetRole", "iam:DeleteRolePolicy", "iam:DeleteRole"],
-        resources: [captureRoles],
-      }),
-    );
+    const captureRoles = rolesUnder(this, CAPTURE_ROLE_PATH);
+    allowBoundedRoles(fn.role, this, CAPTURE_ROLE_PATH, this.captureBoundary);
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ["iam:PassRole"],
@@ -589,7 +577,11 @@ export class ServingWorkflows extends Construct {
       new iam.PolicyStatement({
         actions: ["iam:PassRole"],
         // Runtime roles, and the processors' (their task definitions are registered per slot).
-        resources: extra.passRoles.map((role) => role.roleArn),
+        resources: [
+          ...extra.passRoles.map((role) => role.roleArn),
+          // Imported catalog images' execution roles (docs/catalog.md, "Permissions").
+          imageRoleArns(this),
+        ],
         conditions: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
       }),
     );
@@ -651,6 +643,8 @@ export class ServingWorkflows extends Construct {
         "APIs without resource-level permissions: ecs:RegisterTaskDefinition/DeregisterTaskDefinition/DescribeTaskDefinition, ecs:ListTasks (limited to this cluster by an ecs:cluster condition), application-autoscaling on services created at run time, elasticloadbalancing:Describe*, ecr:GetAuthorizationToken for image pulls, and the X-Ray and log-delivery calls of the state machines.",
       [`AwsSolutions-IAM5[Resource::${arnOf(processorLogs)}:*]`]:
         "Steps read the log streams of processor tasks in this one log group to report why a processor failed.",
+      [`AwsSolutions-IAM5[Resource::arn:${partition}:iam::<AWS::AccountId>:role${IMAGE_ROLE_PATH}*]`]:
+        "Each imported catalog image has an execution role of its own, created by the catalog under /byom/images/ with the image role boundary; the steps and the deploy state machine pass them to ECS tasks only.",
       [`AwsSolutions-IAM5[Resource::arn:${partition}:iam::<AWS::AccountId>:role${CAPTURE_ROLE_PATH}*]`]:
         "Capturing deployments get a task role each, created at run time under /byom/capture/; creating one or putting its policy requires the capture boundary, and it may be passed to ECS tasks only.",
       [`AwsSolutions-IAM5[Resource::${arn("ecs", "service/*")}]`]:

@@ -80,6 +80,7 @@ export class ByomStack extends Stack {
   public readonly ingest: IngestPipeline;
   public readonly catalogSeed: CatalogSeed;
   public readonly servingWorkflows: ServingWorkflows;
+  public readonly catalogImages: CatalogImages;
 
   constructor(scope: Construct, id: string, props: ByomStackProps = {}) {
     super(scope, id, { description: "Byom: bring your own model (registry, ingest, scoring)", ...props });
@@ -161,14 +162,6 @@ export class ByomStack extends Stack {
       handler: props.seedCatalogHandler,
     });
 
-    // Catalog images from outside the account are copied into ECR from outside the VPC.
-    const addEntry = this.api.functions.get("addCatalogEntry");
-    new CatalogImages(this, "CatalogImages", {
-      images: this.images,
-      importers: [...(addEntry ? [addEntry] : []), this.jobs.worker],
-      seeder: this.catalogSeed.seeder,
-    });
-
     this.acknowledgeFindings();
 
     // The id stays "Deployer" (its old name): renaming it would change every logical ID under it and
@@ -191,6 +184,16 @@ export class ByomStack extends Stack {
       albQuotas: props.albQuotas,
       unauthenticatedScoring:
         props.internetFacing && !props.allowUnauthenticatedScoring ? "refused" : "allowed",
+    });
+
+    // Catalog images from outside the account are copied into ECR from outside the VPC.
+    const addEntry = this.api.functions.get("addCatalogEntry");
+    this.catalogImages = new CatalogImages(this, "CatalogImages", {
+      images: this.images,
+      importers: [...(addEntry ? [addEntry] : []), this.jobs.worker],
+      deleter: this.api.functions.get("deleteCatalogEntry"),
+      taskLogGroups: this.servingWorkflows.taskLogGroups,
+      seeder: this.catalogSeed.seeder,
     });
 
     // The deployer's steps (Byom's code, in the VPC): EFS (Deployer), AWS APIs through the

@@ -38,6 +38,13 @@ export interface ImageFields {
   /** READY once `pinnedImage` is set; IMPORTING while it is copied; FAILED with `imageStatusReason`. */
   readonly imageStatus?: ImageStatus;
   readonly imageStatusReason?: string;
+  /**
+   * Set by the catalog on AWS: the task execution role of this entry's tasks, which may pull its
+   * pinned image's repository and nothing else (docs/catalog.md, "Permissions").
+   */
+  readonly executionRoleArn?: string;
+  /** The import-image job that copies the image (its progress: GET /v1/projects/catalog/jobs/<id>). */
+  readonly importJobId?: string;
 }
 
 export const IMAGE_STATUSES = ["READY", "IMPORTING", "FAILED"] as const;

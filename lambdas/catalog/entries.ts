@@ -77,6 +77,14 @@ const imageState = {
   pinnedImage: z.string().optional().describe("What tasks pull: this account's ECR repository@sha256:…"),
   imageStatus: z.enum(IMAGE_STATUSES).optional(),
   imageStatusReason: z.string().optional(),
+  executionRoleArn: z
+    .string()
+    .optional()
+    .describe("The role ECS pulls this entry's image with: its ECR repository and nothing else"),
+  importJobId: z
+    .string()
+    .optional()
+    .describe("The job copying the image into ECR: GET /v1/projects/catalog/jobs/{importJobId} follows it"),
 };
 
 const compiles = (pattern: string) => {

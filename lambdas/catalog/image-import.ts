@@ -1,23 +1,24 @@
-import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { ChunkOutcome, JobChunk } from "#lambdas/jobs/job-runner.ts";
+import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { CATALOG_JOBS_PROJECT } from "#lambdas/jobs/job-kinds.ts";
+import type { ChunkOutcome, JobChunk, JobFailureHandler } from "#lambdas/jobs/job-runner.ts";
 import { startJob } from "#lambdas/jobs/jobs.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
-import { optionalEnv } from "#lambdas/shared/env.ts";
 import { DomainError, ValidationFailedError } from "#lambdas/shared/errors.ts";
+import { newId } from "#lambdas/shared/ids.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import type { ImageFields } from "./builtin.ts";
 import { addCatalogEntry, type CatalogEntryView } from "./catalog.ts";
 import { getEntry, replaceUserEntry } from "./catalog-repository.ts";
 import type { CatalogEntry, CatalogKind } from "./entries.ts";
-import { copyImage, type EcrDestination, hasImage, pinnedReference } from "./images/ecr-copy.ts";
+import { copyImage, type EcrDestination, hasImage, pinEcrImage, pinnedReference } from "./images/ecr-copy.ts";
+import { ensureExecutionRole } from "./images/execution-role.ts";
 import {
-  ecrRegistryOf,
   formatReference,
   type ImageReference,
   ImageReferenceError,
   parseImageReference,
 } from "./images/image-reference.ts";
+import { type ImageImportSettings, imageImportSettings } from "./images/import-settings.ts";
 import { ImageUnavailableError, OciRegistry, type RegistryCredentials } from "./images/oci-registry.ts";
 
 /**
@@ -28,35 +29,18 @@ import { ImageUnavailableError, OciRegistry, type RegistryCredentials } from "./
  * FAILED with the reason. Deployments take only READY entries and name `repository@sha256:…`.
  */
 
-/** The settings the CDK app gives the catalog functions and the job worker; unset in local mode. */
-export const IMAGE_IMPORT_SETTINGS = {
-  IMAGE_REGISTRY: "this account's ECR registry host, <account>.dkr.ecr.<region>.amazonaws.com",
-  IMAGE_REPOSITORY_PREFIX: "the ECR repositories imported images go to: <prefix>/<registry>/<repository>",
-} as const;
-
-export interface ImageImportSettings {
-  readonly registryHost: string;
-  readonly repositoryPrefix: string;
-  readonly ecr: ECRClient;
-  readonly secrets: SecretsManagerClient;
+/** What an entry records once its image is in ECR: the pinned image and the role that may pull it. */
+async function readyImage(
+  settings: ImageImportSettings,
+  kind: CatalogKind,
+  name: string,
+  pinnedImage: string,
+): Promise<Pick<ImageFields, "pinnedImage" | "imageStatus" | "executionRoleArn">> {
+  const role = settings.executionRoles
+    ? await ensureExecutionRole(settings.executionRoles, kind, name, pinnedImage)
+    : undefined;
+  return { pinnedImage, imageStatus: "READY", ...(role ? { executionRoleArn: role } : {}) };
 }
-
-let clients: { ecr: ECRClient; secrets: SecretsManagerClient } | undefined;
-
-/** Undefined when this installation has no ECR to import into (local mode: no container engine). */
-export function imageImportSettings(): ImageImportSettings | undefined {
-  const registryHost = optionalEnv("IMAGE_REGISTRY", "");
-  if (!registryHost) return undefined;
-  clients ??= { ecr: new ECRClient({}), secrets: new SecretsManagerClient({}) };
-  return {
-    registryHost,
-    repositoryPrefix: optionalEnv("IMAGE_REPOSITORY_PREFIX", "byom/images"),
-    ...clients,
-  };
-}
-
-/** Import jobs belong to no project: their outcome shows on the entry (imageStatus). */
-export const CATALOG_JOBS_PROJECT = "catalog";
 
 /**
  * POST /v1/catalog/entries: on AWS a processor's or runtime's image is read first (400 when it
@@ -72,16 +56,18 @@ export async function addCatalogEntryWithImage(
   if (!settings || (kind !== "artifact-processors" && kind !== "runtimes"))
     return addCatalogEntry(caller, kind, entry);
   const prepared = await prepareImage(settings, kind, entry as ImageFields & { name: string });
-  const added = await addCatalogEntry(caller, kind, prepared.entry as CatalogEntry);
-  if (prepared.importJob) {
-    await startJob(
-      caller,
-      CATALOG_JOBS_PROJECT,
-      "import-image",
-      prepared.importJob,
-      `Copying the image of ${kind} '${entry.name}' into ECR`,
-    );
-  }
+  if (!prepared.importJob) return addCatalogEntry(caller, kind, prepared.entry as CatalogEntry);
+  // The entry names its job, so that clients can follow the copy (byom catalog add waits on it).
+  const importJobId = newId("job");
+  const added = await addCatalogEntry(caller, kind, { ...prepared.entry, importJobId } as CatalogEntry);
+  await startJob(
+    caller,
+    CATALOG_JOBS_PROJECT,
+    "import-image",
+    prepared.importJob,
+    `Copying the image of ${kind} '${entry.name}' into ECR`,
+    importJobId,
+  );
   return added;
 }
 
@@ -91,9 +77,6 @@ export class ImageImportFailedError extends DomainError {
 
 /** The ECR repository an image is copied to: its registry and repository under the prefix. */
 export function destinationOf(settings: ImageImportSettings, ref: ImageReference): EcrDestination {
-  // Already imported (an entry naming another's pinnedImage): it stays where it is.
-  if (ref.registry === settings.registryHost && ref.repository.startsWith(`${settings.repositoryPrefix}/`))
-    return { ecr: settings.ecr, registryHost: settings.registryHost, repositoryName: ref.repository };
   const registry = ref.registry.toLowerCase().replace(/[^a-z0-9.-]+/g, "-");
   return {
     ecr: settings.ecr,
@@ -102,11 +85,10 @@ export function destinationOf(settings: ImageImportSettings, ref: ImageReference
   };
 }
 
-/** Credentials for the source registry: the entry's secret, or this account's ECR token. */
+/** Credentials for the source registry: the entry's secret, or none (anonymous). */
 async function credentialsFor(
   settings: ImageImportSettings,
   entry: ImageFields,
-  ref: ImageReference,
 ): Promise<RegistryCredentials | undefined> {
   if (entry.imageCredentialsArn) {
     let text: string | undefined;
@@ -128,13 +110,6 @@ async function credentialsFor(
     throw new ImageUnavailableError(
       `The secret ${entry.imageCredentialsArn} must hold JSON {"username": "...", "password": "..."}.`,
     );
-  }
-  if (ref.registry === settings.registryHost && ecrRegistryOf(ref.registry)) {
-    const out = await settings.ecr.send(new GetAuthorizationTokenCommand({}));
-    const token = out.authorizationData?.[0]?.authorizationToken;
-    if (!token) return undefined;
-    const [username, password] = Buffer.from(token, "base64").toString("utf8").split(":");
-    return username && password ? { username, password } : undefined;
   }
   return undefined;
 }
@@ -167,12 +142,18 @@ export async function prepareImage<E extends ImageFields & { name: string }>(
     throw error;
   }
   try {
-    const registry = new OciRegistry(ref, await credentialsFor(settings, entry, ref));
+    if (ref.registry === settings.registryHost) {
+      // Already in this account's ECR (another entry's pinnedImage, or your own repository): pinned
+      // where it is, nothing copied; the entry's role pulls that repository.
+      const pinnedImage = await pinEcrImage(settings.ecr, settings.registryHost, entry.image);
+      return { entry: { ...entry, ...(await readyImage(settings, kind, entry.name, pinnedImage)) } };
+    }
+    const registry = new OciRegistry(ref, await credentialsFor(settings, entry));
     const manifest = await registry.manifest();
     const to = destinationOf(settings, ref);
     const pinnedImage = pinnedReference(to, manifest.digest);
     if (await hasImage(to, manifest.digest))
-      return { entry: { ...entry, pinnedImage, imageStatus: "READY" } };
+      return { entry: { ...entry, ...(await readyImage(settings, kind, entry.name, pinnedImage)) } };
     return {
       entry: {
         ...entry,
@@ -202,7 +183,7 @@ export async function runImageImport(chunk: JobChunk): Promise<ChunkOutcome> {
   const entry = record.entry as ImageFields & { name: string };
   try {
     const ref = { ...parseImageReference(entry.image), digest };
-    const registry = new OciRegistry(ref, await credentialsFor(settings, entry, ref));
+    const registry = new OciRegistry(ref, await credentialsFor(settings, entry));
     const manifest = await registry.manifest();
     const to = destinationOf(settings, ref);
     const copied = await copyImage(registry, manifest, to, chunk.hasTime);
@@ -210,16 +191,35 @@ export async function runImageImport(chunk: JobChunk): Promise<ChunkOutcome> {
       return { done: false, state: { chunk: chunk.job.chunks + 1 }, progress: progress("copying blobs") };
     const pinnedImage = pinnedReference(to, manifest.digest);
     const { imageStatusReason: _reason, ...rest } = entry;
-    await replaceUserEntry(kind, { ...rest, pinnedImage, imageStatus: "READY" } as never);
+    await replaceUserEntry(kind, {
+      ...rest,
+      ...(await readyImage(settings, kind, name, pinnedImage)),
+    } as never);
     logger.info("image imported", { kind, name, pinnedImage });
     return { done: true, result: { pinnedImage }, progress: progress(`imported as ${pinnedImage}`) };
   } catch (error) {
-    if (!(error instanceof ImageUnavailableError || error instanceof ImageReferenceError)) throw error;
-    await replaceUserEntry(kind, {
-      ...entry,
-      imageStatus: "FAILED",
-      imageStatusReason: error.message,
-    } as never);
-    throw new ImageImportFailedError(error.message);
+    // A registry that is down or busy may answer the next delivery: the worker retries, and its
+    // last attempt fails the job (recordImageImportFailure then fails the entry).
+    if (error instanceof ImageUnavailableError && !error.transient)
+      throw new ImageImportFailedError(error.message);
+    if (error instanceof ImageReferenceError) throw new ImageImportFailedError(error.message);
+    throw error;
   }
 }
+
+/**
+ * An import job ended FAILED (the image cannot be copied, the registry failed every delivery, the
+ * job stalled): its entry, still IMPORTING, becomes FAILED with the job's reason, never stuck.
+ */
+export const recordImageImportFailure: JobFailureHandler = async (job, error) => {
+  const { kind, name } = job.input as { kind: CatalogKind; name: string };
+  const record = await getEntry(kind, name);
+  const entry = record?.entry as (ImageFields & { name: string }) | undefined;
+  if (entry?.imageStatus !== "IMPORTING") return;
+  const reason =
+    error.code === "IMAGE_IMPORT_FAILED"
+      ? error.message
+      : `The import job ${job.jobId} failed: ${error.message} To try again, delete the entry and add it again.`;
+  await replaceUserEntry(kind, { ...entry, imageStatus: "FAILED", imageStatusReason: reason } as never);
+  logger.warn("image import failed", { kind, name, reason });
+};

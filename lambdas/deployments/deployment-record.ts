@@ -67,6 +67,11 @@ export interface ResolvedTarget {
    * built-ins (they run as processes) and on slots recorded before images came from the catalog.
    */
   readonly images?: { readonly processor: string; readonly runtime: string };
+  /**
+   * The execution roles of imported images' entries, each pulling only its own repository
+   * (docs/catalog.md); absent: the installation's roles, which pull only the built-ins.
+   */
+  readonly executionRoles?: { readonly processor?: string; readonly runtime?: string };
   /** The processor entry's env (the contract's variables are added per run). */
   readonly processorEnv?: Readonly<Record<string, string>>;
   /** The runtime entry's health path: the target group's health check (docs/catalog.md). */

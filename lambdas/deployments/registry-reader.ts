@@ -76,5 +76,6 @@ function imageStateOf(entry: ImageFields): ImageState {
     image: entry.pinnedImage ?? entry.image,
     status: entry.imageStatus ?? "READY",
     ...(entry.imageStatusReason ? { reason: entry.imageStatusReason } : {}),
+    ...(entry.executionRoleArn ? { executionRoleArn: entry.executionRoleArn } : {}),
   };
 }

@@ -60,6 +60,8 @@ export interface ImageState {
   readonly image: string;
   readonly status: ImageStatus;
   readonly reason?: string;
+  /** The entry's own execution role (imported images on AWS: it pulls only their repository). */
+  readonly executionRoleArn?: string;
 }
 
 /** What a deployment asks of its runtimes beyond scoring (docs/catalog.md, Capabilities). */
@@ -287,12 +289,25 @@ async function resolveTarget(
             processor: composition.pinned.processor.image,
             runtime: composition.pinned.runtime.image,
           },
+          ...executionRolesOf(composition),
         }),
     ...(Object.keys(composition.processorEnv).length > 0 ? { processorEnv: composition.processorEnv } : {}),
     healthPath: composition.healthPath,
     framework,
     inputSchema,
     outputSchema,
+  };
+}
+
+/** The entries' own execution roles, where they have them (docs/catalog.md, "Permissions"). */
+function executionRolesOf(composition: Composition): Pick<ResolvedTarget, "executionRoles"> {
+  const { processor, runtime } = composition.pinned;
+  if (!processor.executionRoleArn && !runtime.executionRoleArn) return {};
+  return {
+    executionRoles: {
+      ...(processor.executionRoleArn ? { processor: processor.executionRoleArn } : {}),
+      ...(runtime.executionRoleArn ? { runtime: runtime.executionRoleArn } : {}),
+    },
   };
 }
 

@@ -9,3 +9,9 @@ export const JOB_KINDS = [
   "import-image",
 ] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
+
+/**
+ * Jobs that belong to no project (the catalog's import-image jobs) are recorded under this
+ * projectId; GET /v1/projects/catalog/jobs/{jobId} shows them to whoever started them.
+ */
+export const CATALOG_JOBS_PROJECT = "catalog";

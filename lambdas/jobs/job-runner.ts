@@ -19,3 +19,9 @@ export type ChunkOutcome =
   | { readonly done: false; readonly state: Record<string, unknown>; readonly progress: JobProgress };
 
 export type JobRunner = (chunk: JobChunk) => Promise<ChunkOutcome>;
+
+/** What a kind does once its job ended FAILED (the job's own record already says why). */
+export type JobFailureHandler = (
+  job: JobRecord,
+  error: { readonly code: string; readonly message: string },
+) => Promise<void>;

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { defineRoute } from "#lambdas/shared/http/route.ts";
 import { idParam, standardErrors } from "#lambdas/shared/http/schemas.ts";
-import { JOB_KINDS, JOB_STATUSES } from "./job-kinds.ts";
+import { CATALOG_JOBS_PROJECT, JOB_KINDS, JOB_STATUSES } from "./job-kinds.ts";
 
 export const jobIdParam = idParam("job");
 
@@ -45,7 +45,12 @@ export const getJobRoute = defineRoute({
   tag: "jobs",
   handler: "lambdas/jobs/handlers/get-job.ts",
   // Not projects/routes.ts's projectIdParam: that file imports jobAccepted from here.
-  params: z.object({ projectId: idParam("prj"), jobId: jobIdParam }),
+  params: z.object({
+    projectId: z
+      .union([idParam("prj"), z.literal(CATALOG_JOBS_PROJECT)])
+      .describe("The job's project, or `catalog` for the catalog's image imports (docs/catalog.md)"),
+    jobId: jobIdParam,
+  }),
   responses: { 200: { description: "The job", schema: jobSchema }, ...standardErrors },
 });
 

@@ -3,8 +3,16 @@ import { optionalEnv } from "#lambdas/shared/env.ts";
 import { DomainError } from "#lambdas/shared/errors.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import { enqueueJob } from "./job-queue.ts";
-import type { ChunkOutcome, JobRunner } from "./job-runner.ts";
-import { claimJob, finishJob, type JobKind, recordProgress, yieldJob } from "./jobs-repository.ts";
+import type { ChunkOutcome, JobFailureHandler, JobRunner } from "./job-runner.ts";
+import {
+  claimJob,
+  finishJob,
+  type JobEnd,
+  type JobKind,
+  type JobRecord,
+  recordProgress,
+  yieldJob,
+} from "./jobs-repository.ts";
 
 export type { ChunkOutcome, JobChunk, JobRunner } from "./job-runner.ts";
 
@@ -19,6 +27,21 @@ const RUNNERS: Readonly<Record<JobKind, () => Promise<JobRunner>>> = {
   "import-mlflow": async () => (await import("#lambdas/imports/mlflow-import-job.ts")).runMlflowImport,
   "import-image": async () => (await import("#lambdas/catalog/image-import.ts")).runImageImport,
 };
+
+/**
+ * Kinds whose job leaves something of its own behind that must say it failed (a catalog entry
+ * IMPORTING): called once the job has ended FAILED, whichever way it did.
+ */
+const ON_FAILED: Readonly<Partial<Record<JobKind, () => Promise<JobFailureHandler>>>> = {
+  "import-image": async () => (await import("#lambdas/catalog/image-import.ts")).recordImageImportFailure,
+};
+
+/** Ends the job FAILED and tells its kind's failure handler (when the lease was still ours). */
+async function failJob(job: JobRecord, token: string, end: Extract<JobEnd, { status: "FAILED" }>) {
+  if (!(await finishJob(job.jobId, token, end))) return;
+  const onFailed = ON_FAILED[job.kind];
+  if (onFailed) await (await onFailed())(job, end.error);
+}
 
 const num = (name: string, fallback: number) => Number(optionalEnv(name, String(fallback)));
 /** Kept back from the invocation's end to record the outcome and queue the next chunk. */
@@ -60,7 +83,7 @@ export async function runJobChunk(jobId: string, remainingMs: number, receiveCou
     });
   } catch (error) {
     if (error instanceof DomainError) {
-      await finishJob(jobId, token, {
+      await failJob(job, token, {
         status: "FAILED",
         error: { code: error.code, message: error.message },
       });
@@ -68,7 +91,7 @@ export async function runJobChunk(jobId: string, remainingMs: number, receiveCou
     }
     if (receiveCount >= JOB_MAX_RECEIVES) {
       logger.error("job failed on its last delivery", { error: error as Error });
-      await finishJob(jobId, token, {
+      await failJob(job, token, {
         status: "FAILED",
         error: {
           code: "JOB_FAILED",
@@ -91,7 +114,7 @@ export async function runJobChunk(jobId: string, remainingMs: number, receiveCou
   }
   const stalled = JSON.stringify(outcome.state) === JSON.stringify(job.state ?? {});
   if (stalled || job.chunks + 1 >= MAX_CHUNKS) {
-    await finishJob(jobId, token, {
+    await failJob(job, token, {
       status: "FAILED",
       error: {
         code: "JOB_STALLED",

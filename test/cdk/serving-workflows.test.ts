@@ -263,7 +263,7 @@ describe("catalog images in the synthesized stack", () => {
     );
   const resourcesText = (statement: any) => JSON.stringify(statement.Resource);
 
-  it("lets runtime and processor tasks pull only the built-ins' asset repository and byom/images/*", () => {
+  it("lets the installation's runtime and processor execution roles pull only the built-ins' asset repository", () => {
     const roles = synth.template.findResources("AWS::IAM::Role");
     const executionRoles = Object.keys(roles).filter((id) => /(Runtime|Processor)ExecutionRole/.test(id));
     expect(executionRoles).toHaveLength(2);
@@ -272,10 +272,10 @@ describe("catalog images in the synthesized stack", () => {
       const pull = statements.filter((s: any) => [s.Action].flat().includes("ecr:BatchGetImage"));
       expect(pull, role).toHaveLength(1);
       const resources = [pull[0].Resource].flat();
-      // The CDK assets repository (one for every built-in) and the imported images' prefix.
-      expect(resources, role).toHaveLength(2);
+      // The CDK assets repository (one for every built-in); imported images have roles of their own.
+      expect(resources, role).toHaveLength(1);
       expect(resourcesText(pull[0])).toContain("container-assets");
-      expect(resourcesText(pull[0])).toContain(":repository/byom/images/*");
+      expect(resourcesText(pull[0])).not.toContain("byom/images");
       expect(resourcesText(pull[0])).not.toMatch(/:repository\/\*"/);
       // Nothing but pulls; the token call is the one action without resource-level permissions.
       for (const s of statements) {
@@ -317,6 +317,64 @@ describe("catalog images in the synthesized stack", () => {
       JSON.stringify(p.Properties.PolicyDocument).includes("ecr:PutImage"),
     );
     expect(pushers).toHaveLength(2);
+  });
+
+  it("bounds imported images' own execution roles: created only with the boundary, passed only to ECS tasks", () => {
+    const boundaryId = logicalId(synth.stack.catalogImages.imageRoleBoundary.node.defaultChild);
+    const boundary = synth.template.toJSON().Resources[boundaryId].Properties.PolicyDocument.Statement;
+    expect(boundary.map((s: any) => [s.Action].flat().sort())).toEqual([
+      ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+      ["ecr:GetAuthorizationToken"],
+      ["logs:CreateLogStream", "logs:PutLogEvents"],
+      ["secretsmanager:GetSecretValue"],
+    ]);
+    // Pulls from this account's ECR only (an entry may name an in-account repository, not copied).
+    expect(resourcesText(boundary[0])).toMatch(/:ecr:us-east-1:.*:repository\/\*"/);
+    expect([boundary[0].Resource].flat()).toHaveLength(1);
+    expect(boundary[1].Resource).toBe("*");
+    expect([boundary[2].Resource].flat()).toHaveLength(2);
+    expect(resourcesText(boundary[3])).toContain(":secret:byom/*");
+
+    const functions = synth.template.findResources("AWS::Lambda::Function");
+    const creators = [
+      synth.stack.api.functions.get("addCatalogEntry"),
+      synth.stack.jobs.worker,
+      synth.stack.api.functions.get("deleteCatalogEntry"),
+    ];
+    for (const fn of creators) {
+      expect(fn).toBeDefined();
+      const env = functions[logicalId(fn?.function.node.defaultChild)]?.Properties.Environment.Variables;
+      expect(env.IMAGE_ROLE_BOUNDARY_ARN).toEqual({ Ref: boundaryId });
+      const statements = policyStatementsOf(logicalId(fn?.role.node.defaultChild));
+      const create = statements.find((s: any) => [s.Action].flat().includes("iam:CreateRole"));
+      expect([create.Action].flat().sort()).toEqual(["iam:CreateRole", "iam:PutRolePolicy", "iam:TagRole"]);
+      expect(create.Condition).toEqual({ StringEquals: { "iam:PermissionsBoundary": { Ref: boundaryId } } });
+      expect(resourcesText(create)).toContain(":role/byom/images/*");
+      expect([create.Resource].flat()).toHaveLength(1);
+      // No function may pass them; only the serving steps and the deploy state machine, below.
+      expect(statements.some((s: any) => [s.Action].flat().includes("iam:PassRole"))).toBe(false);
+    }
+    // Only these three create roles under /byom/images/.
+    const creating = Object.values(synth.template.findResources("AWS::IAM::Policy")).filter((p) =>
+      p.Properties.PolicyDocument.Statement.some(
+        (s: any) =>
+          [s.Action].flat().includes("iam:CreateRole") && resourcesText(s).includes(":role/byom/images/"),
+      ),
+    );
+    expect(creating).toHaveLength(3);
+
+    const deployer = synth.stack.servingWorkflows as any;
+    const start = deployer.node.findChild("StepStartRuntime");
+    const machine = logicalId(deployer.deployWorkflow.stateMachine.role.node.defaultChild);
+    for (const role of [logicalId(start.role.node.defaultChild), machine]) {
+      const pass = policyStatementsOf(role).filter((s: any) => [s.Action].flat().includes("iam:PassRole"));
+      expect(
+        pass.some((s: any) => resourcesText(s).includes(":role/byom/images/*")),
+        role,
+      ).toBe(true);
+      for (const s of pass)
+        expect(s.Condition.StringEquals["iam:PassedToService"]).toBe("ecs-tasks.amazonaws.com");
+    }
   });
 
   it("registers no processor task definition at synth: the workflow registers each from the catalog entry", () => {

@@ -156,6 +156,30 @@ describe("a slot of image-only catalog entries on ECS", () => {
     expect(services.services?.[0]?.taskDefinition).toBe(started.taskDefinitionArn);
   });
 
+  it("names the entries' own execution roles (imported images) in the task definitions it registers", async () => {
+    const roles = {
+      processor: "arn:aws:iam::123456789012:role/byom/images/byom-image-processor",
+      runtime: "arn:aws:iam::123456789012:role/byom/images/byom-image-runtime",
+    };
+    // Another slot: target groups are named after theirs.
+    const s = { ...slot({ executionRoles: roles }), slotId: "s0123456789ac" };
+    const processor = await serving.processorTaskFor("dep-y", s, "fsap-slot");
+    const targetGroupArn = await serving.createTargetGroup("dep-y", s);
+    const runtime = await serving.startRuntime({
+      slot: s,
+      deploymentId: "dep-y",
+      environment: { MODEL_PATH: "/mnt/models/dep-y/s0123456789ab/model", MODEL_ID: "m-v1" },
+      targetGroupArn,
+    });
+    for (const [arn, role] of [
+      [processor.taskDefinitionArn, roles.processor],
+      [runtime.taskDefinitionArn, roles.runtime],
+    ] as const) {
+      const { taskDefinition } = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+      expect(taskDefinition?.executionRoleArn).toBe(role);
+    }
+  });
+
   it("refuses a slot planned before targets recorded their images, saying how to recover", async () => {
     await expect(serving.processorTaskFor("dep-x", slot({ images: undefined }), "fsap-slot")).rejects.toThrow(
       /records no processor image.*Update the deployment/,

@@ -85,6 +85,21 @@ describe("an image-only entry", () => {
     expect(target?.healthPath).toBe("/model/schema");
   });
 
+  it("carries the entry's own execution role to the target; built-ins have none (the installation's)", async () => {
+    const role = "arn:aws:iam::123456789012:role/byom/images/byom-image-acme";
+    composition = {
+      ...original,
+      pinned: { ...original.pinned, runtime: { ...original.pinned.runtime, executionRoleArn: role } },
+    };
+    try {
+      const [target] = await resolve();
+      expect(target?.executionRoles).toEqual({ runtime: role });
+    } finally {
+      composition = original;
+    }
+    expect((await resolve())[0]?.executionRoles).toBeUndefined();
+  });
+
   it("is refused with 409 IMAGE_NOT_READY while its image is copied or after the copy failed", async () => {
     for (const [status, reason, text] of [
       ["IMPORTING", undefined, /still being copied/],

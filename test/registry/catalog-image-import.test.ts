@@ -6,9 +6,11 @@ import {
   BatchGetImageCommand,
   CreateRepositoryCommand,
   DescribeImagesCommand,
+  DescribeRepositoriesCommand,
   ECRClient,
   PutImageCommand,
 } from "@aws-sdk/client-ecr";
+import { CreatePolicyCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, ensureTable, LOCAL_REGION, startDynamo } from "#local/emulators.ts";
@@ -35,6 +37,9 @@ let registry: TestRegistry;
 let privateRegistry: TestRegistry;
 let dir: string;
 let ecr: ECRClient;
+let iam: IAMClient;
+const RUNTIME_LOGS = `arn:aws:logs:${LOCAL_REGION}:${ACCOUNT}:log-group:runtime-logs`;
+const PROCESSOR_LOGS = `arn:aws:logs:${LOCAL_REGION}:${ACCOUNT}:log-group:processor-logs`;
 let catalog: { addCatalogEntry: typeof import("#lambdas/catalog/image-import.ts").addCatalogEntryWithImage };
 let repository: typeof import("#lambdas/catalog/catalog-repository.ts");
 let runJobChunk: typeof import("#lambdas/jobs/worker.ts").runJobChunk;
@@ -57,10 +62,27 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_ECR: moto.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.endpoint,
+    AWS_ENDPOINT_URL_IAM: moto.endpoint,
     IMAGE_REGISTRY: REGISTRY,
     IMAGE_REPOSITORY_PREFIX: "byom/images",
   });
   ecr = new ECRClient({ endpoint: moto.endpoint, region: LOCAL_REGION });
+  iam = new IAMClient({ endpoint: moto.endpoint, region: LOCAL_REGION });
+  // The boundary the CDK app creates (cdk/constructs/catalog-images.ts); its content is pinned by
+  // test/cdk/serving-workflows.test.ts, here only that roles are created under it.
+  const boundary = await iam.send(
+    new CreatePolicyCommand({
+      PolicyName: "ImageRoleBoundary",
+      PolicyDocument: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "ecr:BatchGetImage", Resource: "*" }],
+      }),
+    }),
+  );
+  Object.assign(process.env, {
+    IMAGE_ROLE_BOUNDARY_ARN: boundary.Policy?.Arn,
+    IMAGE_ROLE_LOG_GROUP_ARNS: [RUNTIME_LOGS, PROCESSOR_LOGS].join(","),
+  });
   catalog = { addCatalogEntry: (await import("#lambdas/catalog/image-import.ts")).addCatalogEntryWithImage };
   repository = await import("#lambdas/catalog/catalog-repository.ts");
   runJobChunk = (await import("#lambdas/jobs/worker.ts")).runJobChunk;
@@ -138,6 +160,63 @@ describe("an image from another registry", () => {
     expect(pinnedAfterMove.pinnedImage).toBe(entry.pinnedImage);
     const described = await ecr.send(new DescribeImagesCommand({ repositoryName: repo }));
     expect(described.imageDetails?.map((d) => d.imageDigest)).toEqual([image.manifestDigest]);
+  });
+
+  it("gives the entry an execution role that may pull its repository and nothing else", async () => {
+    const entry = (await repository.getEntry("runtimes", "scorer"))?.entry as unknown as Record<
+      string,
+      string
+    >;
+    const repo = `byom/images/127.0.0.1-${registry.host.split(":")[1]}/team/scorer`;
+    const roleName = String(entry.executionRoleArn).split("/").at(-1) as string;
+    expect(entry.executionRoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/byom/images/${roleName}`);
+    const role = await iam.send(new GetRoleCommand({ RoleName: roleName }));
+    expect(role.Role?.PermissionsBoundary?.PermissionsBoundaryArn).toBe(process.env.IMAGE_ROLE_BOUNDARY_ARN);
+    expect(JSON.parse(decodeURIComponent(role.Role?.AssumeRolePolicyDocument ?? "{}"))).toMatchObject({
+      Statement: [{ Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    });
+    const policy = await iam.send(
+      new GetRolePolicyCommand({ RoleName: roleName, PolicyName: "pull-this-image" }),
+    );
+    expect(JSON.parse(decodeURIComponent(policy.PolicyDocument ?? "{}")).Statement).toEqual([
+      {
+        Effect: "Allow",
+        Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+        Resource: `arn:aws:ecr:${LOCAL_REGION}:${ACCOUNT}:repository/${repo}`,
+      },
+      { Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+      {
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: [`${RUNTIME_LOGS}:*`, `${PROCESSOR_LOGS}:*`],
+      },
+      {
+        Effect: "Allow",
+        Action: "secretsmanager:GetSecretValue",
+        Resource: `arn:aws:secretsmanager:${LOCAL_REGION}:${ACCOUNT}:secret:byom/*`,
+      },
+    ]);
+
+    // Deleting the entry deletes its role.
+    const { deleteCatalogEntryWithImage } = await import("#lambdas/catalog/entry-deletion.ts");
+    await catalog.addCatalogEntry(
+      caller,
+      "runtimes",
+      runtime("short-lived", `${registry.host}/team/scorer:v1`),
+    );
+    await runQueuedJobs();
+    const shortLived = (await repository.getEntry("runtimes", "short-lived"))?.entry as unknown as Record<
+      string,
+      string
+    >;
+    const shortRole = String(shortLived.executionRoleArn).split("/").at(-1) as string;
+    expect(shortRole).not.toBe(roleName);
+    await iam.send(new GetRoleCommand({ RoleName: shortRole }));
+    await deleteCatalogEntryWithImage(caller, "runtimes", "short-lived");
+    await expect(iam.send(new GetRoleCommand({ RoleName: shortRole }))).rejects.toMatchObject({
+      name: "NoSuchEntityException",
+    });
+    await iam.send(new GetRoleCommand({ RoleName: roleName }));
   });
 
   it("re-adding an image ECR already holds needs no job", async () => {
@@ -220,6 +299,123 @@ describe("an image from another registry", () => {
     });
     const job = await (await import("#lambdas/jobs/jobs-repository.ts")).getJob(jobId);
     expect(job).toMatchObject({ status: "FAILED", error: { code: "IMAGE_IMPORT_FAILED" } });
+  });
+});
+
+describe("an image already in this account's ECR", () => {
+  it("is pinned where it is, without a copy or a job, and its role pulls that repository", async () => {
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: "team/inhouse" }));
+    const put = await ecr.send(
+      new PutImageCommand({
+        repositoryName: "team/inhouse",
+        imageManifest: JSON.stringify({
+          schemaVersion: 2,
+          mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+          config: {
+            mediaType: "application/vnd.docker.container.image.v1+json",
+            digest: `sha256:${"e".repeat(64)}`,
+            size: 10,
+          },
+          layers: [],
+        }),
+        imageTag: "v3",
+      }),
+    );
+    const digest = put.image?.imageId?.imageDigest as string;
+    const added = await catalog.addCatalogEntry(
+      caller,
+      "runtimes",
+      runtime("inhouse", `${REGISTRY}/team/inhouse:v3`),
+    );
+    expect(added).toMatchObject({
+      imageStatus: "READY",
+      pinnedImage: `${REGISTRY}/team/inhouse@${digest}`,
+      executionRoleArn: expect.stringContaining(":role/byom/images/"),
+    });
+    expect(queued).toEqual([]);
+    const repositories = await ecr.send(new DescribeRepositoriesCommand({}));
+    expect(repositories.repositories?.map((r) => r.repositoryName)).not.toContain(
+      `byom/images/${REGISTRY}/team/inhouse`,
+    );
+    const roleName = String((added as { executionRoleArn?: string }).executionRoleArn)
+      .split("/")
+      .at(-1);
+    const policy = await iam.send(
+      new GetRolePolicyCommand({ RoleName: roleName, PolicyName: "pull-this-image" }),
+    );
+    expect(JSON.parse(decodeURIComponent(policy.PolicyDocument ?? "{}")).Statement[0].Resource).toBe(
+      `arn:aws:ecr:${LOCAL_REGION}:${ACCOUNT}:repository/team/inhouse`,
+    );
+
+    // A tag ECR does not have: 400 with the reason, nothing recorded.
+    await expect(
+      catalog.addCatalogEntry(caller, "runtimes", runtime("inhouse-missing", `${REGISTRY}/team/inhouse:v9`)),
+    ).rejects.toMatchObject({
+      code: "VALIDATION_FAILED",
+      message: expect.stringMatching(/ECR has no image/),
+    });
+    expect(await repository.getEntry("runtimes", "inhouse-missing")).toBeUndefined();
+  });
+});
+
+describe("an import that keeps failing", () => {
+  it("is retried while the registry answers 503, and its last delivery ends the entry FAILED", async () => {
+    const { getJob } = await import("#lambdas/jobs/jobs-repository.ts");
+    registry.addImage("team/flaky", "v1", [300]);
+    await catalog.addCatalogEntry(caller, "runtimes", runtime("flaky", `${registry.host}/team/flaky:v1`));
+    const jobId = queued.shift() as string;
+    registry.failBlobs(503);
+    try {
+      // The first deliveries give the job back for SQS to redeliver; the entry stays IMPORTING.
+      for (const receiveCount of [1, 2]) {
+        await expect(runJobChunk(jobId, 600_000, receiveCount)).rejects.toThrow(/HTTP 503/);
+        expect(await getJob(jobId)).toMatchObject({ status: "QUEUED" });
+        expect((await repository.getEntry("runtimes", "flaky"))?.entry).toMatchObject({
+          imageStatus: "IMPORTING",
+        });
+      }
+      // The last delivery (the queue's maxReceiveCount) ends the job, and the entry with it.
+      await runJobChunk(jobId, 600_000, 3);
+    } finally {
+      registry.failBlobs(undefined);
+    }
+    expect(await getJob(jobId)).toMatchObject({ status: "FAILED", error: { code: "JOB_FAILED" } });
+    expect((await repository.getEntry("runtimes", "flaky"))?.entry).toMatchObject({
+      imageStatus: "FAILED",
+      imageStatusReason: expect.stringMatching(
+        new RegExp(`import job ${jobId} failed: The job failed 3 times .*HTTP 503.*add it again`),
+      ),
+    });
+    expect(queued).toEqual([]);
+  });
+});
+
+describe("a registry that redirects blobs to another host (as Docker Hub's CDN)", () => {
+  it("is followed without sending the registry's token to the other host", async () => {
+    const image = privateRegistry.addImage("corp/redirected", "v1", [700, 900]);
+    const secrets = new SecretsManagerClient({ endpoint: moto.endpoint, region: LOCAL_REGION });
+    const secret = await secrets.send(
+      new CreateSecretCommand({
+        Name: "byom-registry/corp-cdn",
+        SecretString: JSON.stringify({ username: "robot", password: "s3cret" }),
+      }),
+    );
+    await privateRegistry.redirectBlobs();
+    await catalog.addCatalogEntry(
+      caller,
+      "runtimes",
+      runtime("redirected", `${privateRegistry.host}/corp/redirected:v1`, {
+        imageCredentialsArn: secret.ARN,
+      }),
+    );
+    await runQueuedJobs();
+    expect((await repository.getEntry("runtimes", "redirected"))?.entry).toMatchObject({
+      imageStatus: "READY",
+      pinnedImage: expect.stringContaining(`@${image.manifestDigest}`),
+    });
+    const reached = privateRegistry.cdnRequests.map((r) => r.path);
+    expect(reached).toEqual(expect.arrayContaining(image.layers.map((l) => `/blobs/${l.digest}`)));
+    expect(privateRegistry.cdnRequests.map((r) => r.authorization)).toEqual(reached.map(() => undefined));
   });
 });
 

@@ -5,8 +5,9 @@ import type { AddressInfo } from "node:net";
 /**
  * A tiny OCI distribution registry on loopback (real HTTP): GET manifests and blobs of the images
  * given to it, behind the token authentication Docker Hub and GHCR use (401 with a Bearer
- * challenge, a token from /token for Basic credentials). What it does not do: pushes, ranges,
- * redirects to blob storage, and token scopes (any valid token reads every repository).
+ * challenge, a token from /token for Basic credentials); on request, blob GETs answer 307 to a
+ * second server (blob storage on another origin, as Docker Hub's CDN) or fail with an HTTP status.
+ * What it does not do: pushes, ranges, and token scopes (any valid token reads every repository).
  */
 
 export interface TestBlob {
@@ -31,6 +32,14 @@ export interface TestRegistry {
   addImage(repository: string, tag: string, layerSizes: readonly number[]): TestImage;
   /** Removes a manifest (`<repository>:<tag or digest>`): the registry then answers 404 for it. */
   forget(manifest: string): void;
+  /** Answers blob GETs with `status` (e.g. 503) until cleared with `failBlobs(undefined)`. */
+  failBlobs(status: number | undefined): void;
+  /**
+   * Answers blob GETs with 307 to a server on another port (another origin), which serves them
+   * without authentication; `cdnRequests` then records what reached it, with its Authorization header.
+   */
+  redirectBlobs(): Promise<void>;
+  readonly cdnRequests: Array<{ path: string; authorization: string | undefined }>;
   stop(): Promise<void>;
 }
 
@@ -44,6 +53,9 @@ export async function startTestRegistry(credentials?: {
   const blobs = new Map<string, Buffer>();
   const manifests = new Map<string, { body: Buffer; type: string }>();
   const requests: string[] = [];
+  const cdnRequests: Array<{ path: string; authorization: string | undefined }> = [];
+  let blobFailure: number | undefined;
+  let cdn: Server | undefined;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://registry");
     requests.push(`${req.method} ${url.pathname}`);
@@ -79,6 +91,15 @@ export async function startTestRegistry(credentials?: {
       return;
     }
     const blob = /^\/v2\/.+\/blobs\/(sha256:[a-f0-9]{64})$/.exec(url.pathname);
+    if (blob && blobFailure) {
+      res.writeHead(blobFailure).end();
+      return;
+    }
+    if (blob && cdn) {
+      const { port } = cdn.address() as AddressInfo;
+      res.writeHead(307, { location: `http://127.0.0.1:${port}/blobs/${blob[1]}?signature=test` }).end();
+      return;
+    }
     const bytes = blob && blobs.get(blob[1] as string);
     if (!bytes) {
       res.writeHead(404).end();
@@ -97,6 +118,7 @@ export async function startTestRegistry(credentials?: {
   return {
     host: `127.0.0.1:${port}`,
     requests,
+    cdnRequests,
     addImage(repository, tag, layerSizes) {
       const layers = layerSizes.map((size) => put(randomBytes(size)));
       const config = put(Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: {} })));
@@ -149,9 +171,25 @@ export async function startTestRegistry(credentials?: {
     forget(manifest) {
       manifests.delete(manifest);
     },
+    failBlobs(status) {
+      blobFailure = status;
+    },
+    async redirectBlobs() {
+      const storage = createServer((req, res) => {
+        const path = new URL(req.url ?? "/", "http://cdn").pathname;
+        cdnRequests.push({ path, authorization: req.headers.authorization });
+        const bytes = blobs.get(path.replace(/^\/blobs\//, ""));
+        if (!bytes) res.writeHead(404).end();
+        else res.writeHead(200, { "content-length": bytes.length }).end(bytes);
+      });
+      await new Promise<void>((resolve) => storage.listen(0, "127.0.0.1", resolve));
+      cdn = storage;
+    },
     async stop() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      for (const s of cdn ? [server, cdn] : [server]) {
+        s.closeAllConnections();
+        await new Promise((resolve) => s.close(resolve));
+      }
     },
   };
 }

@@ -110,17 +110,19 @@ export const experimentsSetSchema = defineCommand({
   },
 });
 
+/** A JSON file an option names; a ClientError saying which option when it is absent or not JSON. */
+export function readJsonFile(option: string, file: string): unknown {
+  if (!existsSync(file)) throw new ClientError(`${option}: file '${file}' does not exist.`);
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new ClientError(`${option}: '${file}' is not JSON (${(error as Error).message}).`);
+  }
+}
+
 /** `a:Float64,b:String` or `@schema.json` → `[{name, type}]`; the server checks the types. */
 export function parseColumns(option: string, text: string): unknown {
-  if (text.startsWith("@")) {
-    const file = text.slice(1);
-    if (!existsSync(file)) throw new ClientError(`${option}: file '${file}' does not exist.`);
-    try {
-      return JSON.parse(readFileSync(file, "utf8"));
-    } catch (error) {
-      throw new ClientError(`${option}: '${file}' is not JSON (${(error as Error).message}).`);
-    }
-  }
+  if (text.startsWith("@")) return readJsonFile(option, text.slice(1));
   return text
     .split(",")
     .map((entry) => entry.trim())

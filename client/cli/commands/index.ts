@@ -1,5 +1,5 @@
 import type { Command } from "../command.ts";
-import { catalogCompositions, catalogList } from "./catalog.ts";
+import { catalogAdd, catalogCompositions, catalogDelete, catalogGet, catalogList } from "./catalog.ts";
 import {
   deploy,
   deploymentsDelete,
@@ -52,6 +52,9 @@ export const COMMANDS: readonly Command[] = [
   deploymentsMetrics,
   scoreCommand,
   catalogList,
+  catalogGet,
+  catalogAdd,
+  catalogDelete,
   catalogCompositions,
   jobsWait,
 ];

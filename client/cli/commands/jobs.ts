@@ -4,7 +4,7 @@ import { defineCommand } from "../command.ts";
 import { projectOption, resolveProjectId } from "./resolve.ts";
 import { positiveInt } from "./upload.ts";
 
-const timeoutOption = {
+export const timeoutOption = {
   timeout: { type: "string", placeholder: "seconds", description: "How long to wait", default: "1800" },
 } as const;
 

@@ -179,12 +179,20 @@ export async function pinEcrImage(ecr: ECRClient, registryHost: string, uri: str
   const ref = parseImageReference(uri);
   if (ref.registry !== registryHost)
     throw new ImageUnavailableError(`${uri} is not in this account's ECR (${registryHost}).`);
-  const out = await ecr.send(
-    new DescribeImagesCommand({
-      repositoryName: ref.repository,
-      imageIds: [ref.digest ? { imageDigest: ref.digest } : { imageTag: ref.tag ?? "latest" }],
-    }),
-  );
+  const out = await ecr
+    .send(
+      new DescribeImagesCommand({
+        repositoryName: ref.repository,
+        imageIds: [ref.digest ? { imageDigest: ref.digest } : { imageTag: ref.tag ?? "latest" }],
+      }),
+    )
+    .catch((error: Error) => {
+      if (["ImageNotFoundException", "RepositoryNotFoundException"].includes(error.name))
+        throw new ImageUnavailableError(
+          `ECR has no image ${uri} (${error.name}). Check the repository and tag.`,
+        );
+      throw error;
+    });
   const digest = out.imageDetails?.[0]?.imageDigest;
   if (!digest) throw new ImageUnavailableError(`ECR has no image ${uri}.`);
   return `${registryHost}/${ref.repository}@${digest}`;

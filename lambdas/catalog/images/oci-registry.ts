@@ -27,8 +27,21 @@ export interface ImageManifest {
   readonly layers: readonly Descriptor[];
 }
 
-/** The image cannot be read; the message says why, for a person (400 at catalog time). */
-export class ImageUnavailableError extends Error {}
+/**
+ * The image cannot be read; the message says why, for a person (400 at catalog time). Transient:
+ * the registry was unreachable or answered 429/5xx, so a later attempt may succeed (the import job
+ * retries; its last attempt fails the entry).
+ */
+export class ImageUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly transient = false,
+  ) {
+    super(message);
+  }
+}
+
+const isTransientStatus = (status: number) => status === 429 || status >= 500;
 
 const INDEX_TYPES = [
   "application/vnd.oci.image.index.v1+json",
@@ -105,6 +118,7 @@ export class OciRegistry {
     if (!response.ok || !response.body) {
       throw new ImageUnavailableError(
         `Reading blob ${digest} of ${formatReference(this.ref)} failed: HTTP ${response.status}.`,
+        isTransientStatus(response.status),
       );
     }
     return response.body;
@@ -125,7 +139,10 @@ export class OciRegistry {
         `${what}: the registry refused access (HTTP ${response.status}). ${this.credentials ? "Check the credentials in imageCredentialsArn." : 'For a private registry, give imageCredentialsArn: a Secrets Manager secret with {"username","password"}.'}`,
       );
     if (!response.ok)
-      throw new ImageUnavailableError(`${what}: the registry answered HTTP ${response.status}.`);
+      throw new ImageUnavailableError(
+        `${what}: the registry answered HTTP ${response.status}.`,
+        isTransientStatus(response.status),
+      );
     const bytes = Buffer.from(await response.arrayBuffer());
     const digest = sha256Of(bytes);
     if (selector.startsWith("sha256:") && selector !== digest)
@@ -154,6 +171,7 @@ export class OciRegistry {
         const cause = (error as Error).cause as Error | undefined;
         throw new ImageUnavailableError(
           `The registry ${this.ref.registry} cannot be reached: ${cause?.message ?? (error as Error).message}.`,
+          true,
         );
       } finally {
         clearTimeout(timer);

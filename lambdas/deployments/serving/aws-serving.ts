@@ -43,14 +43,7 @@ import {
   ModifyTargetGroupAttributesCommand,
   type RuleTransform,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import {
-  CreateRoleCommand,
-  DeleteRoleCommand,
-  DeleteRolePolicyCommand,
-  GetRoleCommand,
-  IAMClient,
-  PutRolePolicyCommand,
-} from "@aws-sdk/client-iam";
+import { IAMClient } from "@aws-sdk/client-iam";
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
@@ -88,6 +81,7 @@ import {
 import { slotDir } from "#lambdas/deployments/workflow/models-volume.ts";
 import { workflowSettings } from "#lambdas/deployments/workflow/workflow-settings.ts";
 import { deleteDeploymentAlarms, putDeploymentAlarms } from "#lambdas/monitoring/deployment-alarms.ts";
+import { deleteBoundedRole, ensureBoundedRole } from "#lambdas/shared/bounded-role.ts";
 import { optionalEnv as optionalEnvOf, requireEnv as requireEnvOf } from "#lambdas/shared/env.ts";
 
 const RUNTIME_CONTAINER = "runtime";
@@ -458,7 +452,7 @@ export class AwsServing implements ServingInfrastructure, TaggedResources {
         memory: "4096",
         ephemeralStorage: { sizeInGiB: 40 },
         runtimePlatform: { cpuArchitecture: "X86_64", operatingSystemFamily: "LINUX" },
-        executionRoleArn: this.settings.processorExecutionRoleArn,
+        executionRoleArn: slot.target.executionRoles?.processor ?? this.settings.processorExecutionRoleArn,
         taskRoleArn: this.settings.processorTaskRoleArn,
         containerDefinitions: [
           {
@@ -529,7 +523,7 @@ export class AwsServing implements ServingInfrastructure, TaggedResources {
         cpu: resources ? String(cpuUnits(resources.cpu)) : this.settings.cpu,
         memory: resources ? String(resources.memoryMiB) : this.settings.memory,
         runtimePlatform: { cpuArchitecture: "X86_64", operatingSystemFamily: "LINUX" },
-        executionRoleArn: this.settings.executionRoleArn,
+        executionRoleArn: slot.target.executionRoles?.runtime ?? this.settings.executionRoleArn,
         taskRoleArn: launch.taskRoleArn ?? this.settings.taskRoleArn,
         containerDefinitions: [
           {
@@ -668,68 +662,31 @@ export class AwsServing implements ServingInfrastructure, TaggedResources {
       throw new Error("CAPTURE_ROLE_BOUNDARY_ARN and BUCKET_NAME must be set for capturing deployments.");
     const account = boundary.split(":")[4] ?? "";
     const partition = boundary.split(":")[1] ?? "aws";
-    const RoleName = captureRoleName(deploymentId);
-    let arn: string | undefined;
-    try {
-      const out = await this.iam.send(
-        new CreateRoleCommand({
-          RoleName,
-          Path: CAPTURE_ROLE_PATH,
-          PermissionsBoundary: boundary,
-          Description: `Byom: runtime tasks of ${deploymentId}, which capture requests`,
-          AssumeRolePolicyDocument: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Effect: "Allow",
-                Principal: { Service: "ecs-tasks.amazonaws.com" },
-                Action: "sts:AssumeRole",
-                Condition: { StringEquals: { "aws:SourceAccount": account } },
-              },
-            ],
-          }),
-          Tags: [{ Key: "byom:deployment", Value: deploymentId }],
-        }),
-      );
-      arn = out.Role?.Arn;
-    } catch (error) {
-      // A retried step, or a later revision: the role exists; its policy is put again.
-      if (!isNamed(error, "EntityAlreadyExistsException")) throw error;
-      arn = (await this.iam.send(new GetRoleCommand({ RoleName }))).Role?.Arn;
-    }
-    if (!arn) throw new Error(`IAM returned no ARN for role ${RoleName}`);
-    await this.iam.send(
-      new PutRolePolicyCommand({
-        RoleName,
-        PolicyName: CAPTURE_POLICY,
-        PolicyDocument: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Effect: "Allow",
-              Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
-              Resource: `arn:${partition}:s3:::${bucketName}/capture/${deploymentId}/*`,
-            },
-            {
-              // The runtime still mounts its slot's models (IAM-authorized EFS access points).
-              Effect: "Allow",
-              Action: "elasticfilesystem:ClientMount",
-              Resource: `arn:${partition}:elasticfilesystem:${region}:${account}:file-system/${fileSystemId}`,
-            },
-          ],
-        }),
-      }),
-    );
-    return arn;
+    return ensureBoundedRole(this.iam, {
+      roleName: captureRoleName(deploymentId),
+      path: CAPTURE_ROLE_PATH,
+      boundaryArn: boundary,
+      description: `Byom: runtime tasks of ${deploymentId}, which capture requests`,
+      tags: [{ Key: "byom:deployment", Value: deploymentId }],
+      policyName: CAPTURE_POLICY,
+      statements: [
+        {
+          Effect: "Allow",
+          Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+          Resource: `arn:${partition}:s3:::${bucketName}/capture/${deploymentId}/*`,
+        },
+        {
+          // The runtime still mounts its slot's models (IAM-authorized EFS access points).
+          Effect: "Allow",
+          Action: "elasticfilesystem:ClientMount",
+          Resource: `arn:${partition}:elasticfilesystem:${region}:${account}:file-system/${fileSystemId}`,
+        },
+      ],
+    });
   }
 
   async deleteCaptureRole(deploymentId: string): Promise<void> {
-    const RoleName = captureRoleName(deploymentId);
-    await tolerateGone(
-      () => this.iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName: CAPTURE_POLICY })),
-      "NoSuchEntityException",
-    );
-    await tolerateGone(() => this.iam.send(new DeleteRoleCommand({ RoleName })), "NoSuchEntityException");
+    await deleteBoundedRole(this.iam, captureRoleName(deploymentId), CAPTURE_POLICY);
   }
 
   async stopRuntime(resources: SlotResources): Promise<void> {

@@ -133,6 +133,8 @@ class CatalogArtifactProcessor(TypedDict):
     pinnedImage: NotRequired[str]  # What tasks pull: this account's ECR repository@sha256:…
     imageStatus: NotRequired[Literal["READY", "IMPORTING", "FAILED"]]
     imageStatusReason: NotRequired[str]
+    executionRoleArn: NotRequired[str]  # The role ECS pulls this entry's image with: its ECR repository and nothing else
+    importJobId: NotRequired[str]
     builtIn: bool  # Declared by Byom (lambdas/catalog/builtin.ts); cannot be overwritten
     createdAt: str
     createdBy: str
@@ -176,6 +178,8 @@ class CatalogRuntime(TypedDict):
     pinnedImage: NotRequired[str]  # What tasks pull: this account's ECR repository@sha256:…
     imageStatus: NotRequired[Literal["READY", "IMPORTING", "FAILED"]]
     imageStatusReason: NotRequired[str]
+    executionRoleArn: NotRequired[str]  # The role ECS pulls this entry's image with: its ECR repository and nothing else
+    importJobId: NotRequired[str]
     builtIn: bool  # Declared by Byom (lambdas/catalog/builtin.ts); cannot be overwritten
     createdAt: str
     createdBy: str
