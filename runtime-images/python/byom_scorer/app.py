@@ -111,9 +111,7 @@ class ScorerApp:
             v2.metadata(self.model_names, manifest.framework, predictor.input_schema, outputs)
         )
         settings = self.settings
-        self.capture = capture_writer(
-            settings.capture_uri, settings.capture_percent, predictor.input_schema, predictor.output_schema
-        )
+        self.capture = capture_writer(settings.capture_uri, settings.capture_percent, predictor.input_schema)
         self._loaded = predictor
 
     def _ready(self) -> Predictor | None:
