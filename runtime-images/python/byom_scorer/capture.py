@@ -6,8 +6,9 @@ into a pipe to a writer process of its own (byom_scorer.capture_writer), which m
 lines, gzips and writes the batches: no Python work of the writer's holds this worker's
 interpreter lock, and it runs at a lower CPU priority. Headers are never captured, so neither an
 Authorization header nor a passphrase can be. A clean shutdown (SIGTERM, exit) closes the pipe and
-waits for the writer to write everything it was given; a writer that falls behind fills the pipe
-(1 MiB), and requests that find it full are dropped and counted in the log.
+waits for the writer to write everything it was given. A frame that does not fit in the pipe
+(1 MiB) now — a large batch, a writer behind — waits in memory for a sender thread, which writes
+it as the pipe empties; beyond 64 MiB waiting, requests are dropped and counted in the log.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import atexit
 import fcntl
 import logging
 import os
+import pickle
 import random
 import select
 import signal
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +41,10 @@ BATCH_ROWS = 10_000
 FLUSH_SECONDS = 10.0
 #: How long a stopping worker waits for its writer to write what it holds.
 CLOSE_SECONDS = 25.0
+#: A scored batch of this many rows goes to the writer as pickled arrays, a smaller one as JSON.
+PICKLE_ROWS = 64
+#: Frames waiting for room in the pipe beyond this are dropped (counted and logged).
+MAX_BACKLOG_BYTES = 64 * 1024**2
 _PIPE_BYTES = 1 << 20
 _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, Linux only (Python exposes it from 3.10 on Linux)
 _HEADER = struct.Struct("<I")
@@ -83,6 +90,12 @@ class CaptureWriter:
         self._warned_at = 0.0
         self._on_term = False
         self._lock = threading.RLock()  # SIGTERM's close() may run inside offer()
+        self._wake = threading.Condition(self._lock)
+        # Frames (or the rest of one) waiting for the sender thread, in order.
+        self._backlog: deque[memoryview] = deque()
+        self._backlog_bytes = 0
+        self._sender: threading.Thread | None = None
+        self._closing = False
 
     def sampled(self) -> bool:
         return self._share >= 1 or random.random() < self._share
@@ -102,12 +115,16 @@ class CaptureWriter:
             os.close(read)
         os.set_blocking(write, False)
         self._fd = write
+        self._backlog.clear()
+        self._backlog_bytes = 0
+        self._sender = None
+        self._closing = False
         self._owner = os.getpid()
         atexit.register(self.close)
 
     def offer(self, columns: Sequence[np.ndarray], rows: int, names: list[str], outputs: list[np.ndarray]) -> None:
-        """Sends a scored batch to the writer; never waits for it unless the batch is larger than
-        the pipe. `columns` are the schema's typed inputs."""
+        """Sends a scored batch to the writer; never waits for it. `columns` are the schema's
+        typed inputs."""
         if rows <= 0:
             return
         if self._owner != os.getpid():
@@ -132,24 +149,53 @@ class CaptureWriter:
                 inputs[index] = _times(inputs[index])
         if any(getattr(column, "dtype", None) is not None and column.dtype.kind == "M" for column in outputs):
             outputs = [_times(c) if getattr(c, "dtype", None) is not None and c.dtype.kind == "M" else c for c in outputs]
-        body = orjson.dumps([time.time(), rows, kind, inputs, names, outputs], option=_NUMPY, default=_plain)
+        if rows >= PICKLE_ROWS:
+            # Writing many numbers as text is the writer's job: arrays pickle at memory speed.
+            body = pickle.dumps([time.time(), rows, inputs, names, outputs], protocol=5)
+        else:
+            body = orjson.dumps([time.time(), rows, kind, inputs, names, outputs], option=_NUMPY, default=_plain)
         return _HEADER.pack(len(body)) + body
 
     def _send(self, frame: bytes) -> None:
-        fd = self._fd
-        assert fd is not None
-        try:
-            written = os.write(fd, frame)
-        except BlockingIOError:
-            self._drop()
+        """Into the pipe at once if it has room and nothing waits before it; else behind the
+        frames waiting for the sender thread (a batch larger than the pipe, a writer behind)."""
+        if self._backlog:
+            self._queue(memoryview(frame), whole=True)
             return
+        try:
+            written = os.write(self._fd, frame)  # type: ignore[arg-type]
+        except BlockingIOError:
+            written = 0
         except OSError:
-            log.error("capture stopped: its writer process is gone (exit %s)", self._process and self._process.poll())
-            self._fd = None
+            self._gone()
             return
         if written < len(frame):
-            # Part of a large frame is in the pipe: the rest must follow, or the stream is broken.
-            view = memoryview(frame)[written:]
+            # A frame partly in the pipe must be finished, or the stream is broken.
+            self._queue(memoryview(frame)[written:], whole=written == 0)
+
+    def _queue(self, view: memoryview, whole: bool) -> None:
+        if whole and self._backlog_bytes + len(view) > MAX_BACKLOG_BYTES:
+            self._drop()
+            return
+        self._backlog.append(view)
+        self._backlog_bytes += len(view)
+        if self._sender is None:
+            self._sender = threading.Thread(target=self._drain, name="capture-sender", daemon=True)
+            self._sender.start()
+        self._wake.notify()
+
+    def _drain(self) -> None:
+        """The sender thread: writes waiting frames as the pipe empties (os.write and select
+        release the interpreter lock while they wait)."""
+        while True:
+            with self._lock:
+                while not self._backlog and not self._closing:
+                    self._wake.wait()
+                if not self._backlog:
+                    return
+                view, fd = self._backlog[0], self._fd
+            if fd is None:
+                return
             try:
                 while view:
                     select.select([], [fd], [])
@@ -158,8 +204,17 @@ class CaptureWriter:
                     except BlockingIOError:
                         continue
             except OSError:
-                log.error("capture stopped: its writer process is gone")
-                self._fd = None
+                with self._lock:
+                    self._gone()
+                return
+            with self._lock:
+                self._backlog_bytes -= len(self._backlog.popleft())
+
+    def _gone(self) -> None:
+        log.error("capture stopped: its writer process is gone (exit %s)", self._process and self._process.poll())
+        self._fd = None
+        self._backlog.clear()
+        self._backlog_bytes = 0
 
     def _drop(self) -> None:
         self._dropped += 1
@@ -169,9 +224,14 @@ class CaptureWriter:
             log.warning("capture dropped %d requests so far: its writer process is behind", self._dropped)
 
     def close(self) -> None:
-        """Closes the pipe and waits for the writer to write what it holds."""
+        """Sends what waits, closes the pipe and waits for the writer to write what it holds."""
         if self._owner != os.getpid():
             return
+        with self._lock:
+            self._closing = True
+            self._wake.notify()
+        if self._sender is not None:
+            self._sender.join(CLOSE_SECONDS)
         with self._lock:
             fd, self._fd = self._fd, None
         if fd is None:

@@ -4,7 +4,8 @@ Each worker that captures starts one of these (byom_scorer.capture) and writes i
 requests into the writer's standard input, one frame per scored batch: a 4-byte little-endian
 length, then `[at, rows, kind, inputs, output names, outputs]` as JSON, the inputs already typed
 by the schema (kind 0: one list per column) or, for small all-numeric requests, the rows of the
-float64 matrix the model was given (kind 1), typed here. The writer turns each frame into one
+float64 matrix the model was given (kind 1), typed here; a large batch comes as a pickle of
+`[at, rows, inputs, output names, outputs]`, typed numpy arrays written as text here. The writer turns each frame into one
 JSON line, and writes gzipped batches of lines under `{uri}/dt=YYYY-MM-DD/`: a folder in local
 mode, the artifact bucket on AWS (pyarrow's S3 file system, with the task's credentials, which
 may write that deployment's prefix only).
@@ -20,6 +21,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import pickle
 import secrets
 import select
 import signal
@@ -40,6 +42,7 @@ _READ = 1 << 20
 #: to wake it, and it wakes tens of times a second rather than once per request.
 _PAUSE_SECONDS = 0.05
 _INTEGERS = ("Int32", "Int64")
+_LINE = orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY
 
 
 class Sink:
@@ -97,7 +100,11 @@ class Batcher:
         self._first_at: float | None = None
 
     def add(self, frame: bytes) -> None:
-        at, rows, kind, inputs, names, outputs = orjson.loads(frame)
+        if frame[:1] == b"[":
+            at, rows, kind, inputs, names, outputs = orjson.loads(frame)
+        else:  # a large batch: pickled numpy arrays from this writer's own worker
+            at, rows, inputs, names, outputs = pickle.loads(frame)
+            kind = 2
         if kind == 1:  # the rows of a float64 matrix: one column per schema field, typed here
             inputs = [[typer(v) for v in column] for typer, column in zip(self._typers, zip(*inputs, strict=True), strict=False)]
         stamp = datetime.fromtimestamp(at, UTC)
@@ -107,7 +114,8 @@ class Batcher:
             "input": dict(zip(self._names, inputs, strict=False)),
             "output": dict(zip(names, outputs, strict=False)),
         }
-        self._days.setdefault(stamp.strftime("%Y-%m-%d"), []).append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+        line = orjson.dumps(record, option=_LINE, default=_plain)
+        self._days.setdefault(stamp.strftime("%Y-%m-%d"), []).append(line)
         self._rows += rows
         if self._first_at is None:
             self._first_at = time.monotonic()
@@ -131,6 +139,15 @@ class Batcher:
                 self._sink.write(name, gzip.compress(b"".join(lines), compresslevel=5))
             except Exception:  # noqa: BLE001 - a failed write loses that file, not the ones after it
                 log.exception("capture could not write %d requests to %s", len(lines), name)
+
+
+def _plain(value: Any) -> Any:
+    """What orjson cannot write itself: object and other numpy arrays, numpy scalars, anything else as text."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    return str(value)
 
 
 def _typer(kind: str) -> Any:
