@@ -263,10 +263,8 @@ class Metrics:
         """The answer to one request: `shadow` is its x-byom-shadow header (copy, verify or None)."""
         rows, scoring = self._pending_rows, self._pending_seconds
         self._pending_rows, self._pending_seconds = 0, 0.0
-        if not (path == _SCORE_PATH or (path.startswith("/v2/models/") and path.endswith("/infer"))):
+        if not _counted(path, shadow):
             return
-        if shadow is not None and shadow != b"copy":
-            return  # the deploy workflow's verification: not traffic
         with self._lock:
             window = self._user if shadow is None else self._shadow
             window.requests += 1
@@ -278,6 +276,18 @@ class Metrics:
             window.latency.add(seconds * 1000)
             if rows:
                 window.scoring.add(scoring * 1000)
+        self._start()
+
+    def refused(self, path: str, status: int, shadow: bytes | None) -> None:
+        """A scoring request the server refused before the app saw its body: a missing or wrong
+        passphrase (401), too many failures (429), a body over the limit (413). A request and a
+        4xx; not in the latency histogram, which times answers to whole requests."""
+        if not _counted(path, shadow):
+            return
+        with self._lock:
+            window = self._user if shadow is None else self._shadow
+            window.requests += 1
+            window.client_errors += 1
         self._start()
 
     def _start(self) -> None:
@@ -345,6 +355,13 @@ class Metrics:
                 )
             )
         return documents
+
+
+def _counted(path: str, shadow: bytes | None) -> bool:
+    """Scoring requests only, and not the deploy workflow's verification (`x-byom-shadow: verify`)."""
+    if not (path == _SCORE_PATH or (path.startswith("/v2/models/") and path.endswith("/infer"))):
+        return False
+    return shadow is None or shadow == b"copy"
 
 
 _UNITS = {

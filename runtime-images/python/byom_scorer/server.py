@@ -102,7 +102,9 @@ class _Connection(asyncio.Protocol):
         client = client_address(self.headers.get(b"x-forwarded-for"), self.peer)
         # The passphrase is checked before a byte of the body is read: a refused client is
         # answered and disconnected, its body never buffered.
-        refusal = self.app.authorize(path, None if authorization is None else authorization.decode("latin-1"), client)
+        refusal = self.app.authorize(
+            path, None if authorization is None else authorization.decode("latin-1"), client, self.headers.get(b"x-byom-shadow")
+        )
         if refusal is not None:
             self.refused = True
             self._send(*refusal, close=True)
@@ -149,6 +151,7 @@ class _Connection(asyncio.Protocol):
             variable = "BYOM_MAX_COLUMNAR_BYTES" if self.limit == self.app.settings.max_columnar_bytes else "BYOM_MAX_BODY_BYTES"
             detail = f'{{"detail":"the body is over the limit of {self.limit} bytes ({variable})"}}'
             self._send(413, b"application/json", detail.encode(), close=True)
+            self.app.refused(self.url.partition(b"?")[0].decode("latin-1"), 413, self.headers.get(b"x-byom-shadow"))
             return
         path, _, query = self.url.partition(b"?")
         started = time.perf_counter()

@@ -228,3 +228,35 @@ def test_the_champion_emits_how_far_the_challenger_is_from_it(regressors, tmp_pa
     assert total / count == pytest.approx(float(np.mean(np.abs(mine - theirs))), rel=1e-6)
     assert all(line["ShadowChampionLatency"]["Count"] >= 1 for line in summary)
     assert os.path.getsize(out) > 0
+
+
+def test_refusals_before_the_body_count_as_requests_and_4xx_but_not_in_latency(regressors, tmp_path):
+    """401 (no or wrong passphrase), 429 (too many failures) and 413 (body over the limit) are
+    answered by the server before the app sees a body; they are counted where they are produced."""
+    from tests.test_scorer_api import _node_scrypt_hash
+
+    out = tmp_path / "runtime.out"
+    request = frame_request(regressors["frame"])
+    auth = {"Authorization": "Bearer right one"}
+    with Runtime(
+        regressors["ready"]["classifier"],
+        model_id="mdl_c-v1",
+        stdout=out,
+        BYOM_DEPLOYMENT_ID="dep-refusals",
+        BYOM_METRICS_INTERVAL_SECONDS="3600",
+        BYOM_PASSPHRASE_HASH=_node_scrypt_hash("right one"),
+        BYOM_AUTH_MAX_FAILURES="3",
+        BYOM_MAX_BODY_BYTES="4096",
+    ) as runtime:
+        statuses = [runtime.score(request, auth).status for _ in range(4)]
+        statuses.append(runtime.score({"fields": ["x"], "rows": [["y" * 5000]]}, auth).status)
+        # Not scoring requests, and the workflow's verification: not counted.
+        statuses.append(runtime.request("GET", "/model/schema", headers=auth).status)
+        statuses.append(runtime.score(request, {**auth, "x-byom-shadow": "verify"}).status)
+        statuses.append(runtime.score(request).status)  # no passphrase
+        statuses += [runtime.score(request, {"Authorization": "Bearer wrong"}).status for _ in range(2)]
+        statuses.append(runtime.score(request, auth).status)  # this client failed 3 times: locked out
+    assert statuses == [200] * 4 + [413, 200, 200, 401, 401, 401, 429], statuses
+    [line] = emf_lines(out)
+    assert (line["Requests"], line["Errors4xx"], line["Rows"]) == (9, 5, 4 * 10)
+    assert line["Latency"]["Count"] == 4
