@@ -18,7 +18,7 @@ import httptools
 from byom_scorer.app import Extra, ScorerApp, Streamed
 from byom_scorer.auth import client_address
 from byom_scorer.formats import is_columnar
-from byom_scorer.shadow import ShadowMirror
+from byom_scorer.shadow import COMPARED_BYTES, ShadowMirror
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _SPOOL_IN_MEMORY = 4 * 1024 * 1024  # a columnar body larger than this is spooled to disk
@@ -171,7 +171,12 @@ class _Connection(asyncio.Protocol):
             millis = (time.perf_counter() - started) * 1000
             if spool is None or len(body) == self.size:
                 answer = payload if isinstance(payload, bytes) and kind == b"application/json" else None
-                self.shadow.offer(method, path.decode("latin-1"), query.decode("latin-1"), self.headers, body, status, millis, answer)
+                if isinstance(payload, Streamed) and payload.length <= COMPARED_BYTES and self.shadow.comparing:
+                    answer = payload.file.read()  # a columnar answer, compared off the request path
+                    payload.file.seek(0)
+                self.shadow.offer(
+                    method, path.decode("latin-1"), query.decode("latin-1"), self.headers, body, status, millis, answer, kind
+                )
         self._drop_spool()
         if isinstance(payload, Streamed):
             self.streaming = True

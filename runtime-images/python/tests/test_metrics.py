@@ -17,6 +17,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from byom_scorer.metrics import MAX_BINS, NAMESPACE, Histogram, Metrics, _compare
 from tests.harness import Runtime, frame_request, process_ok, zip_dir
 from tests.models import mixed_frame, save_mlflow
+from tests.test_scorer_api import ARROW, PARQUET, _encode
 
 # The units CloudWatch accepts (PutMetricData's StandardUnit, which EMF's Unit takes).
 UNITS = {
@@ -208,23 +209,27 @@ def test_the_champion_emits_how_far_the_challenger_is_from_it(regressors, tmp_pa
     ):
         for _ in range(4):
             assert champion.score(request).status == 200
+        # Columnar requests are answered in kind by both, and compared the same way.
+        for kind in (ARROW, PARQUET, "text/csv"):
+            answer = champion.request("POST", "/model/score", _encode(frame, kind), {"Content-Type": kind})
+            assert answer.status == 200 and answer.content_type.startswith(kind)
         deadline = time.monotonic() + 30
-        while sum(line.get("ShadowCopies", 0) for line in emf_lines(out)) < 4 and time.monotonic() < deadline:
+        while sum(line.get("ShadowCopies", 0) for line in emf_lines(out)) < 7 and time.monotonic() < deadline:
             time.sleep(0.1)
     lines = emf_lines(out)
     summary = [line for line in lines if "ShadowCopies" in line]
     diffs = [line for line in lines if "ShadowAbsDiff" in line]
-    assert sum(line["ShadowCopies"] for line in summary) == 4
+    assert sum(line["ShadowCopies"] for line in summary) == 7
     assert sum(line["ShadowFailures"] for line in summary) == 0
-    assert sum(line["ShadowRowsCompared"] for line in summary) == 40
+    assert sum(line["ShadowRowsCompared"] for line in summary) == 70
     mine = regressors["champion"].predict(frame)
     theirs = regressors["challenger"].predict(frame)
     agreeing = int(np.sum(np.abs(mine - theirs) <= 1e-6 * np.maximum(1, np.maximum(abs(mine), abs(theirs)))))
-    assert sum(line["ShadowRowsAgreed"] for line in summary) == 4 * agreeing
+    assert sum(line["ShadowRowsAgreed"] for line in summary) == 7 * agreeing
     assert all(line["Output"] == "prediction" and line["DeploymentId"] == "dep-cc" for line in diffs)
     count = sum(line["ShadowAbsDiff"]["Count"] for line in diffs)
     total = sum(line["ShadowAbsDiff"]["Sum"] for line in diffs)
-    assert count == 40
+    assert count == 70
     assert total / count == pytest.approx(float(np.mean(np.abs(mine - theirs))), rel=1e-6)
     assert all(line["ShadowChampionLatency"]["Count"] >= 1 for line in summary)
     assert os.path.getsize(out) > 0
