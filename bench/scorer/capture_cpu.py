@@ -50,6 +50,46 @@ def send(port: int, body: bytes, count: int) -> None:
             reader.read(length)
 
 
+def in_process(ready: Path, body: bytes, work: Path, rounds: int, requests: int) -> None:
+    """The request path alone, without the network: ScorerApp.handle in this process (pinned to
+    the servers' core) with capture off and at 100 % (its writer process on the same core),
+    alternating; process CPU time per request, so the writer's own CPU is not counted here."""
+    sys.path.insert(0, str(PYTHON_SOURCE))
+    from byom_scorer.app import ScorerApp
+    from byom_scorer.config import Settings
+    from byom_scorer.model import load_predictor
+
+    from bench import SERVER_CORE
+
+    def app(capture: bool) -> ScorerApp:
+        settings = Settings(model_path=ready, model_id="bench", port=0, host="127.0.0.1", workers=1,
+                            max_body_bytes=1 << 26, passphrase_hash=None, batch_dir=None, predict_proba=False,
+                            capture_uri=f"file://{work / 'in-process'}" if capture else None,
+                            capture_percent=100 if capture else 0)
+        scorer = ScorerApp(settings)
+        scorer.model_loaded(load_predictor(ready, "bench", False))
+        scorer._ready()
+        return scorer
+
+    apps = {"capture off": app(False), "capture 100%": app(True)}
+    headers = {b"content-type": b"application/json"}
+    per: dict[str, list[float]] = {name: [] for name in apps}
+    with on_core(SERVER_CORE):
+        for _ in range(rounds):
+            for name, scorer in apps.items():
+                started = time.process_time()
+                for _ in range(requests):
+                    assert scorer.handle(b"POST", "/model/score", "", headers, body)[0] == 200
+                    scorer.release()
+                per[name].append((time.process_time() - started) / requests * 1e6)
+    apps["capture 100%"].capture.close()  # type: ignore[union-attr]
+    off = per["capture off"]
+    print(f"request path in process, CPU µs per single-row request, medians of {rounds} rounds of {requests}:")
+    for name, values in per.items():
+        ratio = statistics.median(v / o for v, o in zip(values, off, strict=True))
+        print(f"  {name:<14} {statistics.median(values):6.1f}  vs off {ratio - 1:+.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=1000, help="per server and round")
@@ -84,6 +124,7 @@ def main() -> None:
         for server in servers:
             server.stop()
     off = per["capture off"]
+    in_process(ready, body, work, args.rounds, args.requests)
     print(f"CPU µs per single-row request, medians of {args.rounds} rounds of {args.requests} (sklearn GBM); "
           "vs off: median of the rounds' ratios")
     for name, values in per.items():

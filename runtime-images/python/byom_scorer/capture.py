@@ -1,14 +1,15 @@
 """Request capture (docs/monitoring.md): a sampled share of scored rows, written with their answers.
 
 The request path only draws the sample and, for a sampled request, serializes the typed input
-columns and the model's outputs in one orjson call (numpy arrays are written by orjson's C code)
-into a pipe to a writer process of its own (byom_scorer.capture_writer), which makes the JSON
-lines, gzips and writes the batches: no Python work of the writer's holds this worker's
-interpreter lock, and it runs at a lower CPU priority. Headers are never captured, so neither an
-Authorization header nor a passphrase can be. A clean shutdown (SIGTERM, exit) closes the pipe and
-waits for the writer to write everything it was given. A frame that does not fit in the pipe
-(1 MiB) now — a large batch, a writer behind — waits in memory for a sender thread, which writes
-it as the pipe empties; beyond 64 MiB waiting, requests are dropped and counted in the log.
+columns and the model's outputs in one call (orjson writes numpy arrays in C; a batch of
+PICKLE_ROWS rows or more is pickled instead) and appends the frame to a list. A sender thread
+writes the list into a pipe every SEND_SECONDS; at the other end a writer process of the
+worker's own (byom_scorer.capture_writer) makes the JSON lines, gzips and writes the batches, so
+no work of the writer's holds this worker's interpreter lock, and it runs at a lower CPU priority.
+Headers are never captured, so neither an Authorization header nor a passphrase can be. A clean
+shutdown (SIGTERM, exit) writes what waits, closes the pipe and waits for the writer to write
+everything; a worker killed outright loses at most its last SEND_SECONDS of frames. Beyond
+MAX_BACKLOG_BYTES waiting (a writer far behind), requests are dropped and counted in the log.
 """
 
 from __future__ import annotations
@@ -19,14 +20,12 @@ import logging
 import os
 import pickle
 import random
-import select
 import signal
 import struct
 import subprocess
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,8 +42,11 @@ FLUSH_SECONDS = 10.0
 CLOSE_SECONDS = 25.0
 #: A scored batch of this many rows goes to the writer as pickled arrays, a smaller one as JSON.
 PICKLE_ROWS = 64
-#: Frames waiting for room in the pipe beyond this are dropped (counted and logged).
+#: Frames waiting to be written beyond this are dropped (counted and logged).
 MAX_BACKLOG_BYTES = 64 * 1024**2
+#: The sender thread writes waiting frames this often, or once this many bytes wait.
+SEND_SECONDS = 0.05
+SEND_BYTES = 64 * 1024
 _PIPE_BYTES = 1 << 20
 _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, Linux only (Python exposes it from 3.10 on Linux)
 _HEADER = struct.Struct("<I")
@@ -91,9 +93,11 @@ class CaptureWriter:
         self._on_term = False
         self._lock = threading.RLock()  # SIGTERM's close() may run inside offer()
         self._wake = threading.Condition(self._lock)
-        # Frames (or the rest of one) waiting for the sender thread, in order.
-        self._backlog: deque[memoryview] = deque()
-        self._backlog_bytes = 0
+        # Frames not yet in the pipe, in order; the sender thread writes them every SEND_SECONDS
+        # (or sooner once SEND_BYTES wait), so a request makes no system call.
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._pipe = threading.Lock()  # held while writing to the pipe: one writer at a time
         self._sender: threading.Thread | None = None
         self._closing = False
 
@@ -113,13 +117,11 @@ class CaptureWriter:
             )
         finally:
             os.close(read)
-        os.set_blocking(write, False)
         self._fd = write
-        self._backlog.clear()
-        self._backlog_bytes = 0
-        self._sender = None
-        self._closing = False
+        self._pending, self._pending_bytes, self._closing = [], 0, False
         self._owner = os.getpid()
+        self._sender = threading.Thread(target=self._drain, name="capture-sender", daemon=True)
+        self._sender.start()
         atexit.register(self.close)
 
     def offer(self, columns: Sequence[np.ndarray], rows: int, names: list[str], outputs: list[np.ndarray]) -> None:
@@ -132,10 +134,17 @@ class CaptureWriter:
         if not self._on_term and threading.current_thread() is threading.main_thread():
             self._on_term = True
             _close_on_sigterm(self.close)
+        frame = self._frame(columns, rows, names, outputs)
         with self._lock:
-            if self._fd is None:
+            if self._fd is None or self._closing:
                 return
-            self._send(self._frame(columns, rows, names, outputs))
+            if self._pending_bytes + len(frame) > MAX_BACKLOG_BYTES:
+                self._drop()
+                return
+            self._pending.append(frame)
+            self._pending_bytes += len(frame)
+            if self._pending_bytes >= SEND_BYTES:
+                self._wake.notify()
 
     def _frame(self, columns: Sequence[np.ndarray], rows: int, names: list[str], outputs: list[np.ndarray]) -> bytes:
         matrix = getattr(columns, "matrix", None)
@@ -156,65 +165,44 @@ class CaptureWriter:
             body = orjson.dumps([time.time(), rows, kind, inputs, names, outputs], option=_NUMPY, default=_plain)
         return _HEADER.pack(len(body)) + body
 
-    def _send(self, frame: bytes) -> None:
-        """Into the pipe at once if it has room and nothing waits before it; else behind the
-        frames waiting for the sender thread (a batch larger than the pipe, a writer behind)."""
-        if self._backlog:
-            self._queue(memoryview(frame), whole=True)
-            return
-        try:
-            written = os.write(self._fd, frame)  # type: ignore[arg-type]
-        except BlockingIOError:
-            written = 0
-        except OSError:
-            self._gone()
-            return
-        if written < len(frame):
-            # A frame partly in the pipe must be finished, or the stream is broken.
-            self._queue(memoryview(frame)[written:], whole=written == 0)
-
-    def _queue(self, view: memoryview, whole: bool) -> None:
-        if whole and self._backlog_bytes + len(view) > MAX_BACKLOG_BYTES:
-            self._drop()
-            return
-        self._backlog.append(view)
-        self._backlog_bytes += len(view)
-        if self._sender is None:
-            self._sender = threading.Thread(target=self._drain, name="capture-sender", daemon=True)
-            self._sender.start()
-        self._wake.notify()
-
     def _drain(self) -> None:
-        """The sender thread: writes waiting frames as the pipe empties (os.write and select
-        release the interpreter lock while they wait)."""
+        """The sender thread: every SEND_SECONDS (sooner when SEND_BYTES wait) it writes the
+        waiting frames to the pipe; a full pipe blocks this thread only, without the
+        interpreter lock."""
         while True:
             with self._lock:
-                while not self._backlog and not self._closing:
-                    self._wake.wait()
-                if not self._backlog:
-                    return
-                view, fd = self._backlog[0], self._fd
-            if fd is None:
-                return
-            try:
-                while view:
-                    select.select([], [fd], [])
-                    try:
-                        view = view[os.write(fd, view) :]
-                    except BlockingIOError:
-                        continue
-            except OSError:
-                with self._lock:
-                    self._gone()
-                return
+                if not self._closing and self._pending_bytes < SEND_BYTES:
+                    self._wake.wait(SEND_SECONDS)
+                if self._closing:
+                    return  # close() writes what is left
+                frames, self._pending = self._pending, []
+            written = self._write(frames)
             with self._lock:
-                self._backlog_bytes -= len(self._backlog.popleft())
+                self._pending_bytes -= written
 
-    def _gone(self) -> None:
-        log.error("capture stopped: its writer process is gone (exit %s)", self._process and self._process.poll())
-        self._fd = None
-        self._backlog.clear()
-        self._backlog_bytes = 0
+    def _write(self, frames: list[bytes]) -> int:
+        """Writes whole frames, small ones joined into chunks of up to SEND_BYTES; their size."""
+        total = 0
+        with self._pipe:
+            chunk: list[bytes] = []
+            size = 0
+            for frame in [*frames, None]:
+                if chunk and (frame is None or size + len(frame) > SEND_BYTES):
+                    data = chunk[0] if len(chunk) == 1 else b"".join(chunk)
+                    if self._fd is not None:
+                        try:
+                            view = memoryview(data)
+                            while view:
+                                view = view[os.write(self._fd, view) :]
+                        except OSError:
+                            log.error("capture stopped: its writer process is gone (exit %s)", self._process and self._process.poll())
+                            self._fd = None
+                    total += size
+                    chunk, size = [], 0
+                if frame is not None:
+                    chunk.append(frame)
+                    size += len(frame)
+        return total
 
     def _drop(self) -> None:
         self._dropped += 1
@@ -224,15 +212,19 @@ class CaptureWriter:
             log.warning("capture dropped %d requests so far: its writer process is behind", self._dropped)
 
     def close(self) -> None:
-        """Sends what waits, closes the pipe and waits for the writer to write what it holds."""
+        """Writes what waits, closes the pipe and waits for the writer to write what it holds.
+        Safe in a SIGTERM handler that interrupted offer(): the frame lock is re-entrant, and the
+        pipe lock is only ever held around writes, which the sender finishes."""
         if self._owner != os.getpid():
             return
         with self._lock:
+            if self._closing:
+                return
             self._closing = True
+            frames, self._pending, self._pending_bytes = self._pending, [], 0
             self._wake.notify()
-        if self._sender is not None:
-            self._sender.join(CLOSE_SECONDS)
-        with self._lock:
+        self._write(frames)
+        with self._pipe:
             fd, self._fd = self._fd, None
         if fd is None:
             return

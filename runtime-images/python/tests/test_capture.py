@@ -143,7 +143,9 @@ def test_a_writer_process_of_its_own_writes_every_request_even_when_its_worker_i
             {"name": "member", "shape": [2], "datatype": "BOOL", "data": frame.member.iloc[40:42].tolist()},
         ]}
         assert served.request("POST", "/v2/models/test-model/infer", json.dumps(v2).encode()).status == 200
-        # No clean shutdown at all: the writer sees its input close and still writes what it read.
+        # No clean shutdown at all: the writer sees its input close and still writes what it read
+        # (the worker hands frames over every 50 ms: a kill loses at most its last 50 ms).
+        time.sleep(0.5)
         served.process.send_signal(signal.SIGKILL)
         served.process.wait(10)
         assert _gone(writer)
