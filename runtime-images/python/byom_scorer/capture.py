@@ -143,7 +143,8 @@ class CaptureWriter:
                 return
             self._pending.append(frame)
             self._pending_bytes += len(frame)
-            if self._pending_bytes >= SEND_BYTES:
+            # The sender sleeps while nothing waits: the first frame of a batch wakes it.
+            if len(self._pending) == 1 or self._pending_bytes >= SEND_BYTES:
                 self._wake.notify()
 
     def _frame(self, columns: Sequence[np.ndarray], rows: int, names: list[str], outputs: list[np.ndarray]) -> bytes:
@@ -158,7 +159,7 @@ class CaptureWriter:
                 inputs[index] = _times(inputs[index])
         if any(getattr(column, "dtype", None) is not None and column.dtype.kind == "M" for column in outputs):
             outputs = [_times(c) if getattr(c, "dtype", None) is not None and c.dtype.kind == "M" else c for c in outputs]
-        if rows >= PICKLE_ROWS:
+        if rows >= PICKLE_ROWS and kind == 0:
             # Writing many numbers as text is the writer's job: arrays pickle at memory speed.
             body = pickle.dumps([time.time(), rows, inputs, names, outputs], protocol=5)
         else:
@@ -171,8 +172,10 @@ class CaptureWriter:
         interpreter lock."""
         while True:
             with self._lock:
+                while not self._pending and not self._closing:
+                    self._wake.wait()
                 if not self._closing and self._pending_bytes < SEND_BYTES:
-                    self._wake.wait(SEND_SECONDS)
+                    self._wake.wait(SEND_SECONDS)  # let a batch of frames gather
                 if self._closing:
                     return  # close() writes what is left
                 frames, self._pending = self._pending, []
