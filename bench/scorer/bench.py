@@ -149,6 +149,37 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
 
 
+def tree_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds so far of `pid` and of its living descendants (a capture writer process,
+    mlflow's gunicorn workers), to the nanosecond (/proc/<pid>/task/<tid>/schedstat): robust to the
+    shared machine's load, unlike req/s."""
+
+    def own(p: int) -> float:
+        total = 0
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                total += int((task / "schedstat").read_text().split()[0])
+        except OSError:
+            pass
+        return total / 1e9
+
+    def children(p: int) -> list[int]:
+        found: list[int] = []
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+        return found
+
+    below, queue = 0.0, children(pid)
+    while queue:
+        child = queue.pop()
+        below += own(child)
+        queue += children(child)
+    return own(pid), below
+
+
 def byom_body(frame: pd.DataFrame) -> bytes:
     rows = [[v.item() if hasattr(v, "item") else v for v in row] for row in frame.itertuples(index=False, name=None)]
     return json.dumps({"fields": list(frame.columns), "rows": rows}).encode()
@@ -396,6 +427,7 @@ def main() -> None:
     parser.add_argument("--models", default="sklearn-gbm,xgboost,lightgbm")
     parser.add_argument("--servers", default="byom,mlflow,mlserver")
     parser.add_argument("--capture", type=int, default=1, help="also serve Byom with request capture at 100 %% (docs/monitoring.md)")
+    parser.add_argument("--metrics", type=int, default=1, help="also serve Byom with its metrics on (a deployment's runtime)")
     parser.add_argument("--raw", required=True, help="file that keeps every wrk output")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
@@ -431,6 +463,10 @@ def main() -> None:
                         servers.append(start_byom("byom capture 100%", sys.executable, PYTHON_SOURCE, ready, log,
                                                   BYOM_CAPTURE_URI=f"file://{work / 'capture' / model_name}",
                                                   BYOM_CAPTURE_PERCENT="100"))
+                    if args.metrics:
+                        # As in a deployment: counted per request, an EMF line a minute (to the log).
+                        servers.append(start_byom("byom metrics on", sys.executable, PYTHON_SOURCE, ready, log,
+                                                  BYOM_DEPLOYMENT_ID="dep-bench"))
                     if args.before_python:
                         before_ready = process_ready(args.before_python, model_dir, work / "ready-before" / model_name, Path(args.before_source))
                         servers.append(start_byom("byom before", args.before_python, Path(args.before_source), before_ready, log))
@@ -443,14 +479,22 @@ def main() -> None:
                 wrk(server, server.path, one[server.name], 1, 1, work, raw, f"{model_name} {server.name} warm-up")
             # Interleaved: every server at one concurrency, then the next; all of that per round.
             runs: dict[str, dict[int, list[Load]]] = {s.name: {c: [] for c in concurrencies} for s in servers}
+            # CPU per single-row request over every interleaved run: (server's process, its children, requests).
+            cpu: dict[str, list[float]] = {s.name: [0.0, 0.0, 0] for s in servers}
             v2_runs: dict[str, list[Load]] = {s.name: [] for s in servers if s.v2_path and s.name != "byom before"}
             v2_one = v2_body(single_frame)
             for round_ in range(args.rounds):
                 for concurrency in concurrencies:
                     for server in servers:
+                        before = tree_cpu(server.process.pid)
                         load = wrk(server, server.path, one[server.name], concurrency, args.seconds, work, raw,
                                    f"{model_name} {server.name} round {round_ + 1}")
+                        after = tree_cpu(server.process.pid)
                         runs[server.name][concurrency].append(load)
+                        totals = cpu[server.name]
+                        totals[0] += after[0] - before[0]
+                        totals[1] += after[1] - before[1]
+                        totals[2] += load.requests
                         print(f"  r{round_ + 1} {server.name:<20} c={concurrency:<3} {load.rps:8.0f} req/s  p50 {load.p50_ms:6.2f} ms  "
                               f"p99 {load.p99_ms:6.2f} ms  ({load.requests} requests, {load.non_2xx} non-2xx, {load.socket_errors} socket errors)", flush=True)
                 for server in servers:
@@ -464,6 +508,9 @@ def main() -> None:
                              "p99Ms": statistics.median(l.p99_ms for l in loads), "all": [vars(l) for l in loads]}
                     for c, loads in runs[server.name].items()
                 }
+                worker_s, children_s, requests = cpu[server.name]
+                entry["servers"][server.name]["cpu"] = {"requests": requests, "serverUs": worker_s / max(requests, 1) * 1e6,
+                                                        "childrenUs": children_s / max(requests, 1) * 1e6}
                 if server.name in v2_runs:
                     loads = v2_runs[server.name]
                     entry["servers"][server.name]["v2"] = {"rps": statistics.median(l.rps for l in loads),

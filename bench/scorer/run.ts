@@ -4,7 +4,8 @@
  * Prints the table and rewrites the Scorer section of docs/benchmarks.md.
  * Options via env: BENCH_SECONDS (5), BENCH_ROUNDS (2), BENCH_CONCURRENCY (1,4), BENCH_MILLION
  * (rows of the large CSV, 0 = skip), BENCH_MODELS, BENCH_SERVERS, BENCH_CAPTURE (0: no "byom capture
- * 100%" server, the runtime capturing every request; default 1), BENCH_BEFORE (a commit whose
+ * 100%" server, the runtime capturing every request; default 1), BENCH_METRICS (0: no "byom metrics
+ * on" server, the runtime counting as in a deployment; default 1), BENCH_BEFORE (a commit whose
  * runtime is served beside today's), BENCH_NO_WRITE (do not rewrite docs/benchmarks.md).
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -38,7 +39,13 @@ interface Loop {
 }
 interface ModelReport {
   inProcess: { callsPerSecond: number; p99Ms: number };
-  servers: Record<string, Record<string, Stat> & { v2?: { rps: number; p99Ms: number } }>;
+  servers: Record<
+    string,
+    Record<string, Stat> & {
+      v2?: { rps: number; p99Ms: number };
+      cpu?: { requests: number; serverUs: number; childrenUs: number };
+    }
+  >;
   batch: Record<string, Paired>;
   closedLoop: Record<string, { plain: Loop; quickack: Loop }>;
   million?: {
@@ -95,21 +102,21 @@ function table(report: Report): string {
   );
   lines.push("");
   lines.push(
-    `| model | server | ${report.concurrency.map((c) => `req/s c=${c}`).join(" | ")} | p99 ms c=${report.concurrency[0]} (wrk) | own client c=1: req/s, p99, max ms | same with TCP_QUICKACK: req/s, p99 | V2 infer req/s c=1 |`,
+    `| model | server | ${report.concurrency.map((c) => `req/s c=${c}`).join(" | ")} | p99 ms c=${report.concurrency[0]} (wrk) | own client c=1: req/s, p99, max ms | same with TCP_QUICKACK: req/s, p99 | V2 infer req/s c=1 | CPU µs per request (of it child processes) |`,
   );
-  lines.push(`|---|---|${report.concurrency.map(() => "---:").join("|")}|---:|---:|---:|---:|`);
+  lines.push(`|---|---|${report.concurrency.map(() => "---:").join("|")}|---:|---:|---:|---:|---:|`);
   for (const [model, entry] of Object.entries(report.models)) {
     lines.push(
       `| ${model} | in-process pyfunc predict | ${fmt(entry.inProcess.callsPerSecond)} (1 thread) |${report.concurrency
         .slice(1)
         .map(() => " |")
-        .join("")} ${fmt(entry.inProcess.p99Ms, 2)} | | | |`,
+        .join("")} ${fmt(entry.inProcess.p99Ms, 2)} | | | | |`,
     );
     for (const [server, stats] of Object.entries(entry.servers)) {
       const loop = entry.closedLoop[server];
       const first = stats[String(report.concurrency[0])];
       lines.push(
-        `| ${model} | ${server} | ${report.concurrency.map((c) => fmt(stats[String(c)]?.rps)).join(" | ")} | ${fmt(first?.p99Ms, 2)} | ${fmt(loop?.plain.rps)}, ${fmt(loop?.plain.p99_ms, 2)}, ${fmt(loop?.plain.max_ms, 1)} | ${fmt(loop?.quickack.rps)}, ${fmt(loop?.quickack.p99_ms, 2)} | ${stats.v2 ? fmt(stats.v2.rps) : ""} |`,
+        `| ${model} | ${server} | ${report.concurrency.map((c) => fmt(stats[String(c)]?.rps)).join(" | ")} | ${fmt(first?.p99Ms, 2)} | ${fmt(loop?.plain.rps)}, ${fmt(loop?.plain.p99_ms, 2)}, ${fmt(loop?.plain.max_ms, 1)} | ${fmt(loop?.quickack.rps)}, ${fmt(loop?.quickack.p99_ms, 2)} | ${stats.v2 ? fmt(stats.v2.rps) : ""} | ${stats.cpu ? `${fmt(stats.cpu.serverUs + stats.cpu.childrenUs)} (${fmt(stats.cpu.childrenUs)})` : ""} |`,
       );
     }
   }
@@ -183,6 +190,8 @@ const code = await run(tabular.python, [
   process.env.BENCH_SERVERS ?? "byom,mlflow,mlserver",
   "--capture",
   process.env.BENCH_CAPTURE ?? "1",
+  "--metrics",
+  process.env.BENCH_METRICS ?? "1",
   "--raw",
   RAW,
   "--out",

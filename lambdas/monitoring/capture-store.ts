@@ -5,7 +5,7 @@ import { type CaptureRoot, captureRoot } from "#lambdas/monitoring/capture-locat
 import { s3Sdk } from "#lambdas/shared/s3-client.ts";
 
 /**
- * One captured request as runtime-images/python/byom_scorer/capture.py writes it (one JSON line,
+ * One captured request as runtime-images/python/byom_scorer/capture_writer.py writes it (one JSON line,
  * docs/monitoring.md): its time, its row count and its columns, each `rows` values long.
  */
 export interface CapturedRequest {

@@ -238,5 +238,57 @@ describe("request capture and drift in local mode", () => {
     const quiet = (await platform.api.call("GET", `${path}/drift?to=${encodeURIComponent(switchAt)}`)).body;
     expect(quiet.targets[0].rows).toBe(1200);
     expect(quiet.targets[0].drifted).toBe(false);
+
+    // A Parquet reference written by pyarrow (age INT64, which hyparquet reads as bigint; every
+    // 20th income missing) replaces the CSV one: the last uploaded counts.
+    const parquetRows: (number | null)[][] = draw(5, 700).map((row, i) =>
+      i % 20 === 0 ? [row[0], null, row[2]] : row,
+    );
+    const parquetFile = join(platform.home, "reference.parquet");
+    const parquetRowsFile = join(platform.home, "reference-rows.json");
+    writeFileSync(parquetRowsFile, JSON.stringify(parquetRows));
+    const venv = await mlflowVenv();
+    await run(venv.python, [
+      "-c",
+      [
+        "import json, sys, pyarrow as pa, pyarrow.parquet as pq",
+        "rows = json.load(open(sys.argv[1]))",
+        "pq.write_table(pa.table({'age': pa.array([r[0] for r in rows], pa.int64()),",
+        "  'income': pa.array([r[1] for r in rows], pa.float64()), 'tenure': pa.array([r[2] for r in rows], pa.float64())}), sys.argv[2])",
+      ].join("\n"),
+      parquetRowsFile,
+      parquetFile,
+    ]);
+    const parquetAttached = await byom("models", "reference", "churn@1", parquetFile, "--project", p);
+    expect(parquetAttached.code, parquetAttached.stderr).toBe(0);
+    const fromParquet = (await platform.api.call("GET", `${path}/drift?from=${encodeURIComponent(switchAt)}`))
+      .body.targets[0];
+    expect(fromParquet.baseline).toEqual({ source: "reference", rows: 700, wanted: 700 });
+    expect(fromParquet.columns.map((c: any) => c.name)).toEqual(fields);
+    const againstParquet = join(REPO_ROOT, ".byom", `capture-drift-parquet-${process.pid}.json`);
+    writeFileSync(
+      againstParquet,
+      JSON.stringify({
+        columns: fields.map((f, k) => ({
+          kind: "numeric",
+          baseline: parquetRows.map((row) => row[k]),
+          current: columnOf(drifted, driftedOut, f),
+        })),
+      }),
+    );
+    try {
+      const script = join(REPO_ROOT, "test/fixtures/drift_reference.py");
+      const expected = JSON.parse(
+        await run("sh", ["-c", `"${venv.python}" "${script}" < "${againstParquet}"`]),
+      );
+      fromParquet.columns.forEach((c: any, i: number) => {
+        expect(c.psi, c.name).toBeCloseTo(expected[i].psi, 9);
+        expect(c.missingRate.baseline, c.name).toBeCloseTo(expected[i].missingBaseline, 12);
+      });
+    } finally {
+      rmSync(againstParquet, { force: true });
+    }
+    expect(fromParquet.columns[1].missingRate.baseline).toBeCloseTo(35 / 700, 12);
+    expect(fromParquet.drifted).toBe(true);
   }, 900_000);
 });

@@ -111,9 +111,7 @@ class ScorerApp:
             v2.metadata(self.model_names, manifest.framework, predictor.input_schema, outputs)
         )
         settings = self.settings
-        self.capture = capture_writer(
-            settings.capture_uri, settings.capture_percent, predictor.input_schema, predictor.output_schema
-        )
+        self.capture = capture_writer(settings.capture_uri, settings.capture_percent, predictor.input_schema)
         self._loaded = predictor
 
     def _ready(self) -> Predictor | None:
@@ -121,15 +119,23 @@ class ScorerApp:
             self.predictor = self._loaded
         return self.predictor
 
-    def authorize(self, path: str, authorization: str | None, client: str) -> Response | None:
+    def authorize(
+        self, path: str, authorization: str | None, client: str, shadow: bytes | None = None
+    ) -> Response | None:
         """Called once the headers are in, before the body is read: an answer refuses the request."""
         if self._auth is None or not needs_auth(path):
             return None
         try:
             self._auth.require(authorization, client)
         except RequestError as error:
+            self.refused(path, error.status, shadow)
             return _error(error.status, error.message, path.startswith("/v2"), error.retry_after)
         return None
+
+    def refused(self, path: str, status: int, shadow: bytes | None) -> None:
+        """Counts a request refused before its body was read (401, 429, 413) in the metrics."""
+        if self.metrics is not None:
+            self.metrics.refused(path, status, shadow)
 
     def handle(
         self,

@@ -1,31 +1,34 @@
 """Request capture (docs/monitoring.md): a sampled share of scored rows, written with their answers.
 
-The request path only decides whether a request is sampled and queues references to its typed
-columns and the model's outputs (no copying, no I/O). A background thread per worker process turns
-them into JSON Lines, one object per captured request with its columns typed by the schema
-(`{"at", "rows", "input": {column: [values]}, "output": {...}}`), and writes gzipped batches under
-`{BYOM_CAPTURE_URI}/dt=YYYY-MM-DD/`: a folder in local mode, the artifact bucket on AWS (pyarrow's
-S3 file system, with the task's credentials, which may write that deployment's prefix only).
+The request path only draws the sample and, for a sampled request, serializes the typed input
+columns and the model's outputs in one call (orjson writes numpy arrays in C; a batch of
+PICKLE_ROWS rows or more is pickled instead) and appends the frame to a list. A sender thread
+writes the list into a pipe every SEND_SECONDS; at the other end a writer process of the
+worker's own (byom_scorer.capture_writer) makes the JSON lines, gzips and writes the batches, so
+no work of the writer's holds this worker's interpreter lock, and it runs at a lower CPU priority.
 Headers are never captured, so neither an Authorization header nor a passphrase can be. A clean
-shutdown (SIGTERM, exit) writes what is queued; a full queue drops requests and says so in the log.
+shutdown (SIGTERM, exit) writes what waits, closes the pipe and waits for the writer to write
+everything; a worker killed outright loses at most its last SEND_SECONDS of frames. Beyond
+MAX_BACKLOG_BYTES waiting (a writer far behind), requests are dropped and counted in the log.
 """
 
 from __future__ import annotations
 
 import atexit
-import gzip
+import fcntl
 import logging
 import os
+import pickle
 import random
-import secrets
 import signal
+import struct
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import orjson
@@ -35,8 +38,20 @@ log = logging.getLogger("byom_scorer")
 #: A batch file is written once this many rows wait, or FLUSH_SECONDS after its first row.
 BATCH_ROWS = 10_000
 FLUSH_SECONDS = 10.0
-#: Rows waiting beyond this are dropped (counted and logged): capture never grows without bound.
-MAX_QUEUED_ROWS = 200_000
+#: How long a stopping worker waits for its writer to write what it holds.
+CLOSE_SECONDS = 25.0
+#: A scored batch of this many rows goes to the writer as pickled arrays, a smaller one as JSON.
+PICKLE_ROWS = 64
+#: Frames waiting to be written beyond this are dropped (counted and logged).
+MAX_BACKLOG_BYTES = 64 * 1024**2
+#: The sender thread writes waiting frames this often, or once this many bytes wait.
+SEND_SECONDS = 0.05
+SEND_BYTES = 64 * 1024
+_PIPE_BYTES = 1 << 20
+_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, Linux only (Python exposes it from 3.10 on Linux)
+_HEADER = struct.Struct("<I")
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+_WARN_EVERY = 10.0
 
 
 @dataclass(frozen=True)
@@ -45,219 +60,226 @@ class Field:
     type: str
 
 
-class _Sink:
-    """Where batch files go: a local folder (renamed into place) or S3 through pyarrow."""
-
-    def __init__(self, uri: str) -> None:
-        parts = urlsplit(uri)
-        self._s3 = parts.scheme == "s3"
-        if self._s3:
-            from pyarrow import fs
-
-            endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or None
-            options: dict[str, Any] = {"region": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"}
-            if endpoint:
-                endpoint_parts = urlsplit(endpoint)
-                options.update(endpoint_override=endpoint_parts.netloc, scheme=endpoint_parts.scheme or "https")
-            self._fs = fs.S3FileSystem(**options)
-            self._base = f"{parts.netloc}{parts.path}".rstrip("/")
-        elif parts.scheme == "file":
-            self._base = parts.path.rstrip("/")
-        else:
-            raise SystemExit(f"BYOM_CAPTURE_URI must be an s3:// or file:// URI, got {uri!r}")
-
-    def write(self, relative: str, data: bytes) -> None:
-        path = f"{self._base}/{relative}"
-        if self._s3:
-            # compression=None: pyarrow would otherwise gzip a `.gz` path a second time.
-            with self._fs.open_output_stream(
-                path, compression=None, metadata={"Content-Type": "application/gzip"}
-            ) as stream:
-                stream.write(data)
-            return
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        partial = f"{os.path.dirname(path)}/.{os.path.basename(path)}.partial"
-        with open(partial, "wb") as file:
-            file.write(data)
-        os.replace(partial, path)  # readers never see half a file
-
-
 class CaptureWriter:
-    """Collects one worker's sampled rows and writes them in batches from a background thread."""
+    """One worker's side of capture: the sample, and frames into its writer process's pipe."""
 
     def __init__(
         self,
         uri: str,
         percent: float,
         inputs: Sequence[Field],
-        outputs: Sequence[Field] | None,
         batch_rows: int = BATCH_ROWS,
         flush_seconds: float = FLUSH_SECONDS,
-        max_queued_rows: int = MAX_QUEUED_ROWS,
     ) -> None:
         if not 0 < percent <= 100:
             raise SystemExit(f"BYOM_CAPTURE_PERCENT must be in (0, 100], got {percent}")
-        self._sink = _Sink(uri)
+        if not uri.startswith(("s3://", "file://")):
+            raise SystemExit(f"BYOM_CAPTURE_URI must be an s3:// or file:// URI, got {uri!r}")
         self._share = percent / 100
-        self._inputs = list(inputs)
-        self._output_types = {f.name: f.type for f in outputs or []}
-        self._batch_rows = batch_rows
-        self._flush_seconds = flush_seconds
-        self._max_queued_rows = max_queued_rows
-        self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._pending: list[tuple[float, Sequence[np.ndarray], list[str], list[np.ndarray], int]] = []
-        self._pending_rows = 0
-        self._dropped = 0
-        self._first_at: float | None = None
-        self._thread: threading.Thread | None = None
+        self._config = orjson.dumps({
+            "uri": uri,
+            "names": [f.name for f in inputs],
+            "types": [f.type for f in inputs],
+            "batchRows": batch_rows,
+            "flushSeconds": flush_seconds,
+        }).decode()
+        # Time64 inputs are turned into ISO strings here (orjson's would lack the "Z").
+        self._times = [i for i, f in enumerate(inputs) if f.type == "Time64"]
+        self._fd: int | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._owner = 0
-        self._token = secrets.token_hex(4)
-        self._sequence = 0
-        self._closed = False
-        self._write_lock = threading.Lock()
+        self._dropped = 0
+        self._warned_at = 0.0
+        self._on_term = False
+        self._lock = threading.RLock()  # SIGTERM's close() may run inside offer()
+        self._wake = threading.Condition(self._lock)
+        # Frames not yet in the pipe, in order; the sender thread writes them every SEND_SECONDS
+        # (or sooner once SEND_BYTES wait), so a request makes no system call.
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._pipe = threading.Lock()  # held while writing to the pipe: one writer at a time
+        self._sender: threading.Thread | None = None
+        self._closing = False
 
     def sampled(self) -> bool:
         return self._share >= 1 or random.random() < self._share
 
+    def start(self) -> None:
+        """Starts this worker's writer process (again in a forked child: a pipe has one owner)."""
+        read, write = os.pipe()
+        try:
+            fcntl.fcntl(write, _F_SETPIPE_SZ, _PIPE_BYTES)
+        except OSError:
+            pass  # the default 64 KiB pipe works, it only fills sooner
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "byom_scorer.capture_writer", self._config], stdin=read, close_fds=True
+            )
+        finally:
+            os.close(read)
+        self._fd = write
+        self._pending, self._pending_bytes, self._closing = [], 0, False
+        self._owner = os.getpid()
+        self._sender = threading.Thread(target=self._drain, name="capture-sender", daemon=True)
+        self._sender.start()
+        atexit.register(self.close)
+
     def offer(self, columns: Sequence[np.ndarray], rows: int, names: list[str], outputs: list[np.ndarray]) -> None:
-        """Queues a scored batch; never blocks on I/O. `columns` are the schema's typed inputs."""
+        """Sends a scored batch to the writer; never waits for it. `columns` are the schema's
+        typed inputs."""
         if rows <= 0:
             return
-        with self._lock:
-            if self._pending_rows + rows > self._max_queued_rows:
-                self._dropped += rows
-                return
-            self._pending.append((time.time(), columns, names, outputs, rows))
-            self._pending_rows += rows
-            if self._first_at is None:
-                self._first_at = time.monotonic()
-            if self._pending_rows >= self._batch_rows:
-                self._wake.notify()
         if self._owner != os.getpid():
-            # Started in the worker that serves: threads and handlers do not survive a fork.
-            self._start()
+            self.start()
+        if not self._on_term and threading.current_thread() is threading.main_thread():
+            self._on_term = True
+            _close_on_sigterm(self.close)
+        frame = self._frame(columns, rows, names, outputs)
+        with self._lock:
+            if self._fd is None or self._closing:
+                return
+            if self._pending_bytes + len(frame) > MAX_BACKLOG_BYTES:
+                self._drop()
+                return
+            self._pending.append(frame)
+            self._pending_bytes += len(frame)
+            # The sender sleeps while nothing waits: the first frame of a batch wakes it.
+            if len(self._pending) == 1 or self._pending_bytes >= SEND_BYTES:
+                self._wake.notify()
 
-    def _start(self) -> None:
-        self._owner = os.getpid()
-        self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
-        self._thread.start()
-        atexit.register(self.close)
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.getsignal(signal.SIGTERM)
+    def _frame(self, columns: Sequence[np.ndarray], rows: int, names: list[str], outputs: list[np.ndarray]) -> bytes:
+        matrix = getattr(columns, "matrix", None)
+        # A small all-numeric request the model took as a float64 matrix (byom_scorer.convert.Batch)
+        # has no typed columns yet: its rows go as they are and the writer types them.
+        if matrix is not None and getattr(columns, "_columns", None) is None:
+            kind, inputs = 1, matrix
+        else:
+            kind, inputs = 0, list(columns)
+            for index in self._times:
+                inputs[index] = _times(inputs[index])
+        if any(getattr(column, "dtype", None) is not None and column.dtype.kind == "M" for column in outputs):
+            outputs = [_times(c) if getattr(c, "dtype", None) is not None and c.dtype.kind == "M" else c for c in outputs]
+        if rows >= PICKLE_ROWS and kind == 0:
+            # Writing many numbers as text is the writer's job: arrays pickle at memory speed.
+            body = pickle.dumps([time.time(), rows, inputs, names, outputs], protocol=5)
+        else:
+            body = orjson.dumps([time.time(), rows, kind, inputs, names, outputs], option=_NUMPY, default=_plain)
+        return _HEADER.pack(len(body)) + body
 
-            def on_term(signum: int, frame: Any) -> None:
-                self.close()
-                if callable(previous):
-                    previous(signum, frame)
-                os._exit(0)
-
-            signal.signal(signal.SIGTERM, on_term)
-
-    def _run(self) -> None:
+    def _drain(self) -> None:
+        """The sender thread: every SEND_SECONDS (sooner when SEND_BYTES wait) it writes the
+        waiting frames to the pipe; a full pipe blocks this thread only, without the
+        interpreter lock."""
         while True:
             with self._lock:
-                while not self._closed:
-                    if self._pending_rows >= self._batch_rows:
-                        break
-                    if self._first_at is not None:
-                        left = self._first_at + self._flush_seconds - time.monotonic()
-                        if left <= 0:
-                            break
-                        self._wake.wait(left)
-                    else:
-                        self._wake.wait()
-                if self._closed:
-                    return
-            self.flush()
-
-    def flush(self) -> None:
-        """Writes every queued row now (one file per UTC day the rows fall on)."""
-        with self._write_lock:
+                while not self._pending and not self._closing:
+                    self._wake.wait()
+                if not self._closing and self._pending_bytes < SEND_BYTES:
+                    self._wake.wait(SEND_SECONDS)  # let a batch of frames gather
+                if self._closing:
+                    return  # close() writes what is left
+                frames, self._pending = self._pending, []
+            written = self._write(frames)
             with self._lock:
-                pending, self._pending = self._pending, []
-                self._pending_rows = 0
-                self._first_at = None
-                dropped, self._dropped = self._dropped, 0
-            if dropped:
-                log.warning("capture dropped %d rows: more than %d were waiting to be written", dropped, self._max_queued_rows)
-            if not pending:
-                return
-            days: dict[str, list[bytes]] = {}
-            for at, columns, names, outputs, rows in pending:
-                day = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
-                days.setdefault(day, []).append(self._line(at, columns, names, outputs, rows))
-            for day, lines in days.items():
-                self._sequence += 1
-                stamp = datetime.now(UTC).strftime("%H%M%S")
-                name = f"dt={day}/{stamp}-{self._token}-{os.getpid()}-{self._sequence:06d}.jsonl.gz"
-                try:
-                    self._sink.write(name, gzip.compress(b"".join(lines), compresslevel=5))
-                except Exception:  # noqa: BLE001 - capture must never take scoring down
-                    log.exception("capture could not write %d requests to %s", len(lines), name)
+                self._pending_bytes -= written
+
+    def _write(self, frames: list[bytes]) -> int:
+        """Writes whole frames, small ones joined into chunks of up to SEND_BYTES; their size."""
+        total = 0
+        with self._pipe:
+            chunk: list[bytes] = []
+            size = 0
+            for frame in [*frames, None]:
+                if chunk and (frame is None or size + len(frame) > SEND_BYTES):
+                    data = chunk[0] if len(chunk) == 1 else b"".join(chunk)
+                    if self._fd is not None:
+                        try:
+                            view = memoryview(data)
+                            while view:
+                                view = view[os.write(self._fd, view) :]
+                        except OSError:
+                            log.error("capture stopped: its writer process is gone (exit %s)", self._process and self._process.poll())
+                            self._fd = None
+                    total += size
+                    chunk, size = [], 0
+                if frame is not None:
+                    chunk.append(frame)
+                    size += len(frame)
+        return total
+
+    def _drop(self) -> None:
+        self._dropped += 1
+        now = time.monotonic()
+        if now - self._warned_at >= _WARN_EVERY:
+            self._warned_at = now
+            log.warning("capture dropped %d requests so far: its writer process is behind", self._dropped)
 
     def close(self) -> None:
-        if self._closed:
+        """Writes what waits, closes the pipe and waits for the writer to write what it holds.
+        Safe in a SIGTERM handler that interrupted offer(): the frame lock is re-entrant, and the
+        pipe lock is only ever held around writes, which the sender finishes."""
+        if self._owner != os.getpid():
             return
-        self.flush()
         with self._lock:
-            self._closed = True
+            if self._closing:
+                return
+            self._closing = True
+            frames, self._pending, self._pending_bytes = self._pending, [], 0
             self._wake.notify()
+        self._write(frames)
+        with self._pipe:
+            fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        os.close(fd)
+        if self._dropped:
+            log.warning("capture dropped %d requests: its writer process was behind", self._dropped)
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=CLOSE_SECONDS)
+            except subprocess.TimeoutExpired:
+                log.error("capture writer still writing after %.0f s; stopping without it", CLOSE_SECONDS)
 
-    def _line(
-        self, at: float, columns: Sequence[np.ndarray], names: list[str], outputs: list[np.ndarray], rows: int
-    ) -> bytes:
-        """One captured request as one JSON line, columnar: its time, row count, input and output columns."""
-        stamp = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        record = {
-            "at": stamp,
-            "rows": rows,
-            "input": {field.name: _values(column, field.type) for column, field in zip(columns, self._inputs, strict=False)},
-            "output": {name: _values(column, self._output_types.get(name, "")) for name, column in zip(names, outputs, strict=False)},
-        }
-        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
-
-def _values(column: Any, kind: str) -> list[Any]:
-    """A column as JSON values typed by the schema: numbers, booleans, strings, ISO times; missing → null.
-    Whole-column numpy conversions: the writer's cost grows with requests, barely with rows."""
-    array = np.asarray(column)
-    if array.ndim > 1:  # a vector output (class probabilities): kept as a list per row
-        return [_plain(v) for v in array.tolist()]
-    if array.dtype.kind == "M" or kind == "Time64":
-        text = np.datetime_as_string(array.astype("datetime64[ms]"), unit="ms")
-        return [None if t == "NaT" else f"{t}Z" for t in text.tolist()]
-    if array.dtype.kind == "f":
-        missing = np.isnan(array)
-        if missing.any():
-            return np.where(missing, None, array.astype(object)).tolist()
-        return array.tolist()
-    if array.dtype.kind in "iub":
-        return array.tolist()
-    return [_plain(v) for v in array.tolist()]
+def _times(column: Any) -> list[str | None]:
+    text = np.datetime_as_string(np.asarray(column).astype("datetime64[ms]"), unit="ms")
+    return [None if t == "NaT" else f"{t}Z" for t in text.tolist()]
 
 
 def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return None if value != value else value
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+    """What orjson cannot write itself: object and other numpy arrays, numpy scalars, anything else as text."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
     if isinstance(value, np.generic):
-        return _plain(value.item())
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return list(value)
     return str(value)
 
 
-def capture_writer(uri: str | None, percent: float, inputs: Sequence[Any], outputs: Sequence[Any] | None) -> CaptureWriter | None:
-    """The worker's writer, or None when capture is off."""
+def _close_on_sigterm(close: Any) -> None:
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum: int, frame: Any) -> None:
+        close()
+        if callable(previous):
+            previous(signum, frame)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
+def capture_writer(uri: str | None, percent: float, inputs: Sequence[Any]) -> CaptureWriter | None:
+    """The worker's capture, its writer process started, or None when capture is off. Outputs are
+    typed by the model's own arrays (numbers, labels, times)."""
     if not uri or percent <= 0:
         return None
-    return CaptureWriter(
+    writer = CaptureWriter(
         uri,
         percent,
         [Field(c.name, c.type) for c in inputs],
-        None if outputs is None else [Field(c.name, c.type) for c in outputs],
         batch_rows=int(os.environ.get("BYOM_CAPTURE_BATCH_ROWS", str(BATCH_ROWS))),
         flush_seconds=float(os.environ.get("BYOM_CAPTURE_FLUSH_SECONDS", str(FLUSH_SECONDS))),
     )
+    writer.start()
+    return writer

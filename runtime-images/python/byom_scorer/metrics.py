@@ -114,9 +114,17 @@ class Comparison:
         self.challenger = Histogram()
         self.diffs: dict[str, list[float]] = {}  # column -> [count, sum, min, max] of |a - b|
 
-    def add(self, champion_answer: bytes | None, champion_millis: float, record: dict[str, object]) -> None:
-        """One copy's outcome: `record` is the shadow record (challenger status, millis, body)."""
-        compared = _compare(champion_answer, record, self.tolerance) if record.get("status") == 200 else None
+    def add(
+        self,
+        champion_answer: bytes | None,
+        champion_millis: float,
+        record: dict[str, object],
+        champion_type: bytes | None = None,
+    ) -> None:
+        """One copy's outcome: `record` is the shadow record (challenger status, millis, body and
+        its `contentType`); `champion_type` the champion's answer's Content-Type (JSON if None)."""
+        ok = record.get("status") == 200
+        compared = _compare(champion_answer, record, self.tolerance, champion_type) if ok else None
         with self._lock:
             self.copies += 1
             self.champion.add(champion_millis)
@@ -170,20 +178,62 @@ def _float(value: object) -> float | None:
         return None
 
 
+def _answer_rows(answer: bytes | str | None, content_type: bytes | str | None) -> tuple[list[str], list[list[Any]]] | None:
+    """An answer's field names and rows of text, whatever its format: the scorer's JSON, or an
+    Arrow, Parquet or CSV table (columnar requests are answered in kind); None if unreadable."""
+    if answer is None:
+        return None
+    if isinstance(content_type, bytes):
+        content_type = content_type.decode("latin-1")
+    kind = (content_type or "application/json").split(";")[0].strip().lower()
+    try:
+        if kind == "application/json" or kind.endswith("+json"):
+            document = orjson.loads(answer)
+            return document["fields"], document["score"]
+        import pyarrow as pa
+
+        data = pa.BufferReader(answer.encode() if isinstance(answer, str) else answer)
+        if kind == "application/vnd.apache.arrow.stream":
+            table = pa.ipc.open_stream(data).read_all()
+        elif kind == "application/vnd.apache.parquet":
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(data)
+        elif kind == "text/csv":
+            import pyarrow.csv as pacsv
+
+            table = pacsv.read_csv(data)
+        else:
+            return None
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, OSError):
+        return None  # pyarrow's errors are ValueError/OSError subclasses
+    columns = [[_cell(v) for v in column.to_pylist()] for column in table.columns]
+    return list(table.column_names), [list(row) for row in zip(*columns, strict=True)]
+
+
+def _cell(value: object) -> object:
+    """A table's value as the JSON answer writes it: floats keep a decimal point (numbers), the rest text."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
 def _compare(
-    champion_answer: bytes | None, record: dict[str, object], tolerance: float
+    champion_answer: bytes | None, record: dict[str, object], tolerance: float, champion_type: bytes | None = None
 ) -> tuple[int, int, dict[str, list[float]]] | None:
     """(rows compared, rows agreeing, |difference| per numeric output column), or None when the two
-    answers cannot be compared row by row (not JSON, different row counts, no common column)."""
+    answers cannot be compared row by row (unreadable, different row counts, no common column)."""
     body = record.get("body")
-    if champion_answer is None or not isinstance(body, str):
+    if champion_answer is None or not isinstance(body, (str, bytes)):
         return None
-    try:
-        mine, theirs = orjson.loads(champion_answer), orjson.loads(body)
-        my_fields, my_rows = mine["fields"], mine["score"]
-        their_fields, their_rows = theirs["fields"], theirs["score"]
-    except (orjson.JSONDecodeError, KeyError, TypeError):
+    content_type = record.get("contentType")
+    mine = _answer_rows(champion_answer, champion_type)
+    theirs = _answer_rows(body, content_type if isinstance(content_type, (str, bytes)) else None)
+    if mine is None or theirs is None:
         return None
+    (my_fields, my_rows), (their_fields, their_rows) = mine, theirs
     if len(my_rows) != len(their_rows):
         return None
     theirs_at = {name: i for i, name in enumerate(their_fields)}
@@ -263,10 +313,8 @@ class Metrics:
         """The answer to one request: `shadow` is its x-byom-shadow header (copy, verify or None)."""
         rows, scoring = self._pending_rows, self._pending_seconds
         self._pending_rows, self._pending_seconds = 0, 0.0
-        if not (path == _SCORE_PATH or (path.startswith("/v2/models/") and path.endswith("/infer"))):
+        if not _counted(path, shadow):
             return
-        if shadow is not None and shadow != b"copy":
-            return  # the deploy workflow's verification: not traffic
         with self._lock:
             window = self._user if shadow is None else self._shadow
             window.requests += 1
@@ -278,6 +326,18 @@ class Metrics:
             window.latency.add(seconds * 1000)
             if rows:
                 window.scoring.add(scoring * 1000)
+        self._start()
+
+    def refused(self, path: str, status: int, shadow: bytes | None) -> None:
+        """A scoring request the server refused before the app saw its body: a missing or wrong
+        passphrase (401), too many failures (429), a body over the limit (413). A request and a
+        4xx; not in the latency histogram, which times answers to whole requests."""
+        if not _counted(path, shadow):
+            return
+        with self._lock:
+            window = self._user if shadow is None else self._shadow
+            window.requests += 1
+            window.client_errors += 1
         self._start()
 
     def _start(self) -> None:
@@ -345,6 +405,13 @@ class Metrics:
                 )
             )
         return documents
+
+
+def _counted(path: str, shadow: bytes | None) -> bool:
+    """Scoring requests only, and not the deploy workflow's verification (`x-byom-shadow: verify`)."""
+    if not (path == _SCORE_PATH or (path.startswith("/v2/models/") and path.endswith("/infer"))):
+        return False
+    return shadow is None or shadow == b"copy"
 
 
 _UNITS = {

@@ -18,7 +18,7 @@ import httptools
 from byom_scorer.app import Extra, ScorerApp, Streamed
 from byom_scorer.auth import client_address
 from byom_scorer.formats import is_columnar
-from byom_scorer.shadow import ShadowMirror
+from byom_scorer.shadow import COMPARED_BYTES, ShadowMirror
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _SPOOL_IN_MEMORY = 4 * 1024 * 1024  # a columnar body larger than this is spooled to disk
@@ -102,7 +102,9 @@ class _Connection(asyncio.Protocol):
         client = client_address(self.headers.get(b"x-forwarded-for"), self.peer)
         # The passphrase is checked before a byte of the body is read: a refused client is
         # answered and disconnected, its body never buffered.
-        refusal = self.app.authorize(path, None if authorization is None else authorization.decode("latin-1"), client)
+        refusal = self.app.authorize(
+            path, None if authorization is None else authorization.decode("latin-1"), client, self.headers.get(b"x-byom-shadow")
+        )
         if refusal is not None:
             self.refused = True
             self._send(*refusal, close=True)
@@ -149,6 +151,7 @@ class _Connection(asyncio.Protocol):
             variable = "BYOM_MAX_COLUMNAR_BYTES" if self.limit == self.app.settings.max_columnar_bytes else "BYOM_MAX_BODY_BYTES"
             detail = f'{{"detail":"the body is over the limit of {self.limit} bytes ({variable})"}}'
             self._send(413, b"application/json", detail.encode(), close=True)
+            self.app.refused(self.url.partition(b"?")[0].decode("latin-1"), 413, self.headers.get(b"x-byom-shadow"))
             return
         path, _, query = self.url.partition(b"?")
         started = time.perf_counter()
@@ -168,7 +171,12 @@ class _Connection(asyncio.Protocol):
             millis = (time.perf_counter() - started) * 1000
             if spool is None or len(body) == self.size:
                 answer = payload if isinstance(payload, bytes) and kind == b"application/json" else None
-                self.shadow.offer(method, path.decode("latin-1"), query.decode("latin-1"), self.headers, body, status, millis, answer)
+                if isinstance(payload, Streamed) and payload.length <= COMPARED_BYTES and self.shadow.comparing:
+                    answer = payload.file.read()  # a columnar answer, compared off the request path
+                    payload.file.seek(0)
+                self.shadow.offer(
+                    method, path.decode("latin-1"), query.decode("latin-1"), self.headers, body, status, millis, answer, kind
+                )
         self._drop_spool()
         if isinstance(payload, Streamed):
             self.streaming = True

@@ -29,6 +29,8 @@ RECORDED_BODY_BYTES = 64 * 1024
 TIMEOUT_SECONDS = 10.0
 #: Copies waiting to be sent hold their bodies: the queue is bounded in bytes as well as entries.
 MAX_QUEUED_BYTES = 64 * 1024**2
+#: A columnar answer up to this size is kept (copied from its spool) to compare with the challenger's.
+COMPARED_BYTES = 4 * 1024**2
 
 
 class Copy(NamedTuple):
@@ -39,8 +41,10 @@ class Copy(NamedTuple):
     content_type: bytes | None
     champion_status: int
     champion_millis: float
-    #: The champion's JSON answer, compared with the challenger's (byom_scorer.metrics.Comparison).
+    #: The champion's answer (JSON, or a columnar table up to COMPARED_BYTES) and its Content-Type,
+    #: compared with the challenger's (byom_scorer.metrics.Comparison).
     champion_answer: bytes | None
+    champion_type: bytes | None
 
 
 class ShadowMirror:
@@ -65,7 +69,9 @@ class ShadowMirror:
         self._connection: http.client.HTTPConnection | None = None
         self._thread: threading.Thread | None = None
         self._comparison = comparison
+        self.comparing = comparison is not None  # the champion's answers are kept to compare
         self._answer: bytes | None = None  # the challenger's last answer, whole
+        self._answer_type: str | None = None
 
     def offer(
         self,
@@ -77,6 +83,7 @@ class ShadowMirror:
         champion_status: int,
         champion_millis: float,
         champion_answer: bytes | None = None,
+        champion_type: bytes | None = None,
     ) -> None:
         """Queues a copy of a score request the champion has answered (other requests are ignored)."""
         if path != SCORE_PATH or SHADOW_HEADER in headers:
@@ -99,6 +106,7 @@ class ShadowMirror:
                     champion_status,
                     champion_millis,
                     champion_answer,
+                    champion_type,
                 )
             )
         if self._thread is None:
@@ -118,7 +126,8 @@ class ShadowMirror:
                 self._comparison.add(
                     copy.champion_answer if copy.champion_status == 200 else None,
                     copy.champion_millis,
-                    {**record, "body": None if answer is None else answer.decode("utf-8", "replace")},
+                    {**record, "body": answer, "contentType": self._answer_type},
+                    copy.champion_type,
                 )
             with self._lock:
                 dropped, self._dropped = self._dropped, 0
@@ -153,6 +162,7 @@ class ShadowMirror:
                 if response.will_close:
                     self._close()
                 self._answer = answer
+                self._answer_type = response.getheader("Content-Type")
                 record.update(
                     status=response.status,
                     millis=_millis(started),

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import time
 from pathlib import Path
 
 import mlflow.sklearn
+import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from byom_scorer.capture import CaptureWriter, Field
+from byom_scorer.convert import Batch
 from tests.harness import Runtime, frame_request, process_ok, zip_dir
 from tests.models import mixed_frame, save_mlflow
-from tests.test_scorer_api import _node_scrypt_hash
+from tests.test_scorer_api import ARROW, _encode, _node_scrypt_hash
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +99,95 @@ def test_a_sample_share_captures_about_that_share_of_requests(trained, tmp_path)
             assert served.score(frame_request(frame.iloc[index % 200 : index % 200 + 1])).status == 200
     # Binomial(400, 0.25): mean 100, sd 8.7; these bounds fail about once in a million runs.
     assert 55 <= len(captured(folder)) <= 145
+
+
+def _writers(pid: int) -> list[int]:
+    """The capture writer processes among `pid`'s children."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            if b"byom_scorer.capture_writer" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(int(child))
+    return found
+
+
+def _gone(pid: int, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
+            return True  # exited, not yet reaped by its (killed) parent's reaper
+        time.sleep(0.05)
+    return False
+
+
+def test_a_writer_process_of_its_own_writes_every_request_even_when_its_worker_is_killed(trained, tmp_path):
+    frame, model, ready = trained
+    folder = tmp_path / "capture"
+    served = Runtime(ready, BYOM_CAPTURE_URI=f"file://{folder}", BYOM_CAPTURE_PERCENT="100", BYOM_CAPTURE_FLUSH_SECONDS="600")
+    with served:
+        [writer] = _writers(served.process.pid)  # one worker: the runtime's own process
+        for index in range(20):
+            assert served.score(frame_request(frame.iloc[index : index + 1])).status == 200
+        # Columnar bodies and V2 are captured typed as well.
+        arrow = served.request("POST", "/model/score", _encode(frame.iloc[20:30], ARROW), {"Content-Type": ARROW})
+        csv = served.request("POST", "/model/score", _encode(frame.iloc[30:40], "text/csv"), {"Content-Type": "text/csv"})
+        assert (arrow.status, csv.status) == (200, 200)
+        v2 = {"inputs": [
+            {"name": "age", "shape": [2], "datatype": "INT64", "data": frame.age.iloc[40:42].tolist()},
+            {"name": "income", "shape": [2], "datatype": "FP64", "data": frame.income.iloc[40:42].tolist()},
+            {"name": "score", "shape": [2], "datatype": "FP32", "data": frame.score.iloc[40:42].tolist()},
+            {"name": "member", "shape": [2], "datatype": "BOOL", "data": frame.member.iloc[40:42].tolist()},
+        ]}
+        assert served.request("POST", "/v2/models/test-model/infer", json.dumps(v2).encode()).status == 200
+        # No clean shutdown at all: the writer sees its input close and still writes what it read
+        # (the worker hands frames over every 50 ms: a kill loses at most its last 50 ms).
+        time.sleep(0.5)
+        served.process.send_signal(signal.SIGKILL)
+        served.process.wait(10)
+        assert _gone(writer)
+    rows = captured(folder)
+    assert len(rows) == 42
+    expected = model.predict(frame.iloc[:42])
+    by_age_income = {(r["input"]["age"], r["input"]["income"]): r for r in rows}
+    for index in range(42):
+        row = frame.iloc[index]
+        record = by_age_income[(int(row.age), float(row.income))]
+        assert record["input"]["member"] is bool(row.member)
+        assert record["input"]["score"] == pytest.approx(float(row.score), rel=1e-6)
+        assert list(record["output"].values()) == [int(expected[index])]
+
+
+def test_frames_keep_every_schema_type_through_the_writer_process(tmp_path):
+    """Strings with nulls, times, NaN, float32, a float64 matrix of a small numeric request, and
+    outputs that are labels, numbers and times."""
+    fields = [Field("n", "Int64"), Field("x", "Float64"), Field("flag", "Boolean"), Field("city", "String"),
+              Field("seen", "Time64"), Field("f", "Float32")]
+    writer = CaptureWriter(f"file://{tmp_path}/typed", 100, fields, flush_seconds=600)
+    writer.start()
+    writer.offer(
+        [np.array([1, 2]), np.array([0.5, np.nan]), np.array([True, False]), np.array(["Oslo", None], dtype=object),
+         np.array(["2026-01-02T03:04:05.123", "NaT"], dtype="datetime64[ms]"), np.array([0.25, 1.5], dtype=np.float32)],
+        2,
+        ["label", "p", "when"],
+        [np.array(["yes", "no"], dtype=object), np.array([[0.1, 0.9], [0.8, 0.2]])[:, 1],
+         np.array(["2026-01-01", "2026-01-02"], dtype="datetime64[D]")],
+    )
+    numeric = fields[:3]
+    matrix = CaptureWriter(f"file://{tmp_path}/matrix", 100, numeric, flush_seconds=600)
+    matrix.start()
+    matrix.offer(Batch(None, numeric, matrix=np.array([[3.0, 1.5, 1.0], [4.0, np.nan, 0.0]])), 2, ["y"], [np.array([1, 0])])
+    writer.close()
+    matrix.close()
+    [typed] = [json.loads(line) for f in (tmp_path / "typed").glob("dt=*/*.jsonl.gz") for line in gzip.decompress(f.read_bytes()).splitlines()]
+    assert typed["rows"] == 2 and typed["at"].endswith("Z")
+    assert typed["input"] == {"n": [1, 2], "x": [0.5, None], "flag": [True, False], "city": ["Oslo", None],
+                              "seen": ["2026-01-02T03:04:05.123Z", None], "f": [0.25, 1.5]}
+    assert typed["output"] == {"label": ["yes", "no"], "p": [0.9, 0.2],
+                               "when": ["2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z"]}
+    [small] = [json.loads(line) for f in (tmp_path / "matrix").glob("dt=*/*.jsonl.gz") for line in gzip.decompress(f.read_bytes()).splitlines()]
+    assert small["input"] == {"n": [3, 4], "x": [1.5, None], "flag": [True, False]}
+    assert small["output"] == {"y": [1, 0]}

@@ -17,6 +17,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from byom_scorer.metrics import MAX_BINS, NAMESPACE, Histogram, Metrics, _compare
 from tests.harness import Runtime, frame_request, process_ok, zip_dir
 from tests.models import mixed_frame, save_mlflow
+from tests.test_scorer_api import ARROW, PARQUET, _encode
 
 # The units CloudWatch accepts (PutMetricData's StandardUnit, which EMF's Unit takes).
 UNITS = {
@@ -208,23 +209,59 @@ def test_the_champion_emits_how_far_the_challenger_is_from_it(regressors, tmp_pa
     ):
         for _ in range(4):
             assert champion.score(request).status == 200
+        # Columnar requests are answered in kind by both, and compared the same way.
+        for kind in (ARROW, PARQUET, "text/csv"):
+            answer = champion.request("POST", "/model/score", _encode(frame, kind), {"Content-Type": kind})
+            assert answer.status == 200 and answer.content_type.startswith(kind)
         deadline = time.monotonic() + 30
-        while sum(line.get("ShadowCopies", 0) for line in emf_lines(out)) < 4 and time.monotonic() < deadline:
+        while sum(line.get("ShadowCopies", 0) for line in emf_lines(out)) < 7 and time.monotonic() < deadline:
             time.sleep(0.1)
     lines = emf_lines(out)
     summary = [line for line in lines if "ShadowCopies" in line]
     diffs = [line for line in lines if "ShadowAbsDiff" in line]
-    assert sum(line["ShadowCopies"] for line in summary) == 4
+    assert sum(line["ShadowCopies"] for line in summary) == 7
     assert sum(line["ShadowFailures"] for line in summary) == 0
-    assert sum(line["ShadowRowsCompared"] for line in summary) == 40
+    assert sum(line["ShadowRowsCompared"] for line in summary) == 70
     mine = regressors["champion"].predict(frame)
     theirs = regressors["challenger"].predict(frame)
     agreeing = int(np.sum(np.abs(mine - theirs) <= 1e-6 * np.maximum(1, np.maximum(abs(mine), abs(theirs)))))
-    assert sum(line["ShadowRowsAgreed"] for line in summary) == 4 * agreeing
+    assert sum(line["ShadowRowsAgreed"] for line in summary) == 7 * agreeing
     assert all(line["Output"] == "prediction" and line["DeploymentId"] == "dep-cc" for line in diffs)
     count = sum(line["ShadowAbsDiff"]["Count"] for line in diffs)
     total = sum(line["ShadowAbsDiff"]["Sum"] for line in diffs)
-    assert count == 40
+    assert count == 70
     assert total / count == pytest.approx(float(np.mean(np.abs(mine - theirs))), rel=1e-6)
     assert all(line["ShadowChampionLatency"]["Count"] >= 1 for line in summary)
     assert os.path.getsize(out) > 0
+
+
+def test_refusals_before_the_body_count_as_requests_and_4xx_but_not_in_latency(regressors, tmp_path):
+    """401 (no or wrong passphrase), 429 (too many failures) and 413 (body over the limit) are
+    answered by the server before the app sees a body; they are counted where they are produced."""
+    from tests.test_scorer_api import _node_scrypt_hash
+
+    out = tmp_path / "runtime.out"
+    request = frame_request(regressors["frame"])
+    auth = {"Authorization": "Bearer right one"}
+    with Runtime(
+        regressors["ready"]["classifier"],
+        model_id="mdl_c-v1",
+        stdout=out,
+        BYOM_DEPLOYMENT_ID="dep-refusals",
+        BYOM_METRICS_INTERVAL_SECONDS="3600",
+        BYOM_PASSPHRASE_HASH=_node_scrypt_hash("right one"),
+        BYOM_AUTH_MAX_FAILURES="3",
+        BYOM_MAX_BODY_BYTES="4096",
+    ) as runtime:
+        statuses = [runtime.score(request, auth).status for _ in range(4)]
+        statuses.append(runtime.score({"fields": ["x"], "rows": [["y" * 5000]]}, auth).status)
+        # Not scoring requests, and the workflow's verification: not counted.
+        statuses.append(runtime.request("GET", "/model/schema", headers=auth).status)
+        statuses.append(runtime.score(request, {**auth, "x-byom-shadow": "verify"}).status)
+        statuses.append(runtime.score(request).status)  # no passphrase
+        statuses += [runtime.score(request, {"Authorization": "Bearer wrong"}).status for _ in range(2)]
+        statuses.append(runtime.score(request, auth).status)  # this client failed 3 times: locked out
+    assert statuses == [200] * 4 + [413, 200, 200, 401, 401, 401, 429], statuses
+    [line] = emf_lines(out)
+    assert (line["Requests"], line["Errors4xx"], line["Rows"]) == (9, 5, 4 * 10)
+    assert line["Latency"]["Count"] == 4
