@@ -7,6 +7,11 @@ import {
   DescribeScalingPoliciesCommand,
 } from "@aws-sdk/client-application-auto-scaling";
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import {
+  CloudWatchLogsClient,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { DescribeAccessPointsCommand, EFSClient } from "@aws-sdk/client-efs";
 import {
@@ -15,6 +20,12 @@ import {
   ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
+import {
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  ListRolePoliciesCommand,
+} from "@aws-sdk/client-iam";
 import {
   GetSecretValueCommand,
   ListSecretsCommand,
@@ -127,6 +138,8 @@ const clients = {} as {
   secrets: SecretsManagerClient;
   scaling: ApplicationAutoScalingClient;
   cloudwatch: CloudWatchClient;
+  iam: IAMClient;
+  logs: CloudWatchLogsClient;
 };
 let steps: typeof import("#lambdas/deployments/workflow/plan-slots.ts") &
   typeof import("#lambdas/deployments/workflow/build-slot.ts") &
@@ -165,6 +178,8 @@ beforeAll(async () => {
   clients.secrets = new SecretsManagerClient({});
   clients.scaling = new ApplicationAutoScalingClient({});
   clients.cloudwatch = new CloudWatchClient({});
+  clients.iam = new IAMClient({});
+  clients.logs = new CloudWatchLogsClient({});
   settings = await motoServingStack(moto);
   // Imported only now: the modules read their environment when they load, as Lambdas do.
   const adapter = await import("#lambdas/deployments/serving/aws-serving.ts");
@@ -590,5 +605,205 @@ describe("the deploy and delete workflows' steps against moto", () => {
     // slots again (services, scalable targets, groups, rules, access points, secrets) is no error.
     const { removeSlot } = await import("#lambdas/deployments/workflow/retire-slots.ts");
     for (const slot of before.slots) await removeSlot(DEPLOYMENT, slot, serving);
+  }, 300_000);
+});
+
+/** A new deployment's item as the API's POST writes it: replicas 1, no passphrase. */
+async function putNewDeployment(
+  deploymentId: string,
+  workflowId: string,
+  capturePercent: number,
+  versions: readonly number[],
+) {
+  const now = new Date().toISOString();
+  await repository.putNewDeployment({
+    projectId: PROJECT,
+    deploymentId,
+    name: deploymentId,
+    mode: versions.length > 1 ? "ab" : "single",
+    targets: versions.map((version) => ({
+      modelId: "mdl-1",
+      version,
+      weight: 100 / versions.length,
+      resources: sized(1, 1),
+    })),
+    security: { mode: "none" },
+    capture: { samplePercent: capturePercent, baselineRows: 1000 },
+    status: "PENDING",
+    failureReason: null,
+    endpointUrl: null,
+    events: [],
+    revision: 1,
+    liveRevision: 0,
+    slots: [],
+    pendingSlots: [],
+    trafficRuleArn: null,
+    activeWorkflow: workflowId,
+    createdAt: now,
+    updatedAt: now,
+    createdBy: "local:test",
+  } as DeploymentRecord);
+}
+
+/** IAM returns policy documents URL-encoded (RFC 3986), as AWS documents. */
+const policyDocument = (document: string | undefined) => JSON.parse(decodeURIComponent(document ?? "{}"));
+
+describe("a capturing deployment's own task role, in moto's IAM", () => {
+  const CAPTURING = "dep-capture";
+  const inputOf = (workflowId: string): WorkflowInput => ({
+    projectId: PROJECT,
+    deploymentId: CAPTURING,
+    workflowId,
+  });
+
+  const capturing = () => repository.getDeployment(PROJECT, CAPTURING) as Promise<DeploymentRecord>;
+
+  it("StartRuntime creates it under the boundary, the next StartRuntime reuses it, Teardown removes it", async () => {
+    const workflowId = "deploy-dep-capture-r1";
+    // Capture is the deployment's: both targets' runtimes run with its one role.
+    await putNewDeployment(CAPTURING, workflowId, 10, [1, 2]);
+    const prepared = await steps.prepare(inputOf(workflowId), {} as never, serving);
+    const [first, second] = prepared.build as [BuildItem, BuildItem];
+    const start = async (item: BuildItem) =>
+      steps.startRuntime(
+        await steps.createTargetGroup(await steps.stageArtifact(item, serving), serving),
+        serving,
+      );
+    await start(first);
+
+    const RoleName = `byom-capture-${CAPTURING}`;
+    const role = (await clients.iam.send(new GetRoleCommand({ RoleName }))).Role;
+    expect(role?.Path).toBe("/byom/capture/");
+    expect(role?.PermissionsBoundary).toEqual({
+      PermissionsBoundaryType: "PermissionsBoundaryPolicy",
+      PermissionsBoundaryArn: settings.captureBoundaryArn,
+    });
+    expect(role?.Tags).toEqual([{ Key: "byom:deployment", Value: CAPTURING }]);
+    // Only ECS tasks of this account may assume it.
+    expect(policyDocument(role?.AssumeRolePolicyDocument)).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { Service: "ecs-tasks.amazonaws.com" },
+          Action: "sts:AssumeRole",
+          Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+        },
+      ],
+    });
+    // One inline policy: writes under this deployment's capture prefix (a multipart upload's abort
+    // with them), and the mount of the models file system every runtime needs; no read, no other prefix.
+    expect((await clients.iam.send(new ListRolePoliciesCommand({ RoleName }))).PolicyNames).toEqual([
+      "capture",
+    ]);
+    const inline = await clients.iam.send(new GetRolePolicyCommand({ RoleName, PolicyName: "capture" }));
+    expect(policyDocument(inline.PolicyDocument).Statement).toEqual([
+      {
+        Effect: "Allow",
+        Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+        Resource: `arn:aws:s3:::byom-artifacts/capture/${CAPTURING}/*`,
+      },
+      {
+        Effect: "Allow",
+        Action: "elasticfilesystem:ClientMount",
+        Resource: `arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/${settings.fileSystemId}`,
+      },
+    ]);
+    const task = (await slotState((await capturing()).pendingSlots[0] as Slot)).task;
+    expect(task?.taskRoleArn).toBe(role?.Arn);
+    expect(task?.containerDefinitions?.[0]?.environment).toContainEqual({
+      name: "BYOM_CAPTURE_PERCENT",
+      value: "10",
+    });
+
+    // The second slot's StartRuntime finds the role there (CreateRole: EntityAlreadyExists), as a
+    // StartRuntime retried after creating it does: it takes that role and puts its policy again.
+    await start(second);
+    const slots = (await capturing()).pendingSlots;
+    expect(slots).toHaveLength(2);
+    for (const built of slots) expect((await slotState(built)).task?.taskRoleArn).toBe(role?.Arn);
+    expect((await clients.iam.send(new GetRoleCommand({ RoleName }))).Role?.RoleId).toBe(role?.RoleId);
+    expect((await clients.iam.send(new ListRolePoliciesCommand({ RoleName }))).PolicyNames).toEqual([
+      "capture",
+    ]);
+
+    const deleteId = "delete-dep-capture-r1";
+    await repository.changeDeployment(PROJECT, CAPTURING, {
+      set: { status: "DELETING" },
+      claimFor: deleteId,
+    });
+    await steps.teardown(inputOf(deleteId), serving);
+    await steps.forget(inputOf(deleteId));
+    const gone = await clients.iam.send(new GetRoleCommand({ RoleName })).catch((e: Error) => e);
+    expect((gone as Error).name).toBe("NoSuchEntityException");
+    for (const built of slots) await expectSlotGone(built);
+    // A retried Teardown finds the role gone: no error.
+    await serving.deleteCaptureRole(CAPTURING);
+  }, 300_000);
+});
+
+describe("a failed processor's last log line, from moto's CloudWatch Logs", () => {
+  const FAILING = "dep-logs";
+
+  it("RecordFailure reads the container's log stream and says why, and removes the slot", async () => {
+    const workflowId = "deploy-dep-logs-r1";
+    await putNewDeployment(FAILING, workflowId, 0, [1]);
+    const input = { projectId: PROJECT, deploymentId: FAILING, workflowId };
+    const prepared = await steps.prepare(input, {} as never, serving);
+    const staged = await steps.stageArtifact(prepared.build[0] as BuildItem, serving);
+    const run = staged.processorRun as NonNullable<BuildItem["processorRun"]>;
+    // The processor task's container logs where its task definition (as moto holds it) sends them:
+    // the awslogs driver names the stream <prefix>/<container>/<task id>.
+    const log = (
+      await clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: run.taskDefinition }))
+    ).taskDefinition?.containerDefinitions?.find((c) => c.name === run.containerName)?.logConfiguration
+      ?.options as Record<string, string>;
+    const taskArn = `arn:aws:ecs:us-east-1:123456789012:task/byom/0f1e2d3c4b5a69788796a5b4c3d2e1f0`;
+    const logStreamName = `${log["awslogs-stream-prefix"]}/${run.containerName}/${taskArn.split("/").pop()}`;
+    const logGroupName = log["awslogs-group"] as string;
+    await clients.logs.send(new CreateLogStreamCommand({ logGroupName, logStreamName }));
+    // More lines than the tail reads (20): the last one written is the one that must be reported.
+    const start = Date.now() - 60_000;
+    await clients.logs.send(
+      new PutLogEventsCommand({
+        logGroupName,
+        logStreamName,
+        logEvents: [
+          ...Array.from({ length: 24 }, (_, i) => ({ timestamp: start + i, message: `loading part ${i}` })),
+          {
+            timestamp: start + 24,
+            message: "ValueError: the MLmodel file names no python_function flavor\n",
+          },
+        ],
+      }),
+    );
+    // The RunProcessor state's error: the stopped task as ECS's RunTask .sync integration describes it.
+    await steps.recordFailure(
+      {
+        ...input,
+        error: {
+          Error: "States.TaskFailed",
+          Cause: JSON.stringify({
+            TaskArn: taskArn,
+            StoppedReason: "Essential container in task exited",
+            Containers: [{ Name: run.containerName, ExitCode: 1 }],
+          }),
+        },
+      },
+      serving,
+    );
+    const failed = (await repository.getDeployment(PROJECT, FAILING)) as DeploymentRecord;
+    expect(failed.status).toBe("FAILED");
+    expect(failed.failureReason).toBe(
+      "The artifact processor failed (exit code 1): ValueError: the MLmodel file names no python_function flavor",
+    );
+    expect(failed.pendingSlots).toEqual([]);
+    expect(
+      (await accessPoints()).map((p) => p.Tags?.find((t) => t.Key === "byom:deployment")?.Value),
+    ).not.toContain(FAILING);
+    const processor = await clients.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: run.taskDefinition }),
+    );
+    expect(processor.taskDefinition?.status).toBe("INACTIVE");
   }, 300_000);
 });
