@@ -52,17 +52,23 @@ import { type RunningRuntime, runProcessor, startRuntime } from "../support/runt
  * the real AwsServing and its real SDK clients pointed at moto server, and the real deployments
  * repository on dynalite: a deployment of two targets with replicas min 2 max 4, a PATCH that
  * reweights one and resizes the other, a PATCH that fails, and the delete. After each, the AWS
- * state is read back from moto.
+ * state is read back from moto. Then a deployment with request capture, up to StartRuntime (its
+ * own task role, read back from moto's IAM; a retried StartRuntime) and its delete; and a first
+ * deploy whose processor fails, its reason read from the container's log stream in moto's
+ * CloudWatch Logs.
  *
  * Run against moto (its models of the APIs): ECS RegisterTaskDefinition, DeregisterTaskDefinition,
- * DescribeTaskDefinition, CreateService, UpdateService, DeleteService, DescribeServices, ListTasks,
- * DescribeTasks; ELBv2 CreateTargetGroup (and its duplicate
+ * DescribeTaskDefinition, CreateService, UpdateService (also a retried StartRuntime's),
+ * DeleteService, DescribeServices, ListTasks, DescribeTasks; ELBv2 CreateTargetGroup (and its duplicate
  * name on a retry), DescribeTargetGroups, ModifyTargetGroupAttributes, DeleteTargetGroup,
  * CreateRule, ModifyRule, DescribeRules, DeleteRule, DescribeTargetHealth; EFS CreateAccessPoint,
  * DescribeAccessPoints, DeleteAccessPoint; Application Auto Scaling RegisterScalableTarget,
  * PutScalingPolicy, DescribeScalableTargets, DeregisterScalableTarget; Secrets Manager
- * CreateSecret, DeleteSecret; CloudWatch PutMetricAlarm, DeleteAlarms; IAM DeleteRolePolicy and
- * DeleteRole (the capture role Teardown removes; none here, so moto's NoSuchEntity is tolerated).
+ * CreateSecret, DeleteSecret; CloudWatch PutMetricAlarm, DeleteAlarms; IAM CreateRole (with a
+ * permissions boundary, and its EntityAlreadyExists on a retry), GetRole, PutRolePolicy,
+ * DeleteRolePolicy, DeleteRole (and their NoSuchEntity for a deployment without capture or a
+ * retried Teardown); CloudWatch Logs GetLogEvents (the last of more lines than it reads, put by
+ * the test with CreateLogStream and PutLogEvents where the task definition's awslogs options say).
  *
  * What moto does not do, and what stands in for it here:
  * - It runs no container, and its RunTask fails (a TypeError in moto 5.2.5) for a Fargate task
@@ -78,6 +84,13 @@ import { type RunningRuntime, runProcessor, startRuntime } from "../support/runt
  * - It applies no scaling policy and reports no real task counts (desiredCount is what the
  *   workflow set). A task that fails to start (stop codes) is in the recorder tests
  *   (aws-serving.test.ts), as moto cannot produce one.
+ * - A second CreateService of a service's name with another task definition replaces the service
+ *   in moto 5.2.5; AWS refuses it ("Creation of service was not idempotent"). The adapter looks
+ *   the service up first and updates it, which the retried StartRuntime here checks by the old
+ *   revision's deregistration. No IAM policy is enforced: the capture role's documents are
+ *   checked as written; what AWS would allow with them is not.
+ * - A processor's failure reaches RecordFailure as the RunTask integration's error (the stopped
+ *   task's ARN, reason and exit code), written by the test, since RunTask is not sent.
  * - The registry (target resolution) and the bucket (the pinned download) are not what this test
  *   is about: targets resolve to the test's model, and the download copies its zip.
  */
@@ -359,16 +372,49 @@ async function expectSlotGone(slot: Slot): Promise<void> {
   );
 }
 
+/** A new deployment's item as the API's POST writes it, claimed by its deploy workflow. */
+async function putNewDeployment(
+  deploymentId: string,
+  workflowId: string,
+  fields: Pick<DeploymentRecord, "mode" | "targets" | "security" | "capture">,
+) {
+  const now = new Date().toISOString();
+  await repository.putNewDeployment({
+    projectId: PROJECT,
+    deploymentId,
+    name: deploymentId,
+    ...fields,
+    status: "PENDING",
+    failureReason: null,
+    endpointUrl: null,
+    events: [],
+    revision: 1,
+    liveRevision: 0,
+    slots: [],
+    pendingSlots: [],
+    trafficRuleArn: null,
+    activeWorkflow: workflowId,
+    createdAt: now,
+    updatedAt: now,
+    createdBy: "local:test",
+  } as DeploymentRecord);
+}
+
+/** One target per version, equal weights, replicas 1. */
+const targetsOf = (...versions: number[]) =>
+  versions.map((version) => ({
+    modelId: "mdl-1",
+    version,
+    weight: 100 / versions.length,
+    resources: sized(1, 1),
+  }));
+
 describe("the deploy and delete workflows' steps against moto", () => {
   let firstSlots: readonly Slot[] = [];
 
   it("deploys two targets with replicas min 2 max 4: services, task definitions, rules, scaling", async () => {
     const workflowId = "deploy-dep-moto-r1";
-    const now = new Date().toISOString();
-    await repository.putNewDeployment({
-      projectId: PROJECT,
-      deploymentId: DEPLOYMENT,
-      name: "churn-ab",
+    await putNewDeployment(DEPLOYMENT, workflowId, {
       mode: "ab",
       targets: [
         { modelId: "mdl-1", version: 1, weight: 50, resources: sized(2, 4) },
@@ -381,20 +427,7 @@ describe("the deploy and delete workflows' steps against moto", () => {
           "a long enough passphrase",
         ),
       },
-      status: "PENDING",
-      failureReason: null,
-      endpointUrl: null,
-      events: [],
-      revision: 1,
-      liveRevision: 0,
-      slots: [],
-      pendingSlots: [],
-      trafficRuleArn: null,
-      activeWorkflow: workflowId,
-      createdAt: now,
-      updatedAt: now,
-      createdBy: "local:test",
-    } as DeploymentRecord);
+    });
 
     const prepared = await steps.prepare(ids(workflowId), {} as never, serving);
     expect(prepared.build).toHaveLength(2);
@@ -608,43 +641,6 @@ describe("the deploy and delete workflows' steps against moto", () => {
   }, 300_000);
 });
 
-/** A new deployment's item as the API's POST writes it: replicas 1, no passphrase. */
-async function putNewDeployment(
-  deploymentId: string,
-  workflowId: string,
-  capturePercent: number,
-  versions: readonly number[],
-) {
-  const now = new Date().toISOString();
-  await repository.putNewDeployment({
-    projectId: PROJECT,
-    deploymentId,
-    name: deploymentId,
-    mode: versions.length > 1 ? "ab" : "single",
-    targets: versions.map((version) => ({
-      modelId: "mdl-1",
-      version,
-      weight: 100 / versions.length,
-      resources: sized(1, 1),
-    })),
-    security: { mode: "none" },
-    capture: { samplePercent: capturePercent, baselineRows: 1000 },
-    status: "PENDING",
-    failureReason: null,
-    endpointUrl: null,
-    events: [],
-    revision: 1,
-    liveRevision: 0,
-    slots: [],
-    pendingSlots: [],
-    trafficRuleArn: null,
-    activeWorkflow: workflowId,
-    createdAt: now,
-    updatedAt: now,
-    createdBy: "local:test",
-  } as DeploymentRecord);
-}
-
 /** IAM returns policy documents URL-encoded (RFC 3986), as AWS documents. */
 const policyDocument = (document: string | undefined) => JSON.parse(decodeURIComponent(document ?? "{}"));
 
@@ -658,18 +654,21 @@ describe("a capturing deployment's own task role, in moto's IAM", () => {
 
   const capturing = () => repository.getDeployment(PROJECT, CAPTURING) as Promise<DeploymentRecord>;
 
-  it("StartRuntime creates it under the boundary, the next StartRuntime reuses it, Teardown removes it", async () => {
+  it("StartRuntime creates it under the boundary, a retried StartRuntime reuses it, Teardown removes it", async () => {
     const workflowId = "deploy-dep-capture-r1";
     // Capture is the deployment's: both targets' runtimes run with its one role.
-    await putNewDeployment(CAPTURING, workflowId, 10, [1, 2]);
+    await putNewDeployment(CAPTURING, workflowId, {
+      mode: "ab",
+      targets: targetsOf(1, 2),
+      security: { mode: "none" },
+      capture: { samplePercent: 10, baselineRows: 1000 },
+    });
     const prepared = await steps.prepare(inputOf(workflowId), {} as never, serving);
     const [first, second] = prepared.build as [BuildItem, BuildItem];
-    const start = async (item: BuildItem) =>
-      steps.startRuntime(
-        await steps.createTargetGroup(await steps.stageArtifact(item, serving), serving),
-        serving,
-      );
-    await start(first);
+    const withGroup = async (item: BuildItem) =>
+      steps.createTargetGroup(await steps.stageArtifact(item, serving), serving);
+    const firstItem = await withGroup(first);
+    await steps.startRuntime(firstItem, serving);
 
     const RoleName = `byom-capture-${CAPTURING}`;
     const role = (await clients.iam.send(new GetRoleCommand({ RoleName }))).Role;
@@ -716,9 +715,27 @@ describe("a capturing deployment's own task role, in moto's IAM", () => {
       value: "10",
     });
 
-    // The second slot's StartRuntime finds the role there (CreateRole: EntityAlreadyExists), as a
-    // StartRuntime retried after creating it does: it takes that role and puts its policy again.
-    await start(second);
+    // Step Functions retries StartRuntime on a Lambda service error, which may come after its work
+    // was done. The retry finds the role (CreateRole: EntityAlreadyExists) and puts its policy
+    // again, and finds the service: AWS refuses a second CreateService of the name with another
+    // task definition ("Creation of service was not idempotent"; moto 5.2.5 would silently replace
+    // the service), so the adapter moves the service to the new revision and deregisters the old.
+    const once = (await capturing()).pendingSlots[0] as Slot;
+    await steps.startRuntime(firstItem, serving);
+    const retried = (await capturing()).pendingSlots[0] as Slot;
+    expect(retried.resources.serviceArn).toBe(once.resources.serviceArn);
+    expect(retried.resources.taskDefinitionArn).not.toBe(once.resources.taskDefinitionArn);
+    expect((await slotState(retried)).service?.taskDefinition).toBe(retried.resources.taskDefinitionArn);
+    expect((await slotState(once)).task?.status).toBe("INACTIVE");
+    expect(
+      (
+        await clients.ecs.send(
+          new DescribeServicesCommand({ cluster: settings.clusterArn, services: [`byom-${once.slotId}`] }),
+        )
+      ).services,
+    ).toHaveLength(1);
+    // The second target's StartRuntime takes the same role.
+    await steps.startRuntime(await withGroup(second), serving);
     const slots = (await capturing()).pendingSlots;
     expect(slots).toHaveLength(2);
     for (const built of slots) expect((await slotState(built)).task?.taskRoleArn).toBe(role?.Arn);
@@ -747,7 +764,11 @@ describe("a failed processor's last log line, from moto's CloudWatch Logs", () =
 
   it("RecordFailure reads the container's log stream and says why, and removes the slot", async () => {
     const workflowId = "deploy-dep-logs-r1";
-    await putNewDeployment(FAILING, workflowId, 0, [1]);
+    await putNewDeployment(FAILING, workflowId, {
+      mode: "single",
+      targets: targetsOf(1),
+      security: { mode: "none" },
+    });
     const input = { projectId: PROJECT, deploymentId: FAILING, workflowId };
     const prepared = await steps.prepare(input, {} as never, serving);
     const staged = await steps.stageArtifact(prepared.build[0] as BuildItem, serving);
