@@ -25,12 +25,14 @@ import { motoServingStack } from "../support/moto-serving.ts";
  * The AWS serving adapter's calls against moto server (real ECS, ELBv2, EFS, Application Auto
  * Scaling and Secrets Manager wire protocols and moto's models of them): what a slot creates, the
  * replica counts GET shows, and the orphan sweep finding and removing by tag what belongs to a
- * deployment that no longer exists.
+ * deployment that no longer exists. The capture role (IAM) and a failed processor's log tail
+ * (CloudWatch Logs) run against moto in aws-workflow-moto.test.ts.
  *
  * What moto does not check, so these tests do not prove: it runs no tasks (runningCount is what
  * MOTO_ECS_SERVICE_RUNNING says), runs no health checks (a registered IP target is reported
  * healthy), applies no scaling policy, does not refuse a task definition's EFS volume or
- * `secrets` for a missing access point or secret, and enforces no IAM policy.
+ * `secrets` for a missing access point or secret, enforces no IAM policy, and replaces a service
+ * on a second CreateService of its name where AWS refuses one with another task definition.
  */
 
 /** The registry table is not what this test is about: the deployments that exist, one record. */

@@ -7,6 +7,11 @@ import {
   DescribeScalingPoliciesCommand,
 } from "@aws-sdk/client-application-auto-scaling";
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import {
+  CloudWatchLogsClient,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { DescribeAccessPointsCommand, EFSClient } from "@aws-sdk/client-efs";
 import {
@@ -15,6 +20,12 @@ import {
   ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
+import {
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  ListRolePoliciesCommand,
+} from "@aws-sdk/client-iam";
 import {
   GetSecretValueCommand,
   ListSecretsCommand,
@@ -41,17 +52,23 @@ import { type RunningRuntime, runProcessor, startRuntime } from "../support/runt
  * the real AwsServing and its real SDK clients pointed at moto server, and the real deployments
  * repository on dynalite: a deployment of two targets with replicas min 2 max 4, a PATCH that
  * reweights one and resizes the other, a PATCH that fails, and the delete. After each, the AWS
- * state is read back from moto.
+ * state is read back from moto. Then a deployment with request capture, up to StartRuntime (its
+ * own task role, read back from moto's IAM; a retried StartRuntime) and its delete; and a first
+ * deploy whose processor fails, its reason read from the container's log stream in moto's
+ * CloudWatch Logs.
  *
  * Run against moto (its models of the APIs): ECS RegisterTaskDefinition, DeregisterTaskDefinition,
- * DescribeTaskDefinition, CreateService, UpdateService, DeleteService, DescribeServices, ListTasks,
- * DescribeTasks; ELBv2 CreateTargetGroup (and its duplicate
+ * DescribeTaskDefinition, CreateService, UpdateService (also a retried StartRuntime's),
+ * DeleteService, DescribeServices, ListTasks, DescribeTasks; ELBv2 CreateTargetGroup (and its duplicate
  * name on a retry), DescribeTargetGroups, ModifyTargetGroupAttributes, DeleteTargetGroup,
  * CreateRule, ModifyRule, DescribeRules, DeleteRule, DescribeTargetHealth; EFS CreateAccessPoint,
  * DescribeAccessPoints, DeleteAccessPoint; Application Auto Scaling RegisterScalableTarget,
  * PutScalingPolicy, DescribeScalableTargets, DeregisterScalableTarget; Secrets Manager
- * CreateSecret, DeleteSecret; CloudWatch PutMetricAlarm, DeleteAlarms; IAM DeleteRolePolicy and
- * DeleteRole (the capture role Teardown removes; none here, so moto's NoSuchEntity is tolerated).
+ * CreateSecret, DeleteSecret; CloudWatch PutMetricAlarm, DeleteAlarms; IAM CreateRole (with a
+ * permissions boundary, and its EntityAlreadyExists on a retry), GetRole, PutRolePolicy,
+ * DeleteRolePolicy, DeleteRole (and their NoSuchEntity for a deployment without capture or a
+ * retried Teardown); CloudWatch Logs GetLogEvents (the last of more lines than it reads, put by
+ * the test with CreateLogStream and PutLogEvents where the task definition's awslogs options say).
  *
  * What moto does not do, and what stands in for it here:
  * - It runs no container, and its RunTask fails (a TypeError in moto 5.2.5) for a Fargate task
@@ -67,6 +84,13 @@ import { type RunningRuntime, runProcessor, startRuntime } from "../support/runt
  * - It applies no scaling policy and reports no real task counts (desiredCount is what the
  *   workflow set). A task that fails to start (stop codes) is in the recorder tests
  *   (aws-serving.test.ts), as moto cannot produce one.
+ * - A second CreateService of a service's name with another task definition replaces the service
+ *   in moto 5.2.5; AWS refuses it ("Creation of service was not idempotent"). The adapter looks
+ *   the service up first and updates it, which the retried StartRuntime here checks by the old
+ *   revision's deregistration. No IAM policy is enforced: the capture role's documents are
+ *   checked as written; what AWS would allow with them is not.
+ * - A processor's failure reaches RecordFailure as the RunTask integration's error (the stopped
+ *   task's ARN, reason and exit code), written by the test, since RunTask is not sent.
  * - The registry (target resolution) and the bucket (the pinned download) are not what this test
  *   is about: targets resolve to the test's model, and the download copies its zip.
  */
@@ -127,6 +151,8 @@ const clients = {} as {
   secrets: SecretsManagerClient;
   scaling: ApplicationAutoScalingClient;
   cloudwatch: CloudWatchClient;
+  iam: IAMClient;
+  logs: CloudWatchLogsClient;
 };
 let steps: typeof import("#lambdas/deployments/workflow/plan-slots.ts") &
   typeof import("#lambdas/deployments/workflow/build-slot.ts") &
@@ -165,6 +191,8 @@ beforeAll(async () => {
   clients.secrets = new SecretsManagerClient({});
   clients.scaling = new ApplicationAutoScalingClient({});
   clients.cloudwatch = new CloudWatchClient({});
+  clients.iam = new IAMClient({});
+  clients.logs = new CloudWatchLogsClient({});
   settings = await motoServingStack(moto);
   // Imported only now: the modules read their environment when they load, as Lambdas do.
   const adapter = await import("#lambdas/deployments/serving/aws-serving.ts");
@@ -344,16 +372,49 @@ async function expectSlotGone(slot: Slot): Promise<void> {
   );
 }
 
+/** A new deployment's item as the API's POST writes it, claimed by its deploy workflow. */
+async function putNewDeployment(
+  deploymentId: string,
+  workflowId: string,
+  fields: Pick<DeploymentRecord, "mode" | "targets" | "security" | "capture">,
+) {
+  const now = new Date().toISOString();
+  await repository.putNewDeployment({
+    projectId: PROJECT,
+    deploymentId,
+    name: deploymentId,
+    ...fields,
+    status: "PENDING",
+    failureReason: null,
+    endpointUrl: null,
+    events: [],
+    revision: 1,
+    liveRevision: 0,
+    slots: [],
+    pendingSlots: [],
+    trafficRuleArn: null,
+    activeWorkflow: workflowId,
+    createdAt: now,
+    updatedAt: now,
+    createdBy: "local:test",
+  } as DeploymentRecord);
+}
+
+/** One target per version, equal weights, replicas 1. */
+const targetsOf = (...versions: number[]) =>
+  versions.map((version) => ({
+    modelId: "mdl-1",
+    version,
+    weight: 100 / versions.length,
+    resources: sized(1, 1),
+  }));
+
 describe("the deploy and delete workflows' steps against moto", () => {
   let firstSlots: readonly Slot[] = [];
 
   it("deploys two targets with replicas min 2 max 4: services, task definitions, rules, scaling", async () => {
     const workflowId = "deploy-dep-moto-r1";
-    const now = new Date().toISOString();
-    await repository.putNewDeployment({
-      projectId: PROJECT,
-      deploymentId: DEPLOYMENT,
-      name: "churn-ab",
+    await putNewDeployment(DEPLOYMENT, workflowId, {
       mode: "ab",
       targets: [
         { modelId: "mdl-1", version: 1, weight: 50, resources: sized(2, 4) },
@@ -366,20 +427,7 @@ describe("the deploy and delete workflows' steps against moto", () => {
           "a long enough passphrase",
         ),
       },
-      status: "PENDING",
-      failureReason: null,
-      endpointUrl: null,
-      events: [],
-      revision: 1,
-      liveRevision: 0,
-      slots: [],
-      pendingSlots: [],
-      trafficRuleArn: null,
-      activeWorkflow: workflowId,
-      createdAt: now,
-      updatedAt: now,
-      createdBy: "local:test",
-    } as DeploymentRecord);
+    });
 
     const prepared = await steps.prepare(ids(workflowId), {} as never, serving);
     expect(prepared.build).toHaveLength(2);
@@ -590,5 +638,193 @@ describe("the deploy and delete workflows' steps against moto", () => {
     // slots again (services, scalable targets, groups, rules, access points, secrets) is no error.
     const { removeSlot } = await import("#lambdas/deployments/workflow/retire-slots.ts");
     for (const slot of before.slots) await removeSlot(DEPLOYMENT, slot, serving);
+  }, 300_000);
+});
+
+/** IAM returns policy documents URL-encoded (RFC 3986), as AWS documents. */
+const policyDocument = (document: string | undefined) => JSON.parse(decodeURIComponent(document ?? "{}"));
+
+describe("a capturing deployment's own task role, in moto's IAM", () => {
+  const CAPTURING = "dep-capture";
+  const inputOf = (workflowId: string): WorkflowInput => ({
+    projectId: PROJECT,
+    deploymentId: CAPTURING,
+    workflowId,
+  });
+
+  const capturing = () => repository.getDeployment(PROJECT, CAPTURING) as Promise<DeploymentRecord>;
+
+  it("StartRuntime creates it under the boundary, a retried StartRuntime reuses it, Teardown removes it", async () => {
+    const workflowId = "deploy-dep-capture-r1";
+    // Capture is the deployment's: both targets' runtimes run with its one role.
+    await putNewDeployment(CAPTURING, workflowId, {
+      mode: "ab",
+      targets: targetsOf(1, 2),
+      security: { mode: "none" },
+      capture: { samplePercent: 10, baselineRows: 1000 },
+    });
+    const prepared = await steps.prepare(inputOf(workflowId), {} as never, serving);
+    const [first, second] = prepared.build as [BuildItem, BuildItem];
+    const withGroup = async (item: BuildItem) =>
+      steps.createTargetGroup(await steps.stageArtifact(item, serving), serving);
+    const firstItem = await withGroup(first);
+    await steps.startRuntime(firstItem, serving);
+
+    const RoleName = `byom-capture-${CAPTURING}`;
+    const role = (await clients.iam.send(new GetRoleCommand({ RoleName }))).Role;
+    expect(role?.Path).toBe("/byom/capture/");
+    expect(role?.PermissionsBoundary).toEqual({
+      PermissionsBoundaryType: "PermissionsBoundaryPolicy",
+      PermissionsBoundaryArn: settings.captureBoundaryArn,
+    });
+    expect(role?.Tags).toEqual([{ Key: "byom:deployment", Value: CAPTURING }]);
+    // Only ECS tasks of this account may assume it.
+    expect(policyDocument(role?.AssumeRolePolicyDocument)).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { Service: "ecs-tasks.amazonaws.com" },
+          Action: "sts:AssumeRole",
+          Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+        },
+      ],
+    });
+    // One inline policy: writes under this deployment's capture prefix (a multipart upload's abort
+    // with them), and the mount of the models file system every runtime needs; no read, no other prefix.
+    expect((await clients.iam.send(new ListRolePoliciesCommand({ RoleName }))).PolicyNames).toEqual([
+      "capture",
+    ]);
+    const inline = await clients.iam.send(new GetRolePolicyCommand({ RoleName, PolicyName: "capture" }));
+    expect(policyDocument(inline.PolicyDocument).Statement).toEqual([
+      {
+        Effect: "Allow",
+        Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+        Resource: `arn:aws:s3:::byom-artifacts/capture/${CAPTURING}/*`,
+      },
+      {
+        Effect: "Allow",
+        Action: "elasticfilesystem:ClientMount",
+        Resource: `arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/${settings.fileSystemId}`,
+      },
+    ]);
+    const task = (await slotState((await capturing()).pendingSlots[0] as Slot)).task;
+    expect(task?.taskRoleArn).toBe(role?.Arn);
+    expect(task?.containerDefinitions?.[0]?.environment).toContainEqual({
+      name: "BYOM_CAPTURE_PERCENT",
+      value: "10",
+    });
+
+    // Step Functions retries StartRuntime on a Lambda service error, which may come after its work
+    // was done. The retry finds the role (CreateRole: EntityAlreadyExists) and puts its policy
+    // again, and finds the service: AWS refuses a second CreateService of the name with another
+    // task definition ("Creation of service was not idempotent"; moto 5.2.5 would silently replace
+    // the service), so the adapter moves the service to the new revision and deregisters the old.
+    const once = (await capturing()).pendingSlots[0] as Slot;
+    await steps.startRuntime(firstItem, serving);
+    const retried = (await capturing()).pendingSlots[0] as Slot;
+    expect(retried.resources.serviceArn).toBe(once.resources.serviceArn);
+    expect(retried.resources.taskDefinitionArn).not.toBe(once.resources.taskDefinitionArn);
+    expect((await slotState(retried)).service?.taskDefinition).toBe(retried.resources.taskDefinitionArn);
+    expect((await slotState(once)).task?.status).toBe("INACTIVE");
+    expect(
+      (
+        await clients.ecs.send(
+          new DescribeServicesCommand({ cluster: settings.clusterArn, services: [`byom-${once.slotId}`] }),
+        )
+      ).services,
+    ).toHaveLength(1);
+    // The second target's StartRuntime takes the same role.
+    await steps.startRuntime(await withGroup(second), serving);
+    const slots = (await capturing()).pendingSlots;
+    expect(slots).toHaveLength(2);
+    for (const built of slots) expect((await slotState(built)).task?.taskRoleArn).toBe(role?.Arn);
+    expect((await clients.iam.send(new GetRoleCommand({ RoleName }))).Role?.RoleId).toBe(role?.RoleId);
+    expect((await clients.iam.send(new ListRolePoliciesCommand({ RoleName }))).PolicyNames).toEqual([
+      "capture",
+    ]);
+
+    const deleteId = "delete-dep-capture-r1";
+    await repository.changeDeployment(PROJECT, CAPTURING, {
+      set: { status: "DELETING" },
+      claimFor: deleteId,
+    });
+    await steps.teardown(inputOf(deleteId), serving);
+    await steps.forget(inputOf(deleteId));
+    const gone = await clients.iam.send(new GetRoleCommand({ RoleName })).catch((e: Error) => e);
+    expect((gone as Error).name).toBe("NoSuchEntityException");
+    for (const built of slots) await expectSlotGone(built);
+    // A retried Teardown finds the role gone: no error.
+    await serving.deleteCaptureRole(CAPTURING);
+  }, 300_000);
+});
+
+describe("a failed processor's last log line, from moto's CloudWatch Logs", () => {
+  const FAILING = "dep-logs";
+
+  it("RecordFailure reads the container's log stream and says why, and removes the slot", async () => {
+    const workflowId = "deploy-dep-logs-r1";
+    await putNewDeployment(FAILING, workflowId, {
+      mode: "single",
+      targets: targetsOf(1),
+      security: { mode: "none" },
+    });
+    const input = { projectId: PROJECT, deploymentId: FAILING, workflowId };
+    const prepared = await steps.prepare(input, {} as never, serving);
+    const staged = await steps.stageArtifact(prepared.build[0] as BuildItem, serving);
+    const run = staged.processorRun as NonNullable<BuildItem["processorRun"]>;
+    // The processor task's container logs where its task definition (as moto holds it) sends them:
+    // the awslogs driver names the stream <prefix>/<container>/<task id>.
+    const log = (
+      await clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: run.taskDefinition }))
+    ).taskDefinition?.containerDefinitions?.find((c) => c.name === run.containerName)?.logConfiguration
+      ?.options as Record<string, string>;
+    const taskArn = `arn:aws:ecs:us-east-1:123456789012:task/byom/0f1e2d3c4b5a69788796a5b4c3d2e1f0`;
+    const logStreamName = `${log["awslogs-stream-prefix"]}/${run.containerName}/${taskArn.split("/").pop()}`;
+    const logGroupName = log["awslogs-group"] as string;
+    await clients.logs.send(new CreateLogStreamCommand({ logGroupName, logStreamName }));
+    // More lines than the tail reads (20): the last one written is the one that must be reported.
+    const start = Date.now() - 60_000;
+    await clients.logs.send(
+      new PutLogEventsCommand({
+        logGroupName,
+        logStreamName,
+        logEvents: [
+          ...Array.from({ length: 24 }, (_, i) => ({ timestamp: start + i, message: `loading part ${i}` })),
+          {
+            timestamp: start + 24,
+            message: "ValueError: the MLmodel file names no python_function flavor\n",
+          },
+        ],
+      }),
+    );
+    // The RunProcessor state's error: the stopped task as ECS's RunTask .sync integration describes it.
+    await steps.recordFailure(
+      {
+        ...input,
+        error: {
+          Error: "States.TaskFailed",
+          Cause: JSON.stringify({
+            TaskArn: taskArn,
+            StoppedReason: "Essential container in task exited",
+            Containers: [{ Name: run.containerName, ExitCode: 1 }],
+          }),
+        },
+      },
+      serving,
+    );
+    const failed = (await repository.getDeployment(PROJECT, FAILING)) as DeploymentRecord;
+    expect(failed.status).toBe("FAILED");
+    expect(failed.failureReason).toBe(
+      "The artifact processor failed (exit code 1): ValueError: the MLmodel file names no python_function flavor",
+    );
+    expect(failed.pendingSlots).toEqual([]);
+    expect(
+      (await accessPoints()).map((p) => p.Tags?.find((t) => t.Key === "byom:deployment")?.Value),
+    ).not.toContain(FAILING);
+    const processor = await clients.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: run.taskDefinition }),
+    );
+    expect(processor.taskDefinition?.status).toBe("INACTIVE");
   }, 300_000);
 });

@@ -1,3 +1,4 @@
+import { CloudWatchLogsClient, CreateLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateClusterCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { CreateFileSystemCommand, EFSClient } from "@aws-sdk/client-efs";
 import {
@@ -5,6 +6,7 @@ import {
   CreateLoadBalancerCommand,
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { CreatePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
 import type { AwsServing } from "#lambdas/deployments/serving/aws-serving.ts";
 import type { MotoServer } from "./moto-s3.ts";
 
@@ -43,13 +45,16 @@ export type AwsServingSettings = ConstructorParameters<typeof AwsServing>[0] & o
 
 /**
  * What the CDK stack creates for serving, created in moto (the SDK must already point at it with
- * AWS_ENDPOINT_URL): an internal scoring ALB with an HTTP listener, the ECS cluster and the models
- * file system; returns the AwsServing settings the workflow Lambdas get from their environment.
+ * AWS_ENDPOINT_URL): an internal scoring ALB with an HTTP listener, the ECS cluster, the models
+ * file system, the runtime and processor log groups and the permissions boundary of capture roles;
+ * returns the AwsServing settings the workflow Lambdas get from their environment.
  */
 export async function motoServingStack(moto: MotoServer): Promise<AwsServingSettings> {
   const ecs = new ECSClient({});
   const elb = new ElasticLoadBalancingV2Client({});
   const efs = new EFSClient({});
+  const iam = new IAMClient({});
+  const logs = new CloudWatchLogsClient({});
   const network = await motoDefaultNetwork(moto);
   const lb = await elb.send(
     new CreateLoadBalancerCommand({ Name: "byom-scoring", Subnets: network.subnetIds, Scheme: "internal" }),
@@ -68,7 +73,22 @@ export async function motoServingStack(moto: MotoServer): Promise<AwsServingSett
     ?.clusterArn as string;
   const fileSystemId = (await efs.send(new CreateFileSystemCommand({ CreationToken: "byom-models" })))
     .FileSystemId as string;
-  for (const client of [ecs, elb, efs]) client.destroy();
+  for (const logGroupName of ["runtime-logs", "processor-logs"])
+    await logs.send(new CreateLogGroupCommand({ logGroupName }));
+  // The stack's boundary (cdk/constructs/serving-workflows.ts; its statements are pinned by the CDK
+  // tests): the adapter only names it.
+  const boundary = await iam.send(
+    new CreatePolicyCommand({
+      PolicyName: "byom-capture-boundary",
+      PolicyDocument: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Action: "s3:PutObject", Resource: "arn:aws:s3:::byom-artifacts/capture/*" },
+        ],
+      }),
+    }),
+  );
+  for (const client of [ecs, elb, efs, iam, logs]) client.destroy();
   return {
     clusterArn,
     vpcId: network.vpcId,
@@ -79,6 +99,8 @@ export async function motoServingStack(moto: MotoServer): Promise<AwsServingSett
     subnetIds: network.subnetIds,
     securityGroupIds: [network.securityGroupId],
     alarmTopicArn: undefined,
+    captureBoundaryArn: boundary.Policy?.Arn as string,
+    bucketName: "byom-artifacts",
     executionRoleArn: "arn:aws:iam::123456789012:role/exec",
     taskRoleArn: "arn:aws:iam::123456789012:role/task",
     processorExecutionRoleArn: "arn:aws:iam::123456789012:role/processor-exec",

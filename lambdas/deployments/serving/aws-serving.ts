@@ -566,10 +566,32 @@ export class AwsServing implements ServingInfrastructure, TaggedResources {
     );
     const taskDefinitionArn = registered.taskDefinition?.taskDefinitionArn;
     if (!taskDefinitionArn) throw new Error("RegisterTaskDefinition returned no ARN");
+    const cluster = this.settings.clusterArn;
+    const serviceName = `byom-${slot.slotId}`;
+    // A StartRuntime retried after its CreateService (the state machine retries Lambda service
+    // errors): AWS refuses a second CreateService of the name with another task definition
+    // ("Creation of service was not idempotent"), so the service moves to the new revision instead.
+    const existing = (
+      await this.ecs.send(new DescribeServicesCommand({ cluster, services: [serviceName] }))
+    ).services?.find((s) => s.status === "ACTIVE");
+    if (existing?.serviceArn) {
+      await this.ecs.send(
+        new UpdateServiceCommand({
+          cluster,
+          service: existing.serviceArn,
+          taskDefinition: taskDefinitionArn,
+        }),
+      );
+      const previous = existing.taskDefinition;
+      if (previous && previous !== taskDefinitionArn) await this.stopRuntime({ taskDefinitionArn: previous });
+      if (replicas.max > replicas.min)
+        await this.scaleBetween(existing.serviceArn, launch.targetGroupArn, replicas);
+      return { taskDefinitionArn, serviceArn: existing.serviceArn };
+    }
     const created = await this.ecs.send(
       new CreateServiceCommand({
-        cluster: this.settings.clusterArn,
-        serviceName: `byom-${slot.slotId}`,
+        cluster,
+        serviceName,
         taskDefinition: taskDefinitionArn,
         // Fargate spreads a service's tasks over the subnets' AZs. With no load yet the scaling
         // rule (the one local mode applies too) asks for min.
