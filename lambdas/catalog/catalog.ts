@@ -1,4 +1,4 @@
-import { listAllDeployments } from "#lambdas/deployments/deployments-repository.ts";
+import { everyDeployment } from "#lambdas/deployments/every-deployment.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
 import { ConflictError, NotFoundError } from "#lambdas/shared/errors.ts";
 import { nowIso } from "#lambdas/shared/ids.ts";
@@ -155,17 +155,11 @@ async function deploymentUsing(
   field: "runtime" | "processor",
   name: string,
 ): Promise<{ projectId: string; deploymentId: string } | undefined> {
-  let cursor: string | undefined;
-  do {
-    const page = await listAllDeployments(cursor);
-    for (const d of page.items) {
-      const slots = [...d.slots, ...d.pendingSlots].map((slot) => slot.target[field]);
-      const asked = d.targets.map((target) => target[field]);
-      if ([...slots, ...asked].includes(name))
-        return { projectId: d.projectId, deploymentId: d.deploymentId };
-    }
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
+  for await (const d of everyDeployment()) {
+    const slots = [...d.slots, ...d.pendingSlots].map((slot) => slot.target[field]);
+    const asked = d.targets.map((target) => target[field]);
+    if ([...slots, ...asked].includes(name)) return { projectId: d.projectId, deploymentId: d.deploymentId };
+  }
   return undefined;
 }
 

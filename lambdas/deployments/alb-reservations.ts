@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type AlbUse, albQuotas, albUseOf, checkAlbQuotas } from "#lambdas/deployments/alb-quotas.ts";
-import { listAllDeployments } from "#lambdas/deployments/deployments-repository.ts";
+import { everyDeployment, existingDeploymentIds } from "#lambdas/deployments/every-deployment.ts";
 import { writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { ConflictError } from "#lambdas/shared/errors.ts";
@@ -53,20 +53,15 @@ export async function readAlbLedger(): Promise<Ledger> {
       };
     }
     const reservations: Record<string, AlbReservation> = {};
-    let cursor: string | undefined;
-    do {
-      const page = await listAllDeployments(cursor);
-      for (const record of page.items) {
-        const use = albUseOf(record);
-        if (use.rules > 0 || use.targetGroups > 0)
-          reservations[record.deploymentId] = {
-            ...use,
-            workflowId: record.activeWorkflow ?? "",
-            at: Date.now(),
-          };
-      }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+    for await (const record of everyDeployment()) {
+      const use = albUseOf(record);
+      if (use.rules > 0 || use.targetGroups > 0)
+        reservations[record.deploymentId] = {
+          ...use,
+          workflowId: record.activeWorkflow ?? "",
+          at: Date.now(),
+        };
+    }
     const totals = Object.values(reservations).reduce(
       (sum, r) => ({ rules: sum.rules + r.rules, targetGroups: sum.targetGroups + r.targetGroups }),
       { rules: 0, targetGroups: 0 },
@@ -223,13 +218,7 @@ export async function sweepAlbReservations(now = Date.now()): Promise<string[]> 
     ([, entry]) => now - (entry.at ?? 0) >= ABANDONED_RESERVATION_MS,
   );
   if (old.length === 0) return [];
-  const existing = new Set<string>();
-  let cursor: string | undefined;
-  do {
-    const page = await listAllDeployments(cursor);
-    for (const record of page.items) existing.add(record.deploymentId);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
+  const existing = await existingDeploymentIds();
   const removed: string[] = [];
   for (const [deploymentId, entry] of old) {
     if (existing.has(deploymentId)) continue;

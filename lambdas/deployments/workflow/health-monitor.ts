@@ -1,5 +1,6 @@
 import type { DeploymentRecord } from "#lambdas/deployments/deployment-record.ts";
-import { changeDeployment, listAllDeployments } from "#lambdas/deployments/deployments-repository.ts";
+import { changeDeployment } from "#lambdas/deployments/deployments-repository.ts";
+import { everyDeployment } from "#lambdas/deployments/every-deployment.ts";
 import type { ServingInfrastructure } from "#lambdas/deployments/serving/serving-port.ts";
 import { workflowRunning } from "#lambdas/deployments/workflow-executions.ts";
 import { nowIso } from "#lambdas/shared/ids.ts";
@@ -12,14 +13,9 @@ import { logger } from "#lambdas/shared/logger.ts";
  */
 export async function monitorDeployments(infra: ServingInfrastructure): Promise<number> {
   let changed = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await listAllDeployments(cursor);
-    for (const record of page.items) {
-      if (await monitorDeployment(record, infra)) changed += 1;
-    }
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
+  for await (const record of everyDeployment()) {
+    if (await monitorDeployment(record, infra)) changed += 1;
+  }
   return changed;
 }
 

@@ -1,4 +1,4 @@
-import { listAllDeployments } from "#lambdas/deployments/deployments-repository.ts";
+import { existingDeploymentIds } from "#lambdas/deployments/every-deployment.ts";
 import {
   TAGGED_RESOURCE_KINDS,
   type TaggedResource,
@@ -16,13 +16,7 @@ import { logger } from "#lambdas/shared/logger.ts";
 export async function sweepOrphans(infra: TaggedResources): Promise<TaggedResource[]> {
   const tagged = await infra.taggedResources();
   if (tagged.length === 0) return [];
-  const existing = new Set<string>();
-  let cursor: string | undefined;
-  do {
-    const page = await listAllDeployments(cursor);
-    for (const record of page.items) existing.add(record.deploymentId);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
+  const existing = await existingDeploymentIds();
   // Rules before the target groups they forward to, services before their task definitions.
   const orphans = tagged
     .filter((r) => !existing.has(r.deploymentId))
