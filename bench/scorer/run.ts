@@ -11,12 +11,13 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { REPO_ROOT } from "#cdk/paths.ts";
 import { ensureImageEnv, ensurePythonEnv, VENVS_DIR } from "#local/python-env.ts";
+import { writeBenchmarkSection } from "../benchmarks-doc.ts";
 import { ensurePeerEnvs } from "./peers.ts";
 
 interface Stat {
@@ -152,18 +153,6 @@ function table(report: Report): string {
   return lines.join("\n");
 }
 
-async function writeSection(markdown: string): Promise<void> {
-  const path = join(REPO_ROOT, "docs", "benchmarks.md");
-  let text = await readFile(path, "utf8").catch(() => "# Benchmarks\n");
-  const section = `<!-- scorer:begin -->\n${markdown}\n<!-- scorer:end -->`;
-  if (text.includes("<!-- scorer:begin -->")) {
-    text = text.replace(/<!-- scorer:begin -->[\s\S]*<!-- scorer:end -->/, section);
-  } else {
-    text = `${text.trimEnd()}\n\n## Scorer\n\n${section}\n`;
-  }
-  await writeFile(path, text);
-}
-
 ensureWrk();
 const tabular = await ensureImageEnv("tabular-runtime");
 const peers = await ensurePeerEnvs();
@@ -200,7 +189,7 @@ const code = await run(tabular.python, [
 const report = JSON.parse(await readFile(out, "utf8")) as Report;
 const markdown = table(report);
 console.log(`\n${markdown}\n`);
-if (!process.env.BENCH_NO_WRITE) await writeSection(markdown);
+if (!process.env.BENCH_NO_WRITE) writeBenchmarkSection("scorer", markdown, { heading: "Scorer" });
 if (code !== 0) {
   process.stderr.write(`bench:scorer failed: ${report.failures.join("; ") || `exit ${code}`}\n`);
   process.exit(1);
