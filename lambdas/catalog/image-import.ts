@@ -1,7 +1,8 @@
-import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import type * as SecretsSdk from "@aws-sdk/client-secrets-manager";
 import { CATALOG_JOBS_PROJECT } from "#lambdas/jobs/job-kinds.ts";
 import type { ChunkOutcome, JobChunk, JobFailureHandler } from "#lambdas/jobs/job-runner.ts";
 import { startJob } from "#lambdas/jobs/jobs.ts";
+import { requireSdk } from "#lambdas/shared/aws-sdk.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
 import { DomainError, ValidationFailedError } from "#lambdas/shared/errors.ts";
 import { newId } from "#lambdas/shared/ids.ts";
@@ -20,6 +21,9 @@ import {
 } from "./images/image-reference.ts";
 import { type ImageImportSettings, imageImportSettings } from "./images/import-settings.ts";
 import { ImageUnavailableError, OciRegistry, type RegistryCredentials } from "./images/oci-registry.ts";
+
+// Loaded with require(), the cheaper load for a CommonJS SDK (lambdas/shared/aws-sdk.ts).
+const { GetSecretValueCommand } = requireSdk("@aws-sdk/client-secrets-manager") as typeof SecretsSdk;
 
 /**
  * Bringing a catalog entry's image into this account's ECR (docs/catalog.md, "Your own image"):

@@ -1,6 +1,6 @@
-import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type AlbUse, albQuotas, albUseOf, checkAlbQuotas } from "#lambdas/deployments/alb-quotas.ts";
 import { everyDeployment, existingDeploymentIds } from "#lambdas/deployments/every-deployment.ts";
+import { GetCommand, PutCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
 import { writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { ConflictError } from "#lambdas/shared/errors.ts";

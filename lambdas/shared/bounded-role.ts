@@ -1,11 +1,15 @@
-import {
+import type * as IamSdk from "@aws-sdk/client-iam";
+import type { IAMClient } from "@aws-sdk/client-iam";
+import { requireSdk } from "#lambdas/shared/aws-sdk.ts";
+
+// Loaded with require(), the cheaper load for a CommonJS SDK (lambdas/shared/aws-sdk.ts).
+const {
   CreateRoleCommand,
   DeleteRoleCommand,
   DeleteRolePolicyCommand,
   GetRoleCommand,
-  type IAMClient,
   PutRolePolicyCommand,
-} from "@aws-sdk/client-iam";
+} = requireSdk("@aws-sdk/client-iam") as typeof IamSdk;
 
 /**
  * Roles Byom creates at run time for ECS tasks (a capturing deployment's task role, a catalog

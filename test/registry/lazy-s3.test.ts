@@ -65,13 +65,9 @@ describe("S3-using handlers load the S3 SDK lazily", () => {
  * The SDK packages a handler loads at cold start it loads with require() (lambdas/shared/aws-sdk.ts):
  * a static import of the CommonJS SDK from an ES module bundle costs 40-50 ms more CPU
  * (docs/benchmarks.md). esbuild hoists static imports of external packages to the bundle's top even
- * from modules loaded on first use, so none may be left, except the catalog's image code (ECR and
- * Secrets Manager, another area's; listed so a new one is noticed).
+ * from modules loaded on first use, so none may be left.
  */
 describe("handlers load the AWS SDK at cold start with require()", () => {
-  const STATIC_SDK_ALLOWED: Record<string, readonly string[]> = {
-    "lambdas/catalog/handlers/add-entry.ts": ["@aws-sdk/client-ecr", "@aws-sdk/client-secrets-manager"],
-  };
   const handlers = [...new Set(ROUTES.map((r) => r.handler)), "lambdas/ingest/handlers/ingest.ts"];
 
   it.each(handlers)("%s has no static import of an @aws-sdk package", async (handler) => {
@@ -80,7 +76,7 @@ describe("handlers load the AWS SDK at cold start with require()", () => {
     const staticSdk = bundled
       .filter((i) => i.kind === "import-statement" && i.path.startsWith("@aws-sdk/"))
       .map((i) => i.path);
-    expect([...new Set(staticSdk)].sort(), handler).toEqual([...(STATIC_SDK_ALLOWED[handler] ?? [])]);
+    expect([...new Set(staticSdk)].sort(), handler).toEqual([]);
     // Each of them talks to DynamoDB, through the required SDK (a bundle holding the require call).
     if (handler !== "lambdas/meta/handlers/health.ts" && handler !== "lambdas/meta/handlers/openapi.ts") {
       expect(result.outputFiles.find((f) => f.path.endsWith(".js"))?.text, handler).toContain(

@@ -1,8 +1,12 @@
-import { ECRClient } from "@aws-sdk/client-ecr";
+import type * as EcrSdk from "@aws-sdk/client-ecr";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
+import { requireSdk } from "#lambdas/shared/aws-sdk.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import { pinEcrImage } from "../images/ecr-copy.ts";
 import { seedBuiltinCatalog } from "../seed.ts";
+
+// Loaded with require(), the cheaper load for a CommonJS SDK (lambdas/shared/aws-sdk.ts).
+const { ECRClient } = requireSdk("@aws-sdk/client-ecr") as typeof EcrSdk;
 
 const PHYSICAL_RESOURCE_ID = "byom-builtin-catalog";
 

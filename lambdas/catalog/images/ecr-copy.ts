@@ -1,14 +1,7 @@
 import { createHash } from "node:crypto";
-import {
-  BatchCheckLayerAvailabilityCommand,
-  CompleteLayerUploadCommand,
-  CreateRepositoryCommand,
-  DescribeImagesCommand,
-  type ECRClient,
-  InitiateLayerUploadCommand,
-  PutImageCommand,
-  UploadLayerPartCommand,
-} from "@aws-sdk/client-ecr";
+import type * as EcrSdk from "@aws-sdk/client-ecr";
+import type { ECRClient } from "@aws-sdk/client-ecr";
+import { requireSdk } from "#lambdas/shared/aws-sdk.ts";
 import { parseImageReference } from "./image-reference.ts";
 import {
   type Descriptor,
@@ -16,6 +9,17 @@ import {
   ImageUnavailableError,
   type OciRegistry,
 } from "./oci-registry.ts";
+
+// Loaded with require(), the cheaper load for a CommonJS SDK (lambdas/shared/aws-sdk.ts).
+const {
+  BatchCheckLayerAvailabilityCommand,
+  CompleteLayerUploadCommand,
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  InitiateLayerUploadCommand,
+  PutImageCommand,
+  UploadLayerPartCommand,
+} = requireSdk("@aws-sdk/client-ecr") as typeof EcrSdk;
 
 /**
  * Copies one image (manifest, config and layers) into a repository of this account's ECR through

@@ -1,8 +1,14 @@
-import { ECRClient } from "@aws-sdk/client-ecr";
-import { IAMClient } from "@aws-sdk/client-iam";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type * as EcrSdk from "@aws-sdk/client-ecr";
+import type * as IamSdk from "@aws-sdk/client-iam";
+import type * as SecretsSdk from "@aws-sdk/client-secrets-manager";
+import { requireSdk } from "#lambdas/shared/aws-sdk.ts";
 import { optionalEnv } from "#lambdas/shared/env.ts";
 import type { ExecutionRoleSettings } from "./execution-role.ts";
+
+// Loaded with require(), the cheaper load for a CommonJS SDK (lambdas/shared/aws-sdk.ts).
+const { SecretsManagerClient } = requireSdk("@aws-sdk/client-secrets-manager") as typeof SecretsSdk;
+const { IAMClient } = requireSdk("@aws-sdk/client-iam") as typeof IamSdk;
+const { ECRClient } = requireSdk("@aws-sdk/client-ecr") as typeof EcrSdk;
 
 /** The settings the CDK app gives the catalog functions and the job worker; unset in local mode. */
 export const IMAGE_IMPORT_SETTINGS = {
@@ -16,14 +22,14 @@ export const IMAGE_IMPORT_SETTINGS = {
 export interface ImageImportSettings {
   readonly registryHost: string;
   readonly repositoryPrefix: string;
-  readonly ecr: ECRClient;
-  readonly secrets: SecretsManagerClient;
+  readonly ecr: EcrSdk.ECRClient;
+  readonly secrets: SecretsSdk.SecretsManagerClient;
   /** Set when each imported image gets an execution role of its own (the CDK app sets it). */
   readonly executionRoles?: ExecutionRoleSettings;
 }
 
-let clients: { ecr: ECRClient; secrets: SecretsManagerClient } | undefined;
-let iam: IAMClient | undefined;
+let clients: { ecr: EcrSdk.ECRClient; secrets: SecretsSdk.SecretsManagerClient } | undefined;
+let iam: IamSdk.IAMClient | undefined;
 
 /** Undefined when this installation has no ECR to import into (local mode: no container engine). */
 export function imageImportSettings(): ImageImportSettings | undefined {
