@@ -30,6 +30,11 @@ export interface LocalQueueOptions {
   readonly timeoutMs: number;
   /** For log lines: "ingest", "jobs". */
   readonly name: string;
+  /**
+   * Set for a worker that drains its dead-letter queue too (the job worker): a dead letter is
+   * handed to the handler once more, as a record from this queue ARN.
+   */
+  readonly deadLetterArn?: string;
 }
 
 interface QueuedMessage {
@@ -98,7 +103,7 @@ export class LocalQueue {
       try {
         const handler = await this.loadHandler();
         const response = await handler(
-          { Records: batch.map(({ message }) => sqsRecord(message)) },
+          { Records: batch.map(({ message }) => sqsRecord(message, QUEUE_ARN)) },
           lambdaContext(this.options.timeoutMs),
         );
         failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
@@ -115,11 +120,27 @@ export class LocalQueue {
           console.error(
             `local ${this.options.name} queue: message ${message.messageId} moved to the dead-letter folder`,
           );
+          await this.deliverDeadLetter(message);
         } else {
           writeFileSync(file, JSON.stringify(message));
         }
       }
       if (failedIds.size > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  /** As Lambda draining the dead-letter queue: one delivery; a failure is logged, the letter kept. */
+  private async deliverDeadLetter(message: QueuedMessage): Promise<void> {
+    if (!this.options.deadLetterArn) return;
+    try {
+      const handler = await this.loadHandler();
+      const response = await handler(
+        { Records: [sqsRecord(message, this.options.deadLetterArn)] },
+        lambdaContext(this.options.timeoutMs),
+      );
+      if (response?.batchItemFailures?.length) throw new Error("the handler reported it failed");
+    } catch (error) {
+      console.error(`local ${this.options.name} queue: dead letter ${message.messageId} not handled`, error);
     }
   }
 
@@ -167,6 +188,7 @@ export function localJobQueue(home: string, repoRoot: string): LocalQueue {
     repoRoot,
     timeoutMs: JOB_TIMEOUT_MS,
     name: "jobs",
+    deadLetterArn: LOCAL_JOB_DEAD_LETTER_ARN,
   });
 }
 
@@ -200,7 +222,11 @@ function lambdaContext(timeoutMs: number): Context {
   return { getRemainingTimeInMillis: () => Math.max(0, end - Date.now()) } as Context;
 }
 
-function sqsRecord(message: QueuedMessage): SQSRecord {
+const QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:byom-ingest";
+/** The job queue's dead-letter queue in local mode (the job worker reads JOB_DEAD_LETTER_QUEUE_ARN). */
+export const LOCAL_JOB_DEAD_LETTER_ARN = "arn:aws:sqs:us-east-1:000000000000:byom-jobs-dead-letters";
+
+function sqsRecord(message: QueuedMessage, eventSourceARN: string): SQSRecord {
   return {
     messageId: message.messageId,
     receiptHandle: message.messageId,
@@ -214,7 +240,7 @@ function sqsRecord(message: QueuedMessage): SQSRecord {
     messageAttributes: {},
     md5OfBody: "",
     eventSource: "aws:sqs",
-    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:byom-ingest",
+    eventSourceARN,
     awsRegion: "us-east-1",
   };
 }

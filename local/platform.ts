@@ -7,7 +7,12 @@ import { REPO_ROOT } from "#cdk/paths.ts";
 import { newEmulatorCredentials } from "./emulator-guard.ts";
 import { dataDirs, ensureTable, LOCAL_REGION, startDynamo, startS3 } from "./emulators.ts";
 import { createGateway } from "./gateway.ts";
-import { LocalIngestQueue, type LocalQueue, localJobQueue } from "./ingest-queue.ts";
+import {
+  LOCAL_JOB_DEAD_LETTER_ARN,
+  LocalIngestQueue,
+  type LocalQueue,
+  localJobQueue,
+} from "./ingest-queue.ts";
 import { localMetricsDir } from "./local-serving.ts";
 import { type LocalServingWorkflows, startServingWorkflows } from "./serving-workflows.ts";
 import { addLocalUser, localPrincipal, TokenVerifier } from "./tokens.ts";
@@ -91,6 +96,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       .filter(Boolean)
       .join(","),
     ...servingWorkflows.env,
+    // The job worker ends a dead-lettered job FAILED (local/ingest-queue.ts delivers dead letters).
+    JOB_DEAD_LETTER_QUEUE_ARN: LOCAL_JOB_DEAD_LETTER_ARN,
     // The metrics API reads the runtimes' metric lines here (docs/monitoring.md).
     METRICS_DIR: localMetricsDir(home),
   });

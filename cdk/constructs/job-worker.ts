@@ -49,8 +49,9 @@ export class JobWorker extends QueueWorker {
       ),
       reservedConcurrency: props.reservedConcurrency,
       deadLetterAlarmDescription:
-        "Byom jobs: messages in the dead-letter queue. Their jobs were ended FAILED on the last attempt; see the job worker's logs.",
+        "Byom jobs: a job's worker stopped on every attempt without recording an outcome (timeout or out of memory); the worker received its dead letter and ended the job FAILED. See the job worker's logs.",
       queueUrlVariable: "JOBS_QUEUE_URL",
+      deadLetterArnVariable: "JOB_DEAD_LETTER_QUEUE_ARN",
       tracing: props.tracing,
       grant: (worker, queue) => {
         queue.grantSendMessages(worker.function);

@@ -26,6 +26,12 @@ export interface QueueWorkerProps {
   readonly reservedConcurrency?: number;
   /** What a message in the dead-letter queue means and what to do about it. */
   readonly deadLetterAlarmDescription: string;
+  /**
+   * An environment variable naming the dead-letter queue's ARN: the worker then drains that queue
+   * too (so what a dead message stood for can be ended with a reason), and the alarm counts the
+   * dead letters it receives instead of those waiting. @default the dead letters wait for an operator
+   */
+  readonly deadLetterArnVariable?: string;
   /** An environment variable naming the queue's URL, for a worker that queues follow-up work. */
   readonly queueUrlVariable?: string;
   /** Permissions beyond the table's, granted before the queue is attached. */
@@ -37,7 +43,7 @@ export interface QueueWorkerProps {
 /**
  * A queue drained by one Lambda, one message per invocation with partial batch failures reported:
  * the queue and its dead-letter queue are encrypted and TLS only, and an alarm is raised while
- * anything waits in the dead-letter queue. The job worker and the ingest pipeline are this shape;
+ * anything waits in the dead-letter queue (or, for a worker that drains it, when it receives one). The job worker and the ingest pipeline are this shape;
  * they extend it, so the resources keep the construct ids (and logical IDs) they always had.
  */
 export class QueueWorker extends Construct {
@@ -56,10 +62,16 @@ export class QueueWorker extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      // Drained by the worker too: the same rule as the queue's (six times the function timeout).
+      ...(props.deadLetterArnVariable
+        ? { visibilityTimeout: Duration.seconds(6 * props.timeoutSeconds) }
+        : {}),
     });
     this.deadLetterAlarm = new cloudwatch.Alarm(this, "DeadLetters", {
       alarmDescription: props.deadLetterAlarmDescription,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+      metric: props.deadLetterArnVariable
+        ? this.deadLetterQueue.metricNumberOfMessagesReceived({ period: Duration.minutes(5) })
+        : this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -84,6 +96,9 @@ export class QueueWorker extends Construct {
         TABLE_NAME: props.table.tableName,
         BUCKET_NAME: props.bucket.bucketName,
         ...(props.queueUrlVariable ? { [props.queueUrlVariable]: this.queue.queueUrl } : {}),
+        ...(props.deadLetterArnVariable
+          ? { [props.deadLetterArnVariable]: this.deadLetterQueue.queueArn }
+          : {}),
       },
     });
     props.table.grantReadWriteData(this.worker.function);
@@ -95,5 +110,13 @@ export class QueueWorker extends Construct {
         maxConcurrency: props.maxConcurrency,
       }),
     );
+    if (props.deadLetterArnVariable)
+      this.worker.function.addEventSource(
+        new lambdaEvents.SqsEventSource(this.deadLetterQueue, {
+          batchSize: 1,
+          reportBatchItemFailures: true,
+          maxConcurrency: 2,
+        }),
+      );
   }
 }

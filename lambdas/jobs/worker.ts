@@ -7,6 +7,7 @@ import type { ChunkOutcome, JobFailureHandler, JobRunner } from "./job-runner.ts
 import {
   claimJob,
   finishJob,
+  getJob,
   type JobEnd,
   type JobKind,
   type JobRecord,
@@ -131,4 +132,23 @@ export async function runJobChunk(jobId: string, remainingMs: number, receiveCou
     return;
   }
   await enqueueJob(jobId);
+}
+
+/**
+ * A job message that reached the dead-letter queue: its last delivery ended without the worker
+ * recording an outcome (the invocation timed out or ran out of memory; a thrown error on the last
+ * delivery already fails the job in runJobChunk). No delivery comes again, so the job ends FAILED
+ * here, whatever lease it still holds, and its kind's failure handler runs: never left RUNNING.
+ */
+export async function failDeadLetteredJob(jobId: string): Promise<void> {
+  const job = await getJob(jobId);
+  if (!job || job.status === "SUCCEEDED" || job.status === "FAILED") return;
+  const error = {
+    code: "JOB_FAILED",
+    message: `The job worker stopped ${JOB_MAX_RECEIVES} times without recording an outcome (an invocation that timed out or ran out of memory). Start it again; if it fails again, report it with this job id.`,
+  };
+  if (!(await finishJob(jobId, undefined, { status: "FAILED", error }))) return;
+  logger.error("dead-lettered job ended FAILED", { jobId, kind: job.kind });
+  const onFailed = ON_FAILED[job.kind];
+  if (onFailed) await (await onFailed())(job, error);
 }

@@ -399,7 +399,20 @@ describe("the synthesized Byom stack", () => {
       expect(Object.keys(fn.Environment.Variables)).toEqual(
         expect.arrayContaining(["TABLE_NAME", "BUCKET_NAME", "JOBS_QUEUE_URL"]),
       );
+      // The worker drains its dead-letter queue too, ending a job whose worker died FAILED
+      // (lambdas/jobs/worker.ts failDeadLetteredJob); the alarm counts the letters it receives.
+      expect(fn.Environment.Variables.JOB_DEAD_LETTER_QUEUE_ARN).toEqual({ "Fn::GetAtt": [dlq, "Arn"] });
+      expect(synth.template.toJSON().Resources[dlq].Properties.VisibilityTimeout).toBe(
+        6 * JOB_TIMEOUT_SECONDS,
+      );
+      synth.template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+        EventSourceArn: { "Fn::GetAtt": [dlq, "Arn"] },
+        FunctionName: { Ref: logicalId(worker) },
+        BatchSize: 1,
+        FunctionResponseTypes: ["ReportBatchItemFailures"],
+      });
       synth.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        MetricName: "NumberOfMessagesReceived",
         Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [dlq, "QueueName"] } }],
       });
     });

@@ -390,6 +390,54 @@ describe("an import that keeps failing", () => {
   });
 });
 
+describe("an import whose worker dies on every delivery", () => {
+  it("ends FAILED, and its entry with it, when the job worker receives its dead letter", async () => {
+    const { claimJob, getJob } = await import("#lambdas/jobs/jobs-repository.ts");
+    const deadLetters = "arn:aws:sqs:us-east-1:123456789012:byom-jobs-dead-letters";
+    process.env.JOB_DEAD_LETTER_QUEUE_ARN = deadLetters;
+    const { handler } = await import("#lambdas/jobs/handlers/run-jobs.ts");
+    registry.addImage("team/crashy", "v1", [300]);
+    await catalog.addCatalogEntry(caller, "runtimes", runtime("crashy", `${registry.host}/team/crashy:v1`));
+    const jobId = queued.shift() as string;
+    // The last delivery's worker took the job and died (timeout, out of memory): nothing recorded.
+    const now = Date.now();
+    expect(
+      await claimJob(jobId, "dead-worker", new Date(now).toISOString(), new Date(now + 60_000).toISOString()),
+    ).toBeTruthy();
+    const deadLetter = (eventSourceARN: string) =>
+      ({
+        Records: [
+          {
+            messageId: `m-${eventSourceARN.length}`,
+            body: JSON.stringify({ jobId }),
+            attributes: { ApproximateReceiveCount: "1" },
+            eventSourceARN,
+          },
+        ],
+      }) as unknown as import("aws-lambda").SQSEvent;
+    const context = { getRemainingTimeInMillis: () => 600_000 } as import("aws-lambda").Context;
+    expect(await handler(deadLetter(deadLetters), context)).toEqual({ batchItemFailures: [] });
+    expect(await getJob(jobId)).toMatchObject({
+      status: "FAILED",
+      error: {
+        code: "JOB_FAILED",
+        message: expect.stringMatching(/stopped 3 times without recording an outcome/),
+      },
+    });
+    expect((await repository.getEntry("runtimes", "crashy"))?.entry).toMatchObject({
+      imageStatus: "FAILED",
+      imageStatusReason: expect.stringMatching(
+        new RegExp(`import job ${jobId} failed: The job worker stopped`),
+      ),
+    });
+    // A second copy of the letter changes nothing (the job is final).
+    const ended = await getJob(jobId);
+    expect(await handler(deadLetter(deadLetters), context)).toEqual({ batchItemFailures: [] });
+    expect(await getJob(jobId)).toEqual(ended);
+    expect(queued).toEqual([]);
+  });
+});
+
 describe("a registry that redirects blobs to another host (as Docker Hub's CDN)", () => {
   it("is followed without sending the registry's token to the other host", async () => {
     const image = privateRegistry.addImage("corp/redirected", "v1", [700, 900]);
