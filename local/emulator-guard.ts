@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenOnLoopback, readBodyWithin } from "./loopback-http.ts";
 
 /**
  * Local mode's emulators (dynalite, s3rver, the Step Functions stand-in) accept any request they
@@ -61,26 +61,20 @@ export async function guardEmulator(options: GuardOptions): Promise<GuardedEndpo
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const browser = browserRefusal(req, host);
     if (browser) return refuse(res, 403, `${options.what}: ${browser}`);
-    const body = options.bodyInSignature ? await readBody(req) : undefined;
-    if (body === null) return refuse(res, 413, `${options.what}: the request body is too large.`);
+    const body = options.bodyInSignature ? await readBodyWithin(req, MAX_SIGNED_BODY_BYTES) : undefined;
+    if (options.bodyInSignature && body === undefined)
+      return refuse(res, 413, `${options.what}: the request body is too large.`);
     const problem = signatureProblem(req, body, options.credentials, options.bodyInSignature);
     if (problem) return refuse(res, 403, `${options.what}: ${problem}`);
     await forward(req, res, options.upstreamSocket, body);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === "EADDRINUSE"
-          ? new Error(
-              `${options.what}: port ${options.port} on 127.0.0.1 is in use. Stop what holds it or choose another port.`,
-            )
-          : error,
-      ),
-    );
-    server.listen(options.port, "127.0.0.1", () => resolve());
-  });
-  host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = await listenOnLoopback(
+    server,
+    options.port,
+    `${options.what}: port ${options.port} on 127.0.0.1 is in use. Stop what holds it or choose another port.`,
+  );
+  host = `127.0.0.1:${port}`;
   // Multi-GB part uploads take long on a busy machine; S3 itself has no request timeout.
   server.requestTimeout = 0;
   return {
@@ -266,18 +260,6 @@ function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** The body, or null beyond MAX_SIGNED_BODY_BYTES. */
-async function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_SIGNED_BODY_BYTES) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 function forward(

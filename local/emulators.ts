@@ -12,7 +12,12 @@ import dynalite from "dynalite";
 import S3rver from "s3rver";
 import S3rverAccount from "s3rver/lib/models/account.js";
 import { TABLE_DEFINITION } from "#lambdas/shared/table-definition.ts";
-import { type EmulatorCredentials, guardEmulator, newEmulatorCredentials } from "./emulator-guard.ts";
+import {
+  type EmulatorCredentials,
+  type GuardOptions,
+  guardEmulator,
+  newEmulatorCredentials,
+} from "./emulator-guard.ts";
 import { waitFor } from "./processes.ts";
 
 export const LOCAL_REGION = "us-east-1";
@@ -48,19 +53,26 @@ export async function startDynamo(
     server.once("error", reject);
     server.listen(socket.path, () => resolve());
   });
-  const guard = await guardEmulator({
-    what: "DynamoDB emulator",
-    port,
-    upstreamSocket: socket.path,
-    credentials,
-    bodyInSignature: true,
-  });
+  return behindGuard(
+    { what: "DynamoDB emulator", port, upstreamSocket: socket.path, credentials, bodyInSignature: true },
+    socket,
+    () => new Promise<void>((resolve) => server.close(() => resolve())),
+  );
+}
+
+/** The emulator listening on `socket`, reached through its guard; closing stops both. */
+async function behindGuard(
+  options: GuardOptions,
+  socket: { remove(): void },
+  closeEmulator: () => Promise<void>,
+): Promise<Emulator> {
+  const guard = await guardEmulator(options);
   return {
     endpoint: guard.endpoint,
-    credentials,
+    credentials: options.credentials,
     close: async () => {
       await guard.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeEmulator();
       socket.remove();
     },
   };
@@ -138,22 +150,11 @@ export async function startS3(
   // Completing a multi-GB multipart upload assembles the object inside one request; Node's default
   // 300 s request timeout would cut it off on a busy machine (S3 itself has no such limit).
   httpServer.requestTimeout = 0;
-  const guard = await guardEmulator({
-    what: "S3 emulator",
-    port,
-    upstreamSocket: socket.path,
-    credentials,
-    bodyInSignature: false,
-  });
-  return {
-    endpoint: guard.endpoint,
-    credentials,
-    close: async () => {
-      await guard.close();
-      await s3rver.close();
-      socket.remove();
-    },
-  };
+  return behindGuard(
+    { what: "S3 emulator", port, upstreamSocket: socket.path, credentials, bodyInSignature: false },
+    socket,
+    () => s3rver.close(),
+  );
 }
 
 /** Creates the table from its one declaration unless it already exists (data survives restarts). */

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import type { Route } from "#lambdas/shared/http/route.ts";
+import { readBodyWithin } from "./loopback-http.ts";
 import type { TokenVerifier } from "./tokens.ts";
 
 /** API Gateway's own payload limit; larger requests never reach a Lambda. */
@@ -91,8 +92,8 @@ export function createGateway(routes: readonly Route[], tokens: TokenVerifier, r
       );
       return;
     }
-    const body = await readBody(req);
-    if (body === undefined) {
+    const bytes = await readBodyWithin(req, GATEWAY_MAX_BODY_BYTES);
+    if (bytes === undefined) {
       send(
         res,
         413,
@@ -104,7 +105,7 @@ export function createGateway(routes: readonly Route[], tokens: TokenVerifier, r
     match.c.paramNames.forEach((name, i) => {
       pathParameters[name] = decodeURIComponent(match.m[i + 1] ?? "");
     });
-    const event = proxyEvent(req, url, route, pathParameters, body, principal);
+    const event = proxyEvent(req, url, route, pathParameters, bytes.toString("utf8"), principal);
     const handler = await load(route.handler);
     const result = await handler(event, lambdaContext(route));
     res.writeHead(result.statusCode, result.headers as Record<string, string>);
@@ -204,18 +205,6 @@ function lambdaContext(route: Route): Context {
     fail: () => undefined,
     succeed: () => undefined,
   };
-}
-
-/** The request body as text, or undefined when it exceeds the gateway's limit. */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > GATEWAY_MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function errorJson(code: string, message: string): string {

@@ -1,6 +1,4 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { REPO_ROOT } from "#cdk/paths.ts";
@@ -14,6 +12,7 @@ import {
   localJobQueue,
 } from "./ingest-queue.ts";
 import { localMetricsDir } from "./local-serving.ts";
+import { listenOnLoopback } from "./loopback-http.ts";
 import { type LocalServingWorkflows, startServingWorkflows } from "./serving-workflows.ts";
 import { addLocalUser, localPrincipal, TokenVerifier } from "./tokens.ts";
 
@@ -112,8 +111,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   // Imported only now: the handlers' modules read their environment when they load.
   const gateway = createGateway(await loadRoutes(), new TokenVerifier(home), REPO_ROOT);
-  await listen(gateway, options.apiPort);
-  const apiPort = (gateway.address() as AddressInfo).port;
+  const apiPort = await listenOnLoopback(
+    gateway,
+    options.apiPort,
+    `API port ${options.apiPort} on 127.0.0.1 is in use. Set BYOM_API_PORT to another port.`,
+  );
 
   const config: LocalConfig = {
     apiUrl: `http://127.0.0.1:${apiPort}`,
@@ -175,17 +177,4 @@ function localUser(home: string): { principal: string; token: string } {
     }
   }
   return addLocalUser(home, LOCAL_USER);
-}
-
-function listen(server: Server, port: number): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === "EADDRINUSE"
-          ? new Error(`API port ${port} on 127.0.0.1 is in use. Set BYOM_API_PORT to another port.`)
-          : error,
-      ),
-    );
-    server.listen(port, "127.0.0.1", () => resolvePromise());
-  });
 }

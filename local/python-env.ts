@@ -57,28 +57,27 @@ export class PythonEnvError extends Error {
   }
 }
 
-export function processorImage(name: string): string {
-  const entry = BUILTIN_CATALOG.artifactProcessors.find((p) => p.name === name);
-  if (!entry) {
+function builtinEntry<T extends { readonly name: string }>(
+  kind: string,
+  entries: readonly T[],
+  name: string,
+): T {
+  const entry = entries.find((e) => e.name === name);
+  if (!entry)
     throw new UnknownImageError(
-      "processor",
+      kind,
       name,
-      BUILTIN_CATALOG.artifactProcessors.map((p) => p.name),
+      entries.map((e) => e.name),
     );
-  }
-  return entry.image;
+  return entry;
+}
+
+export function processorImage(name: string): string {
+  return builtinEntry("processor", BUILTIN_CATALOG.artifactProcessors, name).image;
 }
 
 export function runtimeEntry(name: string): (typeof BUILTIN_CATALOG.runtimes)[number] {
-  const entry = BUILTIN_CATALOG.runtimes.find((r) => r.name === name);
-  if (!entry) {
-    throw new UnknownImageError(
-      "runtime",
-      name,
-      BUILTIN_CATALOG.runtimes.map((r) => r.name),
-    );
-  }
-  return entry;
+  return builtinEntry("runtime", BUILTIN_CATALOG.runtimes, name);
 }
 
 function imageDir(image: string): string {

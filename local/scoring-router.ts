@@ -6,8 +6,8 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { TrafficRule } from "#lambdas/deployments/serving/serving-port.ts";
+import { listenOnLoopback, readBodyWithin } from "./loopback-http.ts";
 
 /** Larger request bodies are refused with 413, as the runtime would. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -75,17 +75,11 @@ export class ScoringRouter {
       });
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", (error: NodeJS.ErrnoException) =>
-        reject(
-          error.code === "EADDRINUSE"
-            ? new Error(`Scoring port ${port} on 127.0.0.1 is in use. Set BYOM_SCORING_PORT to another port.`)
-            : error,
-        ),
-      );
-      server.listen(port, "127.0.0.1", () => resolve());
-    });
-    return (server.address() as AddressInfo).port;
+    return listenOnLoopback(
+      server,
+      port,
+      `Scoring port ${port} on 127.0.0.1 is in use. Set BYOM_SCORING_PORT to another port.`,
+    );
   }
 
   async close(): Promise<void> {
@@ -118,7 +112,7 @@ export class ScoringRouter {
       return;
     }
     const mediaType = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-    const body = COLUMNAR.has(mediaType) ? req : await readBody(req);
+    const body = COLUMNAR.has(mediaType) ? req : await readBodyWithin(req, MAX_BODY_BYTES);
     if (body === undefined) {
       reply(res, 413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
       return;
@@ -223,17 +217,6 @@ function forward(
     if (Buffer.isBuffer(body)) upstream.end(body);
     else body.pipe(upstream);
   });
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 function reply(res: ServerResponse, status: number, detail: string): void {
