@@ -1,25 +1,15 @@
 import { authorize } from "#lambdas/projects/access.ts";
 import type { Caller } from "#lambdas/shared/caller.ts";
 import { NotFoundError } from "#lambdas/shared/errors.ts";
-import { getJob, type JobKind, type JobProgress, type JobRecord, type JobStatus } from "./jobs-repository.ts";
+import { getJob, type JobRecord } from "./jobs-repository.ts";
 
 /**
  * Long work runs as a job, off the request path (API Gateway stops waiting at 29 s): the request
  * records the job and queues it, answers 202 with its id and where to poll; the job worker does the
- * work in chunks that each fit one invocation (docs/ingestion.md, "Jobs").
+ * work in chunks that each fit one invocation (docs/ingestion.md, "Jobs"). The API shows a job's
+ * record without the runner's own input, continuation state and chunk count.
  */
-export interface JobView {
-  readonly jobId: string;
-  readonly projectId: string;
-  readonly kind: JobKind;
-  readonly status: JobStatus;
-  readonly progress: JobProgress;
-  readonly result: unknown;
-  readonly error: { readonly code: string; readonly message: string } | null;
-  readonly createdBy: string;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
+export type JobView = Omit<JobRecord, "input" | "state" | "chunks">;
 
 export class JobNotFoundError extends NotFoundError {
   constructor(jobId: string) {
@@ -46,16 +36,6 @@ export async function showJob(caller: Caller, projectId: string, jobId: string):
 }
 
 export function jobView(job: JobRecord): JobView {
-  return {
-    jobId: job.jobId,
-    projectId: job.projectId,
-    kind: job.kind,
-    status: job.status,
-    progress: job.progress,
-    result: job.result,
-    error: job.error,
-    createdBy: job.createdBy,
-    createdAt: job.createdAt,
-    updatedAt: job.updatedAt,
-  };
+  const { input: _input, state: _state, chunks: _chunks, ...view } = job;
+  return view;
 }

@@ -2,6 +2,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { BUCKET_NAME } from "#lambdas/artifacts/artifact-objects.ts";
 import { logger } from "#lambdas/shared/logger.ts";
 import { ARTIFACTS_PREFIX, DROP_PREFIX, parseArtifactObjectKey } from "#lambdas/shared/object-keys.ts";
+import { eachMessage } from "#lambdas/shared/sqs-batch.ts";
 import { ingestArtifactObject, ingestDeadline } from "../ingest-artifact.ts";
 import { ingestDropObject } from "../ingest-drop.ts";
 import { objectEventsOf } from "../s3-events.ts";
@@ -12,21 +13,9 @@ import { objectEventsOf } from "../s3-events.ts";
  * fails the others.
  */
 export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
-  const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
   // Batches are of one message (cdk/constructs/ingest-pipeline.ts), so it has the whole invocation.
   const deadline = context ? ingestDeadline(context.getRemainingTimeInMillis()) : Number.POSITIVE_INFINITY;
-  for (const record of event.Records) {
-    try {
-      await handleMessage(record, deadline);
-    } catch (error) {
-      logger.error("ingest message failed; it will be retried", {
-        messageId: record.messageId,
-        error: error instanceof Error ? error : String(error),
-      });
-      batchItemFailures.push({ itemIdentifier: record.messageId });
-    }
-  }
-  return { batchItemFailures };
+  return eachMessage(event, "ingest", (record) => handleMessage(record, deadline));
 }
 
 async function handleMessage(record: SQSRecord, deadline: number): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { logger } from "#lambdas/shared/logger.ts";
+import { eachMessage } from "#lambdas/shared/sqs-batch.ts";
 import { failDeadLetteredJob, runJobChunk } from "../worker.ts";
 
 /** The job queue's dead-letter queue, which this function also drains (cdk/constructs/job-worker.ts). */
@@ -11,27 +12,17 @@ const DEAD_LETTER_QUEUE_ARN = process.env.JOB_DEAD_LETTER_QUEUE_ARN ?? "";
  * failure (retried, then dead-lettered). Messages from the dead-letter queue end their job FAILED.
  */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
-  for (const record of event.Records) {
-    try {
-      const { jobId } = JSON.parse(record.body) as { jobId?: unknown };
-      if (typeof jobId !== "string") {
-        logger.warn("job message without a jobId: dropped", { messageId: record.messageId });
-        continue;
-      }
-      if (DEAD_LETTER_QUEUE_ARN && record.eventSourceARN === DEAD_LETTER_QUEUE_ARN) {
-        await failDeadLetteredJob(jobId);
-        continue;
-      }
-      const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? "1");
-      await runJobChunk(jobId, context.getRemainingTimeInMillis(), receiveCount);
-    } catch (error) {
-      logger.error("job message failed; it will be retried", {
-        messageId: record.messageId,
-        error: error instanceof Error ? error : String(error),
-      });
-      batchItemFailures.push({ itemIdentifier: record.messageId });
+  return eachMessage(event, "job", async (record) => {
+    const { jobId } = JSON.parse(record.body) as { jobId?: unknown };
+    if (typeof jobId !== "string") {
+      logger.warn("job message without a jobId: dropped", { messageId: record.messageId });
+      return;
     }
-  }
-  return { batchItemFailures };
+    if (DEAD_LETTER_QUEUE_ARN && record.eventSourceARN === DEAD_LETTER_QUEUE_ARN) {
+      await failDeadLetteredJob(jobId);
+      return;
+    }
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? "1");
+    await runJobChunk(jobId, context.getRemainingTimeInMillis(), receiveCount);
+  });
 }
