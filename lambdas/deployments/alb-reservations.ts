@@ -172,13 +172,9 @@ export async function settleAlbReservation(
   workflowId: string,
   use: AlbUse | undefined,
 ): Promise<void> {
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const current = (await readAlbLedger()).reservations[deploymentId];
-    if (!current || current.workflowId !== workflowId) return;
-    const next = use && (use.rules > 0 || use.targetGroups > 0) ? { ...use, workflowId } : undefined;
-    if (await writeEntry(deploymentId, current, next, undefined)) return;
-  }
-  throw new AlbReservationBusyError(`The load balancer reservation of '${deploymentId}' kept changing.`);
+  const next = use && (use.rules > 0 || use.targetGroups > 0) ? { ...use, workflowId } : undefined;
+  if (!(await replaceOwnEntry(deploymentId, workflowId, next)))
+    throw new AlbReservationBusyError(`The load balancer reservation of '${deploymentId}' kept changing.`);
 }
 
 /** A request that reserved and then failed puts back the entry it replaced. */
@@ -187,11 +183,24 @@ export async function restoreAlbReservation(
   workflowId: string,
   previous: AlbReservation | undefined,
 ): Promise<void> {
+  await replaceOwnEntry(deploymentId, workflowId, previous);
+}
+
+/**
+ * Replaces the entry `workflowId` reserved with `next` (undefined: removes it); nothing to do when
+ * a newer request reserved for the deployment since. False when the ledger kept changing.
+ */
+async function replaceOwnEntry(
+  deploymentId: string,
+  workflowId: string,
+  next: AlbReservation | undefined,
+): Promise<boolean> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const current = (await readAlbLedger()).reservations[deploymentId];
-    if (!current || current.workflowId !== workflowId) return;
-    if (await writeEntry(deploymentId, current, previous, undefined)) return;
+    if (!current || current.workflowId !== workflowId) return true;
+    if (await writeEntry(deploymentId, current, next, undefined)) return true;
   }
+  return false;
 }
 
 /** The delete workflow's end: the deployment holds nothing any more. */

@@ -167,12 +167,7 @@ export async function createDeployment(
     updatedAt: now,
     createdBy: caller.principal,
   };
-  try {
-    await putNewDeployment(record);
-  } catch (error) {
-    await restoreAlbReservation(deploymentId, workflowId, undefined);
-    throw error;
-  }
+  await restoringAlbOnFailure(deploymentId, workflowId, undefined, () => putNewDeployment(record));
   await start("deploy", record, workflowId, { previous: undefined });
   return deploymentView((await getDeployment(projectId, deploymentId)) ?? record);
 }
@@ -245,19 +240,16 @@ export async function updateDeployment(
     { rules: holds.rules + targets.length, targetGroups: holds.targetGroups + targets.length },
     workflowId,
   );
-  try {
-    await claim(record, workflowId, {
+  await restoringAlbOnFailure(deploymentId, workflowId, previous, () =>
+    claim(record, workflowId, {
       set: { targets, capture, revision, failureReason: null, updatedAt: nowIso() },
       event: {
         at: nowIso(),
         status: record.status,
         message: `Revision ${revision} requested by ${caller.principal}.`,
       },
-    });
-  } catch (error) {
-    await restoreAlbReservation(deploymentId, workflowId, previous);
-    throw error;
-  }
+    }),
+  );
   await start("deploy", { ...record, revision }, workflowId, { previous });
   return deploymentView(await findDeployment(projectId, deploymentId));
 }
@@ -310,6 +302,21 @@ async function findDeployment(projectId: string, deploymentId: string): Promise<
   const record = await getDeployment(projectId, deploymentId);
   if (!record) throw new DeploymentNotFoundError(projectId, deploymentId);
   return record;
+}
+
+/** The write that follows a reservation; if it fails, the reservation it replaced is put back. */
+async function restoringAlbOnFailure(
+  deploymentId: string,
+  workflowId: string,
+  previous: AlbReservation | undefined,
+  write: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    await restoreAlbReservation(deploymentId, workflowId, previous);
+    throw error;
+  }
 }
 
 /**
