@@ -129,7 +129,7 @@ export function baselineOf(type: ColumnType, cells: readonly Cell[]): ColumnBase
     return {
       kind: "numeric",
       rows,
-      missingRate: rows === 0 ? 0 : (rows - present.length) / rows,
+      missingRate: missingRate(rows, present.length),
       edges,
       proportions: shares(numericCounts(edges, present), present.length),
     };
@@ -145,10 +145,15 @@ export function baselineOf(type: ColumnType, cells: readonly Cell[]): ColumnBase
   return {
     kind: "categorical",
     rows,
-    missingRate: rows === 0 ? 0 : (rows - present.length) / rows,
+    missingRate: missingRate(rows, present.length),
     categories,
     proportions: shares(categoricalCounts(categories, present), present.length),
   };
+}
+
+/** The share of rows without a value (0 for no rows). */
+function missingRate(rows: number, present: number): number {
+  return rows === 0 ? 0 : (rows - present) / rows;
 }
 
 /** Σ (current − baseline) · ln(current / baseline) over the bins, shares floored at PSI_EPSILON. */
@@ -185,15 +190,15 @@ export function driftOf(
     labels = [...baseline.categories];
   }
   const current = shares(counts, present);
-  const missingRate = cells.length === 0 ? 0 : (cells.length - present) / cells.length;
+  const currentMissing = missingRate(cells.length, present);
   const psi =
     present === 0 || baseline.rows === 0 || baseline.missingRate === 1
       ? null
       : populationStabilityIndex(baseline.proportions, current);
-  const change = missingRate - baseline.missingRate;
+  const change = currentMissing - baseline.missingRate;
   return {
     psi,
-    missingRate: { baseline: baseline.missingRate, current: missingRate, change },
+    missingRate: { baseline: baseline.missingRate, current: currentMissing, change },
     rows: { baseline: baseline.rows, current: cells.length },
     drifted: (psi !== null && psi > thresholds.psi) || Math.abs(change) > thresholds.missingRateChange,
     thresholds,
