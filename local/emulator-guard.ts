@@ -185,11 +185,7 @@ function parseAuth(req: IncomingMessage, url: URL): ParsedAuth | undefined {
     if (!m || typeof amzDate !== "string") return undefined;
     const [, accessKeyId, scopeDate, region, service, signedHeaders, signature] = m as unknown as string[];
     return {
-      accessKeyId: accessKeyId as string,
-      scope: `${scopeDate}/${region}/${service}/aws4_request`,
-      scopeDate: scopeDate as string,
-      region: region as string,
-      service: service as string,
+      ...credentialScope(accessKeyId, scopeDate, region, service),
       signedHeaders: (signedHeaders as string).split(";"),
       signature: signature as string,
       amzDate,
@@ -207,17 +203,26 @@ function parseAuth(req: IncomingMessage, url: URL): ParsedAuth | undefined {
   if (!credential || !/^[0-9a-f]{64}$/.test(signature) || !Number.isInteger(expires)) return undefined;
   const [, accessKeyId, scopeDate, region, service] = credential as unknown as string[];
   return {
-    accessKeyId: accessKeyId as string,
-    scope: `${scopeDate}/${region}/${service}/aws4_request`,
-    scopeDate: scopeDate as string,
-    region: region as string,
-    service: service as string,
+    ...credentialScope(accessKeyId, scopeDate, region, service),
     signedHeaders: (q.get("X-Amz-SignedHeaders") ?? "").split(";"),
     signature,
     amzDate,
     presigned: true,
     expiresSeconds: expires,
   };
+}
+
+/**
+ * The parts of a SigV4 credential (access key id/date/region/service/aws4_request), as matched
+ * from the Authorization header or the presigned URL's X-Amz-Credential.
+ */
+function credentialScope(
+  accessKeyId = "",
+  scopeDate = "",
+  region = "",
+  service = "",
+): Pick<ParsedAuth, "accessKeyId" | "scope" | "scopeDate" | "region" | "service"> {
+  return { accessKeyId, scope: `${scopeDate}/${region}/${service}/aws4_request`, scopeDate, region, service };
 }
 
 /** RFC 3986 encoding, as SigV4 wants it. */
