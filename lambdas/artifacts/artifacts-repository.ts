@@ -1,10 +1,10 @@
-import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
-import { sendIfCondition, writeIfCondition } from "#lambdas/shared/conditions.ts";
+import { BatchWriteCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
+import { putIfAbsent, sendIfCondition, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
+import { getRecord } from "#lambdas/shared/item-get.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
-
 import type { ArtifactStatus } from "./artifact-limits.ts";
 
 export type { ArtifactStatus };
@@ -65,24 +65,11 @@ export interface ArtifactRecord extends ArtifactRef {
 
 /** Creates the artifact item; false when one with this id exists already. */
 export async function putNewArtifact(record: ArtifactRecord): Promise<boolean> {
-  return writeIfCondition(
-    new PutCommand({
-      TableName: TABLE_NAME,
-      Item: toItem(record),
-      ConditionExpression: "attribute_not_exists(pk)",
-    }),
-  );
+  return putIfAbsent(toItem(record));
 }
 
 export async function getArtifact(ref: ArtifactRef): Promise<ArtifactRecord | undefined> {
-  const out = await dynamo.send(
-    new GetCommand({
-      TableName: TABLE_NAME,
-      Key: keys.artifact(ref.projectId, ref.experimentId, ref.artifactId),
-      ConsistentRead: true,
-    }),
-  );
-  return out.Item ? toRecord(out.Item) : undefined;
+  return getRecord(keys.artifact(ref.projectId, ref.experimentId, ref.artifactId), toRecord);
 }
 
 /** An experiment's artifacts in creation order: one Query on the project partition. */

@@ -1,6 +1,7 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
-import { writeIfCondition } from "#lambdas/shared/conditions.ts";
+import { DeleteCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
+import { putIfAbsent, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
+import { getRecord } from "#lambdas/shared/item-get.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
@@ -46,17 +47,11 @@ export async function putBuiltinEntry(record: CatalogRecord, seededAt: string): 
 
 /** Adds a user entry if the name is free in its kind; returns the holder of the name otherwise. */
 export async function putNewEntry(record: CatalogRecord): Promise<{ existing?: CatalogRecord }> {
-  const added = await writeIfCondition(
-    new PutCommand({
-      TableName: TABLE_NAME,
-      Item: {
-        ...keys.catalogEntry(record.kind, record.entry.name),
-        type: "catalogEntry",
-        ...toItem(record),
-      },
-      ConditionExpression: "attribute_not_exists(pk)",
-    }),
-  );
+  const added = await putIfAbsent({
+    ...keys.catalogEntry(record.kind, record.entry.name),
+    type: "catalogEntry",
+    ...toItem(record),
+  });
   if (added) return {};
   const existing = await getEntry(record.kind, record.entry.name);
   return { existing: existing ?? record };
@@ -75,10 +70,7 @@ export async function deleteUserEntry(kind: CatalogKind, name: string): Promise<
 }
 
 export async function getEntry(kind: CatalogKind, name: string): Promise<CatalogRecord | undefined> {
-  const out = await dynamo.send(
-    new GetCommand({ TableName: TABLE_NAME, Key: keys.catalogEntry(kind, name), ConsistentRead: true }),
-  );
-  return out.Item ? toRecord(out.Item) : undefined;
+  return getRecord(keys.catalogEntry(kind, name), toRecord);
 }
 
 /** One page of a kind's entries, by name: a Query on the kind's partition. */

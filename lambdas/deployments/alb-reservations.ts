@@ -1,7 +1,7 @@
 import { type AlbUse, albQuotas, albUseOf, checkAlbQuotas } from "#lambdas/deployments/alb-quotas.ts";
 import { everyDeployment, existingDeploymentIds } from "#lambdas/deployments/every-deployment.ts";
-import { GetCommand, PutCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
-import { writeIfCondition } from "#lambdas/shared/conditions.ts";
+import { GetCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
+import { putIfAbsent, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { ConflictError } from "#lambdas/shared/errors.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
@@ -67,13 +67,7 @@ export async function readAlbLedger(): Promise<Ledger> {
       { rules: 0, targetGroups: 0 },
     );
     // Another request may create it first: then read theirs.
-    await writeIfCondition(
-      new PutCommand({
-        TableName: TABLE_NAME,
-        Item: { ...keys.albReservations, type: "albReservations", ...totals, reservations },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
+    await putIfAbsent({ ...keys.albReservations, type: "albReservations", ...totals, reservations });
   }
 }
 

@@ -4,18 +4,13 @@ import type {
   Slot,
   SlotResources,
 } from "#lambdas/deployments/deployment-record.ts";
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "#lambdas/shared/aws-sdk.ts";
-import { writeIfCondition } from "#lambdas/shared/conditions.ts";
+import { DeleteCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
+import { putNewItem, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
-import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
-import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
-import { GSI1, keys, TABLE_NAME } from "#lambdas/shared/table.ts";
+import { getRecord } from "#lambdas/shared/item-get.ts";
+import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
+import { queryIndexPage, queryPartitionPage } from "#lambdas/shared/partition-page.ts";
+import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 
 /**
  * One item per deployment. Slots are stored as maps keyed by slot id, so parallel workflow
@@ -28,27 +23,14 @@ type Item = Record<string, unknown>;
 export const MAX_EVENTS = 100;
 
 export async function putNewDeployment(record: DeploymentRecord): Promise<void> {
-  await dynamo.send(
-    new PutCommand({
-      TableName: TABLE_NAME,
-      Item: toItem(record),
-      ConditionExpression: "attribute_not_exists(pk)",
-    }),
-  );
+  await putNewItem(toItem(record));
 }
 
 export async function getDeployment(
   projectId: string,
   deploymentId: string,
 ): Promise<DeploymentRecord | undefined> {
-  const out = await dynamo.send(
-    new GetCommand({
-      TableName: TABLE_NAME,
-      Key: keys.deployment(projectId, deploymentId),
-      ConsistentRead: true,
-    }),
-  );
-  return out.Item ? fromItem(out.Item) : undefined;
+  return getRecord(keys.deployment(projectId, deploymentId), fromItem);
 }
 
 export async function listDeployments(projectId: string, page: PageRequest): Promise<Page<DeploymentRecord>> {
@@ -57,18 +39,7 @@ export async function listDeployments(projectId: string, page: PageRequest): Pro
 
 /** Every deployment, a page at a time (GSI1), for the health monitor. */
 export async function listAllDeployments(cursor?: string): Promise<Page<DeploymentRecord>> {
-  const partition = keys.deploymentIndexPartition;
-  const out = await dynamo.send(
-    new QueryCommand({
-      TableName: TABLE_NAME,
-      IndexName: GSI1,
-      KeyConditionExpression: "gsi1pk = :p",
-      ExpressionAttributeValues: { ":p": partition },
-      Limit: 100,
-      ExclusiveStartKey: decodeCursor(cursor, "gsi1pk", partition),
-    }),
-  );
-  return { items: (out.Items ?? []).map(fromItem), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+  return queryIndexPage(keys.deploymentIndexPartition, { limit: 100, cursor }, fromItem);
 }
 
 export interface DeploymentChange {

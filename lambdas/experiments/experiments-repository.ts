@@ -1,7 +1,8 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
-import { sendIfCondition, writeIfCondition } from "#lambdas/shared/conditions.ts";
+import { DeleteCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
+import { putNewItem, sendIfCondition, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { PayloadTooLargeError } from "#lambdas/shared/errors.ts";
+import { getRecord } from "#lambdas/shared/item-get.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
@@ -53,29 +54,14 @@ export class ExperimentTooLargeError extends PayloadTooLargeError {
 
 /** Creates the experiment item; fails if the id is already taken (it never is: ids are random). */
 export async function putNewExperiment(record: ExperimentRecord): Promise<void> {
-  await guardItemSize(record.experimentId, () =>
-    dynamo.send(
-      new PutCommand({
-        TableName: TABLE_NAME,
-        Item: toItem(record),
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    ),
-  );
+  await guardItemSize(record.experimentId, () => putNewItem(toItem(record)));
 }
 
 export async function getExperiment(
   projectId: string,
   experimentId: string,
 ): Promise<ExperimentRecord | undefined> {
-  const out = await dynamo.send(
-    new GetCommand({
-      TableName: TABLE_NAME,
-      Key: keys.experiment(projectId, experimentId),
-      ConsistentRead: true,
-    }),
-  );
-  return out.Item ? toRecord(out.Item) : undefined;
+  return getRecord(keys.experiment(projectId, experimentId), toRecord);
 }
 
 /** The project's experiments in creation order (ids are time-ordered): one Query on the partition. */

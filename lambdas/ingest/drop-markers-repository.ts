@@ -1,5 +1,5 @@
-import { GetCommand, PutCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
-import { writeIfCondition } from "#lambdas/shared/conditions.ts";
+import { GetCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
+import { putIfAbsent, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 
@@ -20,13 +20,7 @@ export interface DropMarker {
 
 /** Creates the marker; false when it exists already. */
 export async function putNewDropMarker(key: string, version: string, marker: DropMarker): Promise<boolean> {
-  return writeIfCondition(
-    new PutCommand({
-      TableName: TABLE_NAME,
-      Item: { ...keys.dropMarker(key, version), type: "dropMarker", ...marker },
-      ConditionExpression: "attribute_not_exists(pk)",
-    }),
-  );
+  return putIfAbsent({ ...keys.dropMarker(key, version), type: "dropMarker", ...marker });
 }
 
 export async function getDropMarker(key: string, version: string): Promise<DropMarker | undefined> {

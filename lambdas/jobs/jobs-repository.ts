@@ -1,8 +1,7 @@
-import { GetCommand, PutCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
-import { sendIfCondition, writeIfCondition } from "#lambdas/shared/conditions.ts";
-import { dynamo } from "#lambdas/shared/dynamo-client.ts";
+import { UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
+import { putNewItem, sendIfCondition, writeIfCondition } from "#lambdas/shared/conditions.ts";
+import { getRecord } from "#lambdas/shared/item-get.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
-
 import type { JobKind, JobStatus } from "./job-kinds.ts";
 
 export type { JobKind, JobStatus };
@@ -33,20 +32,11 @@ export interface JobRecord {
 }
 
 export async function putNewJob(job: JobRecord): Promise<void> {
-  await dynamo.send(
-    new PutCommand({
-      TableName: TABLE_NAME,
-      Item: { ...keys.job(job.jobId), type: "job", ...job },
-      ConditionExpression: "attribute_not_exists(pk)",
-    }),
-  );
+  await putNewItem({ ...keys.job(job.jobId), type: "job", ...job });
 }
 
 export async function getJob(jobId: string): Promise<JobRecord | undefined> {
-  const out = await dynamo.send(
-    new GetCommand({ TableName: TABLE_NAME, Key: keys.job(jobId), ConsistentRead: true }),
-  );
-  return out.Item ? toRecord(out.Item) : undefined;
+  return getRecord(keys.job(jobId), toRecord);
 }
 
 /**

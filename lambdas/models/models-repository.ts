@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "#lambdas/shared/aws-sdk.ts";
-import { writeIfCondition } from "#lambdas/shared/conditions.ts";
+import { putIfAbsent, putNewItem, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
+import { getRecord } from "#lambdas/shared/item-get.ts";
 import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
 import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
 import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
@@ -52,13 +53,12 @@ const ORPHANED_NAME_CLAIM_MS = 60_000;
  */
 export async function putNewModel(model: ModelRecord): Promise<{ existingModelId?: string }> {
   const claimKey = keys.modelName(model.projectId, model.name);
-  const claimed = await writeIfCondition(
-    new PutCommand({
-      TableName: TABLE_NAME,
-      Item: { ...claimKey, type: "modelName", modelId: model.modelId, claimedAt: model.createdAt },
-      ConditionExpression: "attribute_not_exists(pk)",
-    }),
-  );
+  const claimed = await putIfAbsent({
+    ...claimKey,
+    type: "modelName",
+    modelId: model.modelId,
+    claimedAt: model.createdAt,
+  });
   if (!claimed) {
     const holder = await dynamo.send(
       new GetCommand({ TableName: TABLE_NAME, Key: claimKey, ConsistentRead: true }),
@@ -72,13 +72,7 @@ export async function putNewModel(model: ModelRecord): Promise<{ existingModelId
     if (!orphaned || !(await takeOverNameClaim(claimKey, holderId, model)))
       return { existingModelId: holderId };
   }
-  await dynamo.send(
-    new PutCommand({
-      TableName: TABLE_NAME,
-      Item: { ...keys.model(model.projectId, model.modelId), type: "model", ...model },
-      ConditionExpression: "attribute_not_exists(pk)",
-    }),
-  );
+  await putNewItem({ ...keys.model(model.projectId, model.modelId), type: "model", ...model });
   return {};
 }
 
@@ -100,10 +94,7 @@ async function takeOverNameClaim(
 }
 
 export async function getModel(projectId: string, modelId: string): Promise<ModelRecord | undefined> {
-  const out = await dynamo.send(
-    new GetCommand({ TableName: TABLE_NAME, Key: keys.model(projectId, modelId), ConsistentRead: true }),
-  );
-  return out.Item ? toModel(out.Item) : undefined;
+  return getRecord(keys.model(projectId, modelId), toModel);
 }
 
 /** The project's models in creation order (ids are time-ordered): one Query on the partition. */
@@ -156,17 +147,7 @@ export async function getLatestVersion(
   projectId: string,
   modelId: string,
 ): Promise<VersionRecord | undefined> {
-  const { pk, skPrefix } = keys.versionPrefix(projectId, modelId);
-  const out = await dynamo.send(
-    new QueryCommand({
-      TableName: TABLE_NAME,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-      ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
-      ScanIndexForward: false,
-      Limit: 1,
-      ConsistentRead: true,
-    }),
-  );
+  const out = await versionsNewestFirst(projectId, modelId, 1);
   const item = out.Items?.[0];
   return item ? toVersion(item) : undefined;
 }
@@ -194,14 +175,7 @@ export async function getVersion(
   modelId: string,
   version: number,
 ): Promise<VersionRecord | undefined> {
-  const out = await dynamo.send(
-    new GetCommand({
-      TableName: TABLE_NAME,
-      Key: keys.version(projectId, modelId, version),
-      ConsistentRead: true,
-    }),
-  );
-  return out.Item ? toVersion(out.Item) : undefined;
+  return getRecord(keys.version(projectId, modelId, version), toVersion);
 }
 
 /** A model's versions, 1 first (sort keys are zero-padded numbers): one Query on the partition. */
@@ -223,20 +197,9 @@ export async function findRecentVersionOf(
   experimentId: string,
   since: string,
 ): Promise<VersionRecord | undefined> {
-  const { pk, skPrefix } = keys.versionPrefix(projectId, modelId);
   let startKey: Record<string, unknown> | undefined;
   do {
-    const out = await dynamo.send(
-      new QueryCommand({
-        TableName: TABLE_NAME,
-        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
-        ScanIndexForward: false,
-        Limit: 100,
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
+    const out = await versionsNewestFirst(projectId, modelId, 100, startKey);
     for (const item of out.Items ?? []) {
       const version = toVersion(item);
       if (version.experimentId === experimentId) return version;
@@ -245,6 +208,27 @@ export async function findRecentVersionOf(
     startKey = out.LastEvaluatedKey;
   } while (startKey);
   return undefined;
+}
+
+/** One strongly consistent Query of a model's versions, highest first. */
+function versionsNewestFirst(
+  projectId: string,
+  modelId: string,
+  limit: number,
+  startKey?: Record<string, unknown>,
+) {
+  const { pk, skPrefix } = keys.versionPrefix(projectId, modelId);
+  return dynamo.send(
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
+      ScanIndexForward: false,
+      Limit: limit,
+      ConsistentRead: true,
+      ExclusiveStartKey: startKey,
+    }),
+  );
 }
 
 function toModel(item: Record<string, unknown>): ModelRecord {

@@ -6,11 +6,12 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "#lambdas/shared/aws-sdk.ts";
-import { writeIfCondition } from "#lambdas/shared/conditions.ts";
+import { putNewItem, writeIfCondition } from "#lambdas/shared/conditions.ts";
 import { dynamo } from "#lambdas/shared/dynamo-client.ts";
-import { decodeCursor, encodeCursor, type Page, type PageRequest } from "#lambdas/shared/pagination.ts";
-import { queryPartitionPage } from "#lambdas/shared/partition-page.ts";
-import { GSI1, keys, TABLE_NAME } from "#lambdas/shared/table.ts";
+import { getRecord } from "#lambdas/shared/item-get.ts";
+import type { Page, PageRequest } from "#lambdas/shared/pagination.ts";
+import { queryIndexPage, queryPartitionPage } from "#lambdas/shared/partition-page.ts";
+import { keys, TABLE_NAME } from "#lambdas/shared/table.ts";
 import type { Role } from "./roles.ts";
 
 export interface ProjectRecord {
@@ -46,27 +47,15 @@ export async function putNewProject(project: ProjectRecord): Promise<void> {
     addedAt: project.createdAt,
     project,
   });
-  await dynamo.send(
-    new PutCommand({
-      TableName: TABLE_NAME,
-      Item: { ...keys.project(project.projectId), type: "project", ...project, owners: 1 },
-      ConditionExpression: "attribute_not_exists(pk)",
-    }),
-  );
+  await putNewItem({ ...keys.project(project.projectId), type: "project", ...project, owners: 1 });
 }
 
 export async function getProject(projectId: string): Promise<ProjectRecord | undefined> {
-  const out = await dynamo.send(
-    new GetCommand({ TableName: TABLE_NAME, Key: keys.project(projectId), ConsistentRead: true }),
-  );
-  return out.Item ? toProject(out.Item) : undefined;
+  return getRecord(keys.project(projectId), toProject);
 }
 
 export async function getMember(projectId: string, principal: string): Promise<MemberRecord | undefined> {
-  const out = await dynamo.send(
-    new GetCommand({ TableName: TABLE_NAME, Key: keys.member(projectId, principal), ConsistentRead: true }),
-  );
-  return out.Item ? toMember(out.Item) : undefined;
+  return getRecord(keys.member(projectId, principal), toMember);
 }
 
 export async function putMember(member: MemberRecord): Promise<void> {
@@ -154,22 +143,11 @@ export async function listMembers(projectId: string, page: PageRequest): Promise
 
 /** The projects a principal belongs to, oldest first: one query of GSI1. */
 export async function listMembershipsOf(principal: string, page: PageRequest): Promise<Page<MemberRecord>> {
-  const partition = keys.memberIndexPartition(principal);
-  const out = await dynamo.send(
-    new QueryCommand({
-      TableName: TABLE_NAME,
-      IndexName: GSI1,
-      KeyConditionExpression: "gsi1pk = :p",
-      ExpressionAttributeValues: { ":p": partition },
-      Limit: page.limit,
-      // An index's LastEvaluatedKey holds the index keys and the table keys.
-      ExclusiveStartKey: decodeCursor(page.cursor, "gsi1pk", partition, {
-        attributes: ["gsi1pk", "gsi1sk", "pk", "sk"],
-        sortKey: { attribute: "sk", prefix: "MEMBER#" },
-      }),
-    }),
-  );
-  return { items: (out.Items ?? []).map(toMember), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+  // An index's LastEvaluatedKey holds the index keys and the table keys.
+  return queryIndexPage(keys.memberIndexPartition(principal), page, toMember, {
+    attributes: ["gsi1pk", "gsi1sk", "pk", "sk"],
+    sortKey: { attribute: "sk", prefix: "MEMBER#" },
+  });
 }
 
 /** True when the project's partition holds anything of the given kind (e.g. "DEPLOYMENT#"). */

@@ -6,8 +6,9 @@ import type {
   UpdateCommand,
   UpdateCommandOutput,
 } from "@aws-sdk/lib-dynamodb";
-import { ConditionalCheckFailedException } from "./aws-sdk.ts";
+import { ConditionalCheckFailedException, PutCommand as PutItem } from "./aws-sdk.ts";
 import { dynamo } from "./dynamo-client.ts";
+import { TABLE_NAME } from "./table.ts";
 
 /** True when a DynamoDB write failed only because its condition did not hold. */
 function isConditionFailure(error: unknown): boolean {
@@ -43,3 +44,19 @@ export async function writeIfCondition(
 ): Promise<boolean> {
   return (await sendIfCondition(command as PutCommand)) !== undefined;
 }
+
+/** Writes a new item unless one with its key exists: true when written. */
+export async function putIfAbsent(item: Record<string, unknown>): Promise<boolean> {
+  return writeIfCondition(newItemPut(item));
+}
+
+/**
+ * Writes a new item whose id was just issued; an item already there (an id collision, which ids
+ * make practically impossible) fails the write rather than being overwritten.
+ */
+export async function putNewItem(item: Record<string, unknown>): Promise<void> {
+  await dynamo.send(newItemPut(item));
+}
+
+const newItemPut = (item: Record<string, unknown>) =>
+  new PutItem({ TableName: TABLE_NAME, Item: item, ConditionExpression: "attribute_not_exists(pk)" });
