@@ -141,7 +141,8 @@ export class ZipStreamWriter {
   }
 }
 
-function zip64Extra(values: readonly number[]): Buffer {
+/** The ZIP64 extended-information extra field (0x0001) holding `values` as 8-byte numbers. */
+export function zip64Extra(values: readonly number[]): Buffer {
   if (values.length === 0) return Buffer.alloc(0);
   const extra = Buffer.alloc(4 + 8 * values.length);
   extra.writeUInt16LE(0x0001, 0);

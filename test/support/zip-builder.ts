@@ -1,4 +1,5 @@
 import { crc32, deflateRawSync } from "node:zlib";
+import { zip64Extra } from "#lambdas/imports/zip-writer.ts";
 
 /**
  * Writes zip archives byte by byte, for the malicious cases a real tool would refuse to produce
@@ -78,16 +79,6 @@ export function buildZip(entries: readonly BuildEntry[], options: { zip64?: bool
   end.writeUInt32LE(zip64 ? 0xffffffff : directory.length, 12);
   end.writeUInt32LE(zip64 ? 0xffffffff : offset, 16);
   return Buffer.concat([...chunks, directory, ...tail, end]);
-}
-
-function zip64Extra(values: readonly number[]): Buffer {
-  const extra = Buffer.alloc(4 + 8 * values.length);
-  extra.writeUInt16LE(0x0001, 0);
-  extra.writeUInt16LE(8 * values.length, 2);
-  values.forEach((value, i) => {
-    extra.writeBigUInt64LE(BigInt(value), 4 + 8 * i);
-  });
-  return extra;
 }
 
 /** A minimal MLmodel with a column signature, for hand-built archives. */
