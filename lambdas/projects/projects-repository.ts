@@ -79,26 +79,22 @@ export async function putMember(member: MemberRecord): Promise<void> {
  * between leaves the count low (refusing too much), never high.
  */
 export async function releaseOwnerSeat(projectId: string): Promise<boolean> {
+  return changeOwnerSeats(projectId, "SET owners = owners - :one", "owners > :one");
+}
+
+export async function takeOwnerSeat(projectId: string): Promise<void> {
+  await changeOwnerSeats(projectId, "ADD owners :one", "attribute_exists(pk)");
+}
+
+/** One seat more or less on the project item, if `condition` holds: true when applied. */
+async function changeOwnerSeats(projectId: string, update: string, condition: string): Promise<boolean> {
   await ensureOwnerCount(projectId);
   return writeIfCondition(
     new UpdateCommand({
       TableName: TABLE_NAME,
       Key: keys.project(projectId),
-      UpdateExpression: "SET owners = owners - :one",
-      ConditionExpression: "owners > :one",
-      ExpressionAttributeValues: { ":one": 1 },
-    }),
-  );
-}
-
-export async function takeOwnerSeat(projectId: string): Promise<void> {
-  await ensureOwnerCount(projectId);
-  await writeIfCondition(
-    new UpdateCommand({
-      TableName: TABLE_NAME,
-      Key: keys.project(projectId),
-      UpdateExpression: "ADD owners :one",
-      ConditionExpression: "attribute_exists(pk)",
+      UpdateExpression: update,
+      ConditionExpression: condition,
       ExpressionAttributeValues: { ":one": 1 },
     }),
   );
