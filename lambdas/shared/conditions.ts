@@ -45,6 +45,10 @@ export async function writeIfCondition(
   return (await sendIfCondition(command as PutCommand)) !== undefined;
 }
 
+/** A put of a new item that fails its condition when an item with the same key exists. */
+const newItemPut = (item: Record<string, unknown>) =>
+  new PutItem({ TableName: TABLE_NAME, Item: item, ConditionExpression: "attribute_not_exists(pk)" });
+
 /** Writes a new item unless one with its key exists: true when written. */
 export async function putIfAbsent(item: Record<string, unknown>): Promise<boolean> {
   return writeIfCondition(newItemPut(item));
@@ -57,6 +61,3 @@ export async function putIfAbsent(item: Record<string, unknown>): Promise<boolea
 export async function putNewItem(item: Record<string, unknown>): Promise<void> {
   await dynamo.send(newItemPut(item));
 }
-
-const newItemPut = (item: Record<string, unknown>) =>
-  new PutItem({ TableName: TABLE_NAME, Item: item, ConditionExpression: "attribute_not_exists(pk)" });
