@@ -8,6 +8,7 @@ const { removeSlot } = await import("#lambdas/deployments/workflow/retire-slots.
 const { shadowRuleFor } = await import("#lambdas/deployments/workflow/traffic-rules.ts");
 
 import type { ResolvedTarget, Slot } from "#lambdas/deployments/deployment-record.ts";
+import { primarySlot } from "../support/serving-slot.ts";
 
 const LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/byom/1/80";
 const SHADOW_LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/byom/1/8081";
@@ -302,19 +303,11 @@ describe("the AWS serving adapter with the shadow listener on an ALB of its own 
 });
 
 describe("the AWS serving adapter's per-slot access points", () => {
-  const slot: Slot = {
-    slotId: "s0123456789ab",
-    position: 0,
-    revision: 1,
-    resources: { accessPointId: "fsap-slot" },
-    target: {
-      role: "primary",
-      weight: 100,
-      runtime: "python-scorer",
-      images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
-      processorEnv: { MLFLOW_MODE: "strict" },
-    } as unknown as ResolvedTarget,
-  };
+  const slot = primarySlot({
+    runtime: "python-scorer",
+    images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
+    processorEnv: { MLFLOW_MODE: "strict" },
+  });
   const SLOT_DIR = "/mnt/models/dep-x/s0123456789ab";
 
   it("roots a slot's access point at its own directory, with a POSIX user of its own", async () => {
@@ -422,19 +415,11 @@ describe("the AWS serving adapter's per-slot access points", () => {
 });
 
 describe("the AWS serving adapter's runtime secrets", () => {
-  const slot: Slot = {
-    slotId: "s0123456789ab",
-    position: 0,
-    revision: 1,
-    resources: { accessPointId: "fsap-slot" },
-    target: {
-      role: "primary",
-      weight: 100,
-      runtime: "python-scorer",
-      images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
-      processorEnv: { MLFLOW_MODE: "strict" },
-    } as unknown as ResolvedTarget,
-  };
+  const slot = primarySlot({
+    runtime: "python-scorer",
+    images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
+    processorEnv: { MLFLOW_MODE: "strict" },
+  });
 
   it("stores a passphrase hash as a secret named for the slot, tagged for its deployment", async () => {
     const { serving, sent } = recording(false);
@@ -509,19 +494,12 @@ describe("the AWS serving adapter's runtime secrets", () => {
 });
 
 describe("the AWS serving adapter's capacity", () => {
-  const sized = (replicas: { min: number; max: number }): Slot => ({
-    slotId: "s0123456789ab",
-    position: 0,
-    revision: 1,
-    resources: { accessPointId: "fsap-slot" },
-    target: {
-      role: "primary",
-      weight: 100,
+  const sized = (replicas: { min: number; max: number }): Slot =>
+    primarySlot({
       runtime: "python-scorer",
       images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
       resources: { cpu: "0.5", memoryMiB: 3072, replicas },
-    } as ResolvedTarget,
-  });
+    });
   const TARGET_GROUP =
     "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/byom-s0123456789ab/73e2d6bc24d8a067";
   const SERVICE = "arn:aws:ecs:eu-west-1:123456789012:service/byom/byom-s0123456789ab";
