@@ -3,14 +3,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "#local/processes.ts";
 import { runCli } from "../support/cli.ts";
-import {
-  type DeployModels,
-  deployModels,
-  registerDropped,
-  score,
-  waitForStatus,
-} from "../support/deployments.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { type DeployModels, score, startServingFixture, waitForStatus } from "../support/deployments.ts";
+import type { TestPlatform } from "../support/platform.ts";
 
 /**
  * Metrics in local mode, end to end: real models deployed by the real workflow, scored through the
@@ -23,14 +17,11 @@ let projectId: string;
 let modelId: string;
 
 beforeAll(async () => {
-  models = await deployModels();
-  // Metric lines every second instead of every 10: the test waits for them.
-  platform = await startTestPlatform({ BYOM_LOCAL_METRICS_INTERVAL_SECONDS: "1" });
-  projectId = (await platform.api.call("POST", "/v1/projects", { name: "metrics" })).body.projectId;
-  modelId = (await platform.api.call("POST", `/v1/projects/${projectId}/models`, { name: "churn" })).body
-    .modelId;
-  await registerDropped(platform, projectId, modelId, "churn-v1", models.v1);
-  await registerDropped(platform, projectId, modelId, "churn-v2", models.v2);
+  ({ platform, models, projectId, modelId } = await startServingFixture("metrics", {
+    // Metric lines every second instead of every 10: the test waits for them.
+    env: { BYOM_LOCAL_METRICS_INTERVAL_SECONDS: "1" },
+    versions: ["v1", "v2"],
+  }));
 }, 900_000);
 
 afterAll(async () => {
