@@ -309,6 +309,17 @@ describe("the AWS serving adapter's per-slot access points", () => {
     processorEnv: { MLFLOW_MODE: "strict" },
   });
   const SLOT_DIR = "/mnt/models/dep-x/s0123456789ab";
+  /** A slot's task definitions (runtime and processor) name the models volume through its access point alone. */
+  const SLOT_VOLUMES = [
+    {
+      name: "models",
+      efsVolumeConfiguration: {
+        fileSystemId: "fs",
+        transitEncryption: "ENABLED",
+        authorizationConfig: { accessPointId: "fsap-slot", iam: "ENABLED" },
+      },
+    },
+  ];
 
   it("roots a slot's access point at its own directory, with a POSIX user of its own", async () => {
     const { serving, sent } = recording(false);
@@ -351,16 +362,7 @@ describe("the AWS serving adapter's per-slot access points", () => {
       targetGroupArn: "tg",
     });
     const task = sent.find((s) => s.command === "RegisterTaskDefinitionCommand")?.input;
-    expect(task.volumes).toEqual([
-      {
-        name: "models",
-        efsVolumeConfiguration: {
-          fileSystemId: "fs",
-          transitEncryption: "ENABLED",
-          authorizationConfig: { accessPointId: "fsap-slot", iam: "ENABLED" },
-        },
-      },
-    ]);
+    expect(task.volumes).toEqual(SLOT_VOLUMES);
     expect(task.containerDefinitions[0].mountPoints).toEqual([
       { sourceVolume: "models", containerPath: SLOT_DIR, readOnly: true },
     ]);
@@ -380,16 +382,7 @@ describe("the AWS serving adapter's per-slot access points", () => {
       executionRoleArn: "processor-exec",
       taskRoleArn: "processor-task",
     });
-    expect(task.volumes).toEqual([
-      {
-        name: "models",
-        efsVolumeConfiguration: {
-          fileSystemId: "fs",
-          transitEncryption: "ENABLED",
-          authorizationConfig: { accessPointId: "fsap-slot", iam: "ENABLED" },
-        },
-      },
-    ]);
+    expect(task.volumes).toEqual(SLOT_VOLUMES);
     expect(task.containerDefinitions).toEqual([
       expect.objectContaining({
         name: "processor",
