@@ -1,26 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { waitForJob } from "../support/artifacts.ts";
-import { type ApiClient, objectStatus, startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { objectStatus } from "../support/platform.ts";
+import { outsider, platform, projectId, useProjectWithRoles, viewer } from "../support/project-roles.ts";
 
-let platform: TestPlatform;
-let projectId: string;
-let viewer: ApiClient & { principal: string };
-let outsider: ApiClient & { principal: string };
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  const project = await platform.api.call("POST", "/v1/projects", { name: "experiments" });
-  projectId = project.body.projectId;
-  viewer = platform.newUser("exp-viewer");
-  outsider = platform.newUser("exp-outsider");
-  await platform.api.call("PUT", `/v1/projects/${projectId}/members`, {
-    principal: viewer.principal,
-    role: "viewer",
-  });
-});
-afterAll(async () => {
-  await platform?.stop();
-});
+useProjectWithRoles("experiments", "exp");
 
 const experiments = () => `/v1/projects/${projectId}/experiments`;
 

@@ -1,24 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiClient, startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { describe, expect, it } from "vitest";
+import { outsider, platform, projectId, useProjectWithRoles, viewer } from "../support/project-roles.ts";
 
-let platform: TestPlatform;
-let projectId: string;
-let viewer: ApiClient & { principal: string };
-let outsider: ApiClient & { principal: string };
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  projectId = (await platform.api.call("POST", "/v1/projects", { name: "models" })).body.projectId;
-  viewer = platform.newUser("models-viewer");
-  outsider = platform.newUser("models-outsider");
-  await platform.api.call("PUT", `/v1/projects/${projectId}/members`, {
-    principal: viewer.principal,
-    role: "viewer",
-  });
-});
-afterAll(async () => {
-  await platform?.stop();
-});
+useProjectWithRoles("models", "models");
 
 const models = () => `/v1/projects/${projectId}/models`;
 const MISSING_MODEL = "mdl-00000000000000000000000000";
