@@ -496,6 +496,13 @@ describe("the AWS serving adapter's capacity", () => {
   const TARGET_GROUP =
     "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/byom-s0123456789ab/73e2d6bc24d8a067";
   const SERVICE = "arn:aws:ecs:eu-west-1:123456789012:service/byom/byom-s0123456789ab";
+  /** What stopping a runtime sends: its scalable target goes before the service. */
+  const STOP_RUNTIME_CALLS = [
+    "DescribeScalableTargetsCommand",
+    "DeregisterScalableTargetCommand",
+    "UpdateServiceCommand",
+    "DeleteServiceCommand",
+  ];
 
   it("sizes the task as the target asks and starts min tasks", async () => {
     const { serving, sent } = recording(false);
@@ -549,12 +556,7 @@ describe("the AWS serving adapter's capacity", () => {
   it("removes the scalable target before the service", async () => {
     const { serving, sent } = recording(false);
     await serving.stopRuntime({ serviceArn: SERVICE });
-    expect(sent.map((s) => s.command)).toEqual([
-      "DescribeScalableTargetsCommand",
-      "DeregisterScalableTargetCommand",
-      "UpdateServiceCommand",
-      "DeleteServiceCommand",
-    ]);
+    expect(sent.map((s) => s.command)).toEqual(STOP_RUNTIME_CALLS);
     expect(sent[1]?.input.ResourceId).toBe("service/byom/byom-s0123456789ab");
   });
 
@@ -562,12 +564,7 @@ describe("the AWS serving adapter's capacity", () => {
     // AWS's answer (ObjectNotFoundException); moto answers ValidationException, so it is recorded.
     const { serving, sent } = recording(false, SHADOW_LISTENER, { scalingGone: true });
     await serving.stopRuntime({ serviceArn: SERVICE });
-    expect(sent.map((s) => s.command)).toEqual([
-      "DescribeScalableTargetsCommand",
-      "DeregisterScalableTargetCommand",
-      "UpdateServiceCommand",
-      "DeleteServiceCommand",
-    ]);
+    expect(sent.map((s) => s.command)).toEqual(STOP_RUNTIME_CALLS);
   });
 });
 
