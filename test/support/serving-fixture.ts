@@ -4,8 +4,8 @@ import type { TestPlatform } from "./platform.ts";
 
 /*
  * The serving fixture of the test file that calls useServingFixture: the file imports these names and
- * its tests read them when they run, after beforeAll has set them (ES modules' live bindings; Vitest
- * loads this module afresh for every test file, so no two files share them).
+ * its tests read them when they run, after that file's beforeAll has set them (ES modules' live
+ * bindings; Vitest runs a file's hooks and tests before the next file's in the same worker).
  */
 export let platform: TestPlatform;
 export let models: DeployModels;
