@@ -2,29 +2,22 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type MlflowZips,
-  mlflowZips,
   newProjectAndExperiment,
+  SMALL_PART_BYTES,
   sha256Hex,
+  startSmallPartPlatform,
   uploadArtifact,
   waitForArtifact,
   waitForJob,
 } from "../support/artifacts.ts";
 import { openApiChecker } from "../support/openapi-conformance.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import type { TestPlatform } from "../support/platform.ts";
 
-const PART = 64 * 1024;
 let platform: TestPlatform;
 let zips: MlflowZips;
 
 beforeAll(async () => {
-  [platform, zips] = await Promise.all([
-    // Small multipart settings so that a three-part upload stays small (s3rver has no 5 MiB floor).
-    startTestPlatform({
-      BYOM_MULTIPART_THRESHOLD_BYTES: String(2 * PART),
-      BYOM_MULTIPART_PART_SIZE_BYTES: String(PART),
-    }),
-    mlflowZips(),
-  ]);
+  [platform, zips] = await startSmallPartPlatform();
 }, 600_000);
 afterAll(async () => {
   await platform?.stop();
@@ -99,9 +92,9 @@ describe("artifact uploads and ingestion", () => {
   it("uploads a multipart artifact of several parts, completes it and ingests it", async () => {
     const { projectId, experimentId } = await newProjectAndExperiment(platform.api);
     // A real model zip padded with a stored filler entry, so it spans at least three parts.
-    const bytes = await paddedZip(readFileSync(zips.column), 3 * PART + 1000);
+    const bytes = await paddedZip(readFileSync(zips.column), 3 * SMALL_PART_BYTES + 1000);
     const { artifactId, created } = await uploadArtifact(platform.api, projectId, experimentId, bytes);
-    expect(created.upload.multipart.partSizeBytes).toBe(PART);
+    expect(created.upload.multipart.partSizeBytes).toBe(SMALL_PART_BYTES);
     expect(created.upload.multipart.parts.length).toBeGreaterThanOrEqual(3);
     const artifact = await waitForArtifact(platform.api, projectId, experimentId, artifactId);
     expect(artifact).toMatchObject({ status: "READY", sizeBytes: bytes.length, sha256: sha256Hex(bytes) });
@@ -119,7 +112,7 @@ describe("artifact uploads and ingestion", () => {
     const created = await platform.api.call("POST", artifactsPath(projectId, experimentId), {
       type: "python/mlflow",
       fileName: "big.zip",
-      sizeBytes: 3 * PART,
+      sizeBytes: 3 * SMALL_PART_BYTES,
     });
     expect(created.status).toBe(201);
     const { artifactId } = created.body.artifact;
@@ -375,7 +368,7 @@ describe("the OpenAPI document", () => {
     const multi = await call("POST", tpl, list, {
       type: "python/mlflow",
       fileName: "m.zip",
-      sizeBytes: 3 * PART,
+      sizeBytes: 3 * SMALL_PART_BYTES,
     });
     const m = multi.body.artifact.artifactId;
     await call("GET", `${tpl}/{artifactId}/download`, `${list}/${m}/download`);
@@ -385,7 +378,7 @@ describe("the OpenAPI document", () => {
     // Real parts: s3rver crashes on a completion that names parts it never received.
     const parts = [];
     for (const part of multi.body.upload.multipart.parts) {
-      const put = await fetch(part.url, { method: "PUT", body: Buffer.alloc(PART) });
+      const put = await fetch(part.url, { method: "PUT", body: Buffer.alloc(SMALL_PART_BYTES) });
       parts.push({ partNumber: part.partNumber, etag: put.headers.get("etag") as string });
     }
     const completing = await call("POST", `${tpl}/{artifactId}/complete`, `${list}/${m}/complete`, { parts });

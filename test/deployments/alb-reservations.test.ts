@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ResolvedTarget } from "#lambdas/deployments/deployment-record.ts";
-import { type Emulator, ensureTable, LOCAL_REGION, startDynamo } from "#local/emulators.ts";
+import { startTestTable, type TestTable } from "../support/dynamo-table.ts";
 
 /**
  * Creates racing for the scoring load balancer's last listener rules, against dynalite: the
@@ -24,24 +21,16 @@ vi.mock("#lambdas/deployments/workflow-executions.ts", () => ({
   workflowRunning: async () => true,
 }));
 
-let dynamo: Emulator;
-let dir: string;
+let table: TestTable;
 let api: typeof import("#lambdas/deployments/api/deployment-operations.ts");
 let reservations: typeof import("#lambdas/deployments/alb-reservations.ts");
 let projectId: string;
 const caller = { principal: "local:quota" } as never;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "byom-alb-reservations-"));
-  dynamo = await startDynamo(dir, 0);
-  await ensureTable(dynamo, "alb-reservations-test");
+  table = await startTestTable("alb-reservations-test");
   Object.assign(process.env, {
-    TABLE_NAME: "alb-reservations-test",
     BUCKET_NAME: "unused-here",
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: dynamo.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: dynamo.credentials.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     DEPLOY_STATE_MACHINE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:deploy",
     DELETE_STATE_MACHINE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:delete",
     BYOM_ALLOW_UNAUTHENTICATED_SCORING: "true",
@@ -57,8 +46,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await dynamo?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await table?.stop();
 });
 
 const create = (name: string) =>

@@ -11,6 +11,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResolvedTarget, Slot } from "#lambdas/deployments/deployment-record.ts";
 import { type MotoServer, startMotoServer } from "../support/moto-s3.ts";
+import { primarySlot } from "../support/serving-slot.ts";
 
 /**
  * The task definitions and target group the AWS serving adapter registers for a slot whose
@@ -91,22 +92,15 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-const slot = (target: Partial<ResolvedTarget>): Slot => ({
-  slotId: "s0123456789ab",
-  position: 0,
-  revision: 1,
-  resources: { accessPointId: "fsap-slot" },
-  target: {
-    role: "primary",
-    weight: 100,
+const slot = (target: Partial<ResolvedTarget>): Slot =>
+  primarySlot({
     processor: "acme-prep",
     runtime: "acme-scorer",
     images: { processor: PROCESSOR_IMAGE, runtime: RUNTIME_IMAGE },
     processorEnv: { PREP_MODE: "fast" },
     healthPath: "/model/schema",
     ...target,
-  } as ResolvedTarget,
-});
+  });
 
 describe("a slot of image-only catalog entries on ECS", () => {
   it("registers the processor's task definition with its pinned image and env", async () => {

@@ -1,25 +1,17 @@
-import {
-  ApplicationAutoScalingClient,
-  DescribeScalableTargetsCommand,
-} from "@aws-sdk/client-application-auto-scaling";
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from "@aws-sdk/client-ecs";
-import { DescribeAccessPointsCommand, EFSClient } from "@aws-sdk/client-efs";
+import { DescribeScalableTargetsCommand } from "@aws-sdk/client-application-auto-scaling";
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from "@aws-sdk/client-ecs";
+import { DescribeAccessPointsCommand } from "@aws-sdk/client-efs";
 import {
   DescribeRulesCommand,
   DescribeTargetGroupsCommand,
-  ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import {
-  GetSecretValueCommand,
-  ListSecretsCommand,
-  SecretsManagerClient,
-} from "@aws-sdk/client-secrets-manager";
+import { GetSecretValueCommand, ListSecretsCommand } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { DeploymentRecord, Slot } from "#lambdas/deployments/deployment-record.ts";
 import type { TaggedResource } from "#lambdas/deployments/serving/serving-port.ts";
 import { type MotoServer, startMotoServer } from "../support/moto-s3.ts";
-import { motoServingStack } from "../support/moto-serving.ts";
+import { type MotoServingClients, motoServingClients, motoServingStack } from "../support/moto-serving.ts";
 
 /**
  * The AWS serving adapter's calls against moto server (real ECS, ELBv2, EFS, Application Auto
@@ -51,13 +43,7 @@ vi.mock("#lambdas/deployments/deployments-repository.ts", () => ({
 }));
 
 let moto: MotoServer;
-const clients = {} as {
-  ecs: ECSClient;
-  elb: ElasticLoadBalancingV2Client;
-  efs: EFSClient;
-  secrets: SecretsManagerClient;
-  scaling: ApplicationAutoScalingClient;
-};
+let clients: MotoServingClients;
 let serving: import("#lambdas/deployments/serving/aws-serving.ts").AwsServing;
 let sweepOrphans: typeof import("#lambdas/deployments/workflow/orphan-sweep.ts").sweepOrphans;
 let AwsReplicaStatus: typeof import("#lambdas/deployments/serving/aws-replica-status.ts").AwsReplicaStatus;
@@ -130,11 +116,7 @@ beforeAll(async () => {
     TABLE_NAME: "unused-here",
     MODELS_ROOT: "/mnt/models",
   });
-  clients.ecs = new ECSClient({});
-  clients.elb = new ElasticLoadBalancingV2Client({});
-  clients.efs = new EFSClient({});
-  clients.secrets = new SecretsManagerClient({});
-  clients.scaling = new ApplicationAutoScalingClient({});
+  clients = motoServingClients();
   const settings = await motoServingStack(moto);
   ({ clusterArn, fileSystemId } = settings);
   const { AwsServing } = await import("#lambdas/deployments/serving/aws-serving.ts");

@@ -8,6 +8,7 @@ const { removeSlot } = await import("#lambdas/deployments/workflow/retire-slots.
 const { shadowRuleFor } = await import("#lambdas/deployments/workflow/traffic-rules.ts");
 
 import type { ResolvedTarget, Slot } from "#lambdas/deployments/deployment-record.ts";
+import { primarySlot } from "../support/serving-slot.ts";
 
 const LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/byom/1/80";
 const SHADOW_LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/byom/1/8081";
@@ -302,20 +303,23 @@ describe("the AWS serving adapter with the shadow listener on an ALB of its own 
 });
 
 describe("the AWS serving adapter's per-slot access points", () => {
-  const slot: Slot = {
-    slotId: "s0123456789ab",
-    position: 0,
-    revision: 1,
-    resources: { accessPointId: "fsap-slot" },
-    target: {
-      role: "primary",
-      weight: 100,
-      runtime: "python-scorer",
-      images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
-      processorEnv: { MLFLOW_MODE: "strict" },
-    } as unknown as ResolvedTarget,
-  };
+  const slot = primarySlot({
+    runtime: "python-scorer",
+    images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
+    processorEnv: { MLFLOW_MODE: "strict" },
+  });
   const SLOT_DIR = "/mnt/models/dep-x/s0123456789ab";
+  /** A slot's task definitions (runtime and processor) name the models volume through its access point alone. */
+  const SLOT_VOLUMES = [
+    {
+      name: "models",
+      efsVolumeConfiguration: {
+        fileSystemId: "fs",
+        transitEncryption: "ENABLED",
+        authorizationConfig: { accessPointId: "fsap-slot", iam: "ENABLED" },
+      },
+    },
+  ];
 
   it("roots a slot's access point at its own directory, with a POSIX user of its own", async () => {
     const { serving, sent } = recording(false);
@@ -358,16 +362,7 @@ describe("the AWS serving adapter's per-slot access points", () => {
       targetGroupArn: "tg",
     });
     const task = sent.find((s) => s.command === "RegisterTaskDefinitionCommand")?.input;
-    expect(task.volumes).toEqual([
-      {
-        name: "models",
-        efsVolumeConfiguration: {
-          fileSystemId: "fs",
-          transitEncryption: "ENABLED",
-          authorizationConfig: { accessPointId: "fsap-slot", iam: "ENABLED" },
-        },
-      },
-    ]);
+    expect(task.volumes).toEqual(SLOT_VOLUMES);
     expect(task.containerDefinitions[0].mountPoints).toEqual([
       { sourceVolume: "models", containerPath: SLOT_DIR, readOnly: true },
     ]);
@@ -387,16 +382,7 @@ describe("the AWS serving adapter's per-slot access points", () => {
       executionRoleArn: "processor-exec",
       taskRoleArn: "processor-task",
     });
-    expect(task.volumes).toEqual([
-      {
-        name: "models",
-        efsVolumeConfiguration: {
-          fileSystemId: "fs",
-          transitEncryption: "ENABLED",
-          authorizationConfig: { accessPointId: "fsap-slot", iam: "ENABLED" },
-        },
-      },
-    ]);
+    expect(task.volumes).toEqual(SLOT_VOLUMES);
     expect(task.containerDefinitions).toEqual([
       expect.objectContaining({
         name: "processor",
@@ -422,19 +408,11 @@ describe("the AWS serving adapter's per-slot access points", () => {
 });
 
 describe("the AWS serving adapter's runtime secrets", () => {
-  const slot: Slot = {
-    slotId: "s0123456789ab",
-    position: 0,
-    revision: 1,
-    resources: { accessPointId: "fsap-slot" },
-    target: {
-      role: "primary",
-      weight: 100,
-      runtime: "python-scorer",
-      images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
-      processorEnv: { MLFLOW_MODE: "strict" },
-    } as unknown as ResolvedTarget,
-  };
+  const slot = primarySlot({
+    runtime: "python-scorer",
+    images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
+    processorEnv: { MLFLOW_MODE: "strict" },
+  });
 
   it("stores a passphrase hash as a secret named for the slot, tagged for its deployment", async () => {
     const { serving, sent } = recording(false);
@@ -509,22 +487,22 @@ describe("the AWS serving adapter's runtime secrets", () => {
 });
 
 describe("the AWS serving adapter's capacity", () => {
-  const sized = (replicas: { min: number; max: number }): Slot => ({
-    slotId: "s0123456789ab",
-    position: 0,
-    revision: 1,
-    resources: { accessPointId: "fsap-slot" },
-    target: {
-      role: "primary",
-      weight: 100,
+  const sized = (replicas: { min: number; max: number }): Slot =>
+    primarySlot({
       runtime: "python-scorer",
       images: { processor: PROCESSOR_IMAGE, runtime: "image@sha256:abc" },
       resources: { cpu: "0.5", memoryMiB: 3072, replicas },
-    } as ResolvedTarget,
-  });
+    });
   const TARGET_GROUP =
     "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/byom-s0123456789ab/73e2d6bc24d8a067";
   const SERVICE = "arn:aws:ecs:eu-west-1:123456789012:service/byom/byom-s0123456789ab";
+  /** What stopping a runtime sends: its scalable target goes before the service. */
+  const STOP_RUNTIME_CALLS = [
+    "DescribeScalableTargetsCommand",
+    "DeregisterScalableTargetCommand",
+    "UpdateServiceCommand",
+    "DeleteServiceCommand",
+  ];
 
   it("sizes the task as the target asks and starts min tasks", async () => {
     const { serving, sent } = recording(false);
@@ -578,12 +556,7 @@ describe("the AWS serving adapter's capacity", () => {
   it("removes the scalable target before the service", async () => {
     const { serving, sent } = recording(false);
     await serving.stopRuntime({ serviceArn: SERVICE });
-    expect(sent.map((s) => s.command)).toEqual([
-      "DescribeScalableTargetsCommand",
-      "DeregisterScalableTargetCommand",
-      "UpdateServiceCommand",
-      "DeleteServiceCommand",
-    ]);
+    expect(sent.map((s) => s.command)).toEqual(STOP_RUNTIME_CALLS);
     expect(sent[1]?.input.ResourceId).toBe("service/byom/byom-s0123456789ab");
   });
 
@@ -591,12 +564,7 @@ describe("the AWS serving adapter's capacity", () => {
     // AWS's answer (ObjectNotFoundException); moto answers ValidationException, so it is recorded.
     const { serving, sent } = recording(false, SHADOW_LISTENER, { scalingGone: true });
     await serving.stopRuntime({ serviceArn: SERVICE });
-    expect(sent.map((s) => s.command)).toEqual([
-      "DescribeScalableTargetsCommand",
-      "DeregisterScalableTargetCommand",
-      "UpdateServiceCommand",
-      "DeleteServiceCommand",
-    ]);
+    expect(sent.map((s) => s.command)).toEqual(STOP_RUNTIME_CALLS);
   });
 });
 

@@ -2,35 +2,20 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  ApplicationAutoScalingClient,
   DescribeScalableTargetsCommand,
   DescribeScalingPoliciesCommand,
 } from "@aws-sdk/client-application-auto-scaling";
-import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
-import {
-  CloudWatchLogsClient,
-  CreateLogStreamCommand,
-  PutLogEventsCommand,
-} from "@aws-sdk/client-cloudwatch-logs";
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from "@aws-sdk/client-ecs";
-import { DescribeAccessPointsCommand, EFSClient } from "@aws-sdk/client-efs";
+import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from "@aws-sdk/client-ecs";
+import { DescribeAccessPointsCommand } from "@aws-sdk/client-efs";
 import {
   DescribeRulesCommand,
   DescribeTargetGroupsCommand,
-  ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import {
-  GetRoleCommand,
-  GetRolePolicyCommand,
-  IAMClient,
-  ListRolePoliciesCommand,
-} from "@aws-sdk/client-iam";
-import {
-  GetSecretValueCommand,
-  ListSecretsCommand,
-  SecretsManagerClient,
-} from "@aws-sdk/client-secrets-manager";
+import { GetRoleCommand, GetRolePolicyCommand, ListRolePoliciesCommand } from "@aws-sdk/client-iam";
+import { GetSecretValueCommand, ListSecretsCommand } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type {
   DeploymentRecord,
@@ -40,10 +25,15 @@ import type {
 } from "#lambdas/deployments/deployment-record.ts";
 import type { AwsServing } from "#lambdas/deployments/serving/aws-serving.ts";
 import type { BuildItem, WorkflowInput } from "#lambdas/deployments/workflow/workflow-io.ts";
-import { type Emulator, ensureTable, startDynamo } from "#local/emulators.ts";
 import { deployModels } from "../support/deployments.ts";
+import { startTestTable, type TestTable } from "../support/dynamo-table.ts";
 import { type MotoServer, startMotoServer } from "../support/moto-s3.ts";
-import { type AwsServingSettings, motoServingStack } from "../support/moto-serving.ts";
+import {
+  type AwsServingSettings,
+  type MotoServingClients,
+  motoServingClients,
+  motoServingStack,
+} from "../support/moto-serving.ts";
 import { type RunningRuntime, runProcessor, startRuntime } from "../support/runtime-process.ts";
 
 /**
@@ -96,7 +86,7 @@ import { type RunningRuntime, runProcessor, startRuntime } from "../support/runt
  */
 
 let moto: MotoServer;
-let dynamo: Emulator;
+let table: TestTable;
 let root: string;
 let settings: AwsServingSettings;
 let serving: AwsServing;
@@ -144,16 +134,7 @@ vi.mock("#lambdas/deployments/workflow/pinned-download.ts", () => ({
   },
 }));
 
-const clients = {} as {
-  ecs: ECSClient;
-  elb: ElasticLoadBalancingV2Client;
-  efs: EFSClient;
-  secrets: SecretsManagerClient;
-  scaling: ApplicationAutoScalingClient;
-  cloudwatch: CloudWatchClient;
-  iam: IAMClient;
-  logs: CloudWatchLogsClient;
-};
+let clients: MotoServingClients;
 let steps: typeof import("#lambdas/deployments/workflow/plan-slots.ts") &
   typeof import("#lambdas/deployments/workflow/build-slot.ts") &
   typeof import("#lambdas/deployments/workflow/verify-sample.ts") &
@@ -168,16 +149,10 @@ beforeAll(async () => {
   modelZip = (await deployModels()).v1;
   root = mkdtempSync(join(tmpdir(), "byom-aws-workflow-"));
   moto = await startMotoServer();
-  dynamo = await startDynamo(join(root, "dynamo"), 0);
-  await ensureTable(dynamo, "aws-workflow-test");
+  // Its credentials sign every call: dynalite's guard checks the signature; moto takes any key.
+  table = await startTestTable("aws-workflow-test");
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: moto.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    // dynalite's guard checks the signature; moto takes any key.
-    AWS_ACCESS_KEY_ID: dynamo.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: dynamo.credentials.secretAccessKey,
-    AWS_REGION: "us-east-1",
-    TABLE_NAME: "aws-workflow-test",
     BUCKET_NAME: "unused-here",
     MODELS_ROOT: join(root, "models"),
     HEALTH_CHECK_INTERVAL_SECONDS: "1",
@@ -185,14 +160,7 @@ beforeAll(async () => {
     HEALTH_CHECK_TIMEOUT_SECONDS: "60",
     DRAIN_SECONDS: "1",
   });
-  clients.ecs = new ECSClient({});
-  clients.elb = new ElasticLoadBalancingV2Client({});
-  clients.efs = new EFSClient({});
-  clients.secrets = new SecretsManagerClient({});
-  clients.scaling = new ApplicationAutoScalingClient({});
-  clients.cloudwatch = new CloudWatchClient({});
-  clients.iam = new IAMClient({});
-  clients.logs = new CloudWatchLogsClient({});
+  clients = motoServingClients();
   settings = await motoServingStack(moto);
   // Imported only now: the modules read their environment when they load, as Lambdas do.
   const adapter = await import("#lambdas/deployments/serving/aws-serving.ts");
@@ -213,7 +181,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(runtimes.map((r) => r.stop()));
   await moto?.stop();
-  await dynamo?.close();
+  await table?.stop();
   if (root) rmSync(root, { recursive: true, force: true });
 });
 

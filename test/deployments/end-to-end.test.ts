@@ -1,29 +1,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "#local/processes.ts";
-import {
-  alive,
-  type DeployModels,
-  registerDropped,
-  score,
-  startServingFixture,
-  waitForStatus,
-} from "../support/deployments.ts";
-import type { TestPlatform } from "../support/platform.ts";
+import { alive, registerDropped, score, waitForStatus } from "../support/deployments.ts";
+import { modelId, models, platform, projectId, useServingFixture } from "../support/serving-fixture.ts";
 
-let platform: TestPlatform;
-let models: DeployModels;
-let projectId: string;
-let modelId: string;
-
-beforeAll(async () => {
-  ({ platform, models, projectId, modelId } = await startServingFixture("deploy-e2e"));
-}, 900_000);
-
-afterAll(async () => {
-  await platform?.stop();
-});
+useServingFixture("deploy-e2e");
 
 const runtimePids = (): number[] =>
   (JSON.parse(readFileSync(join(platform.home, "services.json"), "utf8")) as Array<{ pid?: number }>)

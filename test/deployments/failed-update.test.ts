@@ -1,14 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "#local/processes.ts";
-import {
-  type DeployModels,
-  registerDropped,
-  runtimeProcesses,
-  score,
-  startServingFixture,
-  waitForStatus,
-} from "../support/deployments.ts";
-import type { TestPlatform } from "../support/platform.ts";
+import { registerDropped, runtimeProcesses, score, waitForStatus } from "../support/deployments.ts";
+import { modelId, models, platform, projectId, useServingFixture } from "../support/serving-fixture.ts";
 
 /**
  * A failed PATCH leaves the live revision serving. The live revision must first become HEALTHY,
@@ -18,23 +11,12 @@ import type { TestPlatform } from "../support/platform.ts";
  */
 const READY_TIMEOUT_MS = 600_000;
 
-let platform: TestPlatform;
-let models: DeployModels;
-let projectId: string;
-let modelId: string;
-
-beforeAll(async () => {
-  // A processor size limit the padded model (the PATCH) exceeds.
-  ({ platform, models, projectId, modelId } = await startServingFixture("deploy-failed-update", {
-    env: {
-      BYOM_MAX_UNZIPPED_BYTES: String(512 * 1024),
-      BYOM_RUNTIME_READY_TIMEOUT_SECONDS: String(READY_TIMEOUT_MS / 1000),
-    },
-  }));
-}, 900_000);
-
-afterAll(async () => {
-  await platform?.stop();
+// A processor size limit the padded model (the PATCH) exceeds.
+useServingFixture("deploy-failed-update", {
+  env: {
+    BYOM_MAX_UNZIPPED_BYTES: String(512 * 1024),
+    BYOM_RUNTIME_READY_TIMEOUT_SECONDS: String(READY_TIMEOUT_MS / 1000),
+  },
 });
 
 const deployments = `/v1/projects/{p}/deployments`;

@@ -1,32 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type DeployModels,
-  registerDropped,
-  runtimeProcesses,
-  startServingFixture,
-  waitForStatus,
-} from "../support/deployments.ts";
-import type { TestPlatform } from "../support/platform.ts";
+import { describe, expect, it } from "vitest";
+import { registerDropped, runtimeProcesses, waitForStatus } from "../support/deployments.ts";
+import { modelId, models, platform, projectId, useServingFixture } from "../support/serving-fixture.ts";
 
-let platform: TestPlatform;
-let models: DeployModels;
-let projectId: string;
-let modelId: string;
-
-beforeAll(async () => {
-  // A processor size limit the padded model exceeds, and a short wait for runtimes to be ready.
-  ({ platform, models, projectId, modelId } = await startServingFixture("deploy-failures", {
-    env: {
-      BYOM_MAX_UNZIPPED_BYTES: String(512 * 1024),
-      // Only a runtime that never becomes ready waits this long here (a deployment that must
-      // become HEALTHY runs with the default in failed-update.test.ts).
-      BYOM_RUNTIME_READY_TIMEOUT_SECONDS: "60",
-    },
-  }));
-}, 900_000);
-
-afterAll(async () => {
-  await platform?.stop();
+// A processor size limit the padded model exceeds, and a short wait for runtimes to be ready.
+useServingFixture("deploy-failures", {
+  env: {
+    BYOM_MAX_UNZIPPED_BYTES: String(512 * 1024),
+    // Only a runtime that never becomes ready waits this long here (a deployment that must
+    // become HEALTHY runs with the default in failed-update.test.ts).
+    BYOM_RUNTIME_READY_TIMEOUT_SECONDS: "60",
+  },
 });
 
 const deployments = `/v1/projects/{p}/deployments`;

@@ -1,23 +1,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "#local/processes.ts";
-import { type DeployModels, score, startServingFixture, waitForStatus } from "../support/deployments.ts";
-import type { TestPlatform } from "../support/platform.ts";
+import { score, waitForStatus } from "../support/deployments.ts";
+import { modelId, models, platform, projectId, useServingFixture } from "../support/serving-fixture.ts";
 
-let platform: TestPlatform;
-let models: DeployModels;
-let projectId: string;
-let modelId: string;
-
-beforeAll(async () => {
-  ({ platform, models, projectId, modelId } = await startServingFixture("deploy-modes", {
-    versions: ["v1", "v2"],
-  }));
-}, 900_000);
-
-afterAll(async () => {
-  await platform?.stop();
+useServingFixture("deploy-modes", {
+  versions: ["v1", "v2"],
 });
 
 const deploy = async (body: Record<string, unknown>) => {

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { waitFor } from "#local/processes.ts";
 import { REPLICA_HEADER } from "#local/scoring-router.ts";
-import { alive, deployModels, registerDropped, waitForStatus } from "../support/deployments.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { alive, startServingFixture, waitForStatus } from "../support/deployments.ts";
+import type { TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform | undefined;
 
@@ -32,14 +32,14 @@ async function scoreOnce(url: string, body: unknown): Promise<{ status: number; 
 
 describe("a target's replicas in local mode", () => {
   it("run min processes round robin, survive a killed one, scale to max on load and back", async () => {
-    const models = await deployModels();
-    // A scoring ALB with room for one more listener rule than this deployment's two (below).
-    platform = await startTestPlatform({ ALB_RULES_QUOTA: "3" });
+    const serving = await startServingFixture("replicas", {
+      // A scoring ALB with room for one more listener rule than this deployment's two (below).
+      env: { ALB_RULES_QUOTA: "3" },
+      versions: ["v1"],
+    });
+    platform = serving.platform;
     const { api } = platform;
-    const projectId = (await api.call("POST", "/v1/projects", { name: "replicas" })).body.projectId;
-    const modelId = (await api.call("POST", `/v1/projects/${projectId}/models`, { name: "churn" })).body
-      .modelId;
-    await registerDropped(platform, projectId, modelId, "churn-v1", models.v1);
+    const { models, projectId, modelId } = serving;
     const created = await api.call("POST", `/v1/projects/${projectId}/deployments`, {
       name: "replicated",
       mode: "single",

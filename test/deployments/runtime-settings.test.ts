@@ -1,25 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DeployModels, score, startServingFixture, waitForStatus } from "../support/deployments.ts";
-import type { TestPlatform } from "../support/platform.ts";
+import { describe, expect, it } from "vitest";
+import { score, waitForStatus } from "../support/deployments.ts";
+import { modelId, models, platform, projectId, useServingFixture } from "../support/serving-fixture.ts";
 
 /**
  * Per-deployment runtime settings (a target's `env`) and local mode's refusal of image-only catalog
  * entries, through the real local platform with a real scikit-learn classifier.
  */
-let platform: TestPlatform;
-let models: DeployModels;
-let projectId: string;
-let modelId: string;
-
-beforeAll(async () => {
-  ({ platform, models, projectId, modelId } = await startServingFixture("runtime-settings", {
-    env: { BYOM_RUNTIME_READY_TIMEOUT_SECONDS: "120" },
-    versions: ["v1"],
-  }));
-}, 900_000);
-
-afterAll(async () => {
-  await platform?.stop();
+useServingFixture("runtime-settings", {
+  env: { BYOM_RUNTIME_READY_TIMEOUT_SECONDS: "120" },
+  versions: ["v1"],
 });
 
 const deployments = () => `/v1/projects/${projectId}/deployments`;

@@ -15,12 +15,7 @@ vi.mock("#lambdas/deployments/target-resolution.ts", () => ({
   resolveTargets: async () => [{ secretEnv: ["ACME_TOKEN"] }],
 }));
 /** The load balancer's reservations are alb-reservations.test.ts's subject, against dynalite. */
-vi.mock("#lambdas/deployments/alb-reservations.ts", () => ({
-  reserveAlb: async () => undefined,
-  restoreAlbReservation: async () => undefined,
-  settleAlbReservation: async () => undefined,
-  releaseAlbReservation: async () => undefined,
-}));
+vi.mock("#lambdas/deployments/alb-reservations.ts", () => import("../support/alb-reservations-stub.ts"));
 vi.mock("#lambdas/deployments/deployments-repository.ts", () => ({
   // No other deployment holds load-balancer rules (the ALB quota check lists them).
   listAllDeployments: async () => ({ items: [], nextCursor: null }),

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { waitFor } from "#local/processes.ts";
-import { alive, deployModels, registerDropped, score, waitForStatus } from "../support/deployments.ts";
+import { alive, score, startServingFixture, waitForStatus } from "../support/deployments.ts";
 import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 const home = mkdtempSync(join(tmpdir(), "byom-supervision-"));
@@ -21,13 +21,10 @@ const runtimePids = (): number[] =>
 
 describe("runtime services are supervised like ECS services", () => {
   it("restarts a runtime that dies, and brings deployments back when local mode restarts", async () => {
-    const models = await deployModels();
-    platform = await startTestPlatform({}, home);
+    const serving = await startServingFixture("supervision", { home, versions: ["v1"] });
+    platform = serving.platform;
     const { api } = platform;
-    const projectId = (await api.call("POST", "/v1/projects", { name: "supervision" })).body.projectId;
-    const modelId = (await api.call("POST", `/v1/projects/${projectId}/models`, { name: "churn" })).body
-      .modelId;
-    await registerDropped(platform, projectId, modelId, "churn-v1", models.v1);
+    const { models, projectId, modelId } = serving;
     const created = await api.call("POST", `/v1/projects/${projectId}/deployments`, {
       name: "supervised",
       mode: "single",
@@ -95,14 +92,11 @@ describe("runtime services are supervised like ECS services", () => {
   }, 900_000);
 
   it("lets a deployment whose workflow was lost with local mode be deleted after a restart", async () => {
-    const models = await deployModels();
     const lostHome = mkdtempSync(join(tmpdir(), "byom-lost-"));
     try {
-      let first: TestPlatform | undefined = await startTestPlatform({}, lostHome);
-      const projectId = (await first.api.call("POST", "/v1/projects", { name: "lost" })).body.projectId;
-      const modelId = (await first.api.call("POST", `/v1/projects/${projectId}/models`, { name: "m" })).body
-        .modelId;
-      await registerDropped(first, projectId, modelId, "m-v1", models.v1);
+      const serving = await startServingFixture("lost", { home: lostHome, versions: ["v1"] });
+      let first: TestPlatform | undefined = serving.platform;
+      const { projectId, modelId } = serving;
       const created = await first.api.call("POST", `/v1/projects/${projectId}/deployments`, {
         name: "interrupted",
         mode: "single",

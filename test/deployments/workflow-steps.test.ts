@@ -22,12 +22,7 @@ process.env.MODELS_ROOT = mkdtempSync(join(tmpdir(), "byom-workflow-steps-"));
 /** The deployment item, held in memory: the steps' reads and conditional writes go here. */
 const store: { record: DeploymentRecord | undefined } = { record: undefined };
 /** The load balancer's reservations are alb-reservations.test.ts's subject, against dynalite. */
-vi.mock("#lambdas/deployments/alb-reservations.ts", () => ({
-  reserveAlb: async () => undefined,
-  restoreAlbReservation: async () => undefined,
-  settleAlbReservation: async () => undefined,
-  releaseAlbReservation: async () => undefined,
-}));
+vi.mock("#lambdas/deployments/alb-reservations.ts", () => import("../support/alb-reservations-stub.ts"));
 vi.mock("#lambdas/deployments/deployments-repository.ts", () => ({
   getDeployment: async () => structuredClone(store.record),
   changeDeployment: async (

@@ -6,6 +6,7 @@ import { mlflowVenv } from "../support/artifacts.ts";
 import { runCli } from "../support/cli.ts";
 import { type DeployModels, deployModels } from "../support/deployments.ts";
 import { REPO_ROOT, startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 
 let platform: TestPlatform;
 let models: DeployModels;
@@ -22,21 +23,9 @@ afterAll(async () => {
 
 const byom = (...args: string[]) => runCli(args, { env, timeoutMs: 400_000 });
 
-/** A seeded generator (mulberry32), so every run draws the same rows. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Rows like the models' training data; `shift` moves age and income up. */
 function draw(seed: number, n: number, shift = 0): [number, number, number][] {
-  const r = random(seed);
+  const r = seededRandom(seed);
   return Array.from({ length: n }, () => {
     const normal = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
     return [18 + Math.floor(r() * 72) + shift * 15, 50_000 + 12_000 * normal + shift * 15_000, r() * 10];

@@ -12,21 +12,10 @@ import {
 import { run } from "#local/processes.ts";
 import { mlflowVenv } from "../support/artifacts.ts";
 import { REPO_ROOT } from "../support/platform.ts";
-
-/** A seeded generator (mulberry32), so every run draws the same data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../support/seeded-random.ts";
 
 function normals(seed: number, n: number, mean: number, sd: number, missingRate = 0): (number | null)[] {
-  const r = random(seed);
+  const r = seededRandom(seed);
   return Array.from({ length: n }, () => {
     if (r() < missingRate) return null;
     const u = 1 - r();
@@ -36,7 +25,7 @@ function normals(seed: number, n: number, mean: number, sd: number, missingRate 
 }
 
 function categories(seed: number, n: number, weights: Record<string, number>): string[] {
-  const r = random(seed);
+  const r = seededRandom(seed);
   const entries = Object.entries(weights);
   const total = entries.reduce((s, [, w]) => s + w, 0);
   return Array.from({ length: n }, () => {

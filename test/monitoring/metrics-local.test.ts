@@ -1,40 +1,20 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "#local/processes.ts";
 import { runCli } from "../support/cli.ts";
-import {
-  type DeployModels,
-  deployModels,
-  registerDropped,
-  score,
-  waitForStatus,
-} from "../support/deployments.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { score, waitForStatus } from "../support/deployments.ts";
+import { modelId, models, platform, projectId, useServingFixture } from "../support/serving-fixture.ts";
 
 /**
  * Metrics in local mode, end to end: real models deployed by the real workflow, scored through the
  * local router, their runtimes' EMF lines kept in the data folder, read back through the API and
  * the CLI (docs/monitoring.md).
  */
-let platform: TestPlatform;
-let models: DeployModels;
-let projectId: string;
-let modelId: string;
-
-beforeAll(async () => {
-  models = await deployModels();
+useServingFixture("metrics", {
   // Metric lines every second instead of every 10: the test waits for them.
-  platform = await startTestPlatform({ BYOM_LOCAL_METRICS_INTERVAL_SECONDS: "1" });
-  projectId = (await platform.api.call("POST", "/v1/projects", { name: "metrics" })).body.projectId;
-  modelId = (await platform.api.call("POST", `/v1/projects/${projectId}/models`, { name: "churn" })).body
-    .modelId;
-  await registerDropped(platform, projectId, modelId, "churn-v1", models.v1);
-  await registerDropped(platform, projectId, modelId, "churn-v2", models.v2);
-}, 900_000);
-
-afterAll(async () => {
-  await platform?.stop();
+  env: { BYOM_LOCAL_METRICS_INTERVAL_SECONDS: "1" },
+  versions: ["v1", "v2"],
 });
 
 const metricsOf = async (deploymentId: string, query = "") =>

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   BatchCheckLayerAvailabilityCommand,
   BatchGetImageCommand,
@@ -13,7 +10,8 @@ import {
 import { CreatePolicyCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Emulator, ensureTable, LOCAL_REGION, startDynamo } from "#local/emulators.ts";
+import { LOCAL_REGION } from "#local/emulators.ts";
+import { startTestTable, type TestTable } from "../support/dynamo-table.ts";
 import { type MotoServer, startMotoServer } from "../support/moto-s3.ts";
 import { startTestRegistry, type TestRegistry } from "../support/oci-registry.ts";
 
@@ -31,11 +29,10 @@ const ACCOUNT = "123456789012";
 const REGISTRY = `${ACCOUNT}.dkr.ecr.${LOCAL_REGION}.amazonaws.com`;
 const caller = { principal: "arn:aws:iam::123456789012:role/admin" };
 
-let dynamo: Emulator;
+let table: TestTable;
 let moto: MotoServer;
 let registry: TestRegistry;
 let privateRegistry: TestRegistry;
-let dir: string;
 let ecr: ECRClient;
 let iam: IAMClient;
 const RUNTIME_LOGS = `arn:aws:logs:${LOCAL_REGION}:${ACCOUNT}:log-group:runtime-logs`;
@@ -46,20 +43,13 @@ let runJobChunk: typeof import("#lambdas/jobs/worker.ts").runJobChunk;
 const queued: string[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "byom-image-import-"));
-  [dynamo, moto, registry, privateRegistry] = await Promise.all([
-    startDynamo(dir, 0),
+  [table, moto, registry, privateRegistry] = await Promise.all([
+    startTestTable("image-import"),
     startMotoServer(),
     startTestRegistry(),
     startTestRegistry({ username: "robot", password: "s3cret" }),
   ]);
-  await ensureTable(dynamo, "image-import");
   Object.assign(process.env, {
-    TABLE_NAME: "image-import",
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: dynamo.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: dynamo.credentials.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_ECR: moto.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.endpoint,
     AWS_ENDPOINT_URL_IAM: moto.endpoint,
@@ -92,8 +82,7 @@ beforeAll(async () => {
   await (await import("#lambdas/catalog/seed.ts")).seedBuiltinCatalog();
 }, 300_000);
 afterAll(async () => {
-  await Promise.all([dynamo?.close(), moto?.stop(), registry?.stop(), privateRegistry?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
+  await Promise.all([table?.stop(), moto?.stop(), registry?.stop(), privateRegistry?.stop()]);
 });
 
 const runtime = (name: string, image: string, extra: Record<string, unknown> = {}) => ({

@@ -1,35 +1,21 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
-import { type Emulator, ensureTable, LOCAL_REGION, startDynamo } from "#local/emulators.ts";
+import { startTestTable, type TestTable } from "../support/dynamo-table.ts";
 
 // The custom resource handler against a DynamoDB emulator of its own, as CloudFormation would call it.
-let dynamo: Emulator;
-let dir: string;
+let table: TestTable;
 let handler: typeof import("#lambdas/catalog/handlers/seed-catalog.ts").handler;
 let repository: typeof import("#lambdas/catalog/catalog-repository.ts");
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "byom-seed-"));
-  dynamo = await startDynamo(dir, 0);
-  await ensureTable(dynamo, "seed-test");
-  Object.assign(process.env, {
-    TABLE_NAME: "seed-test",
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: dynamo.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: dynamo.credentials.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-  });
+  table = await startTestTable("seed-test");
   // Imported only now: the modules read their environment when they load.
   handler = (await import("#lambdas/catalog/handlers/seed-catalog.ts")).handler;
   repository = await import("#lambdas/catalog/catalog-repository.ts");
 });
 afterAll(async () => {
-  await dynamo?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await table?.stop();
 });
 
 const event = (

@@ -6,6 +6,7 @@ import { BUILTIN_CATALOG } from "#lambdas/catalog/builtin.ts";
 import {
   type ApiClient,
   apiClient,
+  listPages,
   REPO_ROOT,
   startTestPlatform,
   type TestPlatform,
@@ -77,20 +78,9 @@ const add = (client: ApiClient, kind: string, fields: Record<string, unknown>) =
   client.call("POST", "/v1/catalog/entries", { kind, ...fields });
 
 async function listAll(kind: string) {
-  const items: any[] = [];
-  let cursor: string | null = null;
-  let pages = 0;
-  do {
-    const page: any = await platform.api.call(
-      "GET",
-      `/v1/catalog/${kind}?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
-    );
-    expect(page.status).toBe(200);
-    items.push(...page.body.items);
-    cursor = page.body.nextCursor;
-    pages++;
-  } while (cursor && pages < 50);
-  return items;
+  const pages = await listPages(platform.api, `/v1/catalog/${kind}`, 2, 50);
+  for (const page of pages) expect(page.status).toBe(200);
+  return pages.flatMap((page) => page.body.items);
 }
 
 describe("catalog", () => {

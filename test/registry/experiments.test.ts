@@ -1,26 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { waitForJob } from "../support/artifacts.ts";
-import { type ApiClient, objectStatus, startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { listPages, objectStatus } from "../support/platform.ts";
+import { outsider, platform, projectId, useProjectWithRoles, viewer } from "../support/project-roles.ts";
 
-let platform: TestPlatform;
-let projectId: string;
-let viewer: ApiClient & { principal: string };
-let outsider: ApiClient & { principal: string };
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  const project = await platform.api.call("POST", "/v1/projects", { name: "experiments" });
-  projectId = project.body.projectId;
-  viewer = platform.newUser("exp-viewer");
-  outsider = platform.newUser("exp-outsider");
-  await platform.api.call("PUT", `/v1/projects/${projectId}/members`, {
-    principal: viewer.principal,
-    role: "viewer",
-  });
-});
-afterAll(async () => {
-  await platform?.stop();
-});
+useProjectWithRoles("experiments", "exp");
 
 const experiments = () => `/v1/projects/${projectId}/experiments`;
 
@@ -284,22 +267,16 @@ describe("experiments", () => {
     for (let i = 0; i < 25; i++) {
       ids.push((await platform.api.call("POST", base, { name: `e${i}` })).body.experimentId);
     }
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    let pages = 0;
-    do {
-      const page: any = await platform.api.call(
-        "GET",
-        `${base}?limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
-      );
+    const pages = await listPages(platform.api, base, 10, 10);
+    for (const page of pages) {
       expect(page.status).toBe(200);
       expect(page.body.items.length).toBeLessThanOrEqual(10);
-      seen.push(...page.body.items.map((e: { experimentId: string }) => e.experimentId));
-      cursor = page.body.nextCursor;
-      pages++;
-    } while (cursor && pages < 10);
+    }
+    const seen = pages.flatMap((page) =>
+      page.body.items.map((e: { experimentId: string }) => e.experimentId),
+    );
     expect(seen).toEqual(ids);
-    expect(pages).toBeGreaterThanOrEqual(3);
+    expect(pages.length).toBeGreaterThanOrEqual(3);
 
     const foreign = await platform.api.call(
       "GET",

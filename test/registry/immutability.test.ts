@@ -2,27 +2,21 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type MlflowZips,
-  mlflowZips,
   newProjectAndExperiment,
+  SMALL_PART_BYTES,
   sha256Hex,
+  startSmallPartPlatform,
   uploadArtifact,
   waitForArtifact,
 } from "../support/artifacts.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import type { TestPlatform } from "../support/platform.ts";
 
 /** A registered version always means the same bytes and schema (docs/data-model.md). */
-const PART = 64 * 1024;
 let platform: TestPlatform;
 let zips: MlflowZips;
 
 beforeAll(async () => {
-  [platform, zips] = await Promise.all([
-    startTestPlatform({
-      BYOM_MULTIPART_THRESHOLD_BYTES: String(2 * PART),
-      BYOM_MULTIPART_PART_SIZE_BYTES: String(PART),
-    }),
-    mlflowZips(),
-  ]);
+  [platform, zips] = await startSmallPartPlatform();
 }, 600_000);
 afterAll(async () => {
   await platform?.stop();
@@ -100,7 +94,7 @@ describe("immutable model versions", () => {
     const multipart = await platform.api.call("POST", base, {
       type: "python/mlflow",
       fileName: "big.zip",
-      sizeBytes: 3 * PART,
+      sizeBytes: 3 * SMALL_PART_BYTES,
     });
     expect(multipart.body.upload.multipart).toBeDefined();
     const model = await platform.api.call("POST", `/v1/projects/${projectId}/models`, { name: "late" });

@@ -1,24 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiClient, startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { describe, expect, it } from "vitest";
+import { listPages } from "../support/platform.ts";
+import { outsider, platform, projectId, useProjectWithRoles, viewer } from "../support/project-roles.ts";
 
-let platform: TestPlatform;
-let projectId: string;
-let viewer: ApiClient & { principal: string };
-let outsider: ApiClient & { principal: string };
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  projectId = (await platform.api.call("POST", "/v1/projects", { name: "models" })).body.projectId;
-  viewer = platform.newUser("models-viewer");
-  outsider = platform.newUser("models-outsider");
-  await platform.api.call("PUT", `/v1/projects/${projectId}/members`, {
-    principal: viewer.principal,
-    role: "viewer",
-  });
-});
-afterAll(async () => {
-  await platform?.stop();
-});
+useProjectWithRoles("models", "models");
 
 const models = () => `/v1/projects/${projectId}/models`;
 const MISSING_MODEL = "mdl-00000000000000000000000000";
@@ -217,20 +201,10 @@ describe("model versions", () => {
     expect(numbers).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
 
     // The stored versions agree, each experiment once, paged in order.
-    const listed: { version: number; experimentId: string }[] = [];
-    let cursor: string | null = null;
-    let pages = 0;
-    do {
-      const page: any = await platform.api.call(
-        "GET",
-        `${versions}?limit=30${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
-      );
-      expect(page.status).toBe(200);
-      listed.push(...page.body.items);
-      cursor = page.body.nextCursor;
-      pages++;
-    } while (cursor && pages < 10);
-    expect(pages).toBe(4);
+    const pages = await listPages(platform.api, versions, 30, 10);
+    for (const page of pages) expect(page.status).toBe(200);
+    const listed: { version: number; experimentId: string }[] = pages.flatMap((page) => page.body.items);
+    expect(pages.length).toBe(4);
     expect(listed.map((v) => v.version)).toEqual(numbers);
     expect(new Set(listed.map((v) => v.experimentId)).size).toBe(100);
     for (const [experimentId, version] of versionOf) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitForJob } from "../support/artifacts.ts";
-import { startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { listPages, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 let platform: TestPlatform;
 beforeAll(async () => {
@@ -106,17 +106,10 @@ describe("projects and access control", () => {
     const ids: string[] = [];
     for (let i = 0; i < 7; i++)
       ids.push((await user.call("POST", "/v1/projects", { name: `p${i}` })).body.projectId);
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: { body: { items: { projectId: string }[]; nextCursor: string | null } } = await user.call(
-        "GET",
-        `/v1/projects?limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
-      );
-      expect(page.body.items.length).toBeLessThanOrEqual(3);
-      seen.push(...page.body.items.map((p) => p.projectId));
-      cursor = page.body.nextCursor;
-    } while (cursor);
+    // Bounded: 7 projects take 3 pages of 3.
+    const pages = await listPages(user, "/v1/projects", 3, 10);
+    for (const page of pages) expect(page.body.items.length).toBeLessThanOrEqual(3);
+    const seen = pages.flatMap((page) => page.body.items.map((p: { projectId: string }) => p.projectId));
     expect(seen).toEqual(ids);
   });
 

@@ -1,13 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Emulator, ensureTable, LOCAL_REGION, startDynamo } from "#local/emulators.ts";
+import { startTestTable, type TestTable } from "../support/dynamo-table.ts";
 
 // A registration whose Lambda died between its steps leaves state no HTTP request can produce; this
 // drives the domain functions against a DynamoDB emulator of its own to build exactly that state.
-let dynamo: Emulator;
-let dir: string;
+let table: TestTable;
 let experiments: typeof import("#lambdas/experiments/experiments.ts");
 let experimentsRepository: typeof import("#lambdas/experiments/experiments-repository.ts");
 let models: typeof import("#lambdas/models/models.ts");
@@ -16,16 +12,7 @@ let projectId: string;
 const caller = { principal: "local:recovery" };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "byom-recovery-"));
-  dynamo = await startDynamo(dir, 0);
-  await ensureTable(dynamo, "recovery-test");
-  Object.assign(process.env, {
-    TABLE_NAME: "recovery-test",
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: dynamo.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: dynamo.credentials.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-  });
+  table = await startTestTable("recovery-test");
   // Imported only now: the modules read their environment when they load.
   experiments = await import("#lambdas/experiments/experiments.ts");
   experimentsRepository = await import("#lambdas/experiments/experiments-repository.ts");
@@ -35,8 +22,7 @@ beforeAll(async () => {
   projectId = (await createProject(caller, { name: "recovery" })).projectId;
 });
 afterAll(async () => {
-  await dynamo?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await table?.stop();
 });
 
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "#local/processes.ts";
 import { ensureImageEnv } from "#local/python-env.ts";
+import { score } from "../support/deployments.ts";
 import { fixtureDir, fixturePath } from "../support/fixture-dir.ts";
 import { REPO_ROOT } from "../support/platform.ts";
 import { runProcessor, startRuntime } from "../support/runtime-process.ts";
@@ -46,12 +47,8 @@ describe("python-legacy-runtime", () => {
 
     const served = await startRuntime("python-legacy-runtime", ready, "gluon-1", { BYOM_WORKERS: "1" });
     try {
-      const answer = await fetch(`${served.url}/model/score`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ fields: expected.fields, rows: expected.rows }),
-      });
-      const body = (await answer.json()) as { score: string[][]; fields: string[] };
+      const answer = await score(served.url, { fields: expected.fields, rows: expected.rows });
+      const body = answer.body as { score: string[][]; fields: string[] };
       expect(answer.status, JSON.stringify(body)).toBe(200);
       expect(body.fields).toEqual(["prediction"]);
       // The same float32 values (the runtime and numpy may print a float32 with different digits).

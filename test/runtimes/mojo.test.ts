@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mlflowZips } from "../support/artifacts.ts";
+import { score } from "../support/deployments.ts";
 import { type H2oMojo, h2oMojos, MOJO_KINDS, type MojoKind } from "../support/h2o.ts";
 import { runProcessor, startRuntime } from "../support/runtime-process.ts";
 import { buildZip } from "../support/zip-builder.ts";
@@ -50,12 +51,8 @@ describe.each(MOJO_KINDS)("a %s GBM MOJO", (kind) => {
 
     const served = await startRuntime("h2o3-mojo-runtime", ready, `gbm-${kind}`, { BYOM_WORKERS: "2" });
     try {
-      const answer = await fetch(`${served.url}/model/score`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ fields: expected.fields, rows: expected.rows }),
-      });
-      const body = (await answer.json()) as { score: string[][]; fields: string[] };
+      const answer = await score(served.url, { fields: expected.fields, rows: expected.rows });
+      const body = answer.body as { score: string[][]; fields: string[] };
       expect(answer.status, JSON.stringify(body)).toBe(200);
       expect(body.fields).toEqual(manifest.outputSchema.map((c: { name: string }) => c.name));
       expect(body.score).toHaveLength(expected.predictions.length);

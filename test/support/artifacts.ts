@@ -4,8 +4,8 @@ import { expect } from "vitest";
 import { run, waitFor } from "#local/processes.ts";
 import { ensurePythonEnv, type PythonEnv } from "#local/python-env.ts";
 import { fixtureDir, fixturePath } from "./fixture-dir.ts";
-import type { ApiClient } from "./platform.ts";
-import { REPO_ROOT } from "./platform.ts";
+import type { ApiClient, TestPlatform } from "./platform.ts";
+import { REPO_ROOT, startTestPlatform } from "./platform.ts";
 
 export const MLFLOW_REQUIREMENTS = join(REPO_ROOT, "test/fixtures/mlflow-requirements.txt");
 
@@ -39,6 +39,23 @@ export async function mlflowZips(): Promise<MlflowZips> {
     await run(venv.python, [script, into]);
   });
   return zips;
+}
+
+/** The multipart part size of the platform startSmallPartPlatform starts. */
+export const SMALL_PART_BYTES = 64 * 1024;
+
+/**
+ * Local mode with small multipart settings (an upload of more than two 64 KiB parts goes in parts),
+ * so that a three-part upload stays small (s3rver has no 5 MiB floor); and the MLflow zips.
+ */
+export function startSmallPartPlatform(): Promise<[TestPlatform, MlflowZips]> {
+  return Promise.all([
+    startTestPlatform({
+      BYOM_MULTIPART_THRESHOLD_BYTES: String(2 * SMALL_PART_BYTES),
+      BYOM_MULTIPART_PART_SIZE_BYTES: String(SMALL_PART_BYTES),
+    }),
+    mlflowZips(),
+  ]);
 }
 
 export const sha256Hex = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");

@@ -57,16 +57,21 @@ export interface ServingFixture {
 }
 
 /**
- * The deployer tests' shared set-up: the model zips, local mode (with `env`), a project named
- * `project` holding the model "churn", and `versions` of it registered from the drop folder
- * (dropped as `churn-<key>`). Stop it with `fixture.platform.stop()`.
+ * The deployer tests' shared set-up: the model zips, local mode (with `env`, and in the data folder
+ * `home` when given, kept on stop), a project named `project` holding the model "churn", and
+ * `versions` of it registered from the drop folder (dropped as `churn-<key>`). Stop it with
+ * `fixture.platform.stop()`.
  */
 export async function startServingFixture(
   project: string,
-  options: { readonly env?: Record<string, string>; readonly versions?: ReadonlyArray<"v1" | "v2"> } = {},
+  options: {
+    readonly env?: Record<string, string>;
+    readonly home?: string;
+    readonly versions?: ReadonlyArray<"v1" | "v2">;
+  } = {},
 ): Promise<ServingFixture> {
   const models = await deployModels();
-  const platform = await startTestPlatform(options.env);
+  const platform = await startTestPlatform(options.env, options.home);
   const created = await platform.api.call("POST", "/v1/projects", { name: project });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const projectId = created.body.projectId as string;

@@ -1,3 +1,5 @@
+import { ApplicationAutoScalingClient } from "@aws-sdk/client-application-auto-scaling";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchLogsClient, CreateLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateClusterCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { CreateFileSystemCommand, EFSClient } from "@aws-sdk/client-efs";
@@ -7,6 +9,7 @@ import {
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { CreatePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { AwsServing } from "#lambdas/deployments/serving/aws-serving.ts";
 import type { MotoServer } from "./moto-s3.ts";
 
@@ -40,6 +43,24 @@ export async function motoDefaultNetwork(
     throw new Error("moto has no default VPC with two subnets and a security group");
   return { vpcId, subnetIds, securityGroupId };
 }
+
+/**
+ * Clients for what the serving adapter creates, to check it; like the adapter they reach moto through
+ * AWS_ENDPOINT_URL, so set that first.
+ */
+export function motoServingClients() {
+  return {
+    ecs: new ECSClient({}),
+    elb: new ElasticLoadBalancingV2Client({}),
+    efs: new EFSClient({}),
+    secrets: new SecretsManagerClient({}),
+    scaling: new ApplicationAutoScalingClient({}),
+    cloudwatch: new CloudWatchClient({}),
+    iam: new IAMClient({}),
+    logs: new CloudWatchLogsClient({}),
+  };
+}
+export type MotoServingClients = ReturnType<typeof motoServingClients>;
 
 export type AwsServingSettings = ConstructorParameters<typeof AwsServing>[0] & object;
 

@@ -109,6 +109,29 @@ export interface ApiClient {
   ): Promise<ApiResponse<T>>;
 }
 
+/**
+ * GETs `path?limit=<limit>` and the pages after it, following nextCursor until there is none or
+ * `maxPages` pages have been read; the caller checks each response.
+ */
+export async function listPages(
+  client: ApiClient,
+  path: string,
+  limit: number,
+  maxPages: number,
+): Promise<ApiResponse[]> {
+  const pages: ApiResponse[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: ApiResponse = await client.call(
+      "GET",
+      `${path}?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+    );
+    pages.push(page);
+    cursor = page.body?.nextCursor ?? null;
+  } while (cursor && pages.length < maxPages);
+  return pages;
+}
+
 export function apiClient(apiUrl: string, token: string): ApiClient {
   return {
     token,
