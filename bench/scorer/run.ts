@@ -153,6 +153,18 @@ function table(report: Report): string {
   return lines.join("\n");
 }
 
+/** bench.py's options set from the environment (see the header): option → [variable, default]. */
+const ENV_OPTIONS: Record<string, [string, string]> = {
+  seconds: ["BENCH_SECONDS", "5"],
+  rounds: ["BENCH_ROUNDS", "2"],
+  concurrency: ["BENCH_CONCURRENCY", "1,4"],
+  million: ["BENCH_MILLION", "1000000"],
+  models: ["BENCH_MODELS", "sklearn-gbm,xgboost,lightgbm"],
+  servers: ["BENCH_SERVERS", "byom,mlflow,mlserver"],
+  capture: ["BENCH_CAPTURE", "1"],
+  metrics: ["BENCH_METRICS", "1"],
+};
+
 ensureWrk();
 const tabular = await ensureImageEnv("tabular-runtime");
 const peers = await ensurePeerEnvs();
@@ -165,22 +177,10 @@ const code = await run(tabular.python, [
   "--mlserver-python",
   peers.mlserver,
   ...(before ? ["--before-python", before.python, "--before-source", before.source] : []),
-  "--seconds",
-  process.env.BENCH_SECONDS ?? "5",
-  "--rounds",
-  process.env.BENCH_ROUNDS ?? "2",
-  "--concurrency",
-  process.env.BENCH_CONCURRENCY ?? "1,4",
-  "--million",
-  process.env.BENCH_MILLION ?? "1000000",
-  "--models",
-  process.env.BENCH_MODELS ?? "sklearn-gbm,xgboost,lightgbm",
-  "--servers",
-  process.env.BENCH_SERVERS ?? "byom,mlflow,mlserver",
-  "--capture",
-  process.env.BENCH_CAPTURE ?? "1",
-  "--metrics",
-  process.env.BENCH_METRICS ?? "1",
+  ...Object.entries(ENV_OPTIONS).flatMap(([option, [name, fallback]]) => [
+    `--${option}`,
+    process.env[name] ?? fallback,
+  ]),
   "--raw",
   RAW,
   "--out",

@@ -35,6 +35,8 @@ class Generator:
         self.classes: dict[str, list[str]] = {}
         self.functional: set[str] = set()  # classes written as TypedDict("Name", {...})
         self.shapes: dict[str, str] = {}  # class name -> the schema it was made from (JSON)
+        self.by_shape: dict[str, str] = {}  # the reverse: the first class made from each schema
+        self.components = set(doc.get("components", {}).get("schemas", {}))
         self.aliases: dict[str, str] = {}
 
     def expr(self, schema: dict[str, Any], hint: str) -> str:
@@ -123,6 +125,13 @@ class Generator:
             n += 1
             name = f"{base}{n}"
         self.shapes[name] = shape
+        first = self.by_shape.setdefault(shape, name)
+        if first != name and name not in self.components:
+            # An inline schema the document repeats (the same metrics series for a deployment and
+            # for each of its targets): one class, and this name an alias of it. Components keep
+            # their own class: they are different things of the API that happen to look alike.
+            self.aliases[name] = first
+            return name
         required = set(schema.get("required", []))
         lines = []
         # A field named by a keyword (?from=) only fits TypedDict's functional form.

@@ -167,3 +167,29 @@ def test_properties_that_are_python_keywords_use_the_functional_form() -> None:
     namespace: dict[str, Any] = {}
     exec(compile(text, "window_api.py", "exec"), namespace)  # noqa: S102 (our own output)
     assert set(namespace["Window"].__annotations__) == {"from", "to"}
+
+
+def test_an_inline_schema_the_document_repeats_is_one_class_and_aliases_but_components_keep_theirs() -> None:
+    series = {"type": "object", "properties": {"requests": {"type": "array", "items": {"type": "number"}}}, "required": ["requests"]}
+    window = {"type": "object", "properties": {"series": series}, "required": ["series"]}
+    document = schemas_only(
+        {
+            "Metrics": {
+                "type": "object",
+                "properties": {"deployment": window, "targets": {"type": "array", "items": window}},
+                "required": ["deployment", "targets"],
+            },
+            "Model": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
+            "Project": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
+        }
+    )
+    text = generator().Generator(document).render()
+    assert text.count("(TypedDict):\n    series: MetricsDeploymentSeries\n") == 1
+    assert 'MetricsTargetsItem: TypeAlias = "MetricsDeployment"' in text
+    assert "class MetricsTargetsItemSeries" not in text
+    assert "    targets: list[MetricsTargetsItem]\n" in text
+    # Different things of the API that look alike stay two classes.
+    assert "class Model(TypedDict):" in text and "class Project(TypedDict):" in text
+    namespace: dict[str, Any] = {}
+    exec(compile(text, "repeated_api.py", "exec"), namespace)  # noqa: S102 (our own output)
+    assert set(namespace["MetricsDeployment"].__annotations__) == {"series"}

@@ -45,15 +45,21 @@ def canonical_type(raw: object, where: str) -> str:
     return _CANONICAL[raw.lower()]
 
 
-def parse_schema(raw: Any, what: str) -> list[Column]:
-    """Parses `[{"name", "type"}, ...]` (a JSON string or already decoded)."""
+def _non_empty_list(raw: Any, what: str, of: str) -> list[Any]:
+    """`raw` decoded when a JSON string, and checked to be a non-empty list (of `of`)."""
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except json.JSONDecodeError as error:
             raise SchemaError(f"{what} is not valid JSON: {error}") from error
     if not isinstance(raw, list) or not raw:
-        raise SchemaError(f'{what} must be a non-empty JSON array of {{"name", "type"}} objects')
+        raise SchemaError(f"{what} must be a non-empty {of}")
+    return raw
+
+
+def parse_schema(raw: Any, what: str) -> list[Column]:
+    """Parses `[{"name", "type"}, ...]` (a JSON string or already decoded)."""
+    raw = _non_empty_list(raw, what, 'JSON array of {"name", "type"} objects')
     columns: list[Column] = []
     seen: set[str] = set()
     for index, item in enumerate(raw):
@@ -105,12 +111,7 @@ def mlflow_signature_to_schema(raw: str | None, what: str, default_name: str) ->
     """
     if raw is None:
         return None
-    try:
-        specs = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise SchemaError(f"MLmodel signature {what} is not valid JSON: {error}") from error
-    if not isinstance(specs, list) or not specs:
-        raise SchemaError(f"MLmodel signature {what} must be a non-empty list of columns")
+    specs = _non_empty_list(raw, f"MLmodel signature {what}", "list of columns")
     columns: list[Column] = []
     for index, spec in enumerate(specs):
         kind = spec.get("type") if isinstance(spec, dict) else None

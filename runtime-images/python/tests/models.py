@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from tests.harness import process_ok, zip_dir
 
 
 def mixed_frame(rows: int = 200, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -21,6 +24,22 @@ def mixed_frame(rows: int = 200, seed: int = 0) -> tuple[pd.DataFrame, np.ndarra
     )
     label = ((frame.income / 50_000 + frame.score + frame.member) > 1.8).astype("int64").to_numpy()
     return frame, label
+
+
+#: The tensor models' input (PyTorch, Keras): float32 columns of similar scale, from mixed_frame().
+TENSOR_FEATURES = ["income_k", "score", "age_decades"]
+TENSOR_SCHEMA = json.dumps([{"name": name, "type": "Float32"} for name in TENSOR_FEATURES])
+
+
+def tensor_features() -> pd.DataFrame:
+    frame, _ = mixed_frame()
+    return pd.DataFrame(
+        {
+            "income_k": (frame.income / 1000).astype("float32"),
+            "score": frame.score.astype("float32"),
+            "age_decades": (frame.age / 10).astype("float32"),
+        }
+    )
 
 
 def save_mlflow(save, directory: Path, model, frame: pd.DataFrame, output, **kwargs) -> Path:
@@ -43,3 +62,22 @@ def save_mlflow_tensor(save, directory: Path, model, matrix: np.ndarray, output,
             kwargs["input_example"] = matrix[:2]
         save(model, str(directory), signature=infer_signature(matrix, output), **kwargs)
     return directory
+
+
+def ready_sklearn(model, frame: pd.DataFrame, directory: Path) -> Path:
+    """A fitted scikit-learn model saved in `directory` as MLflow (cloudpickle) and run through the
+    MLflow processor: returns the ready folder a runtime serves (`<directory>-ready`)."""
+    import mlflow.sklearn
+
+    save_mlflow(mlflow.sklearn.save_model, directory, model, frame, model.predict(frame), serialization_format="cloudpickle")
+    return process_ok("mlflow", zip_dir(directory), directory.with_name(f"{directory.name}-ready"))
+
+
+def ready_gbm(directory: Path, n_estimators: int):
+    """A gradient-boosted classifier of mixed_frame()'s label, made ready to serve by ready_sklearn:
+    (model, frame, ready folder)."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    frame, label = mixed_frame()
+    model = GradientBoostingClassifier(n_estimators=n_estimators, random_state=0).fit(frame, label)
+    return model, frame, ready_sklearn(model, frame, directory)

@@ -9,15 +9,14 @@ import signal
 import time
 from pathlib import Path
 
-import mlflow.sklearn
 import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from byom_scorer.capture import CaptureWriter, Field
 from byom_scorer.convert import Batch
-from tests.harness import Runtime, frame_request, process_ok, zip_dir
-from tests.models import mixed_frame, save_mlflow
+from tests.harness import Runtime, frame_request
+from tests.models import mixed_frame, ready_sklearn
 from tests.test_scorer_api import ARROW, _encode, _node_scrypt_hash
 
 
@@ -27,8 +26,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("capture")
     # Handles missing values, so a row with a null input is scored (and captured with its null).
     model = HistGradientBoostingClassifier(max_iter=10, random_state=0).fit(frame, label)
-    save_mlflow(mlflow.sklearn.save_model, root / "model", model, frame, model.predict(frame), serialization_format="cloudpickle")
-    return frame, model, process_ok("mlflow", zip_dir(root / "model"), root / "ready")
+    return frame, model, ready_sklearn(model, frame, root / "model")
 
 
 def captured(folder: Path) -> list[dict]:

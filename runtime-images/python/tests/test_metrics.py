@@ -9,14 +9,13 @@ import os
 import time
 from pathlib import Path
 
-import mlflow.sklearn
 import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from byom_scorer.metrics import MAX_BINS, NAMESPACE, Histogram, Metrics, _compare
-from tests.harness import Runtime, frame_request, process_ok, zip_dir
-from tests.models import mixed_frame, save_mlflow
+from tests.harness import Runtime, frame_request
+from tests.models import mixed_frame, ready_sklearn
 from tests.test_scorer_api import ARROW, PARQUET, _encode
 
 # The units CloudWatch accepts (PutMetricData's StandardUnit, which EMF's Unit takes).
@@ -163,8 +162,7 @@ def regressors(tmp_path_factory):
     classifier = LogisticRegression(max_iter=2000).fit(frame, label)
     ready = {}
     for name, model, y in (("champion", champion, target), ("challenger", challenger, target), ("classifier", classifier, label)):
-        save_mlflow(mlflow.sklearn.save_model, root / name, model, frame, model.predict(frame), serialization_format="cloudpickle")
-        ready[name] = process_ok("mlflow", zip_dir(root / name), root / f"{name}-ready")
+        ready[name] = ready_sklearn(model, frame, root / name)
     return {"frame": frame.head(10), "champion": champion, "challenger": challenger, "classifier": classifier, "ready": ready}
 
 

@@ -11,21 +11,7 @@ import torch
 import torchvision
 
 from tests.frameworks import pyfunc_predict, serve_and_compare
-from tests.models import mixed_frame, save_mlflow_tensor
-
-FEATURES = ["income_k", "score", "age_decades"]
-SCHEMA = json.dumps([{"name": name, "type": "Float32"} for name in FEATURES])
-
-
-def _features() -> pd.DataFrame:
-    frame, _ = mixed_frame()
-    return pd.DataFrame(
-        {
-            "income_k": (frame.income / 1000).astype("float32"),
-            "score": frame.score.astype("float32"),
-            "age_decades": (frame.age / 10).astype("float32"),
-        }
-    )
+from tests.models import TENSOR_SCHEMA, mixed_frame, save_mlflow_tensor, tensor_features
 
 
 def _net() -> torch.nn.Module:
@@ -39,36 +25,35 @@ def _in_process(model: torch.nn.Module, features: pd.DataFrame) -> np.ndarray:
 
 
 def test_pytorch_mlflow(tmp_path):
-    features, model = _features(), _net()
+    features, model = tensor_features(), _net()
     matrix = features.to_numpy()
     save_mlflow_tensor(mlflow.pytorch.save_model, tmp_path / "m", model, matrix, _in_process(model, features))
-    serve_and_compare(
-        "mlflow", tmp_path / "m", tmp_path, features, pyfunc_predict(tmp_path / "m", matrix), BYOM_INPUT_SCHEMA=SCHEMA
-    )
+    expected = pyfunc_predict(tmp_path / "m", matrix)
+    serve_and_compare("mlflow", tmp_path / "m", tmp_path, features, expected, BYOM_INPUT_SCHEMA=TENSOR_SCHEMA)
 
 
 def test_pytorch_full_model_pickle(tmp_path):
-    features, model = _features(), _net()
+    features, model = tensor_features(), _net()
     torch.save(model, tmp_path / "model.pt")
     serve_and_compare(
         "pickle", tmp_path / "model.pt", tmp_path, features, _in_process(model, features),
-        BYOM_FRAMEWORK="pytorch", BYOM_INPUT_SCHEMA=SCHEMA,
+        BYOM_FRAMEWORK="pytorch", BYOM_INPUT_SCHEMA=TENSOR_SCHEMA,
     )
 
 
 def test_torchvision_model_mlflow_and_pickle(tmp_path):
-    features = _features()
+    features = tensor_features()
     torch.manual_seed(0)
     model = torchvision.ops.MLP(3, [16, 2]).eval()
     matrix = features.to_numpy()
     save_mlflow_tensor(mlflow.pytorch.save_model, tmp_path / "m", model, matrix, _in_process(model, features))
     serve_and_compare(
-        "mlflow", tmp_path / "m", tmp_path / "a", features, pyfunc_predict(tmp_path / "m", matrix), BYOM_INPUT_SCHEMA=SCHEMA
+        "mlflow", tmp_path / "m", tmp_path / "a", features, pyfunc_predict(tmp_path / "m", matrix), BYOM_INPUT_SCHEMA=TENSOR_SCHEMA
     )
     torch.save(model, tmp_path / "mlp.pt")
     serve_and_compare(
         "pickle", tmp_path / "mlp.pt", tmp_path / "b", features, _in_process(model, features),
-        BYOM_FRAMEWORK="torchvision", BYOM_INPUT_SCHEMA=SCHEMA,
+        BYOM_FRAMEWORK="torchvision", BYOM_INPUT_SCHEMA=TENSOR_SCHEMA,
     )
 
 

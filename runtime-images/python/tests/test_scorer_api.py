@@ -16,16 +16,13 @@ import pytest
 from sklearn.ensemble import GradientBoostingClassifier
 
 from tests.harness import Runtime, expected_rows, frame_request, process_ok, zip_dir
-from tests.models import mixed_frame, save_mlflow
+from tests.models import mixed_frame, ready_gbm, save_mlflow
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    frame, label = mixed_frame()
-    model = GradientBoostingClassifier(n_estimators=30, random_state=0).fit(frame, label)
     root = tmp_path_factory.mktemp("api")
-    save_mlflow(mlflow.sklearn.save_model, root / "model", model, frame, model.predict(frame), serialization_format="cloudpickle")
-    ready = process_ok("mlflow", zip_dir(root / "model"), root / "ready")
+    model, frame, ready = ready_gbm(root / "model", n_estimators=30)
     return model, frame, ready, root
 
 

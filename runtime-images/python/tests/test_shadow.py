@@ -10,13 +10,12 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import mlflow.sklearn
 import pytest
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
-from tests.harness import Runtime, expected_rows, frame_request, free_port, process_ok, zip_dir
-from tests.models import mixed_frame, save_mlflow
+from tests.harness import Runtime, expected_rows, frame_request, free_port
+from tests.models import mixed_frame, ready_sklearn
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +28,7 @@ def models(tmp_path_factory):
     challenger = LogisticRegression(max_iter=2000).fit(frame, 1 - label)
     ready = {}
     for name, model in (("champion", champion), ("challenger", challenger)):
-        save_mlflow(mlflow.sklearn.save_model, root / name, model, frame, model.predict(frame), serialization_format="cloudpickle")
-        ready[name] = process_ok("mlflow", zip_dir(root / name), root / f"{name}-ready")
+        ready[name] = ready_sklearn(model, frame, root / name)
     return {"frame": frame.head(20), "champion": champion, "challenger": challenger, "ready": ready}
 
 

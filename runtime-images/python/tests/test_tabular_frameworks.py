@@ -30,13 +30,20 @@ def test_sklearn_mlflow_default_skops(tmp_path):
     serve_and_compare("mlflow", tmp_path / "m", tmp_path, frame, pyfunc_predict(tmp_path / "m", frame))
 
 
+def _serve_pickled_income_regressor(tmp_path, model, file_name: str, framework: str, **env: str) -> dict:
+    """Fits `model` to mixed_frame()'s income, joblib-dumps it and serves it through the pickle processor."""
+    frame, _ = mixed_frame()
+    model.fit(frame, frame.income)
+    joblib.dump(model, tmp_path / file_name)
+    return serve_and_compare(
+        "pickle", tmp_path / file_name, tmp_path, frame, model.predict(frame),
+        BYOM_FRAMEWORK=framework, BYOM_INPUT_SCHEMA=_schema(frame), **env,
+    )
+
+
 def test_sklearn_joblib_pickle(tmp_path):
-    frame, label = mixed_frame()
-    model = RandomForestRegressor(n_estimators=20, random_state=0).fit(frame, frame.income)
-    joblib.dump(model, tmp_path / "rf.joblib")
-    schema = serve_and_compare(
-        "pickle", tmp_path / "rf.joblib", tmp_path, frame, model.predict(frame),
-        BYOM_FRAMEWORK="sklearn", BYOM_INPUT_SCHEMA=_schema(frame),
+    schema = _serve_pickled_income_regressor(
+        tmp_path, RandomForestRegressor(n_estimators=20, random_state=0), "rf.joblib", "sklearn",
         BYOM_OUTPUT_SCHEMA='[{"name": "income_hat", "type": "Float64"}]',
     )
     assert schema["outputFields"] == [{"name": "income_hat", "dataType": "Float64"}]
@@ -50,13 +57,7 @@ def test_xgboost_mlflow(tmp_path):
 
 
 def test_xgboost_pickle(tmp_path):
-    frame, _ = mixed_frame()
-    model = xgboost.XGBRegressor(n_estimators=20, max_depth=3).fit(frame, frame.income)
-    joblib.dump(model, tmp_path / "xgb.pkl")
-    serve_and_compare(
-        "pickle", tmp_path / "xgb.pkl", tmp_path, frame, model.predict(frame),
-        BYOM_FRAMEWORK="xgboost", BYOM_INPUT_SCHEMA=_schema(frame),
-    )
+    _serve_pickled_income_regressor(tmp_path, xgboost.XGBRegressor(n_estimators=20, max_depth=3), "xgb.pkl", "xgboost")
 
 
 def test_lightgbm_mlflow(tmp_path):
@@ -87,13 +88,7 @@ def test_lightgbm_small_and_large_batches_each_take_their_fastest_matching_call(
 
 
 def test_lightgbm_pickle(tmp_path):
-    frame, _ = mixed_frame()
-    model = lightgbm.LGBMRegressor(n_estimators=20, verbose=-1).fit(frame, frame.income)
-    joblib.dump(model, tmp_path / "lgbm.joblib")
-    serve_and_compare(
-        "pickle", tmp_path / "lgbm.joblib", tmp_path, frame, model.predict(frame),
-        BYOM_FRAMEWORK="lightgbm", BYOM_INPUT_SCHEMA=_schema(frame),
-    )
+    _serve_pickled_income_regressor(tmp_path, lightgbm.LGBMRegressor(n_estimators=20, verbose=-1), "lgbm.joblib", "lightgbm")
 
 
 def test_statsmodels_mlflow_and_pickle(tmp_path):

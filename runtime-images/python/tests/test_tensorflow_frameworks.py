@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import keras
 import mlflow.keras
 import mlflow.tensorflow
 import numpy as np
-import pandas as pd
 
 from tests.frameworks import pyfunc_predict, serve_and_compare
-from tests.models import mixed_frame, save_mlflow_tensor
-
-FEATURES = ["income_k", "score", "age_decades"]
-SCHEMA = json.dumps([{"name": name, "type": "Float32"} for name in FEATURES])
-
-
-def _features() -> pd.DataFrame:
-    frame, _ = mixed_frame()
-    return pd.DataFrame(
-        {
-            "income_k": (frame.income / 1000).astype("float32"),
-            "score": frame.score.astype("float32"),
-            "age_decades": (frame.age / 10).astype("float32"),
-        }
-    )
+from tests.models import TENSOR_SCHEMA, save_mlflow_tensor, tensor_features
 
 
 def _model() -> keras.Model:
@@ -36,30 +19,28 @@ def _model() -> keras.Model:
 
 
 def test_tensorflow_flavor(tmp_path):
-    features, model = _features(), _model()
+    features, model = tensor_features(), _model()
     matrix = features.to_numpy()
     save_mlflow_tensor(mlflow.tensorflow.save_model, tmp_path / "m", model, matrix, model.predict(matrix, verbose=0))
-    serve_and_compare(
-        "mlflow", tmp_path / "m", tmp_path, features, pyfunc_predict(tmp_path / "m", matrix), BYOM_INPUT_SCHEMA=SCHEMA
-    )
+    expected = pyfunc_predict(tmp_path / "m", matrix)
+    serve_and_compare("mlflow", tmp_path / "m", tmp_path, features, expected, BYOM_INPUT_SCHEMA=TENSOR_SCHEMA)
 
 
 def test_keras_flavor(tmp_path):
-    features, model = _features(), _model()
+    features, model = tensor_features(), _model()
     matrix = features.to_numpy()
     save_mlflow_tensor(
         mlflow.keras.save_model, tmp_path / "m", model, matrix, model.predict(matrix, verbose=0), example=False
     )
-    serve_and_compare(
-        "mlflow", tmp_path / "m", tmp_path, features, pyfunc_predict(tmp_path / "m", matrix), BYOM_INPUT_SCHEMA=SCHEMA
-    )
+    expected = pyfunc_predict(tmp_path / "m", matrix)
+    serve_and_compare("mlflow", tmp_path / "m", tmp_path, features, expected, BYOM_INPUT_SCHEMA=TENSOR_SCHEMA)
 
 
 def test_keras_file_through_the_pickle_processor(tmp_path):
-    features, model = _features(), _model()
+    features, model = tensor_features(), _model()
     model.save(tmp_path / "model.keras")
     expected = model.predict(features.to_numpy(), verbose=0)
     serve_and_compare(
         "pickle", tmp_path / "model.keras", tmp_path, features, np.asarray(expected),
-        BYOM_FRAMEWORK="keras", BYOM_INPUT_SCHEMA=SCHEMA,
+        BYOM_FRAMEWORK="keras", BYOM_INPUT_SCHEMA=TENSOR_SCHEMA,
     )

@@ -7,12 +7,10 @@ import json
 import os
 import subprocess
 
-import mlflow.sklearn
 import pytest
-from sklearn.ensemble import GradientBoostingClassifier
 
-from tests.harness import Runtime, process_ok, zip_dir
-from tests.models import mixed_frame, save_mlflow
+from tests.harness import Runtime
+from tests.models import ready_gbm
 
 # Runs in the tritonclient venv: scores the frame (argv[3], JSON columns) with binary tensors
 # (tritonclient's default) and again as JSON, and prints what the client decoded.
@@ -53,11 +51,7 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    frame, label = mixed_frame()
-    model = GradientBoostingClassifier(n_estimators=20, random_state=0).fit(frame, label)
-    root = tmp_path_factory.mktemp("v2")
-    save_mlflow(mlflow.sklearn.save_model, root / "model", model, frame, model.predict(frame), serialization_format="cloudpickle")
-    ready = process_ok("mlflow", zip_dir(root / "model"), root / "ready")
+    model, frame, ready = ready_gbm(tmp_path_factory.mktemp("v2") / "model", n_estimators=20)
     with Runtime(ready, model_id="gbm-v1", BYOM_MODEL_NAME="churn") as runtime:
         yield model, frame, runtime
 

@@ -220,11 +220,6 @@ class CreateDeploymentBodyAb(TypedDict):
     targets: list[CreateDeploymentBodyAbTargetsItem]  # Each with its weight in percent; the weights add up to 100
 
 
-class CreateDeploymentBodyAbCapture(TypedDict):
-    samplePercent: float
-    baselineRows: NotRequired[int]
-
-
 class CreateDeploymentBodyAbTargetsItem(TypedDict):
     modelId: str
     version: int
@@ -241,11 +236,6 @@ class CreateDeploymentBodyChampionChallenger(TypedDict):
     capture: NotRequired[CreateDeploymentBodyChampionChallengerCapture]  # Request capture; default off, baselineRows 1000
     mode: Literal["champion_challenger"]
     targets: Any
-
-
-class CreateDeploymentBodyChampionChallengerCapture(TypedDict):
-    samplePercent: float
-    baselineRows: NotRequired[int]
 
 
 class CreateDeploymentBodySingle(TypedDict):
@@ -275,11 +265,6 @@ class CreateExperimentBody(TypedDict):
     name: str
     description: NotRequired[str]
     metadata: NotRequired[dict[str, MetadataValueInput]]
-
-
-class CreateModelBody(TypedDict):
-    name: str
-    description: NotRequired[str]
 
 
 class CreateProjectBody(TypedDict):
@@ -407,30 +392,6 @@ class DeploymentMetricsTargetsItem(TypedDict):
     modelId: str
     version: int
     role: Literal["primary", "champion", "challenger"]
-
-
-class DeploymentMetricsTargetsItemSeries(TypedDict):
-    requests: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
-    rows: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
-    errors4xx: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
-    errors5xx: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
-    latencyP50Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
-    latencyP90Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
-    latencyP99Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
-    scoringTimeP50Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
-    scoringTimeP99Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
-
-
-class DeploymentMetricsTargetsItemTotals(TypedDict):
-    requests: float | None
-    rows: float | None
-    errors4xx: float | None
-    errors5xx: float | None
-    latencyP50Ms: float | None
-    latencyP90Ms: float | None
-    latencyP99Ms: float | None
-    scoringTimeP50Ms: float | None
-    scoringTimeP99Ms: float | None
 
 
 class DeploymentReplicas(TypedDict):
@@ -592,11 +553,6 @@ class DriftReportTargetsItemColumnsItemRows(TypedDict):
     current: int
 
 
-class DriftReportTargetsItemColumnsItemThresholds(TypedDict):
-    psi: float  # A PSI above this is drift
-    missingRateChange: float  # A missing rate that moves by more than this (0–1) is drift
-
-
 class DriftReportThresholds(TypedDict):
     psi: float  # A PSI above this is drift
     missingRateChange: float  # A missing rate that moves by more than this (0–1) is drift
@@ -688,19 +644,9 @@ class JobProgress(TypedDict):
     message: str
 
 
-class ListArtifactsQuery(TypedDict):
-    limit: NotRequired[int]
-    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
-
-
 class ListArtifactsResult(TypedDict):
     items: list[Artifact]
     nextCursor: str | None
-
-
-class ListCatalogEntriesQuery(TypedDict):
-    limit: NotRequired[int]
-    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
 
 
 class ListCatalogEntriesResult(TypedDict):
@@ -713,19 +659,9 @@ class ListCompositionsQuery(TypedDict):
     framework: NotRequired[str]  # Only runtimes that serve this framework
 
 
-class ListDeploymentsQuery(TypedDict):
-    limit: NotRequired[int]
-    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
-
-
 class ListDeploymentsResult(TypedDict):
     items: list[Deployment]
     nextCursor: str | None
-
-
-class ListExperimentsQuery(TypedDict):
-    limit: NotRequired[int]
-    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
 
 
 class ListExperimentsResult(TypedDict):
@@ -733,29 +669,14 @@ class ListExperimentsResult(TypedDict):
     nextCursor: str | None
 
 
-class ListMembersQuery(TypedDict):
-    limit: NotRequired[int]
-    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
-
-
 class ListMembersResult(TypedDict):
     items: list[ProjectMember]
     nextCursor: str | None
 
 
-class ListModelVersionsQuery(TypedDict):
-    limit: NotRequired[int]
-    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
-
-
 class ListModelVersionsResult(TypedDict):
     items: list[ModelVersion]
     nextCursor: str | None
-
-
-class ListModelsQuery(TypedDict):
-    limit: NotRequired[int]
-    cursor: NotRequired[str]  # The nextCursor of the previous page, unchanged; any other value is a 400 INVALID_CURSOR
 
 
 class ListModelsResult(TypedDict):
@@ -781,28 +702,12 @@ class MetadataValueDoubleValue(TypedDict):
     double_value: float
 
 
-class MetadataValueInputBoolValue(TypedDict):
-    bool_value: bool
-
-
-class MetadataValueInputDoubleValue(TypedDict):
-    double_value: float
-
-
 class MetadataValueInputInt64Value(TypedDict):
     int64_value: int | str  # A JSON integer or a decimal string; returned as a string
 
 
 class MetadataValueInputJsonValue(TypedDict):
     json_value: Any  # Any JSON value
-
-
-class MetadataValueInputStringValue(TypedDict):
-    string_value: str
-
-
-class MetadataValueInputTimestampValue(TypedDict):
-    timestamp_value: str
 
 
 class MetadataValueInt64Value(TypedDict):
@@ -850,16 +755,6 @@ class ModelVersionWithExperiment(TypedDict):
     createdAt: str
     createdBy: str
     experiment: Experiment
-
-
-class ModelVersionWithExperimentArtifact(TypedDict):
-    artifactId: str
-    type: str
-    sha256: str
-    sizeBytes: int
-    objectKey: str
-    etag: str
-    versionId: str | None  # The S3 object version (versioned buckets)
 
 
 class NewArtifactProcessor(TypedDict):
@@ -982,8 +877,11 @@ CatalogEntry: TypeAlias = "CatalogArtifactProcessor | CatalogRuntime | CatalogDe
 CompleteArtifactUploadResult: TypeAlias = "JobAccepted"
 CreateArtifactBody: TypeAlias = "Any"
 CreateDeploymentBody: TypeAlias = "CreateDeploymentBodySingle | CreateDeploymentBodyAb | CreateDeploymentBodyChampionChallenger"
+CreateDeploymentBodyAbCapture: TypeAlias = "CreateDeploymentBodySingleCapture"
+CreateDeploymentBodyChampionChallengerCapture: TypeAlias = "CreateDeploymentBodySingleCapture"
 CreateDeploymentResult: TypeAlias = "Deployment"
 CreateExperimentResult: TypeAlias = "Experiment"
+CreateModelBody: TypeAlias = "CreateProjectBody"
 CreateModelResult: TypeAlias = "RegisteredModel"
 CreateProjectResult: TypeAlias = "Project"
 DeleteCatalogEntryResult: TypeAlias = "None"
@@ -991,9 +889,12 @@ DeleteDeploymentResult: TypeAlias = "Deployment"
 DeleteExperimentResult: TypeAlias = "JobAccepted"
 DeleteMemberResult: TypeAlias = "None"
 DeleteProjectResult: TypeAlias = "JobAccepted"
+DeploymentMetricsTargetsItemSeries: TypeAlias = "DeploymentMetricsDeploymentSeries"
+DeploymentMetricsTargetsItemTotals: TypeAlias = "DeploymentMetricsDeploymentTotals"
 DeploymentResources: TypeAlias = "DeploymentResources025 | DeploymentResources05 | DeploymentResources1 | DeploymentResources2 | DeploymentResources4 | DeploymentResources8 | DeploymentResources16"
 DeploymentSecurityInput: TypeAlias = "DeploymentSecurityInputNone | DeploymentSecurityInputPassphrase"
 DownloadArtifactResult: TypeAlias = "ArtifactDownload"
+DriftReportTargetsItemColumnsItemThresholds: TypeAlias = "DriftReportThresholds"
 GetArtifactResult: TypeAlias = "Artifact"
 GetDeploymentDriftResult: TypeAlias = "DriftReport"
 GetDeploymentMetricsResult: TypeAlias = "DeploymentMetrics"
@@ -1004,9 +905,21 @@ GetModelResult: TypeAlias = "RegisteredModel"
 GetModelVersionResult: TypeAlias = "ModelVersionWithExperiment"
 GetProjectResult: TypeAlias = "Project"
 ImportMlflowModelResult: TypeAlias = "JobAccepted"
+ListArtifactsQuery: TypeAlias = "ListProjectsQuery"
+ListCatalogEntriesQuery: TypeAlias = "ListProjectsQuery"
 ListCompositionsResult: TypeAlias = "Compositions"
+ListDeploymentsQuery: TypeAlias = "ListProjectsQuery"
+ListExperimentsQuery: TypeAlias = "ListProjectsQuery"
+ListMembersQuery: TypeAlias = "ListProjectsQuery"
+ListModelVersionsQuery: TypeAlias = "ListProjectsQuery"
+ListModelsQuery: TypeAlias = "ListProjectsQuery"
 MetadataValue: TypeAlias = "MetadataValueStringValue | MetadataValueInt64Value | MetadataValueDoubleValue | MetadataValueBoolValue | MetadataValueJsonValue | MetadataValueTimestampValue"
 MetadataValueInput: TypeAlias = "MetadataValueInputStringValue | MetadataValueInputInt64Value | MetadataValueInputDoubleValue | MetadataValueInputBoolValue | MetadataValueInputJsonValue | MetadataValueInputTimestampValue"
+MetadataValueInputBoolValue: TypeAlias = "MetadataValueBoolValue"
+MetadataValueInputDoubleValue: TypeAlias = "MetadataValueDoubleValue"
+MetadataValueInputStringValue: TypeAlias = "MetadataValueStringValue"
+MetadataValueInputTimestampValue: TypeAlias = "MetadataValueTimestampValue"
+ModelVersionWithExperimentArtifact: TypeAlias = "ModelVersionArtifact"
 NewCatalogEntry: TypeAlias = "NewArtifactType | NewDeployableArtifactType | NewArtifactProcessor | NewModelType | NewRuntime"
 OpenapiResult: TypeAlias = "dict[str, Any]"
 PatchExperimentResult: TypeAlias = "Experiment"

@@ -14,11 +14,12 @@ document) and is refreshed with `.refresh()`.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Concatenate, Literal, ParamSpec, TypeVar
 
 from byom import _api
 from byom._transport import Transport
@@ -38,10 +39,23 @@ CATALOG_KINDS = ("artifact-types", "deployable-artifact-types", "artifact-proces
 Mode = Literal["single", "ab", "champion_challenger"]
 #: A target's size and replica bounds, as the API takes it: {"cpu", "memoryMiB", "replicas": {"min", "max"}}.
 Resources = Mapping[str, Any]
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def _is_id(value: str, prefix: str) -> bool:
     return re.fullmatch(prefix + r"-[0-9a-z]{26}", value) is not None
+
+
+def _parameters_of(method: Callable[Concatenate[Any, _P], _R]) -> Callable[[Callable[..., _R]], Callable[Concatenate[Any, _P], _R]]:
+    """For a shortcut that only delegates (project.deploy → project.deployments.create): gives it
+    `method`'s parameters, for type checkers and IDEs (through the types) and help() (through
+    __wrapped__), and its docstring, so the keyword list is written once."""
+
+    def shortcut(delegate: Callable[..., _R]) -> Callable[Concatenate[Any, _P], _R]:
+        return functools.update_wrapper(delegate, method, assigned=("__doc__",), updated=())
+
+    return shortcut
 
 
 class Client:
@@ -98,6 +112,36 @@ class _Resource:
         return f"<{type(self).__name__} {getattr(self, 'id', '?')}{f' {name!r}' if name else ''}>"
 
 
+class _Named(_Resource):
+    """A project, experiment, model or deployment: its id is `.data[_id_key]`, its name `.data["name"]`."""
+
+    _id_key: ClassVar[str]
+
+    @property
+    def id(self) -> str:
+        return self.data[self._id_key]
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+
+class _InProject(_Named):
+    """An experiment, model or deployment: a thing of `project`."""
+
+    def __init__(self, project: Project, data: Any) -> None:
+        super().__init__(project.client, data)
+        self.project = project
+
+
+class _InProjectList:
+    """project.experiments, project.models or project.deployments."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.client = project.client
+
+
 class Projects:
     def __init__(self, client: Client) -> None:
         self.client = client
@@ -135,22 +179,63 @@ def _one(matches: list[Any], kind: str, name: str, listing: str) -> Any:
     raise ApiError(409, "CONFLICT", f"{len(matches)} {kind}s are named '{name}' ({ids}): pass the id instead.")
 
 
-class Project(_Resource):
+class Deployments(_InProjectList):
+    def list(self, include_deleted: bool = False) -> list[Deployment]:
+        items = self.client.transport.pages("listDeployments", {"projectId": self.project.id})
+        return [Deployment(self.project, d) for d in items if include_deleted or d["status"] != "DELETED"]
+
+    def get(self, name_or_id: str) -> Deployment:
+        if _is_id(name_or_id, "dep"):
+            return Deployment(self.project, self.client.call("getDeployment", {"projectId": self.project.id, "deploymentId": name_or_id}))
+        return _one([d for d in self.list() if d.name == name_or_id], "deployment", name_or_id, "project.deployments.list()")
+
+    def create(
+        self,
+        targets: Sequence[ModelVersion | Mapping[str, Any] | tuple[Any, int]] | ModelVersion,
+        name: str,
+        mode: Mode | None = None,
+        weights: Sequence[int] | None = None,
+        passphrase: str | None = None,
+        runtime: str | None = None,
+        processor: str | None = None,
+        resources: Resources | Sequence[Resources | None] | None = None,
+        wait: bool = True,
+        timeout: float = 900,
+        progress: bool | None = None,
+    ) -> Deployment:
+        """Deploys model versions. One target is mode single; two or more need mode "ab" (split by
+        `weights`, default even) or "champion_challenger" (the first answers, the second gets
+        shadow copies). `passphrase` protects scoring. `resources` sizes every target
+        ({"cpu": "0.5", "memoryMiB": 1024, "replicas": {"min": 1, "max": 3}}, each field optional;
+        cpu may be a number), or each target in turn when a list; a target dict's own "resources"
+        wins. A size Fargate does not run is ApiError 400 VALIDATION_FAILED naming the field, and
+        nothing is created. With `wait`, returns once HEALTHY, showing each state; raises
+        DeploymentFailed if it ends otherwise."""
+        items = [targets] if isinstance(targets, ModelVersion) else list(targets)
+        mode = mode or ("single" if len(items) == 1 else None)
+        if mode is None:
+            raise ByomError('Two or more targets need mode="ab" or mode="champion_challenger".')
+        body: dict[str, Any] = {
+            "name": name,
+            "mode": mode,
+            "targets": _targets(self.project, items, mode, weights, runtime, processor, resources),
+            "security": {"mode": "passphrase", "passphrase": passphrase} if passphrase else {"mode": "none"},
+        }
+        deployment = Deployment(self.project, self.client.call("createDeployment", {"projectId": self.project.id}, body=body), passphrase)
+        if wait:
+            deployment.wait(timeout=timeout, progress=progress)
+        return deployment
+
+
+class Project(_Named):
     data: _api.Project
+    _id_key = "projectId"
 
     def __init__(self, client: Client, data: _api.Project) -> None:
         super().__init__(client, data)
         self.experiments = Experiments(self)
         self.models = Models(self)
         self.deployments = Deployments(self)
-
-    @property
-    def id(self) -> str:
-        return self.data["projectId"]
-
-    @property
-    def name(self) -> str:
-        return self.data["name"]
 
     def refresh(self) -> Project:
         self.data = self.client.call("getProject", {"projectId": self.id})
@@ -229,28 +314,12 @@ class Project(_Resource):
         experiment.wait_for_ingestion(job.result["artifact"]["artifactId"], timeout)
         return experiment.refresh()
 
-    def deploy(
-        self,
-        targets: Sequence[ModelVersion | Mapping[str, Any] | tuple[Any, int]] | ModelVersion,
-        name: str,
-        mode: Mode | None = None,
-        weights: Sequence[int] | None = None,
-        passphrase: str | None = None,
-        runtime: str | None = None,
-        processor: str | None = None,
-        resources: Resources | Sequence[Resources | None] | None = None,
-        wait: bool = True,
-        timeout: float = 900,
-        progress: bool | None = None,
-    ) -> Deployment:
-        return self.deployments.create(targets, name, mode, weights, passphrase, runtime, processor, resources, wait, timeout, progress)
+    @_parameters_of(Deployments.create)
+    def deploy(self, *args: Any, **kwargs: Any) -> Deployment:
+        return self.deployments.create(*args, **kwargs)
 
 
-class Experiments:
-    def __init__(self, project: Project) -> None:
-        self.project = project
-        self.client = project.client
-
+class Experiments(_InProjectList):
     def list(self) -> list[Experiment]:
         return [Experiment(self.project, e) for e in self.client.transport.pages("listExperiments", {"projectId": self.project.id})]
 
@@ -268,20 +337,9 @@ class Experiments:
         return _one([e for e in self.list() if e.name == name_or_id], "experiment", name_or_id, "project.experiments.list()")
 
 
-class Experiment(_Resource):
+class Experiment(_InProject):
     data: _api.Experiment
-
-    def __init__(self, project: Project, data: _api.Experiment) -> None:
-        super().__init__(project.client, data)
-        self.project = project
-
-    @property
-    def id(self) -> str:
-        return self.data["experimentId"]
-
-    @property
-    def name(self) -> str:
-        return self.data["name"]
+    _id_key = "experimentId"
 
     @property
     def _params(self) -> dict[str, str]:
@@ -521,11 +579,7 @@ class _Uploader:
         return f"assembling {parts} parts of {self.path.name}"
 
 
-class Models:
-    def __init__(self, project: Project) -> None:
-        self.project = project
-        self.client = project.client
-
+class Models(_InProjectList):
     def list(self) -> list[Model]:
         return [Model(self.project, m) for m in self.client.transport.pages("listModels", {"projectId": self.project.id})]
 
@@ -554,20 +608,9 @@ class Models:
             raise
 
 
-class Model(_Resource):
+class Model(_InProject):
     data: _api.RegisteredModel
-
-    def __init__(self, project: Project, data: _api.RegisteredModel) -> None:
-        super().__init__(project.client, data)
-        self.project = project
-
-    @property
-    def id(self) -> str:
-        return self.data["modelId"]
-
-    @property
-    def name(self) -> str:
-        return self.data["name"]
+    _id_key = "modelId"
 
     def register(self, experiment: Experiment | str) -> ModelVersion:
         experiment_id = experiment.id if isinstance(experiment, Experiment) else self.project.experiments.get(experiment).id
@@ -609,58 +652,6 @@ class ModelVersion(_Resource):
     def deploy(self, name: str | None = None, **options: Any) -> Deployment:
         """Deploys this version alone (mode single); options as for Deployments.create."""
         return self.model.project.deployments.create([self], name or f"{self.model.name}-v{self.number}", **options)
-
-
-class Deployments:
-    def __init__(self, project: Project) -> None:
-        self.project = project
-        self.client = project.client
-
-    def list(self, include_deleted: bool = False) -> list[Deployment]:
-        items = self.client.transport.pages("listDeployments", {"projectId": self.project.id})
-        return [Deployment(self.project, d) for d in items if include_deleted or d["status"] != "DELETED"]
-
-    def get(self, name_or_id: str) -> Deployment:
-        if _is_id(name_or_id, "dep"):
-            return Deployment(self.project, self.client.call("getDeployment", {"projectId": self.project.id, "deploymentId": name_or_id}))
-        return _one([d for d in self.list() if d.name == name_or_id], "deployment", name_or_id, "project.deployments.list()")
-
-    def create(
-        self,
-        targets: Sequence[ModelVersion | Mapping[str, Any] | tuple[Any, int]] | ModelVersion,
-        name: str,
-        mode: Mode | None = None,
-        weights: Sequence[int] | None = None,
-        passphrase: str | None = None,
-        runtime: str | None = None,
-        processor: str | None = None,
-        resources: Resources | Sequence[Resources | None] | None = None,
-        wait: bool = True,
-        timeout: float = 900,
-        progress: bool | None = None,
-    ) -> Deployment:
-        """Deploys model versions. One target is mode single; two or more need mode "ab" (split by
-        `weights`, default even) or "champion_challenger" (the first answers, the second gets
-        shadow copies). `passphrase` protects scoring. `resources` sizes every target
-        ({"cpu": "0.5", "memoryMiB": 1024, "replicas": {"min": 1, "max": 3}}, each field optional;
-        cpu may be a number), or each target in turn when a list; a target dict's own "resources"
-        wins. A size Fargate does not run is ApiError 400 VALIDATION_FAILED naming the field, and
-        nothing is created. With `wait`, returns once HEALTHY, showing each state; raises
-        DeploymentFailed if it ends otherwise."""
-        items = [targets] if isinstance(targets, ModelVersion) else list(targets)
-        mode = mode or ("single" if len(items) == 1 else None)
-        if mode is None:
-            raise ByomError('Two or more targets need mode="ab" or mode="champion_challenger".')
-        body: dict[str, Any] = {
-            "name": name,
-            "mode": mode,
-            "targets": _targets(self.project, items, mode, weights, runtime, processor, resources),
-            "security": {"mode": "passphrase", "passphrase": passphrase} if passphrase else {"mode": "none"},
-        }
-        deployment = Deployment(self.project, self.client.call("createDeployment", {"projectId": self.project.id}, body=body), passphrase)
-        if wait:
-            deployment.wait(timeout=timeout, progress=progress)
-        return deployment
 
 
 def _targets(
@@ -730,23 +721,15 @@ def _resources_body(resources: Resources) -> dict[str, Any]:
     return body
 
 
-class Deployment(_Resource):
+class Deployment(_InProject):
     data: _api.Deployment
+    _id_key = "deploymentId"
 
     def __init__(self, project: Project, data: _api.Deployment, passphrase: str | None = None) -> None:
-        super().__init__(project.client, data)
-        self.project = project
+        super().__init__(project, data)
         #: Sent as `Authorization: Bearer …` when scoring; default BYOM_PASSPHRASE.
         self.passphrase = passphrase or os.environ.get("BYOM_PASSPHRASE")
         self._schema: dict[str, Any] | None = None
-
-    @property
-    def id(self) -> str:
-        return self.data["deploymentId"]
-
-    @property
-    def name(self) -> str:
-        return self.data["name"]
 
     @property
     def status(self) -> str:
