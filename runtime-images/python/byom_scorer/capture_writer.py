@@ -193,16 +193,27 @@ def run(config: dict[str, Any], source: int = 0) -> None:
     batcher.flush()
 
 
+def _yield_to_scoring() -> None:
+    """Runs the writer at idle priority: the kernel then preempts it the moment its worker wakes
+    for a request. At nice 10 a woken worker could wait for the writer's time slice to end (a
+    millisecond or more on the shared core: the latency tail). The cost: on a core that scoring
+    keeps saturated, the writer falls behind and its worker drops frames (counted)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux, or not allowed
+        try:
+            os.nice(19)
+        except OSError:
+            pass
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("BYOM_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(message)s")
     # Stopped by its input closing, never by a signal meant for the worker or the whole group:
     # it must write what it has read first.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        os.nice(10)  # scoring first; capture catches up in the gaps
-    except OSError:
-        pass
+    _yield_to_scoring()
     run(orjson.loads(sys.argv[1]))
 
 

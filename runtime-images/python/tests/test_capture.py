@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from byom_scorer import capture
 from byom_scorer.capture import CaptureWriter, Field
 from byom_scorer.convert import Batch
 from tests.harness import Runtime, frame_request, process_ok, zip_dir
@@ -191,3 +193,45 @@ def test_frames_keep_every_schema_type_through_the_writer_process(tmp_path):
     [small] = [json.loads(line) for f in (tmp_path / "matrix").glob("dt=*/*.jsonl.gz") for line in gzip.decompress(f.read_bytes()).splitlines()]
     assert small["input"] == {"n": [3, 4], "x": [1.5, None], "flag": [True, False]}
     assert small["output"] == {"y": [1, 0]}
+
+
+def _lines(folder: Path) -> list[dict]:
+    return [json.loads(line) for f in folder.glob("dt=*/*.jsonl.gz") for line in gzip.decompress(f.read_bytes()).splitlines()]
+
+
+def test_a_stalled_writer_never_blocks_scoring_frames_beyond_the_backlog_are_dropped_and_counted(tmp_path, monkeypatch):
+    """The worker has no capture thread and its pipe does not block: with the writer process
+    stopped, offer() returns at once, the backlog is bounded, what is over it is counted, and what
+    it kept is written once the writer runs again. The writer runs at idle CPU priority."""
+    monkeypatch.setattr(capture, "MAX_BACKLOG_BYTES", 256 * 1024)
+    fields = [Field("n", "Int64"), Field("x", "Float64")]
+    writer = CaptureWriter(f"file://{tmp_path}/stalled", 100, fields, flush_seconds=600)
+    threads = threading.active_count()
+    writer.start()
+    process = writer._process
+    assert process is not None
+    deadline = time.monotonic() + 20  # the writer sets its priority once its imports are done
+    while os.sched_getscheduler(process.pid) != os.SCHED_IDLE and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert os.sched_getscheduler(process.pid) == os.SCHED_IDLE
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        offered, slowest = 0, 0.0
+        # Far more than the pipe (1 MiB) and the backlog hold: ~4 MiB of frames.
+        while offered < 10_000:
+            started = time.perf_counter()
+            writer.offer([np.arange(40) + offered, np.full(40, 0.5)], 40, ["y"], [np.zeros(40, dtype=np.int64)])
+            slowest = max(slowest, time.perf_counter() - started)
+            offered += 1
+        assert threading.active_count() == threads
+        assert writer.dropped > 0
+        assert len(writer._backlog) <= capture.MAX_BACKLOG_BYTES
+        # Each offer is a serialization and a copy, never a wait for the stopped writer.
+        assert slowest < 5
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+    writer.close()
+    lines = _lines(tmp_path / "stalled")
+    assert len(lines) == offered - writer.dropped
+    # Whole frames, each once: the ones offered before the backlog was full; the rest were dropped.
+    assert sorted(line["input"]["n"][0] for line in lines) == list(range(len(lines)))
