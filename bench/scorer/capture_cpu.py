@@ -173,6 +173,9 @@ def main() -> None:
               f"({ratio - 1:+.1%})  req/s {statistics.median(v[2] for v in values):6.0f} ({rate - 1:+.1%})  "
               f"p50 {statistics.median(v[3] for v in values):5.2f} ms  p99 {statistics.median(v[4] for v in values):5.2f} ms "
               f"({p99 - 1:+.1%})")
+    print("p99 ms per round, in the order run:")
+    for name, values in per.items():
+        print(f"  {name:<18} " + " ".join(f"{v[4]:.2f}" for v in values))
     print("server log: " + ("; ".join(dropped) if dropped else "no capture drops or errors"))
 
 
