@@ -213,6 +213,12 @@ def run(config: dict[str, Any], source: int = 0) -> None:
         del pending[:start]
     if pending:
         log.error("capture lost a partly written request (%d bytes) at shutdown", len(pending))
+    # The worker is gone or stopping: no request to yield to, and what is left must be written
+    # before the task stops. Back to normal priority where the process may (root, CAP_SYS_NICE).
+    try:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    except (AttributeError, OSError):
+        pass
     batcher.flush()
 
 
