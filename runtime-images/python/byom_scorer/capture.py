@@ -196,6 +196,8 @@ class CaptureWriter:
                 written = 0
             except OSError:
                 log.error("capture stopped: its writer process is gone (exit %s)", self._process and self._process.poll())
+                self._unwatch()  # a pipe without a reader stays "writable": the loop would spin on it
+                os.close(fd)
                 self._fd, written = None, len(self._backlog)
             del self._backlog[:written]
         finally:

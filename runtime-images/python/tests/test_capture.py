@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import os
@@ -235,3 +236,32 @@ def test_a_stalled_writer_never_blocks_scoring_frames_beyond_the_backlog_are_dro
     assert len(lines) == offered - writer.dropped
     # Whole frames, each once: the ones offered before the backlog was full; the rest were dropped.
     assert sorted(line["input"]["n"][0] for line in lines) == list(range(len(lines)))
+
+
+def test_a_writer_process_that_dies_stops_capture_and_never_scoring(tmp_path):
+    """The pipe full (writer stopped), the event loop waits for it to take more; the writer then
+    killed: the loop's wait ends (no spinning on a pipe without a reader), capture stops, and
+    offers return at once."""
+    writer = CaptureWriter(f"file://{tmp_path}/dead", 100, [Field("n", "Int64")], flush_seconds=600)
+
+    async def scenario() -> None:
+        writer.start()
+        process = writer._process
+        assert process is not None
+        os.kill(process.pid, signal.SIGSTOP)
+        while not writer._watching:  # ~1 MiB into the pipe, the rest waits for the loop
+            writer.offer([np.arange(40)], 40, ["y"], [np.zeros(40, dtype=np.int64)])
+        process.kill()
+        process.wait(10)
+        await asyncio.sleep(0.2)  # the loop sees the pipe "writable": the write fails, the wait ends
+        assert writer._fd is None and not writer._watching
+        cpu = time.process_time()
+        await asyncio.sleep(0.5)
+        assert time.process_time() - cpu < 0.1  # an idle loop, not one spinning on the dead pipe
+        started = time.perf_counter()
+        for _ in range(100):
+            writer.offer([np.arange(40)], 40, ["y"], [np.zeros(40, dtype=np.int64)])
+        assert time.perf_counter() - started < 5
+
+    asyncio.run(scenario())
+    writer.close()
