@@ -135,7 +135,8 @@ class CaptureWriter:
     def offer(self, columns: Sequence[np.ndarray], rows: int, names: list[str], outputs: list[np.ndarray]) -> None:
         """Hands a scored batch to the writer; never waits for it. `columns` are the schema's
         typed inputs. The frame joins the backlog, which goes into the pipe SEND_SECONDS after it
-        began (a timer of the worker's event loop, so between requests) or once SEND_BYTES wait."""
+        began (a timer of the worker's event loop, so between requests) or once SEND_BYTES wait.
+        Called from the request thread only (no lock: no other thread touches the backlog)."""
         if rows <= 0:
             return
         if self._owner != os.getpid():
