@@ -470,6 +470,10 @@ def main() -> None:
                     if args.before_python:
                         before_ready = process_ready(args.before_python, model_dir, work / "ready-before" / model_name, Path(args.before_source))
                         servers.append(start_byom("byom before", args.before_python, Path(args.before_source), before_ready, log))
+                        if args.capture:  # capture then and now, side by side
+                            servers.append(start_byom("byom capture 100% before", args.before_python, Path(args.before_source),
+                                                      before_ready, log, BYOM_CAPTURE_PERCENT="100",
+                                                      BYOM_CAPTURE_URI=f"file://{work / 'capture-before' / model_name}"))
                 elif server_name == "mlflow":
                     servers.append(start_mlflow(args.mlflow_python, model_dir, log))
                 else:
@@ -481,7 +485,7 @@ def main() -> None:
             runs: dict[str, dict[int, list[Load]]] = {s.name: {c: [] for c in concurrencies} for s in servers}
             # CPU per single-row request over every interleaved run: (server's process, its children, requests).
             cpu: dict[str, list[float]] = {s.name: [0.0, 0.0, 0] for s in servers}
-            v2_runs: dict[str, list[Load]] = {s.name: [] for s in servers if s.v2_path and s.name != "byom before"}
+            v2_runs: dict[str, list[Load]] = {s.name: [] for s in servers if s.v2_path and not s.name.endswith("before")}
             v2_one = v2_body(single_frame)
             for round_ in range(args.rounds):
                 for concurrency in concurrencies:

@@ -2,18 +2,22 @@
 
 The request path only draws the sample and, for a sampled request, serializes the typed input
 columns and the model's outputs in one call (orjson writes numpy arrays in C; a batch of
-PICKLE_ROWS rows or more is pickled instead) and appends the frame to a list. A sender thread
-writes the list into a pipe every SEND_SECONDS; at the other end a writer process of the
-worker's own (byom_scorer.capture_writer) makes the JSON lines, gzips and writes the batches, so
-no work of the writer's holds this worker's interpreter lock, and it runs at a lower CPU priority.
-Headers are never captured, so neither an Authorization header nor a passphrase can be. A clean
-shutdown (SIGTERM, exit) writes what waits, closes the pipe and waits for the writer to write
-everything; a worker killed outright loses at most its last SEND_SECONDS of frames. Beyond
-MAX_BACKLOG_BYTES waiting (a writer far behind), requests are dropped and counted in the log.
+PICKLE_ROWS rows or more is pickled instead) and appends the frame to a backlog. The worker has
+no thread for capture (a second thread would take the interpreter lock from the request thread,
+whose wait for it shows in the latency tail): the backlog goes into a non-blocking pipe
+SEND_SECONDS after its first frame, from a timer of the worker's event loop (so between requests),
+or at once when SEND_BYTES wait; when the pipe is full, the event loop sends the rest once it has
+room. At the other end a writer process of the worker's own (byom_scorer.capture_writer) makes the
+JSON lines, gzips and writes the batches at idle CPU priority. Headers are never captured, so
+neither an Authorization header nor a passphrase can be. A clean shutdown (SIGTERM, exit) writes
+what waits, closes the pipe and waits for the writer to write everything; a worker killed outright
+loses at most its last SEND_SECONDS of frames. Beyond MAX_BACKLOG_BYTES waiting (a writer far
+behind), requests are dropped, counted (`dropped`) and logged; scoring never waits.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import fcntl
 import logging
@@ -44,7 +48,7 @@ CLOSE_SECONDS = 25.0
 PICKLE_ROWS = 64
 #: Frames waiting to be written beyond this are dropped (counted and logged).
 MAX_BACKLOG_BYTES = 64 * 1024**2
-#: The sender thread writes waiting frames this often, or once this many bytes wait.
+#: Waiting frames go into the pipe this long after the first, or once this many bytes wait.
 SEND_SECONDS = 0.05
 SEND_BYTES = 64 * 1024
 _PIPE_BYTES = 1 << 20
@@ -52,6 +56,7 @@ _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, Linux only (Python exposes it from 3
 _HEADER = struct.Struct("<I")
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 _WARN_EVERY = 10.0
+_TERM = {signal.SIGTERM}
 
 
 @dataclass(frozen=True)
@@ -88,17 +93,15 @@ class CaptureWriter:
         self._fd: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._owner = 0
-        self._dropped = 0
+        self.dropped = 0
         self._warned_at = 0.0
         self._on_term = False
-        self._lock = threading.RLock()  # SIGTERM's close() may run inside offer()
-        self._wake = threading.Condition(self._lock)
-        # Frames not yet in the pipe, in order; the sender thread writes them every SEND_SECONDS
-        # (or sooner once SEND_BYTES wait), so a request makes no system call.
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
-        self._pipe = threading.Lock()  # held while writing to the pipe: one writer at a time
-        self._sender: threading.Thread | None = None
+        # Bytes not yet in the pipe, whole frames in order (the first may be partly written).
+        self._backlog = bytearray()
+        self._first_at = 0.0  # when the backlog last became non-empty (no event loop: sent on a later offer)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._watching = False  # the loop calls _send once the full pipe has room again
         self._closing = False
 
     def sampled(self) -> bool:
@@ -111,22 +114,29 @@ class CaptureWriter:
             fcntl.fcntl(write, _F_SETPIPE_SZ, _PIPE_BYTES)
         except OSError:
             pass  # the default 64 KiB pipe works, it only fills sooner
+        # A request never waits for the writer: a full pipe leaves the bytes in the backlog.
+        os.set_blocking(write, False)
+        # The writer imports this package from where the worker found it (a worker started with
+        # its own sys.path, not PYTHONPATH, would otherwise start a writer that cannot find it).
+        source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        path = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": source if not path else f"{source}{os.pathsep}{path}"}
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "byom_scorer.capture_writer", self._config], stdin=read, close_fds=True
+                [sys.executable, "-m", "byom_scorer.capture_writer", self._config], stdin=read, close_fds=True, env=env
             )
         finally:
             os.close(read)
         self._fd = write
-        self._pending, self._pending_bytes, self._closing = [], 0, False
+        self._backlog, self._closing, self._timer, self._watching, self._loop = bytearray(), False, None, False, None
         self._owner = os.getpid()
-        self._sender = threading.Thread(target=self._drain, name="capture-sender", daemon=True)
-        self._sender.start()
         atexit.register(self.close)
 
     def offer(self, columns: Sequence[np.ndarray], rows: int, names: list[str], outputs: list[np.ndarray]) -> None:
-        """Sends a scored batch to the writer; never waits for it. `columns` are the schema's
-        typed inputs."""
+        """Hands a scored batch to the writer; never waits for it. `columns` are the schema's
+        typed inputs. The frame joins the backlog, which goes into the pipe SEND_SECONDS after it
+        began (a timer of the worker's event loop, so between requests) or once SEND_BYTES wait.
+        Called from the request thread only (no lock: no other thread touches the backlog)."""
         if rows <= 0:
             return
         if self._owner != os.getpid():
@@ -134,18 +144,91 @@ class CaptureWriter:
         if not self._on_term and threading.current_thread() is threading.main_thread():
             self._on_term = True
             _close_on_sigterm(self.close)
+        if self._fd is None or self._closing:
+            return
         frame = self._frame(columns, rows, names, outputs)
-        with self._lock:
-            if self._fd is None or self._closing:
+        backlog = self._backlog
+        if len(backlog) + len(frame) > MAX_BACKLOG_BYTES:
+            self._drop()
+            return
+        was_empty = not backlog
+        backlog += frame
+        if self._watching:
+            return  # the pipe is full: the loop sends once it has room
+        if len(backlog) >= SEND_BYTES:
+            self._send()
+        elif was_empty:
+            self._schedule()
+        elif self._loop is None and time.monotonic() - self._first_at >= SEND_SECONDS:
+            self._send()
+
+    def _schedule(self) -> None:
+        """Arranges for the backlog to be sent SEND_SECONDS from now."""
+        self._first_at = time.monotonic()
+        if self._timer is not None or self._watching:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None  # no event loop (a script calling the app): sent by a later offer or close
+            return
+        self._loop = loop
+        self._timer = loop.call_later(SEND_SECONDS, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._send()
+
+    def _send(self) -> None:
+        """Writes as much of the backlog as the pipe takes now. What it cannot take waits for the
+        event loop to see the pipe writable (or, without a loop, for the next offer)."""
+        fd = self._fd
+        if fd is None or not self._backlog:
+            return
+        # SIGTERM's close() must not run between a write and the backlog's trim: it would hand
+        # those bytes over twice. Blocked for these few microseconds; delivered right after.
+        masked = threading.current_thread() is threading.main_thread()
+        if masked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, _TERM)
+        try:
+            try:
+                written = os.write(fd, self._backlog)
+            except BlockingIOError:
+                written = 0
+            except OSError:
+                log.error("capture stopped: its writer process is gone (exit %s)", self._process and self._process.poll())
+                self._unwatch()  # a pipe without a reader stays "writable": the loop would spin on it
+                os.close(fd)
+                self._fd, written = None, len(self._backlog)
+            del self._backlog[:written]
+        finally:
+            if masked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _TERM)
+        if self._backlog and self._fd is not None:
+            self._first_at = time.monotonic()
+            self._watch()
+        elif self._watching:
+            self._unwatch()
+
+    def _watch(self) -> None:
+        if self._watching or self._fd is None:
+            return
+        loop = self._loop
+        if loop is None:
+            try:
+                loop = self._loop = asyncio.get_running_loop()
+            except RuntimeError:
                 return
-            if self._pending_bytes + len(frame) > MAX_BACKLOG_BYTES:
-                self._drop()
-                return
-            self._pending.append(frame)
-            self._pending_bytes += len(frame)
-            # The sender sleeps while nothing waits: the first frame of a batch wakes it.
-            if len(self._pending) == 1 or self._pending_bytes >= SEND_BYTES:
-                self._wake.notify()
+        loop.add_writer(self._fd, self._send)
+        self._watching = True
+
+    def _unwatch(self) -> None:
+        if self._watching and self._loop is not None and self._fd is not None:
+            try:
+                self._loop.remove_writer(self._fd)
+            except (RuntimeError, ValueError, OSError):
+                pass  # the loop is closed already
+        self._watching = False
 
     def _frame(self, columns: Sequence[np.ndarray], rows: int, names: list[str], outputs: list[np.ndarray]) -> bytes:
         matrix = getattr(columns, "matrix", None)
@@ -166,74 +249,39 @@ class CaptureWriter:
             body = orjson.dumps([time.time(), rows, kind, inputs, names, outputs], option=_NUMPY, default=_plain)
         return _HEADER.pack(len(body)) + body
 
-    def _drain(self) -> None:
-        """The sender thread: every SEND_SECONDS (sooner when SEND_BYTES wait) it writes the
-        waiting frames to the pipe; a full pipe blocks this thread only, without the
-        interpreter lock."""
-        while True:
-            with self._lock:
-                while not self._pending and not self._closing:
-                    self._wake.wait()
-                if not self._closing and self._pending_bytes < SEND_BYTES:
-                    self._wake.wait(SEND_SECONDS)  # let a batch of frames gather
-                if self._closing:
-                    return  # close() writes what is left
-                frames, self._pending = self._pending, []
-            written = self._write(frames)
-            with self._lock:
-                self._pending_bytes -= written
-
-    def _write(self, frames: list[bytes]) -> int:
-        """Writes whole frames, small ones joined into chunks of up to SEND_BYTES; their size."""
-        total = 0
-        with self._pipe:
-            chunk: list[bytes] = []
-            size = 0
-            for frame in [*frames, None]:
-                if chunk and (frame is None or size + len(frame) > SEND_BYTES):
-                    data = chunk[0] if len(chunk) == 1 else b"".join(chunk)
-                    if self._fd is not None:
-                        try:
-                            view = memoryview(data)
-                            while view:
-                                view = view[os.write(self._fd, view) :]
-                        except OSError:
-                            log.error("capture stopped: its writer process is gone (exit %s)", self._process and self._process.poll())
-                            self._fd = None
-                    total += size
-                    chunk, size = [], 0
-                if frame is not None:
-                    chunk.append(frame)
-                    size += len(frame)
-        return total
-
     def _drop(self) -> None:
-        self._dropped += 1
+        self.dropped += 1
         now = time.monotonic()
         if now - self._warned_at >= _WARN_EVERY:
             self._warned_at = now
-            log.warning("capture dropped %d requests so far: its writer process is behind", self._dropped)
+            log.warning("capture dropped %d requests so far: its writer process is behind", self.dropped)
 
     def close(self) -> None:
-        """Writes what waits, closes the pipe and waits for the writer to write what it holds.
-        Safe in a SIGTERM handler that interrupted offer(): the frame lock is re-entrant, and the
-        pipe lock is only ever held around writes, which the sender finishes."""
-        if self._owner != os.getpid():
+        """Writes what waits (waiting for the pipe now), closes it and waits for the writer to
+        write what it holds. Runs at exit and in the SIGTERM handler, which may interrupt offer()
+        anywhere but inside _send's write-and-trim."""
+        if self._owner != os.getpid() or self._closing:
             return
-        with self._lock:
-            if self._closing:
-                return
-            self._closing = True
-            frames, self._pending, self._pending_bytes = self._pending, [], 0
-            self._wake.notify()
-        self._write(frames)
-        with self._pipe:
-            fd, self._fd = self._fd, None
+        self._closing = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._unwatch()
+        fd, self._fd = self._fd, None
         if fd is None:
             return
+        try:
+            os.set_blocking(fd, True)
+            view = memoryview(self._backlog)
+            while view:
+                view = view[os.write(fd, view) :]
+            view.release()
+        except OSError:
+            log.error("capture lost %d bytes of requests: its writer process is gone", len(self._backlog))
+        self._backlog = bytearray()
         os.close(fd)
-        if self._dropped:
-            log.warning("capture dropped %d requests: its writer process was behind", self._dropped)
+        if self.dropped:
+            log.warning("capture dropped %d requests: its writer process was behind", self.dropped)
         if self._process is not None:
             try:
                 self._process.wait(timeout=CLOSE_SECONDS)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import math
 import os
 import pickle
 import secrets
@@ -89,8 +90,11 @@ class Batcher:
     def __init__(self, sink: Sink, config: dict[str, Any]) -> None:
         self._sink = sink
         self._names: list[str] = config["names"]
-        # Per input column, how a float from the matrix becomes its schema type.
-        self._typers = [_typer(kind) for kind in config["types"]]
+        # The input columns whose floats from the matrix become another schema type (integers,
+        # booleans), and how; the others are written as they are.
+        self._typed = [(index, _typer(kind)) for index, kind in enumerate(config["types"]) if _typer(kind) is not None]
+        self._second = -1
+        self._day = self._prefix = ""
         self._batch_rows: int = config["batchRows"]
         self._flush_seconds: float = config["flushSeconds"]
         self._token = secrets.token_hex(4)
@@ -106,16 +110,27 @@ class Batcher:
             at, rows, inputs, names, outputs = pickle.loads(frame)
             kind = 2
         if kind == 1:  # the rows of a float64 matrix: one column per schema field, typed here
-            inputs = [[typer(v) for v in column] for typer, column in zip(self._typers, zip(*inputs, strict=True), strict=False)]
-        stamp = datetime.fromtimestamp(at, UTC)
+            inputs = list(zip(*inputs, strict=True))  # tuples: orjson writes them as arrays
+            for index, typer in self._typed:
+                inputs[index] = [typer(v) for v in inputs[index]]
+        # The timestamp as datetime would give it (to the microsecond, half to even), written to
+        # the millisecond; its date and second are formatted once per second, not per request.
+        fraction, whole = math.modf(at)
+        second, micros = int(whole), round(fraction * 1_000_000)
+        if micros >= 1_000_000:
+            second, micros = second + 1, micros - 1_000_000
+        if second != self._second:
+            self._second = second
+            stamp = datetime.fromtimestamp(second, UTC)
+            self._day, self._prefix = stamp.strftime("%Y-%m-%d"), stamp.strftime("%Y-%m-%dT%H:%M:%S.")
         record = {
-            "at": stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "at": f"{self._prefix}{micros // 1000:03d}Z",
             "rows": rows,
             "input": dict(zip(self._names, inputs, strict=False)),
             "output": dict(zip(names, outputs, strict=False)),
         }
         line = orjson.dumps(record, option=_LINE, default=_plain)
-        self._days.setdefault(stamp.strftime("%Y-%m-%d"), []).append(line)
+        self._days.setdefault(self._day, []).append(line)
         self._rows += rows
         if self._first_at is None:
             self._first_at = time.monotonic()
@@ -150,12 +165,20 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _integer(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _boolean(value: float | None) -> bool | None:
+    return None if value is None else value != 0
+
+
 def _typer(kind: str) -> Any:
     if kind in _INTEGERS:
-        return lambda v: None if v is None else int(v)
+        return _integer
     if kind == "Boolean":
-        return lambda v: None if v is None else v != 0
-    return lambda v: v
+        return _boolean
+    return None
 
 
 def run(config: dict[str, Any], source: int = 0) -> None:
@@ -190,7 +213,27 @@ def run(config: dict[str, Any], source: int = 0) -> None:
         del pending[:start]
     if pending:
         log.error("capture lost a partly written request (%d bytes) at shutdown", len(pending))
+    # The worker is gone or stopping: no request to yield to, and what is left must be written
+    # before the task stops. Back to normal priority where the process may (root, CAP_SYS_NICE).
+    try:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    except (AttributeError, OSError):
+        pass
     batcher.flush()
+
+
+def _yield_to_scoring() -> None:
+    """Runs the writer at idle priority: the kernel then preempts it the moment its worker wakes
+    for a request. At nice 10 a woken worker could wait for the writer's time slice to end (a
+    millisecond or more on the shared core: the latency tail). The cost: on a core that scoring
+    keeps saturated, the writer falls behind and its worker drops frames (counted)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux, or not allowed
+        try:
+            os.nice(19)
+        except OSError:
+            pass
 
 
 def main() -> None:
@@ -199,10 +242,7 @@ def main() -> None:
     # it must write what it has read first.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        os.nice(10)  # scoring first; capture catches up in the gaps
-    except OSError:
-        pass
+    _yield_to_scoring()
     run(orjson.loads(sys.argv[1]))
 
 

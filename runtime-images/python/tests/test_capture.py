@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from byom_scorer import capture
 from byom_scorer.capture import CaptureWriter, Field
 from byom_scorer.convert import Batch
 from tests.harness import Runtime, frame_request
@@ -189,3 +192,74 @@ def test_frames_keep_every_schema_type_through_the_writer_process(tmp_path):
     [small] = [json.loads(line) for f in (tmp_path / "matrix").glob("dt=*/*.jsonl.gz") for line in gzip.decompress(f.read_bytes()).splitlines()]
     assert small["input"] == {"n": [3, 4], "x": [1.5, None], "flag": [True, False]}
     assert small["output"] == {"y": [1, 0]}
+
+
+def _lines(folder: Path) -> list[dict]:
+    return [json.loads(line) for f in folder.glob("dt=*/*.jsonl.gz") for line in gzip.decompress(f.read_bytes()).splitlines()]
+
+
+def test_a_stalled_writer_never_blocks_scoring_frames_beyond_the_backlog_are_dropped_and_counted(tmp_path, monkeypatch):
+    """The worker has no capture thread and its pipe does not block: with the writer process
+    stopped, offer() returns at once, the backlog is bounded, what is over it is counted, and what
+    it kept is written once the writer runs again. The writer runs at idle CPU priority."""
+    monkeypatch.setattr(capture, "MAX_BACKLOG_BYTES", 256 * 1024)
+    fields = [Field("n", "Int64"), Field("x", "Float64")]
+    writer = CaptureWriter(f"file://{tmp_path}/stalled", 100, fields, flush_seconds=600)
+    threads = threading.active_count()
+    writer.start()
+    process = writer._process
+    assert process is not None
+    deadline = time.monotonic() + 20  # the writer sets its priority once its imports are done
+    while os.sched_getscheduler(process.pid) != os.SCHED_IDLE and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert os.sched_getscheduler(process.pid) == os.SCHED_IDLE
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        offered, slowest = 0, 0.0
+        # Far more than the pipe (1 MiB) and the backlog hold: ~4 MiB of frames.
+        while offered < 10_000:
+            started = time.perf_counter()
+            writer.offer([np.arange(40) + offered, np.full(40, 0.5)], 40, ["y"], [np.zeros(40, dtype=np.int64)])
+            slowest = max(slowest, time.perf_counter() - started)
+            offered += 1
+        assert threading.active_count() == threads
+        assert writer.dropped > 0
+        assert len(writer._backlog) <= capture.MAX_BACKLOG_BYTES
+        # Each offer is a serialization and a copy, never a wait for the stopped writer.
+        assert slowest < 5
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+    writer.close()
+    lines = _lines(tmp_path / "stalled")
+    assert len(lines) == offered - writer.dropped
+    # Whole frames, each once: the ones offered before the backlog was full; the rest were dropped.
+    assert sorted(line["input"]["n"][0] for line in lines) == list(range(len(lines)))
+
+
+def test_a_writer_process_that_dies_stops_capture_and_never_scoring(tmp_path):
+    """The pipe full (writer stopped), the event loop waits for it to take more; the writer then
+    killed: the loop's wait ends (no spinning on a pipe without a reader), capture stops, and
+    offers return at once."""
+    writer = CaptureWriter(f"file://{tmp_path}/dead", 100, [Field("n", "Int64")], flush_seconds=600)
+
+    async def scenario() -> None:
+        writer.start()
+        process = writer._process
+        assert process is not None
+        os.kill(process.pid, signal.SIGSTOP)
+        while not writer._watching:  # ~1 MiB into the pipe, the rest waits for the loop
+            writer.offer([np.arange(40)], 40, ["y"], [np.zeros(40, dtype=np.int64)])
+        process.kill()
+        process.wait(10)
+        await asyncio.sleep(0.2)  # the loop sees the pipe "writable": the write fails, the wait ends
+        assert writer._fd is None and not writer._watching
+        cpu = time.process_time()
+        await asyncio.sleep(0.5)
+        assert time.process_time() - cpu < 0.1  # an idle loop, not one spinning on the dead pipe
+        started = time.perf_counter()
+        for _ in range(100):
+            writer.offer([np.arange(40)], 40, ["y"], [np.zeros(40, dtype=np.int64)])
+        assert time.perf_counter() - started < 5
+
+    asyncio.run(scenario())
+    writer.close()
