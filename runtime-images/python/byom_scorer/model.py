@@ -137,6 +137,21 @@ def as_text_columns(columns: list[np.ndarray]) -> list[list[str]]:
     return [_text_column(column) for column in columns]
 
 
+# Text of these kinds (numbers, nan/inf, true/false) never needs a JSON escape.
+_PLAIN_TEXT_KINDS = frozenset("fiub")
+
+
+def score_json(columns: list[np.ndarray], texts: list[list[str]] | None = None) -> bytes:
+    """The answer's rows as a JSON array of arrays of text: `texts` (id and echoed fields) then
+    the output columns. Plain outputs alone are joined as text, not handed to orjson as one tuple
+    per row (for 10k rows: a third of the time; the bytes are the same)."""
+    if not texts and columns and len(columns[0]) and all(column.dtype.kind in _PLAIN_TEXT_KINDS for column in columns):
+        text = as_text_columns(columns)
+        rows = text[0] if len(text) == 1 else ['","'.join(row) for row in zip(*text)]
+        return b'[["' + '"],["'.join(rows).encode() + b'"]]'
+    return orjson.dumps(list(zip(*(texts or []), *as_text_columns(columns))))
+
+
 def as_text_rows(columns: list[np.ndarray]) -> list[tuple[str, ...]]:
     """Rows as tuples: orjson writes them as arrays, and no list is built per row."""
     return list(zip(*as_text_columns(columns)))
