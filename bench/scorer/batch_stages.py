@@ -1,6 +1,6 @@
 """Where the time of one 10k-row POST goes, stage by stage, in the scorer's own process (no HTTP):
 CSV read (Arrow), column conversion, predict, answer; JSON parse (orjson), columns, answer; and
-the in-process pyfunc predict the batches are compared with. CPU time of this thread
+the in-process pyfunc predict the batches are compared with; and a single-row JSON POST (µs). CPU time of this thread
 (time.thread_time), min and median of --repeats, on the servers' core: steadier than wall time
 on a shared machine, though a busy neighbour still slows a core's caches.
 
@@ -94,6 +94,13 @@ def main() -> None:
             writer.close(table)
             sink.close()
 
+        single = post(b"application/json", bench.byom_body(frame.head(1)))
+
+        def singles() -> None:
+            for _ in range(1000):
+                single()
+
+        single_row = timed(singles)  # ms per 1000 = µs per request
         gc.disable()  # as the server does for a large JSON body
         stages = {
             "in-process pyfunc predict (the baseline)": timed(lambda: reference.predict(frame)),
@@ -106,6 +113,7 @@ def main() -> None:
             "JSON: parse (orjson)": timed(lambda: parse_json(body)),
             "JSON: columns (parse_request)": timed(lambda: parse_request(payload, schema)),
             "JSON: answer": timed(lambda: _json_answer(model, orjson, outputs)),
+            "single row: JSON POST handled (µs)": single_row,
         }
         gc.enable()
         print(f"== {name}", flush=True)
