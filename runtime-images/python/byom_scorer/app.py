@@ -23,7 +23,7 @@ from byom_scorer.config import Settings
 from byom_scorer.convert import NUMPY_DTYPES, Batch, ScoreRequest, convert_arrow, parse_json, parse_request
 from byom_scorer.errors import RequestError
 from byom_scorer.metrics import Metrics
-from byom_scorer.model import Outputs, Predictor, as_text_columns
+from byom_scorer.model import Outputs, Predictor, score_json
 from byom_scorer.peer import SPLIT_ROWS, Peer
 
 log = logging.getLogger("byom_scorer")
@@ -277,14 +277,13 @@ class ScorerApp:
                 predictor.output_schema,
             )
             writer, sink = self._writer(answer_kind)
-            writer.write(table, [])
+            writer.write(table)
             writer.close(table)
             return self._finish(answer_kind, sink)
-        score = list(zip(*extra_columns, *as_text_columns(outputs.columns))) if request.row_count else []
-        answer: dict[str, Any] = {"id": self.settings.model_id, "score": score}
-        if not request.no_field_names:
-            answer["fields"] = extra_names + names
-        return _json(200, answer)
+        # orjson.dumps({"id": …, "score": […], "fields": […]}), with the score written apart.
+        score = score_json(list(outputs.columns), extra_columns) if request.row_count else b"[]"
+        fields = b"" if request.no_field_names else b',"fields":' + orjson.dumps(extra_names + names)
+        return 200, JSON, b'{"id":' + orjson.dumps(self.settings.model_id) + b',"score":' + score + fields + b"}"
 
     def _writer(self, kind: str) -> tuple[formats.AnswerWriter, IO[bytes]]:
         sink = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 - closed by the server
@@ -312,8 +311,7 @@ class ScorerApp:
                 outputs = self._predict(predictor, columns, rows)
                 table = formats.output_table(list(outputs.names), list(outputs.columns), predictor.output_schema)
                 empty = table.slice(0, 0)
-                text_rows = list(zip(*as_text_columns(outputs.columns))) if answer_kind == formats.JSON else []
-                writer.write(table, text_rows)
+                writer.write(table, score_json(list(outputs.columns)) if answer_kind == formats.JSON else b"[]")
                 first_row += rows
             if empty is None:
                 empty = _empty_outputs(predictor)

@@ -306,15 +306,16 @@ class AnswerWriter:
         self._writer: Any = None
         self._rows = 0
 
-    def write(self, table: Any, text_rows: list[tuple[str, ...]]) -> None:
+    def write(self, table: Any, score: bytes = b"[]") -> None:
+        """`score`: the JSON answer's rows of this batch, a JSON array (model.score_json)."""
         if self.kind == JSON:
             if self._writer is None:
                 self.sink.write(b'{"id":' + orjson.dumps(self.model_id) + b',"fields":' + orjson.dumps(table.column_names) + b',"score":[')
                 self._writer = True
-            if text_rows:
+            if len(score) > 2:
                 if self._rows:
                     self.sink.write(b",")
-                self.sink.write(orjson.dumps(text_rows)[1:-1])
+                self.sink.write(memoryview(score)[1:-1])
         else:
             if self._writer is None:
                 self._writer = self._open(table.schema)

@@ -41,11 +41,11 @@ class ModelLoadError(Exception):
     """The ready model cannot be served; the message goes to the deployment's failure reason."""
 
 
-def as_matrix(columns: list[np.ndarray], rows: int) -> np.ndarray:
+def as_matrix(columns: list[np.ndarray], rows: int, dtype: Any = np.float64) -> np.ndarray:
     ready = getattr(columns, "matrix", None)
     if ready is not None:
-        return ready
-    matrix = np.empty((rows, len(columns)), dtype=np.float64)
+        return ready if dtype == np.float64 else ready.astype(dtype)
+    matrix = np.empty((rows, len(columns)), dtype=dtype)
     for index, column in enumerate(columns):
         matrix[:, index] = column
     return matrix
@@ -135,6 +135,21 @@ def _text_column(column: np.ndarray) -> list[str]:
 
 def as_text_columns(columns: list[np.ndarray]) -> list[list[str]]:
     return [_text_column(column) for column in columns]
+
+
+# Text of these kinds (numbers, nan/inf, true/false) never needs a JSON escape.
+_PLAIN_TEXT_KINDS = frozenset("fiub")
+
+
+def score_json(columns: list[np.ndarray], texts: list[list[str]] | None = None) -> bytes:
+    """The answer's rows as a JSON array of arrays of text: `texts` (id and echoed fields) then
+    the output columns. Plain outputs alone are joined as text, not handed to orjson as one tuple
+    per row (for 10k rows: a third of the time; the bytes are the same)."""
+    if not texts and columns and len(columns[0]) and all(column.dtype.kind in _PLAIN_TEXT_KINDS for column in columns):
+        text = as_text_columns(columns)
+        rows = text[0] if len(text) == 1 else ['","'.join(row) for row in zip(*text)]
+        return b'[["' + '"],["'.join(rows).encode() + b'"]]'
+    return orjson.dumps(list(zip(*(texts or []), *as_text_columns(columns))))
 
 
 def as_text_rows(columns: list[np.ndarray]) -> list[tuple[str, ...]]:
@@ -318,6 +333,10 @@ def _load_calls(
             lightgbm_call = _lightgbm_booster_call(raw, fn_name)
             if lightgbm_call is not None:
                 candidates.append(("lightgbm-booster", lightgbm_call))
+            if _float32_inside(raw):
+                candidates.append(
+                    ("native-numpy-float32", lambda columns, rows: method(as_matrix(columns, rows, np.float32)))
+                )
             candidates.append(("native-numpy", lambda columns, rows: method(as_matrix(columns, rows))))
         candidates.append(("native-frame", lambda columns, rows: method(frame(columns, rows))))
     if raw is not None and _threads_itself(raw):
@@ -325,6 +344,27 @@ def _load_calls(
             call.threads_itself = True  # type: ignore[attr-defined]
     classes = getattr(raw, "classes_", None)
     return reference, candidates, None if classes is None else list(np.asarray(classes).tolist())
+
+
+def _float32_inside(raw: Any) -> bool:
+    """Models that round every input value to float32 before they look at it: XGBoost (its
+    matrices hold float32) and scikit-learn's tree models (`check_array(dtype=float32)`).
+    Handing them a float32 matrix is the same rounding done once by numpy, without their own
+    float64 -> float32 copy of the batch (10k rows: ~0.3 ms of ~11-17 ms)."""
+    module = type(raw).__module__
+    if module.startswith("xgboost.") and hasattr(raw, "get_booster"):
+        return True
+    if not module.startswith("sklearn."):
+        return False
+    from sklearn import ensemble, tree
+
+    float32_trees = (
+        ensemble.GradientBoostingClassifier, ensemble.GradientBoostingRegressor,
+        ensemble.RandomForestClassifier, ensemble.RandomForestRegressor,
+        ensemble.ExtraTreesClassifier, ensemble.ExtraTreesRegressor,
+        tree.DecisionTreeClassifier, tree.DecisionTreeRegressor,
+    )
+    return type(raw) in float32_trees  # exactly: a subclass may predict its own way
 
 
 def _threads_itself(raw: Any) -> bool:

@@ -156,3 +156,31 @@ def test_answers_write_numbers_as_repr_and_str_do():
     assert texts[0] == [repr(value) for value in floats.tolist()]
     assert texts[1] == [str(value) for value in ints.tolist()]
     assert texts[2] == [] and texts[3] == [str(2**64 - 1)]
+
+
+def test_score_rows_joined_as_text_are_the_bytes_orjson_writes():
+    import orjson
+
+    from byom_scorer.model import as_text_columns, score_json
+
+    rng = np.random.default_rng(6)
+    floats = np.concatenate([rng.normal(size=500) * 10.0 ** rng.integers(-12, 12, 500), [np.nan, np.inf, -np.inf, 1e-5, -0.0]])
+    rows = len(floats)
+    columns = {
+        "float64": floats,
+        "float32": floats.astype(np.float32),
+        "int64": rng.integers(-(2**62), 2**62, rows),
+        "uint8": rng.integers(0, 255, rows).astype(np.uint8),
+        "bool": rng.random(rows) < 0.5,
+        "text": np.array([f'a "quoted" \\ {i}' for i in range(rows)], dtype=object),
+    }
+
+    def reference(cols, texts=()):
+        return orjson.dumps(list(zip(*texts, *as_text_columns(cols))))
+
+    for kinds in (["float64"], ["int64"], ["bool"], ["float32"], ["uint8"], ["float64", "float32", "int64", "bool"], ["text"],
+                  ["int64", "text"]):
+        cols = [columns[kind] for kind in kinds]
+        assert score_json(cols) == reference(cols), kinds
+    ids = [f"id-{i}" for i in range(rows)]
+    assert score_json([columns["int64"]], [ids]) == reference([columns["int64"]], [ids])

@@ -172,3 +172,31 @@ def test_only_models_whose_answers_do_not_depend_on_the_batch_are_split_between_
         )
         ready = process_ok("mlflow", zip_dir(tmp_path / name), tmp_path / f"{name}-ready")
         assert load_predictor(ready, name, False).splittable is (name == "affine"), name
+
+
+def test_tree_models_that_read_float32_take_a_float32_matrix_with_their_own_answers(tmp_path):
+    # XGBoost and scikit-learn's trees round every input to float32 themselves: the float32
+    # matrix rounds once, the same way. Values straddling the split thresholds (closer to a
+    # threshold than float32 resolves) must land on the side the model's own predict puts them.
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from byom_scorer.convert import parse_request
+    from byom_scorer.model import load_predictor
+    from tests.harness import frame_request, process_ok, zip_dir
+
+    frame, label = mixed_frame(rows=600, seed=9)
+    gbm = GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=0).fit(frame, label)
+    thresholds = np.unique(np.concatenate([tree.tree_.threshold for tree in gbm.estimators_[:, 0]]))
+    near = frame.copy()
+    rng = np.random.default_rng(3)
+    picks = rng.choice(thresholds[thresholds > 1], len(near))
+    near["income"] = picks * (1 + rng.uniform(-1e-7, 1e-7, len(near)))
+    for name, model in (("gbm", gbm), ("xgb", xgboost.XGBClassifier(n_estimators=20, max_depth=3).fit(frame, label))):
+        save_mlflow(mlflow.sklearn.save_model if name == "gbm" else mlflow.xgboost.save_model, tmp_path / name, model, frame,
+                    model.predict(frame), **({"serialization_format": "cloudpickle"} if name == "gbm" else {}))
+        ready = process_ok("mlflow", zip_dir(tmp_path / name), tmp_path / f"ready-{name}")
+        predictor = load_predictor(ready, name, False)
+        assert predictor.batch_call_name == "native-numpy-float32", name
+        request = parse_request(frame_request(near), predictor.input_schema)
+        outputs = predictor.predict(request.columns, request.row_count)
+        assert outputs.columns[0].tolist() == model.predict(near).tolist(), name
