@@ -177,6 +177,36 @@ export interface DeploymentRecord {
   readonly createdBy: string;
 }
 
+/** What a deployment's creator decides; everything else of a new record starts the same. */
+export type NewDeploymentFields = Pick<
+  DeploymentRecord,
+  "projectId" | "deploymentId" | "name" | "mode" | "targets" | "security" | "capture" | "createdBy"
+>;
+
+/** A new deployment as its POST writes it: PENDING, nothing serving, claimed by its deploy workflow. */
+export function newDeploymentRecord(
+  fields: NewDeploymentFields,
+  workflowId: string,
+  now: string,
+  events: readonly DeploymentEvent[] = [],
+): DeploymentRecord {
+  return {
+    ...fields,
+    status: "PENDING",
+    failureReason: null,
+    endpointUrl: null,
+    events,
+    revision: 1,
+    liveRevision: 0,
+    slots: [],
+    pendingSlots: [],
+    trafficRuleArn: null,
+    activeWorkflow: workflowId,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 /**
  * A target's runtime MODEL_ID, also the Target dimension of its metrics and the folder of its
  * captured requests: one per model version, stable across revisions (docs/monitoring.md).

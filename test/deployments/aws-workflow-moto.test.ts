@@ -17,11 +17,12 @@ import {
 import { GetRoleCommand, GetRolePolicyCommand, ListRolePoliciesCommand } from "@aws-sdk/client-iam";
 import { GetSecretValueCommand, ListSecretsCommand } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type {
-  DeploymentRecord,
-  ResolvedTarget,
-  Slot,
-  TargetSpec,
+import {
+  type DeploymentRecord,
+  newDeploymentRecord,
+  type ResolvedTarget,
+  type Slot,
+  type TargetSpec,
 } from "#lambdas/deployments/deployment-record.ts";
 import type { AwsServing } from "#lambdas/deployments/serving/aws-serving.ts";
 import type { BuildItem, WorkflowInput } from "#lambdas/deployments/workflow/workflow-io.ts";
@@ -346,26 +347,13 @@ async function putNewDeployment(
   workflowId: string,
   fields: Pick<DeploymentRecord, "mode" | "targets" | "security" | "capture">,
 ) {
-  const now = new Date().toISOString();
-  await repository.putNewDeployment({
-    projectId: PROJECT,
-    deploymentId,
-    name: deploymentId,
-    ...fields,
-    status: "PENDING",
-    failureReason: null,
-    endpointUrl: null,
-    events: [],
-    revision: 1,
-    liveRevision: 0,
-    slots: [],
-    pendingSlots: [],
-    trafficRuleArn: null,
-    activeWorkflow: workflowId,
-    createdAt: now,
-    updatedAt: now,
-    createdBy: "local:test",
-  } as DeploymentRecord);
+  await repository.putNewDeployment(
+    newDeploymentRecord(
+      { projectId: PROJECT, deploymentId, name: deploymentId, ...fields, createdBy: "local:test" },
+      workflowId,
+      new Date().toISOString(),
+    ),
+  );
 }
 
 /** One target per version, equal weights, replicas 1. */

@@ -13,6 +13,7 @@ import {
   DEFAULT_CAPTURE,
   type DeploymentMode,
   type DeploymentRecord,
+  newDeploymentRecord,
   type ResolvedTarget,
   type TargetSpec,
 } from "#lambdas/deployments/deployment-record.ts";
@@ -142,31 +143,24 @@ export async function createDeployment(
   const workflowId = workflowIdOf("deploy", deploymentId, 1);
   // 409 before anything is written when the load balancer has no room; reserved atomically.
   await reserveAlb(deploymentId, albUseOfTargets(input.mode, targets.length), workflowId);
-  const record: DeploymentRecord = {
-    projectId,
-    deploymentId,
-    name: input.name,
-    mode: input.mode,
-    targets,
-    security:
-      input.security.mode === "passphrase"
-        ? { mode: "passphrase", passphraseHash: await hashPassphrase(input.security.passphrase) }
-        : { mode: "none" },
-    capture,
-    status: "PENDING",
-    failureReason: null,
-    endpointUrl: null,
-    events: [{ at: now, status: "PENDING", message: `Deployment requested by ${caller.principal}.` }],
-    revision: 1,
-    liveRevision: 0,
-    slots: [],
-    pendingSlots: [],
-    trafficRuleArn: null,
-    activeWorkflow: workflowId,
-    createdAt: now,
-    updatedAt: now,
-    createdBy: caller.principal,
-  };
+  const record = newDeploymentRecord(
+    {
+      projectId,
+      deploymentId,
+      name: input.name,
+      mode: input.mode,
+      targets,
+      security:
+        input.security.mode === "passphrase"
+          ? { mode: "passphrase", passphraseHash: await hashPassphrase(input.security.passphrase) }
+          : { mode: "none" },
+      capture,
+      createdBy: caller.principal,
+    },
+    workflowId,
+    now,
+    [{ at: now, status: "PENDING", message: `Deployment requested by ${caller.principal}.` }],
+  );
   await restoringAlbOnFailure(deploymentId, workflowId, undefined, () => putNewDeployment(record));
   await start("deploy", record, workflowId, { previous: undefined });
   return deploymentView((await getDeployment(projectId, deploymentId)) ?? record);
