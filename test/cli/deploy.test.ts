@@ -123,10 +123,15 @@ describe("byom deploy and score", () => {
       "70,30",
       "--passphrase",
       passphrase,
+      "--capture",
+      "25",
+      "--baseline-rows",
+      "300",
       "--wait",
     );
     expect(ab.code, `${ab.stdout}\n${ab.stderr}`).toBe(0);
     const shown = await byom("deployments", "show", "split", "--project", p, "--json");
+    expect(shown.json().capture).toEqual({ samplePercent: 25, baselineRows: 300 });
     expect(
       shown.json().serving.map((s: { version: number; weight: number }) => [s.version, s.weight]),
     ).toEqual([
@@ -184,5 +189,17 @@ describe("byom deploy and score", () => {
     const usage = await byom("deploy", "bare", "--project", p);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("not <model>@<version>");
+    const share = await byom("deploy", "bare@1", "--project", p, "--capture", "150");
+    expect(share.code).toBe(2);
+    expect(share.stderr).toContain("--capture must be a number from 0 to 100, not '150'");
+    const rowsAlone = await byom("deploy", "bare@1", "--project", p, "--baseline-rows", "10");
+    expect(rowsAlone.code).toBe(2);
+    expect(rowsAlone.stderr).toContain("--baseline-rows goes with --capture <percent>");
+    // Refused before anything was asked of the API: still no deployment of it.
+    expect(
+      (await byom("deployments", "list", "--project", p, "--json"))
+        .json()
+        .items.map((d: { name: string }) => d.name),
+    ).not.toContain("bare-v1");
   }, 600_000);
 });

@@ -54,6 +54,38 @@ const passphraseOption = {
   },
 } as const;
 
+export const baselineRowsOption = {
+  "baseline-rows": {
+    type: "string",
+    placeholder: "rows",
+    description: "How many first captured rows are the drift baseline (default: unchanged, first 1000)",
+  },
+} as const;
+
+/**
+ * A capture setting from the command line (`deployments capture`, `deploy --capture`), checked
+ * before any request: a share from 0 to 100 and, optionally, the baseline's row count.
+ */
+export function captureSettings(
+  percentText: string | undefined,
+  rowsText: string | undefined,
+  command: string,
+  percentName: string,
+): { samplePercent: number; baselineRows?: number } {
+  const samplePercent = Number(percentText);
+  if (
+    percentText === undefined ||
+    !Number.isFinite(samplePercent) ||
+    samplePercent < 0 ||
+    samplePercent > 100
+  )
+    throw new UsageError(`${percentName} must be a number from 0 to 100, not '${percentText}'.`, command);
+  const baselineRows = rowsText === undefined ? undefined : Number(rowsText);
+  if (baselineRows !== undefined && !Number.isInteger(baselineRows))
+    throw new UsageError(`--baseline-rows must be a whole number, not '${rowsText}'.`, command);
+  return { samplePercent, ...(baselineRows !== undefined ? { baselineRows } : {}) };
+}
+
 export const deploy = defineCommand({
   name: "deploy",
   summary: "Deploy model version(s) as a scoring endpoint",
@@ -93,6 +125,12 @@ export const deploy = defineCommand({
       description: "Artifact processor of the catalog (default: by type)",
     },
     ...passphraseOption,
+    capture: {
+      type: "string",
+      placeholder: "percent",
+      description: "Capture this share of score requests with their answers, 0 to 100 (docs/monitoring.md)",
+    },
+    ...baselineRowsOption,
     wait: {
       type: "boolean",
       description: "Wait until the deployment is HEALTHY or FAILED, showing each state",
@@ -101,6 +139,7 @@ export const deploy = defineCommand({
   },
   examples: [
     "byom deploy churn@1 --project fraud --wait",
+    "byom deploy churn@1 --project fraud --capture 10 --wait",
     "byom deploy churn@1 churn@2 --project fraud --mode ab --weights 90,10 --wait",
   ],
   async run(ctx) {
@@ -118,6 +157,13 @@ export const deploy = defineCommand({
     }
     const weights = mode === "ab" ? parseWeights(ctx.string("weights"), specs.length) : undefined;
     const passphrase = ctx.string("passphrase") ?? process.env.BYOM_PASSPHRASE;
+    const captureText = ctx.string("capture");
+    if (captureText === undefined && ctx.string("baseline-rows") !== undefined)
+      throw new UsageError("--baseline-rows goes with --capture <percent>.", "deploy");
+    const capture =
+      captureText === undefined
+        ? undefined
+        : captureSettings(captureText, ctx.string("baseline-rows"), "deploy", "--capture");
 
     const client = ctx.client();
     const projectId = await resolveProjectId(client, ctx.required("project"));
@@ -144,6 +190,7 @@ export const deploy = defineCommand({
         mode,
         targets,
         security: passphrase ? { mode: "passphrase", passphrase } : { mode: "none" },
+        ...(capture ? { capture } : {}),
       } as RequestOf<RouteOf<"createDeployment">>["body"],
     });
     if (!ctx.flag("wait")) {

@@ -6,6 +6,8 @@ import { instantOption, sparkline, windowOptions } from "../charts.ts";
 import { defineCommand } from "../command.ts";
 import { bold, dim, type Output, red } from "../output.ts";
 import {
+  baselineRowsOption,
+  captureSettings,
   deploymentPositional,
   parseModelVersion,
   resolveDeploymentArgument,
@@ -101,36 +103,23 @@ export const deploymentsCapture = defineCommand({
   positionals: [deploymentPositional, { name: "percent", description: "0 to 100" }],
   options: {
     ...projectOption,
-    "baseline-rows": {
-      type: "string",
-      placeholder: "rows",
-      description: "How many first captured rows are the drift baseline (default: unchanged, first 1000)",
-    },
+    ...baselineRowsOption,
   },
   examples: ["byom deployments capture churn-v1 10 --project fraud"],
   async run(ctx) {
     const [deploymentArg, percentArg] = ctx.positionals as string[];
-    const samplePercent = Number(percentArg);
-    if (
-      percentArg === undefined ||
-      !Number.isFinite(samplePercent) ||
-      samplePercent < 0 ||
-      samplePercent > 100
-    )
-      throw new UsageError(
-        `percent must be a number from 0 to 100, not '${percentArg}'.`,
-        "deployments capture",
-      );
-    const rows = ctx.string("baseline-rows");
-    const baselineRows = rows === undefined ? undefined : Number(rows);
-    if (baselineRows !== undefined && !Number.isInteger(baselineRows))
-      throw new UsageError(`--baseline-rows must be a whole number, not '${rows}'.`, "deployments capture");
+    const capture = captureSettings(
+      percentArg,
+      ctx.string("baseline-rows"),
+      "deployments capture",
+      "percent",
+    );
     const client = ctx.client();
     const projectId = await resolveProjectId(client, ctx.required("project"));
     const deploymentId = await resolveDeploymentId(client, projectId, deploymentArg as string);
     const updating = await client.call("updateDeployment", {
       params: { projectId, deploymentId },
-      body: { capture: { samplePercent, ...(baselineRows !== undefined ? { baselineRows } : {}) } },
+      body: { capture },
     });
     ctx.out.result(
       updating,
