@@ -1,6 +1,9 @@
-"""Deployments in every mode and security option, update, delete, and scoring DataFrames."""
+"""Deployments in every mode and security option, update, delete, scoring DataFrames, capture, metrics and drift."""
 
 from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
@@ -119,3 +122,43 @@ def test_resources_size_each_target_on_create_and_update(versions, models: dict)
     assert sized.data["serving"][0]["resources"] == {"cpu": "1", "memoryMiB": 3072, "replicas": {"min": 1, "max": 1}}
     assert [str(v) for v in sized.score(rows(models))["prediction"]] == models["expected"]["v2"]
     sized.delete()
+
+
+def test_capture_metrics_and_drift(versions, models: dict) -> None:
+    v1, _ = versions
+    with pytest.raises(byom.ApiError) as refused:
+        v1.deploy(name="over", capture=150)
+    assert (refused.value.status, refused.value.code) == (400, "VALIDATION_FAILED")
+    assert "over" not in [d.name for d in v1.model.project.deployments.list()]
+
+    watched = v1.deploy(name="watched", capture=100, baseline_rows=20)
+    assert watched.data["capture"] == {"samplePercent": 100, "baselineRows": 20}
+    frame = rows(models)
+    for _ in range(3):
+        watched.score(frame)  # 75 rows: the first 20 are the baseline
+
+    # The runtime reports metrics every 10 s and writes captured rows in batches: poll.
+    deadline = time.monotonic() + 120
+    while True:
+        metrics = watched.metrics(start=datetime.now(timezone.utc) - timedelta(minutes=10))
+        report = watched.drift()
+        totals = metrics["deployment"]["totals"]
+        target = report["targets"][0]
+        if (totals["requests"] or 0) >= 3 and target["baseline"]["rows"] == 20 and target["rows"] >= 55:
+            break
+        assert time.monotonic() < deadline, f"metrics {totals}, drift rows {target['baseline']} {target['rows']}"
+        time.sleep(1)
+    assert totals["rows"] == 75
+    assert (totals["errors4xx"] or 0, totals["errors5xx"] or 0) == (0, 0)
+    assert [t["version"] for t in metrics["targets"]] == [1]
+    assert target["baseline"] == {"source": "captured", "rows": 20, "wanted": 20}
+    assert target["rows"] == 55
+    assert {c["name"] for c in target["columns"]} >= set(models["expected"]["fields"])
+    assert isinstance(target["drifted"], bool)
+
+    watched.set_capture(0)
+    assert watched.data["capture"]["samplePercent"] == 0
+    assert watched.data["liveRevision"] == 2
+    with pytest.raises(byom.ByomError):
+        v1.deploy(name="rows-alone", baseline_rows=10)
+    watched.delete()

@@ -18,6 +18,7 @@ import functools
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar, Concatenate, Literal, ParamSpec, TypeVar
 
@@ -199,6 +200,8 @@ class Deployments(_InProjectList):
         runtime: str | None = None,
         processor: str | None = None,
         resources: Resources | Sequence[Resources | None] | None = None,
+        capture: float | None = None,
+        baseline_rows: int | None = None,
         wait: bool = True,
         timeout: float = 900,
         progress: bool | None = None,
@@ -209,8 +212,10 @@ class Deployments(_InProjectList):
         ({"cpu": "0.5", "memoryMiB": 1024, "replicas": {"min": 1, "max": 3}}, each field optional;
         cpu may be a number), or each target in turn when a list; a target dict's own "resources"
         wins. A size Fargate does not run is ApiError 400 VALIDATION_FAILED naming the field, and
-        nothing is created. With `wait`, returns once HEALTHY, showing each state; raises
-        DeploymentFailed if it ends otherwise."""
+        nothing is created. `capture` (0–100) is the share of score requests written with their
+        answers from the first revision on, `baseline_rows` how many first captured rows are the
+        drift baseline (default 1000; docs/monitoring.md). With `wait`, returns once HEALTHY,
+        showing each state; raises DeploymentFailed if it ends otherwise."""
         items = [targets] if isinstance(targets, ModelVersion) else list(targets)
         mode = mode or ("single" if len(items) == 1 else None)
         if mode is None:
@@ -221,6 +226,10 @@ class Deployments(_InProjectList):
             "targets": _targets(self.project, items, mode, weights, runtime, processor, resources),
             "security": {"mode": "passphrase", "passphrase": passphrase} if passphrase else {"mode": "none"},
         }
+        if capture is not None:
+            body["capture"] = _capture(capture, baseline_rows)
+        elif baseline_rows is not None:
+            raise ByomError("baseline_rows goes with capture=<percent>.")
         deployment = Deployment(self.project, self.client.call("createDeployment", {"projectId": self.project.id}, body=body), passphrase)
         if wait:
             deployment.wait(timeout=timeout, progress=progress)
@@ -654,6 +663,18 @@ class ModelVersion(_Resource):
         return self.model.project.deployments.create([self], name or f"{self.model.name}-v{self.number}", **options)
 
 
+def _capture(percent: float, baseline_rows: int | None) -> dict[str, Any]:
+    """The API's `capture` setting; the API checks the ranges (400 with the field)."""
+    return {"samplePercent": percent, **({"baselineRows": baseline_rows} if baseline_rows is not None else {})}
+
+
+def _instant(value: datetime | str | None) -> str | None:
+    """An RFC 3339 instant for a window bound; a naive datetime is taken as UTC."""
+    if value is None or isinstance(value, str):
+        return value
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+
+
 def _targets(
     project: Project,
     items: list[Any],
@@ -803,8 +824,19 @@ class Deployment(_InProject):
             items: list[Any] = [{k: v for k, v in t.items() if k != "resources"} for t in current]
         else:
             items = [targets] if isinstance(targets, ModelVersion) else list(targets)
-        before = len(self.data["events"])
         body: dict[str, Any] = {"targets": _targets(self.project, items, self.data["mode"], weights, None, None, resources, current)}
+        return self._new_revision(body, wait, timeout, progress)
+
+    def set_capture(
+        self, percent: float, baseline_rows: int | None = None, wait: bool = True, timeout: float = 900, progress: bool | None = None
+    ) -> Deployment:
+        """Captures `percent` (0–100; 0 turns capture off) of score requests with their answers,
+        from a new revision on (the live one serves until then); `baseline_rows` changes how many
+        first captured rows are the drift baseline. A refused value is ApiError 400 (nothing changes)."""
+        return self._new_revision({"capture": _capture(percent, baseline_rows)}, wait, timeout, progress)
+
+    def _new_revision(self, body: dict[str, Any], wait: bool, timeout: float, progress: bool | None) -> Deployment:
+        before = len(self.data["events"])
         self.data = self.client.call("updateDeployment", self._params, body=body)
         self._schema = None
         revision = self.data["revision"]
@@ -824,6 +856,21 @@ class Deployment(_InProject):
                 dict(self.data),
             )
         return self
+
+    # Monitoring (docs/monitoring.md) -------------------------------------------------------------
+
+    def metrics(self, start: datetime | str | None = None, end: datetime | str | None = None, period: int | None = None) -> _api.DeploymentMetrics:
+        """Requests, rows, 4xx/5xx, latency and scoring-time percentiles per `period` seconds
+        (a multiple of 60) from `start` to `end` (default: the last hour), for the deployment and
+        each target, and the champion/challenger comparison."""
+        query = {"from": _instant(start), "to": _instant(end), "period": period}
+        return self.client.call("getDeploymentMetrics", self._params, query=query)
+
+    def drift(self, start: datetime | str | None = None, end: datetime | str | None = None) -> _api.DriftReport:
+        """Per target and column: population stability index, missing-rate change, row counts and
+        a drifted flag, of the rows captured from `start` to `end` (default: the last 7 days)
+        against each version's baseline."""
+        return self.client.call("getDeploymentDrift", self._params, query={"from": _instant(start), "to": _instant(end)})
 
     def delete(self, wait: bool = True, timeout: float = 300, progress: bool | None = None) -> Deployment:
         before = len(self.data["events"])
