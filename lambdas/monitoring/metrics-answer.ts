@@ -25,6 +25,7 @@ const TRAFFIC = [
   ["latencyP99Ms", "Latency", "p99"],
   ["scoringTimeP50Ms", "ScoringTime", "p50"],
   ["scoringTimeP99Ms", "ScoringTime", "p99"],
+  ["captureDropped", "CaptureDropped", "Sum"],
 ] as const satisfies readonly (readonly [string, string, Stat])[];
 const COMPARISON = [
   ["copies", "ShadowCopies", "Sum"],

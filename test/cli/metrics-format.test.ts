@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { instantOption, periodOption, sparkline } from "../../client/cli/charts.ts";
+import { type Metrics, renderMetrics } from "../../client/cli/commands/metrics.ts";
+import { Output } from "../../client/cli/output.ts";
 
 describe("byom deployments metrics, formatting", () => {
   it("draws a block per value from 0 to the series' maximum, blank where there was no data", () => {
@@ -30,6 +32,42 @@ describe("byom deployments metrics, formatting", () => {
     expect(periodOption("5m", "deployments metrics")).toBe(300);
     expect(periodOption("3600", "deployments metrics")).toBe(3600);
     expect(() => periodOption("often", "deployments metrics")).toThrow(/--period takes seconds/);
+  });
+});
+
+describe("byom deployments metrics, capture drops", () => {
+  const traffic = (captureDropped: number): Metrics["deployment"] => {
+    const totals = {
+      requests: 10,
+      rows: 10,
+      errors4xx: 0,
+      errors5xx: 0,
+      latencyP50Ms: 1,
+      latencyP90Ms: 2,
+      latencyP99Ms: 3,
+      scoringTimeP50Ms: 0.5,
+      scoringTimeP99Ms: 1,
+      captureDropped,
+    };
+    const series = Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, [v]]));
+    return { totals, series: series as Metrics["deployment"]["series"] };
+  };
+  const answer = (captureDropped: number): Metrics => ({
+    deploymentId: "dep-1",
+    start: "2026-12-03T00:00:00Z",
+    end: "2026-12-03T00:01:00Z",
+    periodSeconds: 60,
+    timestamps: ["2026-12-03T00:00:00Z"],
+    deployment: traffic(captureDropped),
+    targets: [],
+    comparison: null,
+  });
+  // Not a terminal: no colour codes in the text.
+  const out = new Output(false, { isTTY: false } as NodeJS.WriteStream);
+
+  it("warns when the capture writer dropped requests in the window, and only then", () => {
+    expect(renderMetrics(out, answer(7))).toContain("Capture dropped 7 requests in this window");
+    expect(renderMetrics(out, answer(0))).not.toContain("Capture dropped");
   });
 });
 

@@ -112,7 +112,14 @@ describe("metrics through CloudWatch (moto) and through local files", () => {
       const dimensionSets = s.user
         ? [["DeploymentId", "Target"], ["DeploymentId"]]
         : [["DeploymentId", "Target"]];
-      const values = { Requests: s.requests, Rows: s.rows, Errors4xx: s.errors4xx, Errors5xx: 0 };
+      // A capturing runtime's user lines also carry CaptureDropped (here 2 per line: 6 in all).
+      const values = {
+        Requests: s.requests,
+        Rows: s.rows,
+        Errors4xx: s.errors4xx,
+        Errors5xx: 0,
+        ...(s.user ? { CaptureDropped: 2 } : {}),
+      };
       for (const set of dimensionSets) {
         for (const [name, value] of Object.entries(values)) {
           data.push({
@@ -179,11 +186,12 @@ describe("metrics through CloudWatch (moto) and through local files", () => {
       rows: 150,
       errors4xx: 3,
       errors5xx: 0,
+      captureDropped: 6,
     });
     expect(fromCloudWatch.deployment.series.requests).toEqual([0, 8, 0, 0, 7, 0, 0, 0, 0, 0]);
     const [champion, challenger] = fromCloudWatch.targets;
     expect(champion?.totals.requests).toBe(15);
-    expect(challenger?.totals).toMatchObject({ requests: 6, rows: 60 });
+    expect(challenger?.totals).toMatchObject({ requests: 6, rows: 60, captureDropped: 0 });
     expect(fromCloudWatch.comparison?.totals).toMatchObject({
       copies: 6,
       rowsCompared: 60,

@@ -6,7 +6,7 @@ import type { Output } from "../output.ts";
 import { deploymentPositional, resolveDeploymentArgument } from "./deployments.ts";
 import { projectOption } from "./resolve.ts";
 
-type Metrics = ResponseOf<RouteOf<"getDeploymentMetrics">>;
+export type Metrics = ResponseOf<RouteOf<"getDeploymentMetrics">>;
 type Traffic = Metrics["deployment"];
 
 const number = (value: number | null | undefined, digits = 0) =>
@@ -23,7 +23,8 @@ const SERIES: readonly (readonly [keyof Traffic["series"], string])[] = [
   ["latencyP99Ms", "latency p99 ms"],
 ];
 
-function render(out: Output, metrics: Metrics): string {
+/** The human rendering of a metrics answer: totals table, warnings, sparklines. */
+export function renderMetrics(out: Output, metrics: Metrics): string {
   const scopes: { name: string; traffic: Traffic }[] = [
     { name: "deployment", traffic: metrics.deployment },
     ...metrics.targets.map((t) => ({ name: `${t.target} (${t.role})`, traffic: t })),
@@ -44,6 +45,15 @@ function render(out: Output, metrics: Metrics): string {
     ]),
     "",
   ];
+  const dropped = metrics.deployment.totals.captureDropped ?? 0;
+  if (dropped > 0)
+    lines.push(
+      out.colour(
+        "yellow",
+        `Capture dropped ${number(dropped)} requests in this window: its writer fell behind (docs/monitoring.md, "Capture").`,
+      ),
+      "",
+    );
   const charts: { name: string; values: readonly (number | null)[] }[] = [];
   for (const scope of scopes) {
     for (const [key, label] of SERIES)
@@ -101,6 +111,6 @@ export const deploymentsMetrics = defineCommand({
       period: periodOption(ctx.string("period"), "deployments metrics"),
     };
     const metrics = await client.call("getDeploymentMetrics", { params: { projectId, deploymentId }, query });
-    ctx.out.result(metrics, () => render(ctx.out, metrics));
+    ctx.out.result(metrics, () => renderMetrics(ctx.out, metrics));
   },
 });

@@ -369,6 +369,7 @@ const trafficKeys = [
   "latencyP99Ms",
   "scoringTimeP50Ms",
   "scoringTimeP99Ms",
+  "captureDropped",
 ] as const;
 const comparisonKeys = [
   "copies",

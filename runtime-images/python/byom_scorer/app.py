@@ -112,6 +112,9 @@ class ScorerApp:
         )
         settings = self.settings
         self.capture = capture_writer(settings.capture_uri, settings.capture_percent, predictor.input_schema)
+        if self.capture is not None and self.metrics is not None:
+            capture = self.capture
+            self.metrics.capture_dropped = lambda: capture.dropped
         self._loaded = predictor
 
     def _ready(self) -> Predictor | None:

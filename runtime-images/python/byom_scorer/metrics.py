@@ -289,6 +289,10 @@ class Metrics:
         self._pending_rows = 0
         self._pending_seconds = 0.0
         self.comparison = Comparison(tolerance)
+        #: With capture on: the capture writer's count of requests it dropped so far (capture.py);
+        #: each line reports the ones since the previous line as CaptureDropped.
+        self.capture_dropped: Callable[[], int] | None = None
+        self._dropped_reported = 0
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
 
@@ -364,13 +368,13 @@ class Metrics:
             (shadow, [["DeploymentId", "Target"]]),
         ):
             if window.requests:
-                write_record(self._document(stamp, window, dimensions), self._out_fd)
+                write_record(self._document(stamp, window, dimensions, window is user), self._out_fd)
         taken = self.comparison.take()
         if taken is not None:
             for document in self._comparison_documents(stamp, taken):
                 write_record(document, self._out_fd)
 
-    def _document(self, stamp: int, window: _Window, dimensions: list[list[str]]) -> dict[str, Any]:
+    def _document(self, stamp: int, window: _Window, dimensions: list[list[str]], user: bool) -> dict[str, Any]:
         values: dict[str, Any] = {
             "Requests": window.requests,
             "Rows": window.rows,
@@ -380,6 +384,11 @@ class Metrics:
         }
         if window.scoring.count:
             values["ScoringTime"] = window.scoring.emf()
+        if user and self.capture_dropped is not None:
+            # Drops happen only while requests are offered, so a line with requests carries them.
+            dropped = self.capture_dropped()
+            values["CaptureDropped"] = dropped - self._dropped_reported
+            self._dropped_reported = dropped
         return _emf(stamp, dimensions, {"DeploymentId": self.deployment_id, "Target": self.target}, values)
 
     def _comparison_documents(self, stamp: int, taken: dict[str, Any]) -> list[dict[str, Any]]:

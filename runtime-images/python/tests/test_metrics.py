@@ -133,6 +133,35 @@ def test_each_windows_document_follows_the_format_and_counts_user_traffic_apart_
     assert (shadow["Requests"], shadow["Rows"]) == (1, 2)
 
 
+def test_with_capture_on_each_user_line_reports_the_requests_capture_dropped_since_the_last(tmp_path):
+    out = tmp_path / "out"
+    dropped = 0
+    with out.open("wb") as sink:
+        metrics = Metrics("dep-1", "mdl_a-v3", interval=3600, out_fd=sink.fileno())
+        metrics.capture_dropped = lambda: dropped
+        metrics.observe("/model/score", 200, 0.001, None)
+        metrics.flush()  # none dropped yet: 0, so a quiet capture reads 0, not missing
+        dropped = 7
+        metrics.observe("/model/score", 200, 0.001, None)
+        metrics.observe("/model/score", 200, 0.001, b"copy")
+        metrics.flush()
+        dropped = 9
+        metrics.observe("/model/score", 200, 0.001, None)
+        metrics.flush()
+    first, second, copies, third = emf_lines(out)
+    assert [line.get("CaptureDropped") for line in (first, second, third)] == [0, 7, 2]
+    assert "CaptureDropped" not in copies  # the challenger's copies are not captured traffic
+    assert {"Name": "CaptureDropped", "Unit": "Count"} in second["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    # Without capture the line has no such metric.
+    plain = tmp_path / "plain"
+    with plain.open("wb") as sink:
+        metrics = Metrics("dep-1", "mdl_a-v3", interval=3600, out_fd=sink.fileno())
+        metrics.observe("/model/score", 200, 0.001, None)
+        metrics.flush()
+    [line] = emf_lines(plain)
+    assert "CaptureDropped" not in line
+
+
 def answer(fields, rows):
     return json.dumps({"id": "m", "fields": fields, "score": rows}).encode()
 
@@ -188,6 +217,25 @@ def test_a_runtime_with_two_workers_counts_every_request_once_and_flushes_on_sig
     assert sum(line["Errors5xx"] for line in lines) == 0
     assert sum(line["Latency"]["Count"] for line in lines) == 15
     assert all(line["Target"] == "mdl_c-v1" for line in lines)
+    assert all("CaptureDropped" not in line for line in lines)  # capture is off
+
+
+def test_a_capturing_runtime_reports_its_dropped_requests_as_a_metric(regressors, tmp_path):
+    out = tmp_path / "runtime.out"
+    request = frame_request(regressors["frame"])
+    with Runtime(
+        regressors["ready"]["classifier"],
+        model_id="mdl_c-v1",
+        stdout=out,
+        BYOM_DEPLOYMENT_ID="dep-capture",
+        BYOM_METRICS_INTERVAL_SECONDS="3600",
+        BYOM_CAPTURE_URI=f"file://{tmp_path / 'capture'}",
+        BYOM_CAPTURE_PERCENT="100",
+    ) as runtime:
+        assert all(runtime.score(request).status == 200 for _ in range(5))
+    [line] = emf_lines(out)
+    # The writer kept up (a stalled one is test_capture's): the metric is there, and 0.
+    assert (line["Requests"], line["CaptureDropped"]) == (5, 0)
 
 
 def test_the_champion_emits_how_far_the_challenger_is_from_it(regressors, tmp_path):

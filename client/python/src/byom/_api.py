@@ -371,6 +371,7 @@ class DeploymentMetricsDeploymentSeries(TypedDict):
     latencyP99Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
     scoringTimeP50Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
     scoringTimeP99Ms: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
+    captureDropped: list[float | None]  # One value per period, aligned with timestamps; null where there was no data
 
 
 class DeploymentMetricsDeploymentTotals(TypedDict):
@@ -383,6 +384,7 @@ class DeploymentMetricsDeploymentTotals(TypedDict):
     latencyP99Ms: float | None
     scoringTimeP50Ms: float | None
     scoringTimeP99Ms: float | None
+    captureDropped: float | None
 
 
 class DeploymentMetricsTargetsItem(TypedDict):
