@@ -2,8 +2,9 @@
  * `npm run bench:mojo`: the H2O-3 MOJO runtime (h2o3-mojo-runtime, Java) on the binomial GBM MOJO
  * that H2O-3 trains in the tests: single-row POST /model/score with wrk (closed loop, loopback,
  * bounded in time) at a few concurrencies, and a 10,000-row POST against the same rows predicted
- * in process with h2o-genmodel (`java -jar byom-mojo.jar bench`). Kept apart from bench/scorer
- * (the Python runtimes and their peers). Options via env: BENCH_SECONDS (6), BENCH_CONCURRENCY
+ * in process with h2o-genmodel (`java -jar byom-mojo.jar bench`). `npm run bench:scorer` runs it after
+ * the Python runtimes and their peers (BENCH_MOJO=0 skips it); the table goes into
+ * docs/benchmarks.md after the scorer's. Options via env: BENCH_SECONDS (6), BENCH_CONCURRENCY
  * (1,4,16), BENCH_WORKERS (2), BENCH_REPEATS (5).
  */
 import { spawnSync } from "node:child_process";
@@ -14,6 +15,7 @@ import { RUNTIME_IMAGES_DIR } from "#cdk/paths.ts";
 import { ensureJavaImage } from "#local/java-image.ts";
 import { h2oMojos } from "../test/support/h2o.ts";
 import { runProcessor, startRuntime } from "../test/support/runtime-process.ts";
+import { writeBenchmarkSection } from "./benchmarks-doc.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,4,16").split(",").map(Number);
@@ -121,16 +123,25 @@ try {
     singleRow: loads,
     batch10k: { postMs: batchPostMs, inProcessMs, ratio: batchPostMs / inProcessMs },
   };
-  console.log("| concurrency | req/s | p50 ms | p99 ms | errors |\n|---:|---:|---:|---:|---:|");
-  for (const l of loads) {
-    console.log(
-      `| ${l.concurrency} | ${l.rps.toFixed(0)} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} | ${l.errors} |`,
-    );
-  }
-  console.log(
-    `10k rows: POST ${batchPostMs.toFixed(1)} ms, in-process genmodel ${inProcessMs.toFixed(1)} ms (${report.batch10k.ratio.toFixed(2)}×)`,
-  );
+  const markdown = [
+    `H2O-3 MOJO runtime (Java, h2o-genmodel), ${new Date().toISOString().slice(0, 10)}: the binomial GBM MOJO the tests train with h2o 3.46.0.6, ${WORKERS} worker threads, wrk closed loop for ${SECONDS} s per concurrency on loopback; load average ${(report.machine.loadStart ?? 0).toFixed(1)} / ${(report.machine.loadEnd ?? 0).toFixed(1)} at start/end.`,
+    "",
+    "| concurrency | req/s | p50 ms | p99 ms | non-2xx |",
+    "|---:|---:|---:|---:|---:|",
+    ...loads.map(
+      (l) =>
+        `| ${l.concurrency} | ${l.rps.toFixed(0)} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} | ${l.errors} |`,
+    ),
+    "",
+    `10,000 rows (JSON): POST ${batchPostMs.toFixed(1)} ms, h2o-genmodel in process ${inProcessMs.toFixed(1)} ms: ${report.batch10k.ratio.toFixed(2)}× in-process (medians of ${REPEATS}).`,
+  ].join("\n");
+  console.log(`\n${markdown}\n`);
   console.log(JSON.stringify(report));
+  if (!process.env.BENCH_NO_WRITE) writeBenchmarkSection("scorer-mojo", markdown, { after: "scorer" });
+  if (loads.some((l) => l.errors > 0)) {
+    process.stderr.write("bench:mojo: non-2xx answers (see the table)\n");
+    process.exitCode = 1;
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

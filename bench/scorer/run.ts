@@ -6,7 +6,8 @@
  * (rows of the large CSV, 0 = skip), BENCH_MODELS, BENCH_SERVERS, BENCH_CAPTURE (0: no "byom capture
  * 100%" server, the runtime capturing every request; default 1), BENCH_METRICS (0: no "byom metrics
  * on" server, the runtime counting as in a deployment; default 1), BENCH_BEFORE (a commit whose
- * runtime is served beside today's), BENCH_NO_WRITE (do not rewrite docs/benchmarks.md).
+ * runtime is served beside today's), BENCH_NO_WRITE (do not rewrite docs/benchmarks.md), BENCH_MOJO
+ * (0: skip the H2O-3 MOJO runtime's part, bench/mojo.ts, run after the others).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -192,6 +193,11 @@ console.log(`\n${markdown}\n`);
 if (!process.env.BENCH_NO_WRITE) writeBenchmarkSection("scorer", markdown, { heading: "Scorer" });
 if (code !== 0) {
   process.stderr.write(`bench:scorer failed: ${report.failures.join("; ") || `exit ${code}`}\n`);
+  process.exit(1);
+}
+// The H2O-3 MOJO runtime (Java) has no MLflow peers: its own part, against h2o-genmodel in process.
+if (process.env.BENCH_MOJO !== "0" && (await run("npx", ["tsx", join(here, "..", "mojo.ts")])) !== 0) {
+  process.stderr.write("bench:scorer failed in its MOJO part (bench/mojo.ts)\n");
   process.exit(1);
 }
 
