@@ -20,7 +20,16 @@ from byom_scorer import formats, v2
 from byom_scorer.auth import PassphraseCheck
 from byom_scorer.capture import CaptureWriter, capture_writer
 from byom_scorer.config import Settings
-from byom_scorer.convert import NUMPY_DTYPES, Batch, ScoreRequest, convert_arrow, parse_json, parse_request
+from byom_scorer.convert import (
+    NUMERIC_JSON_MIN_BYTES,
+    NUMPY_DTYPES,
+    Batch,
+    ScoreRequest,
+    convert_arrow,
+    parse_json,
+    parse_numeric_json,
+    parse_request,
+)
 from byom_scorer.errors import RequestError
 from byom_scorer.metrics import Metrics
 from byom_scorer.model import Outputs, Predictor, score_json
@@ -229,11 +238,16 @@ class ScorerApp:
             gc.enable()
 
     def _score_json(self, predictor: Predictor, body: bytes, answer_kind: str) -> Response:
+        schema = predictor.input_schema
+        if len(body) >= NUMERIC_JSON_MIN_BYTES:
+            request = parse_numeric_json(body, schema)
+            if request is not None:
+                return self._score(predictor, request, answer_kind)
         payload = parse_json(body)
         # Freeing a large parsed body takes a while: the server calls release() once the answer
         # is written, so the client does not wait for it.
         self._parsed = payload
-        return self._score(predictor, parse_request(payload, predictor.input_schema), answer_kind)
+        return self._score(predictor, parse_request(payload, schema), answer_kind)
 
     def release(self) -> None:
         self._parsed = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -419,6 +420,147 @@ def parse_request(body: Any, schema: list[Column]) -> ScoreRequest:
     columns = Batch([convert_column(by_position[position[c.name]], c, position[c.name]) for c in schema], schema, matrix)
     ids, included = text_columns(header, by_position, len(rows))
     return ScoreRequest(columns, len(rows), ids, header.id_field, included, header.no_field_names)
+
+
+# Bodies from this size on, with a schema of numbers and booleans, are first tried by parse_numeric_json.
+NUMERIC_JSON_MIN_BYTES = 64 * 1024
+# Int64 values a double holds exactly and could not have reached by rounding.
+_INT_LIMITS = {"i": (-(2**31), 2**31 - 1), "l": (1 - _EXACT_IN_FLOAT64, _EXACT_IN_FLOAT64 - 1)}
+# JSON's true and false rewritten as numbers of the same length, so that the rows are numbers only.
+_BOOLEAN_SPELLINGS = ((b"true", b"7e77"), (b"false", b"-7e77"))
+_BOOLEAN_NUMBER = 7e77
+
+
+def _booleans_as_numbers(data: np.ndarray) -> tuple[np.ndarray | None, int]:
+    """The body's bytes with every `true` written `7e77` and every `false` `-7e77` (inside strings
+    too: parse_numeric_json looks for them there), or None when it has neither; and how many.
+    Both words end in "e": one scan for it, then the few bytes before each."""
+    ends = np.flatnonzero(data[4:] == ord("e")) + 4
+    starts = []
+    for word, _ in _BOOLEAN_SPELLINGS:
+        found = ends
+        for back in range(1, len(word)):
+            found = found[data[found - back] == word[-1 - back]]
+        starts.append(found - (len(word) - 1))
+    count = sum(found.size for found in starts)
+    if not count:
+        return None, 0
+    out = data.copy()
+    for (_, number), found in zip(_BOOLEAN_SPELLINGS, starts):
+        for offset, byte in enumerate(number):
+            out[found + offset] = byte
+    return out, count
+
+
+_PARSERS = threading.local()
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _header_value(value: Any, found: list[int]) -> Any:
+    """A header value of the rewritten body as the original had it: ±7e77 back to true/false
+    (counted in found[0]); a string that now holds 7e77 held "true" or "false": not plain."""
+    import simdjson
+
+    if isinstance(value, simdjson.Array):
+        return [_header_value(item, found) for item in value]
+    if isinstance(value, simdjson.Object):
+        return {key: _header_value(value[key], found) for key in value.keys()}
+    if isinstance(value, float) and abs(value) == _BOOLEAN_NUMBER:
+        found[0] += 1
+        return value > 0
+    if isinstance(value, str) and "7e77" in value:
+        raise _NotPlain
+    return value
+
+
+def parse_numeric_json(body: bytes, schema: list[Column]) -> ScoreRequest | None:
+    """A large JSON body whose rows hold only JSON numbers and booleans, for a schema of Float, Int
+    and Boolean columns, read by simdjson straight into the float64 matrix (no Python object per
+    value): the same request parse_request makes of it, or None when anything is not that plain
+    case (missing values, strings, nesting, ragged rows, a boolean in a number column or a number
+    in a Boolean one, idField or includeFieldsInOutput, integers a double cannot hold exactly, a
+    Float32 overflow, a backslash anywhere, invalid JSON, simdjson not installed): the orjson path
+    then decides, and words any error. The header goes through parse_header, as there."""
+    kinds = _numeric_kinds(schema)
+    if kinds is None or b"\\" in body:  # no escapes: each "[" and "true" of a string is literal
+        return None
+    try:
+        import simdjson
+    except ImportError:  # a runtime family without it (legacy-runtime)
+        return None
+    data = np.frombuffer(body, dtype=np.uint8)
+    rewritten, booleans = _booleans_as_numbers(data) if "b" in kinds else (None, 0)
+    # One parser per thread, kept: its buffers stay allocated from one request to the next.
+    parser = getattr(_PARSERS, "parser", None) or simdjson.Parser()
+    _PARSERS.parser = parser
+    try:
+        doc = parser.parse(body if rewritten is None else rewritten)
+    except ValueError:
+        return None
+    except RuntimeError:  # a document of this parser is still referenced somewhere: a new one next time
+        _PARSERS.parser = None
+        return None
+    rows = None
+    try:
+        if not isinstance(doc, simdjson.Object):
+            return None
+        keys = list(doc.keys())
+        rows = doc["rows"] if "rows" in keys else None
+        if len(set(keys)) != len(keys) or not isinstance(rows, simdjson.Array):
+            return None
+        plain: dict[str, Any] = {"rows": []}
+        in_header = [0]
+        try:
+            for key in keys:
+                if key != "rows":
+                    plain[key] = _header_value(doc[key], in_header)
+        except _NotPlain:
+            return None
+        header = parse_header(plain, schema)
+        if header.id_field is not None or header.include:
+            return None
+        width = len(header.fields)
+        count = len(rows)
+        # Every row an array of `width` values, and no array deeper than the rows (each "[" of
+        # the body is the header's own, the rows' or a row's): as_buffer would flatten nesting.
+        array = simdjson.Array
+        if not all(type(row) is array and len(row) == width for row in rows):
+            return None
+        if np.count_nonzero(data == ord("[")) != orjson.dumps(plain).count(b"[") + count:
+            return None
+        try:
+            flat = np.frombuffer(rows.as_buffer(of_type="d"), dtype=np.float64)
+        except (TypeError, ValueError):  # null, a string, a number beyond the double range
+            return None
+    finally:
+        doc = rows = None  # the parser can be used again once nothing refers to its document
+    if flat.size != count * width:
+        return None
+    # Every ±7e77 left must be one of the rewritten booleans: a number that reads as 7e77 (7e77,
+    # 7E+77, ...) or a boolean inside a string would make the counts differ.
+    if booleans and in_header[0] + np.count_nonzero(np.abs(flat) == _BOOLEAN_NUMBER) != booleans:
+        return None
+    matrix = flat.reshape(count, width)[:, [header.position[c.name] for c in schema]]
+    for index, kind in enumerate(kinds):
+        column = matrix[:, index]
+        if kind == "b":
+            if not (np.abs(column) == _BOOLEAN_NUMBER).all():
+                return None  # a number (0 and 1 are booleans by the rules): the orjson path decides
+            matrix[:, index] = column > 0
+        elif kind in _INT_LIMITS:
+            low, high = _INT_LIMITS[kind]
+            if count and not ((column >= low).all() and (column <= high).all() and (np.floor(column) == column).all()):
+                return None  # a fraction, or beyond the column's range or a double's exact integers
+        elif kind == "g":
+            if count and (np.abs(column) > _FLOAT32_MAX).any():
+                return None
+            matrix[:, index] = column.astype(np.float32)
+        elif booleans and (np.abs(column) == _BOOLEAN_NUMBER).any():
+            return None  # a boolean in a Float64 column: the orjson path refuses it
+    return ScoreRequest(Batch(None, schema, matrix), count, None, None, [], header.no_field_names)
 
 
 # ---- columnar values (pyarrow arrays) ---------------------------------------------------------

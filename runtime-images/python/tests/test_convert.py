@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import orjson
 import pytest
 
 from byom_ready.schema import Column, SchemaError, mlflow_signature_to_schema, parse_schema
-from byom_scorer.convert import parse_request
+from byom_scorer.convert import parse_numeric_json, parse_request
 from byom_scorer.errors import RequestError
 
 SCHEMA = [
@@ -130,6 +131,112 @@ def test_the_matrix_path_leaves_anything_unusual_to_the_checked_path(value):
     with pytest.raises(RequestError) if value in (2**31, 1.5, None) else _no_error():
         parsed = parse_request({"fields": fields, "rows": [[1.0, 1.0, value, 1, True]]}, NUMERIC)
         assert parsed.columns.matrix is None and parsed.columns[2].tolist() == [7]
+
+
+NUMBERS = [
+    Column("f64", "Float64"),
+    Column("f[32]", "Float32"),
+    Column("i32", "Int32"),
+    Column("i64", "Int64"),
+    Column("flag", "Boolean"),
+]
+
+
+def _numeric_body(rows: list[list[object]] | None = None, **extra: object) -> bytes:
+    """A JSON body of 2,000 rows (about 100 KB) for NUMBERS, fields in another order than the schema."""
+    rng = np.random.default_rng(13)
+    fields = ["i64", "f[32]", "flag", "f64", "i32"]
+    generated = [
+        [
+            int(rng.integers(-(2**53) + 1, 2**53)),
+            float(rng.normal() * 1e6),
+            bool(rng.random() < 0.3),
+            float(rng.normal()),
+            int(rng.integers(-(2**31), 2**31)),
+        ]
+        for _ in range(2000)
+    ]
+    generated[0] = [2**53 - 1, 3.4028234663852886e38, True, -0.0, 2**31 - 1]  # the edges that are still taken
+    generated[1] = [-(2**53) + 1, -3.4e38, False, 1e-300, -(2**31)]
+    generated[2] = [7.0, 0, True, 5, -3.0]  # integers written as 7.0, a float column given an integer
+    return orjson.dumps({"fields": fields, "rows": (rows or []) + generated, **extra})
+
+
+def test_large_number_only_json_bodies_are_read_into_the_matrix_with_the_orjson_paths_values():
+    body = _numeric_body(noFieldNamesInOutput=True)
+    fast = parse_numeric_json(body, NUMBERS)
+    checked = parse_request(orjson.loads(body), NUMBERS)
+    assert fast is not None and fast.columns.matrix is not None
+    assert (fast.row_count, fast.no_field_names, fast.ids) == (checked.row_count, True, None)
+    for a, b in zip(fast.columns, checked.columns, strict=True):
+        assert a.dtype == b.dtype
+        assert np.array_equal(a, b) and np.array_equal(np.signbit(a), np.signbit(b))
+    from byom_scorer.model import as_matrix
+
+    assert np.array_equal(as_matrix(fast.columns, fast.row_count), as_matrix(checked.columns, checked.row_count))
+
+
+@pytest.mark.parametrize(
+    ("row", "extra", "checked_says"),
+    [
+        ([1, 1.0, True, None, 1], {}, None),  # a missing float: NaN on the checked path
+        ([1, 1.0, True, "2.5", 1], {}, None),  # a string
+        ([1, 1.0, True, True, 1], {}, "boolean"),  # a boolean in a number column
+        ([1, 1.0, True, 7e77, 1], {}, None),  # the number true is read as, in a number column
+        ([1, 1.0, 7e77, 1.0, 1], {}, "Boolean"),  # ... and in a Boolean column
+        ([1, 1.0, True, 1.0, 1], {"note": -7e77}, None),  # ... and in the header
+        ([1, 1.0, 1, 1.0, 1], {}, None),  # 1 in a Boolean column: true by the rules
+        ([1, 1.0, 0.0, 1.0, 1], {}, "Boolean"),  # 0.0 in a Boolean column: refused by the rules
+        ([1, 1.0, True, 1.0, 1.5], {}, "fractional"),
+        ([1, 1.0, True, 1.0, 2**31], {}, "out of range"),
+        ([2**53, 1.0, True, 1.0, 1], {}, None),  # taken exactly by the checked path
+        ([1, 3.5e38, True, 1.0, 1], {}, "Float32"),
+        ([1, 1.0, True, [1.0], 1], {}, "list"),  # nesting that flattening would hide
+        ([[1, 1.0], True, 1.0, 1], {}, "has 4 values"),  # nesting and a short row: five values in all
+        ([1, 1.0, True, 1.0], {}, "has 4 values"),
+        ([1, 1.0, True, 1.0, 1], {"idField": "i64"}, None),
+        ([1, 1.0, True, 1.0, 1], {"includeFieldsInOutput": ["f64"]}, None),
+        ([1, 1.0, True, 1.0, 1], {"note": "true story"}, None),  # "true" inside a string
+    ],
+)
+def test_large_json_bodies_leave_anything_but_plain_numbers_to_the_orjson_path(row, extra, checked_says):
+    body = _numeric_body([row], **extra)
+    assert parse_numeric_json(body, NUMBERS) is None
+    if checked_says is None:
+        assert parse_request(orjson.loads(body), NUMBERS).row_count == 2001
+    else:
+        with pytest.raises(RequestError) as caught:
+            parse_request(orjson.loads(body), NUMBERS)
+        assert checked_says in caught.value.message
+
+
+def test_large_json_bodies_of_other_shapes_go_the_orjson_way_too():
+    body = _numeric_body()
+    assert parse_numeric_json(body, NUMBERS) is not None
+    escaped = body.replace(b'"f[32]"', b'"f\\u005b32]"', 1)  # the same field name, its bracket escaped
+    assert orjson.loads(escaped)["fields"] == orjson.loads(body)["fields"]
+    assert parse_numeric_json(escaped, NUMBERS) is None
+    # An empty array in one row and a pair in another: each row has 5 values and the whole body
+    # as many numbers as 2,002 plain rows; only the count of brackets tells.
+    hidden = _numeric_body([[1, 1.0, True, [], 1], [1, [1.0, 2.0], True, 1.0, 1]])
+    assert parse_numeric_json(hidden, NUMBERS) is None
+    with pytest.raises(RequestError, match="list"):
+        parse_request(orjson.loads(hidden), NUMBERS)
+    assert parse_numeric_json(body[:-1], NUMBERS) is None  # not valid JSON
+    assert parse_numeric_json(b'{"rows": [], ' + body[1:], NUMBERS) is None  # "rows" twice
+    assert parse_numeric_json(body, [*NUMBERS[:4], Column("flag", "String")]) is None
+    with pytest.raises(RequestError, match="missing required field"):  # the header's rules apply
+        parse_numeric_json(body, [*NUMBERS, Column("other", "Float64")])
+
+
+def test_the_kept_parser_leaves_earlier_answers_alone_and_survives_errors():
+    first = parse_numeric_json(_numeric_body(), NUMBERS)
+    kept = [column.copy() for column in first.columns]
+    with pytest.raises(RequestError):
+        parse_numeric_json(_numeric_body(), [*NUMBERS, Column("other", "Float64")])
+    second = parse_numeric_json(_numeric_body([[5, 5.0, False, 5.0, 5]]), NUMBERS)
+    assert second is not None and second.row_count == 2001 and second.columns[0][0] == 5.0
+    assert all(np.array_equal(a, b) for a, b in zip(first.columns, kept, strict=True))
 
 
 class _no_error:
