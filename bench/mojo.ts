@@ -16,6 +16,7 @@ import { ensureJavaImage } from "#local/java-image.ts";
 import { h2oMojos } from "../test/support/h2o.ts";
 import { runProcessor, startRuntime } from "../test/support/runtime-process.ts";
 import { writeBenchmarkSection } from "./benchmarks-doc.ts";
+import { ensureWrk } from "./ensure-wrk.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,4,16").split(",").map(Number);
@@ -76,6 +77,7 @@ async function postMs(url: string, body: string): Promise<number> {
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
+ensureWrk();
 const work = mkdtempSync(join(tmpdir(), "byom-bench-mojo-"));
 const loadStart = loadavg()[0];
 try {

@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { REPO_ROOT } from "#cdk/paths.ts";
 import { ensureImageEnv, ensurePythonEnv, VENVS_DIR } from "#local/python-env.ts";
 import { writeBenchmarkSection } from "../benchmarks-doc.ts";
+import { ensureWrk } from "../ensure-wrk.ts";
 import { ensurePeerEnvs } from "./peers.ts";
 
 interface Stat {
@@ -77,12 +78,6 @@ interface Report {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RAW = join(here, "results", "wrk-raw.txt");
-
-function ensureWrk(): void {
-  if (spawnSync("wrk", ["--version"]).error === undefined) return;
-  process.stderr.write("bench: installing wrk (Debian package)\n");
-  spawnSync("apt-get", ["install", "-y", "-q", "wrk"], { stdio: "inherit" });
-}
 
 function run(command: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
