@@ -426,6 +426,9 @@ def parse_request(body: Any, schema: list[Column]) -> ScoreRequest:
 NUMERIC_JSON_MIN_BYTES = 64 * 1024
 # Int64 values a double holds exactly and could not have reached by rounding.
 _INT_LIMITS = {"i": (-(2**31), 2**31 - 1), "l": (1 - _EXACT_IN_FLOAT64, _EXACT_IN_FLOAT64 - 1)}
+# The parser and the rewritten body's buffer are kept per thread for bodies up to this size
+# (their memory stays allocated: simdjson's tape takes ~16 bytes per number).
+_KEPT_BYTES = 8 * 1024**2
 # JSON's true and false rewritten as numbers of the same length, so that the rows are numbers only.
 _BOOLEAN_SPELLINGS = ((b"true", b"7e77"), (b"false", b"-7e77"))
 _BOOLEAN_NUMBER = 7e77
@@ -445,7 +448,15 @@ def _booleans_as_numbers(data: np.ndarray) -> tuple[np.ndarray | None, int]:
     count = sum(found.size for found in starts)
     if not count:
         return None, 0
-    out = data.copy()
+    if data.size > _KEPT_BYTES:
+        out = data.copy()
+    else:
+        # A buffer kept per thread, as the parser is: a fresh copy per request page-faults.
+        scratch = getattr(_PARSERS, "scratch", None)
+        if scratch is None or scratch.size < data.size:
+            scratch = _PARSERS.scratch = np.empty(_KEPT_BYTES, dtype=np.uint8)
+        out = scratch[: data.size]
+        out[:] = data
     for (_, number), found in zip(_BOOLEAN_SPELLINGS, starts):
         for offset, byte in enumerate(number):
             out[found + offset] = byte
@@ -493,9 +504,12 @@ def parse_numeric_json(body: bytes, schema: list[Column]) -> ScoreRequest | None
         return None
     data = np.frombuffer(body, dtype=np.uint8)
     rewritten, booleans = _booleans_as_numbers(data) if "b" in kinds else (None, 0)
-    # One parser per thread, kept: its buffers stay allocated from one request to the next.
-    parser = getattr(_PARSERS, "parser", None) or simdjson.Parser()
-    _PARSERS.parser = parser
+    # One parser per thread, kept for bodies up to _KEPT_BYTES: its buffers stay allocated from
+    # one request to the next (a larger body gets a parser of its own, freed with it).
+    kept = len(body) <= _KEPT_BYTES
+    parser = (getattr(_PARSERS, "parser", None) if kept else None) or simdjson.Parser()
+    if kept:
+        _PARSERS.parser = parser
     try:
         doc = parser.parse(body if rewritten is None else rewritten)
     except ValueError:
@@ -543,7 +557,10 @@ def parse_numeric_json(body: bytes, schema: list[Column]) -> ScoreRequest | None
     # 7E+77, ...) or a boolean inside a string would make the counts differ.
     if booleans and in_header[0] + np.count_nonzero(np.abs(flat) == _BOOLEAN_NUMBER) != booleans:
         return None
-    matrix = flat.reshape(count, width)[:, [header.position[c.name] for c in schema]]
+    order = [header.position[c.name] for c in schema]
+    matrix = flat.reshape(count, width)
+    if order != list(range(width)):
+        matrix = matrix[:, order]
     for index, kind in enumerate(kinds):
         column = matrix[:, index]
         if kind == "b":

@@ -142,10 +142,12 @@ NUMBERS = [
 ]
 
 
-def _numeric_body(rows: list[list[object]] | None = None, **extra: object) -> bytes:
-    """A JSON body of 2,000 rows (about 100 KB) for NUMBERS, fields in another order than the schema."""
+SHUFFLED = ["i64", "f[32]", "flag", "f64", "i32"]
+
+
+def _numeric_body(rows: list[list[object]] | None = None, fields: list[str] = SHUFFLED, **extra: object) -> bytes:
+    """A JSON body of 2,000 rows (about 100 KB) for NUMBERS, by default fields in another order than the schema."""
     rng = np.random.default_rng(13)
-    fields = ["i64", "f[32]", "flag", "f64", "i32"]
     generated = [
         [
             int(rng.integers(-(2**53) + 1, 2**53)),
@@ -159,11 +161,20 @@ def _numeric_body(rows: list[list[object]] | None = None, **extra: object) -> by
     generated[0] = [2**53 - 1, 3.4028234663852886e38, True, -0.0, 2**31 - 1]  # the edges that are still taken
     generated[1] = [-(2**53) + 1, -3.4e38, False, 1e-300, -(2**31)]
     generated[2] = [7.0, 0, True, 5, -3.0]  # integers written as 7.0, a float column given an integer
-    return orjson.dumps({"fields": fields, "rows": (rows or []) + generated, **extra})
+    all_rows = (rows or []) + generated
+    if fields != SHUFFLED:
+        all_rows = [[row[SHUFFLED.index(name)] for name in fields] for row in all_rows]
+    return orjson.dumps({"fields": fields, "rows": all_rows, **extra})
 
 
-def test_large_number_only_json_bodies_are_read_into_the_matrix_with_the_orjson_paths_values():
-    body = _numeric_body(noFieldNamesInOutput=True)
+@pytest.mark.parametrize("fields", [SHUFFLED, [c.name for c in NUMBERS]], ids=["other order", "schema order"])
+@pytest.mark.parametrize("kept", [True, False], ids=["kept parser", "parser of its own"])
+def test_large_number_only_json_bodies_are_read_into_the_matrix_with_the_orjson_paths_values(fields, kept, monkeypatch):
+    import byom_scorer.convert as convert
+
+    if not kept:  # as for a body over the size up to which the parser and its buffer are kept
+        monkeypatch.setattr(convert, "_KEPT_BYTES", 1024)
+    body = _numeric_body(fields=fields, noFieldNamesInOutput=True)
     fast = parse_numeric_json(body, NUMBERS)
     checked = parse_request(orjson.loads(body), NUMBERS)
     assert fast is not None and fast.columns.matrix is not None
