@@ -240,6 +240,18 @@ def test_large_json_bodies_of_other_shapes_go_the_orjson_way_too():
         parse_numeric_json(body, [*NUMBERS, Column("other", "Float64")])
 
 
+def test_text_and_null_bodies_go_the_orjson_way_before_any_parse(monkeypatch):
+    import byom_scorer.convert as convert
+
+    def parsed(*_args):
+        raise AssertionError("parsed a body the cheap checks should have sent the orjson way")
+
+    monkeypatch.setattr(convert, "_booleans_as_numbers", parsed)
+    as_text = orjson.dumps({"fields": SHUFFLED, "rows": [[str(v) for v in row] for row in orjson.loads(_numeric_body())["rows"]]})
+    assert parse_numeric_json(as_text, NUMBERS) is None
+    assert parse_numeric_json(_numeric_body([[1, 1.0, True, None, 1]]), NUMBERS) is None
+
+
 def test_the_kept_parser_leaves_earlier_answers_alone_and_survives_errors():
     first = parse_numeric_json(_numeric_body(), NUMBERS)
     kept = [column.copy() for column in first.columns]
