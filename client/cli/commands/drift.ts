@@ -16,7 +16,7 @@ import {
 import { resolveModel } from "./models.ts";
 import { projectOption, resolveProjectId } from "./resolve.ts";
 
-type DriftReport = ResponseOf<RouteOf<"getDeploymentDrift">>;
+export type DriftReport = ResponseOf<RouteOf<"getDeploymentDrift">>;
 type TargetReport = DriftReport["targets"][number];
 
 /** PSI as a bar of up to 10 cells, full at twice the threshold. */
@@ -29,7 +29,12 @@ export function psiBar(psi: number | null, threshold: number): string {
 const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
 const signedPercent = (share: number) => `${share >= 0 ? "+" : ""}${(share * 100).toFixed(1)}%`;
 
-function renderTarget(out: Output, target: TargetReport, stdout: NodeJS.WriteStream): string {
+function renderTarget(
+  out: Output,
+  target: TargetReport,
+  capturing: boolean,
+  stdout: NodeJS.WriteStream,
+): string {
   const head = `${bold(stdout, `${target.modelName} v${target.version}`)} (${target.role}): baseline ${target.baseline.rows}/${target.baseline.wanted} captured rows, ${target.rows} rows in the window`;
   if (target.columns.length === 0) {
     return `${head}\n${dim(stdout, `  no drift yet: the baseline fills with the first ${target.baseline.wanted} captured rows`)}`;
@@ -57,7 +62,24 @@ function renderTarget(out: Output, target: TargetReport, stdout: NodeJS.WriteStr
     },
     { header: "DRIFTED", value: (c) => (c.drifted ? red(stdout, "yes") : "no") },
   ]);
-  return `${head}\n${table}`;
+  if (target.rows > 0) return `${head}\n${table}`;
+  // Runtimes write captured requests in batches (docs/monitoring.md): rows scored a moment ago
+  // are not in the window yet, and a person who just scored some needs to know why.
+  const hint = capturing
+    ? "no captured rows in this window yet: runtimes write captured requests within ~10 s (BYOM_CAPTURE_FLUSH_SECONDS); score some rows, wait, or widen --from"
+    : "no captured rows in this window: capture is off (byom deployments capture <deployment> <percent>)";
+  return `${head}\n${table}\n${dim(stdout, `  ${hint}`)}`;
+}
+
+/** The drift answer for people: the window, then each target's table. */
+export function renderDrift(out: Output, report: DriftReport, stdout: NodeJS.WriteStream): string {
+  const capturing = report.capture.samplePercent > 0;
+  const lines = [
+    `Drift from ${report.window.start} to ${report.window.end} (capture ${report.capture.samplePercent}%; drifted: PSI > ${report.thresholds.psi} or missing rate moved by > ${percent(report.thresholds.missingRateChange)})`,
+    ...report.targets.map((t) => renderTarget(out, t, capturing, stdout)),
+  ];
+  if (report.targets.length === 0) lines.push(dim(stdout, "(nothing serves this deployment yet)"));
+  return lines.join("\n\n");
 }
 
 export const deploymentsDrift = defineCommand({
@@ -83,15 +105,7 @@ export const deploymentsDrift = defineCommand({
       params: { projectId, deploymentId },
       query: { ...(from ? { from } : {}), ...(to ? { to } : {}) },
     });
-    ctx.out.result(report, () => {
-      const stdout = process.stdout;
-      const lines = [
-        `Drift from ${report.window.start} to ${report.window.end} (capture ${report.capture.samplePercent}%; drifted: PSI > ${report.thresholds.psi} or missing rate moved by > ${percent(report.thresholds.missingRateChange)})`,
-        ...report.targets.map((t) => renderTarget(ctx.out, t, stdout)),
-      ];
-      if (report.targets.length === 0) lines.push(dim(stdout, "(nothing serves this deployment yet)"));
-      return lines.join("\n\n");
-    });
+    ctx.out.result(report, () => renderDrift(ctx.out, report, process.stdout));
   },
 });
 
