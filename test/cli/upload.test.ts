@@ -145,6 +145,7 @@ describe("byom upload", () => {
     const noFramework = await byom("upload", file, "--project", projectId);
     expect(noFramework.code).toBe(1);
     expect(noFramework.stderr).toContain('needs "framework"');
+    expect(noFramework.stderr).toContain("Pass --framework <library>, e.g. --framework sklearn.");
 
     const unknownExtension = pickle("model.bin", 10);
     const noType = await byom("upload", unknownExtension.file, "--project", projectId);

@@ -194,6 +194,10 @@ interface NewUpload {
   readonly type: string;
 }
 
+function refusesField(error: ApiError, path: string): boolean {
+  return error.details.some((detail) => (detail as { path?: string } | null)?.path === path);
+}
+
 /** Creates the experiment (unless one is named) and the artifact; returns the upload's state. */
 async function startUpload(
   ctx: Parameters<typeof upload.run>[0],
@@ -236,6 +240,15 @@ async function startUpload(
     // empty experiment this command created a moment ago.
     if (!existing && error instanceof ApiError) {
       await client.call("deleteExperiment", { params: { projectId, experimentId } }).catch(() => undefined);
+    }
+    // The API names the body's field; on the command line it is an option.
+    if (error instanceof ApiError && !ctx.string("framework") && refusesField(error, "body.framework")) {
+      throw new ApiError(
+        error.status,
+        error.code,
+        `${error.message} Pass --framework <library>, e.g. --framework sklearn.`,
+        error.details,
+      );
     }
     throw error;
   }
