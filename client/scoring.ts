@@ -1,3 +1,6 @@
+import { createReadStream, statSync } from "node:fs";
+import { type ClientRequest, request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { ApiError, ClientError } from "./errors.ts";
 
 /** A score request and answer of the scorer API (docs/scorer-api.md). */
@@ -14,47 +17,121 @@ export interface ScoreResponse {
   readonly score: string[][];
 }
 
+const scoreUrl = (endpointUrl: string) => `${endpointUrl.replace(/\/+$/, "")}/model/score`;
+const authorization = (passphrase?: string) => (passphrase ? { authorization: `Bearer ${passphrase}` } : {});
+
+function unreachable(url: string, error: unknown): ClientError {
+  const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
+  return new ClientError(
+    `Cannot reach the deployment at ${url} (${cause ?? (error as Error).message}). Is it HEALTHY (byom deployments show)?`,
+  );
+}
+
+/** A scorer's refusal as an error a person can act on: its `detail` as it is, and what to do. */
+function refused(status: number, text: string): ApiError {
+  let detail = text.trim().slice(0, 500);
+  try {
+    const parsed = JSON.parse(text) as { detail?: unknown; error?: { message?: string } };
+    detail = String(parsed.detail ?? parsed.error?.message ?? detail);
+  } catch {
+    // not JSON: keep the text
+  }
+  const hint =
+    status === 401
+      ? " This deployment needs its passphrase: pass --passphrase or set BYOM_PASSPHRASE."
+      : status === 413
+        ? " Send fewer rows per request."
+        : "";
+  return new ApiError(status, "SCORE_FAILED", `The scorer refused the request: ${detail}.${hint}`);
+}
+
 /** POSTs rows to `<endpointUrl>/model/score`; the scorer's `detail` messages are shown as they are. */
 export async function score(
   endpointUrl: string,
   request: ScoreRequest,
   passphrase?: string,
 ): Promise<ScoreResponse> {
-  const url = `${endpointUrl.replace(/\/+$/, "")}/model/score`;
+  const url = scoreUrl(endpointUrl);
   let response: Response;
   try {
     response = await fetch(url, {
       method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(passphrase ? { authorization: `Bearer ${passphrase}` } : {}),
-      },
+      headers: { "content-type": "application/json", ...authorization(passphrase) },
       body: JSON.stringify(request),
     });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-    throw new ClientError(
-      `Cannot reach the deployment at ${url} (${cause}). Is it HEALTHY (byom deployments show)?`,
-    );
+    throw unreachable(url, error);
   }
   const text = await response.text();
-  if (!response.ok) {
-    let detail = text.trim().slice(0, 500);
-    try {
-      const parsed = JSON.parse(text) as { detail?: unknown; error?: { message?: string } };
-      detail = String(parsed.detail ?? parsed.error?.message ?? detail);
-    } catch {
-      // not JSON: keep the text
-    }
-    const hint =
-      response.status === 401
-        ? " This deployment needs its passphrase: pass --passphrase or set BYOM_PASSPHRASE."
-        : response.status === 413
-          ? " Send fewer rows per request."
-          : "";
-    throw new ApiError(response.status, "SCORE_FAILED", `The scorer refused the request: ${detail}.${hint}`);
-  }
+  if (!response.ok) throw refused(response.status, text);
   return JSON.parse(text) as ScoreResponse;
+}
+
+/**
+ * POSTs a CSV file as it is (`text/csv`), streamed from disk, and answers the scorer's response
+ * as a stream in the `accept` format: the scorer reads CSV bodies batch by batch, so neither side
+ * holds the file (docs/scorer-api.md). `Expect: 100-continue` lets the scorer refuse (a missing
+ * passphrase, a body over its limit) before a byte of the body is sent; a server that ignores
+ * it gets the body after a second, as curl does.
+ */
+export async function scoreCsvFile(
+  endpointUrl: string,
+  file: string,
+  accept: string,
+  passphrase?: string,
+): Promise<IncomingMessage> {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    throw new ClientError(`File '${file}' does not exist or cannot be read. Check the path.`);
+  }
+  if (size === 0) throw new ClientError(`${file} is empty: it needs a header line of column names.`);
+  const url = scoreUrl(endpointUrl);
+  const target = new URL(url);
+  const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+  let request: ClientRequest | undefined;
+  const response = await new Promise<IncomingMessage>((resolve, reject) => {
+    const sent = send(target, {
+      method: "POST",
+      agent: false,
+      headers: {
+        "content-type": "text/csv",
+        "content-length": size,
+        accept,
+        expect: "100-continue",
+        ...authorization(passphrase),
+      },
+    });
+    request = sent;
+    let sending = false;
+    const sendBody = () => {
+      if (sending) return;
+      sending = true;
+      const body = createReadStream(file);
+      body.on("error", (error) => sent.destroy(error));
+      body.pipe(sent);
+    };
+    const fallback = setTimeout(sendBody, 1000);
+    sent.on("continue", () => {
+      clearTimeout(fallback);
+      sendBody();
+    });
+    sent.on("response", (answer) => {
+      clearTimeout(fallback);
+      resolve(answer);
+    });
+    sent.on("error", (error) => {
+      clearTimeout(fallback);
+      reject(unreachable(url, error));
+    });
+  });
+  const status = response.statusCode ?? 502;
+  if (status >= 200 && status < 300) return response;
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  request?.destroy(); // a refusal before (or while) the body went: the rest is not sent
+  throw refused(status, Buffer.concat(chunks).toString("utf8"));
 }
 
 /** RFC 4180 CSV into rows of strings (quoted fields, doubled quotes, CRLF or LF). */

@@ -53,6 +53,12 @@ describe("byom deploy and score", () => {
     const lines = table.stdout.trim().split("\n");
     expect(lines).toHaveLength(rows.length + 1);
     expect(lines.slice(1).map((line) => line.trim().split(/\s+/)[0])).toEqual(v1);
+    // --csv with --format csv: the file went as text/csv and the scorer's CSV answer comes back as it is.
+    const csvOut = await byom("score", "churn", "--project", "cli-deploy", "--csv", csv, "--format", "csv");
+    expect(csvOut.code, csvOut.stderr).toBe(0);
+    const csvLines = csvOut.stdout.trim().split("\n");
+    expect(csvLines[0]).toMatch(/^"?[A-Za-z_]/);
+    expect(csvLines.slice(1).map((line) => line.split(",")[0]?.replace(/"/g, ""))).toEqual(v1);
 
     const json = join(work, "rows.json");
     writeFileSync(

@@ -81,7 +81,7 @@ function cell(value: unknown): string {
   return JSON.stringify(value);
 }
 
-type CatalogEntry = Record<string, unknown> & { name: string };
+export type CatalogEntry = Record<string, unknown> & { name: string };
 const ENTRY_POSITIONALS = [
   { name: "kind", description: KINDS.join(", ") },
   { name: "name", description: "the entry's name" },
@@ -97,7 +97,7 @@ function catalogKind(value: unknown, command: string): (typeof KINDS)[number] {
 }
 
 /** Reads every page of a kind for the named entry (the API lists entries; names may hold '/'). */
-async function findEntry(ctx: CommandContext, kind: string, name: string): Promise<CatalogEntry> {
+export async function findEntry(ctx: CommandContext, kind: string, name: string): Promise<CatalogEntry> {
   let cursor: string | undefined;
   for (let pages = 0; pages < 100; pages++) {
     const page = await ctx.client().call("listCatalogEntries", {

@@ -1,8 +1,17 @@
 import { readFileSync } from "node:fs";
+import { pipeline } from "node:stream/promises";
 import { ClientError, UsageError } from "../../errors.ts";
-import { csvToRequest, jsonToRequest, type ScoreRequest, score } from "../../scoring.ts";
-import { defineCommand } from "../command.ts";
+import {
+  csvToRequest,
+  jsonToRequest,
+  type ScoreRequest,
+  type ScoreResponse,
+  score,
+  scoreCsvFile,
+} from "../../scoring.ts";
+import { type CommandContext, defineCommand } from "../command.ts";
 import { toCsv } from "../output.ts";
+import { findEntry } from "./catalog.ts";
 import { deploymentPositional, resolveDeploymentArgument } from "./deployments.ts";
 import { projectOption } from "./resolve.ts";
 
@@ -10,9 +19,11 @@ export const scoreCommand = defineCommand({
   name: "score",
   summary: "Score rows from a CSV or JSON file with a deployment",
   description: [
-    "--csv takes a header line of column names and one row per line; --json takes",
+    "--csv takes a header line of column names and one row per line, sent as it is (text/csv,",
+    "streamed: any size up to the scorer's columnar limit); --json takes",
     '{"fields": [...], "rows": [[...]]} or an array of {column: value} objects.',
-    "Prints the scores as a table, as CSV with --format csv, or the scorer's answer with --format json.",
+    "Prints the scores as a table, as CSV with --format csv (the scorer's CSV answer, streamed, typed",
+    "by the output schema), or the scorer's JSON answer with --format json.",
   ].join("\n"),
   positionals: [deploymentPositional],
   options: {
@@ -41,10 +52,7 @@ export const scoreCommand = defineCommand({
     if (format !== "table" && format !== "csv" && format !== "json") {
       throw new UsageError("--format is table, csv or json.", "score");
     }
-    const request: ScoreRequest = csvFile
-      ? csvToRequest(readInput(csvFile), csvFile)
-      : jsonToRequest(parseJson(readInput(jsonFile as string), jsonFile as string), jsonFile as string);
-
+    const includeInput = ctx.flag("include-input");
     const { client, projectId, deploymentId } = await resolveDeploymentArgument(ctx);
     const deployment = await client.call("getDeployment", { params: { projectId, deploymentId } });
     if (!deployment.endpointUrl) {
@@ -52,11 +60,46 @@ export const scoreCommand = defineCommand({
         `Deployment ${deployment.name} is ${deployment.status} and has no endpoint yet.${deployment.failureReason ? ` ${deployment.failureReason}` : ""} Wait for HEALTHY: byom deployments show ${deploymentId} --project ${projectId}`,
       );
     }
-    const result = await score(
-      deployment.endpointUrl,
-      ctx.flag("include-input") ? { ...request, includeFieldsInOutput: request.fields } : request,
-      ctx.string("passphrase") ?? process.env.BYOM_PASSPHRASE,
-    );
+    // A CSV goes to the scorer as it is when every runtime serving the deployment takes CSV
+    // bodies; otherwise (the H2O-3 MOJO runtime, images without `columnar`), or when input
+    // columns are to be echoed (a JSON request's includeFieldsInOutput), it is read here and
+    // sent as JSON rows.
+    const streamed =
+      csvFile !== undefined &&
+      !includeInput &&
+      (await takesCsv(
+        ctx,
+        deployment.serving.map((target) => target.runtime),
+      ));
+    const request: ScoreRequest | undefined = streamed
+      ? undefined
+      : csvFile
+        ? csvToRequest(readInput(csvFile), csvFile)
+        : jsonToRequest(parseJson(readInput(jsonFile as string), jsonFile as string), jsonFile as string);
+    const passphrase = ctx.string("passphrase") ?? process.env.BYOM_PASSPHRASE;
+    let result: ScoreResponse;
+    if (request === undefined) {
+      const csv = format === "csv";
+      const answer = await scoreCsvFile(
+        deployment.endpointUrl,
+        csvFile as string,
+        csv ? "text/csv" : "application/json",
+        passphrase,
+      );
+      if (csv) {
+        await pipeline(answer, process.stdout, { end: false });
+        return;
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of answer) chunks.push(chunk as Buffer);
+      result = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ScoreResponse;
+    } else {
+      result = await score(
+        deployment.endpointUrl,
+        includeInput ? { ...request, includeFieldsInOutput: request.fields } : request,
+        passphrase,
+      );
+    }
     if (format === "json") {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return;
@@ -71,6 +114,17 @@ export const scoreCommand = defineCommand({
     );
   },
 });
+
+/** Whether every runtime named takes CSV bodies: its catalog entry has the `columnar` capability. */
+async function takesCsv(ctx: CommandContext, runtimes: readonly string[]): Promise<boolean> {
+  if (runtimes.length === 0) return false;
+  for (const name of new Set(runtimes)) {
+    const entry = await findEntry(ctx, "runtimes", name).catch(() => undefined);
+    const capabilities = entry?.capabilities;
+    if (!Array.isArray(capabilities) || !capabilities.includes("columnar")) return false;
+  }
+  return true;
+}
 
 function readInput(file: string): string {
   try {
