@@ -6,6 +6,7 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
+import { pipeline } from "node:stream/promises";
 import type { TrafficRule } from "#lambdas/deployments/serving/serving-port.ts";
 import { listenOnLoopback, readBodyWithin } from "./loopback-http.ts";
 
@@ -135,19 +136,26 @@ export class ScoringRouter {
         }
         tried.add(replica.id);
         const answered = this.targets.forwarding(replica.id);
-        const upstream = await forward(this.agent, replica.port, req, path, body)
-          .catch((error: NodeJS.ErrnoException) => error)
-          .finally(answered);
-        if (upstream instanceof Error) {
-          const unanswered = NOT_ANSWERED.has(upstream.code ?? "") || upstream.message === "socket hang up";
-          if (unanswered) this.targets.unreachable(group, replica.id);
-          if (unanswered && Buffer.isBuffer(body)) continue;
-          reply(res, 502, `The runtime did not answer: ${upstream.message}`);
-        } else {
-          res.writeHead(upstream.status, { ...upstream.headers, [REPLICA_HEADER]: replica.id });
-          res.end(upstream.body);
+        try {
+          const upstream = await forward(this.agent, replica.port, req, path, body).catch(
+            (error: NodeJS.ErrnoException) => error,
+          );
+          if (upstream instanceof Error) {
+            const unanswered = NOT_ANSWERED.has(upstream.code ?? "") || upstream.message === "socket hang up";
+            if (unanswered) this.targets.unreachable(group, replica.id);
+            if (unanswered && Buffer.isBuffer(body)) continue;
+            reply(res, 502, `The runtime did not answer: ${upstream.message}`);
+          } else {
+            res.writeHead(upstream.status, { ...upstream.headers, [REPLICA_HEADER]: replica.id });
+            if (Buffer.isBuffer(upstream.body)) res.end(upstream.body);
+            // A columnar answer is passed on as it comes (it can be as large as its body); the
+            // replica counts as answering until its last byte is relayed.
+            else await pipeline(upstream.body, res).catch(() => res.destroy());
+          }
+          return;
+        } finally {
+          answered();
         }
-        return;
       }
     } finally {
       this.targets.end(group);
@@ -169,11 +177,13 @@ function pickWeighted(rule: TrafficRule) {
 interface UpstreamAnswer {
   readonly status: number;
   readonly headers: Record<string, string | string[]>;
-  readonly body: Buffer;
+  /** Buffered for a buffered request (which can be retried elsewhere), a stream for a streamed one. */
+  readonly body: Buffer | IncomingMessage;
 }
 
 const HOP_BY_HOP = new Set([
   "connection",
+  "expect", // this router answered the client's 100-continue itself
   "keep-alive",
   "transfer-encoding",
   "upgrade",
@@ -200,16 +210,19 @@ function forward(
     const upstream = request(
       { host: "127.0.0.1", port, method: req.method, path, headers, agent, timeout: 60_000 },
       (response) => {
+        const out: Record<string, string | string[]> = {};
+        for (const [name, value] of Object.entries(response.headers)) {
+          if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+        }
+        const status = response.statusCode ?? 502;
+        if (!Buffer.isBuffer(body)) {
+          resolve({ status, headers: out, body: response });
+          return;
+        }
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
         response.on("error", reject);
-        response.on("end", () => {
-          const out: Record<string, string | string[]> = {};
-          for (const [name, value] of Object.entries(response.headers)) {
-            if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-          }
-          resolve({ status: response.statusCode ?? 502, headers: out, body: Buffer.concat(chunks) });
-        });
+        response.on("end", () => resolve({ status, headers: out, body: Buffer.concat(chunks) }));
       },
     );
     upstream.on("timeout", () => upstream.destroy(new Error("timed out after 60 s")));

@@ -165,3 +165,72 @@ describe("the router's replicas", () => {
     }
   });
 });
+
+describe("a columnar answer", () => {
+  it("is relayed as it comes, and its replica counts as answering until the last byte", async () => {
+    let finish: (() => void) | undefined;
+    const replica = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "text/csv; charset=utf-8" });
+        res.write('"prediction"\n1\n');
+        finish = () => res.end("0\n");
+      });
+    });
+    await new Promise<void>((resolve) => replica.listen(0, "127.0.0.1", () => resolve()));
+    const port = (replica.address() as AddressInfo).port;
+    let answering = 0;
+    const streaming = new ScoringRouter({
+      pick: (_arn, tried) => (tried.has("s") ? undefined : { id: "s", port }),
+      begin: () => undefined,
+      end: () => undefined,
+      forwarding: () => {
+        answering += 1;
+        return () => {
+          answering -= 1;
+        };
+      },
+      unreachable: () => undefined,
+    });
+    streaming.putRule("r", {
+      deploymentId: "d-s",
+      pathPrefix: "/d-s",
+      targets: [{ targetGroupArn: "tg", weight: 100 }],
+    });
+    const routerAt = await streaming.listen(0);
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port: routerAt,
+            method: "POST",
+            path: "/d-s/model/score",
+            headers: { "content-type": "text/csv" },
+          },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => {
+              text += chunk;
+              // The first rows arrived while the replica is still writing the answer.
+              if (text === '"prediction"\n1\n') {
+                expect(answering).toBe(1);
+                finish?.();
+              }
+            });
+            res.on("end", () => resolve(text));
+          },
+        );
+        req.on("error", reject);
+        req.end("a,b\n1,2\n");
+      });
+      expect(body).toBe('"prediction"\n1\n0\n');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(answering).toBe(0);
+    } finally {
+      await streaming.close();
+      await new Promise<void>((resolve) => replica.close(() => resolve()));
+    }
+  });
+});
