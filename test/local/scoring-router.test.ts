@@ -28,13 +28,18 @@ beforeAll(async () => {
     forwarding: () => () => undefined,
     unreachable: () => undefined,
   });
-  router.putRule("r1", {
-    deploymentId: "d-1",
-    pathPrefix: "/d-1",
-    targets: [{ targetGroupArn: "tg-1", weight: 100 }],
-  });
-  routerPort = await router.listen(0);
+  routerPort = await serve(router, "d-1", "tg-1");
 });
+
+/** The router with one rule: `/{deploymentId}` to target group `targetGroupArn`; its port. */
+function serve(router: ScoringRouter, deploymentId: string, targetGroupArn: string): Promise<number> {
+  router.putRule("r", {
+    deploymentId,
+    pathPrefix: `/${deploymentId}`,
+    targets: [{ targetGroupArn, weight: 100 }],
+  });
+  return router.listen(0);
+}
 
 afterAll(async () => {
   await router?.close();
@@ -131,12 +136,7 @@ describe("the router's replicas", () => {
         unreachable.push(id);
       },
     });
-    local.putRule("r", {
-      deploymentId: "d",
-      pathPrefix: "/d",
-      targets: [{ targetGroupArn: "tg", weight: 100 }],
-    });
-    const port = await local.listen(0);
+    const port = await serve(local, "d", "tg");
     try {
       const answered: string[] = [];
       for (let i = 0; i < 9; i++) {
@@ -192,12 +192,7 @@ describe("a columnar answer", () => {
       },
       unreachable: () => undefined,
     });
-    streaming.putRule("r", {
-      deploymentId: "d-s",
-      pathPrefix: "/d-s",
-      targets: [{ targetGroupArn: "tg", weight: 100 }],
-    });
-    const routerAt = await streaming.listen(0);
+    const routerAt = await serve(streaming, "d-s", "tg");
     try {
       const body = await new Promise<string>((resolve, reject) => {
         const req = request(
