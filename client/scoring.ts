@@ -128,10 +128,16 @@ export async function scoreCsvFile(
   });
   const status = response.statusCode ?? 502;
   if (status >= 200 && status < 300) return response;
-  const chunks: Buffer[] = [];
-  for await (const chunk of response) chunks.push(chunk as Buffer);
+  const text = await readText(response);
   request?.destroy(); // a refusal before (or while) the body went: the rest is not sent
-  throw refused(status, Buffer.concat(chunks).toString("utf8"));
+  throw refused(status, text);
+}
+
+/** A whole answer stream as UTF-8 text. */
+export async function readText(stream: AsyncIterable<unknown>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** RFC 4180 CSV into rows of strings (quoted fields, doubled quotes, CRLF or LF). */

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError, ClientError } from "../../client/errors.ts";
-import { scoreCsvFile } from "../../client/scoring.ts";
+import { scoreCsvFile, readText as text } from "../../client/scoring.ts";
 
 // `byom score --csv` sends the file as text/csv, streamed. These servers speak real HTTP on
 // loopback and record what reached them; test/cli/deploy.test.ts runs the same path against a
@@ -52,12 +52,6 @@ async function listen(
   }
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/dep-1`, seen };
-}
-
-async function text(stream: AsyncIterable<unknown>): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 describe("byom score --csv: the file goes to the scorer as it is", () => {

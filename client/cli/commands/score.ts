@@ -4,6 +4,7 @@ import { ClientError, UsageError } from "../../errors.ts";
 import {
   csvToRequest,
   jsonToRequest,
+  readText,
   type ScoreRequest,
   type ScoreResponse,
   score,
@@ -90,9 +91,7 @@ export const scoreCommand = defineCommand({
         await pipeline(answer, process.stdout, { end: false });
         return;
       }
-      const chunks: Buffer[] = [];
-      for await (const chunk of answer) chunks.push(chunk as Buffer);
-      result = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ScoreResponse;
+      result = JSON.parse(await readText(answer)) as ScoreResponse;
     } else {
       result = await score(
         deployment.endpointUrl,
